@@ -1,0 +1,379 @@
+//! SMTP, ESMTP and LMTP commands (RFC 5321 §4.1, RFC 2033, RFC 3030, RFC 3207, RFC 4954).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::BufMut;
+
+use super::{DEFAULT_MAX_LINE, DecodeError, Line, SyntaxError, frame_line};
+use crate::types::{
+    ForwardPath, Host, MailParameter, Mechanism, RcptParameter, ReversePath, Secret, is_keyword,
+    is_value, parse_forward_path, parse_host, parse_reverse_path, split_path,
+};
+
+/// One command line, parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Command {
+    /// `EHLO host`
+    Ehlo(Host),
+    /// `HELO host`
+    Helo(Host),
+    /// `LHLO host` (LMTP, RFC 2033)
+    Lhlo(Host),
+    /// `MAIL FROM:<path> [params]`
+    Mail {
+        /// The reverse path.
+        from: ReversePath,
+        /// ESMTP parameters, in order.
+        params: Vec<MailParameter>,
+    },
+    /// `RCPT TO:<path> [params]`
+    Rcpt {
+        /// The forward path.
+        to: ForwardPath,
+        /// ESMTP parameters, in order.
+        params: Vec<RcptParameter>,
+    },
+    /// `DATA`
+    Data,
+    /// `BDAT size [LAST]` (RFC 3030)
+    Bdat {
+        /// Octets of data that follow the command line.
+        size: u64,
+        /// True for the last chunk.
+        last: bool,
+    },
+    /// `RSET`
+    Rset,
+    /// `NOOP [string]`
+    Noop(Option<String>),
+    /// `QUIT`
+    Quit,
+    /// `VRFY string`
+    Vrfy(String),
+    /// `EXPN string`
+    Expn(String),
+    /// `HELP [string]`
+    Help(Option<String>),
+    /// `STARTTLS` (RFC 3207)
+    StartTls,
+    /// `AUTH mechanism [initial-response]` (RFC 4954)
+    Auth {
+        /// The SASL mechanism.
+        mechanism: Mechanism,
+        /// The base64-decoded initial response; `Some(empty)` for `=`.
+        initial_response: Option<Secret<Vec<u8>>>,
+    },
+}
+
+impl Command {
+    /// Parses the first command line of `input` (at most [`DEFAULT_MAX_LINE`] octets).
+    pub fn decode(input: &[u8]) -> Result<(&[u8], Command), DecodeError> {
+        Self::decode_with_limit(input, DEFAULT_MAX_LINE)
+    }
+
+    /// Parses the first command line of `input`, allowing `max_line` octets with CRLF.
+    pub fn decode_with_limit(input: &[u8], max_line: usize) -> Result<(&[u8], Command), DecodeError> {
+        match frame_line(input, max_line) {
+            Line::Complete { len, total } => match Self::parse_line(&input[..len]) {
+                Ok(cmd) => Ok((&input[total..], cmd)),
+                Err(error) => Err(DecodeError::Failed {
+                    error,
+                    consumed: total,
+                }),
+            },
+            Line::Bare { total } => Err(DecodeError::Failed {
+                error: SyntaxError::BareLineEnding,
+                consumed: total,
+            }),
+            Line::Incomplete => Err(DecodeError::Incomplete),
+            Line::TooLong => Err(DecodeError::Failed {
+                error: SyntaxError::LineTooLong,
+                consumed: 0,
+            }),
+        }
+    }
+
+    /// Parses one command line without its CRLF.
+    pub fn parse_line(line: &[u8]) -> Result<Command, SyntaxError> {
+        if memchr::memchr(0, line).is_some() {
+            return Err(SyntaxError::Nul);
+        }
+        let (verb, args) = match memchr::memchr(b' ', line) {
+            Some(sp) => (&line[..sp], Some(&line[sp + 1..])),
+            None => (line, None),
+        };
+        if verb.len() > 8 {
+            return Err(SyntaxError::UnknownCommand);
+        }
+        let mut upper = [0u8; 8];
+        upper[..verb.len()].copy_from_slice(verb);
+        upper.make_ascii_uppercase();
+        let no_args = |cmd: Command| match args {
+            None => Ok(cmd),
+            Some(_) => Err(SyntaxError::Arguments("no arguments allowed")),
+        };
+        match &upper[..verb.len()] {
+            b"EHLO" => Ok(Command::Ehlo(hello_host(args)?)),
+            b"HELO" => Ok(Command::Helo(hello_host(args)?)),
+            b"LHLO" => Ok(Command::Lhlo(hello_host(args)?)),
+            b"MAIL" => parse_mail(args.unwrap_or_default()),
+            b"RCPT" => parse_rcpt(args.unwrap_or_default()),
+            b"DATA" => no_args(Command::Data),
+            b"RSET" => no_args(Command::Rset),
+            b"QUIT" => no_args(Command::Quit),
+            b"STARTTLS" => no_args(Command::StartTls),
+            b"NOOP" => Ok(Command::Noop(args.map(text_arg).transpose()?)),
+            b"HELP" => Ok(Command::Help(args.map(text_arg).transpose()?)),
+            b"VRFY" => Ok(Command::Vrfy(text_arg(required(args)?)?)),
+            b"EXPN" => Ok(Command::Expn(text_arg(required(args)?)?)),
+            b"BDAT" => parse_bdat(required(args)?),
+            b"AUTH" => parse_auth(required(args)?),
+            _ => Err(SyntaxError::UnknownCommand),
+        }
+    }
+
+    /// Appends the command line with its CRLF.
+    pub fn write(&self, out: &mut impl BufMut) {
+        let line = match self {
+            Command::Ehlo(h) => format!("EHLO {h}"),
+            Command::Helo(h) => format!("HELO {h}"),
+            Command::Lhlo(h) => format!("LHLO {h}"),
+            Command::Mail { from, params } => {
+                let mut s = format!("MAIL FROM:{from}");
+                params.iter().for_each(|p| p.write(&mut s));
+                s
+            }
+            Command::Rcpt { to, params } => {
+                let mut s = format!("RCPT TO:{to}");
+                params.iter().for_each(|p| p.write(&mut s));
+                s
+            }
+            Command::Data => "DATA".into(),
+            Command::Bdat { size, last: true } => format!("BDAT {size} LAST"),
+            Command::Bdat { size, last: false } => format!("BDAT {size}"),
+            Command::Rset => "RSET".into(),
+            Command::Noop(None) => "NOOP".into(),
+            Command::Noop(Some(s)) => format!("NOOP {s}"),
+            Command::Quit => "QUIT".into(),
+            Command::Vrfy(s) => format!("VRFY {s}"),
+            Command::Expn(s) => format!("EXPN {s}"),
+            Command::Help(None) => "HELP".into(),
+            Command::Help(Some(s)) => format!("HELP {s}"),
+            Command::StartTls => "STARTTLS".into(),
+            Command::Auth {
+                mechanism,
+                initial_response: None,
+            } => format!("AUTH {mechanism}"),
+            Command::Auth {
+                mechanism,
+                initial_response: Some(ir),
+            } if ir.expose().is_empty() => format!("AUTH {mechanism} ="),
+            Command::Auth {
+                mechanism,
+                initial_response: Some(ir),
+            } => format!("AUTH {mechanism} {}", BASE64.encode(ir.expose())),
+        };
+        out.put_slice(line.as_bytes());
+        out.put_slice(b"\r\n");
+    }
+
+    /// The command's wire form as bytes (for tests and logs; AUTH data included).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.write(&mut out);
+        out
+    }
+}
+
+fn required(args: Option<&[u8]>) -> Result<&[u8], SyntaxError> {
+    match args {
+        Some(a) if !a.is_empty() => Ok(a),
+        _ => Err(SyntaxError::Arguments("argument required")),
+    }
+}
+
+/// Free text (VRFY, EXPN, NOOP, HELP): printable UTF-8.
+fn text_arg(arg: &[u8]) -> Result<String, SyntaxError> {
+    let text = std::str::from_utf8(arg).map_err(|_| SyntaxError::Arguments("invalid UTF-8"))?;
+    if text.is_empty() || text.chars().any(char::is_control) {
+        return Err(SyntaxError::Arguments("invalid text"));
+    }
+    Ok(text.to_owned())
+}
+
+fn hello_host(args: Option<&[u8]>) -> Result<Host, SyntaxError> {
+    parse_host(required(args)?).map_err(|_| SyntaxError::Arguments("invalid domain or address literal"))
+}
+
+/// Strips `prefix` (ASCII case-insensitive) and any spaces after it. The RFC
+/// allows none, but `MAIL FROM: <a@b>` is unambiguous and common.
+fn strip_keyword<'a>(args: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+    let head = args.get(..prefix.len())?;
+    if !head.eq_ignore_ascii_case(prefix) {
+        return None;
+    }
+    let rest = &args[prefix.len()..];
+    let spaces = rest.iter().take_while(|&&b| b == b' ').count();
+    Some(&rest[spaces..])
+}
+
+/// Splits `rest` (after a path) into `keyword[=value]` pairs. The path must be
+/// followed by nothing or a space.
+fn params(rest: &[u8]) -> Result<Vec<(&str, Option<&str>)>, SyntaxError> {
+    if rest.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(rest) = rest.strip_prefix(b" ") else {
+        return Err(SyntaxError::Arguments("garbage after path"));
+    };
+    rest.split(|&b| b == b' ')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = match memchr::memchr(b'=', p) {
+                Some(eq) => (&p[..eq], Some(&p[eq + 1..])),
+                None => (p, None),
+            };
+            let bad = || SyntaxError::Parameter(String::from_utf8_lossy(k).into_owned());
+            if !is_keyword(k) || v.is_some_and(|v| !is_value(v)) {
+                return Err(bad());
+            }
+            // Both checked to be ASCII or UTF-8 above.
+            let k = std::str::from_utf8(k).map_err(|_| bad())?;
+            let v = v.map(std::str::from_utf8).transpose().map_err(|_| bad())?;
+            Ok((k, v))
+        })
+        .collect()
+}
+
+fn parse_mail(args: &[u8]) -> Result<Command, SyntaxError> {
+    let rest = strip_keyword(args, b"FROM:").ok_or(SyntaxError::Arguments("expected FROM:<path>"))?;
+    let (path, rest) = split_path(rest).map_err(|_| SyntaxError::SenderAddress)?;
+    let from = parse_reverse_path(path).map_err(|_| SyntaxError::SenderAddress)?;
+    let params = params(rest)?
+        .into_iter()
+        .map(|(k, v)| MailParameter::parse(k, v).map_err(|_| SyntaxError::Parameter(k.to_owned())))
+        .collect::<Result<_, _>>()?;
+    Ok(Command::Mail { from, params })
+}
+
+fn parse_rcpt(args: &[u8]) -> Result<Command, SyntaxError> {
+    let rest = strip_keyword(args, b"TO:").ok_or(SyntaxError::Arguments("expected TO:<path>"))?;
+    let (path, rest) = split_path(rest).map_err(|_| SyntaxError::RecipientAddress)?;
+    let to = parse_forward_path(path).map_err(|_| SyntaxError::RecipientAddress)?;
+    let params = params(rest)?
+        .into_iter()
+        .map(|(k, v)| RcptParameter::parse(k, v).map_err(|_| SyntaxError::Parameter(k.to_owned())))
+        .collect::<Result<_, _>>()?;
+    Ok(Command::Rcpt { to, params })
+}
+
+fn parse_bdat(args: &[u8]) -> Result<Command, SyntaxError> {
+    let bad = SyntaxError::Arguments("expected BDAT size [LAST]");
+    let (size, last) = match memchr::memchr(b' ', args) {
+        None => (args, false),
+        Some(sp) if args[sp + 1..].eq_ignore_ascii_case(b"LAST") => (&args[..sp], true),
+        Some(_) => return Err(bad),
+    };
+    if size.is_empty() || size.len() > 19 || !size.iter().all(u8::is_ascii_digit) {
+        return Err(bad);
+    }
+    let size = size.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    Ok(Command::Bdat { size, last })
+}
+
+fn parse_auth(args: &[u8]) -> Result<Command, SyntaxError> {
+    let (mech, ir) = match memchr::memchr(b' ', args) {
+        None => (args, None),
+        Some(sp) => (&args[..sp], Some(&args[sp + 1..])),
+    };
+    let mechanism = std::str::from_utf8(mech)
+        .ok()
+        .and_then(Mechanism::parse)
+        .ok_or(SyntaxError::Arguments("invalid mechanism name"))?;
+    let initial_response = match ir {
+        None => None,
+        Some(b"=") => Some(Secret::new(Vec::new())),
+        Some(data) => Some(Secret::new(
+            decode_base64(data).ok_or(SyntaxError::Arguments("invalid base64"))?,
+        )),
+    };
+    Ok(Command::Auth {
+        mechanism,
+        initial_response,
+    })
+}
+
+/// Strict base64 (RFC 4954 §4: no whitespace, padding required).
+pub(crate) fn decode_base64(data: &[u8]) -> Option<Vec<u8>> {
+    if data.is_empty() {
+        return None;
+    }
+    BASE64.decode(data).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{BodyType, Mailbox};
+
+    fn parse(s: &str) -> Result<Command, SyntaxError> {
+        Command::parse_line(s.as_bytes())
+    }
+
+    #[test]
+    fn parses_commands() {
+        assert!(matches!(parse("ehlo client.example").unwrap(), Command::Ehlo(Host::Domain(_))));
+        assert!(matches!(parse("HELO [127.0.0.1]").unwrap(), Command::Helo(Host::Ipv4(_))));
+        assert_eq!(parse("DATA").unwrap(), Command::Data);
+        assert_eq!(parse("data extra"), Err(SyntaxError::Arguments("no arguments allowed")));
+        assert_eq!(parse("BDAT 1000 LAST").unwrap(), Command::Bdat { size: 1000, last: true });
+        assert_eq!(parse("BDAT 0").unwrap(), Command::Bdat { size: 0, last: false });
+        assert!(parse("BDAT x").is_err());
+        assert!(parse("BDAT 10 NOTLAST").is_err());
+        assert_eq!(parse("FOO"), Err(SyntaxError::UnknownCommand));
+        assert_eq!(parse("NOOP\0"), Err(SyntaxError::Nul));
+    }
+
+    #[test]
+    fn parses_mail_and_rcpt() {
+        let cmd = parse("MAIL FROM:<user@example.com> SIZE=1024 BODY=8BITMIME").unwrap();
+        assert_eq!(
+            cmd,
+            Command::Mail {
+                from: ReversePath::Mailbox(Mailbox::parse("user@example.com").unwrap()),
+                params: vec![MailParameter::Size(1024), MailParameter::Body(BodyType::EightBitMime)],
+            }
+        );
+        assert_eq!(parse("MAIL FROM:<>").unwrap(), Command::Mail { from: ReversePath::Null, params: vec![] });
+        assert!(matches!(parse("mail from: <a@b.example>").unwrap(), Command::Mail { .. }));
+        assert_eq!(parse("MAIL FROM:<a@b.example>junk"), Err(SyntaxError::Arguments("garbage after path")));
+        assert_eq!(parse("MAIL FROM:a@b.example"), Err(SyntaxError::SenderAddress));
+        assert_eq!(parse("RCPT TO:<Postmaster>").unwrap(), Command::Rcpt { to: ForwardPath::Postmaster, params: vec![] });
+        assert_eq!(parse("RCPT TO:<>"), Err(SyntaxError::RecipientAddress));
+        assert!(matches!(parse("MAIL FROM:<a@b.example> SIZE=abc"), Err(SyntaxError::Parameter(_))));
+        assert!(matches!(parse("MAIL FROM:<a@b.example> =x"), Err(SyntaxError::Parameter(_))));
+    }
+
+    #[test]
+    fn parses_auth() {
+        let Command::Auth { mechanism, initial_response } = parse("AUTH PLAIN AGEAYg==").unwrap() else {
+            panic!("not AUTH")
+        };
+        assert_eq!(mechanism, Mechanism::Plain);
+        assert_eq!(initial_response.unwrap().expose(), b"\0a\0b");
+        assert!(matches!(parse("AUTH LOGIN =").unwrap(), Command::Auth { initial_response: Some(ir), .. } if ir.expose().is_empty()));
+        assert!(parse("AUTH PLAIN !!!").is_err());
+    }
+
+    #[test]
+    fn decode_reports_framing() {
+        assert_eq!(Command::decode(b"NOOP"), Err(DecodeError::Incomplete));
+        assert_eq!(
+            Command::decode(b"NOOP\nRSET\r\n"),
+            Err(DecodeError::Failed { error: SyntaxError::BareLineEnding, consumed: 5 })
+        );
+        let (rest, cmd) = Command::decode(b"RSET\r\nQUIT\r\n").unwrap();
+        assert_eq!((rest, cmd), (&b"QUIT\r\n"[..], Command::Rset));
+    }
+}

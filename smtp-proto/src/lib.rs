@@ -1,0 +1,39 @@
+//! Sans-IO SMTP, ESMTP and LMTP: typed commands and replies, and server and
+//! client state machines that do no I/O, read no clock and spawn no threads.
+//!
+//! The application owns the transport, the timers and the policy. Each
+//! session takes bytes and time in (`handle_input`, `handle_eof`,
+//! `handle_timeout`, `tls_started`) and gives [`Output`]s back from
+//! `poll_output`; drain it after every input. See [`server`] and [`client`]
+//! for runnable driving loops.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod client;
+pub mod codec;
+pub mod data;
+pub mod sasl;
+pub mod server;
+pub mod types;
+
+use std::time::Instant;
+
+use bytes::Bytes;
+
+/// What a session asks of its driver. The same shape for server and client sessions.
+#[derive(Debug, PartialEq)]
+#[must_use]
+pub enum Output<E> {
+    /// Write these bytes to the peer, in order.
+    Transmit(Bytes),
+    /// Something for the application; decisions carry a ticket to answer with.
+    Event(E),
+    /// Upgrade the transport to TLS now, then call `tls_started`.
+    StartTls,
+    /// Nothing more until input arrives, or until this deadline passes (then
+    /// call `handle_timeout`). `None`: no deadline runs, the session waits
+    /// for the application's answer.
+    Timeout(Option<Instant>),
+    /// The session is over: close the transport.
+    Closed,
+}

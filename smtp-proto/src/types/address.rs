@@ -1,0 +1,477 @@
+//! Mailbox addresses and paths as RFC 5321 §4.1.2 defines them, with the
+//! SMTPUTF8 extensions of RFC 6531.
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::InvalidInput;
+
+/// Longest local part RFC 5321 §4.5.3.1.1 allows, in octets.
+pub const MAX_LOCAL_PART: usize = 64;
+/// Longest domain RFC 5321 §4.5.3.1.2 allows, in octets.
+pub const MAX_DOMAIN: usize = 255;
+
+/// A domain name: dot-separated labels of letters, digits and hyphens, or
+/// U-labels (non-ASCII UTF-8) for SMTPUTF8.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Domain(String);
+
+impl Domain {
+    /// Validates `name` as an RFC 5321 `Domain` (U-labels allowed).
+    pub fn new(name: &str) -> Result<Self, InvalidInput> {
+        if is_domain(name.as_bytes()) {
+            Ok(Domain(name.to_owned()))
+        } else {
+            Err(InvalidInput::Domain)
+        }
+    }
+
+    /// The name as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// True when every label is ASCII (no SMTPUTF8 needed).
+    pub fn is_ascii(&self) -> bool {
+        self.0.is_ascii()
+    }
+
+    /// True when `other` names the same domain (ASCII case-insensitive).
+    pub fn eq_ignore_case(&self, other: &str) -> bool {
+        self.0.eq_ignore_ascii_case(other)
+    }
+}
+
+impl fmt::Display for Domain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Domain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Domain({:?})", self.0)
+    }
+}
+
+/// `sub-domain *("." sub-domain)` where a sub-domain is an LDH label or a U-label.
+pub(crate) fn is_domain(name: &[u8]) -> bool {
+    if name.is_empty() || name.len() > MAX_DOMAIN || std::str::from_utf8(name).is_err() {
+        return false;
+    }
+    name.split(|&b| b == b'.').all(is_label)
+}
+
+fn is_label(label: &[u8]) -> bool {
+    let (Some(&first), Some(&last)) = (label.first(), label.last()) else {
+        return false;
+    };
+    label.len() <= 63
+        && first != b'-'
+        && last != b'-'
+        && label
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80)
+}
+
+/// The right-hand side of a mailbox, or the argument of EHLO: a domain or an
+/// address literal (RFC 5321 §4.1.3).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Host {
+    /// A domain name.
+    Domain(Domain),
+    /// `[192.0.2.1]`
+    Ipv4(Ipv4Addr),
+    /// `[IPv6:2001:db8::1]`
+    Ipv6(Ipv6Addr),
+    /// `[tag:content]`, a general address literal with a standardized tag.
+    General {
+        /// The tag, letters, digits and hyphens.
+        tag: String,
+        /// The content, printable ASCII other than `[`, `\` and `]`.
+        content: String,
+    },
+}
+
+impl Host {
+    /// Parses a domain or a bracketed address literal.
+    pub fn parse(text: &str) -> Result<Self, InvalidInput> {
+        parse_host(text.as_bytes())
+    }
+
+    /// True when written in ASCII only.
+    pub fn is_ascii(&self) -> bool {
+        match self {
+            Host::Domain(d) => d.is_ascii(),
+            _ => true,
+        }
+    }
+}
+
+pub(crate) fn parse_host(text: &[u8]) -> Result<Host, InvalidInput> {
+    let Some(inner) = text.strip_prefix(b"[") else {
+        return if is_domain(text) {
+            // Checked to be UTF-8 by is_domain.
+            Ok(Host::Domain(Domain(String::from_utf8_lossy(text).into_owned())))
+        } else {
+            Err(InvalidInput::Domain)
+        };
+    };
+    let inner = inner.strip_suffix(b"]").ok_or(InvalidInput::AddressLiteral)?;
+    let inner = std::str::from_utf8(inner).map_err(|_| InvalidInput::AddressLiteral)?;
+    if let Some(v6) = strip_prefix_ignore_case(inner, "IPv6:") {
+        return v6
+            .parse()
+            .map(Host::Ipv6)
+            .map_err(|_| InvalidInput::AddressLiteral);
+    }
+    if let Ok(v4) = inner.parse::<Ipv4Addr>() {
+        return Ok(Host::Ipv4(v4));
+    }
+    let (tag, content) = inner.split_once(':').ok_or(InvalidInput::AddressLiteral)?;
+    let tag_ok = is_label(tag.as_bytes()) && tag.is_ascii();
+    let content_ok = !content.is_empty()
+        && content
+            .bytes()
+            .all(|b| (33..=126).contains(&b) && !matches!(b, b'[' | b'\\' | b']'));
+    if tag_ok && content_ok {
+        Ok(Host::General {
+            tag: tag.to_owned(),
+            content: content.to_owned(),
+        })
+    } else {
+        Err(InvalidInput::AddressLiteral)
+    }
+}
+
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Domain(d) => f.write_str(d.as_str()),
+            Host::Ipv4(a) => write!(f, "[{a}]"),
+            Host::Ipv6(a) => write!(f, "[IPv6:{a}]"),
+            Host::General { tag, content } => write!(f, "[{tag}:{content}]"),
+        }
+    }
+}
+
+/// The part of a mailbox before the `@`, kept exactly as written (a
+/// dot-string, or a quoted string with its quotes and escapes).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct LocalPart(String);
+
+impl LocalPart {
+    /// Validates `raw` as a wire-form `Local-part` (dot-string or quoted string).
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        if is_local_part(raw.as_bytes()) {
+            Ok(LocalPart(raw.to_owned()))
+        } else {
+            Err(InvalidInput::LocalPart)
+        }
+    }
+
+    /// Builds the wire form for `text`, quoting it only when a dot-string
+    /// cannot carry it.
+    pub fn from_text(text: &str) -> Result<Self, InvalidInput> {
+        if is_dot_string(text.as_bytes()) {
+            return Self::parse(text);
+        }
+        let mut raw = String::with_capacity(text.len() + 2);
+        raw.push('"');
+        for c in text.chars() {
+            if c == '"' || c == '\\' {
+                raw.push('\\');
+            }
+            raw.push(c);
+        }
+        raw.push('"');
+        Self::parse(&raw)
+    }
+
+    /// The wire form, quotes included.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The text the local part stands for: quotes and escapes removed.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        let Some(inner) = self.0.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else {
+            return std::borrow::Cow::Borrowed(&self.0);
+        };
+        let mut out = String::with_capacity(inner.len());
+        let mut escaped = false;
+        for c in inner.chars() {
+            if !escaped && c == '\\' {
+                escaped = true;
+                continue;
+            }
+            escaped = false;
+            out.push(c);
+        }
+        std::borrow::Cow::Owned(out)
+    }
+
+    /// True when written in ASCII only.
+    pub fn is_ascii(&self) -> bool {
+        self.0.is_ascii()
+    }
+}
+
+impl fmt::Debug for LocalPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LocalPart({:?})", self.0)
+    }
+}
+
+fn is_atext(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b) || b >= 0x80
+}
+
+fn is_dot_string(s: &[u8]) -> bool {
+    !s.is_empty()
+        && s.split(|&b| b == b'.')
+            .all(|atom| !atom.is_empty() && atom.iter().all(|&b| is_atext(b)))
+}
+
+fn is_quoted_string(s: &[u8]) -> bool {
+    let Some(inner) = s.strip_prefix(b"\"").and_then(|s| s.strip_suffix(b"\"")) else {
+        return false;
+    };
+    let mut i = 0;
+    while i < inner.len() {
+        match inner[i] {
+            b'\\' => match inner.get(i + 1) {
+                Some(32..=126) => i += 2,
+                _ => return false,
+            },
+            b'"' => return false,
+            32..=126 | 0x80.. => i += 1,
+            _ => return false,
+        }
+    }
+    true
+}
+
+fn is_local_part(s: &[u8]) -> bool {
+    s.len() <= MAX_LOCAL_PART
+        && std::str::from_utf8(s).is_ok()
+        && (is_dot_string(s) || is_quoted_string(s))
+}
+
+/// A mailbox, `local-part@host`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Mailbox {
+    /// Before the `@`.
+    pub local_part: LocalPart,
+    /// After the `@`.
+    pub host: Host,
+}
+
+impl Mailbox {
+    /// Parses `local@domain` or `local@[literal]` (no angle brackets).
+    pub fn parse(text: &str) -> Result<Self, InvalidInput> {
+        parse_mailbox(text.as_bytes())
+    }
+
+    /// True when no SMTPUTF8 is needed to send this mailbox.
+    pub fn is_ascii(&self) -> bool {
+        self.local_part.is_ascii() && self.host.is_ascii()
+    }
+}
+
+pub(crate) fn parse_mailbox(text: &[u8]) -> Result<Mailbox, InvalidInput> {
+    // The host never contains '@' or '"', so the last '@' separates them.
+    let at = memchr::memrchr(b'@', text).ok_or(InvalidInput::Mailbox)?;
+    let (local, host) = (&text[..at], &text[at + 1..]);
+    if !is_local_part(local) {
+        return Err(InvalidInput::LocalPart);
+    }
+    Ok(Mailbox {
+        // Checked to be UTF-8 by is_local_part.
+        local_part: LocalPart(String::from_utf8_lossy(local).into_owned()),
+        host: parse_host(host)?,
+    })
+}
+
+impl fmt::Display for Mailbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.local_part.as_str(), self.host)
+    }
+}
+
+/// The argument of MAIL FROM: a mailbox, or the null path `<>` used for
+/// delivery status notifications.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ReversePath {
+    /// `<>`
+    Null,
+    /// `<mailbox>`
+    Mailbox(Mailbox),
+}
+
+impl ReversePath {
+    /// The mailbox, unless this is the null path.
+    pub fn mailbox(&self) -> Option<&Mailbox> {
+        match self {
+            ReversePath::Null => None,
+            ReversePath::Mailbox(m) => Some(m),
+        }
+    }
+}
+
+impl fmt::Display for ReversePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReversePath::Null => f.write_str("<>"),
+            ReversePath::Mailbox(m) => write!(f, "<{m}>"),
+        }
+    }
+}
+
+/// The argument of RCPT TO: a mailbox, or the bare `<Postmaster>` every
+/// server must accept (RFC 5321 §4.5.1).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ForwardPath {
+    /// `<Postmaster>` with no domain.
+    Postmaster,
+    /// `<mailbox>`
+    Mailbox(Mailbox),
+}
+
+impl ForwardPath {
+    /// The mailbox, unless this is the bare postmaster.
+    pub fn mailbox(&self) -> Option<&Mailbox> {
+        match self {
+            ForwardPath::Postmaster => None,
+            ForwardPath::Mailbox(m) => Some(m),
+        }
+    }
+
+    /// True when no SMTPUTF8 is needed to send this path.
+    pub fn is_ascii(&self) -> bool {
+        self.mailbox().is_none_or(Mailbox::is_ascii)
+    }
+}
+
+impl fmt::Display for ForwardPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ForwardPath::Postmaster => f.write_str("<Postmaster>"),
+            ForwardPath::Mailbox(m) => write!(f, "<{m}>"),
+        }
+    }
+}
+
+/// Splits `<path>` off the front of `input`, returning the text inside the
+/// brackets (source route removed, RFC 5321 §4.1.1.3 says to ignore it) and
+/// the rest after `>`.
+pub(crate) fn split_path(input: &[u8]) -> Result<(&[u8], &[u8]), InvalidInput> {
+    let inner = input.strip_prefix(b"<").ok_or(InvalidInput::Path)?;
+    // A quoted local part may contain '>', so scan quote-aware.
+    let mut in_quotes = false;
+    let mut i = 0;
+    let end = loop {
+        match inner.get(i) {
+            None => return Err(InvalidInput::Path),
+            Some(b'\\') if in_quotes => i += 2,
+            Some(b'"') => {
+                in_quotes = !in_quotes;
+                i += 1;
+            }
+            Some(b'>') if !in_quotes => break i,
+            Some(_) => i += 1,
+        }
+    };
+    let mut path = &inner[..end];
+    if path.first() == Some(&b'@') {
+        // A-d-l ":" — an obsolete source route.
+        let colon = memchr::memchr(b':', path).ok_or(InvalidInput::Path)?;
+        let route_ok = path[..colon]
+            .split(|&b| b == b',')
+            .all(|hop| hop.strip_prefix(b"@").is_some_and(|h| parse_host(h).is_ok()));
+        if !route_ok {
+            return Err(InvalidInput::Path);
+        }
+        path = &path[colon + 1..];
+    }
+    Ok((path, &inner[end + 1..]))
+}
+
+pub(crate) fn parse_reverse_path(inner: &[u8]) -> Result<ReversePath, InvalidInput> {
+    if inner.is_empty() {
+        Ok(ReversePath::Null)
+    } else {
+        parse_mailbox(inner).map(ReversePath::Mailbox)
+    }
+}
+
+pub(crate) fn parse_forward_path(inner: &[u8]) -> Result<ForwardPath, InvalidInput> {
+    if inner.eq_ignore_ascii_case(b"postmaster") {
+        Ok(ForwardPath::Postmaster)
+    } else {
+        parse_mailbox(inner).map(ForwardPath::Mailbox)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains() {
+        assert!(Domain::new("example.com").is_ok());
+        assert!(Domain::new("xn--bcher-kva.example").is_ok());
+        assert!(Domain::new("bücher.example").is_ok());
+        assert!(Domain::new("-bad.example").is_err());
+        assert!(Domain::new("bad..example").is_err());
+        assert!(Domain::new("").is_err());
+        assert!(Domain::new(&"a".repeat(64)).is_err());
+        assert!(Domain::new("under_score.example").is_err());
+    }
+
+    #[test]
+    fn hosts_and_literals() {
+        assert_eq!(Host::parse("[192.0.2.1]").unwrap(), Host::Ipv4([192, 0, 2, 1].into()));
+        assert_eq!(
+            Host::parse("[IPv6:2001:db8::1]").unwrap(),
+            Host::Ipv6("2001:db8::1".parse().unwrap())
+        );
+        assert!(matches!(Host::parse("[x-tag:abc]").unwrap(), Host::General { .. }));
+        assert!(Host::parse("[300.1.1.1]").is_err());
+        assert!(Host::parse("[IPv6:zz]").is_err());
+        assert_eq!(Host::parse("[IPv6:::1]").unwrap().to_string(), "[IPv6:::1]");
+    }
+
+    #[test]
+    fn local_parts() {
+        let quoted = LocalPart::parse(r#""john \"doe\"""#).unwrap();
+        assert_eq!(quoted.text(), r#"john "doe""#);
+        assert_eq!(LocalPart::from_text(r#"john "doe""#).unwrap(), quoted);
+        assert_eq!(LocalPart::from_text("plain.user").unwrap().as_str(), "plain.user");
+        assert!(LocalPart::parse("a..b").is_err());
+        assert!(LocalPart::parse(&"a".repeat(65)).is_err());
+        assert!(LocalPart::parse("jörg").is_ok());
+    }
+
+    #[test]
+    fn paths() {
+        let (inner, rest) = split_path(b"<@relay.example,@b.example:user@d.example> SIZE=1").unwrap();
+        assert_eq!(inner, b"user@d.example");
+        assert_eq!(rest, b" SIZE=1");
+        let (inner, _) = split_path(br#"<"a>b"@example.com>"#).unwrap();
+        assert_eq!(inner, br#""a>b"@example.com"#);
+        assert_eq!(parse_reverse_path(b"").unwrap(), ReversePath::Null);
+        assert_eq!(parse_forward_path(b"PostMaster").unwrap(), ForwardPath::Postmaster);
+        assert!(matches!(
+            parse_forward_path(b"postmaster@example.com").unwrap(),
+            ForwardPath::Mailbox(_)
+        ));
+        assert!(split_path(b"<unterminated").is_err());
+    }
+}

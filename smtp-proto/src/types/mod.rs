@@ -1,0 +1,56 @@
+//! Validated values: addresses, paths, reply codes, ESMTP parameters and extensions.
+
+mod address;
+mod extension;
+mod params;
+mod reply;
+mod secret;
+
+pub use address::{
+    Domain, ForwardPath, Host, LocalPart, MAX_DOMAIN, MAX_LOCAL_PART, Mailbox, ReversePath,
+};
+pub(crate) use address::{parse_forward_path, parse_host, parse_reverse_path, split_path};
+pub use extension::{Capabilities, Extension, Mechanism};
+pub use params::{
+    BodyType, ByMode, DsnReturn, MailParameter, Notify, RcptParameter, RrvsAction, xtext_decode,
+    xtext_encode,
+};
+pub(crate) use params::{is_keyword, is_value};
+pub use reply::{EnhancedStatus, Reply, ReplyCode};
+pub use secret::Secret;
+
+/// A value that failed validation; says which kind of value it was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidInput {
+    /// Not a valid domain name.
+    #[error("invalid domain name")]
+    Domain,
+    /// Not a valid address literal.
+    #[error("invalid address literal")]
+    AddressLiteral,
+    /// Not a valid local part.
+    #[error("invalid local part")]
+    LocalPart,
+    /// Not a valid mailbox.
+    #[error("invalid mailbox")]
+    Mailbox,
+    /// Not a valid `<path>`.
+    #[error("invalid path")]
+    Path,
+    /// Not a valid reply code.
+    #[error("invalid reply code")]
+    ReplyCode,
+    /// Not a valid enhanced status code.
+    #[error("invalid enhanced status code")]
+    EnhancedStatus,
+    /// Reply text containing control characters.
+    #[error("reply text contains control characters")]
+    ReplyText,
+    /// A malformed ESMTP parameter value.
+    #[error("invalid parameter value")]
+    Parameter,
+    /// Malformed xtext.
+    #[error("invalid xtext")]
+    Xtext,
+}
