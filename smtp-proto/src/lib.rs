@@ -37,3 +37,13 @@ pub enum Output<E> {
     /// The session is over: close the transport.
     Closed,
 }
+
+/// Whether a session speaks SMTP or LMTP (RFC 2033).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// SMTP/ESMTP: EHLO or HELO, one reply after the data.
+    #[default]
+    Smtp,
+    /// LMTP: LHLO, one reply per accepted recipient after the data.
+    Lmtp,
+}

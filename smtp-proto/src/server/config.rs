@@ -2,17 +2,8 @@
 
 use std::time::Duration;
 
+use crate::Mode;
 use crate::types::Mechanism;
-
-/// Whether the session speaks SMTP or LMTP (RFC 2033).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Mode {
-    /// SMTP/ESMTP: EHLO or HELO, one reply after the data.
-    #[default]
-    Smtp,
-    /// LMTP: LHLO, one reply per accepted recipient after the data.
-    Lmtp,
-}
 
 /// Service extensions the server advertises and accepts. Parameters of an
 /// extension that is off are refused with 555.

@@ -42,7 +42,8 @@ use std::time::Instant;
 
 use bytes::{Buf, BufMut, BytesMut};
 
-pub use config::{Config, Mode, Offer};
+pub use crate::Mode;
+pub use config::{Config, Offer};
 pub use event::{AbortReason, AnswerError, Event, HelloKind, Ticket};
 
 use crate::Output;
