@@ -200,17 +200,28 @@ impl Session {
         }
         self.now = now;
         self.input.extend_from_slice(data);
-        while !self.closing && !self.starttls_pending {
+    }
+
+    /// Decodes buffered replies while each one has a command waiting for it
+    /// and the application has nothing left to act on.
+    fn process_replies(&mut self) {
+        while self.events.is_empty() && !self.closing && !self.starttls_pending {
+            if self.expect.is_empty() {
+                if self.input.len() > self.config.max_reply_size {
+                    let error = crate::codec::SyntaxError::Reply("unsolicited data");
+                    self.fail(ClientError::Protocol(error), false);
+                }
+                return;
+            }
             match Reply::decode_with_limit(&self.input, self.config.max_reply_size) {
                 Ok((rest, reply)) => {
                     let used = self.input.len() - rest.len();
                     let _ = self.input.split_to(used);
                     self.on_reply(reply);
                 }
-                Err(DecodeError::Incomplete) => break,
+                Err(DecodeError::Incomplete) => return,
                 Err(DecodeError::Failed { error, .. }) => {
-                    self.fail(ClientError::Protocol(error), false);
-                    break;
+                    return self.fail(ClientError::Protocol(error), false);
                 }
             }
         }
@@ -248,6 +259,7 @@ impl Session {
     /// returns [`Output::Timeout`] or [`Output::Closed`].
     #[must_use]
     pub fn poll_output(&mut self) -> Output<Event> {
+        self.process_replies();
         if !self.out.is_empty() {
             return Output::Transmit(self.out.split().freeze());
         }
