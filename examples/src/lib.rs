@@ -1,0 +1,7 @@
+//! Shared pieces of the example binaries: TLS set-up, a stream that can be
+//! upgraded in place, maildir delivery, and small command-line helpers.
+
+pub mod args;
+pub mod maildir;
+pub mod stream;
+pub mod tls;

@@ -1,0 +1,98 @@
+//! A TCP stream that a STARTTLS can turn into a TLS stream in place.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::{TlsAcceptor, TlsConnector, client, server};
+
+/// Plain TCP, or TLS over it.
+pub enum MaybeTls {
+    /// Before any TLS.
+    Plain(TcpStream),
+    /// TLS, server side.
+    Server(Box<server::TlsStream<TcpStream>>),
+    /// TLS, client side.
+    Client(Box<client::TlsStream<TcpStream>>),
+    /// Only while an upgrade runs.
+    Upgrading,
+}
+
+impl MaybeTls {
+    /// Runs the server side of a TLS handshake over the plain stream.
+    pub async fn accept_tls(&mut self, acceptor: &TlsAcceptor) -> io::Result<()> {
+        match std::mem::replace(self, MaybeTls::Upgrading) {
+            MaybeTls::Plain(tcp) => {
+                *self = MaybeTls::Server(Box::new(acceptor.accept(tcp).await?));
+                Ok(())
+            }
+            _ => Err(io::Error::other("TLS is already active")),
+        }
+    }
+
+    /// Runs the client side of a TLS handshake over the plain stream.
+    pub async fn connect_tls(
+        &mut self,
+        connector: &TlsConnector,
+        name: rustls::pki_types::ServerName<'static>,
+    ) -> io::Result<()> {
+        match std::mem::replace(self, MaybeTls::Upgrading) {
+            MaybeTls::Plain(tcp) => {
+                *self = MaybeTls::Client(Box::new(connector.connect(name, tcp).await?));
+                Ok(())
+            }
+            _ => Err(io::Error::other("TLS is already active")),
+        }
+    }
+
+    /// True once TLS is up.
+    pub fn is_tls(&self) -> bool {
+        matches!(self, MaybeTls::Server(_) | MaybeTls::Client(_))
+    }
+}
+
+fn upgrading() -> io::Error {
+    io::Error::other("stream used during a TLS upgrade")
+}
+
+impl AsyncRead for MaybeTls {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTls::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            MaybeTls::Server(s) => Pin::new(s).poll_read(cx, buf),
+            MaybeTls::Client(s) => Pin::new(s).poll_read(cx, buf),
+            MaybeTls::Upgrading => Poll::Ready(Err(upgrading())),
+        }
+    }
+}
+
+impl AsyncWrite for MaybeTls {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            MaybeTls::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            MaybeTls::Server(s) => Pin::new(s).poll_write(cx, buf),
+            MaybeTls::Client(s) => Pin::new(s).poll_write(cx, buf),
+            MaybeTls::Upgrading => Poll::Ready(Err(upgrading())),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTls::Plain(s) => Pin::new(s).poll_flush(cx),
+            MaybeTls::Server(s) => Pin::new(s).poll_flush(cx),
+            MaybeTls::Client(s) => Pin::new(s).poll_flush(cx),
+            MaybeTls::Upgrading => Poll::Ready(Err(upgrading())),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTls::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            MaybeTls::Server(s) => Pin::new(s).poll_shutdown(cx),
+            MaybeTls::Client(s) => Pin::new(s).poll_shutdown(cx),
+            MaybeTls::Upgrading => Poll::Ready(Err(upgrading())),
+        }
+    }
+}
