@@ -205,6 +205,8 @@ async fn serve(tcp: TcpStream, peer: SocketAddr, shared: &Shared) -> std::io::Re
                     Err(_) => session.handle_timeout(Instant::now()),
                     Ok(Ok(0)) => session.handle_eof(),
                     Ok(Ok(n)) => session.handle_input(Instant::now(), &buf[..n]),
+                    // A TLS peer that closes without close_notify has still closed.
+                    Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => session.handle_eof(),
                     Ok(Err(e)) => return Err(e),
                 }
             }
