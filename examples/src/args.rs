@@ -26,13 +26,13 @@ impl Args {
     }
 
     /// The next argument, if any.
-    pub fn next(&mut self) -> Option<String> {
+    pub fn next_arg(&mut self) -> Option<String> {
         self.items.pop_front()
     }
 
     /// The value that must follow `flag`.
     pub fn value(&mut self, flag: &str) -> Result<String, UsageError> {
-        self.next()
+        self.next_arg()
             .filter(|v| !v.starts_with("--") || v == "-")
             .ok_or_else(|| UsageError(format!("{flag} needs a value")))
     }

@@ -21,7 +21,9 @@ impl MaildirRoot {
     pub fn open(root: &Path, hostname: &str) -> io::Result<Self> {
         let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", root.display()));
         fs::create_dir_all(root.join(".spool")).map_err(named)?;
-        let probe = root.join(".spool").join(format!(".probe-{}", std::process::id()));
+        let probe = root
+            .join(".spool")
+            .join(format!(".probe-{}", std::process::id()));
         File::create(&probe).map_err(named)?;
         fs::remove_file(&probe).map_err(named)?;
         Ok(MaildirRoot {
@@ -66,7 +68,9 @@ impl MaildirRoot {
     /// `time.M<micros>P<pid>Q<counter>.<host>`: unique on this host.
     fn unique_name(&self) -> String {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         format!(
             "{}.M{}P{}Q{}.{}",
             now.as_secs(),
@@ -96,12 +100,18 @@ pub fn write_trace_headers(
     return_path: &str,
     received: &str,
 ) -> io::Result<()> {
-    write!(out, "Return-Path: {return_path}\r\nReceived: {received}\r\n")
+    write!(
+        out,
+        "Return-Path: {return_path}\r\nReceived: {received}\r\n"
+    )
 }
 
 /// An RFC 5322 date for `time`, in UTC.
 pub fn rfc5322_date(time: SystemTime) -> String {
-    let secs = time.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let secs = time
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days as i64 + 719_468;
@@ -113,7 +123,9 @@ pub fn rfc5322_date(time: SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     format!(
         "{}, {} {} {} {:02}:{:02}:{:02} +0000",
@@ -135,8 +147,9 @@ mod tests {
     #[test]
     fn dates() {
         assert_eq!(rfc5322_date(UNIX_EPOCH), "Thu, 1 Jan 1970 00:00:00 +0000");
+        // Expected values from Python's email.utils.format_datetime.
         let t = UNIX_EPOCH + Duration::from_secs(1_795_000_000);
-        assert_eq!(rfc5322_date(t), "Sun, 18 Nov 2026 08:26:40 +0000");
+        assert_eq!(rfc5322_date(t), "Wed, 18 Nov 2026 11:06:40 +0000");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
         assert_eq!(rfc5322_date(leap), "Tue, 29 Feb 2000 00:00:00 +0000");
     }

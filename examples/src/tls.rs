@@ -16,18 +16,27 @@ pub struct Identity {
 
 /// Reads a PEM certificate chain and key.
 pub fn load_identity(cert: &Path, key: &Path) -> io::Result<Identity> {
-    let named = |path: &Path, e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+    let named =
+        |path: &Path, e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
     let cert_pem = std::fs::read(cert).map_err(|e| named(cert, e))?;
     let key_pem = std::fs::read(key).map_err(|e| named(key, e))?;
     let chain = rustls_pemfile::certs(&mut &cert_pem[..])
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| named(cert, e))?;
     if chain.is_empty() {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{}: no certificate", cert.display())));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: no certificate", cert.display()),
+        ));
     }
     let key = rustls_pemfile::private_key(&mut &key_pem[..])
         .map_err(|e| named(key, e))?
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("{}: no private key", key.display())))?;
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: no private key", key.display()),
+            )
+        })?;
     Ok(Identity { chain, key })
 }
 
@@ -120,7 +129,12 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnything {
         cert: &CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -129,7 +143,12 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnything {
         cert: &CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {

@@ -27,13 +27,22 @@ with smtplib.SMTP("127.0.0.1", int(os.environ["PORT"]), local_hostname="client.t
 "#,
         &[("PORT", &sink.port.to_string())],
     );
-    assert!(out.contains("'pipelining'") && out.contains("'chunking'") && out.contains("'starttls'"), "{out}");
+    assert!(
+        out.contains("'pipelining'") && out.contains("'chunking'") && out.contains("'starttls'"),
+        "{out}"
+    );
     assert!(out.contains("refused {}"), "{out}");
     for owner in ["bob", "carol"] {
         let msgs = sink.messages(owner, 1, WAIT);
         assert_eq!(msgs.len(), 1);
-        assert!(msgs[0].contains("Subject: hello") && msgs[0].contains("\n.leading dot"), "{}", msgs[0]);
-        assert!(msgs[0].starts_with("Return-Path: <alice@example.com>\r\nReceived: from client.test"));
+        assert!(
+            msgs[0].contains("Subject: hello") && msgs[0].contains("\n.leading dot"),
+            "{}",
+            msgs[0]
+        );
+        assert!(
+            msgs[0].starts_with("Return-Path: <alice@example.com>\r\nReceived: from client.test")
+        );
     }
 }
 
@@ -64,9 +73,15 @@ try:
 except smtplib.SMTPAuthenticationError as e:
     print("refused", e.smtp_code, e.smtp_error.decode())
 "#,
-        &[("PORT", &sink.port.to_string()), ("CA", sink.cert().to_str().unwrap())],
+        &[
+            ("PORT", &sink.port.to_string()),
+            ("CA", sink.cert().to_str().unwrap()),
+        ],
     );
-    assert!(out.contains("PLAIN 235") && out.contains("LOGIN 235"), "{out}");
+    assert!(
+        out.contains("PLAIN 235") && out.contains("LOGIN 235"),
+        "{out}"
+    );
     assert!(out.contains("refused 535 5.7.8"), "{out}");
     let msgs = sink.messages("alice", 2, WAIT);
     assert_eq!(msgs.len(), 2);
@@ -132,8 +147,14 @@ with smtplib.SMTP("127.0.0.1", int(os.environ["PORT"]), local_hostname="client.t
 "#,
         &[("PORT", &sink.port.to_string())],
     );
-    assert!(out.contains("ghost@localhost 550 5.1.1 No such user"), "{out}");
-    assert!(out.contains("someone@elsewhere.example 550 5.7.1 Relaying denied"), "{out}");
+    assert!(
+        out.contains("ghost@localhost 550 5.1.1 No such user"),
+        "{out}"
+    );
+    assert!(
+        out.contains("someone@elsewhere.example 550 5.7.1 Relaying denied"),
+        "{out}"
+    );
     assert!(out.contains("(250, b'2.0.0 OK')"), "{out}");
 }
 
@@ -142,7 +163,17 @@ fn swaks_pipelining_and_starttls_auth() {
     let swaks = require("swaks");
     let sink = Sink::start(&["--user", "alice:pw"]);
     let out = run(
-        Command::new(&swaks).args(["--server", &sink.addr(), "--from", "bob@example.com", "--to", "alice@localhost", "--pipeline", "--header", "Subject: pipelined"]),
+        Command::new(&swaks).args([
+            "--server",
+            &sink.addr(),
+            "--from",
+            "bob@example.com",
+            "--to",
+            "alice@localhost",
+            "--pipeline",
+            "--header",
+            "Subject: pipelined",
+        ]),
         b"",
         WAIT,
     );
@@ -152,8 +183,21 @@ fn swaks_pipelining_and_starttls_auth() {
     assert!(text.contains(" -> MAIL FROM:<bob@example.com>\n -> RCPT TO:<alice@localhost>\n -> DATA\n<-  250 2.1.0"), "{text}");
     let out = run(
         Command::new(&swaks).args([
-            "--server", &sink.addr(), "--from", "alice@localhost", "--to", "alice@localhost", "-tls",
-            "--auth", "LOGIN", "--auth-user", "alice", "--auth-password", "pw", "--header", "Subject: tls-auth",
+            "--server",
+            &sink.addr(),
+            "--from",
+            "alice@localhost",
+            "--to",
+            "alice@localhost",
+            "-tls",
+            "--auth",
+            "LOGIN",
+            "--auth-user",
+            "alice",
+            "--auth-password",
+            "pw",
+            "--header",
+            "Subject: tls-auth",
         ]),
         b"",
         WAIT,
@@ -162,7 +206,10 @@ fn swaks_pipelining_and_starttls_auth() {
     assert!(out.status.success() && text.contains("235 2.7.0"), "{text}");
     let msgs = sink.messages("alice", 2, WAIT);
     assert!(msgs.iter().any(|m| m.contains("Subject: pipelined")));
-    assert!(msgs.iter().any(|m| m.contains("Subject: tls-auth") && m.contains("ESMTPSA")));
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("Subject: tls-auth") && m.contains("ESMTPSA"))
+    );
 }
 
 #[test]
@@ -171,58 +218,134 @@ fn curl_smtp_plain_and_starttls() {
     let sink = Sink::start(&["--user", "alice:pw"]);
     let dir = TempDir::new("curl");
     let msg = dir.path().join("msg.eml");
-    std::fs::write(&msg, "From: a@example.com\r\nSubject: from curl\r\n\r\n.dot\r\nline\r\n").unwrap();
+    std::fs::write(
+        &msg,
+        "From: a@example.com\r\nSubject: from curl\r\n\r\n.dot\r\nline\r\n",
+    )
+    .unwrap();
     let url = format!("smtp://127.0.0.1:{}", sink.port);
     let out = run(
-        Command::new(&curl).args(["-sS", &url, "--mail-from", "a@example.com", "--mail-rcpt", "alice@localhost", "-T"]).arg(&msg),
-        b"",
-        WAIT,
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = run(
         Command::new(&curl)
-            .args(["-sS", &url, "--ssl-reqd", "--cacert"])
-            .arg(sink.cert())
-            .args(["--user", "alice:pw", "--mail-from", "alice@localhost", "--mail-rcpt", "alice@localhost", "-T"])
+            .args([
+                "-sS",
+                &url,
+                "--mail-from",
+                "a@example.com",
+                "--mail-rcpt",
+                "alice@localhost",
+                "-T",
+            ])
             .arg(&msg),
         b"",
         WAIT,
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(
+        Command::new(&curl)
+            .args(["-sS", &url, "--ssl-reqd", "--cacert"])
+            .arg(sink.cert())
+            .args([
+                "--user",
+                "alice:pw",
+                "--mail-from",
+                "alice@localhost",
+                "--mail-rcpt",
+                "alice@localhost",
+                "-T",
+            ])
+            .arg(&msg),
+        b"",
+        WAIT,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let msgs = sink.messages("alice", 2, WAIT);
     assert_eq!(msgs.len(), 2);
-    assert!(msgs.iter().all(|m| m.contains("Subject: from curl\r\n\r\n.dot\r\nline\r\n")));
+    assert!(
+        msgs.iter()
+            .all(|m| m.contains("Subject: from curl\r\n\r\n.dot\r\nline\r\n"))
+    );
     assert!(msgs.iter().any(|m| m.contains("ESMTPSA")));
 }
 
 #[test]
 fn postfix_relays_into_smtp_sink_over_starttls() {
     let sink = Sink::start(&[]);
-    let postfix = Postfix::start(&format!("relayhost = [127.0.0.1]:{}\nsmtp_tls_security_level = may", sink.port));
+    let postfix = Postfix::start(&format!(
+        "relayhost = [127.0.0.1]:{}\nsmtp_tls_security_level = may",
+        sink.port
+    ));
     let swaks = require("swaks");
     let out = run(
-        Command::new(&swaks).args(["--server", &postfix.addr(), "--from", "a@example.com", "--to", "relayed@localhost", "--header", "Subject: through postfix"]),
+        Command::new(&swaks).args([
+            "--server",
+            &postfix.addr(),
+            "--from",
+            "a@example.com",
+            "--to",
+            "relayed@localhost",
+            "--header",
+            "Subject: through postfix",
+        ]),
         b"",
         WAIT,
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let msgs = sink.messages("relayed", 1, WAIT);
-    assert_eq!(msgs.len(), 1, "nothing arrived; postfix log:\n{}", postfix.log());
+    assert_eq!(
+        msgs.len(),
+        1,
+        "nothing arrived; postfix log:\n{}",
+        postfix.log()
+    );
     // Postfix's SMTP client negotiated STARTTLS with smtp-sink.
-    assert!(msgs[0].contains("Received: from postfix.test") && msgs[0].contains("with ESMTPS"), "{}", msgs[0]);
-    assert!(postfix.log().contains("status=sent (250 2.0.0"), "{}", postfix.log());
+    assert!(
+        msgs[0].contains("Received: from postfix.test") && msgs[0].contains("with ESMTPS"),
+        "{}",
+        msgs[0]
+    );
+    assert!(
+        postfix.log().contains("status=sent (250 2.0.0"),
+        "{}",
+        postfix.log()
+    );
 }
 
 #[test]
 fn postfix_delivers_over_lmtp_into_smtp_sink() {
     let sink = Sink::start(&["--lmtp", "--user", "one:x", "--user", "two:y"]);
-    let postfix = Postfix::start(&format!("default_transport = lmtp:inet:127.0.0.1:{}", sink.port));
+    let postfix = Postfix::start(&format!(
+        "default_transport = lmtp:inet:127.0.0.1:{}",
+        sink.port
+    ));
     let out = run(
-        Command::new(require("swaks")).args(["--server", &postfix.addr(), "--from", "a@example.com", "--to", "one@localhost,two@localhost,three@localhost"]),
+        Command::new(require("swaks")).args([
+            "--server",
+            &postfix.addr(),
+            "--from",
+            "a@example.com",
+            "--to",
+            "one@localhost,two@localhost,three@localhost",
+        ]),
         b"",
         WAIT,
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert_eq!(sink.messages("one", 1, WAIT).len(), 1, "{}", postfix.log());
     assert_eq!(sink.messages("two", 1, WAIT).len(), 1, "{}", postfix.log());
     // The refused recipient is bounced by Postfix, with our reply in its log.
@@ -230,7 +353,11 @@ fn postfix_delivers_over_lmtp_into_smtp_sink() {
     while !postfix.log().contains("three@localhost") && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(postfix.log().contains("550 5.1.1 No such user"), "{}", postfix.log());
+    assert!(
+        postfix.log().contains("550 5.1.1 No such user"),
+        "{}",
+        postfix.log()
+    );
 }
 
 #[test]
@@ -239,22 +366,46 @@ fn smtp_send_submits_to_postfix() {
     let postfix = Postfix::start(&format!("relayhost = [127.0.0.1]:{}", sink.port));
     let dir = TempDir::new("send");
     let msg = dir.path().join("msg.eml");
-    std::fs::write(&msg, "From: me@example.com\r\nSubject: smtp-send via postfix\r\n\r\n.starts with a dot\r\n").unwrap();
+    std::fs::write(
+        &msg,
+        "From: me@example.com\r\nSubject: smtp-send via postfix\r\n\r\n.starts with a dot\r\n",
+    )
+    .unwrap();
     let out = run(
         Command::new(env!("CARGO_BIN_EXE_smtp-send"))
-            .args(["--server", &postfix.addr(), "--from", "me@example.com", "--to", "first@example.net", "--to", "second@example.net"])
+            .args([
+                "--server",
+                &postfix.addr(),
+                "--from",
+                "me@example.com",
+                "--to",
+                "first@example.net",
+                "--to",
+                "second@example.net",
+            ])
             .arg(&msg),
         b"",
         WAIT,
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Postfix offers CHUNKING, so smtp-send used BDAT: "Ok: N bytes queued as ID".
-    assert!(text.contains("<first@example.net>: delivered: 250 2.0.0 Ok: 76 bytes queued as"), "{text}");
+    assert!(
+        text.contains("<first@example.net>: delivered: 250 2.0.0 Ok: 76 bytes queued as"),
+        "{text}"
+    );
     for owner in ["first", "second"] {
         let msgs = sink.messages(owner, 1, WAIT);
         assert_eq!(msgs.len(), 1, "{}", postfix.log());
-        assert!(msgs[0].contains("\r\n\r\n.starts with a dot\r\n"), "{}", msgs[0]);
+        assert!(
+            msgs[0].contains("\r\n\r\n.starts with a dot\r\n"),
+            "{}",
+            msgs[0]
+        );
     }
 }
 
@@ -272,13 +423,42 @@ fn smtp_send_reports_each_recipient_and_exit_status() {
     };
     let ca = sink.cert();
     let ca = ca.to_str().unwrap();
-    let ok = send(&["--starttls", "--ca", ca, "--user", "alice", "--password", "pw", "--to", "alice@localhost", "-"]);
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stdout));
+    let ok = send(&[
+        "--starttls",
+        "--ca",
+        ca,
+        "--user",
+        "alice",
+        "--password",
+        "pw",
+        "--to",
+        "alice@localhost",
+        "-",
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
     let mixed = send(&["--to", "alice@localhost", "--to", "ghost@localhost"]);
     let text = String::from_utf8_lossy(&mixed.stdout);
     assert_eq!(mixed.status.code(), Some(1));
-    assert!(text.contains("<alice@localhost>: delivered") && text.contains("<ghost@localhost>: permanent failure: 550 5.1.1"), "{text}");
-    let bad_password = send(&["--starttls", "--ca", ca, "--user", "alice", "--password", "nope", "--to", "alice@localhost"]);
+    assert!(
+        text.contains("<alice@localhost>: delivered")
+            && text.contains("<ghost@localhost>: permanent failure: 550 5.1.1"),
+        "{text}"
+    );
+    let bad_password = send(&[
+        "--starttls",
+        "--ca",
+        ca,
+        "--user",
+        "alice",
+        "--password",
+        "nope",
+        "--to",
+        "alice@localhost",
+    ]);
     assert_eq!(bad_password.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad_password.stderr).contains("authentication failed: 535"));
     let usage = send(&["--to", "not an address"]);
@@ -313,21 +493,42 @@ s.sendall(b"QUIT\r\n"); print(reply()[-1])
 "#,
         &[("PORT", &sink.port.to_string())],
     );
-    assert!(out.contains("250 2.0.0 17 octets received") && out.contains("250 2.0.0 Message accepted"), "{out}");
+    assert!(
+        out.contains("250 2.0.0 17 octets received") && out.contains("250 2.0.0 Message accepted"),
+        "{out}"
+    );
     let msgs = sink.messages("chunky", 1, WAIT);
-    assert!(msgs[0].ends_with("Subject: bdat\r\n\r\nbinary \0 ok\r\n.\r\nend\r\n"), "{:?}", msgs[0]);
+    assert!(
+        msgs[0].ends_with("Subject: bdat\r\n\r\nbinary \0 ok\r\n.\r\nend\r\n"),
+        "{:?}",
+        msgs[0]
+    );
 }
 
 #[test]
 fn bad_arguments_and_unusable_ports_exit_non_zero() {
     let sink = Sink::start(&[]);
-    let out = run(Command::new(env!("CARGO_BIN_EXE_smtp-sink")).args(["--bogus"]), b"", WAIT);
+    let out = run(
+        Command::new(env!("CARGO_BIN_EXE_smtp-sink")).args(["--bogus"]),
+        b"",
+        WAIT,
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown argument"));
     let dir = TempDir::new("busy");
-    let out = run(Command::new(env!("CARGO_BIN_EXE_smtp-sink")).args(["--listen", &sink.addr(), "--maildir"]).arg(dir.path()), b"", WAIT);
+    let out = run(
+        Command::new(env!("CARGO_BIN_EXE_smtp-sink"))
+            .args(["--listen", &sink.addr(), "--maildir"])
+            .arg(dir.path()),
+        b"",
+        WAIT,
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen on"));
-    let out = run(Command::new(env!("CARGO_BIN_EXE_smtp-sink")).args(["--maildir", "/proc/no-such-place"]), b"", WAIT);
+    let out = run(
+        Command::new(env!("CARGO_BIN_EXE_smtp-sink")).args(["--maildir", "/proc/no-such-place"]),
+        b"",
+        WAIT,
+    );
     assert_eq!(out.status.code(), Some(1));
 }

@@ -50,62 +50,105 @@ impl DotUnstuffer {
 
     /// Splits the next piece of message off the front of `buf` without copying.
     pub fn decode(&mut self, buf: &mut BytesMut) -> DataStep {
-        let mut i = 0;
-        loop {
-            if self.at_line_start {
-                match buf.get(i) {
-                    None => break,
-                    Some(b'.') if i > 0 => return DataStep::Chunk(buf.split_to(i).freeze()),
-                    Some(b'.') => match (buf.get(1), buf.get(2)) {
-                        (Some(b'\r'), Some(b'\n')) => {
-                            buf.advance(3);
-                            return DataStep::End;
-                        }
-                        (Some(b'\r'), Some(_)) | (Some(b'\n'), _) => {
-                            return DataStep::BareLineEnding;
-                        }
-                        (Some(b'\r'), None) | (None, _) => return DataStep::NeedMore,
-                        (Some(_), _) => {
-                            // A stuffed dot: drop it, the rest of the line is content.
-                            buf.advance(1);
-                            self.at_line_start = false;
-                            continue;
-                        }
-                    },
-                    Some(_) => self.at_line_start = false,
+        if self.at_line_start {
+            match (buf.first(), buf.get(1), buf.get(2)) {
+                (None, _, _) => return DataStep::NeedMore,
+                (Some(b'.'), Some(b'\r'), Some(b'\n')) => {
+                    buf.advance(3);
+                    return DataStep::End;
                 }
+                (Some(b'.'), Some(b'\r'), Some(_)) | (Some(b'.'), Some(b'\n'), _) => {
+                    return DataStep::BareLineEnding;
+                }
+                (Some(b'.'), Some(b'\r'), None) | (Some(b'.'), None, _) => {
+                    return DataStep::NeedMore;
+                }
+                // A stuffed dot: drop it, the rest of the line is content.
+                (Some(b'.'), Some(_), _) => buf.advance(1),
+                _ => {}
             }
-            let Some(off) = memchr::memchr3(b'\r', b'\n', 0, &buf[i..]) else {
-                i = buf.len();
-                break;
-            };
-            let p = i + off;
-            match buf[p] {
-                0 => {
+            self.at_line_start = false;
+        }
+        let b = &buf[..];
+        let Some(&last) = b.last() else {
+            return DataStep::NeedMore;
+        };
+        // A CR before this LF would still be in the buffer: it is held back.
+        if b[0] == b'\n' {
+            return DataStep::BareLineEnding;
+        }
+        let mut from = 0;
+        let event = loop {
+            match first_event(&b[from..]).map(|i| i + from) {
+                // A NUL is noted and passed over; the message is refused at its end.
+                Some(i) if b[i] == 0 => {
                     self.saw_nul = true;
-                    i = p + 1;
+                    from = i + 1;
                 }
-                b'\n' => return DataStep::BareLineEnding,
-                _ => match buf.get(p + 1) {
-                    None => {
-                        // Hold the CR back until its LF arrives.
-                        i = p;
-                        break;
-                    }
-                    Some(b'\n') => {
-                        i = p + 2;
-                        self.at_line_start = true;
-                    }
-                    Some(_) => return DataStep::BareLineEnding,
-                },
+                other => break other,
             }
+        };
+        if b[from..].last() == Some(&0) {
+            self.saw_nul = true;
         }
-        if i == 0 {
-            DataStep::NeedMore
-        } else {
-            DataStep::Chunk(buf.split_to(i).freeze())
+        let end = match event {
+            // A line end followed by a dot: release through the LF, then look at the dot.
+            Some(i) if b[i] == b'\n' && b[i + 1] == b'.' => {
+                self.at_line_start = true;
+                i + 1
+            }
+            Some(_) => return DataStep::BareLineEnding,
+            None => match last {
+                // Hold the CR back until its LF arrives.
+                b'\r' => b.len() - 1,
+                b'\n' => {
+                    self.at_line_start = true;
+                    b.len()
+                }
+                _ => b.len(),
+            },
+        };
+        if end == 0 {
+            return DataStep::NeedMore;
         }
+        DataStep::Chunk(buf.split_to(end).freeze())
     }
+}
+
+/// True for a pair of adjacent bytes that needs a closer look: a line end
+/// followed by a dot, a bare line ending, or a NUL. "x is CR" and "y is LF"
+/// differ exactly when a CR lacks its LF or an LF lacks its CR.
+#[inline(always)]
+fn is_event(x: u8, y: u8) -> u8 {
+    (u8::from(x == b'\n') & u8::from(y == b'.'))
+        | (u8::from(x == b'\r') ^ u8::from(y == b'\n'))
+        | u8::from(x == 0)
+}
+
+/// The index `i` of the first pair `(b[i], b[i + 1])` for which [`is_event`]
+/// holds. Each 64-byte block is checked branch-free over fixed-size arrays,
+/// which the compiler turns into vector code; only a block with a hit is
+/// searched byte by byte.
+fn first_event(b: &[u8]) -> Option<usize> {
+    const BLOCK: usize = 64;
+    let pairs = b.len().saturating_sub(1);
+    let (xs, ys) = (&b[..pairs], &b[1..]);
+    let mut start = 0;
+    for (xc, yc) in xs.chunks_exact(BLOCK).zip(ys.chunks_exact(BLOCK)) {
+        // chunks_exact yields BLOCK-sized slices, so these conversions hold.
+        let (Ok(xc), Ok(yc)) = (<&[u8; BLOCK]>::try_from(xc), <&[u8; BLOCK]>::try_from(yc)) else {
+            break;
+        };
+        let mut hit = 0u8;
+        for j in 0..BLOCK {
+            hit |= is_event(xc[j], yc[j]);
+        }
+        if hit != 0 {
+            break;
+        }
+        start += BLOCK;
+    }
+    (start..pairs).find(|&i| is_event(b[i], b[i + 1]) != 0)
 }
 
 /// Streaming encoder of a DATA body: doubles leading dots and writes the end-of-data line.
@@ -211,7 +254,12 @@ mod tests {
             b"a\nb",
         ] {
             let (_, step) = unstuff_all(input);
-            assert_eq!(step, DataStep::BareLineEnding, "{:?}", String::from_utf8_lossy(input));
+            assert_eq!(
+                step,
+                DataStep::BareLineEnding,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
         }
     }
 
@@ -219,13 +267,34 @@ mod tests {
     fn holds_back_partial_terminators() {
         let mut dec = DotUnstuffer::new();
         let mut buf = BytesMut::from(&b"abc\r"[..]);
-        assert_eq!(dec.decode(&mut buf), DataStep::Chunk(Bytes::from_static(b"abc")));
+        assert_eq!(
+            dec.decode(&mut buf),
+            DataStep::Chunk(Bytes::from_static(b"abc"))
+        );
         assert_eq!(dec.decode(&mut buf), DataStep::NeedMore);
         buf.extend_from_slice(b"\n.");
-        assert_eq!(dec.decode(&mut buf), DataStep::Chunk(Bytes::from_static(b"\r\n")));
+        assert_eq!(
+            dec.decode(&mut buf),
+            DataStep::Chunk(Bytes::from_static(b"\r\n"))
+        );
         assert_eq!(dec.decode(&mut buf), DataStep::NeedMore);
         buf.extend_from_slice(b"\r\n");
         assert_eq!(dec.decode(&mut buf), DataStep::End);
+    }
+
+    /// Found by fuzzing: what is released before a bare LF depends on the split,
+    /// but the outcome does not.
+    #[test]
+    fn bare_lf_outcome_does_not_depend_on_the_split() {
+        assert_eq!(unstuff_all(b"?\n"), (vec![], DataStep::BareLineEnding));
+        let mut dec = DotUnstuffer::new();
+        let mut buf = BytesMut::from(&b"?"[..]);
+        assert_eq!(
+            dec.decode(&mut buf),
+            DataStep::Chunk(Bytes::from_static(b"?"))
+        );
+        buf.extend_from_slice(b"\n");
+        assert_eq!(dec.decode(&mut buf), DataStep::BareLineEnding);
     }
 
     #[test]

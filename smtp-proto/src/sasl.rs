@@ -153,7 +153,12 @@ pub fn decode_oauthbearer(msg: &[u8]) -> Result<Credentials, SaslError> {
     let (authz, rest) = rest.split_once(',').ok_or(err)?;
     let user = match authz {
         "" => None,
-        a => Some(a.strip_prefix("a=").ok_or(err)?.replace("=2C", ",").replace("=3D", "=")),
+        a => Some(
+            a.strip_prefix("a=")
+                .ok_or(err)?
+                .replace("=2C", ",")
+                .replace("=3D", "="),
+        ),
     };
     let rest = rest.strip_prefix('\x01').ok_or(err)?;
     let rest = rest.strip_suffix("\x01\x01").ok_or(err)?;
@@ -197,13 +202,22 @@ mod tests {
         assert!(decode_plain(b"\0user").is_err());
         assert!(decode_plain(b"\0\0pass").is_err());
         assert!(decode_plain(b"a\0b\0c\0d").is_err());
-        assert_eq!(decode_plain(&encode_plain(None, "u", "p")).unwrap(), decode_plain(b"\0u\0p").unwrap());
+        assert_eq!(
+            decode_plain(&encode_plain(None, "u", "p")).unwrap(),
+            decode_plain(b"\0u\0p").unwrap()
+        );
     }
 
     #[test]
     fn bearer_tokens() {
         let c = decode_xoauth2(&encode_xoauth2("me@example.com", "tok")).unwrap();
-        assert_eq!(c, Credentials::XOAuth2 { user: "me@example.com".into(), token: Secret::new("tok".into()) });
+        assert_eq!(
+            c,
+            Credentials::XOAuth2 {
+                user: "me@example.com".into(),
+                token: Secret::new("tok".into())
+            }
+        );
         let c = decode_oauthbearer(&encode_oauthbearer("a,b=c", "tok")).unwrap();
         assert_eq!(c.identity(), Some("a,b=c"));
         let c = decode_oauthbearer(b"n,,\x01host=x\x01auth=Bearer t\x01\x01").unwrap();

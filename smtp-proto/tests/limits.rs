@@ -1,5 +1,7 @@
 //! Every limit and every refused input: the precise reply, and that the
 //! session goes on (or closes cleanly) without losing what it accepted.
+// The tests play the application, which owns the clock: one real Instant starts the virtual clock.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 
@@ -36,9 +38,14 @@ fn every_smuggling_variant_is_refused_and_closes() {
         let mut s = ready(Config::default());
         // A first message is accepted before the attack.
         start_data(&mut s);
-        assert_eq!(s.exchange("first\r\n.\r\n"), ["250 2.0.0 Message accepted for delivery"]);
+        assert_eq!(
+            s.exchange("first\r\n.\r\n"),
+            ["250 2.0.0 Message accepted for delivery"]
+        );
         start_data(&mut s);
-        let attack = format!("body{smuggle}MAIL FROM:<evil@example.com>\r\nRCPT TO:<victim@example.com>\r\nDATA\r\nforged\r\n.\r\n");
+        let attack = format!(
+            "body{smuggle}MAIL FROM:<evil@example.com>\r\nRCPT TO:<victim@example.com>\r\nDATA\r\nforged\r\n.\r\n"
+        );
         let lines = s.exchange(&attack);
         assert_eq!(
             lines,
@@ -46,31 +53,52 @@ fn every_smuggling_variant_is_refused_and_closes() {
             "variant {smuggle:?}"
         );
         assert!(s.closed, "variant {smuggle:?}");
-        assert_eq!(s.messages, vec![b"first\r\n".to_vec()], "variant {smuggle:?}");
+        assert_eq!(
+            s.messages,
+            vec![b"first\r\n".to_vec()],
+            "variant {smuggle:?}"
+        );
         assert!(aborted(&s, AbortReason::BareLineEnding));
-        assert!(!s.events.iter().any(|e| matches!(e, Event::MailFrom { from, .. } if from.to_string().contains("evil"))));
+        assert!(!s.events.iter().any(
+            |e| matches!(e, Event::MailFrom { from, .. } if from.to_string().contains("evil"))
+        ));
     }
 }
 
 #[test]
 fn bare_line_endings_in_commands_are_refused() {
     let mut s = ready(Config::default());
-    assert_eq!(s.exchange("NOOP\nNOOP\r\n"), ["500 5.5.2 Bare CR or LF not allowed", "250 2.0.0 OK"]);
-    assert_eq!(s.exchange("NO\rOP\r\nNOOP\r\n"), ["500 5.5.2 Bare CR or LF not allowed", "250 2.0.0 OK"]);
+    assert_eq!(
+        s.exchange("NOOP\nNOOP\r\n"),
+        ["500 5.5.2 Bare CR or LF not allowed", "250 2.0.0 OK"]
+    );
+    assert_eq!(
+        s.exchange("NO\rOP\r\nNOOP\r\n"),
+        ["500 5.5.2 Bare CR or LF not allowed", "250 2.0.0 OK"]
+    );
     assert!(!s.closed);
 }
 
 #[test]
 fn nul_bytes_are_refused() {
     let mut s = ready(Config::default());
-    assert_eq!(s.exchange("NOOP \0\r\n"), ["500 5.5.2 NUL byte not allowed"]);
+    assert_eq!(
+        s.exchange("NOOP \0\r\n"),
+        ["500 5.5.2 NUL byte not allowed"]
+    );
     start_data(&mut s);
-    assert_eq!(s.exchange("a\0b\r\n.\r\n"), ["554 5.6.0 NUL byte in message data"]);
+    assert_eq!(
+        s.exchange("a\0b\r\n.\r\n"),
+        ["554 5.6.0 NUL byte in message data"]
+    );
     assert!(aborted(&s, AbortReason::NulInData));
     assert!(s.messages.is_empty());
     // The session goes on.
     start_data(&mut s);
-    assert_eq!(s.exchange("clean\r\n.\r\n"), ["250 2.0.0 Message accepted for delivery"]);
+    assert_eq!(
+        s.exchange("clean\r\n.\r\n"),
+        ["250 2.0.0 Message accepted for delivery"]
+    );
 }
 
 #[test]
@@ -78,10 +106,17 @@ fn pipelined_starttls_injection_is_discarded() {
     let mut s = ready(tls_auth_config());
     let lines = s.exchange("STARTTLS\r\nMAIL FROM:<evil@example.com>\r\nRSET\r\n");
     assert_eq!(lines, ["220 2.0.0 Ready to start TLS"]);
-    assert!(s.events.iter().any(|e| matches!(e, Event::PipelinedInputDiscarded { bytes: 36 })));
+    assert!(
+        s.events
+            .iter()
+            .any(|e| matches!(e, Event::PipelinedInputDiscarded { bytes: 36 }))
+    );
     assert!(!s.events.iter().any(|e| matches!(e, Event::MailFrom { .. })));
     // After TLS the injected commands were not run: the client must greet again.
-    assert_eq!(s.exchange("MAIL FROM:<a@example.com>\r\n"), ["503 Send EHLO or HELO first"]);
+    assert_eq!(
+        s.exchange("MAIL FROM:<a@example.com>\r\n"),
+        ["503 Send EHLO or HELO first"]
+    );
 }
 
 #[test]
@@ -93,14 +128,23 @@ fn bytes_before_the_handshake_completes_are_dropped() {
     s.session.tls_started(s.now);
     s.drive();
     assert!(s.take_lines().is_empty());
-    assert_eq!(s.exchange("EHLO again.example\r\n")[0], "250-localhost greets you");
+    assert_eq!(
+        s.exchange("EHLO again.example\r\n")[0],
+        "250-localhost greets you"
+    );
 }
 
 #[test]
 fn over_long_lines_are_refused_and_skipped() {
-    let mut s = ready(Config { max_line_length: 100, ..Config::default() });
+    let mut s = ready(Config {
+        max_line_length: 100,
+        ..Config::default()
+    });
     let long = format!("NOOP {}\r\nNOOP\r\n", "x".repeat(200));
-    assert_eq!(s.exchange(&long), ["500 5.5.6 Line too long", "250 2.0.0 OK"]);
+    assert_eq!(
+        s.exchange(&long),
+        ["500 5.5.6 Line too long", "250 2.0.0 OK"]
+    );
     // Split across reads, longer than the buffer limit each time.
     s.input(format!("MAIL FROM:<{}", "y".repeat(150)).as_bytes());
     s.input("y".repeat(150).as_bytes());
@@ -114,19 +158,32 @@ fn over_long_lines_are_refused_and_skipped() {
 
 #[test]
 fn too_many_recipients_keeps_the_accepted_ones() {
-    let mut s = ready(Config { max_recipients: 2, ..Config::default() });
+    let mut s = ready(Config {
+        max_recipients: 2,
+        ..Config::default()
+    });
     let lines = s.exchange(
         "MAIL FROM:<a@example.com>\r\nRCPT TO:<b1@example.com>\r\nRCPT TO:<b2@example.com>\r\nRCPT TO:<b3@example.com>\r\nDATA\r\n",
     );
     assert_eq!(lines[3], "452 4.5.3 Too many recipients");
     assert!(lines[4].starts_with("354"));
-    assert_eq!(s.exchange("hello\r\n.\r\n"), ["250 2.0.0 Message accepted for delivery"]);
-    assert!(s.events.iter().any(|e| matches!(e, Event::MessageEnd { recipients: 2, .. })));
+    assert_eq!(
+        s.exchange("hello\r\n.\r\n"),
+        ["250 2.0.0 Message accepted for delivery"]
+    );
+    assert!(
+        s.events
+            .iter()
+            .any(|e| matches!(e, Event::MessageEnd { recipients: 2, .. }))
+    );
 }
 
 #[test]
 fn oversized_messages_get_552_and_the_session_goes_on() {
-    let mut s = ready(Config { max_message_size: 100, ..Config::default() });
+    let mut s = ready(Config {
+        max_message_size: 100,
+        ..Config::default()
+    });
     assert_eq!(
         s.exchange("MAIL FROM:<a@example.com> SIZE=101\r\n"),
         ["552 5.3.4 Message size exceeds fixed maximum message size"]
@@ -134,22 +191,34 @@ fn oversized_messages_get_552_and_the_session_goes_on() {
     // DATA that grows past the limit is read to its end, then refused.
     start_data(&mut s);
     let big = format!("{}\r\n.\r\n", "x".repeat(150));
-    assert_eq!(s.exchange(&big), ["552 5.3.4 Message size exceeds fixed maximum message size"]);
+    assert_eq!(
+        s.exchange(&big),
+        ["552 5.3.4 Message size exceeds fixed maximum message size"]
+    );
     assert!(aborted(&s, AbortReason::MessageTooLarge));
     // BDAT the same way; the chunk's octets are consumed, not run as commands.
     let lines = s.exchange("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n");
     assert_eq!(lines.len(), 2);
     let chunk = format!("BDAT 150 LAST\r\n{}", "Q".repeat(150));
-    assert_eq!(s.exchange(&chunk), ["552 5.3.4 Message size exceeds fixed maximum message size"]);
+    assert_eq!(
+        s.exchange(&chunk),
+        ["552 5.3.4 Message size exceeds fixed maximum message size"]
+    );
     // And a message within the limit still goes through.
     start_data(&mut s);
-    assert_eq!(s.exchange("small\r\n.\r\n"), ["250 2.0.0 Message accepted for delivery"]);
+    assert_eq!(
+        s.exchange("small\r\n.\r\n"),
+        ["250 2.0.0 Message accepted for delivery"]
+    );
     assert_eq!(s.messages, vec![b"small\r\n".to_vec()]);
 }
 
 #[test]
 fn too_many_errors_close_with_421() {
-    let mut s = ready(Config { max_errors: 3, ..Config::default() });
+    let mut s = ready(Config {
+        max_errors: 3,
+        ..Config::default()
+    });
     let lines = s.exchange("FOO\r\nBAR\r\nBAZ\r\nNOOP\r\n");
     assert_eq!(
         lines,
@@ -171,7 +240,10 @@ fn idle_timeout_closes_with_421_and_drops_the_transaction() {
     s.advance(Duration::from_secs(299));
     assert!(s.take_lines().is_empty());
     s.advance(Duration::from_secs(2));
-    assert_eq!(s.take_lines(), ["421 4.4.2 localhost Timeout, closing connection"]);
+    assert_eq!(
+        s.take_lines(),
+        ["421 4.4.2 localhost Timeout, closing connection"]
+    );
     assert!(s.closed);
     assert!(aborted(&s, AbortReason::Closed));
     assert!(s.messages.is_empty());
@@ -181,7 +253,9 @@ fn idle_timeout_closes_with_421_and_drops_the_transaction() {
 fn no_timeout_while_the_application_decides() {
     let now = std::time::Instant::now();
     let mut session = sansmail_smtp::server::Session::new(Config::default(), now);
-    let Output::Event(Event::Connected { ticket }) = session.poll_output() else { panic!() };
+    let Output::Event(Event::Connected { ticket }) = session.poll_output() else {
+        panic!()
+    };
     assert_eq!(session.poll_output(), Output::Timeout(None));
     session.handle_timeout(now + Duration::from_secs(3600));
     session.accept(ticket).unwrap();
@@ -192,9 +266,14 @@ fn no_timeout_while_the_application_decides() {
 fn answers_out_of_turn_are_typed_errors() {
     let now = std::time::Instant::now();
     let mut session = sansmail_smtp::server::Session::new(Config::default(), now);
-    let Output::Event(Event::Connected { ticket }) = session.poll_output() else { panic!() };
+    let Output::Event(Event::Connected { ticket }) = session.poll_output() else {
+        panic!()
+    };
     let positive = Reply::text(250, (2, 0, 0), "OK").unwrap();
-    assert_eq!(session.reject(ticket, positive), Err(AnswerError::NotNegative));
+    assert_eq!(
+        session.reject(ticket, positive),
+        Err(AnswerError::NotNegative)
+    );
     session.accept(ticket).unwrap();
     assert_eq!(session.accept(ticket), Err(AnswerError::UnknownTicket));
 }
@@ -215,23 +294,50 @@ fn eof_mid_data_aborts_and_closes() {
 fn commands_out_of_sequence() {
     let mut s = Server::new(Config::default());
     s.take_lines();
-    assert_eq!(s.exchange("MAIL FROM:<a@example.com>\r\n"), ["503 Send EHLO or HELO first"]);
+    assert_eq!(
+        s.exchange("MAIL FROM:<a@example.com>\r\n"),
+        ["503 Send EHLO or HELO first"]
+    );
     s.exchange("EHLO c.example\r\n");
-    assert_eq!(s.exchange("RCPT TO:<b@example.com>\r\n"), ["503 5.5.1 Need MAIL command first"]);
-    assert_eq!(s.exchange("DATA\r\n"), ["503 5.5.1 Need MAIL command first"]);
+    assert_eq!(
+        s.exchange("RCPT TO:<b@example.com>\r\n"),
+        ["503 5.5.1 Need MAIL command first"]
+    );
+    assert_eq!(
+        s.exchange("DATA\r\n"),
+        ["503 5.5.1 Need MAIL command first"]
+    );
     s.exchange("MAIL FROM:<a@example.com>\r\n");
-    assert_eq!(s.exchange("MAIL FROM:<a@example.com>\r\n"), ["503 5.5.1 Nested MAIL command"]);
+    assert_eq!(
+        s.exchange("MAIL FROM:<a@example.com>\r\n"),
+        ["503 5.5.1 Nested MAIL command"]
+    );
     assert_eq!(s.exchange("DATA\r\n"), ["554 5.5.1 No valid recipients"]);
 }
 
 #[test]
 fn parameters_are_checked() {
     let mut s = ready(Config::default());
-    assert_eq!(s.exchange("MAIL FROM:<a@example.com> X-UNKNOWN=1\r\n")[0], "555 5.5.4 Parameter not recognized or not offered");
-    assert_eq!(s.exchange("MAIL FROM:<a@example.com> SIZE=1 SIZE=2\r\n")[0], "501 5.5.4 Duplicate parameter");
-    assert_eq!(s.exchange("MAIL FROM:<a@example.com>junk\r\n")[0], "501 5.5.4 Syntax error in arguments: garbage after path");
-    assert_eq!(s.exchange("MAIL FROM:<a@example.com> MT-PRIORITY=3\r\n")[0], "555 5.5.4 Parameter not recognized or not offered");
-    assert_eq!(s.exchange("MAIL FROM:<jörg@example.com>\r\n")[0], "553 5.6.7 Non-ASCII address needs SMTPUTF8");
+    assert_eq!(
+        s.exchange("MAIL FROM:<a@example.com> X-UNKNOWN=1\r\n")[0],
+        "555 5.5.4 Parameter not recognized or not offered"
+    );
+    assert_eq!(
+        s.exchange("MAIL FROM:<a@example.com> SIZE=1 SIZE=2\r\n")[0],
+        "501 5.5.4 Duplicate parameter"
+    );
+    assert_eq!(
+        s.exchange("MAIL FROM:<a@example.com>junk\r\n")[0],
+        "501 5.5.4 Syntax error in arguments: garbage after path"
+    );
+    assert_eq!(
+        s.exchange("MAIL FROM:<a@example.com> MT-PRIORITY=3\r\n")[0],
+        "555 5.5.4 Parameter not recognized or not offered"
+    );
+    assert_eq!(
+        s.exchange("MAIL FROM:<jörg@example.com>\r\n")[0],
+        "553 5.6.7 Non-ASCII address needs SMTPUTF8"
+    );
     assert_eq!(
         s.exchange("MAIL FROM:<jörg@example.com> SMTPUTF8 BODY=8BITMIME RET=HDRS ENVID=QQ314159\r\nRCPT TO:<ü@bücher.example> NOTIFY=FAILURE,DELAY ORCPT=rfc822;b@example.com\r\n"),
         ["250 2.1.0 Sender OK", "250 2.1.5 Recipient OK"]
@@ -240,17 +346,40 @@ fn parameters_are_checked() {
 
 #[test]
 fn submission_requires_tls_and_auth() {
-    let mut s = ready(Config { require_tls: true, ..tls_auth_config() });
-    assert_eq!(s.exchange("MAIL FROM:<a@example.com>\r\n"), ["530 5.7.0 Must issue a STARTTLS command first"]);
-    let mut s = ready(Config { require_auth: true, implicit_tls: true, ..tls_auth_config() });
-    assert_eq!(s.exchange("MAIL FROM:<a@example.com>\r\n"), ["530 5.7.0 Authentication required"]);
-    assert_eq!(s.exchange("AUTH PLAIN AHUAc2VjcmV0\r\n"), ["235 2.7.0 Authentication successful"]);
-    assert_eq!(s.exchange("MAIL FROM:<a@example.com>\r\n"), ["250 2.1.0 Sender OK"]);
+    let mut s = ready(Config {
+        require_tls: true,
+        ..tls_auth_config()
+    });
+    assert_eq!(
+        s.exchange("MAIL FROM:<a@example.com>\r\n"),
+        ["530 5.7.0 Must issue a STARTTLS command first"]
+    );
+    let mut s = ready(Config {
+        require_auth: true,
+        implicit_tls: true,
+        ..tls_auth_config()
+    });
+    assert_eq!(
+        s.exchange("MAIL FROM:<a@example.com>\r\n"),
+        ["530 5.7.0 Authentication required"]
+    );
+    assert_eq!(
+        s.exchange("AUTH PLAIN AHUAc2VjcmV0\r\n"),
+        ["235 2.7.0 Authentication successful"]
+    );
+    assert_eq!(
+        s.exchange("MAIL FROM:<a@example.com>\r\n"),
+        ["250 2.1.0 Sender OK"]
+    );
 }
 
 #[test]
 fn auth_lines_have_their_own_limit() {
-    let mut s = ready(Config { implicit_tls: true, max_auth_line_length: 64, ..tls_auth_config() });
+    let mut s = ready(Config {
+        implicit_tls: true,
+        max_auth_line_length: 64,
+        ..tls_auth_config()
+    });
     assert_eq!(s.exchange("AUTH PLAIN\r\n"), ["334 "]);
     let lines = s.exchange(&format!("{}\r\nNOOP\r\n", "A".repeat(100)));
     assert_eq!(lines, ["500 5.5.6 Line too long", "250 2.0.0 OK"]);
@@ -261,8 +390,17 @@ fn auth_lines_have_their_own_limit() {
 fn rejected_greeting_closes() {
     let now = std::time::Instant::now();
     let mut session = sansmail_smtp::server::Session::new(Config::default(), now);
-    let Output::Event(Event::Connected { ticket }) = session.poll_output() else { panic!() };
-    session.reject(ticket, Reply::text(554, (5, 7, 1), "No service for you").unwrap()).unwrap();
-    assert!(matches!(session.poll_output(), Output::Transmit(b) if &b[..] == b"554 No service for you\r\n"));
+    let Output::Event(Event::Connected { ticket }) = session.poll_output() else {
+        panic!()
+    };
+    session
+        .reject(
+            ticket,
+            Reply::text(554, (5, 7, 1), "No service for you").unwrap(),
+        )
+        .unwrap();
+    assert!(
+        matches!(session.poll_output(), Output::Transmit(b) if &b[..] == b"554 No service for you\r\n")
+    );
     assert_eq!(session.poll_output(), Output::Closed);
 }

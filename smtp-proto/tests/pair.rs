@@ -1,4 +1,6 @@
 //! Our client against our server, in memory, with a virtual clock.
+// The tests play the application, which owns the clock: one real Instant starts the virtual clock.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 
@@ -21,8 +23,13 @@ struct Job {
 
 fn job(from: &str, to: &[&str], body: &[u8]) -> Job {
     let from = ReversePath::Mailbox(Mailbox::parse(from).unwrap());
-    let to = to.iter().map(|t| ForwardPath::Mailbox(Mailbox::parse(t).unwrap()));
-    Job { envelope: Envelope::new(from, to).with_size(body.len() as u64), body: body.to_vec() }
+    let to = to
+        .iter()
+        .map(|t| ForwardPath::Mailbox(Mailbox::parse(t).unwrap()));
+    Job {
+        envelope: Envelope::new(from, to).with_size(body.len() as u64),
+        body: body.to_vec(),
+    }
 }
 
 struct Pair {
@@ -136,13 +143,18 @@ fn statuses(outcomes: &[RecipientOutcome]) -> Vec<&'static str> {
 }
 
 const DOTTY: &[u8] = b"Subject: dots\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nend without newline";
-const DOTTY_RECEIVED: &[u8] = b"Subject: dots\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nend without newline\r\n";
+const DOTTY_RECEIVED: &[u8] =
+    b"Subject: dots\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nend without newline\r\n";
 
 #[test]
 fn data_with_dot_stuffing_round_trips() {
     let mut config = client_config();
     config.chunking = false;
-    let mut p = Pair::new(config, server::Config::default(), vec![job("a@example.com", &["b@example.com"], DOTTY)]);
+    let mut p = Pair::new(
+        config,
+        server::Config::default(),
+        vec![job("a@example.com", &["b@example.com"], DOTTY)],
+    );
     p.run();
     assert!(p.failure.is_none(), "{:?}", p.failure);
     assert_eq!(statuses(&p.outcomes[0]), ["delivered"]);
@@ -155,7 +167,11 @@ fn bdat_sends_the_body_unchanged_in_chunks() {
     let mut config = client_config();
     config.chunk_size = 7;
     let body = b"line one\r\n.line two\r\nthree\r\n".to_vec();
-    let mut p = Pair::new(config, server::Config::default(), vec![job("a@example.com", &["b@example.com"], &body)]);
+    let mut p = Pair::new(
+        config,
+        server::Config::default(),
+        vec![job("a@example.com", &["b@example.com"], &body)],
+    );
     p.run();
     assert_eq!(statuses(&p.outcomes[0]), ["delivered"]);
     assert_eq!(p.server.messages, vec![body]);
@@ -165,24 +181,45 @@ fn bdat_sends_the_body_unchanged_in_chunks() {
 #[test]
 fn each_recipient_gets_its_own_outcome() {
     let jobs = vec![
-        job("a@example.com", &["reject@example.com", "later@example.com", "ok@example.com"], b"hi\r\n"),
+        job(
+            "a@example.com",
+            &["reject@example.com", "later@example.com", "ok@example.com"],
+            b"hi\r\n",
+        ),
         // All refused: no DATA, and the next transaction starts with RSET.
         job("a@example.com", &["reject@example.com"], b"nobody\r\n"),
         job("a@example.com", &["ok@example.com"], b"second\r\n"),
     ];
     let mut p = Pair::new(client_config(), server::Config::default(), jobs);
     p.run();
-    assert_eq!(statuses(&p.outcomes[0]), ["permanent", "temporary", "delivered"]);
+    assert_eq!(
+        statuses(&p.outcomes[0]),
+        ["permanent", "temporary", "delivered"]
+    );
     assert_eq!(statuses(&p.outcomes[1]), ["permanent"]);
     assert_eq!(statuses(&p.outcomes[2]), ["delivered"]);
-    assert_eq!(p.server.messages, vec![b"hi\r\n".to_vec(), b"second\r\n".to_vec()]);
+    assert_eq!(
+        p.server.messages,
+        vec![b"hi\r\n".to_vec(), b"second\r\n".to_vec()]
+    );
     assert!(String::from_utf8_lossy(&p.client_sent).contains("RSET\r\n"));
 }
 
 #[test]
 fn without_pipelining_commands_go_one_by_one() {
-    let server_config = server::Config { offer: Offer { pipelining: false, chunking: false, ..Offer::default() }, ..Default::default() };
-    let jobs = vec![job("a@example.com", &["reject@example.com", "ok@example.com"], DOTTY)];
+    let server_config = server::Config {
+        offer: Offer {
+            pipelining: false,
+            chunking: false,
+            ..Offer::default()
+        },
+        ..Default::default()
+    };
+    let jobs = vec![job(
+        "a@example.com",
+        &["reject@example.com", "ok@example.com"],
+        DOTTY,
+    )];
     let mut p = Pair::new(client_config(), server_config, jobs);
     p.run();
     assert_eq!(statuses(&p.outcomes[0]), ["permanent", "delivered"]);
@@ -195,12 +232,22 @@ fn lmtp_gives_one_outcome_per_recipient() {
     config.mode = Mode::Lmtp;
     for chunking in [false, true] {
         config.chunking = chunking;
-        let server_config = server::Config { mode: Mode::Lmtp, ..Default::default() };
-        let jobs = vec![job("a@example.com", &["x@example.com", "reject@example.com", "y@example.com"], b"lmtp\r\n")];
+        let server_config = server::Config {
+            mode: Mode::Lmtp,
+            ..Default::default()
+        };
+        let jobs = vec![job(
+            "a@example.com",
+            &["x@example.com", "reject@example.com", "y@example.com"],
+            b"lmtp\r\n",
+        )];
         let mut p = Pair::new(config.clone(), server_config, jobs);
         p.run();
         assert!(p.failure.is_none(), "{:?}", p.failure);
-        assert_eq!(statuses(&p.outcomes[0]), ["delivered", "permanent", "delivered"]);
+        assert_eq!(
+            statuses(&p.outcomes[0]),
+            ["delivered", "permanent", "delivered"]
+        );
         assert_eq!(p.server.messages, vec![b"lmtp\r\n".to_vec()]);
     }
 }
@@ -209,9 +256,19 @@ fn lmtp_gives_one_outcome_per_recipient() {
 fn starttls_then_auth_plain() {
     let mut config = client_config();
     config.tls = TlsPolicy::Required;
-    config.credentials = Some(ClientCredentials::Password { username: "user".into(), password: Secret::new("secret".into()) });
-    let server_config = server::Config { require_auth: true, ..tls_auth_config() };
-    let mut p = Pair::new(config, server_config, vec![job("a@example.com", &["b@example.com"], b"x\r\n")]);
+    config.credentials = Some(ClientCredentials::Password {
+        username: "user".into(),
+        password: Secret::new("secret".into()),
+    });
+    let server_config = server::Config {
+        require_auth: true,
+        ..tls_auth_config()
+    };
+    let mut p = Pair::new(
+        config,
+        server_config,
+        vec![job("a@example.com", &["b@example.com"], b"x\r\n")],
+    );
     p.run();
     assert!(p.failure.is_none(), "{:?}", p.failure);
     assert!(p.client.is_tls() && p.client.is_authenticated());
@@ -222,15 +279,40 @@ fn starttls_then_auth_plain() {
 #[test]
 fn auth_login_and_bearer_mechanisms() {
     let creds = [
-        (vec![Mechanism::Login], ClientCredentials::Password { username: "u".into(), password: Secret::new("secret".into()) }),
-        (vec![Mechanism::XOAuth2], ClientCredentials::XOAuth2 { user: "u".into(), token: Secret::new("good-token".into()) }),
-        (vec![Mechanism::OAuthBearer], ClientCredentials::OAuthBearer { user: "u".into(), token: Secret::new("good-token".into()) }),
+        (
+            vec![Mechanism::Login],
+            ClientCredentials::Password {
+                username: "u".into(),
+                password: Secret::new("secret".into()),
+            },
+        ),
+        (
+            vec![Mechanism::XOAuth2],
+            ClientCredentials::XOAuth2 {
+                user: "u".into(),
+                token: Secret::new("good-token".into()),
+            },
+        ),
+        (
+            vec![Mechanism::OAuthBearer],
+            ClientCredentials::OAuthBearer {
+                user: "u".into(),
+                token: Secret::new("good-token".into()),
+            },
+        ),
     ];
     for (mechs, cred) in creds {
         let mut config = client_config();
         config.credentials = Some(cred);
-        let server_config = server::Config { auth_mechanisms: mechs, ..tls_auth_config() };
-        let mut p = Pair::new(config, server_config, vec![job("a@example.com", &["b@example.com"], b"x\r\n")]);
+        let server_config = server::Config {
+            auth_mechanisms: mechs,
+            ..tls_auth_config()
+        };
+        let mut p = Pair::new(
+            config,
+            server_config,
+            vec![job("a@example.com", &["b@example.com"], b"x\r\n")],
+        );
         p.run();
         assert!(p.failure.is_none(), "{:?}", p.failure);
         assert!(p.client.is_authenticated());
@@ -240,15 +322,28 @@ fn auth_login_and_bearer_mechanisms() {
 #[test]
 fn refused_credentials_fail_the_session() {
     for cred in [
-        ClientCredentials::Password { username: "u".into(), password: Secret::new("wrong".into()) },
-        ClientCredentials::OAuthBearer { user: "u".into(), token: Secret::new("bad".into()) },
-        ClientCredentials::XOAuth2 { user: "u".into(), token: Secret::new("bad".into()) },
+        ClientCredentials::Password {
+            username: "u".into(),
+            password: Secret::new("wrong".into()),
+        },
+        ClientCredentials::OAuthBearer {
+            user: "u".into(),
+            token: Secret::new("bad".into()),
+        },
+        ClientCredentials::XOAuth2 {
+            user: "u".into(),
+            token: Secret::new("bad".into()),
+        },
     ] {
         let mut config = client_config();
         config.credentials = Some(cred);
         let mut p = Pair::new(config, tls_auth_config(), vec![]);
         p.run();
-        assert!(matches!(&p.failure, Some(ClientError::AuthFailed(r)) if r.code().get() == 535), "{:?}", p.failure);
+        assert!(
+            matches!(&p.failure, Some(ClientError::AuthFailed(r)) if r.code().get() == 535),
+            "{:?}",
+            p.failure
+        );
         assert!(p.client_closed);
     }
 }
@@ -265,11 +360,20 @@ fn required_tls_without_offer_fails() {
 
 #[test]
 fn size_is_checked_before_sending() {
-    let server_config = server::Config { max_message_size: 10, ..Default::default() };
-    let jobs = vec![job("a@example.com", &["b@example.com"], b"this body is longer than ten octets\r\n")];
+    let server_config = server::Config {
+        max_message_size: 10,
+        ..Default::default()
+    };
+    let jobs = vec![job(
+        "a@example.com",
+        &["b@example.com"],
+        b"this body is longer than ten octets\r\n",
+    )];
     let mut p = Pair::new(client_config(), server_config, jobs);
     p.run();
-    assert!(matches!(&p.outcomes[0][0].status, DeliveryStatus::PermanentFailure(r) if r.code().get() == 552));
+    assert!(
+        matches!(&p.outcomes[0][0].status, DeliveryStatus::PermanentFailure(r) if r.code().get() == 552)
+    );
     assert!(!String::from_utf8_lossy(&p.client_sent).contains("MAIL FROM"));
 }
 
@@ -286,10 +390,15 @@ fn smtputf8_addresses_go_through() {
 fn silent_server_times_out_per_rfc5321() {
     let now = Instant::now();
     let mut c = client::Session::new(client_config(), now);
-    let Output::Timeout(Some(deadline)) = c.poll_output() else { panic!() };
+    let Output::Timeout(Some(deadline)) = c.poll_output() else {
+        panic!()
+    };
     assert_eq!(deadline - now, Duration::from_secs(300));
     c.handle_timeout(deadline);
-    assert_eq!(c.poll_output(), Output::Event(Event::Failed(ClientError::Timeout)));
+    assert_eq!(
+        c.poll_output(),
+        Output::Event(Event::Failed(ClientError::Timeout))
+    );
     assert_eq!(c.poll_output(), Output::Closed);
 }
 
@@ -309,9 +418,14 @@ fn connection_lost_mid_transaction_is_temporary() {
     c.write_body(now, b"partial").unwrap();
     c.handle_eof();
     let _ = c.poll_output();
-    let Output::Event(Event::TransactionComplete(o)) = c.poll_output() else { panic!() };
+    let Output::Event(Event::TransactionComplete(o)) = c.poll_output() else {
+        panic!()
+    };
     assert_eq!(statuses(&o), ["temporary", "permanent"]);
-    assert_eq!(c.poll_output(), Output::Event(Event::Failed(ClientError::ConnectionClosed)));
+    assert_eq!(
+        c.poll_output(),
+        Output::Event(Event::Failed(ClientError::ConnectionClosed))
+    );
 }
 
 #[test]

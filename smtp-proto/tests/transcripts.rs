@@ -1,4 +1,6 @@
 //! RFC example exchanges replayed through a server session.
+// The tests play the application, which owns the clock: one real Instant starts the virtual clock.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 
@@ -40,7 +42,10 @@ fn rfc5321_d1_typical_transaction() {
          C: QUIT
          S: 221 2.0.0",
     );
-    assert_eq!(s.messages, vec![b"Blah blah blah...\r\n..etc. etc. etc.\r\n".to_vec()]);
+    assert_eq!(
+        s.messages,
+        vec![b"Blah blah blah...\r\n..etc. etc. etc.\r\n".to_vec()]
+    );
     assert!(s.closed);
 }
 
@@ -61,7 +66,12 @@ fn rfc5321_d2_aborted_transaction() {
          C: QUIT
          S: 221",
     );
-    assert!(s.events.iter().any(|e| matches!(e, Event::TransactionAborted { reason: AbortReason::Reset })));
+    assert!(s.events.iter().any(|e| matches!(
+        e,
+        Event::TransactionAborted {
+            reason: AbortReason::Reset
+        }
+    )));
     assert!(s.messages.is_empty());
 }
 
@@ -179,7 +189,10 @@ fn rfc3030_binarymime_needs_bdat_and_refused_chunks_are_consumed() {
 #[test]
 fn rfc4954_auth_plain() {
     let s = replay(
-        Config { implicit_tls: true, ..tls_auth_config() },
+        Config {
+            implicit_tls: true,
+            ..tls_auth_config()
+        },
         "S: 220
          C: EHLO client.example
          S: 250-localhost
@@ -209,7 +222,10 @@ fn rfc4954_auth_plain() {
 #[test]
 fn auth_login_and_cancel() {
     let s = replay(
-        Config { implicit_tls: true, ..tls_auth_config() },
+        Config {
+            implicit_tls: true,
+            ..tls_auth_config()
+        },
         "S: 220
          C: EHLO client.example
          S: 250-localhost
@@ -267,7 +283,13 @@ fn oauthbearer_failure_round() {
          C: AUTH OAUTHBEARER {good}
          S: 235 2.7.0"
     );
-    replay(Config { implicit_tls: true, ..tls_auth_config() }, &transcript);
+    replay(
+        Config {
+            implicit_tls: true,
+            ..tls_auth_config()
+        },
+        &transcript,
+    );
 }
 
 fn base64_of(data: &[u8]) -> String {
@@ -322,7 +344,10 @@ fn rfc3207_starttls() {
 #[test]
 fn rfc2033_lmtp() {
     let s = replay(
-        Config { mode: Mode::Lmtp, ..Config::default() },
+        Config {
+            mode: Mode::Lmtp,
+            ..Config::default()
+        },
         "S: 220
          C: LHLO foo.edu
          S: 250-localhost

@@ -8,14 +8,17 @@ use rustls::pki_types::ServerName;
 use sansmail_examples::args::{self, Args, UsageError};
 use sansmail_examples::stream::MaybeTls;
 use sansmail_examples::tls::{self, Trust};
-use sansmail_smtp::client::{self, ClientCredentials, DeliveryStatus, Envelope, Event, Session, TlsPolicy};
+use sansmail_smtp::client::{
+    self, ClientCredentials, DeliveryStatus, Envelope, Event, Session, TlsPolicy,
+};
 use sansmail_smtp::types::{ForwardPath, Host, Mailbox, ReversePath, Secret};
 use sansmail_smtp::{Mode, Output};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-const USAGE: &str = "usage: smtp-send --server HOST:PORT [--starttls | --tls] [--user NAME --password P]
+const USAGE: &str =
+    "usage: smtp-send --server HOST:PORT [--starttls | --tls] [--user NAME --password P]
                  --from ADDR --to ADDR... [--helo NAME] [--lmtp] [--ca PEM | --insecure] [FILE | -]
 
   --server HOST:PORT  the server to submit to
@@ -65,7 +68,7 @@ fn parse_options() -> Result<Options, UsageError> {
         Mailbox::parse(v.trim_start_matches('<').trim_end_matches('>'))
             .map_err(|_| UsageError(format!("{flag}: {v:?} is not a mailbox address")))
     };
-    while let Some(arg) = args.next() {
+    while let Some(arg) = args.next_arg() {
         match arg.as_str() {
             "--server" => server = Some(args.value(&arg)?),
             "--starttls" => o.tls = TlsPolicy::Required,
@@ -74,7 +77,11 @@ fn parse_options() -> Result<Options, UsageError> {
             "--password" => o.password = Some(args.value(&arg)?),
             "--from" => {
                 let v = args.value(&arg)?;
-                from = Some(if v == "<>" || v.is_empty() { ReversePath::Null } else { ReversePath::Mailbox(mailbox(&arg, &v)?) });
+                from = Some(if v == "<>" || v.is_empty() {
+                    ReversePath::Null
+                } else {
+                    ReversePath::Mailbox(mailbox(&arg, &v)?)
+                });
             }
             "--to" => {
                 let v = args.value(&arg)?;
@@ -82,7 +89,8 @@ fn parse_options() -> Result<Options, UsageError> {
             }
             "--helo" => {
                 let v = args.value(&arg)?;
-                o.helo = Host::parse(&v).map_err(|_| UsageError(format!("--helo: {v:?} is not a host name")))?;
+                o.helo = Host::parse(&v)
+                    .map_err(|_| UsageError(format!("--helo: {v:?} is not a host name")))?;
             }
             "--lmtp" => o.lmtp = true,
             "--ca" => o.trust = Trust::PemFile(args.value(&arg)?.into()),
@@ -92,7 +100,9 @@ fn parse_options() -> Result<Options, UsageError> {
                 std::process::exit(0);
             }
             "-" => o.file = None,
-            other if other.starts_with("--") => return Err(UsageError(format!("unknown argument {other:?}"))),
+            other if other.starts_with("--") => {
+                return Err(UsageError(format!("unknown argument {other:?}")));
+            }
             other => o.file = Some(other.into()),
         }
     }
@@ -114,10 +124,14 @@ fn parse_options() -> Result<Options, UsageError> {
 async fn main() {
     let options = parse_options().unwrap_or_else(|e| args::exit_usage(&e, USAGE));
     let message = match &options.file {
-        Some(path) => std::fs::read(path).unwrap_or_else(|e| args::exit_error(format!("{}: {e}", path.display()))),
+        Some(path) => std::fs::read(path)
+            .unwrap_or_else(|e| args::exit_error(format!("{}: {e}", path.display()))),
         None => {
             let mut m = Vec::new();
-            tokio::io::stdin().read_to_end(&mut m).await.unwrap_or_else(|e| args::exit_error(e));
+            tokio::io::stdin()
+                .read_to_end(&mut m)
+                .await
+                .unwrap_or_else(|e| args::exit_error(e));
             m
         }
     };
@@ -142,17 +156,24 @@ async fn send(options: &Options, message: &[u8]) -> std::io::Result<bool> {
     let mut stream = MaybeTls::Plain(tcp);
     let connector = TlsConnector::from(tls::client_config(&options.trust)?);
     if options.implicit_tls {
-        stream.connect_tls(&connector, server_name(&options.server)?).await?;
+        stream
+            .connect_tls(&connector, server_name(&options.server)?)
+            .await?;
     }
     let mut config = client::Config::new(options.helo.clone());
     config.tls = options.tls;
     config.implicit_tls = options.implicit_tls;
     config.mode = if options.lmtp { Mode::Lmtp } else { Mode::Smtp };
     if let (Some(user), Some(password)) = (&options.user, &options.password) {
-        config.credentials = Some(ClientCredentials::Password { username: user.clone(), password: Secret::new(password.clone()) });
+        config.credentials = Some(ClientCredentials::Password {
+            username: user.clone(),
+            password: Secret::new(password.clone()),
+        });
     }
     let mut session = Session::new(config, Instant::now());
-    let mut envelope = Some(Envelope::new(options.from.clone(), options.to.clone()).with_size(message.len() as u64));
+    let mut envelope = Some(
+        Envelope::new(options.from.clone(), options.to.clone()).with_size(message.len() as u64),
+    );
     let mut body: Option<&[u8]> = None;
     let mut all_delivered = false;
     let mut failure = None;
@@ -161,7 +182,9 @@ async fn send(options: &Options, message: &[u8]) -> std::io::Result<bool> {
         match session.poll_output() {
             Output::Transmit(bytes) => stream.write_all(&bytes).await?,
             Output::Event(Event::Ready) => match envelope.take() {
-                Some(e) => session.send_mail(Instant::now(), e).map_err(std::io::Error::other)?,
+                Some(e) => session
+                    .send_mail(Instant::now(), e)
+                    .map_err(std::io::Error::other)?,
                 None => session.quit(Instant::now()),
             },
             Output::Event(Event::SendBody) => body = Some(message),
@@ -181,16 +204,22 @@ async fn send(options: &Options, message: &[u8]) -> std::io::Result<bool> {
             Output::Event(_) => {}
             Output::StartTls => {
                 stream.flush().await?;
-                stream.connect_tls(&connector, server_name(&options.server)?).await?;
+                stream
+                    .connect_tls(&connector, server_name(&options.server)?)
+                    .await?;
                 session.tls_started(Instant::now());
             }
             Output::Timeout(deadline) => {
                 if let Some(rest) = body.take() {
                     // Stream the body in pieces, transmitting each before the next.
                     let (piece, rest) = rest.split_at(rest.len().min(64 * 1024));
-                    session.write_body(Instant::now(), piece).map_err(std::io::Error::other)?;
+                    session
+                        .write_body(Instant::now(), piece)
+                        .map_err(std::io::Error::other)?;
                     if rest.is_empty() {
-                        session.finish_body(Instant::now()).map_err(std::io::Error::other)?;
+                        session
+                            .finish_body(Instant::now())
+                            .map_err(std::io::Error::other)?;
                     } else {
                         body = Some(rest);
                     }

@@ -61,18 +61,21 @@ fn parse_options() -> Result<Options, UsageError> {
         cert: None,
         key: None,
     };
-    while let Some(arg) = args.next() {
+    while let Some(arg) = args.next_arg() {
         match arg.as_str() {
             "--listen" => o.listen = args.value(&arg)?,
             "--maildir" => o.maildir = args.value(&arg)?.into(),
             "--domain" => {
                 let d = args.value(&arg)?;
-                sansmail_smtp::types::Domain::new(&d).map_err(|_| UsageError(format!("--domain: {d:?} is not a domain name")))?;
+                sansmail_smtp::types::Domain::new(&d)
+                    .map_err(|_| UsageError(format!("--domain: {d:?} is not a domain name")))?;
                 o.domains.push(d.to_ascii_lowercase());
             }
             "--user" => {
                 let v = args.value(&arg)?;
-                let (name, pass) = v.split_once(':').filter(|(n, p)| !n.is_empty() && !p.is_empty())
+                let (name, pass) = v
+                    .split_once(':')
+                    .filter(|(n, p)| !n.is_empty() && !p.is_empty())
                     .ok_or_else(|| UsageError("--user takes NAME:PASSWORD".into()))?;
                 o.users.insert(name.to_ascii_lowercase(), pass.to_owned());
             }
@@ -110,19 +113,27 @@ struct Shared {
 async fn main() {
     let options = parse_options().unwrap_or_else(|e| args::exit_usage(&e, USAGE));
     args::init_logging();
-    let hostname = options.hostname.clone().unwrap_or_else(|| options.domains[0].clone());
-    let store = MaildirRoot::open(&options.maildir, &hostname).unwrap_or_else(|e| args::exit_error(e));
+    let hostname = options
+        .hostname
+        .clone()
+        .unwrap_or_else(|| options.domains[0].clone());
+    let store =
+        MaildirRoot::open(&options.maildir, &hostname).unwrap_or_else(|e| args::exit_error(e));
     let identity = match (&options.cert, &options.key) {
-        (Some(cert), Some(key)) => tls::load_identity(cert, key).unwrap_or_else(|e| args::exit_error(e)),
+        (Some(cert), Some(key)) => {
+            tls::load_identity(cert, key).unwrap_or_else(|e| args::exit_error(e))
+        }
         _ => {
             let names = vec![hostname.clone(), "localhost".into(), "127.0.0.1".into()];
             let (identity, pem) = tls::self_signed(&names).unwrap_or_else(|e| args::exit_error(e));
             let path = options.maildir.join("smtp-sink-cert.pem");
-            std::fs::write(&path, pem).unwrap_or_else(|e| args::exit_error(format!("{}: {e}", path.display())));
+            std::fs::write(&path, pem)
+                .unwrap_or_else(|e| args::exit_error(format!("{}: {e}", path.display())));
             identity
         }
     };
-    let acceptor = TlsAcceptor::from(tls::server_config(identity).unwrap_or_else(|e| args::exit_error(e)));
+    let acceptor =
+        TlsAcceptor::from(tls::server_config(identity).unwrap_or_else(|e| args::exit_error(e)));
     let listener = TcpListener::bind(&options.listen)
         .await
         .unwrap_or_else(|e| args::exit_error(format!("cannot listen on {}: {e}", options.listen)));
@@ -130,13 +141,26 @@ async fn main() {
         hostname: hostname.clone(),
         mode: if options.lmtp { Mode::Lmtp } else { Mode::Smtp },
         starttls: true,
-        auth_mechanisms: if options.users.is_empty() { Vec::new() } else { vec![Mechanism::Plain, Mechanism::Login] },
+        auth_mechanisms: if options.users.is_empty() {
+            Vec::new()
+        } else {
+            vec![Mechanism::Plain, Mechanism::Login]
+        },
         max_message_size: options.max_size,
         ..Config::default()
     };
-    let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let local = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     info!(listen = %local, maildir = %options.maildir.display(), domains = ?options.domains, "smtp-sink ready");
-    let shared = Arc::new(Shared { options, hostname, store, acceptor, config });
+    let shared = Arc::new(Shared {
+        options,
+        hostname,
+        store,
+        acceptor,
+        config,
+    });
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -161,7 +185,8 @@ async fn main() {
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("signal handler");
         tokio::select! { _ = term.recv() => {}, _ = tokio::signal::ctrl_c() => {} }
     }
     #[cfg(not(unix))]
@@ -187,7 +212,16 @@ async fn serve(tcp: TcpStream, peer: SocketAddr, shared: &Shared) -> std::io::Re
         match session.poll_output() {
             Output::Transmit(bytes) => stream.write_all(&bytes).await?,
             Output::Event(event) => {
-                on_event(event, &mut session, shared, peer, &stream, &mut helo, &mut tx).await?;
+                on_event(
+                    event,
+                    &mut session,
+                    shared,
+                    peer,
+                    &stream,
+                    &mut helo,
+                    &mut tx,
+                )
+                .await?;
             }
             Output::StartTls => {
                 stream.flush().await?;
@@ -206,7 +240,9 @@ async fn serve(tcp: TcpStream, peer: SocketAddr, shared: &Shared) -> std::io::Re
                     Ok(Ok(0)) => session.handle_eof(),
                     Ok(Ok(n)) => session.handle_input(Instant::now(), &buf[..n]),
                     // A TLS peer that closes without close_notify has still closed.
-                    Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => session.handle_eof(),
+                    Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                        session.handle_eof()
+                    }
                     Ok(Err(e)) => return Err(e),
                 }
             }
@@ -245,17 +281,41 @@ async fn on_event(
             *helo = client.to_string();
             answer(session, ticket, Ok(()));
         }
-        Event::Auth { ticket, credentials, .. } => {
-            let user = credentials.username().unwrap_or_default().to_ascii_lowercase();
-            let same_identity = credentials.identity().is_none_or(|i| i.eq_ignore_ascii_case(&user));
+        Event::Auth {
+            ticket,
+            credentials,
+            ..
+        } => {
+            let user = credentials
+                .username()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let same_identity = credentials
+                .identity()
+                .is_none_or(|i| i.eq_ignore_ascii_case(&user));
             let ok = same_identity
-                && credentials.password().is_some_and(|p| shared.options.users.get(&user).is_some_and(|want| want == p));
+                && credentials.password().is_some_and(|p| {
+                    shared
+                        .options
+                        .users
+                        .get(&user)
+                        .is_some_and(|want| want == p)
+                });
             info!(%peer, user = %user, ok, "authentication");
-            let result = if ok { Ok(()) } else { Err(reply(535, (5, 7, 8), "Authentication credentials invalid")) };
+            let result = if ok {
+                Ok(())
+            } else {
+                Err(reply(535, (5, 7, 8), "Authentication credentials invalid"))
+            };
             answer(session, ticket, result);
         }
         Event::MailFrom { ticket, from, .. } => {
-            *tx = Some(Transaction { from: from.to_string(), owners: Vec::new(), recipients: Vec::new(), spool: None });
+            *tx = Some(Transaction {
+                from: from.to_string(),
+                owners: Vec::new(),
+                recipients: Vec::new(),
+                spool: None,
+            });
             answer(session, ticket, Ok(()));
         }
         Event::RcptTo { ticket, to, .. } => {
@@ -276,9 +336,17 @@ async fn on_event(
                 }
             }
         }
-        Event::MessageEnd { ticket, size, recipients } => {
+        Event::MessageEnd {
+            ticket,
+            size,
+            recipients,
+        } => {
             let Some(mut t) = tx.take() else {
-                answer(session, ticket, Err(reply(451, (4, 3, 0), "Local error in processing")));
+                answer(
+                    session,
+                    ticket,
+                    Err(reply(451, (4, 3, 0), "Local error in processing")),
+                );
                 return Ok(());
             };
             if t.spool.is_none() {
@@ -290,48 +358,83 @@ async fn on_event(
             if shared.config.mode == Mode::Lmtp && results.len() == recipients {
                 let replies: Vec<Reply> = results
                     .into_iter()
-                    .map(|r| r.unwrap_or_else(|e| reply(451, (4, 3, 0), &format!("Delivery failed: {}", e.kind()))))
+                    .map(|r| {
+                        r.unwrap_or_else(|e| {
+                            reply(451, (4, 3, 0), &format!("Delivery failed: {}", e.kind()))
+                        })
+                    })
                     .collect();
                 let _ = session.respond_each(ticket, &replies);
             } else if failed == 0 {
                 answer(session, ticket, Ok(()));
             } else {
-                answer(session, ticket, Err(reply(451, (4, 3, 0), "Local error in processing")));
+                answer(
+                    session,
+                    ticket,
+                    Err(reply(451, (4, 3, 0), "Local error in processing")),
+                );
             }
         }
         Event::TransactionAborted { reason } => {
-            if let Some(Transaction { spool: Some((path, _)), .. }) = tx.take() {
+            if let Some(Transaction {
+                spool: Some((path, _)),
+                ..
+            }) = tx.take()
+            {
                 let _ = tokio::fs::remove_file(path).await;
             }
             info!(%peer, ?reason, "transaction aborted");
         }
         Event::Verify { ticket, .. } => answer(session, ticket, Ok(())),
-        Event::Expand { ticket, .. } => answer(session, ticket, Err(reply(502, (5, 5, 1), "EXPN not available"))),
-        Event::PipelinedInputDiscarded { bytes } => warn!(%peer, bytes, "discarded bytes pipelined after STARTTLS"),
+        Event::Expand { ticket, .. } => answer(
+            session,
+            ticket,
+            Err(reply(502, (5, 5, 1), "EXPN not available")),
+        ),
+        Event::PipelinedInputDiscarded { bytes } => {
+            warn!(%peer, bytes, "discarded bytes pipelined after STARTTLS")
+        }
         other => warn!(%peer, event = ?other, "unhandled event"),
     }
     Ok(())
 }
 
 /// Decides a recipient: the maildir owner it goes to, or the refusal.
-fn recipient_owner(to: &ForwardPath, shared: &Shared, authenticated: bool) -> Result<String, Reply> {
+fn recipient_owner(
+    to: &ForwardPath,
+    shared: &Shared,
+    authenticated: bool,
+) -> Result<String, Reply> {
     let Some(mailbox) = to.mailbox() else {
         return Ok("postmaster".into());
     };
     let local_part = mailbox.local_part.text().into_owned();
     let local_domain = match &mailbox.host {
-        Host::Domain(d) => shared.options.domains.iter().any(|ours| d.eq_ignore_case(ours)),
+        Host::Domain(d) => shared
+            .options
+            .domains
+            .iter()
+            .any(|ours| d.eq_ignore_case(ours)),
         _ => false,
     };
     if !local_domain && !authenticated {
         return Err(reply(550, (5, 7, 1), "Relaying denied"));
     }
     let lower = local_part.to_ascii_lowercase();
-    if local_domain && !shared.options.users.is_empty() && lower != "postmaster" && !shared.options.users.contains_key(&lower) {
+    if local_domain
+        && !shared.options.users.is_empty()
+        && lower != "postmaster"
+        && !shared.options.users.contains_key(&lower)
+    {
         return Err(reply(550, (5, 1, 1), "No such user"));
     }
-    let name = if local_domain { local_part } else { format!("{local_part}@{}", mailbox.host) };
-    maildir::folder_name(&name).ok_or_else(|| reply(550, (5, 1, 3), "Bad destination mailbox address"))
+    let name = if local_domain {
+        local_part
+    } else {
+        format!("{local_part}@{}", mailbox.host)
+    };
+    maildir::folder_name(&name)
+        .ok_or_else(|| reply(550, (5, 1, 3), "Bad destination mailbox address"))
 }
 
 /// Creates the spool file and writes the trace headers.
@@ -345,7 +448,11 @@ async fn open_spool(
 ) -> std::io::Result<(PathBuf, tokio::fs::File)> {
     let (path, file) = shared.store.create_spool()?;
     let mut file = tokio::fs::File::from_std(file);
-    let protocol = match (shared.config.mode, stream.is_tls(), session.is_authenticated()) {
+    let protocol = match (
+        shared.config.mode,
+        stream.is_tls(),
+        session.is_authenticated(),
+    ) {
         (Mode::Lmtp, _, _) => "LMTP",
         (_, true, true) => "ESMTPSA",
         (_, true, false) => "ESMTPS",
@@ -380,7 +487,9 @@ async fn deliver(shared: &Shared, tx: &mut Transaction) -> Vec<Result<Reply, std
         let results: Vec<_> = owners
             .iter()
             .map(|owner| match &synced {
-                Ok(()) => store.deliver(&path, owner).map(|_| reply(250, (2, 0, 0), "Message accepted for delivery")),
+                Ok(()) => store
+                    .deliver(&path, owner)
+                    .map(|_| reply(250, (2, 0, 0), "Message accepted for delivery")),
                 Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
             })
             .collect();
@@ -390,4 +499,3 @@ async fn deliver(shared: &Shared, tx: &mut Transaction) -> Vec<Result<Reply, std
     .await;
     results.unwrap_or_else(|e| vec![Err(std::io::Error::other(e))])
 }
-

@@ -10,7 +10,11 @@ use std::time::{Duration, Instant};
 
 /// A port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A fresh directory under the system temp dir, removed on drop.
@@ -82,9 +86,16 @@ impl Sink {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start smtp-sink");
-        let daemon = Daemon { child, name: "smtp-sink".into() };
+        let daemon = Daemon {
+            child,
+            name: "smtp-sink".into(),
+        };
         wait_for_port(port, "smtp-sink");
-        Sink { port, dir, _daemon: daemon }
+        Sink {
+            port,
+            dir,
+            _daemon: daemon,
+        }
     }
 
     pub fn addr(&self) -> String {
@@ -101,7 +112,11 @@ impl Sink {
         let deadline = Instant::now() + wait;
         loop {
             let mut found: Vec<String> = std::fs::read_dir(&new)
-                .map(|rd| rd.filter_map(|e| std::fs::read(e.ok()?.path()).ok()).map(|b| String::from_utf8_lossy(&b).into_owned()).collect())
+                .map(|rd| {
+                    rd.filter_map(|e| std::fs::read(e.ok()?.path()).ok())
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                        .collect()
+                })
                 .unwrap_or_default();
             if found.len() >= count || Instant::now() >= deadline {
                 found.sort();
@@ -118,13 +133,21 @@ pub fn require(program: &str) -> String {
         .map(|paths| std::env::split_paths(&paths).any(|p| p.join(program).is_file()))
         .unwrap_or(false)
         || Path::new(program).is_file();
-    assert!(found, "{program} is not installed: run scripts/test.sh, which installs the real peers");
+    assert!(
+        found,
+        "{program} is not installed: run scripts/test.sh, which installs the real peers"
+    );
     program.to_owned()
 }
 
 /// Runs a command to completion with a time limit; stdin is `input`.
 pub fn run(cmd: &mut Command, input: &[u8], limit: Duration) -> Output {
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
     {
         let mut stdin = child.stdin.take().unwrap();
         stdin.write_all(input).unwrap();
@@ -137,7 +160,11 @@ pub fn run(cmd: &mut Command, input: &[u8], limit: Duration) -> Output {
         if Instant::now() >= deadline {
             let _ = child.kill();
             let out = child.wait_with_output().unwrap();
-            panic!("{cmd:?} timed out\nstdout: {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            panic!(
+                "{cmd:?} timed out\nstdout: {}\nstderr: {}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -152,7 +179,11 @@ pub fn python(script: &str, env: &[(&str, &str)]) -> String {
     }
     let out = run(&mut cmd, script.as_bytes(), Duration::from_secs(60));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "python failed\nstdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "python failed\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     stdout
 }
 
@@ -172,10 +203,17 @@ impl Postfix {
         for sub in ["etc", "queue", "data"] {
             std::fs::create_dir_all(d.join(sub)).unwrap();
         }
-        let master = std::fs::read_to_string("/etc/postfix/master.cf").expect("/etc/postfix/master.cf");
+        let master =
+            std::fs::read_to_string("/etc/postfix/master.cf").expect("/etc/postfix/master.cf");
         let master: String = master
             .lines()
-            .map(|l| if l.starts_with("smtp      inet") { l.replacen("smtp     ", &format!("127.0.0.1:{port}"), 1) } else { l.to_owned() })
+            .map(|l| {
+                if l.starts_with("smtp      inet") {
+                    l.replacen("smtp     ", &format!("127.0.0.1:{port}"), 1)
+                } else {
+                    l.to_owned()
+                }
+            })
             .collect::<Vec<_>>()
             .join("\n");
         std::fs::write(d.join("etc/master.cf"), master + "\n").unwrap();
@@ -207,14 +245,34 @@ smtp_connect_timeout = 5s
         );
         std::fs::write(d.join("etc/main.cf"), main).unwrap();
         let etc = d.join("etc");
-        let status = Command::new("postconf").arg("-c").arg(&etc).args(["-F", "*/*/chroot = n"]).status().unwrap();
+        let status = Command::new("postconf")
+            .arg("-c")
+            .arg(&etc)
+            .args(["-F", "*/*/chroot = n"])
+            .status()
+            .unwrap();
         assert!(status.success(), "postconf failed");
-        let status = Command::new("chown").arg("postfix").arg(d.join("data")).status().unwrap();
-        assert!(status.success(), "chown postfix failed (the Postfix tests run as root)");
-        let out = run(Command::new("postfix").arg("-c").arg(&etc).arg("start"), b"", Duration::from_secs(60));
+        let status = Command::new("chown")
+            .arg("postfix")
+            .arg(d.join("data"))
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "chown postfix failed (the Postfix tests run as root)"
+        );
+        let out = run(
+            Command::new("postfix").arg("-c").arg(&etc).arg("start"),
+            b"",
+            Duration::from_secs(60),
+        );
         let pf = Postfix { port, dir };
         if !out.status.success() {
-            panic!("postfix start failed: {}\nlog: {}", String::from_utf8_lossy(&out.stderr), pf.log());
+            panic!(
+                "postfix start failed: {}\nlog: {}",
+                String::from_utf8_lossy(&out.stderr),
+                pf.log()
+            );
         }
         wait_for_port(port, "postfix");
         pf
@@ -231,6 +289,13 @@ smtp_connect_timeout = 5s
 
 impl Drop for Postfix {
     fn drop(&mut self) {
-        let _ = run(Command::new("postfix").arg("-c").arg(self.dir.path().join("etc")).arg("stop"), b"", Duration::from_secs(60));
+        let _ = run(
+            Command::new("postfix")
+                .arg("-c")
+                .arg(self.dir.path().join("etc"))
+                .arg("stop"),
+            b"",
+            Duration::from_secs(60),
+        );
     }
 }

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use crate::Mode;
-use crate::types::{ForwardPath, Host, MailParameter, Mechanism, RcptParameter, ReversePath, Secret};
+use crate::types::{
+    ForwardPath, Host, MailParameter, Mechanism, RcptParameter, ReversePath, Secret,
+};
 
 /// When to upgrade with STARTTLS.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -257,7 +257,6 @@ impl Session {
 
     /// The next thing to do. Call after every input and call until it
     /// returns [`Output::Timeout`] or [`Output::Closed`].
-    #[must_use]
     pub fn poll_output(&mut self) -> Output<Event> {
         self.process_replies();
         if !self.out.is_empty() {
@@ -288,12 +287,21 @@ impl Session {
             return Err(UsageError::NoRecipients);
         }
         self.now = now;
-        let local_failure = if let (Some(limit), Some(size)) = (self.caps.size_limit(), envelope.size)
+        let local_failure = if let (Some(limit), Some(size)) =
+            (self.caps.size_limit(), envelope.size)
             && size > limit
         {
-            Some(Reply::fixed(552, Some((5, 3, 4)), "Message size exceeds the server's limit"))
+            Some(Reply::fixed(
+                552,
+                Some((5, 3, 4)),
+                "Message size exceeds the server's limit",
+            ))
         } else if envelope.needs_smtputf8() && !self.caps.has(&Extension::SmtpUtf8) {
-            Some(Reply::fixed(553, Some((5, 6, 7)), "The server does not offer SMTPUTF8"))
+            Some(Reply::fixed(
+                553,
+                Some((5, 6, 7)),
+                "The server does not offer SMTPUTF8",
+            ))
         } else {
             None
         };
@@ -458,7 +466,11 @@ impl Session {
     }
 
     fn expect_lmtp_replies(&mut self) {
-        let accepted = self.tx.as_ref().map(|t| t.accepted.clone()).unwrap_or_default();
+        let accepted = self
+            .tx
+            .as_ref()
+            .map(|t| t.accepted.clone())
+            .unwrap_or_default();
         for i in accepted {
             if let Some(tx) = self.tx.as_mut() {
                 tx.outstanding += 1;
@@ -497,7 +509,10 @@ impl Session {
 
     fn on_reply(&mut self, reply: Reply) {
         let Some(expect) = self.expect.pop_front() else {
-            return self.fail(ClientError::Protocol(crate::codec::SyntaxError::Reply("unexpected reply")), false);
+            return self.fail(
+                ClientError::Protocol(crate::codec::SyntaxError::Reply("unexpected reply")),
+                false,
+            );
         };
         self.deadline = self.expect.front().map(|&e| self.now + self.timeout_for(e));
         if reply.code().get() == 421 && expect != Expect::Quit {
@@ -549,7 +564,11 @@ impl Session {
 
     fn after_hello(&mut self) {
         let offers_tls = self.caps.has(&Extension::StartTls);
-        if !self.tls && !self.starttls_refused && self.config.tls != TlsPolicy::Disabled && offers_tls {
+        if !self.tls
+            && !self.starttls_refused
+            && self.config.tls != TlsPolicy::Disabled
+            && offers_tls
+        {
             self.write(&Command::StartTls);
             self.expect_reply(Expect::StartTls);
         } else if !self.tls && self.config.tls == TlsPolicy::Required {
@@ -572,11 +591,9 @@ impl Session {
         };
         let (mechanism, initial) = match &credentials {
             ClientCredentials::Password { username, password } => {
-                let mech = self
-                    .config
-                    .password_mechanisms
-                    .iter()
-                    .find(|m| offered.contains(m) && matches!(m, Mechanism::Plain | Mechanism::Login));
+                let mech = self.config.password_mechanisms.iter().find(|m| {
+                    offered.contains(m) && matches!(m, Mechanism::Plain | Mechanism::Login)
+                });
                 match mech {
                     Some(Mechanism::Plain) => (
                         Mechanism::Plain,
@@ -584,13 +601,15 @@ impl Session {
                     ),
                     Some(_) => (Mechanism::Login, None),
                     None => {
-                        return self.fail(ClientError::AuthUnavailable("no common mechanism"), true);
+                        return self
+                            .fail(ClientError::AuthUnavailable("no common mechanism"), true);
                     }
                 }
             }
-            ClientCredentials::XOAuth2 { user, token } => {
-                (Mechanism::XOAuth2, Some(sasl::encode_xoauth2(user, token.expose())))
-            }
+            ClientCredentials::XOAuth2 { user, token } => (
+                Mechanism::XOAuth2,
+                Some(sasl::encode_xoauth2(user, token.expose())),
+            ),
             ClientCredentials::OAuthBearer { user, token } => (
                 Mechanism::OAuthBearer,
                 Some(sasl::encode_oauthbearer(user, token.expose())),
@@ -618,7 +637,8 @@ impl Session {
     }
 
     fn on_auth_reply(&mut self, step: AuthStep, reply: Reply) {
-        let Some(ClientCredentials::Password { username, password }) = self.config.credentials.clone()
+        let Some(ClientCredentials::Password { username, password }) =
+            self.config.credentials.clone()
         else {
             // Bearer mechanisms: a 334 carries an error; answer it to get the final reply.
             if reply.code().get() == 334 {
@@ -765,7 +785,11 @@ impl Session {
 
     fn complete(&mut self, tx: Transaction) {
         let fallback = tx.failure.clone().unwrap_or_else(|| {
-            Reply::fixed(451, Some((4, 4, 0)), "No reply from the server for this recipient")
+            Reply::fixed(
+                451,
+                Some((4, 4, 0)),
+                "No reply from the server for this recipient",
+            )
         });
         let outcomes = tx
             .envelope
@@ -791,7 +815,9 @@ impl Session {
         if let Some(mut tx) = self.tx.take() {
             let reply = match &error {
                 ClientError::ServerClosing(r) => r.clone(),
-                ClientError::Timeout => Reply::fixed(451, Some((4, 4, 2)), "Timed out waiting for the server"),
+                ClientError::Timeout => {
+                    Reply::fixed(451, Some((4, 4, 2)), "Timed out waiting for the server")
+                }
                 _ => Reply::fixed(451, Some((4, 4, 2)), "Connection to the server failed"),
             };
             for i in tx.accepted.clone() {

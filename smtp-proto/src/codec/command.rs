@@ -2,12 +2,12 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use bytes::BufMut;
+use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{DEFAULT_MAX_LINE, DecodeError, Line, SyntaxError, frame_line};
 use crate::types::{
-    ForwardPath, Host, MailParameter, Mechanism, RcptParameter, ReversePath, Secret, is_keyword,
-    is_value, parse_forward_path, parse_host, parse_reverse_path, split_path,
+    ForwardPath, Host, MailParameter, Mechanism, RcptParameter, ReversePath, Secret, Text,
+    is_keyword, is_value, parse_forward_path, parse_host, parse_reverse_path, split_path,
 };
 
 /// One command line, parsed.
@@ -46,15 +46,15 @@ pub enum Command {
     /// `RSET`
     Rset,
     /// `NOOP [string]`
-    Noop(Option<String>),
+    Noop(Option<Text>),
     /// `QUIT`
     Quit,
     /// `VRFY string`
-    Vrfy(String),
+    Vrfy(Text),
     /// `EXPN string`
-    Expn(String),
+    Expn(Text),
     /// `HELP [string]`
-    Help(Option<String>),
+    Help(Option<Text>),
     /// `STARTTLS` (RFC 3207)
     StartTls,
     /// `AUTH mechanism [initial-response]` (RFC 4954)
@@ -68,40 +68,64 @@ pub enum Command {
 
 impl Command {
     /// Parses the first command line of `input` (at most [`DEFAULT_MAX_LINE`] octets).
+    /// The line is copied once; [`Command::decode_buf`] avoids even that.
     pub fn decode(input: &[u8]) -> Result<(&[u8], Command), DecodeError> {
         Self::decode_with_limit(input, DEFAULT_MAX_LINE)
     }
 
     /// Parses the first command line of `input`, allowing `max_line` octets with CRLF.
-    pub fn decode_with_limit(input: &[u8], max_line: usize) -> Result<(&[u8], Command), DecodeError> {
+    pub fn decode_with_limit(
+        input: &[u8],
+        max_line: usize,
+    ) -> Result<(&[u8], Command), DecodeError> {
         match frame_line(input, max_line) {
-            Line::Complete { len, total } => match Self::parse_line(&input[..len]) {
-                Ok(cmd) => Ok((&input[total..], cmd)),
-                Err(error) => Err(DecodeError::Failed {
-                    error,
-                    consumed: total,
-                }),
-            },
-            Line::Bare { total } => Err(DecodeError::Failed {
-                error: SyntaxError::BareLineEnding,
-                consumed: total,
-            }),
-            Line::Incomplete => Err(DecodeError::Incomplete),
-            Line::TooLong => Err(DecodeError::Failed {
-                error: SyntaxError::LineTooLong,
-                consumed: 0,
-            }),
+            Line::Complete { len, total } => {
+                match Self::parse(&Bytes::copy_from_slice(&input[..len])) {
+                    Ok(cmd) => Ok((&input[total..], cmd)),
+                    Err(error) => Err(DecodeError::Failed {
+                        error,
+                        consumed: total,
+                    }),
+                }
+            }
+            other => Err(framing_error(other)),
         }
     }
 
-    /// Parses one command line without its CRLF.
+    /// Splits the first command line off `buf` and parses it without copying:
+    /// the command's text shares the buffer. On [`DecodeError::Failed`] the
+    /// bad line has been removed (except an over-long one, `consumed == 0`).
+    pub fn decode_buf(buf: &mut BytesMut, max_line: usize) -> Result<Command, DecodeError> {
+        match frame_line(buf, max_line) {
+            Line::Complete { len, total } => {
+                let mut line = buf.split_to(total);
+                line.truncate(len);
+                Self::parse(&line.freeze()).map_err(|error| DecodeError::Failed {
+                    error,
+                    consumed: total,
+                })
+            }
+            Line::Bare { total } => {
+                let _ = buf.split_to(total);
+                Err(framing_error(Line::Bare { total }))
+            }
+            other => Err(framing_error(other)),
+        }
+    }
+
+    /// Parses one command line given without its CRLF (copies it once).
     pub fn parse_line(line: &[u8]) -> Result<Command, SyntaxError> {
+        Self::parse(&Bytes::copy_from_slice(line))
+    }
+
+    /// Parses one command line given without its CRLF; text in the command shares `line`.
+    pub fn parse(line: &Bytes) -> Result<Command, SyntaxError> {
         if memchr::memchr(0, line).is_some() {
             return Err(SyntaxError::Nul);
         }
         let (verb, args) = match memchr::memchr(b' ', line) {
             Some(sp) => (&line[..sp], Some(&line[sp + 1..])),
-            None => (line, None),
+            None => (&line[..], None),
         };
         if verb.len() > 8 {
             return Err(SyntaxError::UnknownCommand);
@@ -113,20 +137,21 @@ impl Command {
             None => Ok(cmd),
             Some(_) => Err(SyntaxError::Arguments("no arguments allowed")),
         };
+        let text = |arg: &[u8]| text_arg(line, arg);
         match &upper[..verb.len()] {
-            b"EHLO" => Ok(Command::Ehlo(hello_host(args)?)),
-            b"HELO" => Ok(Command::Helo(hello_host(args)?)),
-            b"LHLO" => Ok(Command::Lhlo(hello_host(args)?)),
-            b"MAIL" => parse_mail(args.unwrap_or_default()),
-            b"RCPT" => parse_rcpt(args.unwrap_or_default()),
+            b"MAIL" => parse_mail(line, args.unwrap_or_default()),
+            b"RCPT" => parse_rcpt(line, args.unwrap_or_default()),
+            b"EHLO" => Ok(Command::Ehlo(hello_host(line, args)?)),
+            b"HELO" => Ok(Command::Helo(hello_host(line, args)?)),
+            b"LHLO" => Ok(Command::Lhlo(hello_host(line, args)?)),
             b"DATA" => no_args(Command::Data),
             b"RSET" => no_args(Command::Rset),
             b"QUIT" => no_args(Command::Quit),
             b"STARTTLS" => no_args(Command::StartTls),
-            b"NOOP" => Ok(Command::Noop(args.map(text_arg).transpose()?)),
-            b"HELP" => Ok(Command::Help(args.map(text_arg).transpose()?)),
-            b"VRFY" => Ok(Command::Vrfy(text_arg(required(args)?)?)),
-            b"EXPN" => Ok(Command::Expn(text_arg(required(args)?)?)),
+            b"NOOP" => Ok(Command::Noop(args.map(text).transpose()?)),
+            b"HELP" => Ok(Command::Help(args.map(text).transpose()?)),
+            b"VRFY" => Ok(Command::Vrfy(text(required(args)?)?)),
+            b"EXPN" => Ok(Command::Expn(text(required(args)?)?)),
             b"BDAT" => parse_bdat(required(args)?),
             b"AUTH" => parse_auth(required(args)?),
             _ => Err(SyntaxError::UnknownCommand),
@@ -186,6 +211,20 @@ impl Command {
     }
 }
 
+fn framing_error(line: Line) -> DecodeError {
+    match line {
+        Line::Bare { total } => DecodeError::Failed {
+            error: SyntaxError::BareLineEnding,
+            consumed: total,
+        },
+        Line::TooLong => DecodeError::Failed {
+            error: SyntaxError::LineTooLong,
+            consumed: 0,
+        },
+        Line::Incomplete | Line::Complete { .. } => DecodeError::Incomplete,
+    }
+}
+
 fn required(args: Option<&[u8]>) -> Result<&[u8], SyntaxError> {
     match args {
         Some(a) if !a.is_empty() => Ok(a),
@@ -194,16 +233,17 @@ fn required(args: Option<&[u8]>) -> Result<&[u8], SyntaxError> {
 }
 
 /// Free text (VRFY, EXPN, NOOP, HELP): printable UTF-8.
-fn text_arg(arg: &[u8]) -> Result<String, SyntaxError> {
-    let text = std::str::from_utf8(arg).map_err(|_| SyntaxError::Arguments("invalid UTF-8"))?;
+fn text_arg(line: &Bytes, arg: &[u8]) -> Result<Text, SyntaxError> {
+    let text = Text::slice_of(line, arg).ok_or(SyntaxError::Arguments("invalid UTF-8"))?;
     if text.is_empty() || text.chars().any(char::is_control) {
         return Err(SyntaxError::Arguments("invalid text"));
     }
-    Ok(text.to_owned())
+    Ok(text)
 }
 
-fn hello_host(args: Option<&[u8]>) -> Result<Host, SyntaxError> {
-    parse_host(required(args)?).map_err(|_| SyntaxError::Arguments("invalid domain or address literal"))
+fn hello_host(line: &Bytes, args: Option<&[u8]>) -> Result<Host, SyntaxError> {
+    parse_host(line, required(args)?)
+        .map_err(|_| SyntaxError::Arguments("invalid domain or address literal"))
 }
 
 /// Strips `prefix` (ASCII case-insensitive) and any spaces after it. The RFC
@@ -218,53 +258,57 @@ fn strip_keyword<'a>(args: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
     Some(&rest[spaces..])
 }
 
-/// Splits `rest` (after a path) into `keyword[=value]` pairs. The path must be
-/// followed by nothing or a space.
-fn params(rest: &[u8]) -> Result<Vec<(&str, Option<&str>)>, SyntaxError> {
+/// Calls `each` with every `keyword[=value]` in `rest` (what follows a
+/// path), which must be empty or start with a space.
+fn each_param(
+    rest: &[u8],
+    mut each: impl FnMut(&[u8], Option<&[u8]>) -> Result<(), SyntaxError>,
+) -> Result<(), SyntaxError> {
     if rest.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
     let Some(rest) = rest.strip_prefix(b" ") else {
         return Err(SyntaxError::Arguments("garbage after path"));
     };
-    rest.split(|&b| b == b' ')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = match memchr::memchr(b'=', p) {
-                Some(eq) => (&p[..eq], Some(&p[eq + 1..])),
-                None => (p, None),
-            };
-            let bad = || SyntaxError::Parameter(String::from_utf8_lossy(k).into_owned());
-            if !is_keyword(k) || v.is_some_and(|v| !is_value(v)) {
-                return Err(bad());
-            }
-            // Both checked to be ASCII or UTF-8 above.
-            let k = std::str::from_utf8(k).map_err(|_| bad())?;
-            let v = v.map(std::str::from_utf8).transpose().map_err(|_| bad())?;
-            Ok((k, v))
-        })
-        .collect()
+    for p in rest.split(|&b| b == b' ').filter(|p| !p.is_empty()) {
+        let (k, v) = match memchr::memchr(b'=', p) {
+            Some(eq) => (&p[..eq], Some(&p[eq + 1..])),
+            None => (p, None),
+        };
+        if !is_keyword(k) || v.is_some_and(|v| !is_value(v)) {
+            return Err(bad_param(k));
+        }
+        each(k, v)?;
+    }
+    Ok(())
 }
 
-fn parse_mail(args: &[u8]) -> Result<Command, SyntaxError> {
-    let rest = strip_keyword(args, b"FROM:").ok_or(SyntaxError::Arguments("expected FROM:<path>"))?;
+fn bad_param(keyword: &[u8]) -> SyntaxError {
+    SyntaxError::Parameter(String::from_utf8_lossy(keyword).into_owned())
+}
+
+fn parse_mail(line: &Bytes, args: &[u8]) -> Result<Command, SyntaxError> {
+    let rest =
+        strip_keyword(args, b"FROM:").ok_or(SyntaxError::Arguments("expected FROM:<path>"))?;
     let (path, rest) = split_path(rest).map_err(|_| SyntaxError::SenderAddress)?;
-    let from = parse_reverse_path(path).map_err(|_| SyntaxError::SenderAddress)?;
-    let params = params(rest)?
-        .into_iter()
-        .map(|(k, v)| MailParameter::parse(k, v).map_err(|_| SyntaxError::Parameter(k.to_owned())))
-        .collect::<Result<_, _>>()?;
+    let from = parse_reverse_path(line, path).map_err(|_| SyntaxError::SenderAddress)?;
+    let mut params = Vec::new();
+    each_param(rest, |k, v| {
+        params.push(MailParameter::from_wire(line, k, v).map_err(|_| bad_param(k))?);
+        Ok(())
+    })?;
     Ok(Command::Mail { from, params })
 }
 
-fn parse_rcpt(args: &[u8]) -> Result<Command, SyntaxError> {
+fn parse_rcpt(line: &Bytes, args: &[u8]) -> Result<Command, SyntaxError> {
     let rest = strip_keyword(args, b"TO:").ok_or(SyntaxError::Arguments("expected TO:<path>"))?;
     let (path, rest) = split_path(rest).map_err(|_| SyntaxError::RecipientAddress)?;
-    let to = parse_forward_path(path).map_err(|_| SyntaxError::RecipientAddress)?;
-    let params = params(rest)?
-        .into_iter()
-        .map(|(k, v)| RcptParameter::parse(k, v).map_err(|_| SyntaxError::Parameter(k.to_owned())))
-        .collect::<Result<_, _>>()?;
+    let to = parse_forward_path(line, path).map_err(|_| SyntaxError::RecipientAddress)?;
+    let mut params = Vec::new();
+    each_param(rest, |k, v| {
+        params.push(RcptParameter::from_wire(line, k, v).map_err(|_| bad_param(k))?);
+        Ok(())
+    })?;
     Ok(Command::Rcpt { to, params })
 }
 
@@ -323,12 +367,33 @@ mod tests {
 
     #[test]
     fn parses_commands() {
-        assert!(matches!(parse("ehlo client.example").unwrap(), Command::Ehlo(Host::Domain(_))));
-        assert!(matches!(parse("HELO [127.0.0.1]").unwrap(), Command::Helo(Host::Ipv4(_))));
+        assert!(matches!(
+            parse("ehlo client.example").unwrap(),
+            Command::Ehlo(Host::Domain(_))
+        ));
+        assert!(matches!(
+            parse("HELO [127.0.0.1]").unwrap(),
+            Command::Helo(Host::Ipv4(_))
+        ));
         assert_eq!(parse("DATA").unwrap(), Command::Data);
-        assert_eq!(parse("data extra"), Err(SyntaxError::Arguments("no arguments allowed")));
-        assert_eq!(parse("BDAT 1000 LAST").unwrap(), Command::Bdat { size: 1000, last: true });
-        assert_eq!(parse("BDAT 0").unwrap(), Command::Bdat { size: 0, last: false });
+        assert_eq!(
+            parse("data extra"),
+            Err(SyntaxError::Arguments("no arguments allowed"))
+        );
+        assert_eq!(
+            parse("BDAT 1000 LAST").unwrap(),
+            Command::Bdat {
+                size: 1000,
+                last: true
+            }
+        );
+        assert_eq!(
+            parse("BDAT 0").unwrap(),
+            Command::Bdat {
+                size: 0,
+                last: false
+            }
+        );
         assert!(parse("BDAT x").is_err());
         assert!(parse("BDAT 10 NOTLAST").is_err());
         assert_eq!(parse("FOO"), Err(SyntaxError::UnknownCommand));
@@ -342,27 +407,63 @@ mod tests {
             cmd,
             Command::Mail {
                 from: ReversePath::Mailbox(Mailbox::parse("user@example.com").unwrap()),
-                params: vec![MailParameter::Size(1024), MailParameter::Body(BodyType::EightBitMime)],
+                params: vec![
+                    MailParameter::Size(1024),
+                    MailParameter::Body(BodyType::EightBitMime)
+                ],
             }
         );
-        assert_eq!(parse("MAIL FROM:<>").unwrap(), Command::Mail { from: ReversePath::Null, params: vec![] });
-        assert!(matches!(parse("mail from: <a@b.example>").unwrap(), Command::Mail { .. }));
-        assert_eq!(parse("MAIL FROM:<a@b.example>junk"), Err(SyntaxError::Arguments("garbage after path")));
-        assert_eq!(parse("MAIL FROM:a@b.example"), Err(SyntaxError::SenderAddress));
-        assert_eq!(parse("RCPT TO:<Postmaster>").unwrap(), Command::Rcpt { to: ForwardPath::Postmaster, params: vec![] });
+        assert_eq!(
+            parse("MAIL FROM:<>").unwrap(),
+            Command::Mail {
+                from: ReversePath::Null,
+                params: vec![]
+            }
+        );
+        assert!(matches!(
+            parse("mail from: <a@b.example>").unwrap(),
+            Command::Mail { .. }
+        ));
+        assert_eq!(
+            parse("MAIL FROM:<a@b.example>junk"),
+            Err(SyntaxError::Arguments("garbage after path"))
+        );
+        assert_eq!(
+            parse("MAIL FROM:a@b.example"),
+            Err(SyntaxError::SenderAddress)
+        );
+        assert_eq!(
+            parse("RCPT TO:<Postmaster>").unwrap(),
+            Command::Rcpt {
+                to: ForwardPath::Postmaster,
+                params: vec![]
+            }
+        );
         assert_eq!(parse("RCPT TO:<>"), Err(SyntaxError::RecipientAddress));
-        assert!(matches!(parse("MAIL FROM:<a@b.example> SIZE=abc"), Err(SyntaxError::Parameter(_))));
-        assert!(matches!(parse("MAIL FROM:<a@b.example> =x"), Err(SyntaxError::Parameter(_))));
+        assert!(matches!(
+            parse("MAIL FROM:<a@b.example> SIZE=abc"),
+            Err(SyntaxError::Parameter(_))
+        ));
+        assert!(matches!(
+            parse("MAIL FROM:<a@b.example> =x"),
+            Err(SyntaxError::Parameter(_))
+        ));
     }
 
     #[test]
     fn parses_auth() {
-        let Command::Auth { mechanism, initial_response } = parse("AUTH PLAIN AGEAYg==").unwrap() else {
+        let Command::Auth {
+            mechanism,
+            initial_response,
+        } = parse("AUTH PLAIN AGEAYg==").unwrap()
+        else {
             panic!("not AUTH")
         };
         assert_eq!(mechanism, Mechanism::Plain);
         assert_eq!(initial_response.unwrap().expose(), b"\0a\0b");
-        assert!(matches!(parse("AUTH LOGIN =").unwrap(), Command::Auth { initial_response: Some(ir), .. } if ir.expose().is_empty()));
+        assert!(
+            matches!(parse("AUTH LOGIN =").unwrap(), Command::Auth { initial_response: Some(ir), .. } if ir.expose().is_empty())
+        );
         assert!(parse("AUTH PLAIN !!!").is_err());
     }
 
@@ -371,7 +472,10 @@ mod tests {
         assert_eq!(Command::decode(b"NOOP"), Err(DecodeError::Incomplete));
         assert_eq!(
             Command::decode(b"NOOP\nRSET\r\n"),
-            Err(DecodeError::Failed { error: SyntaxError::BareLineEnding, consumed: 5 })
+            Err(DecodeError::Failed {
+                error: SyntaxError::BareLineEnding,
+                consumed: 5
+            })
         );
         let (rest, cmd) = Command::decode(b"RSET\r\nQUIT\r\n").unwrap();
         assert_eq!((rest, cmd), (&b"QUIT\r\n"[..], Command::Rset));

@@ -149,12 +149,18 @@ mod tests {
 
     #[test]
     fn frames_lines() {
-        assert_eq!(frame_line(b"NOOP\r\nX", 100), Line::Complete { len: 4, total: 6 });
+        assert_eq!(
+            frame_line(b"NOOP\r\nX", 100),
+            Line::Complete { len: 4, total: 6 }
+        );
         assert_eq!(frame_line(b"NOOP\r", 100), Line::Incomplete);
         assert_eq!(frame_line(b"NOOP\nQUIT\r\n", 100), Line::Bare { total: 5 });
         assert_eq!(frame_line(b"NO\rOP\r\n", 100), Line::Bare { total: 7 });
         assert_eq!(frame_line(b"NOOP", 4), Line::TooLong);
-        assert_eq!(frame_line(b"NOOP\r\n", 6), Line::Complete { len: 4, total: 6 });
+        assert_eq!(
+            frame_line(b"NOOP\r\n", 6),
+            Line::Complete { len: 4, total: 6 }
+        );
         assert_eq!(frame_line(b"NOOPX\r\n", 6), Line::TooLong);
     }
 }

@@ -37,12 +37,17 @@ impl Reply {
             if line.len() < 3 || !line[..3].iter().all(u8::is_ascii_digit) {
                 return fail(SyntaxError::Reply("missing reply code"), total);
             }
-            let n = line[..3].iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
+            let n = line[..3]
+                .iter()
+                .fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
             let Ok(this) = ReplyCode::new(n) else {
                 return fail(SyntaxError::Reply("invalid reply code"), total);
             };
             if code.is_some_and(|c| c != this) {
-                return fail(SyntaxError::Reply("reply code changed between lines"), total);
+                return fail(
+                    SyntaxError::Reply("reply code changed between lines"),
+                    total,
+                );
             }
             code = Some(this);
             let (more, text) = match line.get(3) {
@@ -111,9 +116,21 @@ mod tests {
     #[test]
     fn rejects_bad_replies() {
         assert_eq!(Reply::decode(b"250-a\r\n25"), Err(DecodeError::Incomplete));
-        assert!(matches!(Reply::decode(b"250-a\r\n251 b\r\n"), Err(DecodeError::Failed { .. })));
-        assert!(matches!(Reply::decode(b"250 a\n"), Err(DecodeError::Failed { .. })));
-        assert!(matches!(Reply::decode(b"abc\r\n"), Err(DecodeError::Failed { .. })));
-        assert!(matches!(Reply::decode_with_limit(b"250 aaaaaaaa", 5), Err(DecodeError::Failed { .. })));
+        assert!(matches!(
+            Reply::decode(b"250-a\r\n251 b\r\n"),
+            Err(DecodeError::Failed { .. })
+        ));
+        assert!(matches!(
+            Reply::decode(b"250 a\n"),
+            Err(DecodeError::Failed { .. })
+        ));
+        assert!(matches!(
+            Reply::decode(b"abc\r\n"),
+            Err(DecodeError::Failed { .. })
+        ));
+        assert!(matches!(
+            Reply::decode_with_limit(b"250 aaaaaaaa", 5),
+            Err(DecodeError::Failed { .. })
+        ));
     }
 }

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use crate::sasl::Credentials;
-use crate::types::{ForwardPath, Host, MailParameter, Mechanism, RcptParameter, ReversePath};
+use crate::types::{ForwardPath, Host, MailParameter, Mechanism, RcptParameter, ReversePath, Text};
 
 /// Identifies a decision the session waits for; pass it back with the answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -108,14 +108,14 @@ pub enum Event {
         /// Answer with this.
         ticket: Ticket,
         /// The string to verify.
-        query: String,
+        query: Text,
     },
     /// EXPN: answer with `respond`; accept sends 252.
     Expand {
         /// Answer with this.
         ticket: Ticket,
         /// The list to expand.
-        query: String,
+        query: Text,
     },
     /// Bytes that followed STARTTLS in the same plaintext read were thrown away
     /// (RFC 3207 §5, CVE-2011-0411).

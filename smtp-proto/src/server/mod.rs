@@ -40,7 +40,7 @@ mod event;
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 pub use crate::Mode;
 pub use config::{Config, Offer};
@@ -59,9 +59,16 @@ type Fixed<'a> = (u16, Option<(u8, u16, u16)>, &'a str);
 
 const NEED_MAIL: Fixed<'static> = (503, Some((5, 5, 1)), "Need MAIL command first");
 const NO_RECIPIENTS: Fixed<'static> = (554, Some((5, 5, 1)), "No valid recipients");
-const TOO_LARGE: Fixed<'static> =
-    (552, Some((5, 3, 4)), "Message size exceeds fixed maximum message size");
-const NOT_OFFERED: Fixed<'static> = (555, Some((5, 5, 4)), "Parameter not recognized or not offered");
+const TOO_LARGE: Fixed<'static> = (
+    552,
+    Some((5, 3, 4)),
+    "Message size exceeds fixed maximum message size",
+);
+const NOT_OFFERED: Fixed<'static> = (
+    555,
+    Some((5, 5, 4)),
+    "Parameter not recognized or not offered",
+);
 
 /// What the session is reading.
 #[derive(Debug)]
@@ -222,14 +229,14 @@ impl Session {
 
     /// The next thing to do. Call after every input and answer until it
     /// returns [`Output::Timeout`] or [`Output::Closed`].
-    #[must_use]
     pub fn poll_output(&mut self) -> Output<Event> {
         while self.events.is_empty() && self.step() {}
         if let Some(event) = self.events.pop_front() {
             return Output::Event(event);
         }
         if !self.out.is_empty() {
-            return Output::Transmit(self.out.split().freeze());
+            // Take the whole buffer, so none of it stays allocated while idle.
+            return Output::Transmit(std::mem::take(&mut self.out).freeze());
         }
         if self.starttls_pending {
             self.starttls_pending = false;
@@ -252,7 +259,11 @@ impl Session {
             // Give back a large receive buffer while idle.
             self.input = BytesMut::new();
         }
-        let deadline = if self.pending.is_some() { None } else { self.deadline };
+        let deadline = if self.pending.is_some() {
+            None
+        } else {
+            self.deadline
+        };
         Output::Timeout(deadline)
     }
 
@@ -371,12 +382,19 @@ impl Session {
                     Mode::Smtp => 1,
                 };
                 for _ in 0..count {
-                    positive((250, Some((2, 0, 0)), "Message accepted for delivery"), self);
+                    positive(
+                        (250, Some((2, 0, 0)), "Message accepted for delivery"),
+                        self,
+                    );
                 }
                 self.tx = None;
             }
             Pending::Verify => positive(
-                (252, Some((2, 5, 0)), "Cannot verify, but will accept the message"),
+                (
+                    252,
+                    Some((2, 5, 0)),
+                    "Cannot verify, but will accept the message",
+                ),
                 self,
             ),
         }
@@ -452,7 +470,10 @@ impl Session {
         self.errors += 1;
         if self.errors >= self.config.max_errors && !self.closing {
             self.abort_transaction(AbortReason::Closed);
-            let text = format!("{} Too many errors, closing connection", self.config.hostname);
+            let text = format!(
+                "{} Too many errors, closing connection",
+                self.config.hostname
+            );
             self.send((421, Some((4, 7, 0)), &text));
             self.closing = true;
         }
@@ -481,7 +502,7 @@ impl Session {
 
     /// Frames the next line, handling over-long and bare-ending lines.
     /// Returns the line without CRLF, or `None` when there is none yet.
-    fn next_line(&mut self, max: usize) -> Option<Result<BytesMut, SyntaxError>> {
+    fn next_line(&mut self, max: usize) -> Option<Result<Bytes, SyntaxError>> {
         if self.discarding_line {
             match memchr::memchr(b'\n', &self.input) {
                 Some(lf) => {
@@ -496,7 +517,7 @@ impl Session {
             Line::Complete { len, total } => {
                 let mut line = self.input.split_to(total);
                 line.truncate(len);
-                Some(Ok(line))
+                Some(Ok(line.freeze()))
             }
             Line::Bare { total } => {
                 self.input.advance(total);
@@ -520,8 +541,8 @@ impl Session {
         true
     }
 
-    fn handle_command(&mut self, line: &[u8]) {
-        let command = match Command::parse_line(line) {
+    fn handle_command(&mut self, line: &Bytes) {
+        let command = match Command::parse(line) {
             Ok(c) => c,
             Err(e) => return self.error(&e.reply()),
         };
@@ -614,7 +635,12 @@ impl Session {
             add(true, &format!("FUTURERELEASE {interval} {date}"));
         }
         add(offer.rrvs, "RRVS");
-        let names: Vec<&str> = self.config.auth_mechanisms.iter().map(Mechanism::as_str).collect();
+        let names: Vec<&str> = self
+            .config
+            .auth_mechanisms
+            .iter()
+            .map(Mechanism::as_str)
+            .collect();
         add(self.auth_offered(), &format!("AUTH {}", names.join(" ")));
         add(true, "HELP");
         let reply = Reply::new(
@@ -747,9 +773,11 @@ impl Session {
                 Some(Reply::fixed(502, Some((5, 5, 1)), "BDAT not offered"))
             }
             None => Some(Reply::fixed(NEED_MAIL.0, NEED_MAIL.1, NEED_MAIL.2)),
-            Some(tx) if tx.recipients == 0 => {
-                Some(Reply::fixed(NO_RECIPIENTS.0, NO_RECIPIENTS.1, NO_RECIPIENTS.2))
-            }
+            Some(tx) if tx.recipients == 0 => Some(Reply::fixed(
+                NO_RECIPIENTS.0,
+                NO_RECIPIENTS.1,
+                NO_RECIPIENTS.2,
+            )),
             Some(tx) => {
                 tx.used_bdat = true;
                 let too_large = tx.size.saturating_add(size) > self.config.max_message_size;
@@ -785,7 +813,11 @@ impl Session {
         let done = *remaining == 0;
         let chunk = self.input.split_to(n).freeze();
         let accepting = refusal.is_none();
-        if let Some(tx) = self.tx.as_mut().filter(|tx| tx.failure.is_none() && accepting) {
+        if let Some(tx) = self
+            .tx
+            .as_mut()
+            .filter(|tx| tx.failure.is_none() && accepting)
+        {
             tx.size += n as u64;
             self.events.push_back(Event::DataChunk(chunk));
         }
@@ -852,7 +884,11 @@ impl Session {
                         reason: AbortReason::MessageTooLarge,
                     });
                 } else if saw_nul {
-                    tx.failure = Some(Reply::fixed(554, Some((5, 6, 0)), "NUL byte in message data"));
+                    tx.failure = Some(Reply::fixed(
+                        554,
+                        Some((5, 6, 0)),
+                        "NUL byte in message data",
+                    ));
                     self.events.push_back(Event::TransactionAborted {
                         reason: AbortReason::NulInData,
                     });
@@ -882,7 +918,11 @@ impl Session {
                         reason: AbortReason::BareLineEnding,
                     });
                 }
-                self.send((554, Some((5, 5, 2)), "Bare CR or LF in message data, closing connection"));
+                self.send((
+                    554,
+                    Some((5, 5, 2)),
+                    "Bare CR or LF in message data, closing connection",
+                ));
                 self.closing = true;
                 true
             }
@@ -900,7 +940,8 @@ impl Session {
         let discarded = self.input.len();
         self.input.clear();
         if discarded > 0 {
-            self.events.push_back(Event::PipelinedInputDiscarded { bytes: discarded });
+            self.events
+                .push_back(Event::PipelinedInputDiscarded { bytes: discarded });
         }
         // RFC 3207 §4.2: forget everything learned from the client.
         self.abort_transaction(AbortReason::StartTls);
@@ -920,10 +961,18 @@ impl Session {
             return self.error_fixed((503, Some((5, 5, 1)), "Already authenticated"));
         }
         if self.tx.is_some() {
-            return self.error_fixed((503, Some((5, 5, 1)), "AUTH not allowed in a mail transaction"));
+            return self.error_fixed((
+                503,
+                Some((5, 5, 1)),
+                "AUTH not allowed in a mail transaction",
+            ));
         }
         if self.config.auth_requires_tls && !self.tls {
-            return self.error_fixed((538, Some((5, 7, 11)), "Encryption required for authentication"));
+            return self.error_fixed((
+                538,
+                Some((5, 7, 11)),
+                "Encryption required for authentication",
+            ));
         }
         if !self.config.auth_mechanisms.contains(&mechanism) || !sasl::is_supported(&mechanism) {
             return self.error_fixed((504, Some((5, 5, 4)), "Unrecognized authentication type"));
@@ -955,12 +1004,10 @@ impl Session {
             (_, Ok(line)) if &line[..] == b"*" => {
                 self.error_fixed((501, Some((5, 0, 0)), "Authentication cancelled"))
             }
-            (Phase::AuthResponse(stage), Ok(line)) => {
-                match crate::codec::decode_sasl_line(&line) {
-                    Some(data) => self.auth_step(stage, data),
-                    None => self.error_fixed((501, Some((5, 5, 2)), "Invalid base64 data")),
-                }
-            }
+            (Phase::AuthResponse(stage), Ok(line)) => match crate::codec::decode_sasl_line(&line) {
+                Some(data) => self.auth_step(stage, data),
+                None => self.error_fixed((501, Some((5, 5, 2)), "Invalid base64 data")),
+            },
             (_, Ok(_)) => {}
         }
         true
@@ -1028,6 +1075,8 @@ impl Event {
 
 fn has_duplicates<T: PartialEq>(items: impl Iterator<Item = T>) -> bool {
     let items: Vec<T> = items.collect();
-    items.iter().enumerate().any(|(i, a)| items[..i].contains(a))
+    items
+        .iter()
+        .enumerate()
+        .any(|(i, a)| items[..i].contains(a))
 }
-

@@ -4,7 +4,10 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::InvalidInput;
+use bytes::Bytes;
+
+use super::chars::{ATEXT, LDH};
+use super::{InvalidInput, Text};
 
 /// Longest local part RFC 5321 §4.5.3.1.1 allows, in octets.
 pub const MAX_LOCAL_PART: usize = 64;
@@ -14,13 +17,13 @@ pub const MAX_DOMAIN: usize = 255;
 /// A domain name: dot-separated labels of letters, digits and hyphens, or
 /// U-labels (non-ASCII UTF-8) for SMTPUTF8.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Domain(String);
+pub struct Domain(Text);
 
 impl Domain {
     /// Validates `name` as an RFC 5321 `Domain` (U-labels allowed).
     pub fn new(name: &str) -> Result<Self, InvalidInput> {
         if is_domain(name.as_bytes()) {
-            Ok(Domain(name.to_owned()))
+            Ok(Domain(name.into()))
         } else {
             Err(InvalidInput::Domain)
         }
@@ -28,7 +31,7 @@ impl Domain {
 
     /// The name as written.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 
     /// True when every label is ASCII (no SMTPUTF8 needed).
@@ -44,7 +47,7 @@ impl Domain {
 
 impl fmt::Display for Domain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.0.as_str())
     }
 }
 
@@ -54,24 +57,38 @@ impl fmt::Debug for Domain {
     }
 }
 
-/// `sub-domain *("." sub-domain)` where a sub-domain is an LDH label or a U-label.
+/// `sub-domain *("." sub-domain)` where a sub-domain is an LDH label or a
+/// U-label. Non-ASCII bytes are accepted here; UTF-8 is checked when the
+/// domain becomes [`Text`].
 pub(crate) fn is_domain(name: &[u8]) -> bool {
-    if name.is_empty() || name.len() > MAX_DOMAIN || std::str::from_utf8(name).is_err() {
+    if name.is_empty() || name.len() > MAX_DOMAIN {
         return false;
     }
-    name.split(|&b| b == b'.').all(is_label)
+    // One pass: labels of 1 to 63 LDH octets, not starting or ending with '-'.
+    let mut label_len = 0;
+    let mut prev = b'.';
+    for &b in name {
+        if b == b'.' {
+            if label_len == 0 || prev == b'-' {
+                return false;
+            }
+            label_len = 0;
+        } else {
+            if !LDH[usize::from(b)] || (label_len == 0 && b == b'-') {
+                return false;
+            }
+            label_len += 1;
+            if label_len > 63 {
+                return false;
+            }
+        }
+        prev = b;
+    }
+    label_len > 0 && prev != b'-'
 }
 
 fn is_label(label: &[u8]) -> bool {
-    let (Some(&first), Some(&last)) = (label.first(), label.last()) else {
-        return false;
-    };
-    label.len() <= 63
-        && first != b'-'
-        && last != b'-'
-        && label
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80)
+    !label.is_empty() && !label.contains(&b'.') && is_domain(label)
 }
 
 /// The right-hand side of a mailbox, or the argument of EHLO: a domain or an
@@ -87,16 +104,17 @@ pub enum Host {
     /// `[tag:content]`, a general address literal with a standardized tag.
     General {
         /// The tag, letters, digits and hyphens.
-        tag: String,
+        tag: Text,
         /// The content, printable ASCII other than `[`, `\` and `]`.
-        content: String,
+        content: Text,
     },
 }
 
 impl Host {
     /// Parses a domain or a bracketed address literal.
     pub fn parse(text: &str) -> Result<Self, InvalidInput> {
-        parse_host(text.as_bytes())
+        let line = Bytes::copy_from_slice(text.as_bytes());
+        parse_host(&line, &line)
     }
 
     /// True when written in ASCII only.
@@ -108,39 +126,44 @@ impl Host {
     }
 }
 
-pub(crate) fn parse_host(text: &[u8]) -> Result<Host, InvalidInput> {
+/// Parses `text`, a part of `line`, as a domain or address literal.
+pub(crate) fn parse_host(line: &Bytes, text: &[u8]) -> Result<Host, InvalidInput> {
     let Some(inner) = text.strip_prefix(b"[") else {
         return if is_domain(text) {
-            // Checked to be UTF-8 by is_domain.
-            Ok(Host::Domain(Domain(String::from_utf8_lossy(text).into_owned())))
+            Text::slice_of(line, text)
+                .map(|t| Host::Domain(Domain(t)))
+                .ok_or(InvalidInput::Domain)
         } else {
             Err(InvalidInput::Domain)
         };
     };
-    let inner = inner.strip_suffix(b"]").ok_or(InvalidInput::AddressLiteral)?;
-    let inner = std::str::from_utf8(inner).map_err(|_| InvalidInput::AddressLiteral)?;
-    if let Some(v6) = strip_prefix_ignore_case(inner, "IPv6:") {
+    let inner = inner
+        .strip_suffix(b"]")
+        .ok_or(InvalidInput::AddressLiteral)?;
+    let inner_str = std::str::from_utf8(inner).map_err(|_| InvalidInput::AddressLiteral)?;
+    if let Some(v6) = strip_prefix_ignore_case(inner_str, "IPv6:") {
         return v6
             .parse()
             .map(Host::Ipv6)
             .map_err(|_| InvalidInput::AddressLiteral);
     }
-    if let Ok(v4) = inner.parse::<Ipv4Addr>() {
+    if let Ok(v4) = inner_str.parse::<Ipv4Addr>() {
         return Ok(Host::Ipv4(v4));
     }
-    let (tag, content) = inner.split_once(':').ok_or(InvalidInput::AddressLiteral)?;
-    let tag_ok = is_label(tag.as_bytes()) && tag.is_ascii();
+    let colon = memchr::memchr(b':', inner).ok_or(InvalidInput::AddressLiteral)?;
+    let (tag, content) = (&inner[..colon], &inner[colon + 1..]);
+    let tag_ok = is_label(tag) && tag.is_ascii();
     let content_ok = !content.is_empty()
         && content
-            .bytes()
-            .all(|b| (33..=126).contains(&b) && !matches!(b, b'[' | b'\\' | b']'));
-    if tag_ok && content_ok {
-        Ok(Host::General {
-            tag: tag.to_owned(),
-            content: content.to_owned(),
-        })
-    } else {
-        Err(InvalidInput::AddressLiteral)
+            .iter()
+            .all(|&b| (33..=126).contains(&b) && !matches!(b, b'[' | b'\\' | b']'));
+    match (
+        tag_ok && content_ok,
+        Text::slice_of(line, tag),
+        Text::slice_of(line, content),
+    ) {
+        (true, Some(tag), Some(content)) => Ok(Host::General { tag, content }),
+        _ => Err(InvalidInput::AddressLiteral),
     }
 }
 
@@ -164,13 +187,13 @@ impl fmt::Display for Host {
 /// The part of a mailbox before the `@`, kept exactly as written (a
 /// dot-string, or a quoted string with its quotes and escapes).
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct LocalPart(String);
+pub struct LocalPart(Text);
 
 impl LocalPart {
     /// Validates `raw` as a wire-form `Local-part` (dot-string or quoted string).
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
         if is_local_part(raw.as_bytes()) {
-            Ok(LocalPart(raw.to_owned()))
+            Ok(LocalPart(raw.into()))
         } else {
             Err(InvalidInput::LocalPart)
         }
@@ -196,13 +219,13 @@ impl LocalPart {
 
     /// The wire form, quotes included.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 
     /// The text the local part stands for: quotes and escapes removed.
     pub fn text(&self) -> std::borrow::Cow<'_, str> {
         let Some(inner) = self.0.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else {
-            return std::borrow::Cow::Borrowed(&self.0);
+            return std::borrow::Cow::Borrowed(self.0.as_str());
         };
         let mut out = String::with_capacity(inner.len());
         let mut escaped = false;
@@ -229,14 +252,20 @@ impl fmt::Debug for LocalPart {
     }
 }
 
-fn is_atext(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b) || b >= 0x80
-}
-
+/// `Dot-string = Atom *("." Atom)`, in one pass.
 fn is_dot_string(s: &[u8]) -> bool {
-    !s.is_empty()
-        && s.split(|&b| b == b'.')
-            .all(|atom| !atom.is_empty() && atom.iter().all(|&b| is_atext(b)))
+    let mut prev = b'.';
+    for &b in s {
+        if b == b'.' {
+            if prev == b'.' {
+                return false;
+            }
+        } else if !ATEXT[usize::from(b)] {
+            return false;
+        }
+        prev = b;
+    }
+    !s.is_empty() && prev != b'.'
 }
 
 fn is_quoted_string(s: &[u8]) -> bool {
@@ -258,10 +287,9 @@ fn is_quoted_string(s: &[u8]) -> bool {
     true
 }
 
+/// Dot-string or quoted string; UTF-8 is checked when it becomes [`Text`].
 fn is_local_part(s: &[u8]) -> bool {
-    s.len() <= MAX_LOCAL_PART
-        && std::str::from_utf8(s).is_ok()
-        && (is_dot_string(s) || is_quoted_string(s))
+    s.len() <= MAX_LOCAL_PART && (is_dot_string(s) || is_quoted_string(s))
 }
 
 /// A mailbox, `local-part@host`.
@@ -276,7 +304,8 @@ pub struct Mailbox {
 impl Mailbox {
     /// Parses `local@domain` or `local@[literal]` (no angle brackets).
     pub fn parse(text: &str) -> Result<Self, InvalidInput> {
-        parse_mailbox(text.as_bytes())
+        let line = Bytes::copy_from_slice(text.as_bytes());
+        parse_mailbox(&line, &line)
     }
 
     /// True when no SMTPUTF8 is needed to send this mailbox.
@@ -285,17 +314,18 @@ impl Mailbox {
     }
 }
 
-pub(crate) fn parse_mailbox(text: &[u8]) -> Result<Mailbox, InvalidInput> {
+/// Parses `text`, a part of `line`, as `local@host`.
+pub(crate) fn parse_mailbox(line: &Bytes, text: &[u8]) -> Result<Mailbox, InvalidInput> {
     // The host never contains '@' or '"', so the last '@' separates them.
     let at = memchr::memrchr(b'@', text).ok_or(InvalidInput::Mailbox)?;
     let (local, host) = (&text[..at], &text[at + 1..]);
     if !is_local_part(local) {
         return Err(InvalidInput::LocalPart);
     }
+    let local_part = Text::slice_of(line, local).ok_or(InvalidInput::LocalPart)?;
     Ok(Mailbox {
-        // Checked to be UTF-8 by is_local_part.
-        local_part: LocalPart(String::from_utf8_lossy(local).into_owned()),
-        host: parse_host(host)?,
+        local_part: LocalPart(local_part),
+        host: parse_host(line, host)?,
     })
 }
 
@@ -373,6 +403,13 @@ impl fmt::Display for ForwardPath {
 /// the rest after `>`.
 pub(crate) fn split_path(input: &[u8]) -> Result<(&[u8], &[u8]), InvalidInput> {
     let inner = input.strip_prefix(b"<").ok_or(InvalidInput::Path)?;
+    // Fast path: no quoted local part and no route before the closing bracket.
+    if let Some(end) = memchr::memchr2(b'>', b'"', inner)
+        && inner[end] == b'>'
+        && inner.first() != Some(&b'@')
+    {
+        return Ok((&inner[..end], &inner[end + 1..]));
+    }
     // A quoted local part may contain '>', so scan quote-aware.
     let mut in_quotes = false;
     let mut i = 0;
@@ -392,9 +429,10 @@ pub(crate) fn split_path(input: &[u8]) -> Result<(&[u8], &[u8]), InvalidInput> {
     if path.first() == Some(&b'@') {
         // A-d-l ":" — an obsolete source route.
         let colon = memchr::memchr(b':', path).ok_or(InvalidInput::Path)?;
-        let route_ok = path[..colon]
-            .split(|&b| b == b',')
-            .all(|hop| hop.strip_prefix(b"@").is_some_and(|h| parse_host(h).is_ok()));
+        let route_ok = path[..colon].split(|&b| b == b',').all(|hop| {
+            hop.strip_prefix(b"@")
+                .is_some_and(|h| is_domain(h) || h.starts_with(b"["))
+        });
         if !route_ok {
             return Err(InvalidInput::Path);
         }
@@ -403,19 +441,19 @@ pub(crate) fn split_path(input: &[u8]) -> Result<(&[u8], &[u8]), InvalidInput> {
     Ok((path, &inner[end + 1..]))
 }
 
-pub(crate) fn parse_reverse_path(inner: &[u8]) -> Result<ReversePath, InvalidInput> {
+pub(crate) fn parse_reverse_path(line: &Bytes, inner: &[u8]) -> Result<ReversePath, InvalidInput> {
     if inner.is_empty() {
         Ok(ReversePath::Null)
     } else {
-        parse_mailbox(inner).map(ReversePath::Mailbox)
+        parse_mailbox(line, inner).map(ReversePath::Mailbox)
     }
 }
 
-pub(crate) fn parse_forward_path(inner: &[u8]) -> Result<ForwardPath, InvalidInput> {
+pub(crate) fn parse_forward_path(line: &Bytes, inner: &[u8]) -> Result<ForwardPath, InvalidInput> {
     if inner.eq_ignore_ascii_case(b"postmaster") {
         Ok(ForwardPath::Postmaster)
     } else {
-        parse_mailbox(inner).map(ForwardPath::Mailbox)
+        parse_mailbox(line, inner).map(ForwardPath::Mailbox)
     }
 }
 
@@ -437,12 +475,18 @@ mod tests {
 
     #[test]
     fn hosts_and_literals() {
-        assert_eq!(Host::parse("[192.0.2.1]").unwrap(), Host::Ipv4([192, 0, 2, 1].into()));
+        assert_eq!(
+            Host::parse("[192.0.2.1]").unwrap(),
+            Host::Ipv4([192, 0, 2, 1].into())
+        );
         assert_eq!(
             Host::parse("[IPv6:2001:db8::1]").unwrap(),
             Host::Ipv6("2001:db8::1".parse().unwrap())
         );
-        assert!(matches!(Host::parse("[x-tag:abc]").unwrap(), Host::General { .. }));
+        assert!(matches!(
+            Host::parse("[x-tag:abc]").unwrap(),
+            Host::General { .. }
+        ));
         assert!(Host::parse("[300.1.1.1]").is_err());
         assert!(Host::parse("[IPv6:zz]").is_err());
         assert_eq!(Host::parse("[IPv6:::1]").unwrap().to_string(), "[IPv6:::1]");
@@ -453,7 +497,10 @@ mod tests {
         let quoted = LocalPart::parse(r#""john \"doe\"""#).unwrap();
         assert_eq!(quoted.text(), r#"john "doe""#);
         assert_eq!(LocalPart::from_text(r#"john "doe""#).unwrap(), quoted);
-        assert_eq!(LocalPart::from_text("plain.user").unwrap().as_str(), "plain.user");
+        assert_eq!(
+            LocalPart::from_text("plain.user").unwrap().as_str(),
+            "plain.user"
+        );
         assert!(LocalPart::parse("a..b").is_err());
         assert!(LocalPart::parse(&"a".repeat(65)).is_err());
         assert!(LocalPart::parse("jörg").is_ok());
@@ -461,15 +508,20 @@ mod tests {
 
     #[test]
     fn paths() {
-        let (inner, rest) = split_path(b"<@relay.example,@b.example:user@d.example> SIZE=1").unwrap();
+        let (inner, rest) =
+            split_path(b"<@relay.example,@b.example:user@d.example> SIZE=1").unwrap();
         assert_eq!(inner, b"user@d.example");
         assert_eq!(rest, b" SIZE=1");
         let (inner, _) = split_path(br#"<"a>b"@example.com>"#).unwrap();
         assert_eq!(inner, br#""a>b"@example.com"#);
-        assert_eq!(parse_reverse_path(b"").unwrap(), ReversePath::Null);
-        assert_eq!(parse_forward_path(b"PostMaster").unwrap(), ForwardPath::Postmaster);
+        let line = Bytes::from_static(b"PostMaster postmaster@example.com");
+        assert_eq!(parse_reverse_path(&line, b"").unwrap(), ReversePath::Null);
+        assert_eq!(
+            parse_forward_path(&line, &line[..10]).unwrap(),
+            ForwardPath::Postmaster
+        );
         assert!(matches!(
-            parse_forward_path(b"postmaster@example.com").unwrap(),
+            parse_forward_path(&line, &line[11..]).unwrap(),
             ForwardPath::Mailbox(_)
         ));
         assert!(split_path(b"<unterminated").is_err());

@@ -28,13 +28,18 @@ impl Mechanism {
         if !valid {
             return None;
         }
-        Some(match name.to_ascii_uppercase().as_str() {
-            "PLAIN" => Mechanism::Plain,
-            "LOGIN" => Mechanism::Login,
-            "XOAUTH2" => Mechanism::XOAuth2,
-            "OAUTHBEARER" => Mechanism::OAuthBearer,
-            other => Mechanism::Other(other.to_owned()),
-        })
+        let known = [
+            ("PLAIN", Mechanism::Plain),
+            ("LOGIN", Mechanism::Login),
+            ("XOAUTH2", Mechanism::XOAuth2),
+            ("OAUTHBEARER", Mechanism::OAuthBearer),
+        ];
+        Some(
+            known
+                .into_iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map_or_else(|| Mechanism::Other(name.to_ascii_uppercase()), |(_, m)| m),
+        )
     }
 
     /// The name as written on the wire.
@@ -216,7 +221,11 @@ impl Capabilities {
             .and_then(|l| l.split(' ').next())
             .unwrap_or_default()
             .to_owned();
-        let extensions = lines.iter().skip(1).filter_map(|l| Extension::parse(l)).collect();
+        let extensions = lines
+            .iter()
+            .skip(1)
+            .filter_map(|l| Extension::parse(l))
+            .collect();
         Capabilities {
             server_name,
             extensions,
@@ -238,7 +247,9 @@ impl Capabilities {
 
     /// True when SIZE was offered at all.
     pub fn has_size(&self) -> bool {
-        self.extensions.iter().any(|e| matches!(e, Extension::Size(_)))
+        self.extensions
+            .iter()
+            .any(|e| matches!(e, Extension::Size(_)))
     }
 
     /// The SASL mechanisms offered (empty when AUTH was not).
@@ -259,16 +270,36 @@ mod tests {
 
     #[test]
     fn parses_ehlo_lines() {
-        let lines: Vec<String> = ["mx.example.com greets you", "SIZE 1000", "AUTH PLAIN login", "PIPELINING", "X-THING a b", "FUTURERELEASE 604800 2026-12-01T00:00:00Z"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let lines: Vec<String> = [
+            "mx.example.com greets you",
+            "SIZE 1000",
+            "AUTH PLAIN login",
+            "PIPELINING",
+            "X-THING a b",
+            "FUTURERELEASE 604800 2026-12-01T00:00:00Z",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let caps = Capabilities::from_ehlo_lines(&lines);
         assert_eq!(caps.server_name, "mx.example.com");
         assert_eq!(caps.size_limit(), Some(1000));
-        assert_eq!(caps.auth_mechanisms(), &[Mechanism::Plain, Mechanism::Login]);
+        assert_eq!(
+            caps.auth_mechanisms(),
+            &[Mechanism::Plain, Mechanism::Login]
+        );
         assert!(caps.has(&Extension::Pipelining));
-        assert!(caps.extensions.iter().any(|e| matches!(e, Extension::Unknown { keyword, .. } if keyword == "X-THING")));
-        assert!(caps.extensions.iter().any(|e| matches!(e, Extension::FutureRelease { max_interval: 604800, .. })));
+        assert!(
+            caps.extensions
+                .iter()
+                .any(|e| matches!(e, Extension::Unknown { keyword, .. } if keyword == "X-THING"))
+        );
+        assert!(caps.extensions.iter().any(|e| matches!(
+            e,
+            Extension::FutureRelease {
+                max_interval: 604800,
+                ..
+            }
+        )));
     }
 }

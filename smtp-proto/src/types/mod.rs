@@ -1,10 +1,12 @@
 //! Validated values: addresses, paths, reply codes, ESMTP parameters and extensions.
 
 mod address;
+mod chars;
 mod extension;
 mod params;
 mod reply;
 mod secret;
+mod text;
 
 pub use address::{
     Domain, ForwardPath, Host, LocalPart, MAX_DOMAIN, MAX_LOCAL_PART, Mailbox, ReversePath,
@@ -18,6 +20,7 @@ pub use params::{
 pub(crate) use params::{is_keyword, is_value};
 pub use reply::{EnhancedStatus, Reply, ReplyCode};
 pub use secret::Secret;
+pub use text::Text;
 
 /// A value that failed validation; says which kind of value it was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]

@@ -2,7 +2,10 @@
 
 use std::fmt::Write as _;
 
-use super::InvalidInput;
+use bytes::Bytes;
+
+use super::chars::{KEYWORD, VALUE, XCHAR, all_in};
+use super::{InvalidInput, Text};
 
 /// The BODY parameter (RFC 6152, RFC 3030).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -80,9 +83,9 @@ pub enum MailParameter {
     /// `RET=` (RFC 3461).
     Ret(DsnReturn),
     /// `ENVID=` (RFC 3461), xtext-decoded.
-    EnvId(String),
+    EnvId(Text),
     /// `AUTH=` (RFC 4954 §5): the authenticated submitter, `None` for `<>`; xtext-decoded.
-    Auth(Option<String>),
+    Auth(Option<Text>),
     /// `MT-PRIORITY=` (RFC 6710), −9 to 9.
     MtPriority(i8),
     /// `REQUIRETLS` (RFC 8689).
@@ -99,13 +102,13 @@ pub enum MailParameter {
     /// `HOLDFOR=n` (RFC 4865): seconds to hold before delivery.
     HoldFor(u64),
     /// `HOLDUNTIL=` (RFC 4865): an RFC 3339 date-time, kept as written.
-    HoldUntil(String),
+    HoldUntil(Text),
     /// A parameter this crate has no type for, kept as received.
     Unknown {
         /// The keyword, as written.
-        keyword: String,
+        keyword: Text,
         /// The value after `=`, if any.
-        value: Option<String>,
+        value: Option<Text>,
     },
 }
 
@@ -118,37 +121,35 @@ pub enum RcptParameter {
     /// `ORCPT=type;address` (RFC 3461), the address xtext-decoded.
     Orcpt {
         /// The address type, usually `rfc822` or `utf-8`.
-        addr_type: String,
+        addr_type: Text,
         /// The original recipient.
-        address: String,
+        address: Text,
     },
     /// `RRVS=date-time[;action]` (RFC 7293).
     Rrvs {
         /// The RFC 3339 date-time, kept as written.
-        time: String,
+        time: Text,
         /// What to do on mismatch; `None` leaves the server's default.
         action: Option<RrvsAction>,
     },
     /// A parameter this crate has no type for, kept as received.
     Unknown {
         /// The keyword, as written.
-        keyword: String,
+        keyword: Text,
         /// The value after `=`, if any.
-        value: Option<String>,
+        value: Option<Text>,
     },
 }
 
 /// `esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")`
 pub(crate) fn is_keyword(k: &[u8]) -> bool {
-    k.first().is_some_and(u8::is_ascii_alphanumeric)
-        && k.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-')
+    k.first().is_some_and(u8::is_ascii_alphanumeric) && all_in(&KEYWORD, k)
 }
 
-/// `esmtp-value = 1*(%d33-60 / %d62-126)`, plus UTF-8 under SMTPUTF8.
+/// `esmtp-value = 1*(%d33-60 / %d62-126)`, plus UTF-8 octets under SMTPUTF8
+/// (checked to be UTF-8 where the value is kept as text).
 pub(crate) fn is_value(v: &[u8]) -> bool {
-    !v.is_empty()
-        && std::str::from_utf8(v).is_ok()
-        && v.iter().all(|&b| ((33..=126).contains(&b) && b != b'=') || b >= 0x80)
+    !v.is_empty() && all_in(&VALUE, v)
 }
 
 /// Decodes RFC 3461 xtext: `+HH` for any octet, printable ASCII other than `+` and `=` as itself.
@@ -188,94 +189,147 @@ pub fn xtext_encode(text: &str, out: &mut String) {
     }
 }
 
-fn number<T: std::str::FromStr>(v: &str) -> Result<T, InvalidInput> {
-    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+/// Decimal digits, at most `max_digits`, without sign.
+fn number(v: &[u8], max_digits: usize) -> Result<u64, InvalidInput> {
+    if v.is_empty() || v.len() > max_digits || !v.iter().all(u8::is_ascii_digit) {
         return Err(InvalidInput::Parameter);
     }
-    v.parse().map_err(|_| InvalidInput::Parameter)
+    v.iter()
+        .try_fold(0u64, |n, d| {
+            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        })
+        .ok_or(InvalidInput::Parameter)
+}
+
+/// A signed decimal: optional `+` or `-`, then digits.
+fn signed(v: &[u8], max_digits: usize) -> Result<i64, InvalidInput> {
+    let (negative, digits) = match v.first() {
+        Some(b'-') => (true, &v[1..]),
+        Some(b'+') => (false, &v[1..]),
+        _ => (false, v),
+    };
+    let n = i64::try_from(number(digits, max_digits)?).map_err(|_| InvalidInput::Parameter)?;
+    Ok(if negative { -n } else { n })
+}
+
+/// xtext as [`Text`]: a slice of the line when it has no `+HH` escapes.
+fn xtext(line: &Bytes, raw: &[u8]) -> Result<Text, InvalidInput> {
+    if memchr::memchr(b'+', raw).is_none() {
+        if all_in(&XCHAR, raw) {
+            return Text::slice_of(line, raw).ok_or(InvalidInput::Xtext);
+        }
+        return Err(InvalidInput::Xtext);
+    }
+    xtext_decode(raw).map(Text::from)
+}
+
+fn text(line: &Bytes, v: &[u8]) -> Result<Text, InvalidInput> {
+    Text::slice_of(line, v).ok_or(InvalidInput::Parameter)
+}
+
+/// Splits `keyword[=value]` text into a line and its parts, for the `&str` constructors.
+fn owned_line(keyword: &str, value: Option<&str>) -> (Bytes, usize, Option<usize>) {
+    let mut raw = keyword.as_bytes().to_vec();
+    let value_at = value.map(|v| {
+        raw.push(b'=');
+        let at = raw.len();
+        raw.extend_from_slice(v.as_bytes());
+        at
+    });
+    (Bytes::from(raw), keyword.len(), value_at)
 }
 
 impl MailParameter {
     /// Parses `keyword[=value]` (the keyword is case-insensitive).
     pub fn parse(keyword: &str, value: Option<&str>) -> Result<Self, InvalidInput> {
-        let upper = keyword.to_ascii_uppercase();
+        let (line, k_end, v_at) = owned_line(keyword, value);
+        Self::from_wire(&line, &line[..k_end], v_at.map(|at| &line[at..]))
+    }
+
+    /// Parses a parameter whose keyword and value are parts of `line`.
+    pub(crate) fn from_wire(
+        line: &Bytes,
+        k: &[u8],
+        value: Option<&[u8]>,
+    ) -> Result<Self, InvalidInput> {
         let need = || value.ok_or(InvalidInput::Parameter);
-        let none = |p: MailParameter| {
+        let flag = |p: MailParameter| {
             if value.is_some() {
                 Err(InvalidInput::Parameter)
             } else {
                 Ok(p)
             }
         };
-        match upper.as_str() {
-            "SIZE" => Ok(MailParameter::Size(number(need()?)?)),
-            "BODY" => match need()?.to_ascii_uppercase().as_str() {
-                "7BIT" => Ok(MailParameter::Body(BodyType::SevenBit)),
-                "8BITMIME" => Ok(MailParameter::Body(BodyType::EightBitMime)),
-                "BINARYMIME" => Ok(MailParameter::Body(BodyType::BinaryMime)),
-                _ => Err(InvalidInput::Parameter),
-            },
-            "SMTPUTF8" => none(MailParameter::SmtpUtf8),
-            "REQUIRETLS" => none(MailParameter::RequireTls),
-            "RET" => match need()?.to_ascii_uppercase().as_str() {
-                "FULL" => Ok(MailParameter::Ret(DsnReturn::Full)),
-                "HDRS" => Ok(MailParameter::Ret(DsnReturn::Headers)),
-                _ => Err(InvalidInput::Parameter),
-            },
-            "ENVID" => {
-                let id = xtext_decode(need()?.as_bytes())?;
-                if id.is_empty() || id.len() > 100 {
-                    return Err(InvalidInput::Parameter);
-                }
-                Ok(MailParameter::EnvId(id))
+        let is = |name: &[u8]| k.eq_ignore_ascii_case(name);
+        if is(b"SIZE") {
+            Ok(MailParameter::Size(number(need()?, 20)?))
+        } else if is(b"BODY") {
+            let v = need()?;
+            if v.eq_ignore_ascii_case(b"8BITMIME") {
+                Ok(MailParameter::Body(BodyType::EightBitMime))
+            } else if v.eq_ignore_ascii_case(b"7BIT") {
+                Ok(MailParameter::Body(BodyType::SevenBit))
+            } else if v.eq_ignore_ascii_case(b"BINARYMIME") {
+                Ok(MailParameter::Body(BodyType::BinaryMime))
+            } else {
+                Err(InvalidInput::Parameter)
             }
-            "AUTH" => match need()? {
-                "<>" => Ok(MailParameter::Auth(None)),
-                v => Ok(MailParameter::Auth(Some(xtext_decode(v.as_bytes())?))),
-            },
-            "MT-PRIORITY" => {
-                let v = need()?;
-                let (neg, digits) = match v.as_bytes().first() {
-                    Some(b'-') => (true, &v[1..]),
-                    Some(b'+') => (false, &v[1..]),
-                    _ => (false, v),
-                };
-                let n: i8 = number(digits)?;
-                if n > 9 {
-                    return Err(InvalidInput::Parameter);
-                }
-                Ok(MailParameter::MtPriority(if neg { -n } else { n }))
+        } else if is(b"SMTPUTF8") {
+            flag(MailParameter::SmtpUtf8)
+        } else if is(b"REQUIRETLS") {
+            flag(MailParameter::RequireTls)
+        } else if is(b"RET") {
+            let v = need()?;
+            if v.eq_ignore_ascii_case(b"FULL") {
+                Ok(MailParameter::Ret(DsnReturn::Full))
+            } else if v.eq_ignore_ascii_case(b"HDRS") {
+                Ok(MailParameter::Ret(DsnReturn::Headers))
+            } else {
+                Err(InvalidInput::Parameter)
             }
-            "BY" => {
-                let (time, mode) = need()?.split_once(';').ok_or(InvalidInput::Parameter)?;
-                let (neg, digits) = match time.strip_prefix('-') {
-                    Some(d) => (true, d),
-                    None => (false, time.strip_prefix('+').unwrap_or(time)),
-                };
-                if digits.len() > 9 {
-                    return Err(InvalidInput::Parameter);
-                }
-                let seconds: i64 = number(digits)?;
-                let mode_upper = mode.to_ascii_uppercase();
-                let (mode, trace) = match mode_upper.as_str() {
-                    "N" => (ByMode::Notify, false),
-                    "R" => (ByMode::Return, false),
-                    "NT" => (ByMode::Notify, true),
-                    "RT" => (ByMode::Return, true),
-                    _ => return Err(InvalidInput::Parameter),
-                };
-                Ok(MailParameter::By {
-                    seconds: if neg { -seconds } else { seconds },
-                    mode,
-                    trace,
-                })
+        } else if is(b"ENVID") {
+            let id = xtext(line, need()?)?;
+            if id.is_empty() || id.len() > 100 {
+                return Err(InvalidInput::Parameter);
             }
-            "HOLDFOR" => Ok(MailParameter::HoldFor(number(need()?)?)),
-            "HOLDUNTIL" => Ok(MailParameter::HoldUntil(need()?.to_owned())),
-            _ => Ok(MailParameter::Unknown {
-                keyword: keyword.to_owned(),
-                value: value.map(str::to_owned),
-            }),
+            Ok(MailParameter::EnvId(id))
+        } else if is(b"AUTH") {
+            match need()? {
+                b"<>" => Ok(MailParameter::Auth(None)),
+                v => Ok(MailParameter::Auth(Some(xtext(line, v)?))),
+            }
+        } else if is(b"MT-PRIORITY") {
+            let n = signed(need()?, 1)?;
+            Ok(MailParameter::MtPriority(n as i8))
+        } else if is(b"BY") {
+            let v = need()?;
+            let semi = memchr::memchr(b';', v).ok_or(InvalidInput::Parameter)?;
+            let seconds = signed(&v[..semi], 9)?;
+            let mode = &v[semi + 1..];
+            let (mode, trace) = match mode {
+                [m] => (*m, false),
+                [m, t] if t.eq_ignore_ascii_case(&b'T') => (*m, true),
+                _ => return Err(InvalidInput::Parameter),
+            };
+            let mode = match mode.to_ascii_uppercase() {
+                b'N' => ByMode::Notify,
+                b'R' => ByMode::Return,
+                _ => return Err(InvalidInput::Parameter),
+            };
+            Ok(MailParameter::By {
+                seconds,
+                mode,
+                trace,
+            })
+        } else if is(b"HOLDFOR") {
+            Ok(MailParameter::HoldFor(number(need()?, 20)?))
+        } else if is(b"HOLDUNTIL") {
+            Ok(MailParameter::HoldUntil(text(line, need()?)?))
+        } else {
+            Ok(MailParameter::Unknown {
+                keyword: text(line, k)?,
+                value: value.map(|v| text(line, v)).transpose()?,
+            })
         }
     }
 
@@ -337,57 +391,71 @@ impl MailParameter {
 impl RcptParameter {
     /// Parses `keyword[=value]` (the keyword is case-insensitive).
     pub fn parse(keyword: &str, value: Option<&str>) -> Result<Self, InvalidInput> {
+        let (line, k_end, v_at) = owned_line(keyword, value);
+        Self::from_wire(&line, &line[..k_end], v_at.map(|at| &line[at..]))
+    }
+
+    /// Parses a parameter whose keyword and value are parts of `line`.
+    pub(crate) fn from_wire(
+        line: &Bytes,
+        k: &[u8],
+        value: Option<&[u8]>,
+    ) -> Result<Self, InvalidInput> {
         let need = || value.ok_or(InvalidInput::Parameter);
-        match keyword.to_ascii_uppercase().as_str() {
-            "NOTIFY" => {
-                let v = need()?.to_ascii_uppercase();
-                if v == "NEVER" {
-                    return Ok(RcptParameter::Notify(Notify::NEVER));
-                }
-                let mut n = Notify::default();
-                for item in v.split(',') {
-                    let flag = match item {
-                        "SUCCESS" => &mut n.success,
-                        "FAILURE" => &mut n.failure,
-                        "DELAY" => &mut n.delay,
-                        _ => return Err(InvalidInput::Parameter),
-                    };
-                    if std::mem::replace(flag, true) {
-                        return Err(InvalidInput::Parameter);
-                    }
-                }
-                Ok(RcptParameter::Notify(n))
+        if k.eq_ignore_ascii_case(b"NOTIFY") {
+            let v = need()?;
+            if v.eq_ignore_ascii_case(b"NEVER") {
+                return Ok(RcptParameter::Notify(Notify::NEVER));
             }
-            "ORCPT" => {
-                let (addr_type, address) = need()?.split_once(';').ok_or(InvalidInput::Parameter)?;
-                if !is_keyword(addr_type.as_bytes()) {
+            let mut n = Notify::default();
+            for item in v.split(|&b| b == b',') {
+                let flag = if item.eq_ignore_ascii_case(b"SUCCESS") {
+                    &mut n.success
+                } else if item.eq_ignore_ascii_case(b"FAILURE") {
+                    &mut n.failure
+                } else if item.eq_ignore_ascii_case(b"DELAY") {
+                    &mut n.delay
+                } else {
                     return Err(InvalidInput::Parameter);
-                }
-                Ok(RcptParameter::Orcpt {
-                    addr_type: addr_type.to_owned(),
-                    address: xtext_decode(address.as_bytes())?,
-                })
-            }
-            "RRVS" => {
-                let v = need()?;
-                let (time, action) = match v.split_once(';') {
-                    None => (v, None),
-                    Some((t, "R" | "r")) => (t, Some(RrvsAction::Reject)),
-                    Some((t, "C" | "c")) => (t, Some(RrvsAction::Continue)),
-                    Some(_) => return Err(InvalidInput::Parameter),
                 };
-                if time.is_empty() {
+                if std::mem::replace(flag, true) {
                     return Err(InvalidInput::Parameter);
                 }
-                Ok(RcptParameter::Rrvs {
-                    time: time.to_owned(),
-                    action,
-                })
             }
-            _ => Ok(RcptParameter::Unknown {
-                keyword: keyword.to_owned(),
-                value: value.map(str::to_owned),
-            }),
+            Ok(RcptParameter::Notify(n))
+        } else if k.eq_ignore_ascii_case(b"ORCPT") {
+            let v = need()?;
+            let semi = memchr::memchr(b';', v).ok_or(InvalidInput::Parameter)?;
+            let (addr_type, address) = (&v[..semi], &v[semi + 1..]);
+            if !is_keyword(addr_type) || address.is_empty() {
+                return Err(InvalidInput::Parameter);
+            }
+            Ok(RcptParameter::Orcpt {
+                addr_type: text(line, addr_type)?,
+                address: xtext(line, address)?,
+            })
+        } else if k.eq_ignore_ascii_case(b"RRVS") {
+            let v = need()?;
+            let (time, action) = match memchr::memchr(b';', v) {
+                None => (v, None),
+                Some(semi) => match &v[semi + 1..] {
+                    b"R" | b"r" => (&v[..semi], Some(RrvsAction::Reject)),
+                    b"C" | b"c" => (&v[..semi], Some(RrvsAction::Continue)),
+                    _ => return Err(InvalidInput::Parameter),
+                },
+            };
+            if time.is_empty() {
+                return Err(InvalidInput::Parameter);
+            }
+            Ok(RcptParameter::Rrvs {
+                time: text(line, time)?,
+                action,
+            })
+        } else {
+            Ok(RcptParameter::Unknown {
+                keyword: text(line, k)?,
+                value: value.map(|v| text(line, v)).transpose()?,
+            })
         }
     }
 
@@ -398,13 +466,21 @@ impl RcptParameter {
             RcptParameter::Notify(n) if n.is_never() => out.push_str("NOTIFY=NEVER"),
             RcptParameter::Notify(n) => {
                 out.push_str("NOTIFY=");
-                let names = [(n.success, "SUCCESS"), (n.failure, "FAILURE"), (n.delay, "DELAY")];
-                let set: Vec<&str> = names.iter().filter(|(on, _)| *on).map(|(_, s)| *s).collect();
+                let names = [
+                    (n.success, "SUCCESS"),
+                    (n.failure, "FAILURE"),
+                    (n.delay, "DELAY"),
+                ];
+                let set: Vec<&str> = names
+                    .iter()
+                    .filter(|(on, _)| *on)
+                    .map(|(_, s)| *s)
+                    .collect();
                 out.push_str(&set.join(","));
             }
             RcptParameter::Orcpt { addr_type, address } => {
                 out.push_str("ORCPT=");
-                out.push_str(addr_type);
+                out.push_str(addr_type.as_str());
                 out.push(';');
                 xtext_encode(address, out);
             }
@@ -444,31 +520,54 @@ mod tests {
 
     #[test]
     fn mail_params() {
-        assert_eq!(MailParameter::parse("size", Some("1000")).unwrap(), MailParameter::Size(1000));
+        assert_eq!(
+            MailParameter::parse("size", Some("1000")).unwrap(),
+            MailParameter::Size(1000)
+        );
         assert!(MailParameter::parse("SIZE", Some("-1")).is_err());
         assert!(MailParameter::parse("SIZE", None).is_err());
         assert!(MailParameter::parse("SMTPUTF8", Some("x")).is_err());
         assert_eq!(
             MailParameter::parse("BY", Some("120;RT")).unwrap(),
-            MailParameter::By { seconds: 120, mode: ByMode::Return, trace: true }
+            MailParameter::By {
+                seconds: 120,
+                mode: ByMode::Return,
+                trace: true
+            }
         );
-        assert_eq!(MailParameter::parse("MT-PRIORITY", Some("-3")).unwrap(), MailParameter::MtPriority(-3));
+        assert_eq!(
+            MailParameter::parse("MT-PRIORITY", Some("-3")).unwrap(),
+            MailParameter::MtPriority(-3)
+        );
         assert!(MailParameter::parse("MT-PRIORITY", Some("10")).is_err());
-        assert_eq!(MailParameter::parse("AUTH", Some("<>")).unwrap(), MailParameter::Auth(None));
-        assert!(matches!(MailParameter::parse("X-FOO", Some("bar")).unwrap(), MailParameter::Unknown { .. }));
+        assert_eq!(
+            MailParameter::parse("AUTH", Some("<>")).unwrap(),
+            MailParameter::Auth(None)
+        );
+        assert!(matches!(
+            MailParameter::parse("X-FOO", Some("bar")).unwrap(),
+            MailParameter::Unknown { .. }
+        ));
     }
 
     #[test]
     fn rcpt_params() {
         assert_eq!(
             RcptParameter::parse("NOTIFY", Some("SUCCESS,DELAY")).unwrap(),
-            RcptParameter::Notify(Notify { success: true, failure: false, delay: true })
+            RcptParameter::Notify(Notify {
+                success: true,
+                failure: false,
+                delay: true
+            })
         );
         assert!(RcptParameter::parse("NOTIFY", Some("SUCCESS,SUCCESS")).is_err());
         assert!(RcptParameter::parse("NOTIFY", Some("NEVER,SUCCESS")).is_err());
         assert_eq!(
             RcptParameter::parse("ORCPT", Some("rfc822;a+2Bb@example.com")).unwrap(),
-            RcptParameter::Orcpt { addr_type: "rfc822".into(), address: "a+b@example.com".into() }
+            RcptParameter::Orcpt {
+                addr_type: "rfc822".into(),
+                address: "a+b@example.com".into()
+            }
         );
     }
 }

@@ -147,7 +147,11 @@ impl Reply {
         {
             return Err(InvalidInput::ReplyText);
         }
-        let lines = if lines.is_empty() { vec![String::new()] } else { lines };
+        let lines = if lines.is_empty() {
+            vec![String::new()]
+        } else {
+            lines
+        };
         Ok(Reply {
             code,
             status,
@@ -161,9 +165,8 @@ impl Reply {
         // Only called with literal codes, statuses and texts that are valid.
         Reply {
             code: ReplyCode::new(code).expect("literal reply code is valid"),
-            status: status.map(|(c, s, d)| {
-                EnhancedStatus::new(c, s, d).expect("literal status is valid")
-            }),
+            status: status
+                .map(|(c, s, d)| EnhancedStatus::new(c, s, d).expect("literal status is valid")),
             lines: vec![text.to_owned()],
         }
     }
@@ -265,7 +268,10 @@ mod tests {
             EnhancedStatus::parse_prefix(b"5.1.1 No such user"),
             Some((EnhancedStatus::new(5, 1, 1).unwrap(), 5))
         );
-        assert_eq!(EnhancedStatus::parse_prefix(b"2.0.0"), Some((EnhancedStatus::new(2, 0, 0).unwrap(), 5)));
+        assert_eq!(
+            EnhancedStatus::parse_prefix(b"2.0.0"),
+            Some((EnhancedStatus::new(2, 0, 0).unwrap(), 5))
+        );
         assert_eq!(EnhancedStatus::parse_prefix(b"3.0.0 x"), None);
         assert_eq!(EnhancedStatus::parse_prefix(b"5.1.1x"), None);
         assert_eq!(EnhancedStatus::parse_prefix(b"5.1000.1 x"), None);

@@ -1,5 +1,6 @@
 //! Test harness: a server session driven by a simple policy, with a virtual clock.
-#![allow(dead_code, unreachable_pub)]
+
+#![allow(dead_code, unreachable_pub, clippy::disallowed_methods)]
 
 use std::time::{Duration, Instant};
 
@@ -26,10 +27,16 @@ pub struct Server {
 /// get 550 5.1.1, `later` gets 450 4.2.1; passwords other than `secret` get 535.
 pub fn decide(event: &Event) -> Option<Result<(), Reply>> {
     match event {
-        Event::RcptTo { to: ForwardPath::Mailbox(m), .. } if m.local_part.as_str() == "reject" => {
+        Event::RcptTo {
+            to: ForwardPath::Mailbox(m),
+            ..
+        } if m.local_part.as_str() == "reject" => {
             Some(Err(Reply::text(550, (5, 1, 1), "No such user").unwrap()))
         }
-        Event::RcptTo { to: ForwardPath::Mailbox(m), .. } if m.local_part.as_str() == "later" => {
+        Event::RcptTo {
+            to: ForwardPath::Mailbox(m),
+            ..
+        } if m.local_part.as_str() == "later" => {
             Some(Err(Reply::text(450, (4, 2, 1), "Mailbox busy").unwrap()))
         }
         Event::Auth { credentials, .. } => match credentials {
@@ -39,7 +46,12 @@ pub fn decide(event: &Event) -> Option<Result<(), Reply>> {
                 Some(Ok(()))
             }
             c if c.password() == Some("secret") => Some(Ok(())),
-            _ => Some(Err(Reply::text(535, (5, 7, 8), "Authentication credentials invalid").unwrap())),
+            _ => Some(Err(Reply::text(
+                535,
+                (5, 7, 8),
+                "Authentication credentials invalid",
+            )
+            .unwrap())),
         },
         e if e.ticket().is_some() => Some(Ok(())),
         _ => None,
@@ -72,7 +84,9 @@ impl Server {
                 Output::Event(e) => {
                     match &e {
                         Event::DataChunk(c) => self.body.extend_from_slice(c),
-                        Event::MessageEnd { .. } => self.messages.push(std::mem::take(&mut self.body)),
+                        Event::MessageEnd { .. } => {
+                            self.messages.push(std::mem::take(&mut self.body))
+                        }
                         Event::TransactionAborted { .. } => self.body.clear(),
                         _ => {}
                     }
@@ -160,7 +174,12 @@ pub fn replay(config: Config, transcript: &str) -> Server {
         server.input(pending.as_bytes());
         sent.extend(server.take_lines());
     }
-    assert_eq!(idx, sent.len(), "unchecked server lines: {:?}", &sent[idx..]);
+    assert_eq!(
+        idx,
+        sent.len(),
+        "unchecked server lines: {:?}",
+        &sent[idx..]
+    );
     server
 }
 
