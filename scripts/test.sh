@@ -10,18 +10,32 @@ command -v swaks >/dev/null || missing+=(swaks)
 [ -x /usr/sbin/postfix ] || missing+=(postfix)
 command -v curl >/dev/null || missing+=(curl)
 command -v python3 >/dev/null || missing+=(python3)
-command -v openssl >/dev/null || missing+=(openssl)
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+[ -e /usr/lib/x86_64-linux-gnu/libidn.so.12 ] || [ -e /lib/x86_64-linux-gnu/libidn.so.12 ] || missing+=(libidn12)
+# Exim is the one packaged MTA whose client sends BDAT. Its package conflicts
+# with Postfix's, so it is unpacked under target/ instead of installed.
+exim_root="$PWD/target/peers/exim"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+if [ ${#missing[@]} -gt 0 ] || [ ! -x "$exim_root/usr/sbin/exim4" ]; then
   export DEBIAN_FRONTEND=noninteractive
-  echo "== installing real peers: ${missing[*]}"
   # "No configuration": the package must not start a system Postfix on port 25;
   # the tests run private instances of their own.
   echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
   $sudo apt-get update -qq
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing real peers: ${missing[*]}"
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+if [ ! -x "$exim_root/usr/sbin/exim4" ]; then
+  echo "== unpacking exim4-daemon-light into $exim_root"
+  debs="$PWD/target/peers/debs"
+  mkdir -p "$debs" "$exim_root"
+  (cd "$debs" && apt-get download -qq exim4-daemon-light 2>/dev/null)
+  dpkg -x "$debs"/exim4-daemon-light_*.deb "$exim_root"
+fi
+# The binary looks up its compiled-in user before it reads any configuration.
+id Debian-exim >/dev/null 2>&1 || $sudo useradd --system --no-create-home --shell /usr/sbin/nologin Debian-exim
 
 echo "== cargo fmt"
 cargo fmt --all -- --check

@@ -467,8 +467,8 @@ fn smtp_send_reports_each_recipient_and_exit_status() {
 
 #[test]
 fn bdat_over_a_real_socket() {
-    // No packaged client sends BDAT (swaks, curl, smtplib and Postfix do not),
-    // so Python's socket module speaks it here.
+    // Exim's BDAT is tested below; no packaged client sends BINARYMIME
+    // chunks with NUL octets, so Python's socket module does here.
     let sink = Sink::start(&[]);
     let out = python(
         r#"
@@ -531,4 +531,33 @@ fn bad_arguments_and_unusable_ports_exit_non_zero() {
         WAIT,
     );
     assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn exim_sends_bdat_over_starttls_into_smtp_sink() {
+    let sink = Sink::start(&[]);
+    let mut body = b"Subject: via exim\r\n\r\n.a line with a leading dot\r\n".to_vec();
+    for i in 0..3000 {
+        body.extend_from_slice(
+            format!("line {i} of a message long enough to be worth chunking\r\n").as_bytes(),
+        );
+    }
+    let log = support::exim_send(sink.port, "sender@example.com", "chunked@localhost", &body);
+    // "K": Exim sent the message with CHUNKING; "X=TLS": over STARTTLS.
+    let delivery = log
+        .lines()
+        .find(|l| l.contains("=> chunked@localhost"))
+        .unwrap_or_else(|| panic!("no delivery in exim's log:\n{log}"));
+    assert!(
+        delivery.contains(" K ")
+            && delivery.contains("X=TLS")
+            && delivery.contains("C=\"250 2.0.0"),
+        "{delivery}"
+    );
+    let msgs = sink.messages("chunked", 1, WAIT);
+    assert_eq!(msgs.len(), 1);
+    assert!(
+        msgs[0].contains("\r\n\r\n.a line with a leading dot\r\n")
+            && msgs[0].ends_with("line 2999 of a message long enough to be worth chunking\r\n")
+    );
 }

@@ -299,3 +299,67 @@ impl Drop for Postfix {
         );
     }
 }
+
+/// Exim, unpacked by scripts/test.sh, sending one message to `port` on 127.0.0.1.
+/// Returns Exim's main log.
+pub fn exim_send(port: u16, from: &str, to: &str, message: &[u8]) -> String {
+    let exim = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/peers/exim/usr/sbin/exim4");
+    let exim = require(exim.to_str().unwrap());
+    let dir = TempDir::new("exim");
+    let d = dir.path();
+    for sub in ["spool", "log"] {
+        std::fs::create_dir_all(d.join(sub)).unwrap();
+        let ok = Command::new("chown")
+            .arg("Debian-exim:Debian-exim")
+            .arg(d.join(sub))
+            .status()
+            .unwrap();
+        assert!(
+            ok.success(),
+            "chown Debian-exim failed (scripts/test.sh creates the user)"
+        );
+    }
+    let config = format!(
+        "exim_user = Debian-exim
+exim_group = Debian-exim
+exim_path = {exim}
+spool_directory = {spool}
+log_file_path = {log}/%slog
+primary_hostname = exim.test
+qualify_domain = example.com
+keep_environment =
+begin routers
+to_sink:
+  driver = manualroute
+  route_list = * 127.0.0.1
+  self = send
+  transport = sink_smtp
+begin transports
+sink_smtp:
+  driver = smtp
+  port = {port}
+  allow_localhost = true
+  hosts_try_chunking = *
+begin retry
+* * F,1m,1m
+",
+        spool = d.join("spool").display(),
+        log = d.join("log").display(),
+    );
+    std::fs::write(d.join("exim.conf"), config).unwrap();
+    let out = run(
+        Command::new(&exim)
+            .arg("-C")
+            .arg(d.join("exim.conf"))
+            .args(["-odf", "-oi", "-f", from, to]),
+        message,
+        Duration::from_secs(60),
+    );
+    let log = std::fs::read_to_string(d.join("log/mainlog")).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "exim failed: {}\n{log}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    log
+}

@@ -120,10 +120,10 @@ impl Command {
 
     /// Parses one command line given without its CRLF; text in the command shares `line`.
     pub fn parse(line: &Bytes) -> Result<Command, SyntaxError> {
-        if memchr::memchr(0, line).is_some() {
+        if line.contains(&0) {
             return Err(SyntaxError::Nul);
         }
-        let (verb, args) = match memchr::memchr(b' ', line) {
+        let (verb, args) = match find(line, b' ') {
             Some(sp) => (&line[..sp], Some(&line[sp + 1..])),
             None => (&line[..], None),
         };
@@ -211,6 +211,11 @@ impl Command {
     }
 }
 
+/// The first `byte` in a short slice (memchr's dispatch costs more than it saves here).
+fn find(s: &[u8], byte: u8) -> Option<usize> {
+    s.iter().position(|&b| b == byte)
+}
+
 fn framing_error(line: Line) -> DecodeError {
     match line {
         Line::Bare { total } => DecodeError::Failed {
@@ -271,7 +276,7 @@ fn each_param(
         return Err(SyntaxError::Arguments("garbage after path"));
     };
     for p in rest.split(|&b| b == b' ').filter(|p| !p.is_empty()) {
-        let (k, v) = match memchr::memchr(b'=', p) {
+        let (k, v) = match find(p, b'=') {
             Some(eq) => (&p[..eq], Some(&p[eq + 1..])),
             None => (p, None),
         };
@@ -314,7 +319,7 @@ fn parse_rcpt(line: &Bytes, args: &[u8]) -> Result<Command, SyntaxError> {
 
 fn parse_bdat(args: &[u8]) -> Result<Command, SyntaxError> {
     let bad = SyntaxError::Arguments("expected BDAT size [LAST]");
-    let (size, last) = match memchr::memchr(b' ', args) {
+    let (size, last) = match find(args, b' ') {
         None => (args, false),
         Some(sp) if args[sp + 1..].eq_ignore_ascii_case(b"LAST") => (&args[..sp], true),
         Some(_) => return Err(bad),
@@ -327,7 +332,7 @@ fn parse_bdat(args: &[u8]) -> Result<Command, SyntaxError> {
 }
 
 fn parse_auth(args: &[u8]) -> Result<Command, SyntaxError> {
-    let (mech, ir) = match memchr::memchr(b' ', args) {
+    let (mech, ir) = match find(args, b' ') {
         None => (args, None),
         Some(sp) => (&args[..sp], Some(&args[sp + 1..])),
     };

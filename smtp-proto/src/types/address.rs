@@ -317,7 +317,10 @@ impl Mailbox {
 /// Parses `text`, a part of `line`, as `local@host`.
 pub(crate) fn parse_mailbox(line: &Bytes, text: &[u8]) -> Result<Mailbox, InvalidInput> {
     // The host never contains '@' or '"', so the last '@' separates them.
-    let at = memchr::memrchr(b'@', text).ok_or(InvalidInput::Mailbox)?;
+    let at = text
+        .iter()
+        .rposition(|&b| b == b'@')
+        .ok_or(InvalidInput::Mailbox)?;
     let (local, host) = (&text[..at], &text[at + 1..]);
     if !is_local_part(local) {
         return Err(InvalidInput::LocalPart);
@@ -404,7 +407,7 @@ impl fmt::Display for ForwardPath {
 pub(crate) fn split_path(input: &[u8]) -> Result<(&[u8], &[u8]), InvalidInput> {
     let inner = input.strip_prefix(b"<").ok_or(InvalidInput::Path)?;
     // Fast path: no quoted local part and no route before the closing bracket.
-    if let Some(end) = memchr::memchr2(b'>', b'"', inner)
+    if let Some(end) = inner.iter().position(|&b| b == b'>' || b == b'"')
         && inner[end] == b'>'
         && inner.first() != Some(&b'@')
     {

@@ -214,7 +214,7 @@ fn signed(v: &[u8], max_digits: usize) -> Result<i64, InvalidInput> {
 
 /// xtext as [`Text`]: a slice of the line when it has no `+HH` escapes.
 fn xtext(line: &Bytes, raw: &[u8]) -> Result<Text, InvalidInput> {
-    if memchr::memchr(b'+', raw).is_none() {
+    if !raw.contains(&b'+') {
         if all_in(&XCHAR, raw) {
             return Text::slice_of(line, raw).ok_or(InvalidInput::Xtext);
         }
@@ -303,7 +303,10 @@ impl MailParameter {
             Ok(MailParameter::MtPriority(n as i8))
         } else if is(b"BY") {
             let v = need()?;
-            let semi = memchr::memchr(b';', v).ok_or(InvalidInput::Parameter)?;
+            let semi = v
+                .iter()
+                .position(|&b| b == b';')
+                .ok_or(InvalidInput::Parameter)?;
             let seconds = signed(&v[..semi], 9)?;
             let mode = &v[semi + 1..];
             let (mode, trace) = match mode {
@@ -425,7 +428,10 @@ impl RcptParameter {
             Ok(RcptParameter::Notify(n))
         } else if k.eq_ignore_ascii_case(b"ORCPT") {
             let v = need()?;
-            let semi = memchr::memchr(b';', v).ok_or(InvalidInput::Parameter)?;
+            let semi = v
+                .iter()
+                .position(|&b| b == b';')
+                .ok_or(InvalidInput::Parameter)?;
             let (addr_type, address) = (&v[..semi], &v[semi + 1..]);
             if !is_keyword(addr_type) || address.is_empty() {
                 return Err(InvalidInput::Parameter);
@@ -436,7 +442,7 @@ impl RcptParameter {
             })
         } else if k.eq_ignore_ascii_case(b"RRVS") {
             let v = need()?;
-            let (time, action) = match memchr::memchr(b';', v) {
+            let (time, action) = match v.iter().position(|&b| b == b';') {
                 None => (v, None),
                 Some(semi) => match &v[semi + 1..] {
                     b"R" | b"r" => (&v[..semi], Some(RrvsAction::Reject)),
