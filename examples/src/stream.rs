@@ -4,9 +4,19 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::{TlsAcceptor, TlsConnector, client, server};
+
+/// What [`MaybeTls::read_until`] got.
+pub enum Read {
+    /// This many bytes.
+    Data(usize),
+    /// The peer closed the connection.
+    Eof,
+    /// The deadline passed first.
+    TimedOut,
+}
 
 /// Plain TCP, or TLS over it.
 pub enum MaybeTls {
@@ -44,6 +54,29 @@ impl MaybeTls {
                 Ok(())
             }
             _ => Err(io::Error::other("TLS is already active")),
+        }
+    }
+
+    /// Flushes what was written, then reads into `buf` until `deadline`
+    /// (`None`: as long as it takes). A TLS peer that closes without
+    /// close_notify has still closed: that is [`Read::Eof`] too.
+    pub async fn read_until(
+        &mut self,
+        buf: &mut [u8],
+        deadline: Option<std::time::Instant>,
+    ) -> io::Result<Read> {
+        self.flush().await?;
+        let read = self.read(buf);
+        let result = match deadline {
+            Some(d) => tokio::time::timeout_at(d.into(), read).await,
+            None => Ok(read.await),
+        };
+        match result {
+            Err(_) => Ok(Read::TimedOut),
+            Ok(Ok(0)) => Ok(Read::Eof),
+            Ok(Ok(n)) => Ok(Read::Data(n)),
+            Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(Read::Eof),
+            Ok(Err(e)) => Err(e),
         }
     }
 

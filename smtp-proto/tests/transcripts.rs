@@ -83,15 +83,7 @@ fn rfc2920_pipelining() {
         "S: 220
          C: EHLO dbc.mtview.ca.us
          S: 250-localhost
-         S: 250-PIPELINING
-         S: 250-SIZE
-         S: 250-8BITMIME
-         S: 250-CHUNKING
-         S: 250-BINARYMIME
-         S: 250-SMTPUTF8
-         S: 250-DSN
-         S: 250-ENHANCEDSTATUSCODES
-         S: 250 HELP
+         S: 250-... PIPELINING
          C: MAIL FROM:<mrose@dbc.mtview.ca.us>
          C: RCPT TO:<ned@innosoft.com>
          C: RCPT TO:<dan@innosoft.com>
@@ -127,15 +119,7 @@ fn rfc3030_chunking() {
         "S: 220
          C: EHLO example.com
          S: 250-localhost
-         S: 250-PIPELINING
-         S: 250-SIZE
-         S: 250-8BITMIME
-         S: 250-CHUNKING
-         S: 250-BINARYMIME
-         S: 250-SMTPUTF8
-         S: 250-DSN
-         S: 250-ENHANCEDSTATUSCODES
-         S: 250 HELP
+         S: 250-... CHUNKING BINARYMIME
          C: MAIL FROM:<Sam@Random.com> BODY=BINARYMIME
          C: RCPT TO:<Susan@Random.com>
          C: RCPT TO:<Peter@Random.com>
@@ -162,15 +146,7 @@ fn rfc3030_binarymime_needs_bdat_and_refused_chunks_are_consumed() {
         "S: 220
          C: EHLO example.com
          S: 250-localhost
-         S: 250-PIPELINING
-         S: 250-SIZE
-         S: 250-8BITMIME
-         S: 250-CHUNKING
-         S: 250-BINARYMIME
-         S: 250-SMTPUTF8
-         S: 250-DSN
-         S: 250-ENHANCEDSTATUSCODES
-         S: 250 HELP
+         S: 250-... CHUNKING
          C: BDAT 6
          C: QUIT
          S: 503 5.5.1 Need MAIL
@@ -196,16 +172,7 @@ fn rfc4954_auth_plain() {
         "S: 220
          C: EHLO client.example
          S: 250-localhost
-         S: 250-PIPELINING
-         S: 250-SIZE
-         S: 250-8BITMIME
-         S: 250-CHUNKING
-         S: 250-BINARYMIME
-         S: 250-SMTPUTF8
-         S: 250-DSN
-         S: 250-ENHANCEDSTATUSCODES
-         S: 250-AUTH PLAIN LOGIN XOAUTH2 OAUTHBEARER
-         S: 250 HELP
+         S: 250-... AUTH !STARTTLS
          C: AUTH PLAIN dGVzdAB0ZXN0AHdyb25n
          S: 535 5.7.8
          C: AUTH PLAIN
@@ -229,16 +196,7 @@ fn auth_login_and_cancel() {
         "S: 220
          C: EHLO client.example
          S: 250-localhost
-         S: 250-PIPELINING
-         S: 250-SIZE
-         S: 250-8BITMIME
-         S: 250-CHUNKING
-         S: 250-BINARYMIME
-         S: 250-SMTPUTF8
-         S: 250-DSN
-         S: 250-ENHANCEDSTATUSCODES
-         S: 250-AUTH
-         S: 250 HELP
+         S: 250-... AUTH !STARTTLS
          C: AUTH LOGIN
          S: 334 VXNlcm5hbWU6
          C: *
@@ -266,16 +224,7 @@ fn oauthbearer_failure_round() {
         "S: 220
          C: EHLO client.example
          S: 250-localhost
-         S: 250-PIPELINING
-         S: 250-SIZE
-         S: 250-8BITMIME
-         S: 250-CHUNKING
-         S: 250-BINARYMIME
-         S: 250-SMTPUTF8
-         S: 250-DSN
-         S: 250-ENHANCEDSTATUSCODES
-         S: 250-AUTH
-         S: 250 HELP
+         S: 250-... AUTH
          C: AUTH OAUTHBEARER {bad}
          S: 334 eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIn0=
          C: AQ==
@@ -305,16 +254,7 @@ fn rfc3207_starttls() {
         "S: 220
          C: EHLO mail.example.com
          S: 250-localhost
-         S: 250-PIPELINING
-         S: 250-SIZE
-         S: 250-8BITMIME
-         S: 250-CHUNKING
-         S: 250-BINARYMIME
-         S: 250-SMTPUTF8
-         S: 250-DSN
-         S: 250-ENHANCEDSTATUSCODES
-         S: 250-STARTTLS
-         S: 250 HELP
+         S: 250-... STARTTLS !AUTH
          C: AUTH PLAIN AHRlc3QAc2VjcmV0
          S: 538 5.7.11
          C: STARTTLS
@@ -323,16 +263,7 @@ fn rfc3207_starttls() {
          S: 503 Send EHLO or HELO first
          C: EHLO mail.example.com
          S: 250-localhost
-         S: 250-PIPELINING
-         S: 250-SIZE
-         S: 250-8BITMIME
-         S: 250-CHUNKING
-         S: 250-BINARYMIME
-         S: 250-SMTPUTF8
-         S: 250-DSN
-         S: 250-ENHANCEDSTATUSCODES
-         S: 250-AUTH PLAIN
-         S: 250 HELP
+         S: 250-... AUTH !STARTTLS
          C: STARTTLS
          S: 503 5.5.1 TLS already active",
     );
@@ -351,15 +282,7 @@ fn rfc2033_lmtp() {
         "S: 220
          C: LHLO foo.edu
          S: 250-localhost
-         S: 250-PIPELINING
-         S: 250-SIZE
-         S: 250-8BITMIME
-         S: 250-CHUNKING
-         S: 250-BINARYMIME
-         S: 250-SMTPUTF8
-         S: 250-DSN
-         S: 250-ENHANCEDSTATUSCODES
-         S: 250 HELP
+         S: 250-... PIPELINING
          C: MAIL FROM:<chris@bar.com>
          S: 250 2.1.0
          C: RCPT TO:<pat@foo.edu>

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use rustls::pki_types::ServerName;
 use sansmail_examples::args::{self, Args, UsageError};
-use sansmail_examples::stream::MaybeTls;
+use sansmail_examples::stream::{MaybeTls, Read};
 use sansmail_examples::tls::{self, Trust};
 use sansmail_smtp::client::{
     self, ClientCredentials, DeliveryStatus, Envelope, Event, Session, TlsPolicy,
@@ -225,17 +225,10 @@ async fn send(options: &Options, message: &[u8]) -> std::io::Result<bool> {
                     }
                     continue;
                 }
-                stream.flush().await?;
-                let read = stream.read(&mut buf);
-                let result = match deadline {
-                    Some(d) => tokio::time::timeout_at(d.into(), read).await,
-                    None => Ok(read.await),
-                };
-                match result {
-                    Err(_) => session.handle_timeout(Instant::now()),
-                    Ok(Ok(0)) => session.handle_eof(),
-                    Ok(Ok(n)) => session.handle_input(Instant::now(), &buf[..n]),
-                    Ok(Err(e)) => return Err(e),
+                match stream.read_until(&mut buf, deadline).await? {
+                    Read::Data(n) => session.handle_input(Instant::now(), &buf[..n]),
+                    Read::Eof => session.handle_eof(),
+                    Read::TimedOut => session.handle_timeout(Instant::now()),
                 }
             }
             Output::Closed => break,

@@ -13,12 +13,12 @@ use std::time::{Instant, SystemTime};
 
 use sansmail_examples::args::{self, Args, UsageError};
 use sansmail_examples::maildir::{self, MaildirRoot};
-use sansmail_examples::stream::MaybeTls;
+use sansmail_examples::stream::{MaybeTls, Read};
 use sansmail_examples::tls;
 use sansmail_smtp::server::{Config, Event, Session};
 use sansmail_smtp::types::{ForwardPath, Host, Mechanism, Reply};
 use sansmail_smtp::{Mode, Output};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn};
@@ -228,24 +228,11 @@ async fn serve(tcp: TcpStream, peer: SocketAddr, shared: &Shared) -> std::io::Re
                 stream.accept_tls(&shared.acceptor).await?;
                 session.tls_started(Instant::now());
             }
-            Output::Timeout(deadline) => {
-                stream.flush().await?;
-                let read = stream.read(&mut buf);
-                let result = match deadline {
-                    Some(d) => tokio::time::timeout_at(d.into(), read).await,
-                    None => Ok(read.await),
-                };
-                match result {
-                    Err(_) => session.handle_timeout(Instant::now()),
-                    Ok(Ok(0)) => session.handle_eof(),
-                    Ok(Ok(n)) => session.handle_input(Instant::now(), &buf[..n]),
-                    // A TLS peer that closes without close_notify has still closed.
-                    Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                        session.handle_eof()
-                    }
-                    Ok(Err(e)) => return Err(e),
-                }
-            }
+            Output::Timeout(deadline) => match stream.read_until(&mut buf, deadline).await? {
+                Read::Data(n) => session.handle_input(Instant::now(), &buf[..n]),
+                Read::Eof => session.handle_eof(),
+                Read::TimedOut => session.handle_timeout(Instant::now()),
+            },
             Output::Closed => {
                 let _ = stream.shutdown().await;
                 return Ok(());

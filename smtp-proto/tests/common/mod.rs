@@ -140,7 +140,8 @@ impl Server {
 
 /// Replays a transcript of `C:` and `S:` lines. Consecutive `C:` lines go in
 /// as one write (a pipelined group); each `S:` line must be a prefix of the
-/// next reply line the server sent.
+/// next reply line the server sent. `S: 250-... A !B` stands for the rest of a
+/// multi-line reply, which must have a line starting `A` and none starting `B`.
 pub fn replay(config: Config, transcript: &str) -> Server {
     let mut server = Server::new(config);
     let mut pending = String::new();
@@ -159,6 +160,32 @@ pub fn replay(config: Config, transcript: &str) -> Server {
                 server.input(pending.as_bytes());
                 pending.clear();
                 sent.extend(server.take_lines());
+            }
+            if let Some((code, wants)) = expected.split_once("-...") {
+                let start = idx;
+                while sent
+                    .get(idx)
+                    .is_some_and(|l| l.starts_with(&format!("{code}-")))
+                {
+                    idx += 1;
+                }
+                let last = sent
+                    .get(idx)
+                    .unwrap_or_else(|| panic!("no end to the {code} reply in {sent:?}"));
+                assert!(
+                    last.starts_with(&format!("{code} ")),
+                    "line {idx}: {last:?} does not end a {code} reply"
+                );
+                idx += 1;
+                let reply = &sent[start..idx];
+                let has = |want: &str| reply.iter().any(|l| l[4..].starts_with(want));
+                for want in wants.split_whitespace() {
+                    match want.strip_prefix('!') {
+                        Some(absent) => assert!(!has(absent), "{absent} offered in {reply:?}"),
+                        None => assert!(has(want), "{want} missing from {reply:?}"),
+                    }
+                }
+                continue;
             }
             let actual = sent.get(idx).unwrap_or_else(|| {
                 panic!("expected {expected:?}, server sent nothing more (sent {sent:?})")
