@@ -404,3 +404,28 @@ fn rejected_greeting_closes() {
     );
     assert_eq!(session.poll_output(), Output::Closed);
 }
+
+#[test]
+fn lmtp_refuses_an_oversized_message_once_per_recipient() {
+    let mut s = Server::new(Config {
+        mode: sansmail_smtp::Mode::Lmtp,
+        max_message_size: 10,
+        ..Config::default()
+    });
+    s.take_lines();
+    s.exchange("LHLO client.example\r\n");
+    let lines = s.exchange("MAIL FROM:<a@example.com>\r\nRCPT TO:<x@example.com>\r\nRCPT TO:<y@example.com>\r\nDATA\r\n");
+    assert!(lines[3].starts_with("354"));
+    let too_large = "552 5.3.4 Message size exceeds fixed maximum message size";
+    assert_eq!(
+        s.exchange("more than ten octets\r\n.\r\n"),
+        [too_large, too_large]
+    );
+    // BDAT LAST the same way; a refused middle chunk gets one reply.
+    s.exchange(
+        "MAIL FROM:<a@example.com>\r\nRCPT TO:<x@example.com>\r\nRCPT TO:<y@example.com>\r\n",
+    );
+    assert_eq!(s.exchange("BDAT 12\r\ntwelve bytes"), [too_large]);
+    assert_eq!(s.exchange("BDAT 0 LAST\r\n"), [too_large, too_large]);
+    assert_eq!(s.exchange("NOOP\r\n"), ["250 2.0.0 OK"]);
+}

@@ -841,15 +841,25 @@ impl Session {
             return self.error(&reply);
         }
         match self.tx.as_ref().and_then(|tx| tx.failure.clone()) {
-            Some(reply) => {
-                if last {
-                    self.tx = None;
-                }
-                self.error(&reply);
-            }
+            Some(reply) if last => self.refuse_message(&reply),
+            Some(reply) => self.error(&reply),
             None if last => self.message_end(),
             None => self.send((250, Some((2, 0, 0)), &format!("{size} octets received"))),
         }
+    }
+
+    /// Refuses a message at the end of its data: once, or in LMTP once per
+    /// accepted recipient (RFC 2033 §4.2), and ends the transaction.
+    fn refuse_message(&mut self, reply: &Reply) {
+        let count = match self.config.mode {
+            Mode::Lmtp => self.tx.as_ref().map_or(1, |t| t.recipients.max(1)),
+            Mode::Smtp => 1,
+        };
+        self.tx = None;
+        for _ in 1..count {
+            self.reply(reply);
+        }
+        self.error(reply);
     }
 
     fn message_end(&mut self) {
@@ -901,10 +911,7 @@ impl Session {
             DataStep::End => {
                 self.phase = Phase::Command;
                 match tx.failure.take() {
-                    Some(reply) => {
-                        self.tx = None;
-                        self.error(&reply);
-                    }
+                    Some(reply) => self.refuse_message(&reply),
                     None => self.message_end(),
                 }
                 true
