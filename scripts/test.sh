@@ -12,8 +12,10 @@ command -v curl >/dev/null || missing+=(curl)
 command -v python3 >/dev/null || missing+=(python3)
 [ -e /usr/lib/x86_64-linux-gnu/libidn.so.12 ] || [ -e /lib/x86_64-linux-gnu/libidn.so.12 ] || missing+=(libidn12)
 # Exim is the one packaged MTA whose client sends BDAT. Its package conflicts
-# with Postfix's, so it is unpacked under target/ instead of installed.
-exim_root="$PWD/target/peers/exim"
+# with Postfix's, so it is unpacked instead of installed, somewhere its
+# unprivileged user can reach to re-run itself.
+peers=/opt/sansmail-peers
+exim_root="$peers/exim"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 if [ ${#missing[@]} -gt 0 ] || [ ! -x "$exim_root/usr/sbin/exim4" ]; then
@@ -29,10 +31,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 if [ ! -x "$exim_root/usr/sbin/exim4" ]; then
   echo "== unpacking exim4-daemon-light into $exim_root"
-  debs="$PWD/target/peers/debs"
-  mkdir -p "$debs" "$exim_root"
+  debs="$(mktemp -d)"
+  $sudo mkdir -p "$exim_root"
+  $sudo chmod 755 "$peers"
   (cd "$debs" && apt-get download -qq exim4-daemon-light 2>/dev/null)
-  dpkg -x "$debs"/exim4-daemon-light_*.deb "$exim_root"
+  $sudo dpkg -x "$debs"/exim4-daemon-light_*.deb "$exim_root"
+  rm -rf "$debs"
 fi
 # The binary looks up its compiled-in user before it reads any configuration.
 id Debian-exim >/dev/null 2>&1 || $sudo useradd --system --no-create-home --shell /usr/sbin/nologin Debian-exim

@@ -80,8 +80,9 @@ impl DotUnstuffer {
         let mut from = 0;
         let event = loop {
             match first_event(&b[from..]).map(|i| i + from) {
-                // A NUL is noted and passed over; the message is refused at its end.
-                Some(i) if b[i] == 0 => {
+                // A NUL is noted and passed over (the message is refused at its
+                // end), unless an LF follows it: that LF has no CR.
+                Some(i) if b[i] == 0 && b[i + 1] != b'\n' => {
                     self.saw_nul = true;
                     from = i + 1;
                 }
@@ -294,6 +295,20 @@ mod tests {
             DataStep::Chunk(Bytes::from_static(b"?"))
         );
         buf.extend_from_slice(b"\n");
+        assert_eq!(dec.decode(&mut buf), DataStep::BareLineEnding);
+    }
+
+    /// Found by fuzzing: an LF right after a NUL is a bare LF, split or not.
+    #[test]
+    fn lf_after_nul_is_bare() {
+        assert_eq!(unstuff_all(b"\0\nb"), (vec![], DataStep::BareLineEnding));
+        let mut dec = DotUnstuffer::new();
+        let mut buf = BytesMut::from(&b"\0"[..]);
+        assert_eq!(
+            dec.decode(&mut buf),
+            DataStep::Chunk(Bytes::from_static(b"\0"))
+        );
+        buf.extend_from_slice(b"\nb");
         assert_eq!(dec.decode(&mut buf), DataStep::BareLineEnding);
     }
 

@@ -300,11 +300,11 @@ impl Drop for Postfix {
     }
 }
 
-/// Exim, unpacked by scripts/test.sh, sending one message to `port` on 127.0.0.1.
+/// Exim, unpacked by scripts/test.sh into /opt/sansmail-peers, sending one
+/// message to `port` on 127.0.0.1.
 /// Returns Exim's main log.
 pub fn exim_send(port: u16, from: &str, to: &str, message: &[u8]) -> String {
-    let exim = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/peers/exim/usr/sbin/exim4");
-    let exim = require(exim.to_str().unwrap());
+    let exim = require("/opt/sansmail-peers/exim/usr/sbin/exim4");
     let dir = TempDir::new("exim");
     let d = dir.path();
     for sub in ["spool", "log"] {
