@@ -429,3 +429,52 @@ fn lmtp_refuses_an_oversized_message_once_per_recipient() {
     assert_eq!(s.exchange("BDAT 0 LAST\r\n"), [too_large, too_large]);
     assert_eq!(s.exchange("NOOP\r\n"), ["250 2.0.0 OK"]);
 }
+
+#[test]
+fn input_piling_up_while_the_application_decides_is_bounded() {
+    let now = std::time::Instant::now();
+    let config = Config {
+        max_message_size: 1000,
+        ..Config::default()
+    };
+    let mut session = sansmail_smtp::server::Session::new(config, now);
+    let Output::Event(Event::Connected { ticket }) = session.poll_output() else {
+        panic!()
+    };
+    session.accept(ticket).unwrap();
+    let mut wire = Vec::new();
+    let mut pending = None;
+    let mut drain = |session: &mut sansmail_smtp::server::Session, wire: &mut Vec<u8>| loop {
+        match session.poll_output() {
+            Output::Transmit(b) => wire.extend_from_slice(&b),
+            Output::Event(e) if matches!(e, Event::MessageEnd { .. }) => return e.ticket(),
+            Output::Event(e) => {
+                if let Some(t) = e.ticket() {
+                    session.accept(t).unwrap();
+                }
+            }
+            _ => return None,
+        }
+    };
+    session.handle_input(now, b"EHLO c.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nhi\r\n.\r\n");
+    if let Some(t) = drain(&mut session, &mut wire) {
+        pending = Some(t);
+    }
+    // The application is storing the message; the client keeps sending.
+    let ticket = pending.expect("message waits for its answer");
+    let flood = vec![b'x'; 4096];
+    for _ in 0..20 {
+        session.handle_input(now, &flood);
+    }
+    drain(&mut session, &mut wire);
+    assert!(!String::from_utf8_lossy(&wire).contains("421"));
+    // The message already received is answered first, then the session closes.
+    session.accept(ticket).unwrap();
+    drain(&mut session, &mut wire);
+    let text = String::from_utf8_lossy(&wire);
+    assert!(
+        text.ends_with("250 2.0.0 Message accepted for delivery\r\n421 4.7.0 localhost Too much input while busy, closing connection\r\n"),
+        "{text}"
+    );
+    assert_eq!(session.poll_output(), Output::Closed);
+}

@@ -145,6 +145,8 @@ pub struct Session {
     discarding_line: bool,
     deadline: Option<Instant>,
     eof: bool,
+    /// Input piled up past its bound while a decision was pending.
+    overflowed: bool,
     closing: bool,
     starttls_pending: bool,
 }
@@ -170,6 +172,7 @@ impl Session {
             errors: 0,
             discarding_line: false,
             eof: false,
+            overflowed: false,
             closing: false,
             starttls_pending: false,
         };
@@ -185,11 +188,19 @@ impl Session {
             Phase::AwaitingTls | Phase::Closed => return,
             _ => {}
         }
-        if self.eof {
+        if self.eof || self.overflowed {
             return;
         }
         self.input.extend_from_slice(data);
         self.deadline = Some(now + self.config.idle_timeout);
+        // While the application decides, nothing drains the buffer: bound it
+        // at one largest message plus some pipelined commands. The pending
+        // answer still goes out first; then the session closes with 421.
+        let cap = self.config.max_message_size.saturating_add(64 * 1024);
+        if self.pending.is_some() && self.input.len() as u64 > cap {
+            self.input = BytesMut::new();
+            self.overflowed = true;
+        }
     }
 
     /// The client closed its side of the connection.
@@ -242,6 +253,16 @@ impl Session {
             self.starttls_pending = false;
             self.phase = Phase::AwaitingTls;
             return Output::StartTls;
+        }
+        if self.overflowed && self.pending.is_none() && !self.closing {
+            self.abort_transaction(AbortReason::Closed);
+            let text = format!(
+                "{} Too much input while busy, closing connection",
+                self.config.hostname
+            );
+            self.send((421, Some((4, 7, 0)), &text));
+            self.closing = true;
+            return self.poll_output();
         }
         if self.eof && self.pending.is_none() && !self.closing {
             self.abort_transaction(AbortReason::Closed);
