@@ -444,7 +444,7 @@ fn input_piling_up_while_the_application_decides_is_bounded() {
     session.accept(ticket).unwrap();
     let mut wire = Vec::new();
     let mut pending = None;
-    let mut drain = |session: &mut sansmail_smtp::server::Session, wire: &mut Vec<u8>| loop {
+    let drain = |session: &mut sansmail_smtp::server::Session, wire: &mut Vec<u8>| loop {
         match session.poll_output() {
             Output::Transmit(b) => wire.extend_from_slice(&b),
             Output::Event(e) if matches!(e, Event::MessageEnd { .. }) => return e.ticket(),
