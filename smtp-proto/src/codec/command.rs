@@ -6,8 +6,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{DEFAULT_MAX_LINE, DecodeError, Line, SyntaxError, frame_line};
 use crate::types::{
-    ForwardPath, Host, MailParameter, Mechanism, RcptParameter, ReversePath, Secret, Text,
-    is_keyword, is_value, parse_forward_path, parse_host, parse_reverse_path, split_path,
+    ForwardPath, Host, KEYWORD, MailParameter, Mechanism, RcptParameter, ReversePath, Secret, Text,
+    VALUE, parse_forward_path, parse_host, parse_reverse_path, split_path,
 };
 
 /// One command line, parsed.
@@ -264,7 +264,8 @@ fn strip_keyword<'a>(args: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
 }
 
 /// Calls `each` with every `keyword[=value]` in `rest` (what follows a
-/// path), which must be empty or start with a space.
+/// path), which must be empty or start with a space. One pass checks the
+/// separators and the keyword and value characters together.
 fn each_param(
     rest: &[u8],
     mut each: impl FnMut(&[u8], Option<&[u8]>) -> Result<(), SyntaxError>,
@@ -272,18 +273,44 @@ fn each_param(
     if rest.is_empty() {
         return Ok(());
     }
-    let Some(rest) = rest.strip_prefix(b" ") else {
+    if rest[0] != b' ' {
         return Err(SyntaxError::Arguments("garbage after path"));
-    };
-    for p in rest.split(|&b| b == b' ').filter(|p| !p.is_empty()) {
-        let (k, v) = match find(p, b'=') {
-            Some(eq) => (&p[..eq], Some(&p[eq + 1..])),
-            None => (p, None),
-        };
-        if !is_keyword(k) || v.is_some_and(|v| !is_value(v)) {
-            return Err(bad_param(k));
+    }
+    let n = rest.len();
+    let mut i = 1;
+    while i < n {
+        if rest[i] == b' ' {
+            i += 1;
+            continue;
         }
-        each(k, v)?;
+        let start = i;
+        while i < n && KEYWORD[usize::from(rest[i])] {
+            i += 1;
+        }
+        let keyword = &rest[start..i];
+        let value = if i < n && rest[i] == b'=' {
+            i += 1;
+            let value_start = i;
+            while i < n && VALUE[usize::from(rest[i])] {
+                i += 1;
+            }
+            Some(&rest[value_start..i])
+        } else {
+            None
+        };
+        let well_formed = !keyword.is_empty()
+            && keyword[0].is_ascii_alphanumeric()
+            && value.is_none_or(|v| !v.is_empty())
+            && (i == n || rest[i] == b' ');
+        if !well_formed {
+            // Report the whole offending word.
+            let end = rest[start..]
+                .iter()
+                .position(|&b| b == b' ')
+                .map_or(n, |p| start + p);
+            return Err(bad_param(&rest[start..end]));
+        }
+        each(keyword, value)?;
     }
     Ok(())
 }

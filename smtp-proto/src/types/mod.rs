@@ -12,12 +12,12 @@ pub use address::{
     Domain, ForwardPath, Host, LocalPart, MAX_DOMAIN, MAX_LOCAL_PART, Mailbox, ReversePath,
 };
 pub(crate) use address::{parse_forward_path, parse_host, parse_reverse_path, split_path};
+pub(crate) use chars::{KEYWORD, VALUE};
 pub use extension::{Capabilities, Extension, Mechanism};
 pub use params::{
     BodyType, ByMode, DsnReturn, MailParameter, Notify, RcptParameter, RrvsAction, xtext_decode,
     xtext_encode,
 };
-pub(crate) use params::{is_keyword, is_value};
 pub use reply::{EnhancedStatus, Reply, ReplyCode};
 pub use secret::Secret;
 pub use text::Text;

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use bytes::Bytes;
 
-use super::chars::{KEYWORD, VALUE, XCHAR, all_in};
+use super::chars::{KEYWORD, XCHAR, all_in};
 use super::{InvalidInput, Text};
 
 /// The BODY parameter (RFC 6152, RFC 3030).
@@ -146,12 +146,6 @@ pub(crate) fn is_keyword(k: &[u8]) -> bool {
     k.first().is_some_and(u8::is_ascii_alphanumeric) && all_in(&KEYWORD, k)
 }
 
-/// `esmtp-value = 1*(%d33-60 / %d62-126)`, plus UTF-8 octets under SMTPUTF8
-/// (checked to be UTF-8 where the value is kept as text).
-pub(crate) fn is_value(v: &[u8]) -> bool {
-    !v.is_empty() && all_in(&VALUE, v)
-}
-
 /// Decodes RFC 3461 xtext: `+HH` for any octet, printable ASCII other than `+` and `=` as itself.
 pub fn xtext_decode(text: &[u8]) -> Result<String, InvalidInput> {
     let mut out = Vec::with_capacity(text.len());
@@ -214,13 +208,15 @@ fn signed(v: &[u8], max_digits: usize) -> Result<i64, InvalidInput> {
 
 /// xtext as [`Text`]: a slice of the line when it has no `+HH` escapes.
 fn xtext(line: &Bytes, raw: &[u8]) -> Result<Text, InvalidInput> {
-    if !raw.contains(&b'+') {
-        if all_in(&XCHAR, raw) {
-            return Text::slice_of(line, raw).ok_or(InvalidInput::Xtext);
+    for &b in raw {
+        if b == b'+' {
+            return xtext_decode(raw).map(Text::from);
         }
-        return Err(InvalidInput::Xtext);
+        if !XCHAR[usize::from(b)] {
+            return Err(InvalidInput::Xtext);
+        }
     }
-    xtext_decode(raw).map(Text::from)
+    Text::slice_of(line, raw).ok_or(InvalidInput::Xtext)
 }
 
 fn text(line: &Bytes, v: &[u8]) -> Result<Text, InvalidInput> {
