@@ -458,3 +458,68 @@ fn starttls_drops_what_the_server_sent_after_220() {
     assert_eq!(c.poll_output(), Output::Event(Event::Ready));
     assert!(c.capabilities().auth_mechanisms().is_empty());
 }
+
+#[test]
+fn utf8_addresses_need_the_servers_smtputf8() {
+    let server_config = server::Config {
+        offer: Offer {
+            smtputf8: false,
+            ..Offer::default()
+        },
+        ..Default::default()
+    };
+    let mut p = Pair::new(
+        client_config(),
+        server_config,
+        vec![job("jörg@example.com", &["b@example.com"], b"x\r\n")],
+    );
+    p.run();
+    assert!(
+        matches!(&p.outcomes[0][0].status, DeliveryStatus::PermanentFailure(r) if r.code().get() == 553)
+    );
+    assert!(!String::from_utf8_lossy(&p.client_sent).contains("MAIL FROM"));
+}
+
+#[test]
+fn opportunistic_tls_goes_on_in_plaintext_when_starttls_is_refused() {
+    let now = Instant::now();
+    let mut c = client::Session::new(client_config(), now);
+    c.handle_input(now, b"220 hi\r\n");
+    let _ = c.poll_output();
+    c.handle_input(now, b"250-hi\r\n250 STARTTLS\r\n");
+    assert!(matches!(c.poll_output(), Output::Transmit(b) if &b[..] == b"STARTTLS\r\n"));
+    c.handle_input(now, b"454 4.7.0 TLS not available\r\n");
+    assert_eq!(c.poll_output(), Output::Event(Event::Ready));
+    assert!(!c.is_tls());
+}
+
+#[test]
+fn a_refused_bdat_chunk_stops_the_body_and_resets() {
+    let now = Instant::now();
+    let mut config = client_config();
+    config.chunk_size = 4;
+    let mut c = client::Session::new(config, now);
+    c.handle_input(now, b"220 hi\r\n");
+    let _ = c.poll_output();
+    c.handle_input(now, b"250-hi\r\n250-PIPELINING\r\n250 CHUNKING\r\n");
+    assert_eq!(c.poll_output(), Output::Event(Event::Ready));
+    c.send_mail(now, job("a@example.com", &["b@example.com"], b"x").envelope)
+        .unwrap();
+    let _ = c.poll_output();
+    c.handle_input(now, b"250 ok\r\n250 ok\r\n");
+    assert_eq!(c.poll_output(), Output::Event(Event::SendBody));
+    c.write_body(now, b"1234").unwrap();
+    assert!(matches!(c.poll_output(), Output::Transmit(b) if &b[..] == b"BDAT 4\r\n1234"));
+    c.handle_input(now, b"552 5.3.4 too big\r\n");
+    assert!(matches!(c.poll_output(), Output::Timeout(_)));
+    c.write_body(now, b"5678").unwrap();
+    c.finish_body(now).unwrap();
+    // Nothing more of the body goes out; the transaction is reset instead.
+    assert!(matches!(c.poll_output(), Output::Transmit(b) if &b[..] == b"RSET\r\n"));
+    c.handle_input(now, b"250 ok\r\n");
+    let Output::Event(Event::TransactionComplete(o)) = c.poll_output() else {
+        panic!()
+    };
+    assert!(matches!(&o[0].status, DeliveryStatus::PermanentFailure(r) if r.code().get() == 552));
+    assert_eq!(c.poll_output(), Output::Timeout(None));
+}
