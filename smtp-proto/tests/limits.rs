@@ -478,3 +478,47 @@ fn input_piling_up_while_the_application_decides_is_bounded() {
     );
     assert_eq!(session.poll_output(), Output::Closed);
 }
+
+#[test]
+fn per_recipient_answers_are_checked() {
+    let now = std::time::Instant::now();
+    for mode in [sansmail_smtp::Mode::Smtp, sansmail_smtp::Mode::Lmtp] {
+        let mut session = sansmail_smtp::server::Session::new(
+            Config {
+                mode,
+                ..Config::default()
+            },
+            now,
+        );
+        let hello = if mode == sansmail_smtp::Mode::Lmtp {
+            "LHLO"
+        } else {
+            "EHLO"
+        };
+        session.handle_input(now, format!("{hello} c.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nx\r\n.\r\n").as_bytes());
+        let ticket = loop {
+            match session.poll_output() {
+                Output::Event(Event::MessageEnd { ticket, .. }) => break ticket,
+                Output::Event(e) => session.accept(e.ticket().unwrap()).unwrap(),
+                Output::Transmit(_) => {}
+                other => panic!("{other:?}"),
+            }
+        };
+        let ok = Reply::text(250, (2, 0, 0), "OK").unwrap();
+        if mode == sansmail_smtp::Mode::Smtp {
+            assert_eq!(
+                session.respond_each(ticket, &[ok]),
+                Err(AnswerError::NotLmtp)
+            );
+        } else {
+            assert_eq!(
+                session.respond_each(ticket, &[ok.clone(), ok.clone()]),
+                Err(AnswerError::ReplyCount {
+                    expected: 1,
+                    got: 2
+                })
+            );
+            assert_eq!(session.respond_each(ticket, &[ok]), Ok(()));
+        }
+    }
+}

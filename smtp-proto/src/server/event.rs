@@ -138,7 +138,10 @@ pub enum AnswerError {
     /// This decision takes no custom positive reply (EHLO writes its own).
     #[error("this decision takes no custom positive reply")]
     CustomReplyNotAllowed,
-    /// `respond_each` needs one reply per accepted recipient, for an LMTP message.
+    /// `respond_each` is for LMTP sessions only.
+    #[error("per-recipient replies are for LMTP sessions")]
+    NotLmtp,
+    /// `respond_each` needs one reply per accepted recipient.
     #[error("expected {expected} replies, got {got}")]
     ReplyCount {
         /// Replies expected.

@@ -330,7 +330,10 @@ impl Session {
             (Some((t, Pending::Message)), Some(tx)) if *t == ticket => tx.recipients,
             _ => return Err(AnswerError::UnknownTicket),
         };
-        if replies.len() != expected || self.config.mode != Mode::Lmtp {
+        if self.config.mode != Mode::Lmtp {
+            return Err(AnswerError::NotLmtp);
+        }
+        if replies.len() != expected {
             return Err(AnswerError::ReplyCount {
                 expected,
                 got: replies.len(),
