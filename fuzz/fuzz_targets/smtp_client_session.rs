@@ -4,18 +4,25 @@
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
+
+mod common;
 use sansmail_smtp::Output;
 use sansmail_smtp::client::{ClientCredentials, Config, Envelope, Event, Session};
 use sansmail_smtp::types::{ForwardPath, Host, Mailbox, ReversePath, Secret};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&knobs, mut rest)) = data.split_first() else { return };
+    let Some((&knobs, mut rest)) = data.split_first() else {
+        return;
+    };
     let mut config = Config::new(Host::parse("client.example").unwrap());
     config.allow_plaintext_auth = true;
     config.chunk_size = 16;
     config.chunking = knobs & 1 != 0;
     if knobs & 2 != 0 {
-        config.credentials = Some(ClientCredentials::Password { username: "u".into(), password: Secret::new("p".into()) });
+        config.credentials = Some(ClientCredentials::Password {
+            username: "u".into(),
+            password: Secret::new("p".into()),
+        });
     }
     let mut now = Instant::now();
     let mut session = Session::new(config, now);
@@ -28,7 +35,11 @@ fuzz_target!(|data: &[u8]| {
             assert!(polls < 100_000, "poll_output does not settle");
             match session.poll_output() {
                 Output::Event(Event::Ready) => {
-                    let env = Envelope::new(ReversePath::Null, [rcpt("a@x.example"), rcpt("b@x.example")]).with_size(40);
+                    let env = Envelope::new(
+                        ReversePath::Null,
+                        [rcpt("a@x.example"), rcpt("b@x.example")],
+                    )
+                    .with_size(40);
                     let _ = session.send_mail(now, env);
                 }
                 Output::Event(Event::SendBody) => {
@@ -51,13 +62,11 @@ fuzz_target!(|data: &[u8]| {
         if closed || rest.is_empty() {
             break;
         }
-        let len = (usize::from(rest[0]) % 64 + 1).min(rest.len() - 1).max(1);
-        let (piece, tail) = rest[1..].split_at(len.min(rest.len() - 1));
-        if rest[0] == 0xff {
+        let (piece, jump_clock) = common::next_piece(&mut rest);
+        if jump_clock {
             now += Duration::from_secs(601);
             session.handle_timeout(now);
         }
         session.handle_input(now, piece);
-        rest = tail;
     }
 });

@@ -23,7 +23,9 @@ fn run(pieces: &[&[u8]]) -> (Vec<u8>, Option<DataStep>) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&split, body)) = data.split_first() else { return };
+    let Some((&split, body)) = data.split_first() else {
+        return;
+    };
     let at = usize::from(split) % (body.len() + 1);
     let whole = run(&[body]);
     let split_run = run(&[&body[..at], &body[at..]]);

@@ -5,18 +5,31 @@
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
+
+mod common;
 use sansmail_smtp::server::{Config, Session};
 use sansmail_smtp::types::{Mechanism, Reply};
 use sansmail_smtp::{Mode, Output};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&knobs, mut rest)) = data.split_first() else { return };
+    let Some((&knobs, mut rest)) = data.split_first() else {
+        return;
+    };
     let config = Config {
-        mode: if knobs & 1 == 0 { Mode::Smtp } else { Mode::Lmtp },
+        mode: if knobs & 1 == 0 {
+            Mode::Smtp
+        } else {
+            Mode::Lmtp
+        },
         starttls: true,
         implicit_tls: knobs & 2 != 0,
         auth_requires_tls: knobs & 4 != 0,
-        auth_mechanisms: vec![Mechanism::Plain, Mechanism::Login, Mechanism::XOAuth2, Mechanism::OAuthBearer],
+        auth_mechanisms: vec![
+            Mechanism::Plain,
+            Mechanism::Login,
+            Mechanism::XOAuth2,
+            Mechanism::OAuthBearer,
+        ],
         max_message_size: 200,
         max_recipients: 3,
         max_line_length: 120,
@@ -54,14 +67,12 @@ fuzz_target!(|data: &[u8]| {
         if closed || rest.is_empty() {
             break;
         }
-        let len = (usize::from(rest[0]) % 64 + 1).min(rest.len() - 1).max(1);
-        let (piece, tail) = rest[1..].split_at(len.min(rest.len() - 1));
-        if rest[0] == 0xff {
+        let (piece, jump_clock) = common::next_piece(&mut rest);
+        if jump_clock {
             now += Duration::from_secs(301);
             session.handle_timeout(now);
         }
         session.handle_input(now, piece);
-        rest = tail;
     }
     if !closed {
         session.handle_eof();

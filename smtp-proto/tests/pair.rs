@@ -127,6 +127,15 @@ impl Pair {
     }
 }
 
+/// A client session past the greeting, its EHLO answered with `ehlo_reply`.
+fn greeted(config: client::Config, now: Instant, ehlo_reply: &[u8]) -> client::Session {
+    let mut c = client::Session::new(config, now);
+    c.handle_input(now, b"220 hi\r\n");
+    assert!(matches!(c.poll_output(), Output::Transmit(b) if b.starts_with(b"EHLO ")));
+    c.handle_input(now, ehlo_reply);
+    c
+}
+
 fn client_config() -> client::Config {
     client::Config::new(Host::parse("client.example").unwrap())
 }
@@ -405,10 +414,7 @@ fn silent_server_times_out_per_rfc5321() {
 #[test]
 fn connection_lost_mid_transaction_is_temporary() {
     let now = Instant::now();
-    let mut c = client::Session::new(client_config(), now);
-    c.handle_input(now, b"220 hi\r\n");
-    let _ = c.poll_output();
-    c.handle_input(now, b"250-hi\r\n250 PIPELINING\r\n");
+    let mut c = greeted(client_config(), now, b"250-hi\r\n250 PIPELINING\r\n");
     assert_eq!(c.poll_output(), Output::Event(Event::Ready));
     let j = job("a@example.com", &["b@example.com", "c@example.com"], b"x");
     c.send_mail(now, j.envelope).unwrap();
@@ -444,10 +450,7 @@ fn helo_fallback_when_ehlo_is_refused() {
 #[test]
 fn starttls_drops_what_the_server_sent_after_220() {
     let now = Instant::now();
-    let mut c = client::Session::new(client_config(), now);
-    c.handle_input(now, b"220 hi\r\n");
-    let _ = c.poll_output();
-    c.handle_input(now, b"250-hi\r\n250 STARTTLS\r\n");
+    let mut c = greeted(client_config(), now, b"250-hi\r\n250 STARTTLS\r\n");
     assert!(matches!(c.poll_output(), Output::Transmit(b) if &b[..] == b"STARTTLS\r\n"));
     // A man in the middle appends a forged EHLO reply to the 220.
     c.handle_input(now, b"220 go\r\n250-evil\r\n250 AUTH PLAIN\r\n");
@@ -483,10 +486,7 @@ fn utf8_addresses_need_the_servers_smtputf8() {
 #[test]
 fn opportunistic_tls_goes_on_in_plaintext_when_starttls_is_refused() {
     let now = Instant::now();
-    let mut c = client::Session::new(client_config(), now);
-    c.handle_input(now, b"220 hi\r\n");
-    let _ = c.poll_output();
-    c.handle_input(now, b"250-hi\r\n250 STARTTLS\r\n");
+    let mut c = greeted(client_config(), now, b"250-hi\r\n250 STARTTLS\r\n");
     assert!(matches!(c.poll_output(), Output::Transmit(b) if &b[..] == b"STARTTLS\r\n"));
     c.handle_input(now, b"454 4.7.0 TLS not available\r\n");
     assert_eq!(c.poll_output(), Output::Event(Event::Ready));
@@ -498,10 +498,7 @@ fn a_refused_bdat_chunk_stops_the_body_and_resets() {
     let now = Instant::now();
     let mut config = client_config();
     config.chunk_size = 4;
-    let mut c = client::Session::new(config, now);
-    c.handle_input(now, b"220 hi\r\n");
-    let _ = c.poll_output();
-    c.handle_input(now, b"250-hi\r\n250-PIPELINING\r\n250 CHUNKING\r\n");
+    let mut c = greeted(config, now, b"250-hi\r\n250-PIPELINING\r\n250 CHUNKING\r\n");
     assert_eq!(c.poll_output(), Output::Event(Event::Ready));
     c.send_mail(now, job("a@example.com", &["b@example.com"], b"x").envelope)
         .unwrap();
