@@ -12,9 +12,11 @@
 pub mod client;
 pub mod codec;
 pub mod data;
-pub mod sasl;
 pub mod server;
 pub mod types;
+
+/// SASL credentials and mechanism messages, shared with the POP3 and IMAP crates.
+pub use sansmail_sasl as sasl;
 
 use std::time::Instant;
 

@@ -2,63 +2,7 @@
 
 use std::fmt;
 
-/// A SASL mechanism named in `AUTH` (RFC 4954).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Mechanism {
-    /// `PLAIN` (RFC 4616).
-    Plain,
-    /// `LOGIN` (draft-murchison-sasl-login).
-    Login,
-    /// `XOAUTH2` (Google's bearer-token mechanism).
-    XOAuth2,
-    /// `OAUTHBEARER` (RFC 7628).
-    OAuthBearer,
-    /// Any other mechanism, uppercased.
-    Other(String),
-}
-
-impl Mechanism {
-    /// Parses a mechanism name (case-insensitive); `None` when it is not a valid SASL name.
-    pub fn parse(name: &str) -> Option<Self> {
-        let valid = !name.is_empty()
-            && name.len() <= 20
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !valid {
-            return None;
-        }
-        let known = [
-            ("PLAIN", Mechanism::Plain),
-            ("LOGIN", Mechanism::Login),
-            ("XOAUTH2", Mechanism::XOAuth2),
-            ("OAUTHBEARER", Mechanism::OAuthBearer),
-        ];
-        Some(
-            known
-                .into_iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map_or_else(|| Mechanism::Other(name.to_ascii_uppercase()), |(_, m)| m),
-        )
-    }
-
-    /// The name as written on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Mechanism::Plain => "PLAIN",
-            Mechanism::Login => "LOGIN",
-            Mechanism::XOAuth2 => "XOAUTH2",
-            Mechanism::OAuthBearer => "OAUTHBEARER",
-            Mechanism::Other(s) => s,
-        }
-    }
-}
-
-impl fmt::Display for Mechanism {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use sansmail_sasl::Mechanism;
 
 /// One line of an EHLO reply after the greeting line: a service extension.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -5,7 +5,6 @@ mod chars;
 mod extension;
 mod params;
 mod reply;
-mod secret;
 mod text;
 
 pub use address::{
@@ -19,7 +18,7 @@ pub use params::{
     xtext_encode,
 };
 pub use reply::{EnhancedStatus, Reply, ReplyCode};
-pub use secret::Secret;
+pub use sansmail_sasl::Secret;
 pub use text::Text;
 
 /// A value that failed validation; says which kind of value it was.

@@ -1,8 +1,15 @@
-//! The SASL mechanisms SMTP servers meet: PLAIN (RFC 4616), LOGIN,
-//! XOAUTH2 and OAUTHBEARER (RFC 7628). The session decodes them; the
-//! application verifies.
+//! SASL for mail protocols: mechanism names, a redacting [`Secret`], and the
+//! messages of the mechanisms mail servers meet: PLAIN (RFC 4616), LOGIN,
+//! XOAUTH2 and OAUTHBEARER (RFC 7628). Sessions decode them; applications
+//! verify. Shared by the SMTP, POP3 and IMAP crates.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
-use crate::types::{Mechanism, Secret};
+mod mechanism;
+mod secret;
+
+pub use mechanism::Mechanism;
+pub use secret::Secret;
 
 /// Credentials a client presented, decoded; the application checks them.
 #[derive(Clone, Debug, PartialEq, Eq)]
