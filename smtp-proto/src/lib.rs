@@ -11,12 +11,14 @@
 
 pub mod client;
 pub mod codec;
-pub mod data;
 pub mod server;
 pub mod types;
 
 /// SASL credentials and mechanism messages, shared with the POP3 and IMAP crates.
-pub use sansmail_sasl as sasl;
+pub use sansmail_common::sasl;
+
+/// DATA transparency: removing and adding leading dots, finding the end of data.
+pub use sansmail_common::dot as data;
 
 use std::time::Instant;
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-pub use sansmail_sasl::Mechanism;
+pub use sansmail_common::sasl::Mechanism;
 
 /// One line of an EHLO reply after the greeting line: a service extension.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

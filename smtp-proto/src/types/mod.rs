@@ -18,7 +18,7 @@ pub use params::{
     xtext_encode,
 };
 pub use reply::{EnhancedStatus, Reply, ReplyCode};
-pub use sansmail_sasl::Secret;
+pub use sansmail_common::Secret;
 pub use text::Text;
 
 /// A value that failed validation; says which kind of value it was.

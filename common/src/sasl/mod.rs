@@ -1,15 +1,11 @@
-//! SASL for mail protocols: mechanism names, a redacting [`Secret`], and the
-//! messages of the mechanisms mail servers meet: PLAIN (RFC 4616), LOGIN,
-//! XOAUTH2 and OAUTHBEARER (RFC 7628). Sessions decode them; applications
-//! verify. Shared by the SMTP, POP3 and IMAP crates.
-#![forbid(unsafe_code)]
-#![deny(missing_docs)]
+//! The SASL mechanisms mail servers meet: PLAIN (RFC 4616), LOGIN, XOAUTH2
+//! and OAUTHBEARER (RFC 7628). Sessions decode them; applications verify.
 
 mod mechanism;
-mod secret;
 
 pub use mechanism::Mechanism;
-pub use secret::Secret;
+
+pub use crate::Secret;
 
 /// Credentials a client presented, decoded; the application checks them.
 #[derive(Clone, Debug, PartialEq, Eq)]

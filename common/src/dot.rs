@@ -1,4 +1,4 @@
-//! DATA transparency (RFC 5321 §4.5.2): removing and adding the leading dot
+//! Dot transparency (RFC 5321 §4.5.2, RFC 1939 §3): removing and adding the leading dot
 //! of lines, and finding the `<CRLF>.<CRLF>` end of data.
 //!
 //! [`DotUnstuffer`] is strict: every CR must be followed by LF and every LF

@@ -1,0 +1,12 @@
+//! Pieces shared by the sansmail protocol crates: SASL mechanisms and
+//! credentials, a redacting [`Secret`], strict CRLF line framing, and dot
+//! transparency (SMTP DATA, POP3 multi-line responses).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod dot;
+pub mod line;
+pub mod sasl;
+mod secret;
+
+pub use secret::Secret;
