@@ -126,11 +126,12 @@ fn is_event(x: u8, y: u8) -> u8 {
         | u8::from(x == 0)
 }
 
-/// The index `i` of the first pair `(b[i], b[i + 1])` for which [`is_event`]
+/// The index `i` of the first pair `(b[i], b[i + 1])` for which `pred`
 /// holds. Each 64-byte block is checked branch-free over fixed-size arrays,
 /// which the compiler turns into vector code; only a block with a hit is
 /// searched byte by byte.
-fn first_event(b: &[u8]) -> Option<usize> {
+#[inline(always)]
+fn first_pair(b: &[u8], pred: impl Fn(u8, u8) -> u8) -> Option<usize> {
     const BLOCK: usize = 64;
     let pairs = b.len().saturating_sub(1);
     let (xs, ys) = (&b[..pairs], &b[1..]);
@@ -142,14 +143,24 @@ fn first_event(b: &[u8]) -> Option<usize> {
         };
         let mut hit = 0u8;
         for j in 0..BLOCK {
-            hit |= is_event(xc[j], yc[j]);
+            hit |= pred(xc[j], yc[j]);
         }
         if hit != 0 {
             break;
         }
         start += BLOCK;
     }
-    (start..pairs).find(|&i| is_event(b[i], b[i + 1]) != 0)
+    (start..pairs).find(|&i| pred(b[i], b[i + 1]) != 0)
+}
+
+fn first_event(b: &[u8]) -> Option<usize> {
+    first_pair(b, is_event)
+}
+
+/// True for a pair the stuffer changes: a line end followed by a dot, or a bare line ending.
+#[inline(always)]
+fn needs_stuffing(x: u8, y: u8) -> u8 {
+    (u8::from(x == b'\n') & u8::from(y == b'.')) | (u8::from(x == b'\r') ^ u8::from(y == b'\n'))
 }
 
 /// Streaming encoder of a DATA body: doubles leading dots and writes the end-of-data line.
@@ -204,6 +215,37 @@ impl DotStuffer {
             self.last_was_cr = b == b'\r';
         }
         out.put_slice(&chunk[start..]);
+    }
+
+    /// Stuffs a shared chunk: the chunk itself, without copying, when
+    /// nothing in it needs changing (the common case for CRLF text), else a
+    /// stuffed copy. The same bytes as [`DotStuffer::encode`] would write.
+    pub fn stuff(&mut self, chunk: Bytes) -> Bytes {
+        if self.is_clean(&chunk) {
+            if let Some(&last) = chunk.last() {
+                self.last_was_cr = last == b'\r';
+                self.at_line_start = last == b'\n';
+            }
+            return chunk;
+        }
+        let mut out = BytesMut::with_capacity(chunk.len() + chunk.len() / 32 + 2);
+        self.encode(&chunk, &mut out);
+        out.freeze()
+    }
+
+    fn is_clean(&self, chunk: &[u8]) -> bool {
+        let Some(&first) = chunk.first() else {
+            return true;
+        };
+        // A CR held over must meet its LF; an LF must follow a CR; no dot may start a line.
+        self.last_was_cr == (first == b'\n')
+            && !(self.at_line_start && first == b'.')
+            && first_pair(chunk, needs_stuffing).is_none()
+    }
+
+    /// True when the bytes so far end at the start of a line.
+    pub fn at_line_start(&self) -> bool {
+        self.at_line_start
     }
 
     /// Completes the last line if needed and appends `.CRLF`.
@@ -332,5 +374,42 @@ mod tests {
         st.encode(b"x\r\n", &mut out);
         st.finish(&mut out);
         assert_eq!(out, b"x\r\n.\r\n");
+    }
+}
+
+#[cfg(test)]
+mod shared_chunks {
+    use super::*;
+
+    /// `stuff` gives the same bytes as `encode`, whatever the split.
+    #[test]
+    fn stuff_matches_encode() {
+        let inputs: [&[u8]; 6] = [
+            b"plain\r\nlines\r\n",
+            b".lead\r\nx\n.y\rz\r\n",
+            b"a\r",
+            b"\r\n.\r\n",
+            b"long line without end",
+            b"\n\n.",
+        ];
+        for input in inputs {
+            for split in 0..=input.len() {
+                let (a, b) = input.split_at(split);
+                let mut expected = Vec::new();
+                let mut enc = DotStuffer::new();
+                enc.encode(a, &mut expected);
+                enc.encode(b, &mut expected);
+                enc.finish(&mut expected);
+                let mut st = DotStuffer::new();
+                let mut got = Vec::new();
+                got.extend_from_slice(&st.stuff(Bytes::copy_from_slice(a)));
+                got.extend_from_slice(&st.stuff(Bytes::copy_from_slice(b)));
+                st.finish(&mut got);
+                assert_eq!(got, expected, "input {input:?} split at {split}");
+            }
+        }
+        let clean = Bytes::from_static(b"no changes here\r\nnone\r\n");
+        let out = DotStuffer::new().stuff(clean.clone());
+        assert_eq!(out.as_ptr(), clean.as_ptr(), "a clean chunk is not copied");
     }
 }
