@@ -111,7 +111,8 @@ impl Command {
             Some((k, r)) => (k, Some(r)),
             None => (line, None),
         };
-        if !(3..=4).contains(&keyword.len()) || !keyword.bytes().all(|b| b.is_ascii_alphabetic()) {
+        if !(3..=4).contains(&keyword.len()) || !keyword.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
             return Err(SyntaxError::UnknownCommand);
         }
         let keyword = keyword.to_ascii_uppercase();

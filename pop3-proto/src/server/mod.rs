@@ -344,6 +344,7 @@ impl Session {
             return Err(AnswerError::MaildropTooLarge);
         }
         self.pending = None;
+        self.phase = Phase::Command;
         self.deleted = vec![false; maildrop.len()];
         self.maildrop = maildrop;
         self.state = State::Transaction;
