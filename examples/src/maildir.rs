@@ -65,20 +65,85 @@ impl MaildirRoot {
         Ok(new)
     }
 
-    /// `time.M<micros>P<pid>Q<counter>.<host>`: unique on this host.
     fn unique_name(&self) -> String {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        format!(
-            "{}.M{}P{}Q{}.{}",
-            now.as_secs(),
-            now.subsec_micros(),
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            self.hostname
-        )
+        unique_name(&self.hostname)
+    }
+}
+
+/// `time.M<micros>P<pid>Q<counter>.<host>`: a maildir file name unique on this host.
+pub fn unique_name(hostname: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    format!(
+        "{}.M{}P{}Q{}.{}",
+        now.as_secs(),
+        now.subsec_micros(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        hostname.replace(['/', ':'], "_")
+    )
+}
+
+/// One maildir (`DIR/{tmp,new,cur}`): messages are written into `tmp/`,
+/// synced, then renamed into `new/`.
+#[derive(Clone, Debug)]
+pub struct Maildir {
+    dir: PathBuf,
+}
+
+impl Maildir {
+    /// Opens (creating if needed) the maildir at `dir`.
+    pub fn open(dir: &Path) -> io::Result<Self> {
+        for sub in ["tmp", "new", "cur"] {
+            fs::create_dir_all(dir.join(sub))
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+        }
+        Ok(Maildir {
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// A new file in `tmp/` for a message being written.
+    pub fn create_tmp(&self, hostname: &str) -> io::Result<(PathBuf, File)> {
+        let path = self.dir.join("tmp").join(unique_name(hostname));
+        let file = File::options().write(true).create_new(true).open(&path)?;
+        Ok((path, file))
+    }
+
+    /// Moves a written and synced `tmp/` file into `new/` and syncs the directory.
+    pub fn commit(&self, tmp: &Path) -> io::Result<PathBuf> {
+        let name = tmp
+            .file_name()
+            .ok_or_else(|| io::Error::other("not a maildir file"))?;
+        let new = self.dir.join("new").join(name);
+        fs::rename(tmp, &new)?;
+        File::open(self.dir.join("new"))?.sync_all()?;
+        Ok(new)
+    }
+
+    /// The messages in `new/` and `cur/`, oldest first (by modification time, then name).
+    pub fn messages(&self) -> io::Result<Vec<PathBuf>> {
+        let mut found = Vec::new();
+        for sub in ["new", "cur"] {
+            let dir = match fs::read_dir(self.dir.join(sub)) {
+                Ok(d) => d,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            for entry in dir {
+                let entry = entry?;
+                let name = entry.file_name();
+                if name.to_string_lossy().starts_with('.') || !entry.file_type()?.is_file() {
+                    continue;
+                }
+                let modified = entry.metadata()?.modified().unwrap_or(UNIX_EPOCH);
+                found.push((modified, name, entry.path()));
+            }
+        }
+        found.sort();
+        Ok(found.into_iter().map(|(_, _, path)| path).collect())
     }
 }
 

@@ -1,0 +1,503 @@
+//! pop3-server: serves each user's maildir (`DIR/<user>/Maildir`, the layout
+//! smtp-sink writes and Dovecot reads) over POP3.
+//!
+//! STLS is always offered (with a self-signed certificate made at start when
+//! none is given); USER/PASS and AUTH wait for TLS unless `--allow-plaintext`.
+//! APOP is offered through the greeting's timestamp. Unique ids are the
+//! maildir base names, so they stay the same across sessions; DELE removes
+//! files only at QUIT; a second session of a logged-in user gets `[IN-USE]`.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bytes::Bytes;
+use sansmail_examples::args::{self, Args, UsageError};
+use sansmail_examples::maildir::{Maildir, folder_name};
+use sansmail_examples::stream::{MaybeTls, Read};
+use sansmail_examples::tls;
+use sansmail_pop3::Output;
+use sansmail_pop3::server::{Config, Event, MessageInfo, Session, Ticket};
+use sansmail_pop3::types::{Response, ResponseCode, UniqueId};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tracing::{info, warn};
+
+const USAGE: &str = "usage: pop3-server [--listen ADDR] [--maildir DIR] [--user NAME:PASSWORD]...
+                   [--hostname NAME] [--allow-plaintext] [--tls-cert PEM --tls-key PEM]
+
+  --listen ADDR       address to listen on (default 127.0.0.1:1110)
+  --maildir DIR       serve DIR/<user>/Maildir (default ./mail-data)
+  --user NAME:PASS    a user who may log in; repeatable
+  --hostname NAME     the name in the greeting (default localhost)
+  --allow-plaintext   accept USER/PASS and AUTH before STLS
+  --tls-cert PEM      certificate chain for STLS (default: self-signed, written to DIR/pop3-server-cert.pem)
+  --tls-key PEM       its private key";
+
+struct Options {
+    listen: String,
+    maildir: PathBuf,
+    users: HashMap<String, String>,
+    hostname: String,
+    allow_plaintext: bool,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+}
+
+fn parse_options() -> Result<Options, UsageError> {
+    let mut args = Args::from_env();
+    let mut o = Options {
+        listen: "127.0.0.1:1110".into(),
+        maildir: "mail-data".into(),
+        users: HashMap::new(),
+        hostname: "localhost".into(),
+        allow_plaintext: false,
+        cert: None,
+        key: None,
+    };
+    while let Some(arg) = args.next_arg() {
+        match arg.as_str() {
+            "--listen" => o.listen = args.value(&arg)?,
+            "--maildir" => o.maildir = args.value(&arg)?.into(),
+            "--user" => {
+                let v = args.value(&arg)?;
+                let (name, pass) = v
+                    .split_once(':')
+                    .filter(|(n, p)| folder_name(n).is_some() && !p.is_empty())
+                    .ok_or_else(|| {
+                        UsageError("--user takes NAME:PASSWORD with a plain NAME".into())
+                    })?;
+                o.users.insert(name.to_ascii_lowercase(), pass.to_owned());
+            }
+            "--hostname" => o.hostname = args.value(&arg)?,
+            "--allow-plaintext" => o.allow_plaintext = true,
+            "--tls-cert" => o.cert = Some(args.value(&arg)?.into()),
+            "--tls-key" => o.key = Some(args.value(&arg)?.into()),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => return Err(UsageError(format!("unknown argument {other:?}"))),
+        }
+    }
+    if o.cert.is_some() != o.key.is_some() {
+        return Err(UsageError("--tls-cert and --tls-key go together".into()));
+    }
+    Ok(o)
+}
+
+/// What every connection shares.
+struct Shared {
+    options: Options,
+    acceptor: TlsAcceptor,
+    config: Config,
+    /// Users with an open session: their maildrop is locked (RFC 1939 §8).
+    locked: Mutex<HashSet<String>>,
+}
+
+#[tokio::main]
+async fn main() {
+    let options = parse_options().unwrap_or_else(|e| args::exit_usage(&e, USAGE));
+    args::init_logging();
+    if options.users.is_empty() {
+        warn!("no --user given: nobody can log in");
+    }
+    std::fs::create_dir_all(&options.maildir).unwrap_or_else(|e| {
+        args::exit_error(format!("{}: {e}", options.maildir.display()))
+    });
+    let identity = match (&options.cert, &options.key) {
+        (Some(cert), Some(key)) => {
+            tls::load_identity(cert, key).unwrap_or_else(|e| args::exit_error(e))
+        }
+        _ => {
+            let names = vec![
+                options.hostname.clone(),
+                "localhost".into(),
+                "127.0.0.1".into(),
+            ];
+            let (identity, pem) = tls::self_signed(&names).unwrap_or_else(|e| args::exit_error(e));
+            let path = options.maildir.join("pop3-server-cert.pem");
+            std::fs::write(&path, pem)
+                .unwrap_or_else(|e| args::exit_error(format!("{}: {e}", path.display())));
+            identity
+        }
+    };
+    let acceptor =
+        TlsAcceptor::from(tls::server_config(identity).unwrap_or_else(|e| args::exit_error(e)));
+    let listener = TcpListener::bind(&options.listen)
+        .await
+        .unwrap_or_else(|e| args::exit_error(format!("cannot listen on {}: {e}", options.listen)));
+    let config = Config {
+        hostname: options.hostname.clone(),
+        stls: true,
+        login_requires_tls: !options.allow_plaintext,
+        implementation: Some(format!("sansmail pop3-server {}", env!("CARGO_PKG_VERSION"))),
+        ..Config::default()
+    };
+    let local = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    info!(listen = %local, maildir = %options.maildir.display(), "pop3-server ready");
+    let shared = Arc::new(Shared {
+        options,
+        acceptor,
+        config,
+        locked: Mutex::new(HashSet::new()),
+    });
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, peer)) => {
+                    let shared = shared.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = serve(tcp, peer, &shared).await {
+                            warn!(%peer, error = %e, "connection ended with an error");
+                        }
+                    });
+                }
+                Err(e) => warn!(error = %e, "accept failed"),
+            },
+            _ = shutdown_signal() => {
+                info!("shutting down");
+                return;
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("signal handler");
+        tokio::select! { _ = term.recv() => {}, _ = tokio::signal::ctrl_c() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// The maildrop lock of one user, released when the session ends.
+struct Lock<'a> {
+    user: String,
+    shared: &'a Shared,
+}
+
+impl Drop for Lock<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut locked) = self.shared.locked.lock() {
+            locked.remove(&self.user);
+        }
+    }
+}
+
+/// The logged-in user's maildrop: message `n` is `files[n - 1]`.
+struct Maildrop<'a> {
+    files: Vec<PathBuf>,
+    _lock: Lock<'a>,
+}
+
+/// One connection, driven by the Sans-IO session.
+async fn serve(tcp: TcpStream, peer: SocketAddr, shared: &Shared) -> std::io::Result<()> {
+    let mut stream = MaybeTls::Plain(tcp);
+    let mut session = Session::new(shared.config.clone(), Instant::now());
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut maildrop: Option<Maildrop<'_>> = None;
+    loop {
+        match session.poll_output() {
+            Output::Transmit(bytes) => stream.write_all(&bytes).await?,
+            Output::Event(event) => {
+                on_event(event, &mut session, &mut stream, shared, peer, &mut maildrop).await?
+            }
+            Output::StartTls => {
+                stream.flush().await?;
+                stream.accept_tls(&shared.acceptor).await?;
+                session.tls_started(Instant::now());
+            }
+            Output::Timeout(deadline) => match stream.read_until(&mut buf, deadline).await? {
+                Read::Data(n) => session.handle_input(Instant::now(), &buf[..n]),
+                Read::Eof => session.handle_eof(),
+                Read::TimedOut => session.handle_timeout(Instant::now()),
+            },
+            Output::Closed => {
+                let _ = stream.shutdown().await;
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn err(code: Option<ResponseCode>, text: &str) -> Response {
+    Response::err(code, text).expect("fixed response text is valid")
+}
+
+/// A greeting timestamp for APOP, unique per connection (RFC 1939 §7).
+fn greeting_timestamp(hostname: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("<{}.{n}.{nanos}@{hostname}>", std::process::id())
+}
+
+async fn on_event<'a>(
+    event: Event,
+    session: &mut Session,
+    stream: &mut MaybeTls,
+    shared: &'a Shared,
+    peer: SocketAddr,
+    maildrop: &mut Option<Maildrop<'a>>,
+) -> std::io::Result<()> {
+    match event {
+        Event::Connected { ticket } => {
+            let stamp = greeting_timestamp(&shared.options.hostname.replace(['<', '>', ' '], ""));
+            let greeting = Response::ok(format!("POP3 ready {stamp}"))
+                .unwrap_or_else(|_| Response::ok("POP3 ready").expect("valid"));
+            answer(session.respond(ticket, greeting));
+        }
+        Event::Login {
+            ticket,
+            user,
+            password,
+        } => {
+            let ok = shared.options.users.get(&user.to_ascii_lowercase())
+                == Some(password.expose());
+            login(session, ticket, ok, &user, shared, peer, maildrop).await;
+        }
+        Event::Apop {
+            ticket,
+            user,
+            digest,
+            timestamp,
+        } => {
+            let ok = shared
+                .options
+                .users
+                .get(&user.to_ascii_lowercase())
+                .is_some_and(|p| sansmail_pop3::apop_digest(&timestamp, p) == digest);
+            login(session, ticket, ok, &user, shared, peer, maildrop).await;
+        }
+        Event::Auth {
+            ticket,
+            credentials,
+            ..
+        } => {
+            let user = credentials.username().unwrap_or_default().to_owned();
+            let identity_ok = credentials.identity() == Some(user.as_str());
+            let ok = identity_ok
+                && credentials.password().is_some()
+                && shared.options.users.get(&user.to_ascii_lowercase())
+                    == credentials.password().map(str::to_owned).as_ref();
+            login(session, ticket, ok, &user, shared, peer, maildrop).await;
+        }
+        Event::Retrieve {
+            ticket, message, ..
+        } => {
+            let Some(path) = maildrop
+                .as_ref()
+                .and_then(|m| m.files.get(message as usize - 1))
+                .cloned()
+            else {
+                answer(session.reject(ticket, err(Some(ResponseCode::SysPerm), "no such message")));
+                return Ok(());
+            };
+            retrieve(session, stream, ticket, &path).await?;
+        }
+        Event::Update { ticket, deleted } => {
+            let files = maildrop.as_ref().map(|m| m.files.clone()).unwrap_or_default();
+            let mut failed = 0;
+            for n in &deleted {
+                if let Some(path) = files.get(*n as usize - 1) {
+                    match tokio::fs::remove_file(path).await {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => {
+                            warn!(%peer, file = %path.display(), error = %e, "cannot delete");
+                            failed += 1;
+                        }
+                    }
+                }
+            }
+            info!(%peer, deleted = deleted.len() - failed, "update done");
+            if failed == 0 {
+                answer(session.accept(ticket));
+            } else {
+                let text = "some deleted messages not removed";
+                answer(session.reject(ticket, err(Some(ResponseCode::SysTemp), text)));
+            }
+        }
+        Event::PipelinedInputDiscarded { bytes } => {
+            warn!(%peer, bytes, "discarded plaintext sent after STLS")
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Answers a login: locks and lists the maildrop, or refuses.
+async fn login<'a>(
+    session: &mut Session,
+    ticket: Ticket,
+    ok: bool,
+    user: &str,
+    shared: &'a Shared,
+    peer: SocketAddr,
+    maildrop: &mut Option<Maildrop<'a>>,
+) {
+    if !ok {
+        warn!(%peer, user, "login refused");
+        answer(session.reject(ticket, err(Some(ResponseCode::Auth), "invalid credentials")));
+        return;
+    }
+    let user = user.to_ascii_lowercase();
+    let newly_locked = shared
+        .locked
+        .lock()
+        .map(|mut l| l.insert(user.clone()))
+        .unwrap_or(false);
+    if !newly_locked {
+        let text = "maildrop already locked by another session";
+        answer(session.reject(ticket, err(Some(ResponseCode::InUse), text)));
+        return;
+    }
+    let lock = Lock {
+        user: user.clone(),
+        shared,
+    };
+    let dir = shared.options.maildir.join(&user).join("Maildir");
+    let listing = tokio::task::spawn_blocking(move || list_maildrop(&dir)).await;
+    match listing {
+        Ok(Ok((files, infos))) => {
+            info!(%peer, user, messages = files.len(), "logged in");
+            *maildrop = Some(Maildrop { files, _lock: lock });
+            answer(session.open(ticket, infos));
+        }
+        Ok(Err(e)) => {
+            warn!(%peer, user, error = %e, "cannot read maildrop");
+            answer(session.reject(ticket, err(Some(ResponseCode::SysTemp), "cannot open maildrop")));
+        }
+        Err(e) => {
+            warn!(%peer, error = %e, "maildrop listing failed");
+            answer(session.reject(ticket, err(Some(ResponseCode::SysTemp), "cannot open maildrop")));
+        }
+    }
+}
+
+/// The files of a maildir with their POP3 sizes (CRLF line ends) and unique ids.
+fn list_maildrop(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<MessageInfo>)> {
+    let files = Maildir::open(dir)?.messages()?;
+    let mut infos = Vec::with_capacity(files.len());
+    for path in &files {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let base = name.split(':').next().unwrap_or_default();
+        infos.push(MessageInfo {
+            size: crlf_size(path, base)?,
+            uid: unique_id(base),
+        });
+    }
+    Ok((files, infos))
+}
+
+/// The size with CRLF line ends: Dovecot's `,W=` when the name has it, else counted.
+fn crlf_size(path: &Path, base: &str) -> std::io::Result<u64> {
+    if let Some(w) = base
+        .split(',')
+        .find_map(|field| field.strip_prefix("W="))
+        .and_then(|w| w.parse().ok())
+    {
+        return Ok(w);
+    }
+    let data = std::fs::read(path)?;
+    let mut size = data.len() as u64;
+    let mut prev = 0u8;
+    for &b in &data {
+        // A bare LF or CR each go out as CRLF: one octet more.
+        if (b == b'\n' && prev != b'\r') || (prev == b'\r' && b != b'\n') {
+            size += 1;
+        }
+        prev = b;
+    }
+    if prev == b'\r' {
+        size += 1;
+    }
+    if !data.is_empty() && prev != b'\n' && prev != b'\r' {
+        // The session ends the last line before the terminating dot.
+        size += 2;
+    }
+    Ok(size)
+}
+
+/// The maildir base name when it is a valid unique id, else a stable hash of it.
+fn unique_id(base: &str) -> UniqueId {
+    UniqueId::new(base).unwrap_or_else(|_| {
+        // FNV-1a, twice with different offsets: stable across runs and builds.
+        let hash = |offset: u64| {
+            base.bytes().fold(offset, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            })
+        };
+        let id = format!(
+            "{:016x}{:016x}",
+            hash(0xcbf2_9ce4_8422_2325),
+            hash(0x8422_2325_cbf2_9ce4)
+        );
+        UniqueId::new(id).expect("32 hex digits are a valid unique id")
+    })
+}
+
+/// Streams a message file through the session.
+async fn retrieve(
+    session: &mut Session,
+    stream: &mut MaybeTls,
+    ticket: Ticket,
+    path: &Path,
+) -> std::io::Result<()> {
+    let mut file = match tokio::fs::File::open(path).await {
+        Ok(f) => f,
+        Err(e) => {
+            let code = if e.kind() == std::io::ErrorKind::NotFound {
+                ResponseCode::SysPerm
+            } else {
+                ResponseCode::SysTemp
+            };
+            answer(session.reject(ticket, err(Some(code), "message cannot be read")));
+            return Ok(());
+        }
+    };
+    answer(session.accept(ticket));
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        let flow = session
+            .write_body(ticket, Bytes::copy_from_slice(&buf[..n]))
+            .map_err(std::io::Error::other)?;
+        // Send what is ready before reading more: memory stays at one chunk.
+        while let Output::Transmit(bytes) = session.poll_output() {
+            stream.write_all(&bytes).await?;
+        }
+        if flow == sansmail_pop3::server::BodyFlow::Enough {
+            break;
+        }
+    }
+    answer(session.finish_body(ticket));
+    Ok(())
+}
+
+/// Answers come right after their event, so they cannot be out of turn.
+fn answer(result: Result<(), sansmail_pop3::server::AnswerError>) {
+    if let Err(e) = result {
+        warn!(error = %e, "answer refused by the session");
+    }
+}
