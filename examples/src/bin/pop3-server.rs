@@ -27,10 +27,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn};
 
-const USAGE: &str = "usage: pop3-server [--listen ADDR] [--maildir DIR] [--user NAME:PASSWORD]...
+const USAGE: &str = "usage: pop3-server [--listen ADDR] [--tls-listen ADDR] [--maildir DIR] [--user NAME:PASSWORD]...
                    [--hostname NAME] [--allow-plaintext] [--tls-cert PEM --tls-key PEM]
 
-  --listen ADDR       address to listen on (default 127.0.0.1:1110)
+  --listen ADDR       address to listen on, STLS offered (default 127.0.0.1:1110)
+  --tls-listen ADDR   also listen here with TLS from the start (POP3S, like port 995)
   --maildir DIR       serve DIR/<user>/Maildir (default ./mail-data)
   --user NAME:PASS    a user who may log in; repeatable
   --hostname NAME     the name in the greeting (default localhost)
@@ -40,6 +41,7 @@ const USAGE: &str = "usage: pop3-server [--listen ADDR] [--maildir DIR] [--user 
 
 struct Options {
     listen: String,
+    tls_listen: Option<String>,
     maildir: PathBuf,
     users: HashMap<String, String>,
     hostname: String,
@@ -52,6 +54,7 @@ fn parse_options() -> Result<Options, UsageError> {
     let mut args = Args::from_env();
     let mut o = Options {
         listen: "127.0.0.1:1110".into(),
+        tls_listen: None,
         maildir: "mail-data".into(),
         users: HashMap::new(),
         hostname: "localhost".into(),
@@ -62,6 +65,7 @@ fn parse_options() -> Result<Options, UsageError> {
     while let Some(arg) = args.next_arg() {
         match arg.as_str() {
             "--listen" => o.listen = args.value(&arg)?,
+            "--tls-listen" => o.tls_listen = Some(args.value(&arg)?),
             "--maildir" => o.maildir = args.value(&arg)?.into(),
             "--user" => {
                 let v = args.value(&arg)?;
@@ -106,9 +110,8 @@ async fn main() {
     if options.users.is_empty() {
         warn!("no --user given: nobody can log in");
     }
-    std::fs::create_dir_all(&options.maildir).unwrap_or_else(|e| {
-        args::exit_error(format!("{}: {e}", options.maildir.display()))
-    });
+    std::fs::create_dir_all(&options.maildir)
+        .unwrap_or_else(|e| args::exit_error(format!("{}: {e}", options.maildir.display())));
     let identity = match (&options.cert, &options.key) {
         (Some(cert), Some(key)) => {
             tls::load_identity(cert, key).unwrap_or_else(|e| args::exit_error(e))
@@ -128,14 +131,24 @@ async fn main() {
     };
     let acceptor =
         TlsAcceptor::from(tls::server_config(identity).unwrap_or_else(|e| args::exit_error(e)));
-    let listener = TcpListener::bind(&options.listen)
-        .await
-        .unwrap_or_else(|e| args::exit_error(format!("cannot listen on {}: {e}", options.listen)));
+    let bind = |addr: String| async move {
+        TcpListener::bind(&addr)
+            .await
+            .unwrap_or_else(|e| args::exit_error(format!("cannot listen on {addr}: {e}")))
+    };
+    let listener = bind(options.listen.clone()).await;
+    let tls_listener = match &options.tls_listen {
+        Some(addr) => Some(bind(addr.clone()).await),
+        None => None,
+    };
     let config = Config {
         hostname: options.hostname.clone(),
         stls: true,
         login_requires_tls: !options.allow_plaintext,
-        implementation: Some(format!("sansmail pop3-server {}", env!("CARGO_PKG_VERSION"))),
+        implementation: Some(format!(
+            "sansmail pop3-server {}",
+            env!("CARGO_PKG_VERSION")
+        )),
         ..Config::default()
     };
     let local = listener
@@ -149,23 +162,29 @@ async fn main() {
         config,
         locked: Mutex::new(HashSet::new()),
     });
+    let accept_tls = async |l: &Option<TcpListener>| match l {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    };
     loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((tcp, peer)) => {
-                    let shared = shared.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = serve(tcp, peer, &shared).await {
-                            warn!(%peer, error = %e, "connection ended with an error");
-                        }
-                    });
-                }
-                Err(e) => warn!(error = %e, "accept failed"),
-            },
+        let (accepted, implicit_tls) = tokio::select! {
+            accepted = listener.accept() => (accepted, false),
+            accepted = accept_tls(&tls_listener) => (accepted, true),
             _ = shutdown_signal() => {
                 info!("shutting down");
                 return;
             }
+        };
+        match accepted {
+            Ok((tcp, peer)) => {
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = serve(tcp, peer, &shared, implicit_tls).await {
+                        warn!(%peer, error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            Err(e) => warn!(error = %e, "accept failed"),
         }
     }
 }
@@ -202,16 +221,34 @@ struct Maildrop<'a> {
 }
 
 /// One connection, driven by the Sans-IO session.
-async fn serve(tcp: TcpStream, peer: SocketAddr, shared: &Shared) -> std::io::Result<()> {
+async fn serve(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    shared: &Shared,
+    implicit_tls: bool,
+) -> std::io::Result<()> {
     let mut stream = MaybeTls::Plain(tcp);
-    let mut session = Session::new(shared.config.clone(), Instant::now());
+    let mut config = shared.config.clone();
+    if implicit_tls {
+        stream.accept_tls(&shared.acceptor).await?;
+        config.implicit_tls = true;
+    }
+    let mut session = Session::new(config, Instant::now());
     let mut buf = vec![0u8; 16 * 1024];
     let mut maildrop: Option<Maildrop<'_>> = None;
     loop {
         match session.poll_output() {
             Output::Transmit(bytes) => stream.write_all(&bytes).await?,
             Output::Event(event) => {
-                on_event(event, &mut session, &mut stream, shared, peer, &mut maildrop).await?
+                on_event(
+                    event,
+                    &mut session,
+                    &mut stream,
+                    shared,
+                    peer,
+                    &mut maildrop,
+                )
+                .await?
             }
             Output::StartTls => {
                 stream.flush().await?;
@@ -266,8 +303,8 @@ async fn on_event<'a>(
             user,
             password,
         } => {
-            let ok = shared.options.users.get(&user.to_ascii_lowercase())
-                == Some(password.expose());
+            let ok =
+                shared.options.users.get(&user.to_ascii_lowercase()) == Some(password.expose());
             login(session, ticket, ok, &user, shared, peer, maildrop).await;
         }
         Event::Apop {
@@ -310,7 +347,10 @@ async fn on_event<'a>(
             retrieve(session, stream, ticket, &path).await?;
         }
         Event::Update { ticket, deleted } => {
-            let files = maildrop.as_ref().map(|m| m.files.clone()).unwrap_or_default();
+            let files = maildrop
+                .as_ref()
+                .map(|m| m.files.clone())
+                .unwrap_or_default();
             let mut failed = 0;
             for n in &deleted {
                 if let Some(path) = files.get(*n as usize - 1) {
@@ -380,11 +420,17 @@ async fn login<'a>(
         }
         Ok(Err(e)) => {
             warn!(%peer, user, error = %e, "cannot read maildrop");
-            answer(session.reject(ticket, err(Some(ResponseCode::SysTemp), "cannot open maildrop")));
+            answer(session.reject(
+                ticket,
+                err(Some(ResponseCode::SysTemp), "cannot open maildrop"),
+            ));
         }
         Err(e) => {
             warn!(%peer, error = %e, "maildrop listing failed");
-            answer(session.reject(ticket, err(Some(ResponseCode::SysTemp), "cannot open maildrop")));
+            answer(session.reject(
+                ticket,
+                err(Some(ResponseCode::SysTemp), "cannot open maildrop"),
+            ));
         }
     }
 }

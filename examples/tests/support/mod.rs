@@ -363,3 +363,186 @@ begin retry
     );
     log
 }
+
+/// A running pop3-server serving the maildirs under `root`.
+pub struct Pop3Server {
+    pub port: u16,
+    _daemon: Daemon,
+}
+
+impl Pop3Server {
+    /// Starts pop3-server on a free port over `root` with `args` added.
+    pub fn start(root: &Path, args: &[&str]) -> Self {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_pop3-server"))
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--maildir"])
+            .arg(root)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start pop3-server");
+        let daemon = Daemon {
+            child,
+            name: "pop3-server".into(),
+        };
+        wait_for_port(port, "pop3-server");
+        Pop3Server {
+            port,
+            _daemon: daemon,
+        }
+    }
+}
+
+/// Writes `messages` into `root/<user>/Maildir/new`, oldest first.
+pub fn fill_maildir(root: &Path, user: &str, messages: &[&str]) {
+    let new = root.join(user).join("Maildir/new");
+    std::fs::create_dir_all(&new).unwrap();
+    for (i, m) in messages.iter().enumerate() {
+        let path = new.join(format!("{}.M{i}P1Q{i}.test", 1_700_000_000 + i));
+        std::fs::write(&path, m).unwrap();
+        // Distinct modification times keep the order.
+        let time = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + i as u64);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(time)
+            .unwrap();
+    }
+}
+
+/// The files of a maildir's `new/` and `cur/`, read as text, sorted.
+pub fn maildir_messages(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for sub in ["new", "cur"] {
+        if let Ok(rd) = std::fs::read_dir(dir.join(sub)) {
+            for e in rd.flatten() {
+                found.push(String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()).into_owned());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// A private Dovecot instance serving POP3 (STLS) on 127.0.0.1 for one user, stopped on drop.
+pub struct Dovecot {
+    pub port: u16,
+    pub dir: TempDir,
+    _daemon: Daemon,
+}
+
+impl Dovecot {
+    /// Starts Dovecot with `user`:`password` and `messages` in the user's maildir.
+    pub fn start(user: &str, password: &str, messages: &[&str]) -> Self {
+        let dovecot = require("/usr/sbin/dovecot");
+        let dir = TempDir::new("dovecot");
+        let d = dir.path().to_owned();
+        let port = free_port();
+        for sub in ["run", "state"] {
+            std::fs::create_dir_all(d.join(sub)).unwrap();
+        }
+        let key = run(
+            Command::new(require("openssl"))
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-subj",
+                    "/CN=localhost",
+                    "-days",
+                    "1",
+                    "-keyout",
+                ])
+                .arg(d.join("key.pem"))
+                .arg("-out")
+                .arg(d.join("cert.pem")),
+            b"",
+            Duration::from_secs(60),
+        );
+        assert!(key.status.success(), "openssl failed");
+        std::fs::write(d.join("passwd"), format!("{user}:{{PLAIN}}{password}\n")).unwrap();
+        fill_maildir(&d.join("home"), user, messages);
+        // Mail is owned by an unprivileged user; as root that is nobody,
+        // otherwise the user running the tests (who then runs every process).
+        let (uid, gid, users) = if running_as_root() {
+            chown_nobody(&d.join("home"));
+            (65534, 65534, String::new())
+        } else {
+            let name = std::env::var("USER").unwrap_or_default();
+            let (uid, gid) = ids();
+            (
+                uid,
+                gid,
+                format!("default_internal_user = {name}\ndefault_login_user = {name}\n"),
+            )
+        };
+        let mut perms = std::fs::metadata(&d).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(&d, perms).unwrap();
+        let p = d.display();
+        let config = format!(
+            "base_dir = {p}/run\nstate_dir = {p}/state\nlog_path = {p}/dovecot.log\n\
+             protocols = pop3\nlisten = 127.0.0.1\nssl = required\n\
+             ssl_cert = <{p}/cert.pem\nssl_key = <{p}/key.pem\n\
+             disable_plaintext_auth = yes\nauth_mechanisms = plain login\n\
+             passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {p}/passwd\n}}\n\
+             userdb {{\n  driver = static\n  args = uid={uid} gid={gid} home={p}/home/%u\n}}\n\
+             mail_location = maildir:~/Maildir\n{users}\
+             service pop3-login {{\n  inet_listener pop3 {{\n    port = {port}\n  }}\n  inet_listener pop3s {{\n    port = 0\n  }}\n}}\n\
+             service anvil {{\n  chroot =\n}}\nservice stats {{\n  chroot =\n}}\n\
+             pop3_uidl_format = %08Xu%08Xv\n"
+        );
+        std::fs::write(d.join("dovecot.conf"), config).unwrap();
+        let child = Command::new(dovecot)
+            .arg("-c")
+            .arg(d.join("dovecot.conf"))
+            .arg("-F")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start dovecot");
+        let daemon = Daemon {
+            child,
+            name: "dovecot".into(),
+        };
+        wait_for_port(port, "dovecot");
+        Dovecot {
+            port,
+            dir,
+            _daemon: daemon,
+        }
+    }
+
+    /// The user's maildir.
+    pub fn maildir(&self, user: &str) -> PathBuf {
+        self.dir.path().join("home").join(user).join("Maildir")
+    }
+}
+
+/// The uid and gid running the tests, from `id`.
+fn ids() -> (u32, u32) {
+    let get = |flag: &str| {
+        let out = Command::new("id").arg(flag).output().expect("id");
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    };
+    (get("-u"), get("-g"))
+}
+
+/// True when the tests run as root (as CI does).
+pub fn running_as_root() -> bool {
+    ids().0 == 0
+}
+
+/// Gives `path` and everything under it to nobody (uid and gid 65534).
+pub fn chown_nobody(path: &Path) {
+    let out = run(
+        Command::new("chown").args(["-R", "65534:65534"]).arg(path),
+        b"",
+        Duration::from_secs(10),
+    );
+    assert!(out.status.success(), "chown failed");
+}
