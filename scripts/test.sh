@@ -11,6 +11,11 @@ command -v swaks >/dev/null || missing+=(swaks)
 command -v curl >/dev/null || missing+=(curl)
 command -v python3 >/dev/null || missing+=(python3)
 [ -e /usr/lib/x86_64-linux-gnu/libidn.so.12 ] || [ -e /lib/x86_64-linux-gnu/libidn.so.12 ] || missing+=(libidn12)
+# POP3 peers: Dovecot's POP3 server, fetchmail and getmail6 as clients, openssl for Dovecot's certificate.
+[ -x /usr/sbin/dovecot ] && [ -e /usr/lib/dovecot/pop3 ] || missing+=(dovecot-pop3d)
+command -v fetchmail >/dev/null || missing+=(fetchmail)
+command -v getmail >/dev/null || missing+=(getmail6)
+command -v openssl >/dev/null || missing+=(openssl)
 # Exim is the one packaged MTA whose client sends BDAT. Its package conflicts
 # with Postfix's, so it is unpacked instead of installed, somewhere its
 # unprivileged user can reach to re-run itself.
@@ -27,7 +32,17 @@ if [ ${#missing[@]} -gt 0 ] || [ ! -x "$exim_root/usr/sbin/exim4" ]; then
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing real peers: ${missing[*]}"
+  # Packages must not start system daemons (Dovecot would take ports 110
+  # and 143): the tests run private instances on free ports.
+  policy=/usr/sbin/policy-rc.d
+  made_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+    made_policy=1
+  fi
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ -z "$made_policy" ] || $sudo rm -f "$policy"
 fi
 if [ ! -x "$exim_root/usr/sbin/exim4" ]; then
   echo "== unpacking exim4-daemon-light into $exim_root"

@@ -188,33 +188,43 @@ impl DotStuffer {
     /// Appends `chunk` to `out`, stuffed. Bare LF is written as CRLF and a
     /// bare CR is followed by LF, so the stream the peer sees is unambiguous.
     pub fn encode(&mut self, chunk: &[u8], out: &mut impl BufMut) {
+        let (Some(&first), Some(&last)) = (chunk.first(), chunk.last()) else {
+            return;
+        };
+        // Where this chunk meets the previous one.
+        if self.last_was_cr && first != b'\n' {
+            out.put_u8(b'\n');
+            self.at_line_start = true;
+        }
+        if !self.last_was_cr && first == b'\n' {
+            out.put_u8(b'\r');
+        }
+        if self.at_line_start && first == b'.' {
+            out.put_u8(b'.');
+        }
+        // Inside it: copy the runs between the pairs that need a change.
         let mut start = 0;
-        for (i, &b) in chunk.iter().enumerate() {
-            if self.last_was_cr && b != b'\n' {
-                out.put_slice(&chunk[start..i]);
+        while let Some(i) = first_pair(&chunk[start..], needs_stuffing).map(|i| i + start) {
+            let (x, y) = (chunk[i], chunk[i + 1]);
+            out.put_slice(&chunk[start..=i]);
+            start = i + 1;
+            if x == b'\r' && y != b'\n' {
+                // A bare CR: end the line, and stuff a dot that starts the next.
                 out.put_u8(b'\n');
-                start = i;
-                self.at_line_start = true;
-            }
-            match b {
-                b'.' if self.at_line_start => {
-                    out.put_slice(&chunk[start..i]);
+                if y == b'.' {
                     out.put_u8(b'.');
-                    start = i;
-                    self.at_line_start = false;
                 }
-                b'\n' if !self.last_was_cr => {
-                    out.put_slice(&chunk[start..i]);
-                    out.put_u8(b'\r');
-                    start = i;
-                    self.at_line_start = true;
-                }
-                b'\n' => self.at_line_start = true,
-                _ => self.at_line_start = false,
+            } else if y == b'\n' {
+                // A bare LF: give it its CR.
+                out.put_u8(b'\r');
+            } else {
+                // A line end followed by a dot.
+                out.put_u8(b'.');
             }
-            self.last_was_cr = b == b'\r';
         }
         out.put_slice(&chunk[start..]);
+        self.last_was_cr = last == b'\r';
+        self.at_line_start = last == b'\n';
     }
 
     /// Stuffs a shared chunk: the chunk itself, without copying, when
