@@ -100,22 +100,31 @@ impl Command {
 
     /// Parses one command line, CRLF already removed.
     pub fn parse_line(line: &[u8]) -> Result<Command, SyntaxError> {
-        if line.contains(&0) {
-            return Err(SyntaxError::Nul);
+        if line.iter().any(|&b| b < 0x20 || b == 0x7f) {
+            return Err(if line.contains(&0) {
+                SyntaxError::Nul
+            } else {
+                SyntaxError::Arguments("control character")
+            });
         }
         let line = std::str::from_utf8(line).map_err(|_| SyntaxError::Arguments("not UTF-8"))?;
-        if line.chars().any(char::is_control) {
+        // C1 controls are two bytes in UTF-8: only text that is not ASCII can hold them.
+        if !line.is_ascii() && line.chars().any(char::is_control) {
             return Err(SyntaxError::Arguments("control character"));
         }
         let (keyword, rest) = match line.split_once(' ') {
             Some((k, r)) => (k, Some(r)),
             None => (line, None),
         };
-        if !(3..=4).contains(&keyword.len()) || !keyword.bytes().all(|b| b.is_ascii_alphanumeric())
-        {
-            return Err(SyntaxError::UnknownCommand);
+        let keyword = match keyword.as_bytes() {
+            [a, b, c] => [*a, *b, *c, b' '],
+            [a, b, c, d] => [*a, *b, *c, *d],
+            _ => return Err(SyntaxError::UnknownCommand),
         }
-        let keyword = keyword.to_ascii_uppercase();
+        .map(|b| b.to_ascii_uppercase());
+        let keyword = std::str::from_utf8(&keyword)
+            .map_err(|_| SyntaxError::UnknownCommand)?
+            .trim_end();
         // PASS takes the rest of the line as it is: passwords may hold spaces.
         if keyword == "PASS" {
             return match rest {
@@ -123,16 +132,22 @@ impl Command {
                 _ => Err(SyntaxError::Arguments("PASS needs a password")),
             };
         }
-        let args: Vec<&str> = match rest {
-            None => Vec::new(),
-            Some(r) => r.split(' ').collect(),
-        };
-        if args.iter().any(|a| a.is_empty()) {
-            return Err(SyntaxError::Arguments(
-                "arguments are separated by one space",
-            ));
+        // At most two arguments; a third word makes the count wrong for every command.
+        let mut words = ["", "", ""];
+        let mut count = 0;
+        if let Some(rest) = rest {
+            for word in rest.splitn(3, ' ') {
+                if word.is_empty() {
+                    return Err(SyntaxError::Arguments(
+                        "arguments are separated by one space",
+                    ));
+                }
+                words[count] = word;
+                count += 1;
+            }
         }
-        let command = match (keyword.as_str(), args.as_slice()) {
+        let args = &words[..count];
+        let command = match (keyword, args) {
             ("USER", [name]) => Command::User((*name).to_owned()),
             ("APOP", [name, digest]) => Command::Apop {
                 name: (*name).to_owned(),
