@@ -9,17 +9,20 @@ use sansmail_pop3::codec::{DecodeError, parse_scan_line, parse_uid_line};
 use sansmail_pop3::multiline::{BodyDecoder, BodyStep};
 use sansmail_pop3::types::{Capability, Response};
 
+/// The decoded body, and where the end line ended (octets consumed) if it came.
 fn decode_body(pieces: &[&[u8]]) -> (Vec<u8>, Option<usize>) {
     let mut decoder = BodyDecoder::new();
     let mut buf = BytesMut::new();
     let mut out = Vec::new();
+    let mut fed = 0;
     for piece in pieces {
         buf.extend_from_slice(piece);
+        fed += piece.len();
         loop {
             match decoder.decode(&mut buf) {
                 BodyStep::Chunk(c) => out.extend_from_slice(&c),
                 BodyStep::NeedMore => break,
-                BodyStep::End => return (out, Some(buf.len())),
+                BodyStep::End => return (out, Some(fed - buf.len())),
             }
         }
     }

@@ -245,6 +245,20 @@ mod tests {
         assert_eq!(decode_all(b"a\n.\n").0, b"a\n");
     }
 
+    /// Fuzz regression `pop3_response/end-line-in-first-piece`: the end line
+    /// ends where it ends, whatever follows in later reads.
+    #[test]
+    fn end_line_leaves_what_follows() {
+        let mut dec = BodyDecoder::new();
+        let mut buf = BytesMut::from(&b".\n"[..]);
+        assert_eq!(dec.decode(&mut buf), BodyStep::End);
+        assert!(buf.is_empty());
+        let mut dec = BodyDecoder::new();
+        let mut buf = BytesMut::from(&b".\n\n\x86\n"[..]);
+        assert_eq!(dec.decode(&mut buf), BodyStep::End);
+        assert_eq!(&buf[..], b"\n\x86\n");
+    }
+
     #[test]
     fn top_cuts_after_header_and_lines() {
         let msg: &[u8] = b"A: 1\r\nB: 2\r\n\r\nbody 1\r\nbody 2\r\nbody 3\r\n";

@@ -279,3 +279,27 @@ fn client_reads_the_rfc_2449_capa_example() {
         "Shlemazle-Plotz-v302".into()
     )));
 }
+
+#[test]
+fn client_drops_responses_injected_before_tls() {
+    let now = Instant::now();
+    let mut c = client::Session::new(client::Config::password(USER, PASSWORD), now);
+    c.handle_input(now, b"+OK ready\r\n+OK\r\nSTLS\r\n.\r\n");
+    while let Output::Transmit(_) = c.poll_output() {}
+    // The STLS answer and a forged login answer arrive in one plaintext read.
+    c.handle_input(
+        now,
+        b"+OK begin TLS\r\n+OK\r\nUSER\r\nSASL PLAIN\r\n.\r\n+OK logged in\r\n",
+    );
+    assert_eq!(c.poll_output(), Output::StartTls);
+    c.tls_started(now);
+    let Output::Transmit(sent) = c.poll_output() else {
+        panic!("CAPA is asked again over TLS");
+    };
+    assert_eq!(&sent[..], b"CAPA\r\n");
+    assert!(
+        c.capabilities().0.is_empty(),
+        "nothing from before TLS was kept"
+    );
+    assert!(matches!(c.poll_output(), Output::Timeout(Some(_))));
+}
