@@ -16,6 +16,8 @@ command -v python3 >/dev/null || missing+=(python3)
 command -v fetchmail >/dev/null || missing+=(fetchmail)
 command -v getmail >/dev/null || missing+=(getmail6)
 command -v openssl >/dev/null || missing+=(openssl)
+# DNS: NSD serves the MX test zone on loopback.
+[ -x /usr/sbin/nsd ] || missing+=(nsd)
 # Exim is the one packaged MTA whose client sends BDAT. Its package conflicts
 # with Postfix's, so it is unpacked instead of installed, somewhere its
 # unprivileged user can reach to re-run itself.

@@ -546,3 +546,68 @@ pub fn chown_nobody(path: &Path) {
     );
     assert!(out.status.success(), "chown failed");
 }
+
+/// A private NSD (authoritative DNS server) on 127.0.0.1 serving `zone` for `origin`, stopped on drop.
+pub struct Nsd {
+    pub port: u16,
+    pub dir: TempDir,
+    _daemon: Daemon,
+}
+
+impl Nsd {
+    /// Starts NSD on a free port (UDP and TCP) with one zone.
+    pub fn start(origin: &str, zone: &str) -> Self {
+        let nsd = require("/usr/sbin/nsd");
+        let dir = TempDir::new("nsd");
+        let d = dir.path().display().to_string();
+        // NSD binds UDP and TCP on the same number: find one free for both.
+        let port = loop {
+            let port = free_port();
+            if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+                break port;
+            }
+        };
+        std::fs::write(dir.path().join("zone"), zone).unwrap();
+        let config = format!(
+            "server:\n  ip-address: 127.0.0.1@{port}\n  do-ip6: no\n  username: \"\"\n  chroot: \"\"\n\
+             \x20 zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n\
+             \x20 xfrdfile: \"{d}/xfrd.state\"\n  zonelistfile: \"{d}/zone.list\"\n\
+             \x20 logfile: \"{d}/nsd.log\"\n  server-count: 1\n  verbosity: 1\n\
+             remote-control:\n  control-enable: no\n\
+             zone:\n  name: \"{origin}\"\n  zonefile: \"{d}/zone\"\n"
+        );
+        let conf = dir.path().join("nsd.conf");
+        std::fs::write(&conf, config).unwrap();
+        let check = run(
+            Command::new(require("/usr/sbin/nsd-checkconf")).arg(&conf),
+            b"",
+            Duration::from_secs(20),
+        );
+        assert!(
+            check.status.success(),
+            "nsd.conf: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        let child = Command::new(nsd)
+            .args(["-d", "-c"])
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start nsd");
+        let daemon = Daemon {
+            child,
+            name: "nsd".into(),
+        };
+        wait_for_port(port, "nsd");
+        Nsd {
+            port,
+            dir,
+            _daemon: daemon,
+        }
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+}

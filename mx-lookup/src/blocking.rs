@@ -1,0 +1,171 @@
+//! A blocking driver over `std::net`, for programs that just want an answer.
+//!
+//! It only calls the [`Lookup`] API, as any application would. UDP queries
+//! share one socket per address family; a TCP retry gets its own connection.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // the one place with sockets and a clock
+
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
+use std::time::{Duration, Instant};
+
+use crate::{Config, DeliveryPlan, InputError, Lookup, MxError, Output, Query, Transport};
+
+/// Why [`resolve`] gave no plan.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResolveError {
+    /// The domain was refused before any query.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The lookup ended with an error.
+    #[error(transparent)]
+    Lookup(#[from] MxError),
+    /// A socket could not be opened.
+    #[error("socket: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// The name servers of `/etc/resolv.conf` (port 53), in order.
+pub fn system_nameservers() -> io::Result<Vec<SocketAddr>> {
+    let text = std::fs::read_to_string("/etc/resolv.conf")?;
+    Ok(parse_resolv_conf(&text))
+}
+
+/// The `nameserver` lines of a resolv.conf text.
+pub fn parse_resolv_conf(text: &str) -> Vec<SocketAddr> {
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            (words.next() == Some("nameserver")).then(|| words.next())?
+        })
+        .filter_map(|addr| {
+            // Drop an IPv6 zone ("fe80::1%eth0"): std cannot parse it.
+            addr.split('%').next()?.parse::<IpAddr>().ok()
+        })
+        .map(|ip| SocketAddr::new(ip, 53))
+        .collect()
+}
+
+/// A seed from the standard library's per-process random hash keys.
+pub fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(0x5eed);
+    hasher.finish()
+}
+
+/// Resolves `domain` with `config`, blocking until the plan or an error.
+pub fn resolve(domain: &str, config: Config) -> Result<DeliveryPlan, ResolveError> {
+    let mut lookup = Lookup::new(domain, config.clone(), Instant::now())?;
+    let mut v4: Option<UdpSocket> = None;
+    let mut v6: Option<UdpSocket> = None;
+    let mut buf = vec![0u8; 65_535];
+    loop {
+        match lookup.poll_output() {
+            Output::Done(result) => return Ok(result?),
+            Output::Send(query) => match query.transport {
+                Transport::Udp => {
+                    let socket = match query.server {
+                        SocketAddr::V4(_) => udp(&mut v4, IpAddr::V4(Ipv4Addr::UNSPECIFIED))?,
+                        SocketAddr::V6(_) => udp(&mut v6, IpAddr::V6(Ipv6Addr::UNSPECIFIED))?,
+                    };
+                    // A send error is a lost datagram: the timeout retries it.
+                    let _ = socket.send_to(&query.bytes, query.server);
+                }
+                Transport::Tcp => {
+                    if let Ok(answer) = tcp_exchange(&query, config.timeout) {
+                        lookup.handle_response(
+                            Instant::now(),
+                            query.server,
+                            Transport::Tcp,
+                            &answer,
+                        );
+                    }
+                }
+            },
+            Output::Timeout(deadline) => {
+                let received = wait(&[v4.as_ref(), v6.as_ref()], deadline, &mut buf);
+                match received {
+                    Some((n, from)) => {
+                        lookup.handle_response(Instant::now(), from, Transport::Udp, &buf[..n])
+                    }
+                    None => lookup.handle_timeout(Instant::now()),
+                }
+            }
+        }
+    }
+}
+
+fn udp(slot: &mut Option<UdpSocket>, any: IpAddr) -> io::Result<&UdpSocket> {
+    if slot.is_none() {
+        *slot = Some(UdpSocket::bind(SocketAddr::new(any, 0))?);
+    }
+    Ok(slot.as_ref().expect("set just above"))
+}
+
+/// Waits for one datagram on any of the sockets until `deadline`.
+fn wait(
+    sockets: &[Option<&UdpSocket>],
+    deadline: Instant,
+    buf: &mut [u8],
+) -> Option<(usize, SocketAddr)> {
+    let open: Vec<&UdpSocket> = sockets.iter().flatten().copied().collect();
+    // With two families, take turns in short slices.
+    let slice = if open.len() > 1 {
+        Duration::from_millis(20)
+    } else {
+        Duration::MAX
+    };
+    loop {
+        for socket in &open {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            if left.is_zero() {
+                return None;
+            }
+            socket.set_read_timeout(Some(left.min(slice))).ok()?;
+            match socket.recv_from(buf) {
+                Ok(got) => return Some(got),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => {}
+            }
+        }
+        if open.is_empty() {
+            std::thread::sleep(deadline.checked_duration_since(Instant::now())?);
+            return None;
+        }
+    }
+}
+
+/// Sends a length-prefixed query over a new TCP connection and reads one message.
+fn tcp_exchange(query: &Query, timeout: Duration) -> io::Result<Vec<u8>> {
+    let mut stream = TcpStream::connect_timeout(&query.server, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    stream.write_all(&query.bytes)?;
+    let mut len = [0u8; 2];
+    stream.read_exact(&mut len)?;
+    let mut message = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    stream.read_exact(&mut message)?;
+    Ok(message)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reads_resolv_conf() {
+        let text = "# comment\nnameserver 127.0.0.53\nsearch example\nnameserver ::1\nnameserver fe80::1%eth0\noptions edns0\n";
+        let servers = super::parse_resolv_conf(text);
+        assert_eq!(
+            servers,
+            vec![
+                "127.0.0.53:53".parse().unwrap(),
+                "[::1]:53".parse().unwrap(),
+                "[fe80::1]:53".parse().unwrap()
+            ]
+        );
+    }
+}
