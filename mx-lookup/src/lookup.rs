@@ -610,6 +610,30 @@ fn text(name: &Name) -> String {
         .to_owned()
 }
 
+/// Checks LDH labels of 1 to 63 octets and a wire length of at most 255.
+/// `Err(None)` is a bad label, `Err(Some(TooLong))` a name too long.
+fn check_labels(ascii: &str) -> Result<(), Option<InputError>> {
+    let mut wire = 1;
+    for label in ascii.split('.') {
+        let ldh = label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if label.is_empty()
+            || label.len() > 63
+            || !ldh
+            || label.starts_with('-')
+            || label.ends_with('-')
+        {
+            return Err(None);
+        }
+        wire += label.len() + 1;
+    }
+    if wire > 255 {
+        return Err(Some(InputError::TooLong));
+    }
+    Ok(())
+}
+
 /// Checks a recipient domain and converts it to an absolute A-label name.
 fn parse_domain(input: &str) -> Result<Name, InputError> {
     let trimmed = input.trim();
@@ -627,24 +651,21 @@ fn parse_domain(input: &str) -> Result<Name, InputError> {
     if bare.len() > 1000 {
         return Err(InputError::TooLong);
     }
-    let name = Name::from_utf8(bare).map_err(|_| bad("not a valid (internationalized) name"))?;
-    let ascii = text(&name);
-    let mut wire = 1;
-    for label in ascii.split('.') {
-        if label.is_empty() || label.len() > 63 {
-            return Err(bad("labels are 1 to 63 octets"));
-        }
-        let ldh = label
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if !ldh || label.starts_with('-') || label.ends_with('-') {
-            return Err(bad("labels are letters, digits and inner hyphens"));
-        }
-        wire += label.len() + 1;
-    }
-    if wire > 255 {
-        return Err(InputError::TooLong);
-    }
+    // ASCII names are checked as given; U-labels after conversion to A-labels.
+    let ascii = if bare.is_ascii() {
+        check_labels(bare).map_err(|e| {
+            e.unwrap_or_else(|| bad("labels are letters, digits and inner hyphens"))
+        })?;
+        bare.to_ascii_lowercase()
+    } else {
+        let name =
+            Name::from_utf8(bare).map_err(|_| bad("not a valid (internationalized) name"))?;
+        let ascii = text(&name);
+        check_labels(&ascii).map_err(|e| {
+            e.unwrap_or_else(|| bad("labels are letters, digits and inner hyphens"))
+        })?;
+        ascii
+    };
     let mut name = Name::from_ascii(&ascii).map_err(|_| bad("not a valid name"))?;
     name.set_fqdn(true);
     Ok(name)
