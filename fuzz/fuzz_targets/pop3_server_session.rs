@@ -67,14 +67,17 @@ fuzz_target!(|data: &[u8]| {
                                 let _ = session.open(ticket, maildrop);
                             }
                         }
-                        Event::Retrieve { ticket, message, .. } => {
+                        Event::Retrieve {
+                            ticket, message, ..
+                        } => {
                             if refuse {
                                 let _ = session.reject(ticket, no);
                             } else {
                                 let _ = session.accept(ticket);
                                 let body = &messages[(message as usize - 1) % 2];
                                 for piece in body.chunks(3) {
-                                    let _ = session.write_body(ticket, Bytes::copy_from_slice(piece));
+                                    let _ =
+                                        session.write_body(ticket, Bytes::copy_from_slice(piece));
                                 }
                                 let _ = session.finish_body(ticket);
                             }
