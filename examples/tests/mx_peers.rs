@@ -39,6 +39,8 @@ fn zone() -> String {
          v6only IN MX 10 mx6\nmx6 IN AAAA 2001:db8::6\n\
          ; NODATA: the name exists, no MX, no address\n\
          nodata IN TXT \"no mail here\"\n\
+         ; an internationalized domain, stored as A-labels\n\
+         xn--bcher-kva IN MX 10 mx1\n\
          ; a target whose addresses do not fit a UDP response\n\
          big IN MX 10 bighost\n",
     );
@@ -165,6 +167,14 @@ fn targets_without_addresses_are_dropped() {
     assert_eq!(names, ["mx2.mx.test"]);
     let e = error("allgone.mx.test", config(&dns, 1));
     assert!(matches!(e, MxError::NoAddresses { .. }) && e.is_permanent());
+}
+
+#[test]
+fn idn_domains_are_looked_up_as_a_labels() {
+    let dns = nsd();
+    let p = plan("bücher.mx.test", config(&dns, 1));
+    assert_eq!(p.domain, "xn--bcher-kva.mx.test");
+    assert_eq!(p.hosts[0].name, "mx1.mx.test");
 }
 
 #[test]
