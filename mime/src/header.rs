@@ -1,0 +1,195 @@
+//! Header blocks (RFC 5322 §2.2): fields split, names checked, values kept
+//! raw and unfolded on demand.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use crate::defect::{Defect, DefectKind};
+
+/// One header field, borrowed from the message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Field<'a> {
+    /// The field name as written (compare with [`Field::is`]).
+    pub name: &'a [u8],
+    /// The value after the colon, folding line breaks included, final line break excluded.
+    pub raw_value: &'a [u8],
+    /// Where the whole field (name through final line break) lies in the input.
+    pub range: Range<usize>,
+}
+
+impl<'a> Field<'a> {
+    /// True when the name is `name`, ignoring ASCII case.
+    pub fn is(&self, name: &str) -> bool {
+        self.name.eq_ignore_ascii_case(name.as_bytes())
+    }
+
+    /// The value unfolded (RFC 5322 §2.2.3: CRLF before whitespace removed)
+    /// and trimmed; borrowed when there was nothing to remove.
+    pub fn value(&self) -> Cow<'a, [u8]> {
+        let v = trim(self.raw_value);
+        if memchr::memchr2(b'\r', b'\n', v).is_none() {
+            return Cow::Borrowed(v);
+        }
+        Cow::Owned(
+            v.iter()
+                .copied()
+                .filter(|&b| b != b'\r' && b != b'\n')
+                .collect(),
+        )
+    }
+}
+
+/// The fields of one header block, in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// Every field, in the order written.
+    pub fields: Vec<Field<'a>>,
+}
+
+impl<'a> Header<'a> {
+    /// The first field named `name`.
+    pub fn get(&self, name: &str) -> Option<&Field<'a>> {
+        self.fields.iter().find(|f| f.is(name))
+    }
+
+    /// Every field named `name`, in order.
+    pub fn get_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Field<'a>> + 's {
+        self.fields.iter().filter(move |f| f.is(name))
+    }
+}
+
+/// Trims RFC 5322 whitespace (and line breaks) from both ends.
+pub(crate) fn trim(v: &[u8]) -> &[u8] {
+    let start = v
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .map_or(start, |e| e + 1);
+    &v[start..end]
+}
+
+/// A header block parsed from `input[start..end]`.
+pub(crate) struct Parsed<'a> {
+    pub header: Header<'a>,
+    /// Where the body starts (after the blank line, or where the header block broke off).
+    pub body_start: usize,
+}
+
+/// Parses the header block at `input[start..end]`, noting defects.
+pub(crate) fn parse<'a>(
+    input: &'a [u8],
+    start: usize,
+    end: usize,
+    max_len: usize,
+    defects: &mut Vec<Defect>,
+) -> Parsed<'a> {
+    let mut fields: Vec<Field<'a>> = Vec::new();
+    let mut value_start = start;
+    let mut pos = start;
+    let mut first = true;
+    while pos < end {
+        if pos - start > max_len {
+            defects.push(Defect {
+                kind: DefectKind::HeaderTooLong,
+                offset: pos,
+            });
+            return Parsed {
+                header: Header { fields },
+                body_start: pos,
+            };
+        }
+        let line_end = memchr::memchr(b'\n', &input[pos..end]).map_or(end, |i| pos + i + 1);
+        let line = &input[pos..line_end];
+        let content = strip_eol(line);
+        if content.is_empty() {
+            // The blank line: the body follows it.
+            return Parsed {
+                header: Header { fields },
+                body_start: line_end,
+            };
+        }
+        if matches!(content[0], b' ' | b'\t') {
+            match fields.last_mut() {
+                Some(field) => {
+                    field.raw_value = strip_eol(&input[value_start..line_end]);
+                    field.range.end = line_end;
+                }
+                None => defects.push(Defect {
+                    kind: DefectKind::FirstHeaderLineIsContinuation,
+                    offset: pos,
+                }),
+            }
+            pos = line_end;
+            first = false;
+            continue;
+        }
+        if first && content.starts_with(b"From ") {
+            // An mbox "From " line before the header: skipped.
+            pos = line_end;
+            first = false;
+            continue;
+        }
+        first = false;
+        let Some(colon) = memchr::memchr(b':', content) else {
+            defects.push(Defect {
+                kind: DefectKind::MissingHeaderBodySeparator,
+                offset: pos,
+            });
+            return Parsed {
+                header: Header { fields },
+                body_start: pos,
+            };
+        };
+        let raw_name = &content[..colon];
+        let name = trim_end_wsp(raw_name);
+        let valid = !name.is_empty() && name.iter().all(|&b| (33..=126).contains(&b));
+        if !valid {
+            defects.push(Defect {
+                kind: if name.is_empty() || name.iter().any(|&b| b == b' ' || b == b'\t') {
+                    DefectKind::MissingHeaderBodySeparator
+                } else {
+                    DefectKind::InvalidHeaderName
+                },
+                offset: pos,
+            });
+            if name.is_empty() || name.iter().any(|&b| b == b' ' || b == b'\t') {
+                return Parsed {
+                    header: Header { fields },
+                    body_start: pos,
+                };
+            }
+        } else if name.len() != raw_name.len() {
+            defects.push(Defect {
+                kind: DefectKind::InvalidHeaderName,
+                offset: pos,
+            });
+        }
+        value_start = pos + colon + 1;
+        fields.push(Field {
+            name,
+            raw_value: strip_eol(&input[value_start..line_end]),
+            range: pos..line_end,
+        });
+        pos = line_end;
+    }
+    Parsed {
+        header: Header { fields },
+        body_start: end,
+    }
+}
+
+fn strip_eol(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+fn trim_end_wsp(v: &[u8]) -> &[u8] {
+    let end = v
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(0, |e| e + 1);
+    &v[..end]
+}

@@ -1,0 +1,455 @@
+//! The structure of a message: parts, their headers and byte ranges.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use crate::content_type::ContentType;
+use crate::defect::{Defect, DefectKind};
+use crate::header::{self, Header};
+
+/// Bounds that keep hostile input linear and the stack shallow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Deepest nesting of multiparts and enclosed messages. Default 64.
+    pub max_depth: usize,
+    /// Most parts in the whole message. Default 10 000.
+    pub max_parts: usize,
+    /// Longest header block in octets. Default 1 MiB.
+    pub max_header_len: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 64,
+            max_parts: 10_000,
+            max_header_len: 1024 * 1024,
+        }
+    }
+}
+
+/// What a part's body holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Body<'a> {
+    /// Content (text, image, ...): decode it from `body_range`.
+    Leaf,
+    /// A multipart: the boundary and the parts between its delimiter lines.
+    Multipart {
+        /// The boundary parameter.
+        boundary: Cow<'a, [u8]>,
+        /// The parts, in order.
+        parts: Vec<Part<'a>>,
+        /// The text before the first delimiter line.
+        preamble: Range<usize>,
+        /// The text after the closing delimiter line.
+        epilogue: Range<usize>,
+    },
+    /// An enclosed message (`message/rfc822`, `message/global`).
+    Message(Box<Part<'a>>),
+}
+
+/// One entity: a header block and a body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Part<'a> {
+    /// The fields of its header block.
+    pub header: Header<'a>,
+    /// Where the header block lies, blank line included.
+    pub header_range: Range<usize>,
+    /// Where the body lies (for a part of a multipart: up to the line break before the next delimiter).
+    pub body_range: Range<usize>,
+    /// The content type given, or the default of its context (RFC 2045 §5.2, RFC 2046 §5.1.5).
+    pub content_type: ContentType<'a>,
+    /// True when `content_type` came from a `Content-Type` field that parsed.
+    pub content_type_given: bool,
+    /// What the body holds.
+    pub body: Body<'a>,
+}
+
+/// A parsed message borrowing its input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message<'a> {
+    /// The input.
+    pub raw: &'a [u8],
+    /// The top-level entity.
+    pub root: Part<'a>,
+    /// What was repaired, with offsets.
+    pub defects: Vec<Defect>,
+}
+
+impl<'a> Message<'a> {
+    /// Parses `raw`; never fails: damage is repaired the way mail clients read it and noted in `defects`.
+    pub fn parse(raw: &'a [u8]) -> Self {
+        Message::parse_with(raw, Limits::default())
+    }
+
+    /// [`Message::parse`] with other limits.
+    pub fn parse_with(raw: &'a [u8], limits: Limits) -> Self {
+        let mut ctx = Context {
+            input: raw,
+            limits,
+            parts: 0,
+            defects: Vec::new(),
+        };
+        let root = ctx.entity(0, raw.len(), ContentType::text_plain(), 0);
+        Message {
+            raw,
+            root,
+            defects: ctx.defects,
+        }
+    }
+
+    /// The bytes of `range` in the input.
+    pub fn slice(&self, range: &Range<usize>) -> &'a [u8] {
+        &self.raw[range.clone()]
+    }
+
+    /// The leaf parts in depth-first order with their IMAP section numbers
+    /// (RFC 3501 §6.4.5): an enclosed message is a container whose inner
+    /// message continues the numbering.
+    pub fn leaves(&self) -> Vec<(String, &Part<'a>)> {
+        let mut out = Vec::new();
+        match &self.root.body {
+            Body::Multipart { parts, .. } => {
+                for (i, p) in parts.iter().enumerate() {
+                    walk(p, (i + 1).to_string(), &mut out);
+                }
+            }
+            _ => walk(&self.root, "1".into(), &mut out),
+        }
+        out
+    }
+}
+
+fn walk<'p, 'a>(part: &'p Part<'a>, section: String, out: &mut Vec<(String, &'p Part<'a>)>) {
+    match &part.body {
+        Body::Leaf => out.push((section, part)),
+        Body::Multipart { parts, .. } => {
+            for (i, p) in parts.iter().enumerate() {
+                walk(p, format!("{section}.{}", i + 1), out);
+            }
+        }
+        Body::Message(inner) => match &inner.body {
+            Body::Multipart { parts, .. } => {
+                for (i, p) in parts.iter().enumerate() {
+                    walk(p, format!("{section}.{}", i + 1), out);
+                }
+            }
+            _ => walk(inner, format!("{section}.1"), out),
+        },
+    }
+}
+
+struct Context<'a> {
+    input: &'a [u8],
+    limits: Limits,
+    parts: usize,
+    defects: Vec<Defect>,
+}
+
+impl<'a> Context<'a> {
+    fn defect(&mut self, kind: DefectKind, offset: usize) {
+        self.defects.push(Defect { kind, offset });
+    }
+
+    /// Parses the entity at `input[start..end]`.
+    fn entity(
+        &mut self,
+        start: usize,
+        end: usize,
+        default: ContentType<'a>,
+        depth: usize,
+    ) -> Part<'a> {
+        let parsed = header::parse(
+            self.input,
+            start,
+            end,
+            self.limits.max_header_len,
+            &mut self.defects,
+        );
+        let header = parsed.header;
+        let body_start = parsed.body_start;
+        let given = header
+            .get("content-type")
+            .and_then(|f| ContentType::parse(f.raw_value));
+        let content_type_given = given.is_some();
+        let content_type = given.unwrap_or(default);
+        let mut part = Part {
+            header,
+            header_range: start..body_start,
+            body_range: body_start..end,
+            content_type,
+            content_type_given,
+            body: Body::Leaf,
+        };
+        if depth >= self.limits.max_depth {
+            if part.content_type.is_multipart() || part.content_type.is_message() {
+                self.defect(DefectKind::NestingTooDeep, body_start);
+            }
+            return part;
+        }
+        if part.content_type.is_multipart() {
+            part.body = self.multipart(&part.content_type, body_start, end, depth);
+        } else if part.content_type.is_message() {
+            self.parts += 1;
+            let inner = self.entity(body_start, end, ContentType::text_plain(), depth + 1);
+            part.body = Body::Message(Box::new(inner));
+        }
+        part
+    }
+
+    fn multipart(
+        &mut self,
+        ct: &ContentType<'a>,
+        start: usize,
+        end: usize,
+        depth: usize,
+    ) -> Body<'a> {
+        let Some(boundary) = ct
+            .params
+            .iter()
+            .find(|p| p.name == "boundary")
+            .map(|p| p.value.clone())
+        else {
+            self.defect(DefectKind::NoBoundaryInMultipart, start);
+            return Body::Leaf;
+        };
+        if boundary.is_empty() {
+            self.defect(DefectKind::NoBoundaryInMultipart, start);
+            return Body::Leaf;
+        }
+        let digest = ct.subtype == "digest";
+        let delimiters = self.delimiters(&boundary, start, end);
+        let Some(first) = delimiters.first() else {
+            self.defect(DefectKind::StartBoundaryNotFound, start);
+            return Body::Leaf;
+        };
+        let preamble = start..before_line_break(self.input, start, first.line_start);
+        let mut parts = Vec::new();
+        let mut closed = None;
+        for (i, d) in delimiters.iter().enumerate() {
+            if d.close {
+                closed = Some(d.line_end);
+                break;
+            }
+            let part_end = match delimiters.get(i + 1) {
+                Some(next) => before_line_break(self.input, d.line_end, next.line_start),
+                None => end,
+            };
+            if self.parts >= self.limits.max_parts {
+                self.defect(DefectKind::TooManyParts, d.line_start);
+                let rest = Part {
+                    header: Header::default(),
+                    header_range: d.line_end..d.line_end,
+                    body_range: d.line_end..end,
+                    content_type: ContentType::text_plain(),
+                    content_type_given: false,
+                    body: Body::Leaf,
+                };
+                parts.push(rest);
+                closed = Some(end);
+                break;
+            }
+            self.parts += 1;
+            let default = if digest {
+                ContentType::message_rfc822()
+            } else {
+                ContentType::text_plain()
+            };
+            parts.push(self.entity(d.line_end, part_end, default, depth + 1));
+        }
+        let epilogue = match closed {
+            Some(after) => after..end,
+            None => {
+                self.defect(DefectKind::CloseBoundaryNotFound, end);
+                end..end
+            }
+        };
+        Body::Multipart {
+            boundary,
+            parts,
+            preamble,
+            epilogue,
+        }
+    }
+
+    /// The delimiter lines `--boundary` and `--boundary--` in `input[start..end]`,
+    /// each at a line start with only whitespace after it (RFC 2046 §5.1.1).
+    fn delimiters(&self, boundary: &[u8], start: usize, end: usize) -> Vec<Delimiter> {
+        let mut needle = b"--".to_vec();
+        needle.extend_from_slice(boundary);
+        let finder = memchr::memmem::Finder::new(&needle);
+        let mut found = Vec::new();
+        let mut from = start;
+        let input = self.input;
+        while from < end {
+            let Some(at) = finder.find(&input[from..end]).map(|i| i + from) else {
+                break;
+            };
+            let at_line_start = at == start || input[at - 1] == b'\n';
+            let mut p = at + needle.len();
+            let close = input[p..end].starts_with(b"--");
+            if close {
+                p += 2;
+            }
+            while p < end && matches!(input[p], b' ' | b'\t') {
+                p += 1;
+            }
+            let line_end = match input.get(p) {
+                _ if p >= end => Some(end),
+                Some(b'\n') => Some(p + 1),
+                Some(b'\r') if input.get(p + 1) == Some(&b'\n') && p + 1 < end => Some(p + 2),
+                Some(b'\r') => Some(p + 1),
+                _ => None,
+            };
+            match (at_line_start, line_end) {
+                (true, Some(line_end)) => {
+                    found.push(Delimiter {
+                        line_start: at,
+                        line_end,
+                        close,
+                    });
+                    if close {
+                        break;
+                    }
+                    from = line_end;
+                }
+                _ => from = at + 1,
+            }
+        }
+        found
+    }
+}
+
+struct Delimiter {
+    line_start: usize,
+    line_end: usize,
+    close: bool,
+}
+
+/// The line break before a delimiter belongs to it (RFC 2046 §5.1.1).
+fn before_line_break(input: &[u8], floor: usize, at: usize) -> usize {
+    let mut end = at;
+    if end > floor && input[end - 1] == b'\n' {
+        end -= 1;
+        if end > floor && input[end - 1] == b'\r' {
+            end -= 1;
+        }
+    }
+    end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NESTED: &[u8] = b"From: a@example.com\r\n\
+Content-Type: multipart/mixed; boundary=\"outer\"\r\n\
+\r\n\
+preamble\r\n\
+--outer\r\n\
+Content-Type: text/plain\r\n\
+\r\n\
+one\r\n\
+--outer\r\n\
+Content-Type: multipart/alternative; boundary=inner\r\n\
+\r\n\
+--inner\r\n\
+\r\n\
+two-a\r\n\
+--inner\r\n\
+Content-Type: text/html\r\n\
+\r\n\
+<p>two-b</p>\r\n\
+--inner--\r\n\
+--outer\r\n\
+Content-Type: message/rfc822\r\n\
+\r\n\
+Subject: inner\r\n\
+\r\n\
+three\r\n\
+--outer--\r\n\
+epilogue\r\n";
+
+    #[test]
+    fn splits_nested_multiparts_with_sections() {
+        let m = Message::parse(NESTED);
+        assert!(m.defects.is_empty(), "{:?}", m.defects);
+        let leaves: Vec<(String, String, &[u8])> = m
+            .leaves()
+            .into_iter()
+            .map(|(s, p)| {
+                let ct = format!("{}/{}", p.content_type.kind, p.content_type.subtype);
+                (s, ct, m.slice(&p.body_range))
+            })
+            .collect();
+        assert_eq!(
+            leaves,
+            vec![
+                ("1".to_string(), "text/plain".to_string(), &b"one"[..]),
+                ("2.1".into(), "text/plain".into(), &b"two-a"[..]),
+                ("2.2".into(), "text/html".into(), &b"<p>two-b</p>"[..]),
+                ("3.1".into(), "text/plain".into(), &b"three"[..]),
+            ]
+        );
+        let Body::Multipart {
+            preamble, epilogue, ..
+        } = &m.root.body
+        else {
+            panic!("multipart")
+        };
+        assert_eq!(m.slice(preamble), b"preamble");
+        assert_eq!(m.slice(epilogue), b"epilogue\r\n");
+    }
+
+    #[test]
+    fn notes_defects_and_keeps_reading() {
+        let m = Message::parse(b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\nunfinished\n");
+        assert_eq!(m.defects[0].kind, DefectKind::CloseBoundaryNotFound);
+        assert_eq!(m.leaves()[0].1.body_range.end, m.raw.len());
+        let m = Message::parse(b"Content-Type: multipart/mixed\n\nno boundary\n");
+        assert_eq!(m.defects[0].kind, DefectKind::NoBoundaryInMultipart);
+        let m = Message::parse(b"Subject: x\nnot a header line\nbody\n");
+        assert_eq!(m.defects[0].kind, DefectKind::MissingHeaderBodySeparator);
+        assert_eq!(m.slice(&m.root.body_range), b"not a header line\nbody\n");
+        let m = Message::parse(b"Subject: a\n folded\n\tagain\n\nbody");
+        assert_eq!(
+            m.root.header.get("subject").unwrap().value().as_ref(),
+            b"a folded\tagain"
+        );
+    }
+
+    #[test]
+    fn a_boundary_inside_a_line_is_content() {
+        let m = Message::parse(
+            b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\ntext --b not a delimiter\n--bx\n--b--\n",
+        );
+        let leaves = m.leaves();
+        assert_eq!(leaves.len(), 1);
+        assert_eq!(
+            m.slice(&leaves[0].1.body_range),
+            b"text --b not a delimiter\n--bx"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_and_many_parts_hit_limits() {
+        let mut deep = Vec::new();
+        for _ in 0..10_000 {
+            deep.extend_from_slice(b"Content-Type: message/rfc822\n\n");
+        }
+        let m = Message::parse(&deep);
+        assert!(
+            m.defects
+                .iter()
+                .any(|d| d.kind == DefectKind::NestingTooDeep)
+        );
+        let mut many = b"Content-Type: multipart/mixed; boundary=b\n\n".to_vec();
+        for _ in 0..20_000 {
+            many.extend_from_slice(b"--b\n\nx\n");
+        }
+        many.extend_from_slice(b"--b--\n");
+        let m = Message::parse(&many);
+        assert!(m.defects.iter().any(|d| d.kind == DefectKind::TooManyParts));
+        assert!(m.leaves().len() <= 10_001);
+    }
+}
