@@ -1,5 +1,7 @@
 //! Framing of CRLF-terminated protocol lines, strict about bare CR and LF.
 
+use bytes::{Buf, Bytes, BytesMut};
+
 /// The framing of the first line in a buffer.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Line {
@@ -45,6 +47,64 @@ pub fn frame_line(buf: &[u8], max: usize) -> Line {
     }
 }
 
+/// Why [`LineReader::next_line`] gave no line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineError {
+    /// A CR without LF or an LF without CR; the bad line was skipped.
+    BareLineEnding,
+    /// No line end within the limit; the rest of the line will be skipped.
+    TooLong,
+}
+
+/// Takes CRLF lines off the front of a receive buffer without copying,
+/// skipping the rest of an over-long line once it was reported.
+#[derive(Clone, Debug, Default)]
+pub struct LineReader {
+    discarding: bool,
+}
+
+impl LineReader {
+    /// True while the tail of an over-long line is being skipped.
+    pub fn is_discarding(&self) -> bool {
+        self.discarding
+    }
+
+    /// The next line of `buf` without its CRLF, at most `max` bytes with it;
+    /// `None` when no line is complete yet (or skipped bytes were dropped).
+    pub fn next_line(
+        &mut self,
+        buf: &mut BytesMut,
+        max: usize,
+    ) -> Option<Result<Bytes, LineError>> {
+        if self.discarding {
+            match memchr::memchr(b'\n', buf) {
+                Some(lf) => {
+                    buf.advance(lf + 1);
+                    self.discarding = false;
+                }
+                None => buf.clear(),
+            }
+            return None;
+        }
+        match frame_line(buf, max) {
+            Line::Complete { len, total } => {
+                let mut line = buf.split_to(total);
+                line.truncate(len);
+                Some(Ok(line.freeze()))
+            }
+            Line::Bare { total } => {
+                buf.advance(total);
+                Some(Err(LineError::BareLineEnding))
+            }
+            Line::Incomplete => None,
+            Line::TooLong => {
+                self.discarding = true;
+                Some(Err(LineError::TooLong))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +124,29 @@ mod tests {
             Line::Complete { len: 4, total: 6 }
         );
         assert_eq!(frame_line(b"NOOPX\r\n", 6), Line::TooLong);
+    }
+
+    #[test]
+    fn reader_skips_the_rest_of_a_long_line() {
+        let mut reader = LineReader::default();
+        let mut buf = BytesMut::from(&b"TOOLONG"[..]);
+        assert_eq!(reader.next_line(&mut buf, 4), Some(Err(LineError::TooLong)));
+        assert!(reader.is_discarding());
+        assert_eq!(reader.next_line(&mut buf, 4), None);
+        buf.extend_from_slice(b"TAIL\r\nOK\r\nA\nB\r\n");
+        assert_eq!(reader.next_line(&mut buf, 4), None);
+        assert!(!reader.is_discarding());
+        assert_eq!(
+            reader.next_line(&mut buf, 4),
+            Some(Ok(Bytes::from_static(b"OK")))
+        );
+        assert_eq!(
+            reader.next_line(&mut buf, 4),
+            Some(Err(LineError::BareLineEnding))
+        );
+        assert_eq!(
+            reader.next_line(&mut buf, 4),
+            Some(Ok(Bytes::from_static(b"B")))
+        );
     }
 }

@@ -68,3 +68,15 @@ pub fn init_logging() {
         .with_target(false)
         .init();
 }
+
+/// Resolves when the process is asked to stop (SIGTERM or Ctrl-C).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("signal handler");
+        tokio::select! { _ = term.recv() => {}, _ = tokio::signal::ctrl_c() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -170,7 +170,7 @@ async fn main() {
         let (accepted, implicit_tls) = tokio::select! {
             accepted = listener.accept() => (accepted, false),
             accepted = accept_tls(&tls_listener) => (accepted, true),
-            _ = shutdown_signal() => {
+            _ = args::shutdown_signal() => {
                 info!("shutting down");
                 return;
             }
@@ -187,17 +187,6 @@ async fn main() {
             Err(e) => warn!(error = %e, "accept failed"),
         }
     }
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("signal handler");
-        tokio::select! { _ = term.recv() => {}, _ = tokio::signal::ctrl_c() => {} }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// The maildrop lock of one user, released when the session ends.

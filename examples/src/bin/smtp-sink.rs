@@ -174,23 +174,12 @@ async fn main() {
                 }
                 Err(e) => warn!(error = %e, "accept failed"),
             },
-            _ = shutdown_signal() => {
+            _ = args::shutdown_signal() => {
                 info!("shutting down");
                 return;
             }
         }
     }
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("signal handler");
-        tokio::select! { _ = term.recv() => {}, _ = tokio::signal::ctrl_c() => {} }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// The message being received.

@@ -55,19 +55,19 @@ mod event;
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
 pub use config::Config;
 pub use event::{AnswerError, BodyFlow, Event, MessageInfo, Ticket};
 
 use crate::Output;
 use crate::codec::{
-    Command, Line, SyntaxError, decode_sasl, encode_base64, frame_line, write_scan_line,
-    write_uid_line,
+    Command, SyntaxError, decode_sasl, encode_base64, write_scan_line, write_uid_line,
 };
 use crate::multiline::BodyEncoder;
 use crate::sasl::{self, Credentials, Mechanism};
 use crate::types::{Capability, Response, ResponseCode, Secret, UniqueId};
+use sansmail_common::line::{LineError, LineReader};
 
 /// Input kept while the application decides, beyond which the session closes.
 const MAX_BUFFERED_INPUT: usize = 64 * 1024;
@@ -139,7 +139,7 @@ pub struct Session {
     maildrop: Vec<MessageInfo>,
     deleted: Vec<bool>,
     errors: usize,
-    discarding_line: bool,
+    lines: LineReader,
     deadline: Option<Instant>,
     eof: bool,
     overflowed: bool,
@@ -171,7 +171,7 @@ impl Session {
             maildrop: Vec::new(),
             deleted: Vec::new(),
             errors: 0,
-            discarding_line: false,
+            lines: LineReader::default(),
             eof: false,
             overflowed: false,
             closing: false,
@@ -529,36 +529,15 @@ impl Session {
 
     /// Frames the next line, handling over-long and bare-ending lines.
     fn next_line(&mut self, max: usize) -> Option<Result<Bytes, SyntaxError>> {
-        if self.discarding_line {
-            match memchr::memchr(b'\n', &self.input) {
-                Some(lf) => {
-                    self.input.advance(lf + 1);
-                    self.discarding_line = false;
-                }
-                None => self.input.clear(),
-            }
-            return None;
-        }
-        match frame_line(&self.input, max) {
-            Line::Complete { len, total } => {
-                let mut line = self.input.split_to(total);
-                line.truncate(len);
-                Some(Ok(line.freeze()))
-            }
-            Line::Bare { total } => {
-                self.input.advance(total);
-                Some(Err(SyntaxError::BareLineEnding))
-            }
-            Line::Incomplete => None,
-            Line::TooLong => {
-                self.discarding_line = true;
-                Some(Err(SyntaxError::LineTooLong))
-            }
-        }
+        let line = self.lines.next_line(&mut self.input, max)?;
+        Some(line.map_err(|e| match e {
+            LineError::BareLineEnding => SyntaxError::BareLineEnding,
+            LineError::TooLong => SyntaxError::LineTooLong,
+        }))
     }
 
     fn step_command(&mut self) -> bool {
-        let discarding = self.discarding_line;
+        let discarding = self.lines.is_discarding();
         let max = self
             .config
             .max_line_length

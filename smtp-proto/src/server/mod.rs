@@ -40,19 +40,20 @@ mod event;
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
 pub use crate::Mode;
 pub use config::{Config, Offer};
 pub use event::{AbortReason, AnswerError, Event, HelloKind, Ticket};
 
 use crate::Output;
-use crate::codec::{Command, Line, SyntaxError, frame_line};
+use crate::codec::{Command, SyntaxError};
 use crate::data::{DataStep, DotUnstuffer};
 use crate::sasl::{self, Credentials};
 use crate::types::{
     BodyType, ForwardPath, MailParameter, Mechanism, RcptParameter, Reply, ReversePath,
 };
+use sansmail_common::line::{LineError, LineReader};
 
 /// A reply the session writes itself: code, optional enhanced status, text.
 type Fixed<'a> = (u16, Option<(u8, u16, u16)>, &'a str);
@@ -142,7 +143,7 @@ pub struct Session {
     authenticated: bool,
     tx: Option<Transaction>,
     errors: usize,
-    discarding_line: bool,
+    lines: LineReader,
     deadline: Option<Instant>,
     eof: bool,
     /// Input piled up past its bound while a decision was pending.
@@ -170,7 +171,7 @@ impl Session {
             authenticated: false,
             tx: None,
             errors: 0,
-            discarding_line: false,
+            lines: LineReader::default(),
             eof: false,
             overflowed: false,
             closing: false,
@@ -525,38 +526,16 @@ impl Session {
     }
 
     /// Frames the next line, handling over-long and bare-ending lines.
-    /// Returns the line without CRLF, or `None` when there is none yet.
     fn next_line(&mut self, max: usize) -> Option<Result<Bytes, SyntaxError>> {
-        if self.discarding_line {
-            match memchr::memchr(b'\n', &self.input) {
-                Some(lf) => {
-                    self.input.advance(lf + 1);
-                    self.discarding_line = false;
-                }
-                None => self.input.clear(),
-            }
-            return None;
-        }
-        match frame_line(&self.input, max) {
-            Line::Complete { len, total } => {
-                let mut line = self.input.split_to(total);
-                line.truncate(len);
-                Some(Ok(line.freeze()))
-            }
-            Line::Bare { total } => {
-                self.input.advance(total);
-                Some(Err(SyntaxError::BareLineEnding))
-            }
-            Line::Incomplete => None,
-            Line::TooLong => {
-                self.discarding_line = true;
-                Some(Err(SyntaxError::LineTooLong))
-            }
-        }
+        let line = self.lines.next_line(&mut self.input, max)?;
+        Some(line.map_err(|e| match e {
+            LineError::BareLineEnding => SyntaxError::BareLineEnding,
+            LineError::TooLong => SyntaxError::LineTooLong,
+        }))
     }
 
     fn step_command(&mut self) -> bool {
-        let discarding = self.discarding_line;
+        let discarding = self.lines.is_discarding();
         match self.next_line(self.config.max_line_length) {
             Some(Ok(line)) => self.handle_command(&line),
             Some(Err(e)) => self.error(&e.reply()),
@@ -1023,7 +1002,7 @@ impl Session {
     }
 
     fn step_auth_line(&mut self) -> bool {
-        let discarding = self.discarding_line;
+        let discarding = self.lines.is_discarding();
         let line = match self.next_line(self.config.max_auth_line_length) {
             None => return discarding && !self.input.is_empty(),
             Some(line) => line,
