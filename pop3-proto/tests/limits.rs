@@ -277,3 +277,21 @@ fn a_refused_retrieve_keeps_the_session() {
         "{wire}"
     );
 }
+
+#[test]
+fn without_pipelining_queued_commands_are_refused() {
+    let config = Config {
+        login_requires_tls: false,
+        pipelining: false,
+        ..Config::default()
+    };
+    let mut s = Server::new(config, &[]);
+    s.drain();
+    assert_eq!(s.feed(b"USER mrose\r\n"), "+OK Send PASS\r\n");
+    assert_eq!(
+        s.feed(b"PASS tanstaaf\r\nSTAT\r\n"),
+        "-ERR Pipelining is not offered\r\n"
+    );
+    assert!(!s.session.is_authenticated());
+    assert_eq!(s.feed(b"CAPA\r\n").matches("PIPELINING").count(), 0);
+}
