@@ -53,11 +53,20 @@ impl<'a> ContentType<'a> {
 
     /// Parses a field value; `None` when there is no valid `type/subtype`.
     pub fn parse(value: &'a [u8]) -> Option<Self> {
-        let (media, rest) = split_first_param(value);
+        let (media, mut rest) = split_first_param(value);
         let media = trim(media);
         let slash = memchr::memchr(b'/', media)?;
         let kind = token(trim(&media[..slash]))?;
-        let subtype = token(trim(&media[slash + 1..]))?;
+        let mut subtype = trim(&media[slash + 1..]);
+        // `type/subtype param=value` without the `;`: read the parameter anyway.
+        if let Some(space) = subtype.iter().position(|b| b.is_ascii_whitespace())
+            && memchr::memchr(b'=', subtype).is_some()
+        {
+            let offset = subtype.as_ptr() as usize - value.as_ptr() as usize;
+            rest = &value[offset + space..];
+            subtype = &subtype[..space];
+        }
+        let subtype = token(subtype)?;
         Some(ContentType {
             kind,
             subtype,
@@ -112,6 +121,22 @@ impl<'a> Disposition<'a> {
     }
 }
 
+/// The raw value of parameter `name` in a field value whose media type may be damaged.
+pub(crate) fn find_param<'a>(value: &'a [u8], name: &str) -> Option<&'a [u8]> {
+    let (_, rest) = split_first_param(value);
+    let mut rest = rest;
+    while !trim(rest).is_empty() {
+        let (one, tail) = split_first_param(rest);
+        rest = tail;
+        let eq = memchr::memchr(b'=', one)?;
+        if trim(&one[..eq]).eq_ignore_ascii_case(name.as_bytes()) {
+            let v = trim(&one[eq + 1..]);
+            return Some(v.strip_prefix(b"\"").map_or(v, |v| v.strip_suffix(b"\"").unwrap_or(v)));
+        }
+    }
+    None
+}
+
 /// An RFC 2045 token, lowercased; `None` when empty or not a token.
 fn token(t: &[u8]) -> Option<String> {
     let ok = !t.is_empty()
@@ -160,6 +185,12 @@ fn parse_params(mut rest: &[u8]) -> Vec<Param<'_>> {
             unquote(value)
         } else {
             Cow::Borrowed(value)
+        };
+        // Folding inside a value (RFC 5322 §2.2.3): the line break goes, the space stays.
+        let value = if memchr::memchr2(b'\r', b'\n', &value).is_some() {
+            Cow::Owned(value.iter().copied().filter(|&b| b != b'\r' && b != b'\n').collect())
+        } else {
+            value
         };
         // name*N*, name*N, name*
         let (base, section, extended) = match name.split_once('*') {
@@ -316,6 +347,10 @@ mod tests {
         assert_eq!(ct.param("x"), Some(&b"1"[..]));
         assert!(ContentType::parse(b"text").is_none());
         assert!(ContentType::parse(b"te xt/plain").is_none());
+        let ct = ContentType::parse(b"multipart/mixed\r\n\tboundary=\"a\r\n b\"; x=1").unwrap();
+        assert_eq!(ct.subtype, "mixed");
+        assert_eq!(ct.param("boundary"), Some(&b"a b"[..]));
+        assert_eq!(ct.param("x"), Some(&b"1"[..]));
     }
 
     #[test]

@@ -31,4 +31,20 @@ pub enum DefectKind {
     TooManyParts,
     /// A header block longer than the limit: the rest is read as body.
     HeaderTooLong,
+    /// Base64 with characters outside the alphabet (skipped).
+    InvalidBase64Characters,
+    /// Base64 that does not end on a 4-character boundary.
+    InvalidBase64Padding,
+    /// Quoted-printable with an `=` that is neither an escape nor a soft break (kept).
+    InvalidQuotedPrintable,
+    /// A uuencoded body without its `begin` or `end` line, or with damaged lines.
+    InvalidUuencode,
+    /// An RFC 2047 encoded word that is damaged or in an unknown charset.
+    BadEncodedWord,
+    /// A header field with 8-bit bytes that are not UTF-8 (read as windows-1252).
+    NonUtf8HeaderBytes,
+    /// A field RFC 5322 §3.6 allows once appearing again (the first one counts).
+    DuplicateSingletonHeader,
+    /// A text part in a charset nobody knows (read as UTF-8 or windows-1252).
+    UnknownCharset,
 }

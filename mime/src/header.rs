@@ -39,6 +39,36 @@ impl<'a> Field<'a> {
     }
 }
 
+impl Field<'_> {
+    /// An unstructured value (Subject, Comments, ...) as text: unfolded,
+    /// leading whitespace removed (trailing kept, as written), RFC 2047
+    /// words decoded, raw 8-bit bytes read as UTF-8 or else windows-1252.
+    pub fn text(&self) -> String {
+        self.text_with(None)
+    }
+
+    /// [`Field::text`], reading raw 8-bit bytes that are not UTF-8 in
+    /// `fallback` (for example the charset of the message's body, as mail
+    /// readers do).
+    pub fn text_with(&self, fallback: Option<&'static encoding_rs::Encoding>) -> String {
+        let v = self.raw_value;
+        let start = v
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            .unwrap_or(v.len());
+        let v = &v[start..];
+        let v = strip_eol(v);
+        let unfolded: Cow<'_, [u8]> = if memchr::memchr2(b'\r', b'\n', v).is_none() {
+            Cow::Borrowed(v)
+        } else {
+            Cow::Owned(v.iter().copied().filter(|&b| b != b'\r' && b != b'\n').collect())
+        };
+        crate::words::decode_header_text_with(&unfolded, fallback)
+            .text
+            .into_owned()
+    }
+}
+
 /// The fields of one header block, in order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Header<'a> {

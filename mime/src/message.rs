@@ -3,9 +3,12 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use crate::content_type::ContentType;
+use crate::charset::{DecodedText, decode_text};
+use crate::content_type::{ContentType, Disposition, Param};
 use crate::defect::{Defect, DefectKind};
 use crate::header::{self, Header};
+use crate::transfer::{self, DecodeFlaws, TransferEncoding};
+use crate::words::decode_header_text;
 
 /// Bounds that keep hostile input linear and the stack shallow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +68,110 @@ pub struct Part<'a> {
     pub body: Body<'a>,
 }
 
+impl<'a> Part<'a> {
+    /// The `Content-Transfer-Encoding` (7bit when absent).
+    pub fn transfer_encoding(&self) -> TransferEncoding {
+        self.header
+            .get("content-transfer-encoding")
+            .map_or(TransferEncoding::SevenBit, |f| {
+                TransferEncoding::parse(f.raw_value)
+            })
+    }
+
+    /// The `Content-Disposition`, when present and readable.
+    pub fn disposition(&self) -> Option<Disposition<'a>> {
+        Disposition::parse(self.header.get("content-disposition")?.raw_value)
+    }
+
+    /// The `charset` parameter as given (not the RFC 2045 default).
+    pub fn charset(&self) -> Option<&[u8]> {
+        if self.content_type_given {
+            return self.content_type.param("charset");
+        }
+        // A Content-Type with a damaged media type may still name its charset.
+        let field = self.header.get("content-type")?;
+        crate::content_type::find_param(field.raw_value, "charset")
+    }
+
+    /// The file name: Content-Disposition `filename`, else Content-Type
+    /// `name`, decoded (RFC 2231 charset, RFC 2047 words, raw UTF-8).
+    pub fn filename(&self) -> Option<String> {
+        let from_disposition = self
+            .disposition()
+            .and_then(|d| d.params.into_iter().find(|p| p.name == "filename"));
+        let param = from_disposition.or_else(|| {
+            self.content_type
+                .params
+                .iter()
+                .find(|p| p.name == "name")
+                .cloned()
+        })?;
+        Some(param_text(&param))
+    }
+
+    /// True for a `text/*` part.
+    pub fn is_text(&self) -> bool {
+        self.content_type.kind == "text"
+    }
+}
+
+/// Fields RFC 5322 §3.6 allows at most once in a message header.
+const SINGLETONS: &[&str] = &[
+    "date",
+    "from",
+    "sender",
+    "reply-to",
+    "to",
+    "cc",
+    "bcc",
+    "message-id",
+    "in-reply-to",
+    "references",
+    "subject",
+];
+
+fn header_defects(part: &Part<'_>, is_message: bool, out: &mut Vec<Defect>) {
+    let fields = &part.header.fields;
+    for (i, field) in fields.iter().enumerate() {
+        let offset = field.range.start;
+        if !field.raw_value.is_ascii() && std::str::from_utf8(field.raw_value).is_err() {
+            out.push(Defect {
+                kind: DefectKind::NonUtf8HeaderBytes,
+                offset,
+            });
+        }
+        if field.is("subject") || field.is("comments") {
+            if decode_header_text(&field.value()).bad_encoded_word {
+                out.push(Defect {
+                    kind: DefectKind::BadEncodedWord,
+                    offset,
+                });
+            }
+        }
+        if is_message
+            && SINGLETONS.iter().any(|name| field.is(name))
+            && fields[..i]
+                .iter()
+                .any(|f| f.name.eq_ignore_ascii_case(field.name))
+        {
+            out.push(Defect {
+                kind: DefectKind::DuplicateSingletonHeader,
+                offset,
+            });
+        }
+    }
+}
+
+/// A parameter's value as text: in its RFC 2231 charset, else with RFC 2047 words decoded.
+fn param_text(param: &Param<'_>) -> String {
+    match &param.charset {
+        Some(charset) => decode_text(&param.value, Some(charset.as_bytes()))
+            .text
+            .into_owned(),
+        None => decode_header_text(&param.value).text.into_owned(),
+    }
+}
+
 /// A parsed message borrowing its input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message<'a> {
@@ -101,6 +208,125 @@ impl<'a> Message<'a> {
     /// The bytes of `range` in the input.
     pub fn slice(&self, range: &Range<usize>) -> &'a [u8] {
         &self.raw[range.clone()]
+    }
+
+    /// The decoded `Subject` of the top-level header.
+    pub fn subject(&self) -> Option<String> {
+        let field = self.root.header.get("subject")?;
+        Some(field.text_with(self.header_fallback()))
+    }
+
+    /// The encoding for raw 8-bit header text that is not UTF-8: that of
+    /// the first text part's charset, as mail readers guess it.
+    pub fn header_fallback(&self) -> Option<&'static encoding_rs::Encoding> {
+        let mut found = None;
+        self.for_each_part(|part, _| {
+            if found.is_none()
+                && part.is_text()
+                && let Some(charset) = part.charset()
+            {
+                found = crate::charset::encoding_for(charset)
+                    .filter(|e| e.is_ascii_compatible() && *e != encoding_rs::UTF_8);
+            }
+        });
+        found
+    }
+
+    /// The body of `part` with its transfer encoding removed; borrowed for
+    /// 7bit, 8bit, binary and unknown encodings.
+    pub fn decoded_body(&self, part: &Part<'a>) -> (Cow<'a, [u8]>, DecodeFlaws) {
+        let raw = self.slice(&part.body_range);
+        let mut out = Vec::new();
+        let flaws = match part.transfer_encoding() {
+            TransferEncoding::Base64 => transfer::decode_base64(raw, &mut out),
+            TransferEncoding::QuotedPrintable => transfer::decode_quoted_printable(raw, &mut out),
+            TransferEncoding::UuEncode => {
+                let (name, flaws) = transfer::decode_uuencode(raw, &mut out);
+                if name.is_none() {
+                    return (Cow::Borrowed(raw), flaws);
+                }
+                flaws
+            }
+            _ => return (Cow::Borrowed(raw), DecodeFlaws::default()),
+        };
+        (Cow::Owned(out), flaws)
+    }
+
+    /// The body of a text part decoded to UTF-8 in its charset.
+    pub fn body_text(&self, part: &Part<'a>) -> DecodedText<'a> {
+        let charset = part.content_type.param("charset");
+        match self.decoded_body(part).0 {
+            Cow::Borrowed(bytes) => decode_text(bytes, charset),
+            Cow::Owned(bytes) => {
+                let decoded = decode_text(&bytes, charset);
+                DecodedText {
+                    text: Cow::Owned(decoded.text.into_owned()),
+                    ..decoded
+                }
+            }
+        }
+    }
+
+    /// Every part, depth first, with true for the header of a message (the
+    /// top level and each enclosed message), where RFC 5322 fields live.
+    pub fn for_each_part(&self, mut visit: impl FnMut(&Part<'a>, bool)) {
+        fn go<'p, 'a>(
+            part: &'p Part<'a>,
+            is_message: bool,
+            visit: &mut impl FnMut(&Part<'a>, bool),
+        ) {
+            visit(part, is_message);
+            match &part.body {
+                Body::Leaf => {}
+                Body::Multipart { parts, .. } => {
+                    for p in parts {
+                        go(p, false, visit);
+                    }
+                }
+                Body::Message(inner) => go(inner, true, visit),
+            }
+        }
+        go(&self.root, true, &mut visit);
+    }
+
+    /// The structural defects found while parsing plus those that decoding
+    /// every header and body finds (bad base64 and escapes, bad encoded
+    /// words, 8-bit header bytes that are not UTF-8, duplicate singleton
+    /// fields, unknown charsets), ordered by offset. This decodes every body.
+    pub fn all_defects(&self) -> Vec<Defect> {
+        let mut out = self.defects.clone();
+        self.for_each_part(|part, is_message| {
+            header_defects(part, is_message, &mut out);
+            if !matches!(part.body, Body::Leaf) {
+                return;
+            }
+            let offset = part.body_range.start;
+            let (_, flaws) = self.decoded_body(part);
+            for (flawed, kind) in [
+                (
+                    flaws.invalid_characters,
+                    DefectKind::InvalidBase64Characters,
+                ),
+                (flaws.bad_padding, DefectKind::InvalidBase64Padding),
+                (flaws.bad_escape, DefectKind::InvalidQuotedPrintable),
+                (flaws.bad_uuencode, DefectKind::InvalidUuencode),
+            ] {
+                if flawed {
+                    out.push(Defect { kind, offset });
+                }
+            }
+            if part.is_text()
+                && let Some(charset) = part.charset()
+                && crate::charset::encoding_for(charset).is_none()
+            {
+                out.push(Defect {
+                    kind: DefectKind::UnknownCharset,
+                    offset: part.header_range.start,
+                });
+            }
+        });
+        out.sort_by_key(|d| d.offset);
+        out
     }
 
     /// The leaf parts in depth-first order with their IMAP section numbers
@@ -219,7 +445,7 @@ impl<'a> Context<'a> {
         }
         let digest = ct.subtype == "digest";
         let delimiters = self.delimiters(&boundary, start, end);
-        let Some(first) = delimiters.first() else {
+        let Some(first) = delimiters.first().filter(|d| !d.close) else {
             self.defect(DefectKind::StartBoundaryNotFound, start);
             return Body::Leaf;
         };
@@ -233,7 +459,8 @@ impl<'a> Context<'a> {
             }
             let part_end = match delimiters.get(i + 1) {
                 Some(next) => before_line_break(self.input, d.line_end, next.line_start),
-                None => end,
+                // Unterminated: the last line break still belongs to the missing delimiter.
+                None => before_line_break(self.input, d.line_end, end),
             };
             if self.parts >= self.limits.max_parts {
                 self.defect(DefectKind::TooManyParts, d.line_start);
@@ -405,7 +632,8 @@ epilogue\r\n";
     fn notes_defects_and_keeps_reading() {
         let m = Message::parse(b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\nunfinished\n");
         assert_eq!(m.defects[0].kind, DefectKind::CloseBoundaryNotFound);
-        assert_eq!(m.leaves()[0].1.body_range.end, m.raw.len());
+        // The last line break belongs to the missing delimiter, as Python's email reads it.
+        assert_eq!(m.slice(&m.leaves()[0].1.body_range), b"unfinished");
         let m = Message::parse(b"Content-Type: multipart/mixed\n\nno boundary\n");
         assert_eq!(m.defects[0].kind, DefectKind::NoBoundaryInMultipart);
         let m = Message::parse(b"Subject: x\nnot a header line\nbody\n");

@@ -1,0 +1,430 @@
+//! Content-Transfer-Encoding (RFC 2045 §6): decoding base64, quoted-printable
+//! and uuencode, and encoding base64 and quoted-printable for the builder.
+
+/// A `Content-Transfer-Encoding` value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransferEncoding {
+    /// `7bit`, the default: the body is as written.
+    SevenBit,
+    /// `8bit`: as written.
+    EightBit,
+    /// `binary`: as written.
+    Binary,
+    /// `quoted-printable`.
+    QuotedPrintable,
+    /// `base64`.
+    Base64,
+    /// `x-uuencode` and its aliases (`uuencode`, `uue`, `x-uue`).
+    UuEncode,
+    /// Any other value, lowercased: the body is left as written.
+    Other(String),
+}
+
+impl TransferEncoding {
+    /// Reads a field value; case and surrounding whitespace do not matter.
+    pub fn parse(value: &[u8]) -> Self {
+        let v = String::from_utf8_lossy(crate::header::trim(value)).to_ascii_lowercase();
+        match v.as_str() {
+            "" | "7bit" => TransferEncoding::SevenBit,
+            "8bit" => TransferEncoding::EightBit,
+            "binary" => TransferEncoding::Binary,
+            "quoted-printable" => TransferEncoding::QuotedPrintable,
+            "base64" => TransferEncoding::Base64,
+            "x-uuencode" | "uuencode" | "uue" | "x-uue" => TransferEncoding::UuEncode,
+            _ => TransferEncoding::Other(v),
+        }
+    }
+
+    /// The name as written in a header field.
+    pub fn as_str(&self) -> &str {
+        match self {
+            TransferEncoding::SevenBit => "7bit",
+            TransferEncoding::EightBit => "8bit",
+            TransferEncoding::Binary => "binary",
+            TransferEncoding::QuotedPrintable => "quoted-printable",
+            TransferEncoding::Base64 => "base64",
+            TransferEncoding::UuEncode => "x-uuencode",
+            TransferEncoding::Other(name) => name,
+        }
+    }
+}
+
+/// What went wrong while decoding, if anything (the output is still usable).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DecodeFlaws {
+    /// Base64: characters outside the alphabet were skipped.
+    pub invalid_characters: bool,
+    /// Base64: the data did not end on a 4-character boundary, or a lone
+    /// character was left over and dropped.
+    pub bad_padding: bool,
+    /// Quoted-printable: an `=` not followed by two hex digits or a line break, kept as is.
+    pub bad_escape: bool,
+    /// Uuencode: no `begin` line, a bad line or no `end` line.
+    pub bad_uuencode: bool,
+}
+
+impl DecodeFlaws {
+    /// True when nothing went wrong.
+    pub fn is_clean(&self) -> bool {
+        *self == DecodeFlaws::default()
+    }
+}
+
+const INVALID: u32 = 0x100;
+
+/// Alphabet value of each octet; [`INVALID`] for the rest (`=` included).
+const BASE64_VALUE: [u32; 256] = {
+    let mut table = [INVALID; 256];
+    let alphabet = BASE64_ALPHABET;
+    let mut i = 0;
+    while i < 64 {
+        table[alphabet[i] as usize] = i as u32;
+        i += 1;
+    }
+    table
+};
+
+/// The four alphabet values shifted into place and merged: each table maps a
+/// character at one position of a quad to its bits of the 24-bit group, with
+/// a high bit set for characters outside the alphabet.
+const fn shifted(shift: u32) -> [u32; 256] {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let v = BASE64_VALUE[i];
+        table[i] = if v == INVALID {
+            0x0100_0000
+        } else {
+            v << shift
+        };
+        i += 1;
+    }
+    table
+}
+const QUAD0: [u32; 256] = shifted(18);
+const QUAD1: [u32; 256] = shifted(12);
+const QUAD2: [u32; 256] = shifted(6);
+const QUAD3: [u32; 256] = shifted(0);
+
+const BASE64_ALPHABET: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Decodes base64, appending to `out`. Line breaks and whitespace are
+/// skipped; other characters outside the alphabet are skipped and flagged;
+/// decoding stops at the first complete padding (`=`), as mail readers do.
+pub fn decode_base64(input: &[u8], out: &mut Vec<u8>) -> DecodeFlaws {
+    let mut flaws = DecodeFlaws::default();
+    out.reserve(input.len() / 4 * 3 + 3);
+    let mut quad = [0u8; 4];
+    let mut filled = 0usize;
+    let mut pads = 0usize;
+    let mut i = 0;
+    while i < input.len() {
+        // Fast path: whole quads of clean alphabet at a quad boundary.
+        if filled == 0 {
+            while i + 8 <= input.len() {
+                let c = &input[i..i + 8];
+                let a = QUAD0[c[0] as usize]
+                    | QUAD1[c[1] as usize]
+                    | QUAD2[c[2] as usize]
+                    | QUAD3[c[3] as usize];
+                let b = QUAD0[c[4] as usize]
+                    | QUAD1[c[5] as usize]
+                    | QUAD2[c[6] as usize]
+                    | QUAD3[c[7] as usize];
+                if (a | b) & 0xFF00_0000 != 0 {
+                    break;
+                }
+                out.extend_from_slice(&[
+                    (a >> 16) as u8,
+                    (a >> 8) as u8,
+                    a as u8,
+                    (b >> 16) as u8,
+                    (b >> 8) as u8,
+                    b as u8,
+                ]);
+                i += 8;
+            }
+            if i >= input.len() {
+                break;
+            }
+        }
+        let c = input[i];
+        i += 1;
+        let v = BASE64_VALUE[c as usize];
+        if v == INVALID {
+            if c == b'=' {
+                if filled >= 2 {
+                    pads += 1;
+                    if filled + pads >= 4 {
+                        break;
+                    }
+                }
+            } else if !matches!(c, b'\r' | b'\n' | b' ' | b'\t') {
+                flaws.invalid_characters = true;
+            }
+            continue;
+        }
+        pads = 0;
+        quad[filled] = v as u8;
+        filled += 1;
+        if filled == 4 {
+            let n = (u32::from(quad[0]) << 18)
+                | (u32::from(quad[1]) << 12)
+                | (u32::from(quad[2]) << 6)
+                | u32::from(quad[3]);
+            out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
+            filled = 0;
+        }
+    }
+    let n = (u32::from(quad[0]) << 18) | (u32::from(quad[1]) << 12) | (u32::from(quad[2]) << 6);
+    match filled {
+        0 => {}
+        1 => flaws.bad_padding = true,
+        2 => out.push((n >> 16) as u8),
+        _ => out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8]),
+    }
+    if filled >= 2 && filled + pads < 4 {
+        flaws.bad_padding = true;
+    }
+    flaws
+}
+
+/// Encodes `input` as base64 in lines of 76 characters ending in CRLF.
+pub fn encode_base64(input: &[u8], out: &mut Vec<u8>) {
+    out.reserve(input.len() / 57 * 78 + 80);
+    for line in input.chunks(57) {
+        for group in line.chunks(3) {
+            let n = (u32::from(group[0]) << 16)
+                | (u32::from(*group.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*group.get(2).unwrap_or(&0));
+            let chars = [
+                BASE64_ALPHABET[(n >> 18) as usize & 63],
+                BASE64_ALPHABET[(n >> 12) as usize & 63],
+                if group.len() > 1 {
+                    BASE64_ALPHABET[(n >> 6) as usize & 63]
+                } else {
+                    b'='
+                },
+                if group.len() > 2 {
+                    BASE64_ALPHABET[n as usize & 63]
+                } else {
+                    b'='
+                },
+            ];
+            out.extend_from_slice(&chars);
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// Decodes quoted-printable (RFC 2045 §6.7), appending to `out`: `=XX`
+/// escapes (either case), soft line breaks (`=` then optional whitespace
+/// and a line break), and trailing whitespace on each line removed as the
+/// RFC says; line breaks are kept as written. An `=` that starts nothing
+/// valid is kept and flagged.
+pub fn decode_quoted_printable(input: &[u8], out: &mut Vec<u8>) -> DecodeFlaws {
+    let mut flaws = DecodeFlaws::default();
+    out.reserve(input.len());
+    let mut rest = input;
+    while !rest.is_empty() {
+        let (line, eol, next) = match memchr::memchr(b'\n', rest) {
+            Some(n) => {
+                let cr = n > 0 && rest[n - 1] == b'\r';
+                let line_end = if cr { n - 1 } else { n };
+                (&rest[..line_end], &rest[line_end..=n], &rest[n + 1..])
+            }
+            None => (rest, &rest[rest.len()..], &rest[rest.len()..]),
+        };
+        rest = next;
+        let body = trim_trailing_whitespace(line);
+        let mut soft_break = false;
+        let mut i = 0;
+        while i < body.len() {
+            let Some(eq) = memchr::memchr(b'=', &body[i..]) else {
+                out.extend_from_slice(&body[i..]);
+                break;
+            };
+            out.extend_from_slice(&body[i..i + eq]);
+            i += eq + 1;
+            if i == body.len() {
+                soft_break = true;
+                break;
+            }
+            match (
+                hex_value(body[i]),
+                body.get(i + 1).and_then(|&b| hex_value(b)),
+            ) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
+                }
+                _ => {
+                    flaws.bad_escape = true;
+                    out.push(b'=');
+                }
+            }
+        }
+        if !soft_break {
+            out.extend_from_slice(eol);
+        }
+    }
+    flaws
+}
+
+fn trim_trailing_whitespace(line: &[u8]) -> &[u8] {
+    let end = line
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(0, |e| e + 1);
+    &line[..end]
+}
+
+/// Encodes `input` as quoted-printable with CRLF line ends and lines of at
+/// most 76 characters. With `text`, line breaks (CRLF or LF) in the input
+/// are written as line breaks; otherwise CR and LF are escaped.
+pub fn encode_quoted_printable(input: &[u8], text: bool, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.reserve(input.len() + input.len() / 8);
+    let mut column = 0;
+    let mut i = 0;
+    while i < input.len() {
+        let b = input[i];
+        if text && (b == b'\n' || (b == b'\r' && input.get(i + 1) == Some(&b'\n'))) {
+            out.extend_from_slice(b"\r\n");
+            column = 0;
+            i += if b == b'\r' { 2 } else { 1 };
+            continue;
+        }
+        let at_line_end = !text
+            || match input.get(i + 1) {
+                None => true,
+                Some(b'\n') => true,
+                Some(b'\r') => input.get(i + 2) == Some(&b'\n'),
+                _ => false,
+            };
+        let literal = match b {
+            b'=' => false,
+            b' ' | b'\t' => !at_line_end,
+            33..=126 => true,
+            _ => false,
+        };
+        let width = if literal { 1 } else { 3 };
+        if column + width > 75 {
+            out.extend_from_slice(b"=\r\n");
+            column = 0;
+        }
+        if literal {
+            out.push(b);
+        } else {
+            out.extend_from_slice(&[b'=', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+        }
+        column += width;
+        i += 1;
+    }
+}
+
+/// Decodes a uuencoded body (`begin MODE NAME` ... `end`), appending the
+/// file's bytes to `out`; returns the file name. Lines a broken encoder cut
+/// short are decoded as far as they go.
+pub fn decode_uuencode(input: &[u8], out: &mut Vec<u8>) -> (Option<Vec<u8>>, DecodeFlaws) {
+    let mut flaws = DecodeFlaws::default();
+    let mut lines = input
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut name = None;
+    for line in lines.by_ref() {
+        if let Some(rest) = line.strip_prefix(b"begin ") {
+            let mut it = rest.splitn(2, |&b| b == b' ');
+            let mode = it.next().unwrap_or_default();
+            if !mode.is_empty() && mode.iter().all(|b| (b'0'..=b'7').contains(b)) {
+                name = Some(it.next().unwrap_or_default().to_vec());
+                break;
+            }
+        }
+    }
+    if name.is_none() {
+        flaws.bad_uuencode = true;
+        return (None, flaws);
+    }
+    let mut ended = false;
+    for line in lines {
+        if crate::header::trim(line) == b"end" {
+            ended = true;
+            break;
+        }
+        if line.is_empty() {
+            break;
+        }
+        let count = usize::from(line[0].wrapping_sub(b' ') & 63);
+        let mut produced = 0;
+        for group in line[1..].chunks(4) {
+            if produced >= count {
+                break;
+            }
+            let v = |k: usize| u32::from(group.get(k).map_or(0, |&c| c.wrapping_sub(b' ') & 63));
+            let n = (v(0) << 18) | (v(1) << 12) | (v(2) << 6) | v(3);
+            for byte in [(n >> 16) as u8, (n >> 8) as u8, n as u8] {
+                if produced < count {
+                    out.push(byte);
+                    produced += 1;
+                }
+            }
+        }
+        if produced < count {
+            flaws.bad_uuencode = true;
+        }
+    }
+    if !ended {
+        flaws.bad_uuencode = true;
+    }
+    (name, flaws)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &[u8]) -> (Vec<u8>, DecodeFlaws) {
+        let mut out = Vec::new();
+        let flaws = decode_base64(s, &mut out);
+        (out, flaws)
+    }
+
+    #[test]
+    fn base64_tolerates_breaks_and_flags_garbage() {
+        assert_eq!(b64(b"aGVsbG8gd29y\r\nbGQ=\r\n").0, b"hello world");
+        assert!(b64(b"aGVsbG8gd29y\r\nbGQ=\r\n").1.is_clean());
+        let (out, flaws) = b64(b"aGV*sbG8=");
+        assert_eq!(out, b"hello");
+        assert!(flaws.invalid_characters);
+        let (out, flaws) = b64(b"aGVsbG8");
+        assert_eq!(out, b"hello");
+        assert!(flaws.bad_padding);
+        assert_eq!(b64(b"QQ==QkI=").0, b"A", "stops at the first padding");
+        let (out, flaws) = b64(b"QUJD\nQ");
+        assert_eq!(out, b"ABC");
+        assert!(flaws.bad_padding);
+    }
+
+    #[test]
+    fn quoted_printable_decodes_escapes_and_soft_breaks() {
+        let mut out = Vec::new();
+        let flaws = decode_quoted_printable(b"caf=C3=A9 =\r\nsuite  \r\nend=3d=\n=ZZ", &mut out);
+        assert_eq!(out, "café suite\r\nend==ZZ".as_bytes());
+        assert!(flaws.bad_escape);
+    }
+
+    #[test]
+    fn uuencode_decodes_a_file() {
+        let mut out = Vec::new();
+        let (name, flaws) = decode_uuencode(b"begin 644 cat.txt\n#0V%T\n`\nend\n", &mut out);
+        assert_eq!(name.as_deref(), Some(&b"cat.txt"[..]));
+        assert_eq!(out, b"Cat");
+        assert!(flaws.is_clean());
+    }
+}
