@@ -71,7 +71,11 @@ Content-Transfer-Encoding: base64\nContent-Disposition: attachment; filename*=ut
         "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
     );
     assert!(line.starts_with(&expected), "{line}");
-    for kind in ["CloseBoundaryNotFound", "InvalidBase64Characters", "InvalidBase64Padding"] {
+    for kind in [
+        "CloseBoundaryNotFound",
+        "InvalidBase64Characters",
+        "InvalidBase64Padding",
+    ] {
         assert!(line.contains(kind), "{kind} missing: {line}");
     }
 }

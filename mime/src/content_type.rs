@@ -131,7 +131,10 @@ pub(crate) fn find_param<'a>(value: &'a [u8], name: &str) -> Option<&'a [u8]> {
         let eq = memchr::memchr(b'=', one)?;
         if trim(&one[..eq]).eq_ignore_ascii_case(name.as_bytes()) {
             let v = trim(&one[eq + 1..]);
-            return Some(v.strip_prefix(b"\"").map_or(v, |v| v.strip_suffix(b"\"").unwrap_or(v)));
+            return Some(
+                v.strip_prefix(b"\"")
+                    .map_or(v, |v| v.strip_suffix(b"\"").unwrap_or(v)),
+            );
         }
     }
     None
@@ -188,7 +191,13 @@ fn parse_params(mut rest: &[u8]) -> Vec<Param<'_>> {
         };
         // Folding inside a value (RFC 5322 §2.2.3): the line break goes, the space stays.
         let value = if memchr::memchr2(b'\r', b'\n', &value).is_some() {
-            Cow::Owned(value.iter().copied().filter(|&b| b != b'\r' && b != b'\n').collect())
+            Cow::Owned(
+                value
+                    .iter()
+                    .copied()
+                    .filter(|&b| b != b'\r' && b != b'\n')
+                    .collect(),
+            )
         } else {
             value
         };

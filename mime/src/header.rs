@@ -61,7 +61,12 @@ impl Field<'_> {
         let unfolded: Cow<'_, [u8]> = if memchr::memchr2(b'\r', b'\n', v).is_none() {
             Cow::Borrowed(v)
         } else {
-            Cow::Owned(v.iter().copied().filter(|&b| b != b'\r' && b != b'\n').collect())
+            Cow::Owned(
+                v.iter()
+                    .copied()
+                    .filter(|&b| b != b'\r' && b != b'\n')
+                    .collect(),
+            )
         };
         crate::words::decode_header_text_with(&unfolded, fallback)
             .text
@@ -80,6 +85,53 @@ impl<'a> Header<'a> {
     /// The first field named `name`.
     pub fn get(&self, name: &str) -> Option<&Field<'a>> {
         self.fields.iter().find(|f| f.is(name))
+    }
+
+    /// The unstructured text of the first field `name` (see [`Field::text`]).
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.get(name).map(Field::text)
+    }
+
+    /// The address list of the first field `name` (From, To, Cc, Bcc, Reply-To, Sender, ...).
+    pub fn addresses(&self, name: &str) -> Option<crate::address::AddressList> {
+        self.get(name)
+            .map(|f| crate::address::parse_addresses(f.raw_value))
+    }
+
+    /// The `Date` field, when it holds a readable date.
+    pub fn date(&self) -> Option<crate::date::DateTime> {
+        crate::date::parse_date(self.get("date")?.raw_value)
+    }
+
+    /// The identifiers of the first field `name` (Message-ID, In-Reply-To, References).
+    pub fn ids(&self, name: &str) -> Vec<String> {
+        self.get(name)
+            .map(|f| crate::ids::parse_ids(f.raw_value))
+            .unwrap_or_default()
+    }
+
+    /// The `Message-ID`, without brackets.
+    pub fn message_id(&self) -> Option<String> {
+        self.ids("message-id").into_iter().next()
+    }
+
+    /// Every Received field, newest (topmost) first.
+    pub fn received(&self) -> Vec<crate::received::Received> {
+        self.get_all("received")
+            .map(|f| crate::received::parse_received(f.raw_value))
+            .collect()
+    }
+
+    /// The URLs of an RFC 2369 field (List-Unsubscribe, List-Post, ...).
+    pub fn list_urls(&self, name: &str) -> Vec<String> {
+        self.get(name)
+            .map(|f| crate::list::parse_list_urls(f.raw_value))
+            .unwrap_or_default()
+    }
+
+    /// The `List-Id` (RFC 2919).
+    pub fn list_id(&self) -> Option<crate::list::ListId> {
+        crate::list::parse_list_id(self.get("list-id")?.raw_value)
     }
 
     /// Every field named `name`, in order.

@@ -25,18 +25,28 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod address;
 pub mod charset;
 mod content_type;
+pub mod date;
 mod defect;
 mod header;
+pub mod ids;
+pub mod list;
 mod message;
+pub mod received;
 pub mod transfer;
 pub mod words;
 
+pub use address::{Address, AddressList, Mailbox, parse_addresses};
 pub use charset::{DecodedText, decode_text};
 pub use content_type::{ContentType, Disposition, Param};
+pub use date::{DateTime, parse_date};
 pub use defect::{Defect, DefectKind};
 pub use header::{Field, Header};
+pub use ids::parse_ids;
+pub use list::{ListId, parse_list_id, parse_list_urls};
 pub use message::{Body, Limits, Message, Part};
+pub use received::{Received, parse_received};
 pub use transfer::{DecodeFlaws, TransferEncoding};
 pub use words::{HeaderText, decode_header_text};

@@ -140,13 +140,13 @@ fn header_defects(part: &Part<'_>, is_message: bool, out: &mut Vec<Defect>) {
                 offset,
             });
         }
-        if field.is("subject") || field.is("comments") {
-            if decode_header_text(&field.value()).bad_encoded_word {
-                out.push(Defect {
-                    kind: DefectKind::BadEncodedWord,
-                    offset,
-                });
-            }
+        if (field.is("subject") || field.is("comments"))
+            && decode_header_text(&field.value()).bad_encoded_word
+        {
+            out.push(Defect {
+                kind: DefectKind::BadEncodedWord,
+                offset,
+            });
         }
         if is_message
             && SINGLETONS.iter().any(|name| field.is(name))
@@ -679,5 +679,33 @@ epilogue\r\n";
         let m = Message::parse(&many);
         assert!(m.defects.iter().any(|d| d.kind == DefectKind::TooManyParts));
         assert!(m.leaves().len() <= 10_001);
+    }
+}
+
+#[cfg(test)]
+mod typed_tests {
+    use super::*;
+
+    #[test]
+    fn header_fields_are_typed() {
+        let m = Message::parse(
+            b"Received: from a.test ([192.0.2.1]) by b.test with ESMTP id X1; Tue, 1 Jul 2003 10:52:37 +0200\r\n\
+From: =?utf-8?q?Ren=C3=A9?= <rene@x.test>\r\nTo: team: a@x.test, b@x.test;\r\n\
+Date: Tue, 1 Jul 2003 10:52:37 +0200\r\nMessage-ID: <id1@x.test>\r\nReferences: <r1@x> <r2@x>\r\n\
+List-Id: Team list <team.x.test>\r\nList-Unsubscribe: <mailto:leave@x.test>, <https://x.test/leave>\r\n\r\nbody",
+        );
+        let h = &m.root.header;
+        let from = h.addresses("from").unwrap();
+        assert_eq!(
+            from.mailboxes().next().unwrap().name.as_deref(),
+            Some("René")
+        );
+        assert_eq!(h.addresses("to").unwrap().mailboxes().count(), 2);
+        assert_eq!(h.date().unwrap().unix_time(), 1_057_049_557);
+        assert_eq!(h.message_id().as_deref(), Some("id1@x.test"));
+        assert_eq!(h.ids("references"), ["r1@x", "r2@x"]);
+        assert_eq!(h.received()[0].with.as_deref(), Some("ESMTP"));
+        assert_eq!(h.list_id().unwrap().id, "team.x.test");
+        assert_eq!(h.list_urls("list-unsubscribe").len(), 2);
     }
 }

@@ -153,8 +153,8 @@ pub fn decode_header_text_with<'a>(
         // (not for ISO-2022-JP, whose decoder rejects back-to-back escapes:
         // each of its words is complete anyway).
         let charset = words[i].charset;
-        let stateful = crate::charset::encoding_for(charset)
-            .is_some_and(|e| !e.is_ascii_compatible());
+        let stateful =
+            crate::charset::encoding_for(charset).is_some_and(|e| !e.is_ascii_compatible());
         let mut bytes = std::mem::take(&mut words[i].bytes);
         bad_encoded_word |= words[i].damaged;
         let mut j = i + 1;

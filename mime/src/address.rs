@@ -1,0 +1,425 @@
+//! Address lists (RFC 5322 §3.4 with the obsolete syntax of §4.4): mailboxes,
+//! groups, display names (quoted, encoded words), comments and source routes.
+
+use crate::words::decode_header_text;
+
+/// One mailbox: `Name <local@domain>` or a bare `local@domain`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Mailbox {
+    /// The display name, decoded; for a bare address, a comment beside it (`a@b (Name)`).
+    pub name: Option<String>,
+    /// The address `local@domain` with quoting and source route removed (may be empty: `<>`).
+    pub address: String,
+}
+
+/// A mailbox or a named group of them (`Team: a@x, b@y;`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Address {
+    /// A single mailbox.
+    Mailbox(Mailbox),
+    /// A group with its display name and members (possibly none).
+    Group {
+        /// The group's name, decoded.
+        name: String,
+        /// The mailboxes in it.
+        members: Vec<Mailbox>,
+    },
+}
+
+/// An address list as read, and whether it was cut at the limit.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AddressList {
+    /// The addresses, in order.
+    pub addresses: Vec<Address>,
+    /// More mailboxes than the limit were written: the rest were not read.
+    pub truncated: bool,
+}
+
+impl AddressList {
+    /// Every mailbox, those in groups included, in order.
+    pub fn mailboxes(&self) -> impl Iterator<Item = &Mailbox> {
+        self.addresses.iter().flat_map(|a| match a {
+            Address::Mailbox(m) => std::slice::from_ref(m).iter(),
+            Address::Group { members, .. } => members.iter(),
+        })
+    }
+}
+
+/// Most mailboxes read from one field by [`parse_addresses`].
+pub const MAX_ADDRESSES: usize = 10_000;
+
+#[derive(Debug, PartialEq)]
+enum Token {
+    /// An atom or dot-atom as written (encoded words still encoded).
+    Atom(String),
+    /// A quoted string's content, decoded.
+    Quoted(String),
+    Comment(String),
+    Special(u8),
+    /// `<...>` content.
+    Angle(String),
+}
+
+/// A token and whether whitespace came before it.
+type Spaced = (Token, bool);
+
+fn tokens(v: &[u8], out: &mut Vec<Spaced>) {
+    let mut i = 0;
+    let mut gap = false;
+    while i < v.len() {
+        let b = v[i];
+        let before = out.len();
+        match b {
+            b' ' | b'\t' | b'\r' | b'\n' => {
+                i += 1;
+                gap = true;
+                continue;
+            }
+            b'"' => {
+                let mut word = Vec::new();
+                i += 1;
+                while i < v.len() && v[i] != b'"' {
+                    if v[i] == b'\\' && i + 1 < v.len() {
+                        i += 1;
+                    }
+                    if v[i] != b'\r' && v[i] != b'\n' {
+                        word.push(v[i]);
+                    }
+                    i += 1;
+                }
+                i += 1;
+                out.push((
+                    Token::Quoted(decode_header_text(&word).text.into_owned()),
+                    gap,
+                ));
+            }
+            b'(' => {
+                let mut depth = 0;
+                let mut text = Vec::new();
+                while i < v.len() {
+                    match v[i] {
+                        b'\\' if i + 1 < v.len() => {
+                            i += 1;
+                            text.push(v[i]);
+                        }
+                        b'(' => {
+                            if depth > 0 {
+                                text.push(b'(');
+                            }
+                            depth += 1;
+                        }
+                        b')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                            text.push(b')');
+                        }
+                        c => text.push(c),
+                    }
+                    i += 1;
+                }
+                i += 1;
+                let text = decode_header_text(crate::header::trim(&text))
+                    .text
+                    .into_owned();
+                out.push((Token::Comment(text), gap));
+            }
+            b'<' => {
+                let end = memchr::memchr(b'>', &v[i..]).map_or(v.len(), |e| i + e);
+                out.push((Token::Angle(angle_address(&v[i + 1..end])), gap));
+                i = end + 1;
+            }
+            b',' | b':' | b';' | b'@' | b'>' => {
+                out.push((Token::Special(b), gap));
+                i += 1;
+            }
+            _ => {
+                let start = i;
+                while i < v.len() && !b" \t\r\n\"(<,:;@>".contains(&v[i]) {
+                    i += 1;
+                }
+                let atom = String::from_utf8_lossy(&v[start..i]).into_owned();
+                out.push((Token::Atom(atom), gap));
+            }
+        }
+        if out.len() > before {
+            gap = false;
+        }
+    }
+}
+
+/// The address inside `<...>`: source route (`@a,@b:`), whitespace and comments dropped.
+fn angle_address(v: &[u8]) -> String {
+    let v = match (v.first(), memchr::memchr(b':', v)) {
+        (Some(b'@'), Some(colon)) => &v[colon + 1..],
+        _ => v,
+    };
+    let mut out = Vec::with_capacity(v.len());
+    let mut depth = 0;
+    let mut quoted = false;
+    for &b in v {
+        match b {
+            b'"' if depth == 0 => {
+                quoted = !quoted;
+                out.push(b);
+            }
+            b'(' if !quoted => depth += 1,
+            b')' if !quoted && depth > 0 => depth -= 1,
+            b' ' | b'\t' | b'\r' | b'\n' if !quoted => {}
+            _ if depth > 0 => {}
+            _ => out.push(b),
+        }
+    }
+    unquote_local_part(&String::from_utf8_lossy(&out))
+}
+
+/// `"john doe"@example.com` stays quoted only where it needs to be.
+fn unquote_local_part(addr: &str) -> String {
+    match addr.rfind('@') {
+        Some(at) if addr.starts_with('"') && addr[..at].ends_with('"') && at >= 2 => {
+            let local = &addr[1..at - 1];
+            if local
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c))
+            {
+                format!("{local}{}", &addr[at..])
+            } else {
+                addr.to_owned()
+            }
+        }
+        _ => addr.to_owned(),
+    }
+}
+
+/// A display name from phrase tokens: runs of atoms decoded together (so
+/// adjacent encoded words join, RFC 2047 §6.2), quoted strings as they are.
+fn phrase(parts: &[Spaced]) -> String {
+    let mut name = String::new();
+    let mut atoms = String::new();
+    let flush = |atoms: &mut String, name: &mut String| {
+        if !atoms.is_empty() {
+            name.push_str(&decode_header_text(atoms.as_bytes()).text);
+            atoms.clear();
+        }
+    };
+    for (t, gap) in parts {
+        let text = match t {
+            Token::Atom(a) => a.as_str(),
+            Token::Special(b'@') => "@",
+            Token::Special(b'.') => ".",
+            Token::Quoted(q) => {
+                flush(&mut atoms, &mut name);
+                if *gap && !name.is_empty() {
+                    name.push(' ');
+                }
+                name.push_str(q);
+                continue;
+            }
+            _ => continue,
+        };
+        if *gap && (!atoms.is_empty() || !name.is_empty()) {
+            if atoms.is_empty() {
+                name.push(' ');
+            } else {
+                atoms.push(' ');
+            }
+        }
+        atoms.push_str(text);
+    }
+    flush(&mut atoms, &mut name);
+    name
+}
+
+/// Collects one mailbox from the tokens between separators.
+fn mailbox(parts: &[Spaced]) -> Option<Mailbox> {
+    let comment = parts.iter().find_map(|(t, _)| match t {
+        Token::Comment(c) if !c.is_empty() => Some(c.as_str()),
+        _ => None,
+    });
+    let angle = parts.iter().position(|(t, _)| matches!(t, Token::Angle(_)));
+    match angle {
+        Some(at) => {
+            let Token::Angle(address) = &parts[at].0 else {
+                return None;
+            };
+            let mut name = phrase(&parts[..at]);
+            if name.is_empty() {
+                name = phrase(&parts[at + 1..]);
+            }
+            Some(Mailbox {
+                name: (!name.is_empty())
+                    .then_some(name)
+                    .or_else(|| comment.map(str::to_owned)),
+                address: address.clone(),
+            })
+        }
+        None => {
+            let mut bare = String::new();
+            for (t, _) in parts {
+                match t {
+                    Token::Atom(a) | Token::Quoted(a) => bare.push_str(a),
+                    Token::Special(b'@') => bare.push('@'),
+                    _ => {}
+                }
+            }
+            (!bare.is_empty()).then(|| Mailbox {
+                name: comment.map(str::to_owned),
+                address: bare,
+            })
+        }
+    }
+}
+
+/// Reads an address list (From, To, Cc, Reply-To, ...) from a field value,
+/// at most [`MAX_ADDRESSES`] mailboxes. Never fails: what cannot be read as
+/// an address is skipped.
+pub fn parse_addresses(value: &[u8]) -> AddressList {
+    parse_addresses_with(value, MAX_ADDRESSES)
+}
+
+/// [`parse_addresses`] with another limit.
+pub fn parse_addresses_with(value: &[u8], max: usize) -> AddressList {
+    let mut toks = Vec::new();
+    tokens(value, &mut toks);
+    let mut list = AddressList::default();
+    let mut count = 0;
+    let mut group: Option<(String, Vec<Mailbox>)> = None;
+    let mut start = 0;
+    let mut push =
+        |list: &mut AddressList, group: &mut Option<(String, Vec<Mailbox>)>, m: Mailbox| {
+            if count >= max {
+                list.truncated = true;
+                return;
+            }
+            count += 1;
+            match group {
+                Some((_, members)) => members.push(m),
+                None => list.addresses.push(Address::Mailbox(m)),
+            }
+        };
+    let mut i = 0;
+    while i <= toks.len() {
+        let separator = toks.get(i).map(|(t, _)| t);
+        match separator {
+            None | Some(Token::Special(b',')) => {
+                if let Some(m) = mailbox(&toks[start..i]) {
+                    push(&mut list, &mut group, m);
+                }
+                start = i + 1;
+            }
+            Some(Token::Special(b':')) if group.is_none() => {
+                group = Some((phrase(&toks[start..i]), Vec::new()));
+                start = i + 1;
+            }
+            Some(Token::Special(b';')) => {
+                if let Some(m) = mailbox(&toks[start..i]) {
+                    push(&mut list, &mut group, m);
+                }
+                if let Some((name, members)) = group.take() {
+                    list.addresses.push(Address::Group { name, members });
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+        if list.truncated {
+            break;
+        }
+        i += 1;
+    }
+    if let Some((name, members)) = group.take() {
+        list.addresses.push(Address::Group { name, members });
+    }
+    list
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mb(name: Option<&str>, address: &str) -> Address {
+        Address::Mailbox(Mailbox {
+            name: name.map(str::to_owned),
+            address: address.to_owned(),
+        })
+    }
+
+    #[test]
+    fn reads_the_rfc_5322_examples() {
+        let l = parse_addresses(b"\"Joe Q. Public\" <john.q.public@example.com>");
+        assert_eq!(
+            l.addresses,
+            [mb(Some("Joe Q. Public"), "john.q.public@example.com")]
+        );
+        let l = parse_addresses(b"Mary Smith <mary@x.test>, jdoe@example.org, Who? <one@y.test>");
+        assert_eq!(
+            l.addresses,
+            [
+                mb(Some("Mary Smith"), "mary@x.test"),
+                mb(None, "jdoe@example.org"),
+                mb(Some("Who?"), "one@y.test"),
+            ]
+        );
+        let l = parse_addresses(
+            b"A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>;, Undisclosed recipients:;",
+        );
+        assert_eq!(l.addresses.len(), 2);
+        let Address::Group { name, members } = &l.addresses[0] else {
+            panic!()
+        };
+        assert_eq!(name, "A Group");
+        assert_eq!(members.len(), 3);
+        assert_eq!(
+            l.addresses[1],
+            Address::Group {
+                name: "Undisclosed recipients".into(),
+                members: vec![]
+            }
+        );
+        let l = parse_addresses(b"Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>");
+        assert_eq!(l.addresses, [mb(Some("Pete"), "pete@silly.test")]);
+    }
+
+    #[test]
+    fn reads_obsolete_and_encoded_forms() {
+        let l = parse_addresses(b"<@route.test,@other.test:joe@example.com>");
+        assert_eq!(l.addresses, [mb(None, "joe@example.com")]);
+        let l = parse_addresses(b"joe@example.com (Joe Bloggs)");
+        assert_eq!(l.addresses, [mb(Some("Joe Bloggs"), "joe@example.com")]);
+        let l = parse_addresses(b"=?utf-8?q?Ren=C3=A9?= <r@x.test>");
+        assert_eq!(l.addresses, [mb(Some("René"), "r@x.test")]);
+        let l =
+            parse_addresses(b"=?utf-8?q?a?= =?utf-8?q?b?= <r@x.test>, phil@x.test <phil@x.test>");
+        assert_eq!(
+            l.addresses,
+            [
+                mb(Some("ab"), "r@x.test"),
+                mb(Some("phil@x.test"), "phil@x.test")
+            ]
+        );
+        let l = parse_addresses(b"\"=?utf-8?q?Ren=C3=A9?=\" <r@x.test>");
+        assert_eq!(l.addresses, [mb(Some("René"), "r@x.test")]);
+        let l = parse_addresses(b"<\"joe\"@x.test>, <\"a b\"@x.test>, <>");
+        assert_eq!(
+            l.addresses,
+            [
+                mb(None, "joe@x.test"),
+                mb(None, "\"a b\"@x.test"),
+                mb(None, "")
+            ]
+        );
+    }
+
+    #[test]
+    fn stops_at_the_limit() {
+        let mut v = Vec::new();
+        for i in 0..80_000 {
+            v.extend_from_slice(format!("u{i}@x.test, ").as_bytes());
+        }
+        let l = parse_addresses(&v);
+        assert!(l.truncated);
+        assert_eq!(l.mailboxes().count(), MAX_ADDRESSES);
+        assert_eq!(l.addresses[0], mb(None, "u0@x.test"));
+    }
+}
