@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 
 pub mod address;
+pub mod builder;
 pub mod charset;
 mod content_type;
 pub mod date;

@@ -82,3 +82,105 @@ proptest! {
         prop_assert!(m.defects.is_empty(), "{:?}", m.defects);
     }
 }
+
+mod codecs {
+    use proptest::prelude::*;
+    use sansmail_mime::transfer::{
+        decode_base64, decode_quoted_printable, encode_base64, encode_quoted_printable,
+    };
+
+    proptest! {
+        #[test]
+        fn base64_round_trips(data in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let mut encoded = Vec::new();
+            encode_base64(&data, &mut encoded);
+            prop_assert!(encoded.split(|&b| b == b'\n').all(|l| l.len() <= 78));
+            let mut decoded = Vec::new();
+            prop_assert!(decode_base64(&encoded, &mut decoded).is_clean());
+            prop_assert_eq!(decoded, data);
+        }
+
+        #[test]
+        fn quoted_printable_round_trips_binary(data in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let mut encoded = Vec::new();
+            encode_quoted_printable(&data, false, &mut encoded);
+            prop_assert!(encoded.split(|&b| b == b'\n').all(|l| l.len() <= 78));
+            let mut decoded = Vec::new();
+            prop_assert!(decode_quoted_printable(&encoded, &mut decoded).is_clean());
+            prop_assert_eq!(decoded, data);
+        }
+
+        #[test]
+        fn quoted_printable_round_trips_text(text in "([a-zé =.\t]{0,90}\r\n){0,6}[a-zé =.]{0,90}") {
+            let mut encoded = Vec::new();
+            encode_quoted_printable(text.as_bytes(), true, &mut encoded);
+            prop_assert!(encoded.split(|&b| b == b'\n').all(|l| l.len() <= 78));
+            let mut decoded = Vec::new();
+            decode_quoted_printable(&encoded, &mut decoded);
+            prop_assert_eq!(String::from_utf8(decoded).unwrap(), text);
+        }
+    }
+}
+
+mod builder {
+    use proptest::prelude::*;
+    use sansmail_mime::builder::{Entity, MessageBuilder};
+    use sansmail_mime::{DateTime, Mailbox, Message};
+
+    fn mailbox() -> impl Strategy<Value = Mailbox> {
+        (
+            proptest::option::of("[A-Za-zé\"\\\\,.()<> ]{1,30}"),
+            "[a-z0-9.]{1,12}@[a-z]{1,10}\\.test",
+        )
+            .prop_map(|(name, address)| Mailbox {
+                name: name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty() && !n.contains("  ")),
+                address,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn what_the_builder_writes_parses_back(
+            subject in "[!-~][ -~é日本\t]{0,150}[!-~]",
+            from in mailbox(),
+            to in proptest::collection::vec(mailbox(), 1..4),
+            text in "([ -~é]{0,120}\n){0,5}",
+            html in "(<p>[ -~日]{0,200}</p>\n){0,3}",
+            attachment in proptest::collection::vec(any::<u8>(), 0..2000),
+            filename in "[a-zA-Z0-9 éü._-]{1,90}",
+            when in 0i64..4_000_000_000,
+            seed in any::<u64>(),
+        ) {
+            let body = Entity::mixed(vec![
+                Entity::alternative(vec![Entity::text(text.as_str()), Entity::html(html.as_str())]),
+                Entity::attachment("application/octet-stream", &filename, attachment.as_slice()),
+            ]);
+            let date = DateTime::from_unix_time(when, -300);
+            let raw = MessageBuilder::new(body)
+                .from(from.clone())
+                .to(to.clone())
+                .subject(&subject)
+                .date(date)
+                .message_id(u128::from(seed), "x.test")
+                .to_vec(seed);
+            prop_assert!(raw.split(|&b| b == b'\n').all(|l| l.len() <= 998));
+            let m = Message::parse(&raw);
+            prop_assert!(m.defects.is_empty(), "{:?}", m.defects);
+            prop_assert_eq!(m.subject(), Some(subject));
+            let h = &m.root.header;
+            let parsed_from: Vec<Mailbox> = h.addresses("from").unwrap().mailboxes().cloned().collect();
+            prop_assert_eq!(parsed_from, vec![from]);
+            let parsed_to: Vec<Mailbox> = h.addresses("to").unwrap().mailboxes().cloned().collect();
+            prop_assert_eq!(parsed_to, to);
+            prop_assert_eq!(h.date(), Some(date));
+            prop_assert_eq!(h.message_id(), Some(format!("{:032x}@x.test", u128::from(seed))));
+            let leaves = m.leaves();
+            prop_assert_eq!(leaves.len(), 3);
+            let crlf = |s: &str| s.replace('\n', "\r\n");
+            prop_assert_eq!(m.body_text(leaves[0].1).text.into_owned(), crlf(&text));
+            prop_assert_eq!(m.body_text(leaves[1].1).text.into_owned(), crlf(&html));
+            prop_assert_eq!(m.decoded_body(leaves[2].1).0.into_owned(), attachment);
+            prop_assert_eq!(leaves[2].1.filename(), Some(filename));
+        }
+    }
+}
