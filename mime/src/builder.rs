@@ -308,7 +308,7 @@ fn write_field(out: &mut impl Write, name: &str, value: &str) -> io::Result<()> 
             while !rest.is_char_boundary(cut) {
                 cut -= 1;
             }
-            out.write_all(rest[..cut].as_bytes())?;
+            out.write_all(&rest.as_bytes()[..cut])?;
             out.write_all(b"\r\n ")?;
             rest = &rest[cut..];
             line_len = 1;
