@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 
 pub mod address;
+mod body_view;
 pub mod builder;
 pub mod charset;
 mod content_type;
@@ -40,6 +41,7 @@ pub mod transfer;
 pub mod words;
 
 pub use address::{Address, AddressList, Mailbox, parse_addresses};
+pub use body_view::{BodyView, SectionPart};
 pub use charset::{DecodedText, decode_text};
 pub use content_type::{ContentType, Disposition, Param};
 pub use date::{DateTime, parse_date};

@@ -133,7 +133,9 @@ mod builder {
             "[a-z0-9.]{1,12}@[a-z]{1,10}\\.test",
         )
             .prop_map(|(name, address)| Mailbox {
-                name: name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty() && !n.contains("  ")),
+                name: name
+                    .map(|n| n.trim().to_owned())
+                    .filter(|n| !n.is_empty() && !n.contains("  ")),
                 address,
             })
     }
