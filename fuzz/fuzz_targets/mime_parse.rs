@@ -1,5 +1,6 @@
 //! Message structure on arbitrary bytes: no panic, every range inside the
-//! input and in order, and sections for every leaf.
+//! input and in order, sections for every leaf; decoding, typed headers,
+//! the body view and the defect scan never panic either.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -22,9 +23,17 @@ fuzz_target!(|data: &[u8]| {
         for field in &part.header.fields {
             assert!(field.range.end <= data.len());
             let _ = field.value();
+            let _ = field.text();
         }
+        let _ = m.decoded_body(part);
+        let _ = m.body_text(part);
+        let _ = part.filename();
     }
-    for d in &m.defects {
+    // Typed header access never panics.
+    let h = &m.root.header;
+    let _ = (h.addresses("from"), h.date(), h.ids("references"), h.received(), h.list_id());
+    let _ = m.body_view();
+    for d in m.all_defects() {
         assert!(d.offset <= data.len());
     }
 });
