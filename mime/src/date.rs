@@ -128,29 +128,36 @@ fn named_zone(name: &str) -> Option<i32> {
 pub fn parse_date(value: &[u8]) -> Option<DateTime> {
     let text = String::from_utf8_lossy(value).to_ascii_lowercase();
     // Comments such as "(PDT)" carry nothing the numeric zone does not.
-    let mut cleaned = String::with_capacity(text.len());
-    let mut depth = 0;
-    for c in text.chars() {
-        match c {
-            '(' => depth += 1,
-            ')' if depth > 0 => depth -= 1,
-            _ if depth > 0 => {}
-            ',' => cleaned.push(' '),
-            c => cleaned.push(c),
+    let cleaned: std::borrow::Cow<'_, str> = if text.contains('(') {
+        let mut cleaned = String::with_capacity(text.len());
+        let mut depth = 0;
+        for c in text.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' if depth > 0 => depth -= 1,
+                _ if depth > 0 => {}
+                c => cleaned.push(c),
+            }
         }
-    }
+        cleaned.into()
+    } else {
+        text.as_str().into()
+    };
     let mut day = None;
     let mut month = None;
     let mut year: Option<i32> = None;
     let mut time = None;
     let mut offset = None;
     // "01-Jan-2001" is three words.
-    let words = cleaned.split_ascii_whitespace().flat_map(|w| {
-        let split = !w.starts_with(['+', '-'])
-            && w.contains('-')
-            && w.bytes().any(|b| b.is_ascii_alphabetic());
-        w.split(move |c| split && c == '-')
-    });
+    let words = cleaned
+        .split(|c: char| c.is_ascii_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .flat_map(|w| {
+            let split = !w.starts_with(['+', '-'])
+                && w.contains('-')
+                && w.bytes().any(|b| b.is_ascii_alphabetic());
+            w.split(move |c| split && c == '-')
+        });
     for word in words {
         let word = word.trim_end_matches('.');
         if word.contains(':') && time.is_none() {

@@ -43,7 +43,7 @@ pub fn parse_received(value: &[u8]) -> Received {
         ..Received::default()
     };
     // Words and comments in order.
-    let mut items: Vec<(bool, String)> = Vec::new();
+    let mut items: Vec<(bool, &str)> = Vec::new();
     let mut chars = clauses.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         if c.is_whitespace() {
@@ -65,7 +65,7 @@ pub fn parse_received(value: &[u8]) -> Received {
                     _ => {}
                 }
             }
-            items.push((true, clauses[i + 1..end].to_owned()));
+            items.push((true, &clauses[i + 1..end]));
             continue;
         }
         let mut end = clauses.len();
@@ -76,7 +76,7 @@ pub fn parse_received(value: &[u8]) -> Received {
             }
             chars.next();
         }
-        items.push((false, clauses[i..end].to_owned()));
+        items.push((false, &clauses[i..end]));
     }
     let mut clause = "";
     let mut expect_value = false;
@@ -91,19 +91,11 @@ pub fn parse_received(value: &[u8]) -> Received {
             }
             continue;
         }
-        let lower = item.to_ascii_lowercase();
-        if matches!(
-            lower.as_str(),
-            "from" | "by" | "via" | "with" | "id" | "for"
-        ) {
-            clause = match lower.as_str() {
-                "from" => "from",
-                "by" => "by",
-                "via" => "via",
-                "with" => "with",
-                "id" => "id",
-                _ => "for",
-            };
+        if let Some(keyword) = ["from", "by", "via", "with", "id", "for"]
+            .into_iter()
+            .find(|k| item.eq_ignore_ascii_case(k))
+        {
+            clause = keyword;
             expect_value = true;
             continue;
         }
@@ -133,14 +125,25 @@ pub fn parse_received(value: &[u8]) -> Received {
 /// The first IP address in `text`, bracketed (`[192.0.2.1]`, `[IPv6:2001:db8::1]`) or bare.
 fn first_ip(text: &str) -> Option<IpAddr> {
     text.split(|c: char| c.is_whitespace() || matches!(c, '[' | ']' | '(' | ')' | ',' | '='))
-        .map(|w| w.trim_start_matches("IPv6:").trim_start_matches("ipv6:"))
+        .map(|w| {
+            w.strip_prefix("IPv6:")
+                .or_else(|| w.strip_prefix("ipv6:"))
+                .unwrap_or(w)
+        })
+        .filter(|w| {
+            w.bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_hexdigit() || b == b':')
+        })
         .find_map(|w| w.parse().ok())
 }
 
 /// `helo NAME` or `HELO=NAME` inside the from comment.
 fn helo_name(comment: &str) -> Option<String> {
-    let lower = comment.to_ascii_lowercase();
-    let at = lower.find("helo").or_else(|| lower.find("ehlo"))?;
+    let at = comment
+        .as_bytes()
+        .windows(4)
+        .position(|w| w.eq_ignore_ascii_case(b"helo") || w.eq_ignore_ascii_case(b"ehlo"))?;
     let rest = comment[at + 4..].trim_start_matches([' ', '=', ':']);
     let name: String = rest
         .chars()
