@@ -57,10 +57,18 @@ fn parse_structure<'p, 'a>(
             let entry = (section.clone(), *part);
             if multipart_type == "alternative" {
                 match kind.as_str() {
-                    "text/plain" => text.as_deref_mut().map(|t| t.push(entry)),
-                    "text/html" => html.as_deref_mut().map(|h| h.push(entry)),
-                    _ => Some(attachments.push(entry)),
-                };
+                    "text/plain" => {
+                        if let Some(t) = text.as_deref_mut() {
+                            t.push(entry);
+                        }
+                    }
+                    "text/html" => {
+                        if let Some(h) = html.as_deref_mut() {
+                            h.push(entry);
+                        }
+                    }
+                    _ => attachments.push(entry),
+                }
                 continue;
             } else if in_alternative {
                 if kind == "text/plain" {
