@@ -709,3 +709,31 @@ List-Id: Team list <team.x.test>\r\nList-Unsubscribe: <mailto:leave@x.test>, <ht
         assert_eq!(h.list_urls("list-unsubscribe").len(), 2);
     }
 }
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    #[test]
+    fn a_header_block_over_the_limit_ends_with_a_defect_and_keeps_earlier_fields() {
+        let mut raw = b"Subject: kept\r\n".to_vec();
+        for i in 0..200 {
+            raw.extend_from_slice(format!("X-Filler-{i}: {}\r\n", "y".repeat(60)).as_bytes());
+        }
+        raw.extend_from_slice(b"\r\nbody\r\n");
+        let limits = Limits {
+            max_header_len: 4096,
+            ..Limits::default()
+        };
+        let m = Message::parse_with(&raw, limits);
+        let defect = m
+            .defects
+            .iter()
+            .find(|d| d.kind == DefectKind::HeaderTooLong)
+            .expect("HeaderTooLong");
+        assert!(defect.offset > 4096 && defect.offset < 4096 + 100);
+        assert_eq!(m.subject().as_deref(), Some("kept"));
+        assert!(m.root.header.fields.len() < 200);
+        assert_eq!(m.root.body_range.start, defect.offset);
+    }
+}
