@@ -160,6 +160,50 @@ pub(crate) struct Parsed<'a> {
     pub body_start: usize,
 }
 
+/// What one line of a header block is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LineKind {
+    /// The empty line that ends the block.
+    Blank,
+    /// Starts with whitespace: continues the field before it.
+    Continuation,
+    /// An mbox `From ` line as the first line: skipped.
+    MboxFrom,
+    /// A field; `bad_name` when its name breaks RFC 5322 but is kept.
+    Field { colon: usize, bad_name: bool },
+    /// Not a field: the body starts at this line.
+    NotAField,
+}
+
+/// Classifies a header line's `content` (line break removed).
+pub(crate) fn classify_line(content: &[u8], first: bool) -> LineKind {
+    if content.is_empty() {
+        return LineKind::Blank;
+    }
+    if matches!(content[0], b' ' | b'\t') {
+        return LineKind::Continuation;
+    }
+    if first && content.starts_with(b"From ") {
+        return LineKind::MboxFrom;
+    }
+    let Some(colon) = memchr::memchr(b':', content) else {
+        return LineKind::NotAField;
+    };
+    let raw_name = &content[..colon];
+    let name = trim_end_wsp(raw_name);
+    if name.is_empty() || name.iter().any(|&b| b == b' ' || b == b'\t') {
+        return LineKind::NotAField;
+    }
+    let bad_name = name.len() != raw_name.len() || !name.iter().all(|&b| (33..=126).contains(&b));
+    LineKind::Field { colon, bad_name }
+}
+
+/// True when a line whose content ends at `content_end` takes a header
+/// block that starts at `start` past `max_len` octets.
+pub(crate) fn too_long(start: usize, content_end: usize, max_len: usize) -> bool {
+    content_end - start > max_len
+}
+
 /// Parses the header block at `input[start..end]`, noting defects.
 pub(crate) fn parse<'a>(
     input: &'a [u8],
@@ -172,98 +216,57 @@ pub(crate) fn parse<'a>(
     let mut value_start = start;
     let mut pos = start;
     let mut first = true;
+    let mut defect = |kind, offset| defects.push(Defect { kind, offset });
     while pos < end {
-        if pos - start > max_len {
-            defects.push(Defect {
-                kind: DefectKind::HeaderTooLong,
-                offset: pos,
-            });
-            return Parsed {
-                header: Header { fields },
-                body_start: pos,
-            };
-        }
         let line_end = memchr::memchr(b'\n', &input[pos..end]).map_or(end, |i| pos + i + 1);
-        let line = &input[pos..line_end];
-        let content = strip_eol(line);
-        if content.is_empty() {
-            // The blank line: the body follows it.
-            return Parsed {
-                header: Header { fields },
-                body_start: line_end,
-            };
+        let content = strip_eol(&input[pos..line_end]);
+        if too_long(start, pos + content.len(), max_len) {
+            defect(DefectKind::HeaderTooLong, pos);
+            break;
         }
-        if matches!(content[0], b' ' | b'\t') {
-            match fields.last_mut() {
+        let kind = classify_line(content, first);
+        first = false;
+        match kind {
+            // The blank line: the body follows it.
+            LineKind::Blank => {
+                return Parsed {
+                    header: Header { fields },
+                    body_start: line_end,
+                };
+            }
+            LineKind::Continuation => match fields.last_mut() {
                 Some(field) => {
                     field.raw_value = strip_eol(&input[value_start..line_end]);
                     field.range.end = line_end;
                 }
-                None => defects.push(Defect {
-                    kind: DefectKind::FirstHeaderLineIsContinuation,
-                    offset: pos,
-                }),
+                None => defect(DefectKind::FirstHeaderLineIsContinuation, pos),
+            },
+            LineKind::MboxFrom => {}
+            LineKind::NotAField => {
+                defect(DefectKind::MissingHeaderBodySeparator, pos);
+                break;
             }
-            pos = line_end;
-            first = false;
-            continue;
-        }
-        if first && content.starts_with(b"From ") {
-            // An mbox "From " line before the header: skipped.
-            pos = line_end;
-            first = false;
-            continue;
-        }
-        first = false;
-        let Some(colon) = memchr::memchr(b':', content) else {
-            defects.push(Defect {
-                kind: DefectKind::MissingHeaderBodySeparator,
-                offset: pos,
-            });
-            return Parsed {
-                header: Header { fields },
-                body_start: pos,
-            };
-        };
-        let raw_name = &content[..colon];
-        let name = trim_end_wsp(raw_name);
-        let valid = !name.is_empty() && name.iter().all(|&b| (33..=126).contains(&b));
-        if !valid {
-            defects.push(Defect {
-                kind: if name.is_empty() || name.iter().any(|&b| b == b' ' || b == b'\t') {
-                    DefectKind::MissingHeaderBodySeparator
-                } else {
-                    DefectKind::InvalidHeaderName
-                },
-                offset: pos,
-            });
-            if name.is_empty() || name.iter().any(|&b| b == b' ' || b == b'\t') {
-                return Parsed {
-                    header: Header { fields },
-                    body_start: pos,
-                };
+            LineKind::Field { colon, bad_name } => {
+                if bad_name {
+                    defect(DefectKind::InvalidHeaderName, pos);
+                }
+                value_start = pos + colon + 1;
+                fields.push(Field {
+                    name: trim_end_wsp(&content[..colon]),
+                    raw_value: strip_eol(&input[value_start..line_end]),
+                    range: pos..line_end,
+                });
             }
-        } else if name.len() != raw_name.len() {
-            defects.push(Defect {
-                kind: DefectKind::InvalidHeaderName,
-                offset: pos,
-            });
         }
-        value_start = pos + colon + 1;
-        fields.push(Field {
-            name,
-            raw_value: strip_eol(&input[value_start..line_end]),
-            range: pos..line_end,
-        });
         pos = line_end;
     }
     Parsed {
         header: Header { fields },
-        body_start: end,
+        body_start: pos,
     }
 }
 
-fn strip_eol(line: &[u8]) -> &[u8] {
+pub(crate) fn strip_eol(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
 }

@@ -500,7 +500,7 @@ impl<'a> Context<'a> {
     }
 
     /// The delimiter lines `--boundary` and `--boundary--` in `input[start..end]`,
-    /// each at a line start with only whitespace after it (RFC 2046 §5.1.1).
+    /// each at a line start (RFC 2046 §5.1.1).
     fn delimiters(&self, boundary: &[u8], start: usize, end: usize) -> Vec<Delimiter> {
         let mut needle = b"--".to_vec();
         needle.extend_from_slice(boundary);
@@ -512,24 +512,10 @@ impl<'a> Context<'a> {
             let Some(at) = finder.find(&input[from..end]).map(|i| i + from) else {
                 break;
             };
-            let at_line_start = at == start || input[at - 1] == b'\n';
-            let mut p = at + needle.len();
-            let close = input[p..end].starts_with(b"--");
-            if close {
-                p += 2;
-            }
-            while p < end && matches!(input[p], b' ' | b'\t') {
-                p += 1;
-            }
-            let line_end = match input.get(p) {
-                _ if p >= end => Some(end),
-                Some(b'\n') => Some(p + 1),
-                Some(b'\r') if input.get(p + 1) == Some(&b'\n') && p + 1 < end => Some(p + 2),
-                Some(b'\r') => Some(p + 1),
-                _ => None,
-            };
-            match (at_line_start, line_end) {
-                (true, Some(line_end)) => {
+            let line_end = memchr::memchr(b'\n', &input[at..end]).map_or(end, |i| at + i + 1);
+            let is_line_start = at == start || input[at - 1] == b'\n';
+            match delimiter_line(&input[at..line_end], boundary) {
+                Some(close) if is_line_start => {
                     found.push(Delimiter {
                         line_start: at,
                         line_end,
@@ -545,6 +531,28 @@ impl<'a> Context<'a> {
         }
         found
     }
+}
+
+/// The longest delimiter line, line break excluded: RFC 5322's 998 octets and some slack.
+pub(crate) const MAX_DELIMITER_LINE: usize = 1000;
+
+/// Whether `line` (line break included, if any) is a delimiter line of
+/// `boundary`: `--boundary`, then `--` for the closing one, then only spaces
+/// or tabs (RFC 2046 §5.1.1). `Some(true)` for the closing delimiter.
+pub(crate) fn delimiter_line(line: &[u8], boundary: &[u8]) -> Option<bool> {
+    let content = crate::header::strip_eol(line);
+    // A CR inside is not a line break here: only LF and CRLF end the line.
+    if content.len() > MAX_DELIMITER_LINE || content.ends_with(b"\r") {
+        return None;
+    }
+    let rest = content.strip_prefix(b"--")?.strip_prefix(boundary)?;
+    let (close, rest) = match rest.strip_prefix(b"--") {
+        Some(rest) => (true, rest),
+        None => (false, rest),
+    };
+    rest.iter()
+        .all(|&b| b == b' ' || b == b'\t')
+        .then_some(close)
 }
 
 struct Delimiter {
@@ -731,9 +739,22 @@ mod limit_tests {
             .iter()
             .find(|d| d.kind == DefectKind::HeaderTooLong)
             .expect("HeaderTooLong");
-        assert!(defect.offset > 4096 && defect.offset < 4096 + 100);
+        // The field that would cross the limit starts the body.
+        assert!(defect.offset <= 4096 && defect.offset > 4096 - 100);
         assert_eq!(m.subject().as_deref(), Some("kept"));
         assert!(m.root.header.fields.len() < 200);
         assert_eq!(m.root.body_range.start, defect.offset);
+    }
+
+    #[test]
+    fn a_ten_megabyte_header_line_is_read_as_body() {
+        let mut raw = b"Subject: kept\r\nX-Huge: ".to_vec();
+        raw.resize(raw.len() + 10 * 1024 * 1024, b'a');
+        raw.extend_from_slice(b"\r\n\r\nbody\r\n");
+        let m = Message::parse(&raw);
+        assert_eq!(m.defects[0].kind, DefectKind::HeaderTooLong);
+        assert_eq!(m.defects[0].offset, 15);
+        assert_eq!(m.root.header.fields.len(), 1);
+        assert_eq!(m.root.body_range, 15..raw.len());
     }
 }
