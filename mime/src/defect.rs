@@ -1,7 +1,7 @@
 //! What the parser repaired or could not make sense of, with where.
 
 /// One problem found in a message, at a byte offset of the input.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Defect {
     /// What.
     pub kind: DefectKind,
@@ -10,7 +10,7 @@ pub struct Defect {
 }
 
 /// The kinds of [`Defect`], named after what Python's `email` package records where it has one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum DefectKind {
     /// A header block that starts with a continuation line.

@@ -37,6 +37,7 @@ pub mod ids;
 pub mod list;
 mod message;
 pub mod received;
+pub mod stream;
 pub mod transfer;
 pub mod words;
 

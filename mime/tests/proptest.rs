@@ -2,6 +2,7 @@
 //! to the same tree, the same bodies and the same sections, whatever the line ends.
 
 use proptest::prelude::*;
+use sansmail_mime::stream::compare_with_whole;
 use sansmail_mime::{Body, Message, Part};
 
 #[derive(Clone, Debug)]
@@ -80,6 +81,54 @@ proptest! {
         let m = Message::parse(text.as_bytes());
         prop_assert_eq!(shape(&m, &m.root), expected(&t));
         prop_assert!(m.defects.is_empty(), "{:?}", m.defects);
+    }
+}
+
+/// Damage that moves line breaks and delimiters around: (where, what).
+fn damage() -> impl Strategy<Value = Vec<(prop::sample::Index, u8)>> {
+    proptest::collection::vec((any::<prop::sample::Index>(), 0..6u8), 0..6)
+}
+
+fn damaged(text: &str, edits: &[(prop::sample::Index, u8)]) -> Vec<u8> {
+    let mut raw = text.as_bytes().to_vec();
+    for (at, what) in edits {
+        let at = at.index(raw.len() + 1);
+        match what {
+            0 if at < raw.len() => {
+                raw.remove(at);
+            }
+            1 => raw.insert(at, b'\n'),
+            2 => raw.insert(at, b'\r'),
+            3 => raw.splice(at..at, *b"--").for_each(drop),
+            4 => raw.truncate(at),
+            _ => raw.splice(at..at, *b"\r\n\r\n").for_each(drop),
+        }
+    }
+    raw
+}
+
+proptest! {
+    /// The incremental parser gives what the whole parse gives, wherever the
+    /// message is cut into two chunks and when it comes in many.
+    #[test]
+    fn streaming_is_the_same_at_every_split_point(
+        t in tree(),
+        crlf in any::<bool>(),
+        edits in damage(),
+        many in proptest::collection::vec(1..40usize, 1..60),
+    ) {
+        let nl = if crlf { "\r\n" } else { "\n" };
+        let mut text = String::new();
+        write(&t, nl, 0, &mut text);
+        let raw = damaged(&text, &edits);
+        let limits = sansmail_mime::Limits::default();
+        for cut in 0..=raw.len() {
+            let result = compare_with_whole(&raw, &[cut], limits);
+            prop_assert!(result.is_ok(), "{:?} cut at {}: {}", String::from_utf8_lossy(&raw), cut, result.unwrap_err());
+        }
+        let cuts: Vec<usize> = many.iter().scan(0, |at, step| { *at += step; Some(*at) }).collect();
+        let result = compare_with_whole(&raw, &cuts, limits);
+        prop_assert!(result.is_ok(), "{}", result.unwrap_err());
     }
 }
 
