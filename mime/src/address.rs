@@ -139,7 +139,7 @@ fn tokens(v: &[u8], out: &mut Vec<Spaced>) {
                 while i < v.len() && !b" \t\r\n\"(<,:;@>".contains(&v[i]) {
                     i += 1;
                 }
-                let atom = String::from_utf8_lossy(&v[start..i]).into_owned();
+                let atom = crate::charset::lossy(&v[start..i]).into_owned();
                 out.push((Token::Atom(atom), gap));
             }
         }
@@ -171,7 +171,7 @@ fn angle_address(v: &[u8]) -> String {
             _ => out.push(b),
         }
     }
-    unquote_local_part(&String::from_utf8_lossy(&out))
+    unquote_local_part(&crate::charset::lossy(&out))
 }
 
 /// `"john doe"@example.com` stays quoted only where it needs to be.

@@ -119,6 +119,15 @@ pub fn decode_text<'a>(bytes: &'a [u8], label: Option<&[u8]>) -> DecodedText<'a>
     }
 }
 
+/// `bytes` as text, invalid UTF-8 replaced: like `String::from_utf8_lossy`,
+/// with the fast validation for the usual case of valid input.
+pub(crate) fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 /// UTF-8 when the bytes are valid UTF-8, else windows-1252 (which maps every byte).
 fn guess(bytes: &[u8]) -> &'static Encoding {
     if std::str::from_utf8(bytes).is_ok() {

@@ -145,7 +145,7 @@ fn token(t: &[u8]) -> Option<String> {
     let ok = !t.is_empty()
         && t.iter()
             .all(|&b| (33..=126).contains(&b) && !b"()<>@,;:\\\"/[]?=".contains(&b));
-    ok.then(|| String::from_utf8_lossy(t).to_ascii_lowercase())
+    ok.then(|| crate::charset::lossy(t).to_ascii_lowercase())
 }
 
 /// Splits at the first `;` outside quotes.
@@ -290,7 +290,7 @@ fn decode_extended<'a>(v: &Cow<'a, [u8]>, first: bool) -> (Cow<'a, [u8]>, Option
         let mut it = v.splitn(3, |&b| b == b'\'');
         match (it.next(), it.next(), it.next()) {
             (Some(cs), Some(_lang), Some(rest)) => (
-                (!cs.is_empty()).then(|| String::from_utf8_lossy(cs).to_ascii_lowercase()),
+                (!cs.is_empty()).then(|| crate::charset::lossy(cs).to_ascii_lowercase()),
                 rest,
             ),
             _ => (None, v.as_ref()),

@@ -126,7 +126,138 @@ fn named_zone(name: &str) -> Option<i32> {
 
 /// Reads a date; `None` when no day, month, year and time can be found or they are out of range.
 pub fn parse_date(value: &[u8]) -> Option<DateTime> {
-    let text = String::from_utf8_lossy(value).to_ascii_lowercase();
+    match canonical(value) {
+        Some(fields) => checked(fields),
+        None => lenient(value),
+    }
+}
+
+/// Day, month, year, time and zone as read, before the range checks.
+type Fields = (u8, u8, i32, (u8, u8, u8), i32);
+
+/// The form nearly every Date and Received field has, read without
+/// allocating: `[Www,] D Mmm YYYY hh:mm[:ss] +hhmm [(comment)]`. `None`
+/// for anything else, which [`lenient`] then reads.
+fn canonical(v: &[u8]) -> Option<Fields> {
+    let mut p = Cursor { v, at: 0 };
+    p.spaces();
+    if p.v.get(p.at + 3) == Some(&b',') && p.v[p.at..p.at + 3].iter().all(u8::is_ascii_alphabetic) {
+        p.at += 4;
+        p.spaces();
+    }
+    let day = p.number(1, 2)? as u8;
+    p.space()?;
+    let name = p.v.get(p.at..p.at + 3)?.to_ascii_lowercase();
+    let month = MONTHS.iter().position(|m| m.as_bytes() == name)? as u8 + 1;
+    p.at += 3;
+    p.space()?;
+    let year = p.number(4, 4)? as i32;
+    p.space()?;
+    let hour = p.number(2, 2)? as u8;
+    p.byte(b':')?;
+    let minute = p.number(2, 2)? as u8;
+    let second = match p.byte(b':') {
+        Some(()) => p.number(2, 2)? as u8,
+        None => 0,
+    };
+    p.space()?;
+    let sign = match p.v.get(p.at)? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    p.at += 1;
+    let zone = p.number(4, 4)? as i32;
+    let (zh, zm) = (zone / 100, zone % 100);
+    if zh >= 24 || zm >= 60 {
+        return None;
+    }
+    p.spaces();
+    // Only a simple trailing comment, such as "(PDT)".
+    if let Some(rest) = p.v[p.at..].strip_prefix(b"(") {
+        let close = memchr::memchr(b')', rest)?;
+        if rest[..close].contains(&b'(') {
+            return None;
+        }
+        p.at += close + 2;
+        p.spaces();
+    }
+    (p.at == v.len()).then_some((
+        day,
+        month,
+        year,
+        (hour, minute, second),
+        sign * (zh * 60 + zm),
+    ))
+}
+
+struct Cursor<'a> {
+    v: &'a [u8],
+    at: usize,
+}
+
+impl Cursor<'_> {
+    fn spaces(&mut self) {
+        while matches!(self.v.get(self.at), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+            self.at += 1;
+        }
+    }
+
+    /// At least one space or tab (folding included).
+    fn space(&mut self) -> Option<()> {
+        let start = self.at;
+        self.spaces();
+        (self.at > start).then_some(())
+    }
+
+    fn byte(&mut self, b: u8) -> Option<()> {
+        (self.v.get(self.at) == Some(&b)).then(|| self.at += 1)
+    }
+
+    #[inline]
+    fn number(&mut self, min: usize, max: usize) -> Option<u32> {
+        let mut n = 0;
+        let mut digits = 0;
+        while let Some(&d) = self.v.get(self.at + digits) {
+            if !d.is_ascii_digit() {
+                break;
+            }
+            if digits == max {
+                return None;
+            }
+            n = n * 10 + u32::from(d - b'0');
+            digits += 1;
+        }
+        if digits < min {
+            return None;
+        }
+        self.at += digits;
+        Some(n)
+    }
+}
+
+/// The range checks every reading ends with.
+fn checked((day, month, year, (hour, minute, second), offset): Fields) -> Option<DateTime> {
+    let valid = (1..=12).contains(&month)
+        && day >= 1
+        && day <= days_in_month(year, month)
+        && hour < 24
+        && minute < 60
+        && second <= 60;
+    valid.then_some(DateTime {
+        year,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        offset_minutes: offset,
+    })
+}
+
+/// Any date form mail software writes.
+fn lenient(value: &[u8]) -> Option<DateTime> {
+    let text = crate::charset::lossy(value).to_ascii_lowercase();
     // Comments such as "(PDT)" carry nothing the numeric zone does not.
     let cleaned: std::borrow::Cow<'_, str> = if text.contains('(') {
         let mut cleaned = String::with_capacity(text.len());
@@ -220,23 +351,7 @@ pub fn parse_date(value: &[u8]) -> Option<DateTime> {
             day = Some(rest.1);
         }
     }
-    let (hour, minute, second) = time?;
-    let (year, month, day) = (year?, month?, day?);
-    let valid = (1..=12).contains(&month)
-        && day >= 1
-        && day <= days_in_month(year, month)
-        && hour < 24
-        && minute < 60
-        && second <= 60;
-    valid.then_some(DateTime {
-        year,
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        offset_minutes: offset.unwrap_or(0),
-    })
+    checked((day?, month?, year?, time?, offset.unwrap_or(0)))
 }
 
 /// `2003-07-01` (ISO 8601, sometimes written in Date fields).
@@ -271,6 +386,36 @@ fn numeric_zone(word: &str) -> Option<i32> {
         (n / 100, n % 100)
     };
     (m < 60 && h < 24).then_some(sign * (h * 60 + m))
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Wherever the allocation-free reader answers, the lenient one agrees.
+        #[test]
+        fn canonical_agrees_with_lenient(
+            s in "( ?(Mon|tue|WED|Xyz), ?)?[ \t]{0,2}[0-9]{1,3} (Jan|feb|MAR|Dec|Foo|July) [0-9]{2,5}[ \r\n\t]{1,3}[0-9]{1,3}:[0-9]{2}(:[0-9]{2})? [+-][0-9]{4}( \\(([A-Z]{3}|[a-z( ]{0,4})\\))?[ x]?"
+        ) {
+            if let Some(fields) = canonical(s.as_bytes()) {
+                prop_assert_eq!(checked(fields), lenient(s.as_bytes()), "{:?}", s);
+            }
+        }
+    }
+
+    #[test]
+    fn canonical_reads_the_usual_forms() {
+        for s in [
+            "Tue, 1 Jul 2003 10:52:37 +0200",
+            "1 Jul 2003 10:52 -0000 (UTC)",
+            "Tue,  01 JUL 2003\r\n 10:52:37 +0200",
+        ] {
+            assert!(canonical(s.as_bytes()).is_some(), "{s}");
+            assert_eq!(parse_date(s.as_bytes()), lenient(s.as_bytes()), "{s}");
+        }
+    }
 }
 
 #[cfg(test)]

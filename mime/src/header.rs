@@ -19,6 +19,7 @@ pub struct Field<'a> {
 
 impl<'a> Field<'a> {
     /// True when the name is `name`, ignoring ASCII case.
+    #[inline]
     pub fn is(&self, name: &str) -> bool {
         self.name.eq_ignore_ascii_case(name.as_bytes())
     }

@@ -5,7 +5,7 @@
 /// value with no brackets at all (a common mistake) gives its words that
 /// hold an `@`.
 pub fn parse_ids(value: &[u8]) -> Vec<String> {
-    let text = String::from_utf8_lossy(value);
+    let text = crate::charset::lossy(value);
     let mut ids = Vec::new();
     let mut rest = text.as_ref();
     let mut bracketed = false;

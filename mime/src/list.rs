@@ -4,7 +4,7 @@
 /// The `<url>` entries of an RFC 2369 field, in order (folding and spaces
 /// removed; `List-Post: NO` gives none).
 pub fn parse_list_urls(value: &[u8]) -> Vec<String> {
-    let text = String::from_utf8_lossy(value);
+    let text = crate::charset::lossy(value);
     let mut urls = Vec::new();
     let mut rest = text.as_ref();
     while let Some(open) = rest.find('<') {
@@ -37,7 +37,7 @@ pub fn parse_list_id(value: &[u8]) -> Option<ListId> {
     match (memchr::memchr(b'<', value), memchr::memrchr(b'>', value)) {
         (Some(open), Some(close)) if open < close => {
             let id =
-                String::from_utf8_lossy(crate::header::trim(&value[open + 1..close])).into_owned();
+                crate::charset::lossy(crate::header::trim(&value[open + 1..close])).into_owned();
             let phrase = crate::header::trim(&value[..open]);
             let phrase = phrase
                 .strip_prefix(b"\"")
@@ -49,7 +49,7 @@ pub fn parse_list_id(value: &[u8]) -> Option<ListId> {
         }
         _ if !value.is_empty() => Some(ListId {
             description: None,
-            id: String::from_utf8_lossy(value).into_owned(),
+            id: crate::charset::lossy(value).into_owned(),
         }),
         _ => None,
     }

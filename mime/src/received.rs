@@ -33,67 +33,30 @@ pub struct Received {
 
 /// Reads a Received value; fields it cannot find stay `None`.
 pub fn parse_received(value: &[u8]) -> Received {
-    let text = String::from_utf8_lossy(value);
-    let (clauses, date) = match text.rfind(';') {
-        Some(semi) => (&text[..semi], parse_date(text[semi + 1..].as_bytes())),
-        None => (text.as_ref(), None),
+    let (clauses, date) = match memchr::memrchr(b';', value) {
+        Some(semi) => (&value[..semi], parse_date(&value[semi + 1..])),
+        None => (value, None),
     };
     let mut received = Received {
         date,
         ..Received::default()
     };
-    // Words and comments in order.
-    let mut items: Vec<(bool, &str)> = Vec::new();
-    let mut chars = clauses.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if c.is_whitespace() {
-            continue;
-        }
-        if c == '(' {
-            let mut depth = 1;
-            let mut end = clauses.len();
-            for (j, d) in chars.by_ref() {
-                match d {
-                    '(' => depth += 1,
-                    ')' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            end = j;
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            items.push((true, &clauses[i + 1..end]));
-            continue;
-        }
-        let mut end = clauses.len();
-        while let Some(&(j, d)) = chars.peek() {
-            if d.is_whitespace() || d == '(' {
-                end = j;
-                break;
-            }
-            chars.next();
-        }
-        items.push((false, &clauses[i..end]));
-    }
     let mut clause = "";
     let mut expect_value = false;
-    for (is_comment, item) in &items {
-        if *is_comment {
+    for (is_comment, item) in items(clauses) {
+        if is_comment {
             if clause == "from" {
                 let comment = received.from_comment.get_or_insert_with(String::new);
                 if !comment.is_empty() {
                     comment.push(' ');
                 }
-                comment.push_str(item);
+                comment.push_str(&crate::charset::lossy(item));
             }
             continue;
         }
         if let Some(keyword) = ["from", "by", "via", "with", "id", "for"]
             .into_iter()
-            .find(|k| item.eq_ignore_ascii_case(k))
+            .find(|k| item.eq_ignore_ascii_case(k.as_bytes()))
         {
             clause = keyword;
             expect_value = true;
@@ -103,7 +66,6 @@ pub fn parse_received(value: &[u8]) -> Received {
             continue;
         }
         expect_value = false;
-        let value = item.trim_matches(|c| c == '<' || c == '>').to_owned();
         let slot = match clause {
             "from" => &mut received.from,
             "by" => &mut received.by,
@@ -113,7 +75,12 @@ pub fn parse_received(value: &[u8]) -> Received {
             _ => &mut received.for_address,
         };
         if slot.is_none() {
-            *slot = Some(value);
+            let start = item.iter().position(|&b| b != b'<').unwrap_or(item.len());
+            let end = item
+                .iter()
+                .rposition(|&b| b != b'>')
+                .map_or(start, |e| e + 1);
+            *slot = Some(crate::charset::lossy(&item[start..end.max(start)]).into_owned());
         }
     }
     let from_words = [received.from.as_deref(), received.from_comment.as_deref()];
@@ -122,34 +89,86 @@ pub fn parse_received(value: &[u8]) -> Received {
     received
 }
 
+/// Octets that end a word: ASCII whitespace and `(`.
+const ENDS_WORD: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = (i as u8).is_ascii_whitespace() || i == b'(' as usize;
+        i += 1;
+    }
+    table
+};
+
+/// The words and comments of `v` in order: (true, text inside the
+/// parentheses) for a comment, (false, word) for a word.
+fn items(v: &[u8]) -> impl Iterator<Item = (bool, &[u8])> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        at += v[at..]
+            .iter()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
+        if at >= v.len() {
+            return None;
+        }
+        let start = at;
+        if v[at] == b'(' {
+            let mut depth = 0;
+            while let Some(n) = memchr::memchr2(b'(', b')', &v[at..]) {
+                at += n + 1;
+                if v[at - 1] == b'(' {
+                    depth += 1;
+                    continue;
+                }
+                depth -= 1;
+                if depth == 0 {
+                    return Some((true, &v[start + 1..at - 1]));
+                }
+            }
+            at = v.len();
+            return Some((true, &v[start + 1..]));
+        }
+        at = v[at..]
+            .iter()
+            .position(|&b| ENDS_WORD[usize::from(b)])
+            .map_or(v.len(), |n| at + n);
+        Some((false, &v[start..at]))
+    })
+}
+
 /// The first IP address in `text`, bracketed (`[192.0.2.1]`, `[IPv6:2001:db8::1]`) or bare.
 fn first_ip(text: &str) -> Option<IpAddr> {
-    text.split(|c: char| c.is_whitespace() || matches!(c, '[' | ']' | '(' | ')' | ',' | '='))
-        .map(|w| {
-            w.strip_prefix("IPv6:")
-                .or_else(|| w.strip_prefix("ipv6:"))
-                .unwrap_or(w)
+    let separator =
+        |c: &u8| c.is_ascii_whitespace() || matches!(c, b'[' | b']' | b'(' | b')' | b',' | b'=');
+    text.as_bytes()
+        .split(separator)
+        .map(|w| match w.get(..5) {
+            Some(prefix) if prefix.eq_ignore_ascii_case(b"ipv6:") => &w[5..],
+            _ => w,
         })
+        // Only words made of address characters are worth parsing.
         .filter(|w| {
-            w.bytes()
-                .next()
-                .is_some_and(|b| b.is_ascii_hexdigit() || b == b':')
+            !w.is_empty()
+                && w.iter()
+                    .all(|&c| c.is_ascii_hexdigit() || c == b':' || c == b'.')
         })
-        .find_map(|w| w.parse().ok())
+        .find_map(|w| std::str::from_utf8(w).ok()?.parse().ok())
 }
 
 /// `helo NAME` or `HELO=NAME` inside the from comment.
 fn helo_name(comment: &str) -> Option<String> {
-    let at = comment
-        .as_bytes()
-        .windows(4)
-        .position(|w| w.eq_ignore_ascii_case(b"helo") || w.eq_ignore_ascii_case(b"ehlo"))?;
+    let bytes = comment.as_bytes();
+    let at = (0..bytes.len().saturating_sub(3)).find(|&i| {
+        matches!(bytes[i] | 0x20, b'h' | b'e')
+            && (bytes[i..i + 4].eq_ignore_ascii_case(b"helo")
+                || bytes[i..i + 4].eq_ignore_ascii_case(b"ehlo"))
+    })?;
     let rest = comment[at + 4..].trim_start_matches([' ', '=', ':']);
-    let name: String = rest
-        .chars()
-        .take_while(|c| !c.is_whitespace() && !matches!(c, ')' | ']' | '[' | ','))
-        .collect();
-    (!name.is_empty()).then_some(name)
+    let end = rest
+        .find(|c: char| c.is_whitespace() || matches!(c, ')' | ']' | '[' | ','))
+        .unwrap_or(rest.len());
+    (end > 0).then(|| rest[..end].to_owned())
 }
 
 #[cfg(test)]

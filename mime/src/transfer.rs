@@ -23,7 +23,7 @@ pub enum TransferEncoding {
 impl TransferEncoding {
     /// Reads a field value; case and surrounding whitespace do not matter.
     pub fn parse(value: &[u8]) -> Self {
-        let v = String::from_utf8_lossy(crate::header::trim(value)).to_ascii_lowercase();
+        let v = crate::charset::lossy(crate::header::trim(value)).to_ascii_lowercase();
         match v.as_str() {
             "" | "7bit" => TransferEncoding::SevenBit,
             "8bit" => TransferEncoding::EightBit,
