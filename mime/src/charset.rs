@@ -94,23 +94,10 @@ pub struct DecodedText<'a> {
 /// same way and flagged. Borrows when the bytes are already valid UTF-8 in
 /// an ASCII-compatible charset.
 pub fn decode_text<'a>(bytes: &'a [u8], label: Option<&[u8]>) -> DecodedText<'a> {
-    let encoding = label.map(encoding_for);
-    let unknown_charset = matches!(encoding, Some(None));
-    let encoding = match encoding.flatten() {
-        Some(e) => e,
-        None => guess(bytes),
-    };
-    let (text, malformed) = if encoding == UTF_8 {
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        encoding.decode_without_bom_handling(bytes)
-    } else if encoding.is_ascii_compatible() && bytes.is_ascii() {
-        // Every ASCII-compatible encoding reads ASCII as itself.
-        (
-            Cow::Borrowed(std::str::from_utf8(bytes).unwrap_or_default()),
-            false,
-        )
-    } else {
-        encoding.decode_without_bom_handling(bytes)
+    let (encoding, unknown_charset) = chosen(label);
+    let (text, malformed) = match as_utf8(bytes, encoding) {
+        Some(text) => (Cow::Borrowed(text), false),
+        None => decode_other(bytes, encoding),
     };
     DecodedText {
         text,
@@ -119,21 +106,67 @@ pub fn decode_text<'a>(bytes: &'a [u8], label: Option<&[u8]>) -> DecodedText<'a>
     }
 }
 
+/// [`decode_text`] of owned bytes: text that is already UTF-8 keeps its buffer.
+pub(crate) fn decode_text_owned(bytes: Vec<u8>, label: Option<&[u8]>) -> DecodedText<'static> {
+    let (encoding, unknown_charset) = chosen(label);
+    let (text, malformed) = match as_utf8(&bytes, encoding) {
+        Some(text) if text.len() == bytes.len() => {
+            (String::from_utf8(bytes).unwrap_or_default(), false)
+        }
+        Some(text) => (text.to_owned(), false),
+        None => {
+            let (text, malformed) = decode_other(&bytes, encoding);
+            (text.into_owned(), malformed)
+        }
+    };
+    DecodedText {
+        text: Cow::Owned(text),
+        unknown_charset,
+        malformed,
+    }
+}
+
+/// The encoding `label` names (`None`: guess), and whether the label was unknown.
+fn chosen(label: Option<&[u8]>) -> (Option<&'static Encoding>, bool) {
+    match label.map(encoding_for) {
+        Some(None) => (None, true),
+        Some(found) => (found, false),
+        None => (None, false),
+    }
+}
+
+/// `bytes` as they are, when that reads them right: UTF-8 (BOM dropped),
+/// or ASCII in an ASCII-compatible charset, or a guess that finds valid UTF-8.
+fn as_utf8<'a>(bytes: &'a [u8], encoding: Option<&'static Encoding>) -> Option<&'a str> {
+    match encoding {
+        None => std::str::from_utf8(bytes).ok(),
+        Some(e) if e == UTF_8 => {
+            std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)).ok()
+        }
+        // Every ASCII-compatible encoding reads ASCII as itself.
+        Some(e) if e.is_ascii_compatible() && bytes.is_ascii() => std::str::from_utf8(bytes).ok(),
+        Some(_) => None,
+    }
+}
+
+/// Decodes what [`as_utf8`] could not take as it is: a guess that is not
+/// UTF-8 is windows-1252 (which maps every byte).
+fn decode_other<'a>(bytes: &'a [u8], encoding: Option<&'static Encoding>) -> (Cow<'a, str>, bool) {
+    let encoding = encoding.unwrap_or(WINDOWS_1252);
+    let bytes = if encoding == UTF_8 {
+        bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+    } else {
+        bytes
+    };
+    encoding.decode_without_bom_handling(bytes)
+}
+
 /// `bytes` as text, invalid UTF-8 replaced: like `String::from_utf8_lossy`,
 /// with the fast validation for the usual case of valid input.
 pub(crate) fn lossy(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
         Ok(text) => Cow::Borrowed(text),
         Err(_) => String::from_utf8_lossy(bytes),
-    }
-}
-
-/// UTF-8 when the bytes are valid UTF-8, else windows-1252 (which maps every byte).
-fn guess(bytes: &[u8]) -> &'static Encoding {
-    if std::str::from_utf8(bytes).is_ok() {
-        UTF_8
-    } else {
-        WINDOWS_1252
     }
 }
 

@@ -257,22 +257,7 @@ impl<'a> Message<'a> {
         let charset = part.content_type.param("charset");
         match self.decoded_body(part).0 {
             Cow::Borrowed(bytes) => decode_text(bytes, charset),
-            Cow::Owned(bytes) => {
-                let decoded = decode_text(&bytes, charset);
-                let (unknown_charset, malformed) = (decoded.unknown_charset, decoded.malformed);
-                let text = match decoded.text {
-                    // The decoded octets are the text: keep them rather than copy.
-                    Cow::Borrowed(text) if text.len() == bytes.len() => {
-                        String::from_utf8(bytes).unwrap_or_default()
-                    }
-                    text => text.into_owned(),
-                };
-                DecodedText {
-                    text: Cow::Owned(text),
-                    unknown_charset,
-                    malformed,
-                }
-            }
+            Cow::Owned(bytes) => crate::charset::decode_text_owned(bytes, charset),
         }
     }
 
