@@ -229,12 +229,7 @@ pub(crate) fn parse<'a>(
         first = false;
         match kind {
             // The blank line: the body follows it.
-            LineKind::Blank => {
-                return Parsed {
-                    header: Header { fields },
-                    body_start: line_end,
-                };
-            }
+            LineKind::Blank => return finish(fields, line_end),
             LineKind::Continuation => match fields.last_mut() {
                 Some(field) => {
                     field.raw_value = strip_eol(&input[value_start..line_end]);
@@ -261,9 +256,17 @@ pub(crate) fn parse<'a>(
         }
         pos = line_end;
     }
+    finish(fields, pos)
+}
+
+/// The parsed block, its field list no larger than it needs to be.
+fn finish(mut fields: Vec<Field<'_>>, body_start: usize) -> Parsed<'_> {
+    if fields.capacity() - fields.len() > fields.len() / 4 {
+        fields.shrink_to_fit();
+    }
     Parsed {
         header: Header { fields },
-        body_start: pos,
+        body_start,
     }
 }
 

@@ -249,6 +249,10 @@ impl<'a> Message<'a> {
             }
             _ => return (Cow::Borrowed(raw), DecodeFlaws::default()),
         };
+        // Decoders reserve for the worst case; give back what is far beyond it.
+        if out.capacity() - out.len() > out.len() / 8 {
+            out.shrink_to_fit();
+        }
         (Cow::Owned(out), flaws)
     }
 

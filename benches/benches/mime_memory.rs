@@ -1,0 +1,158 @@
+//! Peak heap while reading each corpus message with everything decoded,
+//! against the target "input plus decoded output"; the same for
+//! mail-parser 0.11 and mailparse 0.18; and the incremental parser's peak
+//! on the large tier. Prints a table; run with
+//! `cargo bench -p sansmail-benches --bench mime_memory`.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::process::Command;
+
+use peak_alloc::PeakAlloc;
+use sansmail_mime::stream::StreamParser;
+use sansmail_mime::{Body, Message};
+
+#[global_allocator]
+static HEAP: PeakAlloc = PeakAlloc;
+
+fn corpus_dir() -> PathBuf {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = Command::new("python3")
+        .arg(repo.join("scripts/mime_corpus.py"))
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "mime_corpus.py failed");
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+fn tier(name: &str) -> Vec<Vec<u8>> {
+    let dir = corpus_dir();
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let file = match name {
+        "T2-mixed" => "manifest.tsv".to_owned(),
+        _ => format!("{name}.txt"),
+    };
+    let list = std::fs::read_to_string(repo.join("mime/tests/corpus").join(file)).unwrap();
+    list.lines()
+        .filter_map(|l| l.split('\t').next().filter(|p| !p.is_empty()))
+        .filter_map(|p| std::fs::read(dir.join(p)).ok())
+        .collect()
+}
+
+/// The heap `work` needs at its peak beyond what was allocated before it.
+fn peak_of<T>(work: impl FnOnce() -> T) -> (usize, T) {
+    let before = HEAP.current_usage();
+    HEAP.reset_peak_usage();
+    let kept = work();
+    (HEAP.peak_usage().saturating_sub(before), kept)
+}
+
+/// The part tree alone.
+fn ours_structure(raw: &[u8]) -> usize {
+    Message::parse(raw).leaves().len()
+}
+
+/// Every body decoded (text to UTF-8) and the typed headers, all kept.
+fn ours(raw: &[u8]) -> usize {
+    let m = Message::parse(raw);
+    let mut decoded: Vec<Cow<'_, [u8]>> = Vec::new();
+    let mut texts = Vec::new();
+    m.for_each_part(|part, is_message| {
+        if is_message {
+            // Typed headers are read and dropped: their peak counts, they are not output.
+            let h = &part.header;
+            std::hint::black_box((
+                h.addresses("from"),
+                h.addresses("to"),
+                h.date(),
+                h.received(),
+                h.text("subject"),
+            ));
+        }
+        if matches!(part.body, Body::Leaf) {
+            if part.is_text() {
+                texts.push(m.body_text(part).text.into_owned());
+            } else {
+                decoded.push(m.decoded_body(part).0);
+            }
+        }
+    });
+    decoded.iter().map(|d| d.len()).sum::<usize>() + texts.iter().map(String::len).sum::<usize>()
+}
+
+fn mail_parser(raw: &[u8]) -> usize {
+    mail_parser::MessageParser::default()
+        .parse(raw)
+        .map_or(0, |m| m.parts.len())
+}
+
+fn mailparse(raw: &[u8]) -> usize {
+    let Ok(m) = mailparse::parse_mail(raw) else {
+        return 0;
+    };
+    fn walk(p: &mailparse::ParsedMail<'_>, kept: &mut Vec<Vec<u8>>) {
+        if p.subparts.is_empty() {
+            kept.push(p.get_body_raw().unwrap_or_default());
+        }
+        for s in &p.subparts {
+            walk(s, kept);
+        }
+    }
+    let mut kept = Vec::new();
+    walk(&m, &mut kept);
+    kept.len()
+}
+
+fn main() {
+    // Criterion's arguments are not ours.
+    println!(
+        "{:10} {:>12} {:>12} | peak heap beyond the input, total (and the worst message as a share of its input + decoded output)",
+        "tier", "input", "decoded"
+    );
+    for name in ["T1-small", "T2-mixed", "T3-large"] {
+        let messages = tier(name);
+        if messages.is_empty() {
+            println!("{name}: no messages (run gen_large.py in the corpus)");
+            continue;
+        }
+        let (mut input, mut output) = (0, 0);
+        let mut totals = [0usize; 3];
+        let mut structure = 0;
+        let mut worst = [0f64; 3];
+        for raw in &messages {
+            let (peak, decoded) = peak_of(|| ours(raw));
+            structure += peak_of(|| ours_structure(raw)).0;
+            input += raw.len();
+            output += decoded;
+            let bound = (raw.len() + decoded) as f64;
+            let runs = [
+                peak,
+                peak_of(|| mail_parser(raw)).0,
+                peak_of(|| mailparse(raw)).0,
+            ];
+            for (i, peak) in runs.into_iter().enumerate() {
+                totals[i] += peak;
+                worst[i] = worst[i].max(peak as f64 / bound);
+            }
+        }
+        println!(
+            "{name:10} {input:>12} {output:>12} | sansmail {} ({:.2}; the part tree alone {structure}), mail-parser {} ({:.2}), mailparse {} ({:.2})",
+            totals[0], worst[0], totals[1], worst[1], totals[2], worst[2]
+        );
+    }
+    let large = tier("T3-large");
+    let mut most = 0;
+    let (peak, ()) = peak_of(|| {
+        for raw in &large {
+            let mut parser = StreamParser::default();
+            for chunk in raw.chunks(64 * 1024) {
+                parser.feed(chunk, |_| {});
+                most = most.max(parser.held());
+            }
+            parser.finish(|_| {});
+        }
+    });
+    println!(
+        "T3-large streamed in 64 KiB chunks: at most {most} octets held, peak heap {peak} beyond the input"
+    );
+}
