@@ -666,6 +666,26 @@ epilogue\r\n";
     }
 
     #[test]
+    fn delimiter_lines_end_at_a_line_break_and_are_bounded() {
+        // A CR alone does not end a delimiter line: "--b\rx" is content.
+        let m = Message::parse(
+            b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\none\n--b\rx\n--b--\n",
+        );
+        assert_eq!(m.slice(&m.leaves()[0].1.body_range), b"one\n--b\rx");
+        // Trailing whitespace is allowed up to the 1000-octet line limit, not beyond.
+        let mut raw = b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\none\n--b".to_vec();
+        raw.resize(raw.len() + MAX_DELIMITER_LINE - 3, b' ');
+        raw.extend_from_slice(b"\ntwo\n--b");
+        raw.resize(raw.len() + MAX_DELIMITER_LINE - 2, b' ');
+        raw.extend_from_slice(b"\nstill two\n--b--\n");
+        let m = Message::parse(&raw);
+        let leaves = m.leaves();
+        assert_eq!(leaves.len(), 2);
+        assert!(m.slice(&leaves[1].1.body_range).starts_with(b"two\n--b  "));
+        assert!(m.slice(&leaves[1].1.body_range).ends_with(b"still two"));
+    }
+
+    #[test]
     fn deep_nesting_and_many_parts_hit_limits() {
         let mut deep = Vec::new();
         for _ in 0..10_000 {
