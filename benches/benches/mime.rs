@@ -8,37 +8,11 @@
 #![allow(missing_docs)] // criterion_group! makes an undocumented function
 
 use std::hint::black_box;
-use std::path::PathBuf;
-use std::process::Command;
 
 use base64::Engine;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use sansmail_benches::tier;
 use sansmail_mime::{Body, Message};
-
-fn corpus_dir() -> PathBuf {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = Command::new("python3")
-        .arg(repo.join("scripts/mime_corpus.py"))
-        .output()
-        .expect("python3");
-    assert!(out.status.success(), "mime_corpus.py failed");
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
-fn tier(name: &str) -> Vec<Vec<u8>> {
-    let dir = corpus_dir();
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    // The mixed tier is every message of the manifest.
-    let file = match name {
-        "T2-mixed" => "manifest.tsv".to_owned(),
-        _ => format!("{name}.txt"),
-    };
-    let list = std::fs::read_to_string(repo.join("mime/tests/corpus").join(file)).unwrap();
-    list.lines()
-        .filter_map(|l| l.split('\t').next().filter(|p| !p.is_empty()))
-        .filter_map(|p| std::fs::read(dir.join(p)).ok())
-        .collect()
-}
 
 /// Structure: the part tree with header fields split, nothing decoded.
 fn ours_structure(raw: &[u8]) -> usize {

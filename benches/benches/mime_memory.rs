@@ -5,39 +5,14 @@
 //! `cargo bench -p sansmail-benches --bench mime_memory`.
 
 use std::borrow::Cow;
-use std::path::PathBuf;
-use std::process::Command;
 
 use peak_alloc::PeakAlloc;
+use sansmail_benches::tier;
 use sansmail_mime::stream::StreamParser;
 use sansmail_mime::{Body, Message};
 
 #[global_allocator]
 static HEAP: PeakAlloc = PeakAlloc;
-
-fn corpus_dir() -> PathBuf {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = Command::new("python3")
-        .arg(repo.join("scripts/mime_corpus.py"))
-        .output()
-        .expect("python3");
-    assert!(out.status.success(), "mime_corpus.py failed");
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
-fn tier(name: &str) -> Vec<Vec<u8>> {
-    let dir = corpus_dir();
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let file = match name {
-        "T2-mixed" => "manifest.tsv".to_owned(),
-        _ => format!("{name}.txt"),
-    };
-    let list = std::fs::read_to_string(repo.join("mime/tests/corpus").join(file)).unwrap();
-    list.lines()
-        .filter_map(|l| l.split('\t').next().filter(|p| !p.is_empty()))
-        .filter_map(|p| std::fs::read(dir.join(p)).ok())
-        .collect()
-}
 
 /// The heap `work` needs at its peak beyond what was allocated before it.
 fn peak_of<T>(work: impl FnOnce() -> T) -> (usize, T) {
