@@ -369,6 +369,9 @@ fn append(p: &mut Parser<'_>) -> PResult<CommandBody> {
     while p.take(b' ')? {
         let (flags, date) = append_options(p)?;
         let utf8 = append_utf8_open(p)?;
+        if utf8 && p.peek()? != b'~' {
+            return p.fail("~{n} inside UTF8 (...)");
+        }
         let (data, binary) = p.literal(true)?;
         if utf8 {
             p.byte(b')', ")")?;

@@ -8,10 +8,10 @@ use super::DecodeError;
 use super::decode_command::{id_params, section, section_binary};
 use super::parser::{PResult, Parser};
 use crate::types::{
-    BasicFields, BodyExtension, BodyStructure, Capability, Code, Continue, Disposition, Envelope,
-    EnvelopeAddress, EsearchItem, ExtensionValue, FetchValue, ListItem, MailboxAttr, Namespace,
-    NamespaceDescr, QuotaResource, Response, SinglePart, Status, StatusKind, StatusValue, Tagged,
-    Text, Thread, Untagged,
+    Atom, BasicFields, BodyExtension, BodyStructure, Capability, Code, Continue, Disposition,
+    Envelope, EnvelopeAddress, EsearchItem, ExtensionValue, FetchValue, ListItem, MailboxAttr,
+    Namespace, NamespaceDescr, QuotaResource, Response, SinglePart, Status, StatusKind,
+    StatusValue, Tagged, Text, Thread, Untagged,
 };
 
 fn upper<'b>(name: &[u8], buf: &'b mut [u8; 24]) -> &'b [u8] {
@@ -89,18 +89,22 @@ fn status_rest(p: &mut Parser<'_>, kind: StatusKind) -> PResult<Status> {
 /// code is read as text.
 fn resp_text(p: &mut Parser<'_>) -> PResult<(Option<Code>, Text)> {
     if p.peek()? == b'[' {
-        let start = p.pos;
-        match code_in_brackets(p) {
-            Ok(code) => {
-                // RFC 9051 wants SP then text; servers also end right after `]`.
-                if p.peek()? == b'\r' {
-                    return Ok((Some(code), Text::default()));
-                }
-                p.sp()?;
+        // The code is read within its line, so that a malformed one falls
+        // back to text the same way however the input was split.
+        let mut line = Bytes::new();
+        let Some(mut sub) = p.line_only(&mut line) else {
+            return Err(DecodeError::Incomplete);
+        };
+        if let Ok(code) = code_in_brackets(&mut sub) {
+            p.pos = sub.pos;
+            // RFC 9051 wants SP then text; servers also end right after `]`.
+            if p.peek()? == b'\r' {
+                return Ok((Some(code), Text::default()));
+            }
+            if p.take(b' ')? {
                 return Ok((Some(code), p.text()?));
             }
-            Err(DecodeError::Failed { .. }) => p.pos = start,
-            Err(e) => return Err(e),
+            return p.fail("SP after the response code");
         }
     }
     Ok((None, p.text()?))
@@ -146,7 +150,17 @@ fn code_in_brackets(p: &mut Parser<'_>) -> PResult<Code> {
         b"BADCHARSET" => {
             let mut charsets = Vec::new();
             if p.take(b' ')? {
-                charsets = p.list(false, Parser::astring)?;
+                charsets = p.list(false, |p| {
+                    if p.peek()? != b'"' {
+                        return p.atom();
+                    }
+                    let start = p.pos;
+                    let quoted = p.quoted()?;
+                    Atom::new(quoted).or_else(|_| {
+                        p.pos = start;
+                        p.fail("charset name")
+                    })
+                })?;
             }
             Code::BadCharset(charsets)
         }

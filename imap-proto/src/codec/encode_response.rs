@@ -101,7 +101,7 @@ fn bracketed<B: BufMut>(w: &mut W<'_, B>, code: &Code) {
             w.raw(b"BADCHARSET");
             if !charsets.is_empty() {
                 w.sp();
-                w.list(charsets, |w, c| w.astring(c));
+                w.list(charsets, |w, c| w.raw(c.as_bytes()));
             }
         }
         Code::Capability(caps) => {

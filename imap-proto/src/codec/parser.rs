@@ -25,6 +25,8 @@ pub(crate) struct Parser<'a> {
     /// Commands stop at a synchronising literal announcement (so the server
     /// can answer `+`); responses just need more input.
     pub(crate) commands: bool,
+    /// Literals are refused (inside response codes).
+    no_literals: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -36,7 +38,25 @@ impl<'a> Parser<'a> {
             depth: 0,
             max_depth,
             commands,
+            no_literals: false,
         }
+    }
+
+    /// A parser over the rest of the current line only, without literals,
+    /// starting where this one is. `None` when the line is not complete yet.
+    pub(crate) fn line_only<'b>(&self, line: &'b mut Bytes) -> Option<Parser<'b>> {
+        let end = self.pos + memchr::memchr(b'\n', &self.buf[self.pos..])?;
+        *line = self.src.slice(..end);
+        let line: &'b Bytes = line;
+        Some(Parser {
+            src: line,
+            buf: line.as_ref(),
+            pos: self.pos,
+            depth: self.depth,
+            max_depth: self.max_depth,
+            commands: false,
+            no_literals: true,
+        })
     }
 
     pub(crate) fn fail<T>(&self, expected: &'static str) -> PResult<T> {
@@ -244,6 +264,9 @@ impl<'a> Parser<'a> {
 
     /// `{n}`, `{n+}` or with `binary`, `~{n}`: the octets and whether `~` was used.
     pub(crate) fn literal(&mut self, binary: bool) -> PResult<(Bytes, bool)> {
+        if self.no_literals {
+            return self.fail("no literal here");
+        }
         let tilde = binary && self.take(b'~')?;
         self.byte(b'{', "literal")?;
         let length = self.number()?;

@@ -81,8 +81,8 @@ pub enum StatusKind {
 pub enum Code {
     /// `ALERT`: show the text to the user.
     Alert,
-    /// `BADCHARSET [(...)]`.
-    BadCharset(Vec<Bytes>),
+    /// `BADCHARSET [(...)]`: the charsets the server supports.
+    BadCharset(Vec<Atom>),
     /// `CAPABILITY ...`.
     Capability(Vec<Capability>),
     /// `PARSE`: a message could not be parsed.

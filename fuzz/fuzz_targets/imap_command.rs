@@ -1,0 +1,34 @@
+//! IMAP commands on arbitrary bytes: no panic, every parsed command writes
+//! and parses back to itself, and parsing stops (never loops) on any input.
+#![no_main]
+
+use bytes::Bytes;
+use libfuzzer_sys::fuzz_target;
+use sansmail_imap::codec::{DecodeError, parse_command_with, write_command};
+
+fuzz_target!(|data: &[u8]| {
+    let mut input = Bytes::copy_from_slice(data);
+    while !input.is_empty() {
+        match parse_command_with(&input, 16) {
+            Ok((rest, value)) => {
+                assert!(rest.len() < input.len(), "parsing made progress");
+                let mut wire = Vec::new();
+                write_command(&mut wire, &value);
+                let (left, again) = parse_command_with(&Bytes::from(wire), 16)
+                    .expect("a written command parses");
+                assert!(left.is_empty());
+                assert_eq!(again, value);
+                input = rest;
+            }
+            Err(DecodeError::Failed { position, .. }) => {
+                assert!(position <= input.len());
+                // Skip the bad line, as a session would.
+                match memchr::memchr(b'\n', &input) {
+                    Some(lf) => input = input.slice(lf + 1..),
+                    None => break,
+                }
+            }
+            Err(_) => break,
+        }
+    }
+});
