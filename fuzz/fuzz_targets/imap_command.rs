@@ -2,19 +2,18 @@
 //! and parses back to itself, and parsing stops (never loops) on any input.
 #![no_main]
 
-use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use sansmail_imap::codec::{DecodeError, parse_command_with, write_command};
 
 fuzz_target!(|data: &[u8]| {
-    let mut input = Bytes::copy_from_slice(data);
+    let mut input = data;
     while !input.is_empty() {
         match parse_command_with(&input, 16) {
             Ok((rest, value)) => {
                 assert!(rest.len() < input.len(), "parsing made progress");
                 let mut wire = Vec::new();
                 write_command(&mut wire, &value);
-                let (left, again) = parse_command_with(&Bytes::from(wire), 16)
+                let (left, again) = parse_command_with(&wire, 16)
                     .expect("a written command parses");
                 assert!(left.is_empty());
                 assert_eq!(again, value);
@@ -24,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
                 assert!(position <= input.len());
                 // Skip the bad line, as a session would.
                 match memchr::memchr(b'\n', &input) {
-                    Some(lf) => input = input.slice(lf + 1..),
+                    Some(lf) => input = &input[lf + 1..],
                     None => break,
                 }
             }

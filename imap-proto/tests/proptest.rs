@@ -12,15 +12,15 @@ use sansmail_imap::codec::{
 };
 use sansmail_imap::types::*;
 
-fn bytes_of(max: usize) -> impl Strategy<Value = Bytes> {
+fn bytes_of(max: usize) -> impl Strategy<Value = Str> {
     // No NUL: plain strings cannot carry it. CR, LF and 8-bit force literals.
     prop_oneof![
-        4 => proptest::string::string_regex(&format!("[a-zA-Z0-9 ._\"\\\\\\]*%()-]{{0,{max}}}")).unwrap().prop_map(|s| Bytes::from(s.into_bytes())),
-        1 => proptest::collection::vec(1u8..=255, 0..max).prop_map(Bytes::from),
+        4 => proptest::string::string_regex(&format!("[a-zA-Z0-9 ._\"\\\\\\]*%()-]{{0,{max}}}")).unwrap().prop_map(Str::from),
+        1 => proptest::collection::vec(1u8..=255, 0..max).prop_map(Str::from),
     ]
 }
 
-fn nul_free(max: usize) -> impl Strategy<Value = Bytes> {
+fn nul_free(max: usize) -> impl Strategy<Value = Str> {
     bytes_of(max)
 }
 
@@ -265,7 +265,7 @@ fn search_key() -> impl Strategy<Value = SearchKey> {
             n64(),
         )
             .prop_map(|(entry, modseq)| SearchKey::ModSeq {
-                entry: entry.map(|(n, k)| (Bytes::from(n), Atom::new(k).unwrap())),
+                entry: entry.map(|(n, k)| (Str::from(n), Atom::new(k).unwrap())),
                 modseq,
             })
             .boxed(),
@@ -374,7 +374,7 @@ fn command_body() -> impl Strategy<Value = CommandBody> {
         (atom(), proptest::option::of("[A-Za-z0-9+/]{1,12}={0,2}|="))
             .prop_map(|(mechanism, initial)| CommandBody::Authenticate {
                 mechanism,
-                initial: initial.map(|i| Secret::new(Bytes::from(i))),
+                initial: initial.map(|i| Secret::new(Str::from(i))),
             })
             .boxed(),
         (s(), s())
@@ -400,14 +400,14 @@ fn command_body() -> impl Strategy<Value = CommandBody> {
             .prop_map(|(examine, mailbox, condstore, q)| {
                 let params = SelectParams {
                     condstore,
-                    qresync: q.map(
-                        |(uid_validity, modseq, known_uids, seq_match)| QResyncParams {
+                    qresync: q.map(|(uid_validity, modseq, known_uids, seq_match)| {
+                        Box::new(QResyncParams {
                             uid_validity,
                             modseq,
                             known_uids,
                             seq_match,
-                        },
-                    ),
+                        })
+                    }),
                 };
                 if examine {
                     CommandBody::Examine { mailbox, params }
@@ -700,7 +700,7 @@ fn code() -> impl Strategy<Value = Code> {
             .boxed(),
         atom().prop_map(Code::MailboxId).boxed(),
         (x_atom(), proptest::option::of("[a-z0-9 ()\\[]{1,10}"))
-            .prop_map(|(a, t)| Code::Other(a, t.map(Bytes::from)))
+            .prop_map(|(a, t)| Code::Other(a, t.map(Str::from)))
             .boxed(),
     ])
 }
@@ -749,7 +749,7 @@ fn envelope() -> impl Strategy<Value = Envelope> {
         )
 }
 
-fn params() -> impl Strategy<Value = Vec<(Bytes, Bytes)>> {
+fn params() -> impl Strategy<Value = Vec<(Str, Str)>> {
     proptest::collection::vec((nul_free(6), nul_free(6)), 0..3)
 }
 
@@ -793,12 +793,12 @@ fn basic_fields(
     )
         .prop_map(
             move |(params, id, description, encoding, size)| BasicFields {
-                media_type: Bytes::from_static(media_type.as_bytes()),
-                subtype: Bytes::from_static(subtype.as_bytes()),
+                media_type: Str::from(media_type),
+                subtype: Str::from(subtype),
                 params,
                 id,
                 description,
-                encoding: Bytes::from(encoding),
+                encoding: Str::from(encoding),
                 size,
             },
         )
@@ -833,7 +833,7 @@ fn body_structure() -> impl Strategy<Value = BodyStructure> {
             )
                 .prop_map(|(parts, subtype, extension)| BodyStructure::Multipart {
                     parts,
-                    subtype: Bytes::from(subtype),
+                    subtype: Str::from(subtype),
                     extension,
                 }),
             (
@@ -859,7 +859,7 @@ fn body_structure() -> impl Strategy<Value = BodyStructure> {
 }
 
 fn fetch_value() -> impl Strategy<Value = FetchValue> {
-    let data = || proptest::option::of(nul_free(20));
+    let data = || proptest::option::of(nul_free(20).prop_map(|s| s.to_bytes()));
     Union::new(vec![
         flags().prop_map(FetchValue::Flags).boxed(),
         envelope()

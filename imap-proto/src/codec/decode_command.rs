@@ -2,13 +2,11 @@
 
 use std::num::NonZeroU32;
 
-use bytes::Bytes;
-
 use super::parser::{PResult, Parser};
 use crate::types::{
     AppendMessage, Capability, Command, CommandBody, FetchAttr, FetchItems, IdParams, ListReturn,
     ListSelect, MailboxAttr, QResyncParams, SearchKey, SearchReturn, Secret, Section, SectionText,
-    SelectParams, SortCriterion, SortKey, StatusItem, StoreAction, ThreadAlgorithm,
+    SelectParams, SortCriterion, SortKey, StatusItem, StoreAction, Str, ThreadAlgorithm,
 };
 
 /// Uppercases a name into `buf` for matching; names longer than `buf` match nothing.
@@ -191,12 +189,12 @@ fn sp_mailbox(p: &mut Parser<'_>) -> PResult<crate::types::Mailbox> {
 }
 
 /// SASL data: base64 octets, or `=` for an empty response.
-fn base64_or_equals(p: &mut Parser<'_>) -> PResult<Bytes> {
+fn base64_or_equals(p: &mut Parser<'_>) -> PResult<Str> {
     let start = p.pos;
     loop {
         match p.peek()? {
             b if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=') => p.pos += 1,
-            _ if p.pos > start => return Ok(p.slice(start, p.pos)),
+            _ if p.pos > start => return Ok(p.str(start, p.pos)),
             _ => return p.fail("base64"),
         }
     }
@@ -242,12 +240,12 @@ fn select_params(p: &mut Parser<'_>) -> PResult<SelectParams> {
                 }
             }
             p.byte(b')', ")")?;
-            params.qresync = Some(QResyncParams {
+            params.qresync = Some(Box::new(QResyncParams {
                 uid_validity,
                 modseq,
                 known_uids,
                 seq_match,
-            });
+            }));
         } else {
             return p.fail("CONDSTORE or QRESYNC");
         }

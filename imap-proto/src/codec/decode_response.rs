@@ -2,8 +2,6 @@
 
 use std::num::NonZeroU32;
 
-use bytes::Bytes;
-
 use super::DecodeError;
 use super::decode_command::{id_params, section, section_binary};
 use super::parser::{PResult, Parser};
@@ -11,7 +9,7 @@ use crate::types::{
     Atom, BasicFields, BodyExtension, BodyStructure, Capability, Code, Continue, Disposition,
     Envelope, EnvelopeAddress, EsearchItem, ExtensionValue, FetchValue, ListItem, MailboxAttr,
     Namespace, NamespaceDescr, QuotaResource, Response, SinglePart, Status, StatusKind,
-    StatusValue, Tagged, Text, Thread, Untagged,
+    StatusValue, Str, Tagged, Text, Thread, Untagged,
 };
 
 fn upper<'b>(name: &[u8], buf: &'b mut [u8; 24]) -> &'b [u8] {
@@ -91,7 +89,7 @@ fn resp_text(p: &mut Parser<'_>) -> PResult<(Option<Code>, Text)> {
     if p.peek()? == b'[' {
         // The code is read within its line, so that a malformed one falls
         // back to text the same way however the input was split.
-        let mut line = Bytes::new();
+        let mut line = bytes::Bytes::new();
         let Some(mut sub) = p.line_only(&mut line) else {
             return Err(DecodeError::Incomplete);
         };
@@ -230,7 +228,7 @@ fn code_in_brackets(p: &mut Parser<'_>) -> PResult<Code> {
                 if p.pos == from {
                     return p.fail("code text");
                 }
-                text = Some(p.slice(from, p.pos));
+                text = Some(p.str(from, p.pos));
             }
             Code::Other(atom, text)
         }
@@ -639,19 +637,17 @@ fn fetch_value(p: &mut Parser<'_>) -> PResult<FetchValue> {
             FetchValue::BodySection {
                 section,
                 origin,
-                data: p.nstring()?,
+                data: p.nstring_data()?,
             }
         }
         (b"BINARY", true) => {
             let part = section_binary(p)?;
             let origin = origin(p)?;
             p.sp()?;
-            let data = if p.keyword("NIL")? {
-                None
-            } else if matches!(p.peek()?, b'~' | b'{') {
+            let data = if matches!(p.peek()?, b'~') {
                 Some(p.literal(true)?.0)
             } else {
-                Some(p.string()?)
+                p.nstring_data()?
             };
             FetchValue::Binary { part, origin, data }
         }
@@ -670,9 +666,9 @@ fn fetch_value(p: &mut Parser<'_>) -> PResult<FetchValue> {
                 b"FLAGS" => FetchValue::Flags(p.flag_list()?),
                 b"ENVELOPE" => FetchValue::Envelope(Box::new(envelope(p)?)),
                 b"INTERNALDATE" => FetchValue::InternalDate(p.date_time()?),
-                b"RFC822" => FetchValue::Rfc822(p.nstring()?),
-                b"RFC822.HEADER" => FetchValue::Rfc822Header(p.nstring()?),
-                b"RFC822.TEXT" => FetchValue::Rfc822Text(p.nstring()?),
+                b"RFC822" => FetchValue::Rfc822(p.nstring_data()?),
+                b"RFC822.HEADER" => FetchValue::Rfc822Header(p.nstring_data()?),
+                b"RFC822.TEXT" => FetchValue::Rfc822Text(p.nstring_data()?),
                 b"RFC822.SIZE" => FetchValue::Rfc822Size(p.number64()?),
                 b"BODY" => FetchValue::Body(Box::new(body(p)?)),
                 b"BODYSTRUCTURE" => FetchValue::BodyStructure(Box::new(body(p)?)),
@@ -792,7 +788,7 @@ pub(crate) fn envelope(p: &mut Parser<'_>) -> PResult<Envelope> {
 }
 
 /// `body-fld-param`: `(k v ...)` or `NIL`.
-fn params(p: &mut Parser<'_>) -> PResult<Vec<(Bytes, Bytes)>> {
+fn params(p: &mut Parser<'_>) -> PResult<Vec<(Str, Str)>> {
     if p.keyword("NIL")? {
         return Ok(Vec::new());
     }

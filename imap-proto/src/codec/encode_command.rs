@@ -5,7 +5,7 @@ use bytes::BufMut;
 use super::writer::W;
 use crate::types::{
     Command, CommandBody, FetchAttr, FetchItems, ListReturn, ListSelect, SearchKey, SearchReturn,
-    Section, SectionText, SortKey, StatusItem, StoreAction, ThreadAlgorithm,
+    Section, SectionText, SortKey, StatusItem, StoreAction, Str, ThreadAlgorithm,
 };
 
 pub(crate) fn command<B: BufMut>(w: &mut W<'_, B>, cmd: &Command) {
@@ -380,10 +380,7 @@ fn body<B: BufMut>(w: &mut W<'_, B>, body: &CommandBody) {
 }
 
 /// `(key value ...)` or `NIL`.
-pub(crate) fn id_params<B: BufMut>(
-    w: &mut W<'_, B>,
-    params: Option<&[(bytes::Bytes, Option<bytes::Bytes>)]>,
-) {
+pub(crate) fn id_params<B: BufMut>(w: &mut W<'_, B>, params: Option<&[(Str, Option<Str>)]>) {
     match params {
         None => w.raw(b"NIL"),
         Some(params) => w.list(params, |w, (k, v)| {

@@ -1,13 +1,13 @@
 //! Response writing.
 
-use bytes::{BufMut, Bytes};
+use bytes::BufMut;
 
 use super::encode_command::{id_params, section, section_binary, status_item};
 use super::writer::W;
 use crate::types::{
     BodyExtension, BodyStructure, Code, Envelope, EnvelopeAddress, EsearchItem, ExtensionValue,
     FetchValue, ListItem, NamespaceDescr, PermanentFlag, Response, SinglePart, Status, StatusKind,
-    StatusValue, Thread, Untagged,
+    StatusValue, Str, Thread, Untagged,
 };
 
 pub(crate) fn response<B: BufMut>(w: &mut W<'_, B>, r: &Response) {
@@ -596,7 +596,7 @@ pub(crate) fn envelope<B: BufMut>(w: &mut W<'_, B>, e: &Envelope) {
     w.raw(b")");
 }
 
-fn params<B: BufMut>(w: &mut W<'_, B>, params: &[(Bytes, Bytes)]) {
+fn params<B: BufMut>(w: &mut W<'_, B>, params: &[(Str, Str)]) {
     if params.is_empty() {
         w.raw(b"NIL");
     } else {

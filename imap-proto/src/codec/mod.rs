@@ -1,19 +1,20 @@
 //! Stateless parsing and writing of commands and responses.
 //!
-//! Parsers take the receive buffer as [`Bytes`] and slice strings out of it
-//! without copying. They return the rest of the input with the value, or a
+//! Parsers return the rest of the input with the value, or a
 //! [`DecodeError`] that keeps "need more input" apart from "bad input".
+//! Responses are parsed from [`Bytes`], so message bodies in literals are
+//! sliced out of the receive buffer without copying; commands are parsed
+//! from a plain slice, their strings being small.
 //! Writers append to any [`BufMut`] and pick the lightest form that carries
 //! each string exactly (atom, quoted or literal), so that for every value
 //! `parse(write(x)) == x`.
 //!
 //! ```
-//! use bytes::Bytes;
 //! use sansmail_imap::codec::{parse_command, write_command};
 //! use sansmail_imap::types::CommandBody;
 //!
-//! let input = Bytes::from_static(b"a1 UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n");
-//! let (rest, command) = parse_command(&input).unwrap();
+//! let input = b"a1 UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n";
+//! let (rest, command) = parse_command(input).unwrap();
 //! assert!(rest.is_empty());
 //! assert!(matches!(command.body, CommandBody::Fetch { uid: true, .. }));
 //! let mut out = Vec::new();
@@ -77,22 +78,22 @@ pub enum DecodeError {
     },
 }
 
-/// Parses one command from the start of `input`.
-pub fn parse_command(input: &Bytes) -> Result<(Bytes, Command), DecodeError> {
+/// Parses one command from the start of `input`. Strings are copied out
+/// (short ones inline, without allocating); APPEND bodies, the one large
+/// thing a command carries, are streamed by the server session instead.
+pub fn parse_command(input: &[u8]) -> Result<(&[u8], Command), DecodeError> {
     parse_command_with(input, DEFAULT_MAX_DEPTH)
 }
 
 /// Parses one command, allowing at most `max_depth` nested parentheses.
-pub fn parse_command_with(
-    input: &Bytes,
-    max_depth: usize,
-) -> Result<(Bytes, Command), DecodeError> {
-    let mut p = Parser::new(input, max_depth, true);
+pub fn parse_command_with(input: &[u8], max_depth: usize) -> Result<(&[u8], Command), DecodeError> {
+    let mut p = Parser::over_slice(input, max_depth, true);
     let command = decode_command::command(&mut p)?;
-    Ok((p.rest(), command))
+    Ok((p.rest_slice(), command))
 }
 
-/// Parses one response from the start of `input`.
+/// Parses one response from the start of `input`. Literals (message
+/// bodies) and long strings share `input`'s buffer instead of being copied.
 pub fn parse_response(input: &Bytes) -> Result<(Bytes, Response), DecodeError> {
     parse_response_with(input, DEFAULT_MAX_DEPTH)
 }

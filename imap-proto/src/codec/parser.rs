@@ -10,14 +10,17 @@ use super::{DecodeError, LiteralMode};
 use crate::types::MONTHS;
 use crate::types::chars::{is_astring_char, is_atom_char, is_list_char, is_text_char};
 use crate::types::{
-    Atom, Date, DateTime, Flag, Mailbox, PermanentFlag, SeqNo, SeqRange, SequenceSet, Tag, Text,
+    Atom, Date, DateTime, Flag, Mailbox, PermanentFlag, SeqNo, SeqRange, SequenceSet, Str, Tag,
+    Text,
 };
 
 pub(crate) type PResult<T> = Result<T, DecodeError>;
 
 /// Where parsing is.
 pub(crate) struct Parser<'a> {
-    src: &'a Bytes,
+    /// The input as shared bytes, when it is: long strings and literals
+    /// are then sliced from it instead of copied.
+    src: Option<&'a Bytes>,
     buf: &'a [u8],
     pub(crate) pos: usize,
     depth: usize,
@@ -30,10 +33,24 @@ pub(crate) struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
+    /// A parser over shared input (responses: literals are not copied).
     pub(crate) fn new(src: &'a Bytes, max_depth: usize, commands: bool) -> Self {
         Parser {
-            src,
+            src: Some(src),
             buf: src.as_ref(),
+            pos: 0,
+            depth: 0,
+            max_depth,
+            commands,
+            no_literals: false,
+        }
+    }
+
+    /// A parser over borrowed input (commands: strings are small and copied).
+    pub(crate) fn over_slice(buf: &'a [u8], max_depth: usize, commands: bool) -> Self {
+        Parser {
+            src: None,
+            buf,
             pos: 0,
             depth: 0,
             max_depth,
@@ -46,10 +63,13 @@ impl<'a> Parser<'a> {
     /// starting where this one is. `None` when the line is not complete yet.
     pub(crate) fn line_only<'b>(&self, line: &'b mut Bytes) -> Option<Parser<'b>> {
         let end = self.pos + memchr::memchr(b'\n', &self.buf[self.pos..])?;
-        *line = self.src.slice(..end);
+        *line = match self.src {
+            Some(src) => src.slice(..end),
+            None => Bytes::copy_from_slice(&self.buf[..end]),
+        };
         let line: &'b Bytes = line;
         Some(Parser {
-            src: line,
+            src: Some(line),
             buf: line.as_ref(),
             pos: self.pos,
             depth: self.depth,
@@ -140,7 +160,8 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn span(&mut self, class: fn(u8) -> bool) -> PResult<(usize, usize)> {
+    #[inline]
+    fn span(&mut self, class: impl Fn(u8) -> bool) -> PResult<(usize, usize)> {
         let start = self.pos;
         let rest = &self.buf[start..];
         match rest.iter().position(|&b| !class(b)) {
@@ -154,25 +175,40 @@ impl<'a> Parser<'a> {
     }
 
     pub(crate) fn slice(&self, start: usize, end: usize) -> Bytes {
-        self.src.slice(start..end)
+        match self.src {
+            Some(src) => src.slice(start..end),
+            None => Bytes::copy_from_slice(&self.buf[start..end]),
+        }
+    }
+
+    /// A string value: copied inline when short, else shared with the input.
+    #[inline]
+    pub(crate) fn str(&self, start: usize, end: usize) -> Str {
+        match self.src {
+            Some(src) => Str::from_shared(src, start..end),
+            None => Str::copy_from_slice(&self.buf[start..end]),
+        }
     }
 
     /// `atom`.
+    #[inline]
     pub(crate) fn atom(&mut self) -> PResult<Atom> {
         let (a, b) = self.span(is_atom_char)?;
-        Ok(Atom::from_valid(self.slice(a, b)))
+        Ok(Atom::from_valid(self.str(a, b)))
     }
 
     /// The octets of an atom, uncopied, for matching names.
+    #[inline]
     pub(crate) fn atom_bytes(&mut self) -> PResult<&'a [u8]> {
         let (a, b) = self.span(is_atom_char)?;
         Ok(&self.buf[a..b])
     }
 
     /// A tag.
+    #[inline]
     pub(crate) fn tag(&mut self) -> PResult<Tag> {
         let (a, b) = self.span(|b| is_astring_char(b) && b != b'+')?;
-        Ok(Tag::from_valid(self.slice(a, b)))
+        Ok(Tag::from_valid(self.str(a, b)))
     }
 
     pub(crate) fn number64(&mut self) -> PResult<u64> {
@@ -219,7 +255,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `quoted`: the unescaped content.
-    pub(crate) fn quoted(&mut self) -> PResult<Bytes> {
+    pub(crate) fn quoted(&mut self) -> PResult<Str> {
         self.byte(b'"', "quoted string")?;
         let start = self.pos;
         let mut escaped = false;
@@ -248,7 +284,7 @@ impl<'a> Parser<'a> {
         let end = self.pos;
         self.pos += 1;
         if !escaped {
-            return Ok(self.slice(start, end));
+            return Ok(self.str(start, end));
         }
         let mut out = Vec::with_capacity(end - start);
         let mut i = start;
@@ -259,7 +295,7 @@ impl<'a> Parser<'a> {
             out.push(self.buf[i]);
             i += 1;
         }
-        Ok(Bytes::from(out))
+        Ok(Str::from(out))
     }
 
     /// `{n}`, `{n+}` or with `binary`, `~{n}`: the octets and whether `~` was used.
@@ -299,32 +335,42 @@ impl<'a> Parser<'a> {
     }
 
     /// `string`: quoted or literal.
-    pub(crate) fn string(&mut self) -> PResult<Bytes> {
+    pub(crate) fn string(&mut self) -> PResult<Str> {
         match self.peek()? {
             b'"' => self.quoted(),
-            b'{' => Ok(self.literal(false)?.0),
+            b'{' => Ok(self.literal(false)?.0.into()),
             _ => self.fail("string"),
         }
     }
 
     /// `astring`.
-    pub(crate) fn astring(&mut self) -> PResult<Bytes> {
+    pub(crate) fn astring(&mut self) -> PResult<Str> {
         match self.peek()? {
             b'"' => self.quoted(),
-            b'{' => Ok(self.literal(false)?.0),
+            b'{' => Ok(self.literal(false)?.0.into()),
             _ => {
                 let (a, b) = self.span(is_astring_char)?;
-                Ok(self.slice(a, b))
+                Ok(self.str(a, b))
             }
         }
     }
 
     /// `nstring`.
-    pub(crate) fn nstring(&mut self) -> PResult<Option<Bytes>> {
+    pub(crate) fn nstring(&mut self) -> PResult<Option<Str>> {
         if self.keyword("NIL")? {
             Ok(None)
         } else {
             self.string().map(Some)
+        }
+    }
+
+    /// `nstring` holding message data: literals stay shared with the input.
+    pub(crate) fn nstring_data(&mut self) -> PResult<Option<Bytes>> {
+        match self.peek()? {
+            b'{' => Ok(Some(self.literal(false)?.0)),
+            b'"' => Ok(Some(self.quoted()?.to_bytes())),
+            _ if self.keyword("NIL")? => Ok(None),
+            _ => self.fail("string or NIL"),
         }
     }
 
@@ -340,12 +386,12 @@ impl<'a> Parser<'a> {
     }
 
     /// `list-mailbox`: list-chars or a string.
-    pub(crate) fn list_mailbox(&mut self) -> PResult<Bytes> {
+    pub(crate) fn list_mailbox(&mut self) -> PResult<Str> {
         match self.peek()? {
             b'"' | b'{' => self.string(),
             _ => {
                 let (a, b) = self.span(is_list_char)?;
-                Ok(self.slice(a, b))
+                Ok(self.str(a, b))
             }
         }
     }
@@ -362,7 +408,7 @@ impl<'a> Parser<'a> {
                     return self.fail("text without NUL");
                 }
                 self.pos += n;
-                Ok(Text::from_valid(self.slice(start, start + n)))
+                Ok(Text::from_valid(self.str(start, start + n)))
             }
         }
     }
@@ -582,9 +628,14 @@ impl<'a> Parser<'a> {
             })
     }
 
-    /// Position after the current one holds nothing more.
+    /// The input after the parsed value, shared.
     pub(crate) fn rest(&self) -> Bytes {
-        self.src.slice(self.pos..)
+        self.slice(self.pos, self.buf.len())
+    }
+
+    /// The input after the parsed value.
+    pub(crate) fn rest_slice(&self) -> &'a [u8] {
+        &self.buf[self.pos..]
     }
 }
 

@@ -1,22 +1,22 @@
 //! BODY and BODYSTRUCTURE (RFC 9051 §7.5.2).
 
-use bytes::Bytes;
+use super::Str;
 
 /// The fields every non-multipart part has.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct BasicFields {
     /// Media type, e.g. `TEXT`.
-    pub media_type: Bytes,
+    pub media_type: Str,
     /// Media subtype, e.g. `PLAIN`.
-    pub subtype: Bytes,
+    pub subtype: Str,
     /// Content-Type parameters; empty for `NIL`.
-    pub params: Vec<(Bytes, Bytes)>,
+    pub params: Vec<(Str, Str)>,
     /// `Content-ID`.
-    pub id: Option<Bytes>,
+    pub id: Option<Str>,
     /// `Content-Description`.
-    pub description: Option<Bytes>,
+    pub description: Option<Str>,
     /// `Content-Transfer-Encoding`.
-    pub encoding: Bytes,
+    pub encoding: Str,
     /// Size of the encoded body in octets.
     pub size: u32,
 }
@@ -46,16 +46,16 @@ pub enum SinglePart {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Disposition {
     /// `inline`, `attachment`...
-    pub kind: Bytes,
+    pub kind: Str,
     /// Its parameters; empty for `NIL`.
-    pub params: Vec<(Bytes, Bytes)>,
+    pub params: Vec<(Str, Str)>,
 }
 
 /// An extension value a future revision may add (`body-extension`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ExtensionValue {
     /// A string or `NIL`.
-    String(Option<Bytes>),
+    String(Option<Str>),
     /// A number.
     Number(u64),
     /// A parenthesised list, never empty.
@@ -70,9 +70,9 @@ pub struct BodyExtension {
     /// `Content-Disposition`.
     pub disposition: Option<Disposition>,
     /// `Content-Language` tags; empty for `NIL`.
-    pub language: Vec<Bytes>,
+    pub language: Vec<Str>,
     /// `Content-Location`.
-    pub location: Option<Bytes>,
+    pub location: Option<Str>,
     /// Anything after the location.
     pub extra: Vec<ExtensionValue>,
 }
@@ -88,17 +88,17 @@ pub enum BodyStructure {
         kind: SinglePart,
         /// BODYSTRUCTURE's extension data: `Content-MD5` then the shared fields.
         /// `None` in BODY.
-        extension: Option<(Option<Bytes>, BodyExtension)>,
+        extension: Option<(Option<Str>, BodyExtension)>,
     },
     /// A multipart.
     Multipart {
         /// The parts, never empty.
         parts: Vec<BodyStructure>,
         /// Multipart subtype, e.g. `MIXED`.
-        subtype: Bytes,
+        subtype: Str,
         /// BODYSTRUCTURE's extension data: the Content-Type parameters, then
         /// the shared fields. `None` in BODY.
-        extension: Option<(Vec<(Bytes, Bytes)>, BodyExtension)>,
+        extension: Option<(Vec<(Str, Str)>, BodyExtension)>,
     },
 }
 

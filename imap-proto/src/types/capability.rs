@@ -1,6 +1,6 @@
 //! Capability names (CAPABILITY responses, ENABLE).
 
-use bytes::Bytes;
+use super::Str;
 
 use super::Atom;
 
@@ -161,7 +161,7 @@ impl Capability {
             let mut v = Vec::with_capacity(prefix.len() + a.as_bytes().len());
             v.extend_from_slice(prefix.as_bytes());
             v.extend_from_slice(a.as_bytes());
-            Atom::from_valid(Bytes::from(v))
+            Atom::from_valid(Str::from(v))
         };
         match self {
             Capability::Auth(a) => with("AUTH=", a),
@@ -169,7 +169,7 @@ impl Capability {
             Capability::QuotaResource(a) => with("QUOTA=RES-", a),
             Capability::Thread(a) => with("THREAD=", a),
             Capability::AppendLimit(Some(n)) => {
-                Atom::from_valid(Bytes::from(format!("APPENDLIMIT={n}")))
+                Atom::from_valid(Str::from(format!("APPENDLIMIT={n}")))
             }
             Capability::Other(a) => a.clone(),
             simple => {
@@ -177,7 +177,7 @@ impl Capability {
                     .iter()
                     .find(|(_, c)| c == simple)
                     .map_or("", |(n, _)| n);
-                Atom::from_valid(Bytes::from_static(name.as_bytes()))
+                Atom::from_valid(Str::from_static(name.as_bytes()))
             }
         }
     }

@@ -4,6 +4,8 @@ use std::num::NonZeroU32;
 
 use bytes::Bytes;
 
+use super::Str;
+
 use super::{
     Atom, Capability, DateTime, FetchItems, Flag, IdParams, Mailbox, MailboxAttr, SearchKey,
     SearchReturn, Secret, SequenceSet, SortCriterion, Tag,
@@ -24,7 +26,7 @@ pub struct SelectParams {
     /// `CONDSTORE` (RFC 7162 §3.1.8).
     pub condstore: bool,
     /// `QRESYNC (...)` (RFC 7162 §3.2.5).
-    pub qresync: Option<QResyncParams>,
+    pub qresync: Option<Box<QResyncParams>>,
 }
 
 /// What a client already knows of a mailbox it re-selects (QRESYNC).
@@ -148,14 +150,14 @@ pub enum CommandBody {
         /// The SASL mechanism.
         mechanism: Atom,
         /// The initial response.
-        initial: Option<Secret<Bytes>>,
+        initial: Option<Secret<Str>>,
     },
     /// `LOGIN <user> <password>`.
     Login {
         /// The user name.
-        username: Bytes,
+        username: Str,
         /// The password.
-        password: Secret<Bytes>,
+        password: Secret<Str>,
     },
     /// `ENABLE <capabilities>`.
     Enable(Vec<Capability>),
@@ -200,7 +202,7 @@ pub enum CommandBody {
         /// The reference name.
         reference: Mailbox,
         /// One or more patterns with `*` and `%` wildcards.
-        patterns: Vec<Bytes>,
+        patterns: Vec<Str>,
         /// Return options.
         returns: Vec<ListReturn>,
     },
@@ -209,7 +211,7 @@ pub enum CommandBody {
         /// The reference name.
         reference: Mailbox,
         /// The pattern.
-        pattern: Bytes,
+        pattern: Str,
     },
     /// `NAMESPACE`.
     Namespace,
@@ -247,7 +249,7 @@ pub enum CommandBody {
         /// ESEARCH return options; `None` when RETURN was not given.
         returns: Option<Vec<SearchReturn>>,
         /// The charset of the strings.
-        charset: Option<Bytes>,
+        charset: Option<Str>,
         /// The keys, all of which must match; never empty.
         keys: Vec<SearchKey>,
     },
@@ -304,7 +306,7 @@ pub enum CommandBody {
         /// Sort criteria, never empty.
         criteria: Vec<SortCriterion>,
         /// The charset of the strings.
-        charset: Bytes,
+        charset: Str,
         /// The search keys; never empty.
         keys: Vec<SearchKey>,
     },
@@ -315,18 +317,18 @@ pub enum CommandBody {
         /// The algorithm.
         algorithm: ThreadAlgorithm,
         /// The charset of the strings.
-        charset: Bytes,
+        charset: Str,
         /// The search keys; never empty.
         keys: Vec<SearchKey>,
     },
     /// `GETQUOTA <root>` (RFC 9208).
-    GetQuota(Bytes),
+    GetQuota(Str),
     /// `GETQUOTAROOT <mailbox>`.
     GetQuotaRoot(Mailbox),
     /// `SETQUOTA <root> (<resource> <limit> ...)`.
     SetQuota {
         /// The quota root.
-        root: Bytes,
+        root: Str,
         /// Resource names and limits.
         limits: Vec<(Atom, u64)>,
     },

@@ -4,6 +4,8 @@ use std::num::NonZeroU32;
 
 use bytes::Bytes;
 
+use super::Str;
+
 use super::{Atom, BodyStructure, DateTime, Flag};
 
 /// The body section of `BODY[...]`: a part path and an optional text part.
@@ -21,9 +23,9 @@ pub enum SectionText {
     /// `HEADER`: the header of the message or embedded message.
     Header,
     /// `HEADER.FIELDS (...)`: only these header fields.
-    HeaderFields(Vec<Bytes>),
+    HeaderFields(Vec<Str>),
     /// `HEADER.FIELDS.NOT (...)`: all but these header fields.
-    HeaderFieldsNot(Vec<Bytes>),
+    HeaderFieldsNot(Vec<Str>),
     /// `TEXT`: the body of the message or embedded message.
     Text,
     /// `MIME`: the MIME header of a part (only with a part path).
@@ -122,22 +124,22 @@ impl FetchItems {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct EnvelopeAddress {
     /// The display name.
-    pub name: Option<Bytes>,
+    pub name: Option<Str>,
     /// The source route (obsolete).
-    pub adl: Option<Bytes>,
+    pub adl: Option<Str>,
     /// The local part, or the group name.
-    pub mailbox: Option<Bytes>,
+    pub mailbox: Option<Str>,
     /// The domain.
-    pub host: Option<Bytes>,
+    pub host: Option<Str>,
 }
 
 /// The ENVELOPE of a message; address lists are empty for `NIL`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Envelope {
     /// `Date:`.
-    pub date: Option<Bytes>,
+    pub date: Option<Str>,
     /// `Subject:`.
-    pub subject: Option<Bytes>,
+    pub subject: Option<Str>,
     /// `From:`.
     pub from: Vec<EnvelopeAddress>,
     /// `Sender:` (servers give From when absent).
@@ -151,9 +153,9 @@ pub struct Envelope {
     /// `Bcc:`.
     pub bcc: Vec<EnvelopeAddress>,
     /// `In-Reply-To:`.
-    pub in_reply_to: Option<Bytes>,
+    pub in_reply_to: Option<Str>,
     /// `Message-ID:`.
-    pub message_id: Option<Bytes>,
+    pub message_id: Option<Str>,
 }
 
 /// One item of a FETCH response.

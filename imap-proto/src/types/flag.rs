@@ -45,9 +45,7 @@ impl Flag {
 
     /// A keyword flag; `None` when `name` is not an atom.
     pub fn keyword(name: &str) -> Option<Flag> {
-        Atom::new(bytes::Bytes::copy_from_slice(name.as_bytes()))
-            .ok()
-            .map(Flag::Keyword)
+        Atom::new(super::Str::from(name)).ok().map(Flag::Keyword)
     }
 
     /// The wire form, e.g. `\Seen` or `$Junk`.

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use bytes::Bytes;
+use super::Str;
 
 use super::{InvalidValue, invalid};
 
@@ -10,16 +10,16 @@ use super::{InvalidValue, invalid};
 /// UTF8=ACCEPT is enabled. `INBOX` in any case is kept as `INBOX`, since
 /// that name is case-insensitive (RFC 9051 §5.1).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Mailbox(Bytes);
+pub struct Mailbox(Str);
 
 impl Mailbox {
     /// The inbox.
     pub fn inbox() -> Self {
-        Mailbox(Bytes::from_static(b"INBOX"))
+        Mailbox(Str::from_static(b"INBOX"))
     }
 
     /// A mailbox from its wire octets; NUL, CR and LF are refused.
-    pub fn new(name: impl Into<Bytes>) -> Result<Self, InvalidValue> {
+    pub fn new(name: impl Into<Str>) -> Result<Self, InvalidValue> {
         let name = name.into();
         if name.iter().any(|&b| matches!(b, 0 | b'\r' | b'\n')) {
             return Err(invalid("mailbox name"));
@@ -27,7 +27,7 @@ impl Mailbox {
         Ok(Self::from_valid(name))
     }
 
-    pub(crate) fn from_valid(name: Bytes) -> Self {
+    pub(crate) fn from_valid(name: Str) -> Self {
         if name.eq_ignore_ascii_case(b"INBOX") {
             Self::inbox()
         } else {
@@ -42,7 +42,7 @@ impl Mailbox {
 
     /// A mailbox from a Unicode name sent as UTF-8 (after `ENABLE UTF8=ACCEPT`).
     pub fn from_utf8_name(name: &str) -> Result<Self, InvalidValue> {
-        Self::new(Bytes::copy_from_slice(name.as_bytes()))
+        Self::new(Str::copy_from_slice(name.as_bytes()))
     }
 
     /// True for the inbox.
@@ -56,7 +56,7 @@ impl Mailbox {
     }
 
     /// The wire octets, shared.
-    pub fn to_bytes(&self) -> Bytes {
+    pub fn to_bytes(&self) -> Str {
         self.0.clone()
     }
 

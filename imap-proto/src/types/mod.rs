@@ -1,7 +1,7 @@
 //! Validated IMAP values: tags, atoms, mailbox names, sequence sets, flags,
 //! dates, capabilities, and the typed commands and responses built from them.
 //!
-//! Strings are [`Bytes`]: parsing slices them out of the receive buffer
+//! Strings are [`Str`]: parsing slices them out of the receive buffer
 //! without copying, and clones are cheap. Constructors validate, so a value
 //! that exists can always be written.
 
@@ -16,10 +16,9 @@ mod mailbox;
 mod response;
 mod search;
 mod sequence;
+mod string;
 
 use std::fmt;
-
-use bytes::Bytes;
 
 pub use body::{
     BasicFields, BodyExtension, BodyStructure, Disposition, ExtensionValue, SinglePart,
@@ -42,9 +41,10 @@ pub use response::{
 };
 pub use search::{SearchKey, SearchReturn, SortCriterion, SortKey};
 pub use sequence::{SeqNo, SeqRange, SequenceSet};
+pub use string::Str;
 
 /// ID fields (RFC 2971): names and values, `NIL` values as `None`.
-pub type IdParams = Vec<(Bytes, Option<Bytes>)>;
+pub type IdParams = Vec<(Str, Option<Str>)>;
 
 /// SASL data and passwords: `Debug` prints `<redacted>`.
 pub use sansmail_common::Secret;
@@ -63,11 +63,11 @@ fn invalid(what: &'static str) -> InvalidValue {
 
 /// A command tag: one or more `ASTRING-CHAR` except `+`.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Tag(Bytes);
+pub struct Tag(Str);
 
 impl Tag {
     /// Validates a tag.
-    pub fn new(tag: impl Into<Bytes>) -> Result<Self, InvalidValue> {
+    pub fn new(tag: impl Into<Str>) -> Result<Self, InvalidValue> {
         let tag = tag.into();
         if !tag.is_empty() && tag.iter().all(|&b| chars::is_astring_char(b) && b != b'+') {
             Ok(Tag(tag))
@@ -76,7 +76,7 @@ impl Tag {
         }
     }
 
-    pub(crate) fn from_valid(tag: Bytes) -> Self {
+    pub(crate) fn from_valid(tag: Str) -> Self {
         Tag(tag)
     }
 
@@ -94,11 +94,11 @@ impl fmt::Debug for Tag {
 
 /// An atom: one or more `ATOM-CHAR` (keywords, capability names, charsets).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Atom(Bytes);
+pub struct Atom(Str);
 
 impl Atom {
     /// Validates an atom.
-    pub fn new(atom: impl Into<Bytes>) -> Result<Self, InvalidValue> {
+    pub fn new(atom: impl Into<Str>) -> Result<Self, InvalidValue> {
         let atom = atom.into();
         if !atom.is_empty() && atom.iter().all(|&b| chars::is_atom_char(b)) {
             Ok(Atom(atom))
@@ -107,7 +107,7 @@ impl Atom {
         }
     }
 
-    pub(crate) fn from_valid(atom: Bytes) -> Self {
+    pub(crate) fn from_valid(atom: Str) -> Self {
         Atom(atom)
     }
 
@@ -138,11 +138,11 @@ impl fmt::Debug for Atom {
 /// IMAP4rev2). It must not start with `[` when no response code precedes
 /// it, or it would be read as one.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub struct Text(Bytes);
+pub struct Text(Str);
 
 impl Text {
     /// Validates response text.
-    pub fn new(text: impl Into<Bytes>) -> Result<Self, InvalidValue> {
+    pub fn new(text: impl Into<Str>) -> Result<Self, InvalidValue> {
         let text = text.into();
         if text.iter().all(|&b| chars::is_text_char(b)) {
             Ok(Text(text))
@@ -151,7 +151,7 @@ impl Text {
         }
     }
 
-    pub(crate) fn from_valid(text: Bytes) -> Self {
+    pub(crate) fn from_valid(text: Str) -> Self {
         Text(text)
     }
 
@@ -165,13 +165,13 @@ impl From<&'static str> for Text {
     /// Text from a literal; CR, LF and NUL are replaced by spaces.
     fn from(s: &'static str) -> Self {
         if s.bytes().all(chars::is_text_char) {
-            Text(Bytes::from_static(s.as_bytes()))
+            Text(Str::from_static(s.as_bytes()))
         } else {
             let cleaned: Vec<u8> = s
                 .bytes()
                 .map(|b| if chars::is_text_char(b) { b } else { b' ' })
                 .collect();
-            Text(Bytes::from(cleaned))
+            Text(Str::from(cleaned))
         }
     }
 }

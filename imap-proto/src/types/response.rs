@@ -2,7 +2,7 @@
 
 use std::num::NonZeroU32;
 
-use bytes::Bytes;
+use super::Str;
 
 use super::{
     Atom, Capability, FetchValue, Flag, IdParams, Mailbox, MailboxAttr, PermanentFlag, SequenceSet,
@@ -176,7 +176,7 @@ pub enum Code {
     /// `USEATTR` (CREATE-SPECIAL-USE).
     UseAttr,
     /// Any other code, with its text up to `]`.
-    Other(Atom, Option<Bytes>),
+    Other(Atom, Option<Str>),
 }
 
 /// A LIST or LSUB entry.
@@ -189,7 +189,7 @@ pub struct ListItem {
     /// The name.
     pub mailbox: Mailbox,
     /// `CHILDINFO (...)` (LIST-EXTENDED): why a non-matching parent is listed.
-    pub child_info: Vec<Bytes>,
+    pub child_info: Vec<Str>,
     /// `OLDNAME (...)` (IMAP4rev2): the name before a RENAME.
     pub old_name: Option<Mailbox>,
 }
@@ -198,11 +198,11 @@ pub struct ListItem {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NamespaceDescr {
     /// The prefix, e.g. `""` or `"Other Users/"`.
-    pub prefix: Bytes,
+    pub prefix: Str,
     /// The hierarchy delimiter.
     pub delimiter: Option<char>,
     /// Extension names and their values (RFC 2342 §5).
-    pub extensions: Vec<(Bytes, Vec<Bytes>)>,
+    pub extensions: Vec<(Str, Vec<Str>)>,
 }
 
 /// A NAMESPACE response: personal, other users' and shared namespaces.
@@ -351,7 +351,7 @@ pub enum Untagged {
     /// `* QUOTA <root> (...)`.
     Quota {
         /// The quota root.
-        root: Bytes,
+        root: Str,
         /// Its resources.
         resources: Vec<QuotaResource>,
     },
@@ -360,7 +360,7 @@ pub enum Untagged {
         /// The mailbox.
         mailbox: Mailbox,
         /// Its quota roots.
-        roots: Vec<Bytes>,
+        roots: Vec<Str>,
     },
     /// `* ID (...)` or `* ID NIL`.
     Id(Option<IdParams>),

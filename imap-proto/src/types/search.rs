@@ -1,7 +1,7 @@
 //! SEARCH keys (RFC 9051 §6.4.4 with CONDSTORE, SAVEDATE, OBJECTID, WITHIN),
 //! ESEARCH return options, and SORT criteria (RFC 5256).
 
-use bytes::Bytes;
+use super::Str;
 
 use super::{Atom, Date, SequenceSet};
 
@@ -14,13 +14,13 @@ pub enum SearchKey {
     /// `ANSWERED`.
     Answered,
     /// `BCC <string>`.
-    Bcc(Bytes),
+    Bcc(Str),
     /// `BEFORE <date>`: internal date earlier than the date.
     Before(Date),
     /// `BODY <string>`.
-    Body(Bytes),
+    Body(Str),
     /// `CC <string>`.
-    Cc(Bytes),
+    Cc(Str),
     /// `DELETED`.
     Deleted,
     /// `DRAFT`.
@@ -28,9 +28,9 @@ pub enum SearchKey {
     /// `FLAGGED`.
     Flagged,
     /// `FROM <string>`.
-    From(Bytes),
+    From(Str),
     /// `HEADER <field> <string>`.
-    Header(Bytes, Bytes),
+    Header(Str, Str),
     /// `KEYWORD <keyword>`.
     Keyword(Atom),
     /// `LARGER <n>`.
@@ -60,11 +60,11 @@ pub enum SearchKey {
     /// `SMALLER <n>`.
     Smaller(u64),
     /// `SUBJECT <string>`.
-    Subject(Bytes),
+    Subject(Str),
     /// `TEXT <string>`: header or body.
-    Text(Bytes),
+    Text(Str),
     /// `TO <string>`.
-    To(Bytes),
+    To(Str),
     /// `UID <set>`.
     Uid(SequenceSet),
     /// `UNANSWERED`.
@@ -86,7 +86,7 @@ pub enum SearchKey {
     /// `MODSEQ [<entry> <type>] <modseq>` (RFC 7162).
     ModSeq {
         /// The metadata entry and its type (`priv`, `shared`, `all`), when given.
-        entry: Option<(Bytes, Atom)>,
+        entry: Option<(Str, Atom)>,
         /// Messages whose mod-sequence is at least this.
         modseq: u64,
     },
