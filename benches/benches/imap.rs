@@ -43,7 +43,7 @@ fn ours_commands(input: &[u8]) -> usize {
     let mut rest = input;
     let mut n = 0;
     while !rest.is_empty() {
-        let (r, cmd) = parse_command(&rest).expect("valid input");
+        let (r, cmd) = parse_command(rest).expect("valid input");
         black_box(&cmd);
         rest = r;
         n += 1;
