@@ -1,12 +1,14 @@
-//! Pieces shared by the sansmail protocol crates: SASL mechanisms and
-//! credentials, a redacting [`Secret`], strict CRLF line framing, and dot
+//! Pieces shared by the sansmail protocol crates: the sessions' [`Output`],
+//! SASL mechanisms and credentials, a redacting [`Secret`], strict CRLF line framing, and dot
 //! transparency (SMTP DATA, POP3 multi-line responses).
 #![deny(unsafe_code)] // one allowed module: dot::wide, see there
 #![deny(missing_docs)]
 
 pub mod dot;
 pub mod line;
+mod output;
 pub mod sasl;
 mod secret;
 
+pub use output::Output;
 pub use secret::Secret;

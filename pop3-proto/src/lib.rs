@@ -19,27 +19,10 @@ pub mod types;
 /// SASL credentials and mechanism messages, shared with the SMTP and IMAP crates.
 pub use sansmail_common::sasl;
 
-use std::time::Instant;
 
-use bytes::Bytes;
 
-/// What a session asks of its driver. The same shape for server and client sessions.
-#[derive(Debug, PartialEq)]
-#[must_use]
-pub enum Output<E> {
-    /// Write these bytes to the peer, in order.
-    Transmit(Bytes),
-    /// Something for the application; decisions carry a ticket to answer with.
-    Event(E),
-    /// Upgrade the transport to TLS now, then call `tls_started`.
-    StartTls,
-    /// Nothing more until input arrives, or until this deadline passes (then
-    /// call `handle_timeout`). `None`: no deadline runs, the session waits
-    /// for the application.
-    Timeout(Option<Instant>),
-    /// The session is over: close the transport.
-    Closed,
-}
+/// What a session asks of its driver (shared by every sansmail protocol crate).
+pub use sansmail_common::Output;
 
 /// The APOP digest (RFC 1939 §7): lowercase hex MD5 of the greeting's
 /// timestamp followed by the shared secret.

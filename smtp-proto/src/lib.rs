@@ -20,27 +20,10 @@ pub use sansmail_common::sasl;
 /// DATA transparency: removing and adding leading dots, finding the end of data.
 pub use sansmail_common::dot as data;
 
-use std::time::Instant;
 
-use bytes::Bytes;
 
-/// What a session asks of its driver. The same shape for server and client sessions.
-#[derive(Debug, PartialEq)]
-#[must_use]
-pub enum Output<E> {
-    /// Write these bytes to the peer, in order.
-    Transmit(Bytes),
-    /// Something for the application; decisions carry a ticket to answer with.
-    Event(E),
-    /// Upgrade the transport to TLS now, then call `tls_started`.
-    StartTls,
-    /// Nothing more until input arrives, or until this deadline passes (then
-    /// call `handle_timeout`). `None`: no deadline runs, the session waits
-    /// for the application's answer.
-    Timeout(Option<Instant>),
-    /// The session is over: close the transport.
-    Closed,
-}
+/// What a session asks of its driver (shared by every sansmail protocol crate).
+pub use sansmail_common::Output;
 
 /// Whether a session speaks SMTP or LMTP (RFC 2033).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
