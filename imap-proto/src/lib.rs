@@ -10,7 +10,12 @@
 #![deny(missing_docs)]
 
 pub mod codec;
+pub mod mailbox;
+pub mod server;
 pub mod types;
+
+/// What a session asks of its driver (shared by every sansmail protocol crate).
+pub use sansmail_common::Output;
 
 /// SASL credentials and mechanism messages, shared with the SMTP and POP3 crates.
 pub use sansmail_common::sasl;

@@ -19,8 +19,6 @@ pub mod types;
 /// SASL credentials and mechanism messages, shared with the SMTP and IMAP crates.
 pub use sansmail_common::sasl;
 
-
-
 /// What a session asks of its driver (shared by every sansmail protocol crate).
 pub use sansmail_common::Output;
 

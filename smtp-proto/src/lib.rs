@@ -20,8 +20,6 @@ pub use sansmail_common::sasl;
 /// DATA transparency: removing and adding leading dots, finding the end of data.
 pub use sansmail_common::dot as data;
 
-
-
 /// What a session asks of its driver (shared by every sansmail protocol crate).
 pub use sansmail_common::Output;
 

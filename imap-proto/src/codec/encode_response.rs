@@ -258,7 +258,7 @@ fn chain<B: BufMut>(w: &mut W<'_, B>, t: &Thread, mut first: bool) {
     }
 }
 
-fn untagged<B: BufMut>(w: &mut W<'_, B>, u: &Untagged) {
+pub(crate) fn untagged<B: BufMut>(w: &mut W<'_, B>, u: &Untagged) {
     match u {
         Untagged::Status(s) => status(w, s),
         Untagged::Capability(caps) => {

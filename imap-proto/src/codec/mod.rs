@@ -33,7 +33,6 @@ use bytes::{BufMut, Bytes};
 
 use crate::types::{Command, Response};
 
-#[allow(unused_imports)] // used by the server session
 pub(crate) use decode_command::{append_options, append_utf8_open};
 pub(crate) use parser::Parser;
 pub(crate) use writer::W;
@@ -138,6 +137,11 @@ pub fn encode_command(command: &Command, literal_plus: bool) -> EncodedCommand {
         bytes: Bytes::from(out),
         waits,
     }
+}
+
+/// Writes the part of an untagged response after `* `.
+pub(crate) fn write_untagged_body<B: BufMut>(w: &mut W<'_, B>, u: &crate::types::Untagged) {
+    encode_response::untagged(w, u);
 }
 
 /// Writes a response.

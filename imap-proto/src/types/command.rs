@@ -379,6 +379,24 @@ impl CommandBody {
         }
     }
 
+    /// True for commands that only run with a mailbox selected.
+    pub fn needs_selected(&self) -> bool {
+        matches!(
+            self,
+            CommandBody::Check
+                | CommandBody::Close
+                | CommandBody::Unselect
+                | CommandBody::Expunge { .. }
+                | CommandBody::Search { .. }
+                | CommandBody::Fetch { .. }
+                | CommandBody::Store { .. }
+                | CommandBody::Copy { .. }
+                | CommandBody::Move { .. }
+                | CommandBody::Sort { .. }
+                | CommandBody::Thread { .. }
+        )
+    }
+
     /// True for commands that name messages by sequence number, during which
     /// a server must not send EXPUNGE (RFC 9051 §7.5.1).
     pub fn uses_sequence_numbers(&self) -> bool {
