@@ -161,11 +161,11 @@ impl<'a> Parser<'a> {
     }
 
     #[inline]
-    fn span(&mut self, class: impl Fn(u8) -> bool) -> PResult<(usize, usize)> {
+    fn span(&mut self, class: impl Fn(u8) -> bool, what: &'static str) -> PResult<(usize, usize)> {
         let start = self.pos;
         let rest = &self.buf[start..];
         match rest.iter().position(|&b| !class(b)) {
-            Some(0) => self.fail("atom"),
+            Some(0) => self.fail(what),
             Some(n) => {
                 self.pos += n;
                 Ok((start, start + n))
@@ -193,21 +193,21 @@ impl<'a> Parser<'a> {
     /// `atom`.
     #[inline]
     pub(crate) fn atom(&mut self) -> PResult<Atom> {
-        let (a, b) = self.span(is_atom_char)?;
+        let (a, b) = self.span(is_atom_char, "atom")?;
         Ok(Atom::from_valid(self.str(a, b)))
     }
 
     /// The octets of an atom, uncopied, for matching names.
     #[inline]
     pub(crate) fn atom_bytes(&mut self) -> PResult<&'a [u8]> {
-        let (a, b) = self.span(is_atom_char)?;
+        let (a, b) = self.span(is_atom_char, "atom")?;
         Ok(&self.buf[a..b])
     }
 
     /// A tag.
     #[inline]
     pub(crate) fn tag(&mut self) -> PResult<Tag> {
-        let (a, b) = self.span(|b| is_astring_char(b) && b != b'+')?;
+        let (a, b) = self.span(|b| is_astring_char(b) && b != b'+', "tag")?;
         Ok(Tag::from_valid(self.str(a, b)))
     }
 
@@ -349,7 +349,7 @@ impl<'a> Parser<'a> {
             b'"' => self.quoted(),
             b'{' => Ok(self.literal(false)?.0.into()),
             _ => {
-                let (a, b) = self.span(is_astring_char)?;
+                let (a, b) = self.span(is_astring_char, "string")?;
                 Ok(self.str(a, b))
             }
         }
@@ -390,7 +390,7 @@ impl<'a> Parser<'a> {
         match self.peek()? {
             b'"' | b'{' => self.string(),
             _ => {
-                let (a, b) = self.span(is_list_char)?;
+                let (a, b) = self.span(is_list_char, "mailbox pattern")?;
                 Ok(self.str(a, b))
             }
         }

@@ -188,7 +188,8 @@ pub struct Session {
     pending: Option<(Ticket, Pending)>,
     next_ticket: u64,
     tls: bool,
-    deadline: Option<Instant>,
+    /// When the client last sent something (the timeouts count from here).
+    last_input: Instant,
     eof: bool,
     overflowed: bool,
     closing: bool,
@@ -215,7 +216,7 @@ impl Session {
     pub fn new(config: Config, now: Instant) -> Self {
         let tls = config.implicit_tls;
         let mut session = Session {
-            deadline: Some(now + config.login_timeout),
+            last_input: now,
             config,
             state: State::NotAuthenticated,
             phase: Phase::Greeting,
@@ -249,7 +250,7 @@ impl Session {
             return;
         }
         self.input.extend_from_slice(data);
-        self.deadline = Some(now + self.timeout());
+        self.last_input = now;
         // While the application works, nothing drains the buffer: bound the
         // pipelined input (an accepted APPEND message streams regardless).
         let streaming = matches!(self.phase, Phase::AppendData { .. } | Phase::Skip { .. });
@@ -267,7 +268,7 @@ impl Session {
     /// The deadline from [`Output::Timeout`] passed: `* BYE` and close.
     pub fn handle_timeout(&mut self, now: Instant) {
         let waiting_for_client = self.pending.is_none() && !self.closing;
-        if waiting_for_client && self.deadline.is_some_and(|d| now >= d) {
+        if waiting_for_client && now >= self.last_input + self.timeout() {
             self.untagged_status(StatusKind::Bye, None, "Autologout; idle for too long");
             self.close();
         }
@@ -278,7 +279,7 @@ impl Session {
         if matches!(self.phase, Phase::AwaitingTls) {
             self.tls = true;
             self.phase = Phase::Command;
-            self.deadline = Some(now + self.timeout());
+            self.last_input = now;
         }
     }
 
@@ -366,7 +367,7 @@ impl Session {
         Output::Timeout(if self.pending.is_some() {
             None
         } else {
-            self.deadline
+            Some(self.last_input + self.timeout())
         })
     }
 
@@ -482,6 +483,7 @@ impl Session {
                 }
                 if sync {
                     // The client does not send the literal: the command ends here.
+                    self.phase = Phase::Command;
                     self.finish_refused_append();
                 } else if let Phase::AppendData { remaining } = self.phase {
                     self.phase = Phase::Skip { remaining };
@@ -1434,8 +1436,8 @@ impl Session {
         &mut self,
         end: usize,
     ) -> Option<(Vec<crate::types::Flag>, Option<crate::types::DateTime>)> {
-        let prefix = &self.cmd[..end];
-        let mut p = Parser::over_slice(prefix, self.config.max_depth, true);
+        // Parsed up to the announcement, which is still there to end the tokens.
+        let mut p = Parser::over_slice(&self.cmd, self.config.max_depth, true);
         let tag = p.tag().ok()?;
         p.sp().ok()?;
         if !p.keyword("APPEND").ok()? {
@@ -1544,7 +1546,7 @@ impl Session {
                     .append_syntax_error_opt(None, "Expected another message or end of line");
             }
         };
-        let mut p = Parser::over_slice(&rest[..a.start], self.config.max_depth, true);
+        let mut p = Parser::over_slice(rest, self.config.max_depth, true);
         let parsed = (|| {
             p.sp()?;
             let (flags, date) = codec::append_options(&mut p)?;

@@ -1,0 +1,391 @@
+//! Server transcripts in the style of RFC 9051's examples, replayed through
+//! a session backed by a small in-memory store.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Harness, nz};
+use sansmail_imap::mailbox::Change;
+use sansmail_imap::server::{Config, Event};
+use sansmail_imap::types::Flag;
+
+fn caps_line(out: &str) -> &str {
+    out.lines().next().unwrap_or_default()
+}
+
+#[test]
+fn greeting_capability_and_logout() {
+    let mut h = Harness::new(Config::default());
+    assert!(
+        h.events
+            .iter()
+            .any(|e| matches!(e, Event::Connected { .. }))
+    );
+    let out = h.send(b"a1 CAPABILITY\r\n");
+    let caps = caps_line(&out);
+    assert!(caps.starts_with("* CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LOGINDISABLED LITERAL+ "));
+    assert!(
+        caps.contains(" IDLE ")
+            && caps.contains(" QRESYNC ")
+            && caps.contains(" APPENDLIMIT=67108864 ")
+    );
+    assert!(!caps.contains("AUTH="), "no mechanisms before TLS: {caps}");
+    assert!(out.ends_with("a1 OK CAPABILITY completed\r\n"));
+    assert_eq!(
+        h.send(b"a2 LOGOUT\r\n"),
+        "* BYE Logging out\r\na2 OK LOGOUT completed\r\n"
+    );
+    assert!(h.closed);
+}
+
+#[test]
+fn login_needs_tls_and_starttls_drops_pipelined_input() {
+    let mut h = Harness::new(Config::default());
+    assert_eq!(
+        h.send(b"a1 LOGIN alice secret\r\n"),
+        "a1 NO [PRIVACYREQUIRED] LOGIN needs TLS first\r\n"
+    );
+    // A command pipelined behind STARTTLS is plaintext an attacker could
+    // inject: it is dropped, not run after the handshake.
+    assert_eq!(
+        h.send(b"a2 STARTTLS\r\na3 LOGIN alice secret\r\n"),
+        "a2 OK Begin TLS negotiation now\r\n<TLS>"
+    );
+    let out = h.send(b"a4 CAPABILITY\r\n");
+    assert!(!caps_line(&out).contains("STARTTLS") && caps_line(&out).contains("AUTH=PLAIN"));
+    let out = h.send(b"a5 LOGIN alice secret\r\n");
+    assert!(
+        out.starts_with("a5 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+"),
+        "{out}"
+    );
+    assert!(h.send(b"a6 STARTTLS\r\n").starts_with("a6 BAD"));
+}
+
+#[test]
+fn authenticate_plain_with_and_without_initial_response() {
+    let mut h = Harness::plaintext();
+    // "\0alice\0secret"
+    assert!(
+        h.send(b"a1 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\n")
+            .starts_with("a1 OK [CAPABILITY")
+    );
+    let mut h = Harness::plaintext();
+    assert_eq!(h.send(b"a1 AUTHENTICATE PLAIN\r\n"), "+ \r\n");
+    assert_eq!(
+        h.send(b"AGFsaWNlAHdyb25n\r\n"),
+        "a1 NO [AUTHENTICATIONFAILED] Authentication failed\r\n"
+    );
+    assert_eq!(h.send(b"a2 AUTHENTICATE LOGIN\r\n"), "+ VXNlcm5hbWU6\r\n");
+    assert_eq!(h.send(b"YWxpY2U=\r\n"), "+ UGFzc3dvcmQ6\r\n");
+    assert!(h.send(b"c2VjcmV0\r\n").starts_with("a2 OK [CAPABILITY"));
+    let mut h = Harness::plaintext();
+    assert_eq!(h.send(b"a1 AUTHENTICATE PLAIN\r\n"), "+ \r\n");
+    assert_eq!(h.send(b"*\r\n"), "a1 BAD Authentication canceled\r\n");
+    assert_eq!(
+        h.send(b"a2 AUTHENTICATE GSSAPI\r\n"),
+        "a2 NO [CANNOT] Unsupported authentication mechanism\r\n"
+    );
+}
+
+fn logged_in() -> Harness {
+    let mut h = Harness::plaintext();
+    assert!(h.send(b"a0 LOGIN alice secret\r\n").contains("a0 OK"));
+    h
+}
+
+#[test]
+fn select_fetch_store_search() {
+    let mut h = logged_in();
+    assert_eq!(
+        h.send(b"a1 FETCH 1 FLAGS\r\n"),
+        "a1 BAD No mailbox selected\r\n"
+    );
+    assert_eq!(
+        h.send(b"a2 SELECT INBOX\r\n"),
+        "* 3 EXISTS\r\n\
+         * 0 RECENT\r\n\
+         * OK [UIDVALIDITY 1234] UIDs valid\r\n\
+         * OK [UIDNEXT 4] Predicted next UID\r\n\
+         * FLAGS (\\Seen \\Answered \\Flagged \\Deleted \\Draft)\r\n\
+         * OK [PERMANENTFLAGS (\\Seen \\Deleted \\*)] Limited\r\n\
+         * OK [UNSEEN 2] First unseen\r\n\
+         a2 OK [READ-WRITE] SELECT completed\r\n"
+    );
+    assert_eq!(
+        h.send(b"a3 FETCH 1:* (FLAGS)\r\n"),
+        "* 1 FETCH (FLAGS (\\Seen))\r\n* 2 FETCH (FLAGS ())\r\n* 3 FETCH (FLAGS (\\Flagged))\r\na3 OK FETCH completed\r\n"
+    );
+    assert_eq!(
+        h.send(b"a4 UID FETCH 2 BODY.PEEK[]\r\n"),
+        "* 2 FETCH (UID 2 BODY[] {24}\r\nSubject: two\r\n\r\nsecond\r\n)\r\na4 OK FETCH completed\r\n"
+    );
+    assert_eq!(
+        h.send(b"a5 STORE 2 +FLAGS (\\Deleted)\r\n"),
+        "* 2 FETCH (FLAGS (\\Deleted))\r\na5 OK STORE completed\r\n"
+    );
+    assert_eq!(
+        h.send(b"a6 SEARCH UNSEEN\r\n"),
+        "* SEARCH 2 3\r\na6 OK SEARCH completed\r\n"
+    );
+    assert_eq!(
+        h.send(b"a7 UID SEARCH RETURN (MIN MAX COUNT ALL) ALL\r\n"),
+        "* ESEARCH (TAG \"a7\") UID MIN 1 MAX 3 COUNT 3 ALL 1:3\r\na7 OK SEARCH completed\r\n"
+    );
+    assert_eq!(
+        h.send(b"a8 FETCH 9 FLAGS\r\n"),
+        "a8 BAD Message number out of range\r\n"
+    );
+    assert_eq!(
+        h.send(b"a9 EXPUNGE\r\n"),
+        "* 2 EXPUNGE\r\na9 OK EXPUNGE completed\r\n"
+    );
+    assert_eq!(
+        h.send(b"a10 FETCH 2 UID\r\n"),
+        "* 2 FETCH (UID 3)\r\na10 OK FETCH completed\r\n"
+    );
+}
+
+#[test]
+fn searchres_saves_and_dollar_reads_it() {
+    let mut h = logged_in();
+    h.send(b"a1 SELECT INBOX\r\n");
+    // SAVE alone answers nothing but OK; `$` then names the saved messages.
+    assert_eq!(
+        h.send(b"a2 SEARCH RETURN (SAVE) FLAGGED\r\n"),
+        "a2 OK SEARCH completed\r\n"
+    );
+    assert_eq!(
+        h.send(b"a3 FETCH $ (UID)\r\n"),
+        "* 3 FETCH (UID 3)\r\na3 OK FETCH completed\r\n"
+    );
+    assert_eq!(
+        h.send(b"a4 UID FETCH $ FLAGS\r\n"),
+        "* 3 FETCH (UID 3 FLAGS (\\Flagged))\r\na4 OK FETCH completed\r\n"
+    );
+    assert_eq!(
+        h.send(b"a5 SEARCH RETURN (SAVE) DELETED\r\n"),
+        "a5 OK SEARCH completed\r\n"
+    );
+    // Nothing saved matches: the command has nothing to do.
+    assert_eq!(h.send(b"a6 FETCH $ FLAGS\r\n"), "a6 OK FETCH completed\r\n");
+}
+
+#[test]
+fn expunges_from_others_wait_during_fetch_by_number() {
+    let mut h = logged_in();
+    h.send(b"a1 SELECT INBOX\r\n");
+    h.folders.get_mut("INBOX").unwrap().messages.remove(0);
+    h.change(Change::Expunged { uid: nz(1) });
+    h.change(Change::Flags {
+        uid: nz(3),
+        flags: vec![],
+        modseq: None,
+    });
+    // FETCH by number: the expunge (and everything after it) must wait.
+    let out = h.send(b"a2 FETCH 3 UID\r\n");
+    assert_eq!(out, "* 3 FETCH (UID 3)\r\na2 OK FETCH completed\r\n");
+    // UID FETCH may report it, after its own data (numbered as the client
+    // still knows it); the flag change follows with the new number.
+    let out = h.send(b"a3 UID FETCH 3 UID\r\n");
+    assert_eq!(
+        out,
+        "* 3 FETCH (UID 3)\r\n* 1 EXPUNGE\r\n* 2 FETCH (FLAGS ())\r\na3 OK FETCH completed\r\n"
+    );
+}
+
+#[test]
+fn idle_pushes_changes_at_once() {
+    let mut h = logged_in();
+    h.send(b"a1 SELECT INBOX\r\n");
+    assert_eq!(h.send(b"a2 IDLE\r\n"), "+ idling\r\n");
+    assert!(h.events.contains(&Event::IdleStarted));
+    h.folders.get_mut("INBOX").unwrap().add(b"x", vec![]);
+    assert_eq!(h.change(Change::Added { uid: nz(4) }), "* 4 EXISTS\r\n");
+    assert_eq!(h.change(Change::Expunged { uid: nz(2) }), "* 2 EXPUNGE\r\n");
+    assert_eq!(h.send(b"DONE\r\n"), "a2 OK IDLE terminated\r\n");
+    assert_eq!(h.send(b"a3 IDLE\r\n"), "+ idling\r\n");
+    assert_eq!(h.send(b"a4 NOOP\r\n"), "a3 BAD Expected DONE\r\n");
+}
+
+#[test]
+fn qresync_select_reports_vanished_and_uses_vanished() {
+    let mut h = logged_in();
+    assert_eq!(
+        h.send(b"a1 ENABLE QRESYNC\r\n"),
+        "* ENABLED QRESYNC\r\na1 OK ENABLE completed\r\n"
+    );
+    let out = h.send(b"a2 SELECT INBOX (QRESYNC (1234 1 1:5))\r\n");
+    assert!(out.contains("* OK [HIGHESTMODSEQ 4] Highest\r\n"), "{out}");
+    assert!(out.contains("* VANISHED (EARLIER) 4:5\r\n"), "{out}");
+    h.send(b"a3 STORE 1 +FLAGS.SILENT (\\Deleted)\r\n");
+    assert_eq!(
+        h.send(b"a4 EXPUNGE\r\n"),
+        "* VANISHED 1\r\na4 OK EXPUNGE completed\r\n"
+    );
+    // SELECT of another mailbox closes this one first.
+    let out = h.send(b"a5 EXAMINE Trash\r\n");
+    assert!(
+        out.starts_with("* OK [CLOSED] Previous mailbox closed\r\n* 0 EXISTS\r\n"),
+        "{out}"
+    );
+    assert!(out.ends_with("a5 OK [READ-ONLY] EXAMINE completed\r\n"));
+}
+
+#[test]
+fn append_streams_and_multiappend_is_all_or_nothing() {
+    let mut h = logged_in();
+    let out = h.send(b"a1 APPEND INBOX (\\Seen) {11}\r\n");
+    assert_eq!(out, "+ Ready for literal data\r\n");
+    let out = h.send(b"Hello world\r\n");
+    assert_eq!(out, "a1 OK [APPENDUID 1234 4] APPEND completed\r\n");
+    assert_eq!(h.folders["INBOX"].messages[3].data, b"Hello world");
+    // LITERAL+ and MULTIAPPEND in one go.
+    let out = h.send(b"a2 APPEND Trash {1+}\r\nA (\\Draft) {2+}\r\nBC\r\n");
+    assert_eq!(out, "a2 OK [APPENDUID 1234 1:2] APPEND completed\r\n");
+    // The second message goes to a mailbox... the same one: MULTIAPPEND has
+    // one target. A refused message (here: the target is missing) drops all.
+    let out = h.send(b"a3 APPEND Nowhere {1}\r\n");
+    assert_eq!(out, "a3 NO [TRYCREATE] No such mailbox\r\n");
+    // The client must not send the literal after a NO: the next line is a command.
+    assert_eq!(h.send(b"a4 NOOP\r\n"), "a4 OK NOOP completed\r\n");
+    // A non-synchronising literal to a missing mailbox is read and dropped.
+    let out = h.send(b"a5 APPEND Nowhere {3+}\r\nxyz\r\na6 NOOP\r\n");
+    assert_eq!(
+        out,
+        "a5 NO [TRYCREATE] No such mailbox\r\na6 OK NOOP completed\r\n"
+    );
+}
+
+#[test]
+fn append_too_big_is_refused_before_the_data() {
+    let mut config = Config::default();
+    config.allow_plaintext_auth = true;
+    config.max_append = 10;
+    let mut h = Harness::new(config);
+    h.send(b"a0 LOGIN alice secret\r\n");
+    assert_eq!(
+        h.send(b"a1 APPEND INBOX {2000000000}\r\n"),
+        "a1 NO [TOOBIG] Message too large\r\n"
+    );
+    assert_eq!(
+        h.send(b"a2 APPEND INBOX {11+}\r\nHello world\r\na3 NOOP\r\n"),
+        "a2 NO [TOOBIG] Message too large\r\na3 OK NOOP completed\r\n"
+    );
+    assert!(
+        !h.events
+            .iter()
+            .any(|e| matches!(e, Event::AppendStart { .. }))
+    );
+    assert!(h.send(b"a4 APPEND INBOX {10}\r\n").starts_with("+ "));
+}
+
+#[test]
+fn literal_and_line_limits() {
+    let mut config = Config::default();
+    config.allow_plaintext_auth = true;
+    config.max_literal = 8;
+    config.max_line = 100;
+    let mut h = Harness::new(config);
+    h.send(b"a0 LOGIN alice secret\r\n");
+    assert_eq!(
+        h.send(b"a1 LOGIN {9}\r\n"),
+        "a1 BAD [TOOBIG] Literal too large\r\n"
+    );
+    // A refused non-synchronising literal is skipped with its command.
+    assert_eq!(
+        h.send(b"a2 SELECT {9+}\r\nINBOX/abc\r\na3 NOOP\r\n"),
+        "a2 BAD [TOOBIG] Literal too large\r\na3 OK NOOP completed\r\n"
+    );
+    assert_eq!(h.send(b"a4 SELECT {5}\r\n"), "+ Ready for literal data\r\n");
+    assert!(
+        h.send(b"INBOX\r\n")
+            .ends_with("a4 OK [READ-WRITE] SELECT completed\r\n")
+    );
+    // Nesting beyond the limit is BAD, and the session goes on.
+    let deep = format!("a5 SEARCH {}ALL{}\r\n", "(".repeat(40), ")".repeat(40));
+    assert!(h.send(deep.as_bytes()).starts_with("a5 BAD"));
+    assert_eq!(h.send(b"a6 NOOP\r\n"), "a6 OK NOOP completed\r\n");
+    // A line past the limit cannot be told from what follows: BYE and close.
+    let long = format!("a7 NOOP {}\r\n", "x".repeat(200));
+    assert_eq!(
+        h.send(long.as_bytes()),
+        "* BYE [TOOBIG] Command line too long\r\n"
+    );
+    assert!(h.closed);
+}
+
+#[test]
+fn bare_line_endings_and_errors() {
+    let mut h = logged_in();
+    assert_eq!(h.send(b"a1 NOOP\n"), "a1 BAD Line must end with CRLF\r\n");
+    assert_eq!(
+        h.send(b"a2 NO\rOP\r\n"),
+        "a2 BAD Line must end with CRLF\r\n"
+    );
+    assert_eq!(
+        h.send(b"a3 FROB\r\n"),
+        "a3 BAD Syntax error: expected command name\r\n"
+    );
+    assert_eq!(
+        h.send(b"+ NOOP\r\n"),
+        "* BAD Syntax error: expected tag\r\n"
+    );
+    assert_eq!(h.send(b"a4 NOOP\r\n"), "a4 OK NOOP completed\r\n");
+}
+
+#[test]
+fn too_many_errors_close() {
+    let mut config = Config::default();
+    config.max_errors = 3;
+    let mut h = Harness::new(config);
+    h.send(b"a FROB\r\nb FROB\r\n");
+    assert_eq!(
+        h.send(b"c FROB\r\n"),
+        "c BAD Syntax error: expected command name\r\n* BYE Too many errors\r\n"
+    );
+    assert!(h.closed);
+}
+
+#[test]
+fn autologout_after_inactivity() {
+    let mut h = Harness::new(Config::default());
+    assert_eq!(h.advance(Duration::from_secs(30)), "");
+    assert_eq!(
+        h.advance(Duration::from_secs(31)),
+        "* BYE Autologout; idle for too long\r\n"
+    );
+    assert!(h.closed);
+    let mut h = logged_in();
+    assert_eq!(h.advance(Duration::from_secs(29 * 60)), "");
+    assert_eq!(
+        h.advance(Duration::from_secs(60)),
+        "* BYE Autologout; idle for too long\r\n"
+    );
+}
+
+#[test]
+fn move_reports_copyuid_then_expunges() {
+    let mut h = logged_in();
+    h.send(b"a1 SELECT INBOX\r\n");
+    assert_eq!(
+        h.send(b"a2 UID MOVE 1:2 Trash\r\n"),
+        "* OK [COPYUID 1234 1:2 1:2] Moved\r\n* 1 EXPUNGE\r\n* 1 EXPUNGE\r\na2 OK MOVE completed\r\n"
+    );
+    assert_eq!(h.folders["Trash"].messages.len(), 2);
+    assert_eq!(h.folders["INBOX"].messages[0].flags, vec![Flag::Flagged]);
+}
+
+#[test]
+fn pipelined_commands_run_in_order_and_byte_by_byte_gives_the_same() {
+    let script: &[u8] = b"a1 LOGIN alice secret\r\na2 SELECT INBOX\r\na3 FETCH 1:* FLAGS\r\na4 LOGIN {5}\r\nalice {6}\r\nsecret\r\na5 LOGOUT\r\n";
+    let mut whole = Harness::plaintext();
+    let a = whole.send(script);
+    let mut bytewise = Harness::plaintext();
+    let b = bytewise.send_bytewise(script);
+    assert_eq!(a, b);
+    assert!(
+        a.contains("a4 BAD Already logged in\r\n") && a.ends_with("a5 OK LOGOUT completed\r\n"),
+        "{a}"
+    );
+}
