@@ -1,6 +1,6 @@
 //! A server session driven by a small in-memory mail store, for transcript
 //! and property tests: bytes in, the session's bytes and events out.
-#![allow(dead_code)] // each test file uses a part
+#![allow(dead_code, unreachable_pub, clippy::disallowed_methods)] // each test file uses a part; the virtual clock starts at now
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
