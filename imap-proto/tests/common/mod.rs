@@ -403,6 +403,10 @@ impl Harness {
                     from.push(u.get());
                     to.push(dest.add(&m.data, m.flags.clone()));
                 }
+                if from.is_empty() {
+                    // UIDs that name nothing: nothing to copy (RFC 9051 §6.4.9).
+                    return self.ok(ticket, name);
+                }
                 let code = Code::CopyUid {
                     uid_validity: nz(dest.uid_validity),
                     source: SequenceSet::from_numbers(from.clone()).unwrap(),
