@@ -389,3 +389,40 @@ fn pipelined_commands_run_in_order_and_byte_by_byte_gives_the_same() {
         "{a}"
     );
 }
+
+#[test]
+fn compress_deflate_after_login() {
+    use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
+    let mut h = logged_in();
+    let out = h.send(b"a1 COMPRESS DEFLATE\r\n");
+    assert_eq!(out, "a1 OK DEFLATE active\r\n");
+    let mut c = Compress::new(Compression::default(), false);
+    let mut d = Decompress::new(false);
+    let mut wire = Vec::with_capacity(256);
+    c.compress_vec(
+        b"a2 NOOP\r\na3 COMPRESS DEFLATE\r\n",
+        &mut wire,
+        FlushCompress::Sync,
+    )
+    .unwrap();
+    h.session.handle_input(h.now, &wire);
+    let mut raw = Vec::new();
+    loop {
+        match h.session.poll_output() {
+            sansmail_imap::Output::Transmit(b) => raw.extend_from_slice(&b),
+            sansmail_imap::Output::Timeout(_) => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    let mut plain = Vec::with_capacity(1024);
+    d.decompress_vec(&raw, &mut plain, FlushDecompress::Sync)
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(plain).unwrap(),
+        "a2 OK NOOP completed\r\na3 NO [COMPRESSIONACTIVE] DEFLATE active via COMPRESS\r\n"
+    );
+    // Garbage instead of DEFLATE data ends the session.
+    h.session.handle_input(h.now, b"\xff\xff\xff\xff");
+    h.drain();
+    assert!(h.closed);
+}

@@ -46,6 +46,7 @@
 //! ```
 
 mod config;
+mod deflate;
 mod event;
 mod framing;
 
@@ -204,6 +205,10 @@ pub struct Session {
     /// The UIDs saved by `SEARCH RETURN (SAVE)` (RFC 5182).
     saved: Option<Vec<NonZeroU32>>,
     append: Option<Append>,
+    /// COMPRESS=DEFLATE is on.
+    deflate: Option<deflate::Deflate>,
+    /// Octets of `out` written before compression started (the OK to COMPRESS).
+    plain_prefix: Option<usize>,
 }
 
 const SASL_LOGIN_USER: &str = "VXNlcm5hbWU6"; // "Username:"
@@ -237,6 +242,8 @@ impl Session {
             selected: None,
             saved: None,
             append: None,
+            deflate: None,
+            plain_prefix: None,
         };
         let ticket = session.wait_for(Pending::Connect);
         session.events.push_back(Event::Connected { ticket });
@@ -249,7 +256,19 @@ impl Session {
             // Plaintext bytes between STARTTLS and the handshake are never commands.
             return;
         }
-        self.input.extend_from_slice(data);
+        match self.deflate.as_mut() {
+            Some(deflate) => {
+                let mut plain = Vec::new();
+                if deflate.decompress(data, &mut plain).is_none() {
+                    // The stream is corrupt: nothing more can be understood.
+                    self.input = BytesMut::new();
+                    self.close();
+                    return;
+                }
+                self.input.extend_from_slice(&plain);
+            }
+            None => self.input.extend_from_slice(data),
+        }
         self.last_input = now;
         // While the application works, nothing drains the buffer: bound the
         // pipelined input (an accepted APPEND message streams regardless).
@@ -331,7 +350,19 @@ impl Session {
             return Output::Event(event);
         }
         if !self.out.is_empty() {
-            return Output::Transmit(std::mem::take(&mut self.out).freeze());
+            let out = std::mem::take(&mut self.out);
+            return Output::Transmit(match self.deflate.as_mut() {
+                None => out.freeze(),
+                Some(deflate) => {
+                    // The OK to COMPRESS itself goes out plain.
+                    let plain = self.plain_prefix.take().unwrap_or(0).min(out.len());
+                    let mut wire = out[..plain].to_vec();
+                    if plain < out.len() {
+                        wire.extend_from_slice(&deflate.compress(&out[plain..]));
+                    }
+                    bytes::Bytes::from(wire)
+                }
+            });
         }
         if self.starttls_pending {
             self.starttls_pending = false;
@@ -1724,6 +1755,30 @@ impl Session {
                 "ENABLE is only valid after login, before SELECT",
             ),
             _ if !authenticated => self.bad(Some(&tag), None, "Log in first"),
+            CommandBody::Compress(algorithm) => {
+                if self.deflate.is_some() {
+                    self.no(
+                        &tag,
+                        Some(Code::CompressionActive),
+                        "DEFLATE active via COMPRESS",
+                    );
+                } else if !self.config.compress || !algorithm.eq_ignore_case("DEFLATE") {
+                    self.no(&tag, Some(Code::Cannot), "Unsupported compression");
+                } else {
+                    self.ok(&tag, "DEFLATE active");
+                    self.plain_prefix = Some(self.out.len());
+                    let mut deflate = deflate::Deflate::new();
+                    // A client must wait for this OK; anything it sent after
+                    // COMPRESS is already compressed.
+                    let pending = std::mem::take(&mut self.input);
+                    let mut plain = Vec::new();
+                    if deflate.decompress(&pending, &mut plain).is_none() {
+                        self.close();
+                    }
+                    self.input.extend_from_slice(&plain);
+                    self.deflate = Some(deflate);
+                }
+            }
             CommandBody::Idle => {
                 self.send_continue("idling");
                 self.flush_updates(true);
