@@ -11,6 +11,7 @@
 
 pub mod codec;
 pub mod mailbox;
+pub mod message;
 pub mod server;
 pub mod types;
 

@@ -34,6 +34,7 @@ use bytes::{BufMut, Bytes};
 use crate::types::{Command, Response};
 
 pub(crate) use decode_command::{append_options, append_utf8_open};
+pub(crate) use decode_response::normalize_thread;
 pub(crate) use parser::Parser;
 pub(crate) use writer::W;
 

@@ -1,0 +1,111 @@
+//! Body sections (RFC 9051 §6.4.5): `BODY[section]<partial>`, `BINARY[part]`
+//! and `BINARY.SIZE[part]`, cut from the stored message octets.
+
+use std::borrow::Cow;
+use std::num::NonZeroU32;
+
+use sansmail_mime::{Body, Message, Part, TransferEncoding};
+
+use crate::types::{Section, SectionText, Str};
+
+/// The part a path names: `[]` the message itself; in a multipart the Nth
+/// part; in a non-multipart message part 1 is its body; an enclosed
+/// message is a container whose numbering goes on inside it.
+pub fn find_part<'p, 'a>(message: &'p Message<'a>, path: &[NonZeroU32]) -> Option<&'p Part<'a>> {
+    let mut part = &message.root;
+    for n in path {
+        let index = n.get() as usize - 1;
+        // Inside an enclosed message, number its body's parts.
+        let container = match &part.body {
+            Body::Message(inner) => inner.as_ref(),
+            _ => part,
+        };
+        part = match &container.body {
+            Body::Multipart { parts, .. } => parts.get(index)?,
+            _ if index == 0 => container,
+            _ => return None,
+        };
+    }
+    Some(part)
+}
+
+/// The header block and body of the message a section's text spec
+/// applies to: the top level, or an enclosed message.
+fn message_of<'p, 'a>(part: &'p Part<'a>, top: bool) -> Option<&'p Part<'a>> {
+    match &part.body {
+        Body::Message(inner) => Some(inner.as_ref()),
+        _ if top => Some(part),
+        _ => None,
+    }
+}
+
+/// Header fields of `block` whose names are (or with `not`, are not) in
+/// `names`, in their order, with the blank line that ends a header.
+fn header_fields(raw: &[u8], part: &Part<'_>, names: &[Str], not: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    for field in &part.header.fields {
+        let listed = names.iter().any(|n| field.name.eq_ignore_ascii_case(n));
+        if listed != not {
+            out.extend_from_slice(&raw[field.range.clone()]);
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// The octets of a section; `None` when the message has no such part.
+pub fn section<'a>(message: &Message<'a>, section: &Section) -> Option<Cow<'a, [u8]>> {
+    let raw = message.raw;
+    let top = section.part.is_empty();
+    let part = find_part(message, &section.part)?;
+    let bytes = |r: &std::ops::Range<usize>| Cow::Borrowed(&raw[r.clone()]);
+    Some(match &section.text {
+        None if top => Cow::Borrowed(raw),
+        None => bytes(&part.body_range),
+        Some(SectionText::Mime) => bytes(&part.header_range),
+        Some(SectionText::Header) => bytes(&message_of(part, top)?.header_range),
+        Some(SectionText::Text) => bytes(&message_of(part, top)?.body_range),
+        Some(SectionText::HeaderFields(names)) => {
+            Cow::Owned(header_fields(raw, message_of(part, top)?, names, false))
+        }
+        Some(SectionText::HeaderFieldsNot(names)) => {
+            Cow::Owned(header_fields(raw, message_of(part, top)?, names, true))
+        }
+    })
+}
+
+/// `<start.count>` of some octets: what lies there (empty past the end).
+pub fn partial(data: &[u8], start: u32, count: NonZeroU32) -> &[u8] {
+    let start = (start as usize).min(data.len());
+    let end = start.saturating_add(count.get() as usize).min(data.len());
+    &data[start..end]
+}
+
+/// Why BINARY could not decode a part.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BinaryError {
+    /// No such part.
+    #[error("no such part")]
+    NoSuchPart,
+    /// The part's transfer encoding is unknown: answer `NO [UNKNOWN-CTE]`.
+    #[error("unknown content transfer encoding")]
+    UnknownEncoding,
+}
+
+/// The decoded content of a part for BINARY (the whole message for `[]`).
+pub fn binary<'a>(
+    message: &Message<'a>,
+    path: &[NonZeroU32],
+) -> Result<Cow<'a, [u8]>, BinaryError> {
+    if path.is_empty() {
+        return Ok(Cow::Borrowed(message.raw));
+    }
+    let part = find_part(message, path).ok_or(BinaryError::NoSuchPart)?;
+    match (&part.body, part.transfer_encoding()) {
+        (Body::Leaf, TransferEncoding::Other(_)) => Err(BinaryError::UnknownEncoding),
+        (Body::Leaf, _) => Ok(message.decoded_body(part).0),
+        // Containers are not encoded (RFC 2045 §6.4): their octets as they are.
+        _ => Ok(Cow::Borrowed(&message.raw[part.body_range.clone()])),
+    }
+}
