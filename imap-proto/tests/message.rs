@@ -71,7 +71,8 @@ fn envelope_keeps_header_syntax_and_groups() {
     assert_eq!(e.sender, e.from);
     assert_eq!(e.reply_to, e.from);
     // A group: start marker, members, end marker, then the next address.
-    let to: Vec<(Option<&[u8]>, Option<&[u8]>)> =
+    type Pair<'s> = (Option<&'s [u8]>, Option<&'s [u8]>);
+    let to: Vec<Pair> =
         e.to.iter()
             .map(|a| (a.mailbox.as_deref(), a.host.as_deref()))
             .collect();
