@@ -67,6 +67,7 @@ pub struct Harness {
     appending: Vec<(String, Vec<Flag>, Vec<u8>)>,
     /// Refuse APPEND messages to mailboxes that do not exist (TRYCREATE).
     pub answer_login: bool,
+    greeting: String,
 }
 
 impl Harness {
@@ -88,9 +89,15 @@ impl Harness {
             closed: false,
             appending: Vec::new(),
             answer_login: true,
+            greeting: String::new(),
         };
-        h.drain();
+        h.greeting = h.drain();
         h
+    }
+
+    /// What the server wrote before any input (the greeting), once.
+    pub fn drain_written(&mut self) -> String {
+        std::mem::take(&mut self.greeting)
     }
 
     /// A session that allows login without TLS.
