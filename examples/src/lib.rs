@@ -3,5 +3,6 @@
 
 pub mod args;
 pub mod maildir;
+pub mod mailstore;
 pub mod stream;
 pub mod tls;
