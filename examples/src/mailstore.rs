@@ -12,7 +12,9 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sansmail_imap::types::{Atom, Flag, MailboxAttr, Str, decode_modified_utf7, encode_modified_utf7};
+use sansmail_imap::types::{
+    Atom, Flag, MailboxAttr, Str, decode_modified_utf7, encode_modified_utf7,
+};
 
 use crate::maildir::unique_name;
 
@@ -128,7 +130,10 @@ impl UserStore {
             .folder_dir(name)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "bad mailbox name"))?;
         if name.eq_ignore_ascii_case("INBOX") || dir.exists() {
-            return Err(io::Error::new(io::ErrorKind::AlreadyExists, "mailbox exists"));
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "mailbox exists",
+            ));
         }
         for sub in ["tmp", "new", "cur"] {
             fs::create_dir_all(dir.join(sub))?;
@@ -141,7 +146,10 @@ impl UserStore {
     /// Deletes a folder and its messages; its children stay.
     pub fn delete(&self, name: &str) -> io::Result<()> {
         if name.eq_ignore_ascii_case("INBOX") {
-            return Err(io::Error::new(io::ErrorKind::PermissionDenied, "INBOX cannot be deleted"));
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "INBOX cannot be deleted",
+            ));
         }
         let dir = self
             .folder_dir(name)
@@ -154,16 +162,25 @@ impl UserStore {
     /// Renames a folder and those below it.
     pub fn rename(&self, from: &str, to: &str) -> io::Result<()> {
         let (Some(src), Some(dst)) = (self.folder_dir(from), self.folder_dir(to)) else {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad mailbox name"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "bad mailbox name",
+            ));
         };
         if from.eq_ignore_ascii_case("INBOX") || to.eq_ignore_ascii_case("INBOX") {
-            return Err(io::Error::new(io::ErrorKind::Unsupported, "INBOX cannot be renamed here"));
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "INBOX cannot be renamed here",
+            ));
         }
         if !src.is_dir() {
             return Err(io::Error::new(io::ErrorKind::NotFound, "no such mailbox"));
         }
         if dst.exists() {
-            return Err(io::Error::new(io::ErrorKind::AlreadyExists, "mailbox exists"));
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "mailbox exists",
+            ));
         }
         let children: Vec<String> = self
             .list()?
@@ -203,7 +220,10 @@ impl UserStore {
         if on {
             names.push(name.to_owned());
         }
-        let body: String = names.iter().map(|n| encode_modified_utf7(n) + "\n").collect();
+        let body: String = names
+            .iter()
+            .map(|n| encode_modified_utf7(n) + "\n")
+            .collect();
         write_atomically(&self.subscriptions_path(), body.as_bytes())
     }
 
@@ -339,7 +359,11 @@ impl Folder {
                 received,
             };
             match known.get(&base) {
-                Some(&(uid, modseq)) => messages.push(StoredMessage { uid, modseq, ..message }),
+                Some(&(uid, modseq)) => messages.push(StoredMessage {
+                    uid,
+                    modseq,
+                    ..message
+                }),
                 None => fresh.push(message),
             }
         }
@@ -382,7 +406,10 @@ impl Folder {
                 }
                 let (base, info) = match name.split_once(":2,") {
                     Some((b, i)) => (b.to_owned(), i.to_owned()),
-                    None => (name.split(':').next().unwrap_or(&name).to_owned(), String::new()),
+                    None => (
+                        name.split(':').next().unwrap_or(&name).to_owned(),
+                        String::new(),
+                    ),
                 };
                 let mut path = entry.path();
                 if sub == "new" {
@@ -420,7 +447,11 @@ impl Folder {
             .collect();
         for f in flags {
             if let Flag::Keyword(k) = f {
-                let i = match self.keywords.iter().position(|x| x.eq_ignore_ascii_case(k.as_str())) {
+                let i = match self
+                    .keywords
+                    .iter()
+                    .position(|x| x.eq_ignore_ascii_case(k.as_str()))
+                {
                     Some(i) => i,
                     None if self.keywords.len() < 26 => {
                         self.keywords.push(k.as_str().to_owned());
@@ -456,7 +487,10 @@ impl Folder {
         let Ok(i) = self.messages.binary_search_by_key(&uid, |m| m.uid) else {
             return Ok(None);
         };
-        let target = self.dir.join("cur").join(format!("{}:2,{info}", self.messages[i].base));
+        let target = self
+            .dir
+            .join("cur")
+            .join(format!("{}:2,{info}", self.messages[i].base));
         if target != self.messages[i].path {
             fs::rename(&self.messages[i].path, &target)?;
         }
@@ -472,7 +506,12 @@ impl Folder {
     }
 
     /// Adds a message (written to tmp/, synced, moved to cur/); returns its UID.
-    pub fn append(&mut self, data: &[u8], flags: &[Flag], received: Option<i64>) -> io::Result<u32> {
+    pub fn append(
+        &mut self,
+        data: &[u8],
+        flags: &[Flag],
+        received: Option<i64>,
+    ) -> io::Result<u32> {
         let _lock = DotLock::acquire(&self.dir.join(format!("{UIDLIST}.lock")))?;
         self.sync_locked()?;
         let info = self.info_for(flags)?;
@@ -484,7 +523,10 @@ impl Folder {
         drop(file);
         if let Some(t) = received {
             let time = UNIX_EPOCH + Duration::from_secs(t.max(0) as u64);
-            let _ = File::options().write(true).open(&tmp).and_then(|f| f.set_modified(time));
+            let _ = File::options()
+                .write(true)
+                .open(&tmp)
+                .and_then(|f| f.set_modified(time));
         }
         let path = self.dir.join("cur").join(format!("{base}:2,{info}"));
         fs::rename(&tmp, &path)?;
@@ -584,7 +626,10 @@ fn read_uidlist(path: &Path) -> (u32, u32, u64, HashMap<String, (u32, u64)>) {
 
 fn read_keywords(dir: &Path) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for line in fs::read_to_string(dir.join(KEYWORDS)).unwrap_or_default().lines() {
+    for line in fs::read_to_string(dir.join(KEYWORDS))
+        .unwrap_or_default()
+        .lines()
+    {
         if let Some((i, name)) = line.split_once(' ')
             && let Ok(i) = i.parse::<usize>()
             && i < 26
@@ -628,7 +673,11 @@ impl DotLock {
         let deadline = SystemTime::now() + Duration::from_secs(10);
         loop {
             match File::options().write(true).create_new(true).open(path) {
-                Ok(_) => return Ok(DotLock { path: path.to_owned() }),
+                Ok(_) => {
+                    return Ok(DotLock {
+                        path: path.to_owned(),
+                    });
+                }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     let stale = fs::metadata(path)
                         .and_then(|m| m.modified())
@@ -676,14 +725,26 @@ mod tests {
         fs::write(dir.join("new/1.M1P1Q1.host"), b"Subject: a\r\n\r\nx\r\n").unwrap();
         let mut inbox = store.open_folder("INBOX").unwrap();
         assert_eq!(inbox.messages[0].uid, 1);
-        let uid = inbox.append(b"Subject: b\r\n\r\ny\r\n", &[Flag::Seen, Flag::keyword("$Junk").unwrap()], None).unwrap();
+        let uid = inbox
+            .append(
+                b"Subject: b\r\n\r\ny\r\n",
+                &[Flag::Seen, Flag::keyword("$Junk").unwrap()],
+                None,
+            )
+            .unwrap();
         assert_eq!(uid, 2);
-        let m = inbox.set_flags(1, &[Flag::Flagged, Flag::Answered]).unwrap().unwrap();
+        let m = inbox
+            .set_flags(1, &[Flag::Flagged, Flag::Answered])
+            .unwrap()
+            .unwrap();
         assert!(m > 2);
         let again = store.open_folder("INBOX").unwrap();
         assert_eq!(again.uid_validity, inbox.uid_validity);
         assert_eq!(again.messages[0].flags, vec![Flag::Flagged, Flag::Answered]);
-        assert_eq!(again.messages[1].flags, vec![Flag::Seen, Flag::keyword("$Junk").unwrap()]);
+        assert_eq!(
+            again.messages[1].flags,
+            vec![Flag::Seen, Flag::keyword("$Junk").unwrap()]
+        );
         assert!(again.messages[1].path.to_string_lossy().ends_with(":2,Sa"));
         assert_eq!(fs::read_to_string(dir.join(KEYWORDS)).unwrap(), "0 $Junk\n");
         let mut inbox = again;

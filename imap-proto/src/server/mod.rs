@@ -529,13 +529,15 @@ impl Session {
     }
 
     /// Sends a data response for the running command. EXPUNGE and VANISHED
-    /// go through [`expunged`](Self::expunged), FETCH through [`fetch`](Self::fetch).
+    /// go through [`expunged`](Self::expunged) (VANISHED (EARLIER) for UID
+    /// FETCH comes here), FETCH through [`fetch`](Self::fetch).
     pub fn data(&mut self, ticket: Ticket, response: Untagged) -> Result<(), AnswerError> {
         self.running(ticket)?;
         match &response {
-            Untagged::Expunge(_) | Untagged::Vanished { .. } | Untagged::Fetch { .. } => {
-                Err(AnswerError::NotAllowed)
-            }
+            // VANISHED (EARLIER) answers UID FETCH (VANISHED): it renumbers nothing.
+            Untagged::Expunge(_)
+            | Untagged::Vanished { earlier: false, .. }
+            | Untagged::Fetch { .. } => Err(AnswerError::NotAllowed),
             _ => {
                 self.write_untagged(&response);
                 Ok(())
