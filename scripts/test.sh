@@ -13,6 +13,9 @@ command -v python3 >/dev/null || missing+=(python3)
 [ -e /usr/lib/x86_64-linux-gnu/libidn.so.12 ] || [ -e /lib/x86_64-linux-gnu/libidn.so.12 ] || missing+=(libidn12)
 # POP3 peers: Dovecot's POP3 server, fetchmail and getmail6 as clients, openssl for Dovecot's certificate.
 [ -x /usr/sbin/dovecot ] && [ -e /usr/lib/dovecot/pop3 ] || missing+=(dovecot-pop3d)
+# IMAP peers: Dovecot's IMAP server, and mbsync (isync) as a syncing client.
+[ -e /usr/lib/dovecot/imap ] || missing+=(dovecot-imapd)
+command -v mbsync >/dev/null || missing+=(isync)
 command -v fetchmail >/dev/null || missing+=(fetchmail)
 command -v getmail >/dev/null || missing+=(getmail6)
 command -v openssl >/dev/null || missing+=(openssl)

@@ -411,7 +411,17 @@ impl Folder {
                         String::new(),
                     ),
                 };
-                let mut path = entry.path();
+                let path = entry.path();
+                let (base, mut path) = if out.iter().any(|(b, _, _)| *b == base) {
+                    // Two files with one base name (copied in by hand): the
+                    // later one gets a name of its own, so each keeps its UID.
+                    let fresh = unique_name(&self.hostname);
+                    let renamed = self.dir.join(sub).join(format!("{fresh}:2,{info}"));
+                    fs::rename(&path, &renamed)?;
+                    (fresh, renamed)
+                } else {
+                    (base, path)
+                };
                 if sub == "new" {
                     let moved = self.dir.join("cur").join(format!("{base}:2,{info}"));
                     if fs::rename(&path, &moved).is_ok() {

@@ -21,7 +21,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-const USAGE: &str = "usage: imap-fetch --server HOST:PORT [--starttls | --tls] --user NAME --password P
+const USAGE: &str =
+    "usage: imap-fetch --server HOST:PORT [--starttls | --tls] --user NAME --password P
                   [--mailbox NAME] [--idle] [--ca PEM | --insecure]
 
   --server HOST:PORT  the IMAP server
@@ -211,7 +212,8 @@ async fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
             }
             Output::Timeout(deadline) => {
                 // Servers may end IDLE after 30 minutes: renew it every 25.
-                let renew = matches!(step, Some(Step::Idle(_))).then(|| idle_since + Duration::from_secs(25 * 60));
+                let renew = matches!(step, Some(Step::Idle(_)))
+                    .then(|| idle_since + Duration::from_secs(25 * 60));
                 let wake = match (deadline, renew) {
                     (Some(d), Some(r)) => Some(d.min(r)),
                     (d, r) => d.or(r),
@@ -339,9 +341,7 @@ async fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
             },
         }
         // A new message during IDLE: end IDLE to fetch it.
-        if arrived
-            && let Some(Step::Idle(tag)) = &step
-        {
+        if arrived && let Some(Step::Idle(tag)) = &step {
             let tag = tag.clone();
             if session.done().is_ok() {
                 step = Some(Step::Done(tag));

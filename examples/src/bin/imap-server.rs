@@ -1075,8 +1075,13 @@ impl Handler<'_> {
                     sel.known.insert(m.uid, (meta.flags.clone(), modseq));
                 }
             }
+            // Setting \Seen renamed the file: read it where it is now.
+            let path = sel
+                .folder
+                .get(m.uid)
+                .map_or(m.path.clone(), |x| x.path.clone());
             let raw = if needs_content {
-                std::fs::read(&m.path).unwrap_or_default()
+                std::fs::read(&path).unwrap_or_default()
             } else {
                 Vec::new()
             };

@@ -394,6 +394,36 @@ impl Pop3Server {
     }
 }
 
+/// A running imap-server serving the maildirs under `root`.
+pub struct ImapServer {
+    pub port: u16,
+    _daemon: Daemon,
+}
+
+impl ImapServer {
+    /// Starts imap-server on a free port over `root` with `args` added.
+    pub fn start(root: &Path, args: &[&str]) -> Self {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_imap-server"))
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--maildir"])
+            .arg(root)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start imap-server");
+        let daemon = Daemon {
+            child,
+            name: "imap-server".into(),
+        };
+        wait_for_port(port, "imap-server");
+        ImapServer {
+            port,
+            _daemon: daemon,
+        }
+    }
+}
+
 /// Writes `messages` into `root/<user>/Maildir/new`, oldest first.
 pub fn fill_maildir(root: &Path, user: &str, messages: &[&str]) {
     let new = root.join(user).join("Maildir/new");
@@ -426,7 +456,8 @@ pub fn maildir_messages(dir: &Path) -> Vec<String> {
     found
 }
 
-/// A private Dovecot instance serving POP3 (STLS) on 127.0.0.1 for one user, stopped on drop.
+/// A private Dovecot instance serving POP3 (STLS) or IMAP (STARTTLS) on
+/// 127.0.0.1 for one user, stopped on drop.
 pub struct Dovecot {
     pub port: u16,
     pub dir: TempDir,
@@ -434,8 +465,17 @@ pub struct Dovecot {
 }
 
 impl Dovecot {
-    /// Starts Dovecot with `user`:`password` and `messages` in the user's maildir.
+    /// Starts Dovecot's POP3 with `user`:`password` and `messages` in the user's maildir.
     pub fn start(user: &str, password: &str, messages: &[&str]) -> Self {
+        Self::serve("pop3", user, password, messages)
+    }
+
+    /// Starts Dovecot's IMAP with `user`:`password` and `messages` in the user's maildir.
+    pub fn start_imap(user: &str, password: &str, messages: &[&str]) -> Self {
+        Self::serve("imap", user, password, messages)
+    }
+
+    fn serve(protocol: &str, user: &str, password: &str, messages: &[&str]) -> Self {
         let dovecot = require("/usr/sbin/dovecot");
         let dir = TempDir::new("dovecot");
         let d = dir.path().to_owned();
@@ -486,13 +526,13 @@ impl Dovecot {
         let p = d.display();
         let config = format!(
             "base_dir = {p}/run\nstate_dir = {p}/state\nlog_path = {p}/dovecot.log\n\
-             protocols = pop3\nlisten = 127.0.0.1\nssl = required\n\
+             protocols = {protocol}\nlisten = 127.0.0.1\nssl = required\n\
              ssl_cert = <{p}/cert.pem\nssl_key = <{p}/key.pem\n\
              disable_plaintext_auth = yes\nauth_mechanisms = plain login\n\
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {p}/passwd\n}}\n\
              userdb {{\n  driver = static\n  args = uid={uid} gid={gid} home={p}/home/%u\n}}\n\
              mail_location = maildir:~/Maildir\n{users}\
-             service pop3-login {{\n  inet_listener pop3 {{\n    port = {port}\n  }}\n  inet_listener pop3s {{\n    port = 0\n  }}\n}}\n\
+             service {protocol}-login {{\n  inet_listener {protocol} {{\n    port = {port}\n  }}\n  inet_listener {protocol}s {{\n    port = 0\n  }}\n}}\n\
              service anvil {{\n  chroot =\n}}\nservice stats {{\n  chroot =\n}}\n\
              pop3_uidl_format = %08Xu%08Xv\n"
         );
