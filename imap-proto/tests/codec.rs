@@ -376,3 +376,27 @@ fn modified_utf7_names_are_kept_as_sent() {
     };
     assert_eq!(item.mailbox.name(), "Entwürfe");
 }
+
+#[test]
+fn fuzz_regressions() {
+    // UTF8 (...) around an APPEND message needs ~{n} (RFC 6855 §4): a plain
+    // literal there once parsed as binary and wrote back differently.
+    let input = b"A1 APPEND INBOX {2}\r\nab ~{3}\r\nx\0y (\\Draft) UTF8 ({1}\r\nz)\r\n";
+    assert!(matches!(
+        parse_command(input),
+        Err(DecodeError::Failed { .. })
+    ));
+    // A response code is read within its line: one that would need a literal
+    // is text, and reads back the same however it is written.
+    let input = Bytes::from_static(b"a1 NO [BADCHARSET (U {4}\r\nabcd)] x\r\n");
+    let (rest, response) = parse_response(&input).unwrap();
+    let Response::Tagged(t) = &response else {
+        panic!("{response:?}")
+    };
+    assert_eq!(t.status.code, None);
+    assert_eq!(t.status.text.as_bytes(), b"[BADCHARSET (U {4}");
+    assert_eq!(&rest[..], b"abcd)] x\r\n");
+    let mut out = Vec::new();
+    write_response(&mut out, &response);
+    assert_eq!(parse_response(&Bytes::from(out)).unwrap().1, response);
+}
