@@ -1,6 +1,7 @@
 //! sansmail-imap beside imap-codec 2.0.0-alpha.10 and imap-proto 0.17 on
 //! the same inputs: decoding a realistic client's commands, decoding a
-//! FETCH response carrying a 64 KiB literal, and encoding FETCH responses.
+//! FETCH response carrying a 64 KiB literal, and encoding FETCH responses;
+//! and a server session answering 10 000 pipelined commands from memory.
 #![allow(missing_docs)] // criterion_group! makes an undocumented function
 
 use std::hint::black_box;
@@ -181,5 +182,101 @@ fn encoding(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, commands, literal, encoding);
+/// Runs a server session over `input` with an application that answers
+/// from memory: three messages in INBOX. Returns the bytes written.
+fn serve(input: &[u8]) -> usize {
+    use sansmail_imap::Output;
+    use sansmail_imap::server::{Config, Event, SelectInfo, Session};
+    use sansmail_imap::types::{CommandBody, FetchValue, Flag, StatusKind};
+    use std::num::NonZeroU32;
+    let nz = |n| NonZeroU32::new(n).unwrap();
+    let now = std::time::Instant::now();
+    let mut config = Config::default();
+    config.allow_plaintext_auth = true;
+    config.max_pipelined = usize::MAX;
+    config.max_errors = usize::MAX;
+    let mut session = Session::new(config, now);
+    let mut written = 0;
+    let mut fed = false;
+    loop {
+        match session.poll_output() {
+            Output::Transmit(b) => written += b.len(),
+            Output::Event(Event::Command { ticket, command }) => match command {
+                CommandBody::Select { .. } => {
+                    let info = SelectInfo {
+                        uid_validity: nz(1),
+                        uid_next: nz(4),
+                        uids: vec![nz(1), nz(2), nz(3)],
+                        flags: vec![Flag::Seen],
+                        permanent_flags: Vec::new(),
+                        highest_modseq: Some(9),
+                        recent: 0,
+                        first_unseen: None,
+                        read_only: false,
+                        changed: Vec::new(),
+                        vanished: None,
+                        mailbox_id: None,
+                    };
+                    session.selected(ticket, info).unwrap();
+                }
+                CommandBody::Fetch { uid, set, .. } | CommandBody::Store { uid, set, .. } => {
+                    let targets = session.selected_mailbox().unwrap().resolve(&set, uid);
+                    for (_, u) in targets {
+                        session
+                            .fetch(ticket, u, vec![FetchValue::Flags(vec![Flag::Seen])])
+                            .unwrap();
+                    }
+                    session
+                        .complete(ticket, StatusKind::Ok, None, "done")
+                        .unwrap();
+                }
+                CommandBody::Search { .. } => {
+                    session
+                        .search_result(ticket, &[nz(1), nz(3)], None)
+                        .unwrap();
+                    session
+                        .complete(ticket, StatusKind::Ok, None, "done")
+                        .unwrap();
+                }
+                _ => session
+                    .complete(ticket, StatusKind::Ok, None, "done")
+                    .unwrap(),
+            },
+            Output::Event(event) => {
+                if let Some(ticket) = event.ticket() {
+                    session.accept(ticket).unwrap();
+                }
+            }
+            Output::StartTls => unreachable!(),
+            Output::Timeout(_) if !fed => {
+                session.handle_input(now, input);
+                fed = true;
+            }
+            Output::Timeout(_) => session.handle_eof(),
+            Output::Closed => return written,
+        }
+    }
+}
+
+fn session(c: &mut Criterion) {
+    let mut script = b"a LOGIN alice secret\r\nb SELECT INBOX\r\n".to_vec();
+    let mix: [&[u8]; 5] = [
+        b"c NOOP\r\n",
+        b"d UID FETCH 1:* (FLAGS)\r\n",
+        b"e UID STORE 2 +FLAGS.SILENT (\\Seen)\r\n",
+        b"f UID SEARCH UNSEEN SINCE 1-Jan-2024\r\n",
+        b"g FETCH 1:3 (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (From Subject)])\r\n",
+    ];
+    for i in 0..10_000 {
+        script.extend_from_slice(mix[i % mix.len()]);
+    }
+    assert!(serve(&script) > 100_000);
+    let mut group = c.benchmark_group("imap server session, 10 000 commands");
+    group.throughput(Throughput::Elements(10_002));
+    group.sample_size(20);
+    group.bench_function("sansmail-imap", |b| b.iter(|| serve(black_box(&script))));
+    group.finish();
+}
+
+criterion_group!(benches, commands, literal, encoding, session);
 criterion_main!(benches);

@@ -426,3 +426,75 @@ fn compress_deflate_after_login() {
     h.drain();
     assert!(h.closed);
 }
+
+#[test]
+fn pipelined_input_past_the_bound_closes_after_the_pending_answer() {
+    use sansmail_imap::Output;
+    use sansmail_imap::server::Session;
+    use sansmail_imap::types::StatusKind;
+    let mut config = Config::default();
+    config.allow_plaintext_auth = true;
+    config.max_pipelined = 100;
+    let now = std::time::Instant::now();
+    let mut session = Session::new(config, now);
+    let mut wire = String::new();
+    let mut pending = None;
+    let mut drain = |session: &mut Session, wire: &mut String, pending: &mut Option<_>| loop {
+        match session.poll_output() {
+            Output::Transmit(b) => wire.push_str(&String::from_utf8_lossy(&b)),
+            Output::Event(Event::Command { ticket, .. }) => *pending = Some(ticket),
+            Output::Event(e) => {
+                if let Some(t) = e.ticket() {
+                    session.accept(t).unwrap();
+                }
+            }
+            Output::Timeout(_) | Output::Closed | Output::StartTls => return,
+        }
+    };
+    drain(&mut session, &mut wire, &mut pending);
+    session.handle_input(now, b"a LOGIN alice secret\r\nb SELECT INBOX\r\n");
+    drain(&mut session, &mut wire, &mut pending);
+    let ticket = pending.take().expect("SELECT waits for the store");
+    // 30 NOOPs pile up while the store works: past 100 octets.
+    session.handle_input(now, "c NOOP\r\n".repeat(30).as_bytes());
+    session
+        .complete(ticket, StatusKind::No, None, "No such mailbox")
+        .unwrap();
+    drain(&mut session, &mut wire, &mut pending);
+    assert!(
+        wire.ends_with("b NO No such mailbox\r\n* BYE [LIMIT] Too many commands in flight\r\n"),
+        "{wire}"
+    );
+    assert_eq!(session.poll_output(), Output::Closed);
+}
+
+#[test]
+fn whole_command_size_is_bounded() {
+    let mut config = Config::default();
+    config.allow_plaintext_auth = true;
+    config.max_command = 60;
+    let mut h = Harness::new(config);
+    h.send(b"a0 LOGIN alice secret\r\n");
+    h.send(b"a1 SELECT INBOX\r\n");
+    // Each literal is small, but together they pass the bound.
+    assert_eq!(
+        h.send(b"a2 SEARCH TEXT {20}\r\n"),
+        "+ Ready for literal data\r\n"
+    );
+    assert_eq!(
+        h.send(b"aaaaaaaaaaaaaaaaaaaa TEXT {20}\r\n"),
+        "a2 BAD [TOOBIG] Literal too large\r\n"
+    );
+    // Non-synchronising: the octets come anyway and are skipped with the command.
+    assert_eq!(
+        h.send(b"a3 SEARCH TEXT {20+}\r\naaaaaaaaaaaaaaaaaaaa TEXT {20+}\r\nbbbbbbbbbbbbbbbbbbbb\r\na4 NOOP\r\n"),
+        "a3 BAD [TOOBIG] Literal too large\r\na4 OK NOOP completed\r\n"
+    );
+    // A long line without literals.
+    let long = format!("a5 SEARCH TEXT {}\r\n", "x".repeat(70));
+    assert_eq!(
+        h.send(long.as_bytes()),
+        "a5 BAD [TOOBIG] Command too long\r\n"
+    );
+    assert_eq!(h.send(b"a6 NOOP\r\n"), "a6 OK NOOP completed\r\n");
+}
