@@ -435,11 +435,12 @@ fn pipelined_input_past_the_bound_closes_after_the_pending_answer() {
     let mut config = Config::default();
     config.allow_plaintext_auth = true;
     config.max_pipelined = 100;
+    #[allow(clippy::disallowed_methods)] // the virtual clock starts at now
     let now = std::time::Instant::now();
     let mut session = Session::new(config, now);
     let mut wire = String::new();
     let mut pending = None;
-    let mut drain = |session: &mut Session, wire: &mut String, pending: &mut Option<_>| loop {
+    let drain = |session: &mut Session, wire: &mut String, pending: &mut Option<_>| loop {
         match session.poll_output() {
             Output::Transmit(b) => wire.push_str(&String::from_utf8_lossy(&b)),
             Output::Event(Event::Command { ticket, .. }) => *pending = Some(ticket),
