@@ -203,3 +203,41 @@ fn large_fetch_literals_stream() {
     assert!(p.events.iter().any(|e| matches!(e, Event::Untagged(Untagged::Fetch { items, .. })
         if items.iter().any(|i| matches!(i, FetchValue::BodySection { data: Some(d), .. } if d.is_empty())))));
 }
+
+#[test]
+fn authenticate_plain_without_sasl_ir_answers_the_continuation() {
+    use std::time::Instant;
+    #[allow(clippy::disallowed_methods)] // the virtual clock starts at now
+    let now = Instant::now();
+    let (_, c) = plaintext();
+    let mut client = client::Session::new(c, now);
+    let mut sent = Vec::new();
+    let mut server: &[&[u8]] = &[
+        b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n",
+        b"+ \r\n",
+        b"A1 OK done\r\n* CAPABILITY IMAP4rev1 IDLE\r\nA2 OK done\r\n",
+    ];
+    let mut ready = false;
+    loop {
+        match client.poll_output() {
+            Output::Transmit(b) => sent.extend_from_slice(&b),
+            Output::Event(Event::Ready { .. }) => ready = true,
+            Output::Event(Event::Failed(e)) => panic!("{e:?}"),
+            Output::Event(_) => {}
+            Output::StartTls | Output::Closed => break,
+            Output::Timeout(_) => match server.split_first() {
+                Some((next, rest)) => {
+                    client.handle_input(now, next);
+                    server = rest;
+                }
+                None => break,
+            },
+        }
+    }
+    assert!(ready);
+    // "\0alice\0secret" in base64, after the server's `+`.
+    assert_eq!(
+        String::from_utf8(sent).unwrap(),
+        "A1 AUTHENTICATE PLAIN\r\nAGFsaWNlAHNlY3JldA==\r\nA2 CAPABILITY\r\n"
+    );
+}

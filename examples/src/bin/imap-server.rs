@@ -980,7 +980,8 @@ impl Handler<'_> {
         for (i, m) in sel.folder.messages.iter().enumerate() {
             let raw = std::fs::read(&m.path).unwrap_or_default();
             let parsed = Message::parse(&raw);
-            let meta = metadata(m);
+            let mut meta = metadata(m);
+            meta.email_id = email_id(&raw);
             let ctx = SearchContext {
                 message: &parsed,
                 meta: &meta,
@@ -1085,6 +1086,9 @@ impl Handler<'_> {
             } else {
                 Vec::new()
             };
+            if attrs.contains(&FetchAttr::EmailId) {
+                meta.email_id = email_id(&raw);
+            }
             let parsed = Message::parse(&raw);
             match message::fetch(&parsed, &meta, &attrs) {
                 Ok(values) => answer(session.fetch(ticket, u, values)),
@@ -1284,6 +1288,14 @@ fn session_numbers(sel: &Selected) -> HashMap<u32, NonZeroU32> {
         .enumerate()
         .map(|(i, m)| (m.uid, nz(i as u32 + 1)))
         .collect()
+}
+
+/// EMAILID (RFC 8474): from the content, so copies share it.
+fn email_id(raw: &[u8]) -> Option<Atom> {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(raw);
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    Atom::new(Str::from(format!("M{hex}"))).ok()
 }
 
 fn metadata(m: &StoredMessage) -> Metadata {

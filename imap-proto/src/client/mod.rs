@@ -123,6 +123,8 @@ pub struct Session {
     logged_in: bool,
     /// The tag of LOGOUT, once sent.
     logout_tag: Option<Tag>,
+    /// The SASL response to send when the server's `+` asks for it.
+    sasl_response: Option<Str>,
     last_activity: Instant,
     eof: bool,
     starttls_pending: bool,
@@ -147,6 +149,7 @@ impl Session {
             idle: None,
             logged_in: false,
             logout_tag: None,
+            sasl_response: None,
             last_activity: now,
             eof: false,
             starttls_pending: false,
@@ -348,6 +351,13 @@ impl Session {
 
     /// The server's `+`: the front command may send its next literal.
     fn continue_received(&mut self, text: crate::types::Text) {
+        if self.phase == Phase::Setup(Setup::Login)
+            && let Some(response) = self.sasl_response.take()
+        {
+            self.out.extend_from_slice(&response);
+            self.out.extend_from_slice(b"\r\n");
+            return;
+        }
         if let Some(front) = self.queue.front_mut()
             && front.waits.front() == Some(&front.sent)
         {
@@ -602,17 +612,24 @@ impl Session {
             return self.fail(ClientError::LoginDisabled);
         }
         let plain = Capability::Auth(crate::types::Atom::new("PLAIN").expect("atom"));
-        let body = if self.has(&plain) && self.has(&Capability::SaslIr) {
+        let body = if self.has(&plain) {
             use base64::Engine;
             let msg = crate::sasl::encode_plain(
                 None,
                 &self.config.username,
                 self.config.password.expose(),
             );
-            let b64 = base64::engine::general_purpose::STANDARD.encode(msg);
+            let b64 = Str::from(base64::engine::general_purpose::STANDARD.encode(msg));
+            // With SASL-IR the response rides on the command; else it answers the `+`.
+            let initial = if self.has(&Capability::SaslIr) {
+                Some(Secret::new(b64))
+            } else {
+                self.sasl_response = Some(b64);
+                None
+            };
             CommandBody::Authenticate {
                 mechanism: crate::types::Atom::new("PLAIN").expect("atom"),
-                initial: Some(Secret::new(Str::from(b64))),
+                initial,
             }
         } else if self.has(&Capability::LoginDisabled) {
             return self.fail(ClientError::LoginDisabled);
