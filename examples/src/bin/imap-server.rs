@@ -864,6 +864,7 @@ impl Handler<'_> {
         let subscribed = store.subscriptions();
         let only_subscribed = selection.contains(&ListSelect::Subscribed);
         let only_special = selection.contains(&ListSelect::SpecialUse);
+        let recursive = only_subscribed && selection.contains(&ListSelect::RecursiveMatch);
         let want_subscribed = only_subscribed || returns.contains(&ListReturn::Subscribed);
         let status_items = returns.iter().find_map(|r| match r {
             ListReturn::Status(items) => Some(items.clone()),
@@ -884,7 +885,13 @@ impl Handler<'_> {
                 continue;
             }
             let is_subscribed = subscribed.iter().any(|s| s == &f.name);
-            if (only_subscribed && !is_subscribed) || (only_special && f.special_use.is_none()) {
+            // RECURSIVEMATCH (RFC 5258 §3.5): a parent listed for its subscribed children.
+            let prefix = format!("{}{DELIMITER}", f.name);
+            let child_subscribed =
+                recursive && !is_subscribed && subscribed.iter().any(|s| s.starts_with(&prefix));
+            if (only_subscribed && !is_subscribed && !child_subscribed)
+                || (only_special && f.special_use.is_none())
+            {
                 continue;
             }
             let mut attrs = Vec::new();
@@ -906,7 +913,11 @@ impl Handler<'_> {
                 attrs,
                 delimiter: Some(DELIMITER),
                 mailbox: mailbox.clone(),
-                child_info: Vec::new(),
+                child_info: if child_subscribed {
+                    vec![Str::from("SUBSCRIBED")]
+                } else {
+                    Vec::new()
+                },
                 old_name: None,
             };
             answer(session.data(
