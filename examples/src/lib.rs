@@ -2,6 +2,7 @@
 //! upgraded in place, maildir delivery, and small command-line helpers.
 
 pub mod args;
+pub mod listen;
 pub mod maildir;
 pub mod mailstore;
 pub mod stream;

@@ -11,15 +11,13 @@ use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use sansmail_examples::args::{self, Args, UsageError};
-use sansmail_examples::stream::{MaybeTls, Read};
-use sansmail_examples::tls::{self, Trust};
+use sansmail_examples::stream::{Connection, Read};
+use sansmail_examples::tls::Trust;
 use sansmail_imap::Output;
 use sansmail_imap::client::{Config, Event, Session, TlsPolicy};
 use sansmail_imap::types::*;
 use sansmail_mime::decode_header_text;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 
 const USAGE: &str =
     "usage: imap-fetch --server HOST:PORT [--starttls | --tls] --user NAME --password P
@@ -165,23 +163,10 @@ fn fetch_envelopes(session: &mut Session, set: SequenceSet) -> Result<Tag, Strin
 }
 
 async fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
-    let host = o
-        .server
-        .rsplit_once(':')
-        .map_or(o.server.as_str(), |(h, _)| h)
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    let connector = TlsConnector::from(tls::client_config(&o.trust)?);
-    let server_name = rustls::pki_types::ServerName::try_from(host.clone())?;
-    let tcp = TcpStream::connect(&o.server)
-        .await
-        .map_err(|e| format!("cannot connect to {}: {e}", o.server))?;
-    let mut stream = MaybeTls::Plain(tcp);
+    let mut conn = Connection::open(&o.server, &o.trust, o.tls == Some("tls")).await?;
     let mut config = Config::password(&o.user, &o.password);
     match o.tls {
         Some("tls") => {
-            stream.connect_tls(&connector, server_name.clone()).await?;
             config.implicit_tls = true;
             config.tls = TlsPolicy::Disabled;
         }
@@ -204,10 +189,9 @@ async fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     let mut idle_since = Instant::now();
     loop {
         match session.poll_output() {
-            Output::Transmit(bytes) => stream.write_all(&bytes).await?,
+            Output::Transmit(bytes) => conn.stream.write_all(&bytes).await?,
             Output::StartTls => {
-                stream.flush().await?;
-                stream.connect_tls(&connector, server_name.clone()).await?;
+                conn.start_tls().await?;
                 session.tls_started(Instant::now());
             }
             Output::Timeout(deadline) => {
@@ -218,7 +202,7 @@ async fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
                     (Some(d), Some(r)) => Some(d.min(r)),
                     (d, r) => d.or(r),
                 };
-                match stream.read_until(&mut buf, wake).await? {
+                match conn.stream.read_until(&mut buf, wake).await? {
                     Read::Data(n) => session.handle_input(Instant::now(), &buf[..n]),
                     Read::Eof => session.handle_eof(),
                     Read::TimedOut => {

@@ -17,10 +17,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sansmail_examples::args::{self, Args, UsageError};
+use sansmail_examples::listen;
 use sansmail_examples::maildir::folder_name;
 use sansmail_examples::mailstore::{DELIMITER, Folder, StoredMessage, UserStore};
 use sansmail_examples::stream::{MaybeTls, Read};
-use sansmail_examples::tls;
 use sansmail_imap::Output;
 use sansmail_imap::mailbox::Change;
 use sansmail_imap::message::{self, Metadata, PreparedSearch, SearchContext, ThreadItem};
@@ -28,7 +28,7 @@ use sansmail_imap::server::{Config, Event, SelectInfo, Session, Ticket};
 use sansmail_imap::types::*;
 use sansmail_mime::Message;
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn};
 
@@ -118,33 +118,15 @@ async fn main() {
     }
     std::fs::create_dir_all(&options.maildir)
         .unwrap_or_else(|e| args::exit_error(format!("{}: {e}", options.maildir.display())));
-    let identity = match (&options.cert, &options.key) {
-        (Some(cert), Some(key)) => {
-            tls::load_identity(cert, key).unwrap_or_else(|e| args::exit_error(e))
-        }
-        _ => {
-            let names = vec![
-                options.hostname.clone(),
-                "localhost".into(),
-                "127.0.0.1".into(),
-            ];
-            let (identity, pem) = tls::self_signed(&names).unwrap_or_else(|e| args::exit_error(e));
-            let path = options.maildir.join("imap-server-cert.pem");
-            std::fs::write(&path, pem)
-                .unwrap_or_else(|e| args::exit_error(format!("{}: {e}", path.display())));
-            identity
-        }
-    };
-    let acceptor =
-        TlsAcceptor::from(tls::server_config(identity).unwrap_or_else(|e| args::exit_error(e)));
-    let bind = |addr: String| async move {
-        TcpListener::bind(&addr)
-            .await
-            .unwrap_or_else(|e| args::exit_error(format!("cannot listen on {addr}: {e}")))
-    };
-    let listener = bind(options.listen.clone()).await;
+    let acceptor = listen::acceptor(
+        options.cert.as_deref(),
+        options.key.as_deref(),
+        &options.hostname,
+        &options.maildir.join("imap-server-cert.pem"),
+    );
+    let listener = listen::bind(&options.listen).await;
     let tls_listener = match &options.tls_listen {
-        Some(addr) => Some(bind(addr.clone()).await),
+        Some(addr) => Some(listen::bind(addr).await),
         None => None,
     };
     let mut config = Config::default();
@@ -164,31 +146,11 @@ async fn main() {
         acceptor,
         config,
     });
-    let accept_tls = async |l: &Option<TcpListener>| match l {
-        Some(l) => l.accept().await,
-        None => std::future::pending().await,
-    };
-    loop {
-        let (accepted, implicit_tls) = tokio::select! {
-            accepted = listener.accept() => (accepted, false),
-            accepted = accept_tls(&tls_listener) => (accepted, true),
-            _ = args::shutdown_signal() => {
-                info!("shutting down");
-                return;
-            }
-        };
-        match accepted {
-            Ok((tcp, peer)) => {
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = serve(tcp, peer, &shared, implicit_tls).await {
-                        warn!(%peer, error = %e, "connection ended with an error");
-                    }
-                });
-            }
-            Err(e) => warn!(error = %e, "accept failed"),
-        }
-    }
+    listen::accept_loop(listener, tls_listener, move |tcp, peer, implicit_tls| {
+        let shared = shared.clone();
+        async move { serve(tcp, peer, &shared, implicit_tls).await }
+    })
+    .await;
 }
 
 /// One connection, driven by the Sans-IO session.
@@ -983,7 +945,9 @@ impl Handler<'_> {
         let Some(sel) = &self.selected else {
             return Ok((Vec::new(), None));
         };
-        let uses_modseq = keys.iter().any(has_modseq);
+        let uses_modseq = keys
+            .iter()
+            .any(|k| k.any(&|k| matches!(k, SearchKey::ModSeq { .. })));
         let exists = sel.folder.messages.len() as u32;
         let largest = sel.folder.messages.last().map_or(0, |m| m.uid);
         let mut hits = Vec::new();
@@ -1278,16 +1242,6 @@ impl Handler<'_> {
             Err(e) => return Self::fail(session, ticket, Some(Code::ServerBug), &e.to_string()),
         }
         Self::ok(session, ticket, "MOVE");
-    }
-}
-
-fn has_modseq(key: &SearchKey) -> bool {
-    match key {
-        SearchKey::ModSeq { .. } => true,
-        SearchKey::Not(k) => has_modseq(k),
-        SearchKey::Or(a, b) => has_modseq(a) || has_modseq(b),
-        SearchKey::And(keys) => keys.iter().any(has_modseq),
-        _ => false,
     }
 }
 

@@ -12,13 +12,11 @@ use std::time::Instant;
 
 use sansmail_examples::args::{self, Args, UsageError};
 use sansmail_examples::maildir::Maildir;
-use sansmail_examples::stream::{MaybeTls, Read};
-use sansmail_examples::tls::{self, Trust};
+use sansmail_examples::stream::{Connection, Read};
+use sansmail_examples::tls::Trust;
 use sansmail_pop3::Output;
 use sansmail_pop3::client::{Config, Event, RequestId, Session, TlsPolicy};
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 
 const USAGE: &str =
     "usage: pop3-fetch --server HOST:PORT [--stls | --tls] --user NAME --password P --out DIR
@@ -149,24 +147,11 @@ async fn fetch(o: &Options) -> Result<String, Box<dyn std::error::Error>> {
         Some(path) => load_state(path)?,
         None => HashSet::new(),
     };
-    let host = o
-        .server
-        .rsplit_once(':')
-        .map_or(o.server.as_str(), |(h, _)| h)
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    let connector = TlsConnector::from(tls::client_config(&o.trust)?);
-    let server_name = rustls::pki_types::ServerName::try_from(host.clone())?;
-    let tcp = TcpStream::connect(&o.server)
-        .await
-        .map_err(|e| format!("cannot connect to {}: {e}", o.server))?;
-    let mut stream = MaybeTls::Plain(tcp);
+    let mut conn = Connection::open(&o.server, &o.trust, o.tls == Some("tls")).await?;
     let mut config = Config::password(&o.user, &o.password);
     config.apop = o.apop;
     match o.tls {
         Some("tls") => {
-            stream.connect_tls(&connector, server_name.clone()).await?;
             config.implicit_tls = true;
             config.tls = TlsPolicy::Disabled;
         }
@@ -188,13 +173,12 @@ async fn fetch(o: &Options) -> Result<String, Box<dyn std::error::Error>> {
     let mut quitting = false;
     loop {
         match session.poll_output() {
-            Output::Transmit(bytes) => stream.write_all(&bytes).await?,
+            Output::Transmit(bytes) => conn.stream.write_all(&bytes).await?,
             Output::StartTls => {
-                stream.flush().await?;
-                stream.connect_tls(&connector, server_name.clone()).await?;
+                conn.start_tls().await?;
                 session.tls_started(Instant::now());
             }
-            Output::Timeout(deadline) => match stream.read_until(&mut buf, deadline).await? {
+            Output::Timeout(deadline) => match conn.stream.read_until(&mut buf, deadline).await? {
                 Read::Data(n) => session.handle_input(Instant::now(), &buf[..n]),
                 Read::Eof => session.handle_eof(),
                 Read::TimedOut => session.handle_timeout(Instant::now()),
@@ -307,7 +291,7 @@ async fn fetch(o: &Options) -> Result<String, Box<dyn std::error::Error>> {
             session.quit()?;
         }
     }
-    let _ = stream.shutdown().await;
+    let _ = conn.stream.shutdown().await;
     if let Some(path) = &o.state {
         // Forget ids the server no longer has (deleted here or elsewhere),
         // so the file does not grow without bound.

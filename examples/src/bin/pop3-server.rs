@@ -16,14 +16,14 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use sansmail_examples::args::{self, Args, UsageError};
+use sansmail_examples::listen;
 use sansmail_examples::maildir::{Maildir, folder_name};
 use sansmail_examples::stream::{MaybeTls, Read};
-use sansmail_examples::tls;
 use sansmail_pop3::Output;
 use sansmail_pop3::server::{Config, Event, MessageInfo, Session, Ticket};
 use sansmail_pop3::types::{Response, ResponseCode, UniqueId};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn};
 
@@ -112,33 +112,15 @@ async fn main() {
     }
     std::fs::create_dir_all(&options.maildir)
         .unwrap_or_else(|e| args::exit_error(format!("{}: {e}", options.maildir.display())));
-    let identity = match (&options.cert, &options.key) {
-        (Some(cert), Some(key)) => {
-            tls::load_identity(cert, key).unwrap_or_else(|e| args::exit_error(e))
-        }
-        _ => {
-            let names = vec![
-                options.hostname.clone(),
-                "localhost".into(),
-                "127.0.0.1".into(),
-            ];
-            let (identity, pem) = tls::self_signed(&names).unwrap_or_else(|e| args::exit_error(e));
-            let path = options.maildir.join("pop3-server-cert.pem");
-            std::fs::write(&path, pem)
-                .unwrap_or_else(|e| args::exit_error(format!("{}: {e}", path.display())));
-            identity
-        }
-    };
-    let acceptor =
-        TlsAcceptor::from(tls::server_config(identity).unwrap_or_else(|e| args::exit_error(e)));
-    let bind = |addr: String| async move {
-        TcpListener::bind(&addr)
-            .await
-            .unwrap_or_else(|e| args::exit_error(format!("cannot listen on {addr}: {e}")))
-    };
-    let listener = bind(options.listen.clone()).await;
+    let acceptor = listen::acceptor(
+        options.cert.as_deref(),
+        options.key.as_deref(),
+        &options.hostname,
+        &options.maildir.join("pop3-server-cert.pem"),
+    );
+    let listener = listen::bind(&options.listen).await;
     let tls_listener = match &options.tls_listen {
-        Some(addr) => Some(bind(addr.clone()).await),
+        Some(addr) => Some(listen::bind(addr).await),
         None => None,
     };
     let config = Config {
@@ -162,31 +144,11 @@ async fn main() {
         config,
         locked: Mutex::new(HashSet::new()),
     });
-    let accept_tls = async |l: &Option<TcpListener>| match l {
-        Some(l) => l.accept().await,
-        None => std::future::pending().await,
-    };
-    loop {
-        let (accepted, implicit_tls) = tokio::select! {
-            accepted = listener.accept() => (accepted, false),
-            accepted = accept_tls(&tls_listener) => (accepted, true),
-            _ = args::shutdown_signal() => {
-                info!("shutting down");
-                return;
-            }
-        };
-        match accepted {
-            Ok((tcp, peer)) => {
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = serve(tcp, peer, &shared, implicit_tls).await {
-                        warn!(%peer, error = %e, "connection ended with an error");
-                    }
-                });
-            }
-            Err(e) => warn!(error = %e, "accept failed"),
-        }
-    }
+    listen::accept_loop(listener, tls_listener, move |tcp, peer, implicit_tls| {
+        let shared = shared.clone();
+        async move { serve(tcp, peer, &shared, implicit_tls).await }
+    })
+    .await;
 }
 
 /// The maildrop lock of one user, released when the session ends.

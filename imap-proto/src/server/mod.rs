@@ -1860,24 +1860,16 @@ fn number_set(body: &CommandBody) -> Option<&SequenceSet> {
     }
 }
 
-/// Replaces `$` in search keys: as message numbers, or as UIDs after `UID`.
+/// Replaces `$` in a search key: as message numbers, or as UIDs after `UID`.
 fn replace_saved_in_key(key: &mut SearchKey, as_set: &dyn Fn(bool) -> Option<SequenceSet>) {
     let nothing = || SearchKey::Not(Box::new(SearchKey::All));
-    match key {
+    key.for_each_leaf_mut(&mut |leaf| match leaf {
         SearchKey::SequenceSet(SequenceSet::Saved) => {
-            *key = as_set(false).map_or_else(nothing, SearchKey::SequenceSet)
+            *leaf = as_set(false).map_or_else(nothing, SearchKey::SequenceSet)
         }
         SearchKey::Uid(SequenceSet::Saved) => {
-            *key = as_set(true).map_or_else(nothing, SearchKey::Uid)
+            *leaf = as_set(true).map_or_else(nothing, SearchKey::Uid)
         }
-        SearchKey::Not(k) => replace_saved_in_key(k, as_set),
-        SearchKey::Or(a, b) => {
-            replace_saved_in_key(a, as_set);
-            replace_saved_in_key(b, as_set);
-        }
-        SearchKey::And(keys) => keys
-            .iter_mut()
-            .for_each(|k| replace_saved_in_key(k, as_set)),
         _ => {}
-    }
+    });
 }

@@ -408,19 +408,11 @@ impl CommandBody {
             | CommandBody::Sort { uid, .. }
             | CommandBody::Thread { uid, .. } => !uid,
             CommandBody::Search { uid, keys, .. } => {
-                !uid || keys.iter().any(search_uses_sequence_numbers)
+                !uid || keys
+                    .iter()
+                    .any(|k| k.any(&|k| matches!(k, SearchKey::SequenceSet(_))))
             }
             _ => false,
         }
-    }
-}
-
-fn search_uses_sequence_numbers(key: &SearchKey) -> bool {
-    match key {
-        SearchKey::SequenceSet(_) => true,
-        SearchKey::Not(k) => search_uses_sequence_numbers(k),
-        SearchKey::Or(a, b) => search_uses_sequence_numbers(a) || search_uses_sequence_numbers(b),
-        SearchKey::And(keys) => keys.iter().any(search_uses_sequence_numbers),
-        _ => false,
     }
 }

@@ -108,6 +108,32 @@ pub enum SearchKey {
     Younger(u32),
 }
 
+impl SearchKey {
+    /// True when this key, or one nested in it (NOT, OR, parentheses), satisfies `pred`.
+    pub fn any(&self, pred: &impl Fn(&SearchKey) -> bool) -> bool {
+        pred(self)
+            || match self {
+                SearchKey::Not(k) => k.any(pred),
+                SearchKey::Or(a, b) => a.any(pred) || b.any(pred),
+                SearchKey::And(keys) => keys.iter().any(|k| k.any(pred)),
+                _ => false,
+            }
+    }
+
+    /// Calls `f` on every key that nests no other, depth first.
+    pub fn for_each_leaf_mut(&mut self, f: &mut impl FnMut(&mut SearchKey)) {
+        match self {
+            SearchKey::Not(k) => k.for_each_leaf_mut(f),
+            SearchKey::Or(a, b) => {
+                a.for_each_leaf_mut(f);
+                b.for_each_leaf_mut(f);
+            }
+            SearchKey::And(keys) => keys.iter_mut().for_each(|k| k.for_each_leaf_mut(f)),
+            leaf => f(leaf),
+        }
+    }
+}
+
 /// What an ESEARCH-style SEARCH returns (`RETURN (...)`, RFC 4731 and RFC 5182).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SearchReturn {
