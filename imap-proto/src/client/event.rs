@@ -13,7 +13,7 @@ pub enum Event {
         /// What the server announced after login.
         capabilities: Vec<Capability>,
     },
-    /// A data or status response (EXISTS, FETCH, LIST, SEARCH, OK [ALERT]...).
+    /// A data or status response (EXISTS, FETCH, LIST, SEARCH, `OK [ALERT]`...).
     Untagged(Untagged),
     /// A FETCH literal larger than `stream_over` starts: its octets follow
     /// as chunks, and the FETCH response after them holds an empty value
