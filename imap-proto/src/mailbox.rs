@@ -65,6 +65,8 @@ pub struct SelectedMailbox {
     /// Report expunges as VANISHED and add UID to FETCH (QRESYNC enabled).
     qresync: bool,
     read_only: bool,
+    /// The highest mod-sequence the client was told of (CONDSTORE).
+    highest_modseq: u64,
 }
 
 impl SelectedMailbox {
@@ -79,7 +81,19 @@ impl SelectedMailbox {
             condstore: false,
             qresync: false,
             read_only: false,
+            highest_modseq: 0,
         }
+    }
+
+    /// Starts mod-sequence tracking at the mailbox's HIGHESTMODSEQ.
+    pub fn set_highest_modseq(&mut self, modseq: u64) {
+        self.highest_modseq = modseq;
+    }
+
+    /// The highest mod-sequence reported to the client so far: what it can
+    /// give back in `SELECT (QRESYNC ...)` or `CHANGEDSINCE` next time.
+    pub fn highest_modseq(&self) -> u64 {
+        self.highest_modseq
     }
 
     /// Reports mod-sequences (CONDSTORE) and, with `qresync`, VANISHED.
@@ -258,6 +272,9 @@ impl SelectedMailbox {
                     }
                 }
                 Change::Flags { uid, flags, modseq } => {
+                    if let Some(m) = modseq {
+                        self.highest_modseq = self.highest_modseq.max(m);
+                    }
                     if grew {
                         out.push(Untagged::Exists(self.exists()));
                         grew = false;
@@ -375,6 +392,7 @@ mod tests {
     fn qresync_reports_vanished_and_uids() {
         let mut v = view(&[1, 2, 3, 4]);
         v.set_modes(false, true);
+        v.set_highest_modseq(50);
         v.push(Change::Expunged { uid: nz(2) });
         v.push(Change::Expunged { uid: nz(3) });
         v.push(Change::Added { uid: nz(8) });
@@ -385,6 +403,7 @@ mod tests {
         });
         let mut out = Vec::new();
         v.flush(true, &mut out);
+        assert_eq!(v.highest_modseq(), 77);
         assert_eq!(
             out,
             vec![

@@ -716,6 +716,7 @@ impl Session {
         let mut view = SelectedMailbox::new(info.uid_validity, info.uids.clone());
         view.set_modes(condstore, self.enabled.qresync);
         view.set_read_only(read_only);
+        view.set_highest_modseq(info.highest_modseq.unwrap_or(0));
         let rev1 = !self.enabled.rev2;
         self.write_untagged(&Untagged::Exists(view.exists()));
         if rev1 {
