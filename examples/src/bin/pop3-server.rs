@@ -1,4 +1,5 @@
-//! pop3-server: serves each user's maildir (`DIR/<user>/Maildir`, the layout
+//! pop3-server: serves each user's INBOX through the shared mailbox store
+//! (`DIR/<user>/Maildir`, the layout
 //! smtp-sink writes and Dovecot reads) over POP3.
 //!
 //! STLS is always offered (with a self-signed certificate made at start when
@@ -17,7 +18,8 @@ use std::time::Instant;
 use bytes::Bytes;
 use sansmail_examples::args::{self, Args, UsageError};
 use sansmail_examples::listen;
-use sansmail_examples::maildir::{Maildir, folder_name};
+use sansmail_examples::maildir::folder_name;
+use sansmail_examples::mailstore::{Folder, UserStore};
 use sansmail_examples::stream::{MaybeTls, Read};
 use sansmail_pop3::Output;
 use sansmail_pop3::server::{Config, Event, MessageInfo, Session, Ticket};
@@ -165,9 +167,12 @@ impl Drop for Lock<'_> {
     }
 }
 
-/// The logged-in user's maildrop: message `n` is `files[n - 1]`.
+/// The logged-in user's maildrop (the INBOX of the shared store): message
+/// `n` is `files[n - 1]`, with UID `uids[n - 1]`.
 struct Maildrop<'a> {
+    folder: Folder,
     files: Vec<PathBuf>,
+    uids: Vec<u32>,
     _lock: Lock<'a>,
 }
 
@@ -298,29 +303,26 @@ async fn on_event<'a>(
             retrieve(session, stream, ticket, &path).await?;
         }
         Event::Update { ticket, deleted } => {
-            let files = maildrop
-                .as_ref()
-                .map(|m| m.files.clone())
-                .unwrap_or_default();
-            let mut failed = 0;
-            for n in &deleted {
-                if let Some(path) = files.get(*n as usize - 1) {
-                    match tokio::fs::remove_file(path).await {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                        Err(e) => {
-                            warn!(%peer, file = %path.display(), error = %e, "cannot delete");
-                            failed += 1;
-                        }
-                    }
-                }
-            }
-            info!(%peer, deleted = deleted.len() - failed, "update done");
-            if failed == 0 {
+            let Some(drop) = maildrop.as_mut() else {
                 answer(session.accept(ticket));
-            } else {
-                let text = "some deleted messages not removed";
-                answer(session.reject(ticket, err(Some(ResponseCode::SysTemp), text)));
+                return Ok(());
+            };
+            let uids: Vec<u32> = deleted
+                .iter()
+                .filter_map(|n| drop.uids.get(*n as usize - 1).copied())
+                .collect();
+            // Through the store, under its lock: a flag change by an IMAP
+            // session that renamed a file since login does not matter.
+            match drop.folder.expunge(&uids) {
+                Ok(gone) => {
+                    info!(%peer, deleted = gone.len(), "update done");
+                    answer(session.accept(ticket));
+                }
+                Err(e) => {
+                    warn!(%peer, error = %e, "cannot delete");
+                    let text = "some deleted messages not removed";
+                    answer(session.reject(ticket, err(Some(ResponseCode::SysTemp), text)));
+                }
             }
         }
         Event::PipelinedInputDiscarded { bytes } => {
@@ -362,11 +364,17 @@ async fn login<'a>(
         shared,
     };
     let dir = shared.options.maildir.join(&user).join("Maildir");
-    let listing = tokio::task::spawn_blocking(move || list_maildrop(&dir)).await;
+    let hostname = shared.options.hostname.clone();
+    let listing = tokio::task::spawn_blocking(move || list_maildrop(&dir, &hostname)).await;
     match listing {
-        Ok(Ok((files, infos))) => {
-            info!(%peer, user, messages = files.len(), "logged in");
-            *maildrop = Some(Maildrop { files, _lock: lock });
+        Ok(Ok((folder, infos))) => {
+            info!(%peer, user, messages = folder.messages.len(), "logged in");
+            *maildrop = Some(Maildrop {
+                files: folder.messages.iter().map(|m| m.path.clone()).collect(),
+                uids: folder.messages.iter().map(|m| m.uid).collect(),
+                folder,
+                _lock: lock,
+            });
             answer(session.open(ticket, infos));
         }
         Ok(Err(e)) => {
@@ -386,22 +394,18 @@ async fn login<'a>(
     }
 }
 
-/// The files of a maildir with their POP3 sizes (CRLF line ends) and unique ids.
-fn list_maildrop(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<MessageInfo>)> {
-    let files = Maildir::open(dir)?.messages()?;
-    let mut infos = Vec::with_capacity(files.len());
-    for path in &files {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let base = name.split(':').next().unwrap_or_default();
+/// The INBOX of the user's store, in arrival (UID) order, with each
+/// message's POP3 size (CRLF line ends) and unique id (its base name).
+fn list_maildrop(dir: &Path, hostname: &str) -> std::io::Result<(Folder, Vec<MessageInfo>)> {
+    let folder = UserStore::open(dir, hostname)?.open_folder("INBOX")?;
+    let mut infos = Vec::with_capacity(folder.messages.len());
+    for m in &folder.messages {
         infos.push(MessageInfo {
-            size: crlf_size(path, base)?,
-            uid: unique_id(base),
+            size: crlf_size(&m.path, &m.base)?,
+            uid: unique_id(&m.base),
         });
     }
-    Ok((files, infos))
+    Ok((folder, infos))
 }
 
 /// The size with CRLF line ends: Dovecot's `,W=` when the name has it, else counted.
