@@ -1,6 +1,6 @@
-//! pop3-server: serves each user's INBOX through the shared mailbox store
-//! (`DIR/<user>/Maildir`, the layout
-//! smtp-sink writes and Dovecot reads) over POP3.
+//! pop3-server: serves each user's INBOX over POP3 through the shared
+//! mailbox store (`DIR/<user>/Maildir`, the layout smtp-sink writes and
+//! Dovecot reads), so POP3 and IMAP sessions agree on its messages.
 //!
 //! STLS is always offered (with a self-signed certificate made at start when
 //! none is given); USER/PASS and AUTH wait for TLS unless `--allow-plaintext`.
