@@ -488,3 +488,65 @@ fn imap_fetch_against_our_server_over_implicit_tls() {
         ]
     );
 }
+
+#[test]
+fn imaplib_sessions_see_each_others_changes_at_the_right_time() {
+    let (_root, server) = server(&["--allow-plaintext"]);
+    let out = python(
+        r#"
+import imaplib, os
+port = int(os.environ["PORT"])
+def connect():
+    M = imaplib.IMAP4("127.0.0.1", port)
+    M.login("alice", "secret pw")
+    return M
+A, B = connect(), connect()
+print("A select", A.select("INBOX")[1])
+B.select("INBOX")
+B.store("1", "+FLAGS", "(\\Flagged)")
+B.store("2", "+FLAGS", "(\\Deleted)")
+B.expunge()
+B.append("INBOX", None, None, b"Subject: from B\r\n\r\nx\r\n")
+# A FETCH by number: the expunge must wait, so numbers stay as A knows them;
+# UID and FLAGS of the expunged message still answer, its body does not.
+typ, data = A.fetch("2", "(UID)")
+print("A fetch 2", data, "expunge during fetch", A.response("EXPUNGE"))
+typ, data = A.fetch("2", "(BODY.PEEK[])")
+print("A fetch body", typ, data)
+# NOOP: now A learns everything, in order.
+typ, data = A.noop()
+print("A noop expunge", A.response("EXPUNGE"), "exists", A.response("EXISTS"))
+typ, data = A.fetch("1:*", "(UID FLAGS)")
+print("A after", sorted(set(d for d in data if d)))
+"#,
+        &[("PORT", &server.port.to_string())],
+    );
+    let line = |key: &str| {
+        out.lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("no {key} line in:\n{out}"))
+            .to_owned()
+    };
+    assert_eq!(line("A select"), "A select [b'2']");
+    // During FETCH 2 (by number) the flag change on 1 may be told, the expunge of 2 not.
+    assert!(line("A fetch 2").contains("2 (UID 2)"), "{out}");
+    assert!(
+        line("A fetch 2").ends_with("expunge during fetch ('EXPUNGE', [None])"),
+        "{out}"
+    );
+    assert!(
+        line("A noop expunge").contains("('EXPUNGE', [b'2'])"),
+        "{out}"
+    );
+    assert!(
+        line("A fetch body").starts_with("A fetch body NO [b'[EXPUNGEISSUED]"),
+        "{out}"
+    );
+    // (imaplib keeps SELECT's EXISTS too: the last one is NOOP's.)
+    assert!(line("A noop expunge").ends_with("b'2'])"), "{out}");
+    assert!(
+        line("A after").contains("1 (UID 1 FLAGS (\\\\Flagged))")
+            && line("A after").contains("2 (UID 3 FLAGS ())"),
+        "{out}"
+    );
+}

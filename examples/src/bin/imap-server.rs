@@ -219,6 +219,9 @@ struct Selected {
     folder: Folder,
     /// UID → (flags, modseq) as the client knows them.
     known: BTreeMap<u32, (Vec<Flag>, u64)>,
+    /// What the client knew of messages another session expunged, until it
+    /// is told: FETCH of their UID and FLAGS still answers from here.
+    expunged: BTreeMap<u32, (Vec<Flag>, u64)>,
     read_only: bool,
 }
 
@@ -310,7 +313,9 @@ impl Handler<'_> {
             .collect();
         for uid in gone {
             session.mailbox_changed(Change::Expunged { uid: nz(uid) });
-            sel.known.remove(&uid);
+            if let Some(last) = sel.known.remove(&uid) {
+                sel.expunged.insert(uid, last);
+            }
         }
         for (uid, (flags, modseq)) in &current {
             match sel.known.get(uid) {
@@ -789,6 +794,7 @@ impl Handler<'_> {
             name,
             folder,
             known,
+            expunged: BTreeMap::new(),
             read_only,
         });
         answer(session.selected(ticket, info));
@@ -1030,9 +1036,30 @@ impl Handler<'_> {
                     | FetchAttr::ModSeq
             )
         });
+        // Messages the client has not been told are expunged yet.
+        sel.expunged.retain(|u, _| view.seq_of(nz(*u)).is_some());
+        let metadata_only = attrs
+            .iter()
+            .all(|a| matches!(a, FetchAttr::Uid | FetchAttr::Flags | FetchAttr::ModSeq));
+        let mut expunge_issued = false;
         for (_, u) in view.resolve(&set, uid) {
             let Some(m) = sel.folder.get(u.get()).cloned() else {
-                continue; // expunged by another session: its numbers stay until reported
+                // Expunged by another session: its number stays until the client is told.
+                match sel.expunged.get(&u.get()) {
+                    Some((flags, modseq)) if metadata_only => {
+                        let values = attrs
+                            .iter()
+                            .map(|a| match a {
+                                FetchAttr::Uid => FetchValue::Uid(u),
+                                FetchAttr::ModSeq => FetchValue::ModSeq(*modseq),
+                                _ => FetchValue::Flags(flags.clone()),
+                            })
+                            .collect();
+                        answer(session.fetch(ticket, u, values));
+                    }
+                    _ => expunge_issued = true,
+                }
+                continue;
             };
             if changed_since.is_some_and(|c| m.modseq <= c) {
                 continue;
@@ -1076,6 +1103,11 @@ impl Handler<'_> {
                     );
                 }
             }
+        }
+        if expunge_issued {
+            // RFC 9051 §7.1: the client should NOOP to learn of the expunge.
+            let text = "Some of the requested messages no longer exist";
+            return Self::fail(session, ticket, Some(Code::ExpungeIssued), text);
         }
         Self::ok(session, ticket, "FETCH");
     }
