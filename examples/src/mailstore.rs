@@ -241,6 +241,7 @@ impl UserStore {
             highest_modseq: 1,
             messages: Vec::new(),
             keywords: Vec::new(),
+            stamps: None,
         };
         folder.sync()?;
         Ok(folder)
@@ -299,6 +300,8 @@ pub struct Folder {
     /// The messages, by ascending UID.
     pub messages: Vec<StoredMessage>,
     keywords: Vec<String>,
+    /// Modification times of new/, cur/ and the UID list at the last sync.
+    stamps: Option<[SystemTime; 3]>,
 }
 
 /// Maildir flag letters, in the order file names list them.
@@ -320,10 +323,29 @@ impl Folder {
     }
 
     /// Re-reads the maildir under the lock: new files get UIDs, gone ones
-    /// are dropped, flags are read from the names.
+    /// are dropped, flags are read from the names. Skipped when no one
+    /// touched new/, cur/ or the UID list since the last sync (times a
+    /// second old or more, so a coarse clock cannot hide a change).
     pub fn sync(&mut self) -> io::Result<()> {
+        let now = self.stamps_now();
+        let settled = now.is_some_and(|s| {
+            s.iter()
+                .all(|t| t.elapsed().is_ok_and(|age| age >= Duration::from_secs(1)))
+        });
+        if settled && now == self.stamps {
+            return Ok(());
+        }
         let _lock = DotLock::acquire(&self.dir.join(format!("{UIDLIST}.lock")))?;
         self.sync_locked()
+    }
+
+    fn stamps_now(&self) -> Option<[SystemTime; 3]> {
+        let time = |p: PathBuf| fs::metadata(p).and_then(|m| m.modified()).ok();
+        Some([
+            time(self.dir.join("new"))?,
+            time(self.dir.join("cur"))?,
+            time(self.dir.join(UIDLIST))?,
+        ])
     }
 
     fn sync_locked(&mut self) -> io::Result<()> {
@@ -341,13 +363,29 @@ impl Folder {
         let files = self.scan()?;
         let mut messages = Vec::new();
         let mut fresh = Vec::new();
+        let previous: HashMap<&Path, (u64, i64)> = self
+            .messages
+            .iter()
+            .map(|m| (m.path.as_path(), (m.size, m.received)))
+            .collect();
+        let mut measured = Vec::with_capacity(files.len());
         for (base, path, info) in files {
-            let meta = fs::metadata(&path)?;
-            let received = meta
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_secs() as i64);
+            // A file seen before under the same name kept its size and time.
+            let (size, received) = match previous.get(path.as_path()) {
+                Some(&known) => known,
+                None => {
+                    let meta = fs::metadata(&path)?;
+                    let received = meta
+                        .modified()
+                        .ok()
+                        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_secs() as i64);
+                    (meta.len(), received)
+                }
+            };
+            measured.push((base, path, info, size, received));
+        }
+        for (base, path, info, size, received) in measured {
             let flags = self.flags_from(&info);
             let message = StoredMessage {
                 uid: 0,
@@ -355,7 +393,7 @@ impl Folder {
                 base: base.clone(),
                 path,
                 flags,
-                size: meta.len(),
+                size,
                 received,
             };
             match known.get(&base) {
@@ -478,7 +516,19 @@ impl Folder {
         Ok(letters.into_iter().collect())
     }
 
-    fn write_uidlist(&self) -> io::Result<()> {
+    fn write_uidlist(&mut self) -> io::Result<()> {
+        let body = self.uidlist_text();
+        // Unchanged: leave the file (and its time, which `sync` watches) alone.
+        if fs::read(self.dir.join(UIDLIST)).is_ok_and(|old| old == body.as_bytes()) {
+            self.stamps = self.stamps_now();
+            return Ok(());
+        }
+        write_atomically(&self.dir.join(UIDLIST), body.as_bytes())?;
+        self.stamps = self.stamps_now();
+        Ok(())
+    }
+
+    fn uidlist_text(&self) -> String {
         let mut body = format!(
             "sansmail-uidlist 1 V{} N{} M{}\n",
             self.uid_validity, self.next_uid, self.highest_modseq
@@ -486,7 +536,7 @@ impl Folder {
         for m in &self.messages {
             body.push_str(&format!("{} {} {}\n", m.uid, m.modseq, m.base));
         }
-        write_atomically(&self.dir.join(UIDLIST), body.as_bytes())
+        body
     }
 
     /// Sets a message's flags; returns its new mod-sequence, or `None` when it is gone.
