@@ -499,3 +499,30 @@ fn whole_command_size_is_bounded() {
     );
     assert_eq!(h.send(b"a6 NOOP\r\n"), "a6 OK NOOP completed\r\n");
 }
+
+#[test]
+fn bearer_tokens_succeed_or_fail_through_an_error_challenge() {
+    use sansmail_imap::sasl::{Mechanism, encode_xoauth2};
+    let b64 = |raw: &[u8]| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    };
+    let config = || {
+        let mut c = Config::default();
+        c.allow_plaintext_auth = true;
+        c.mechanisms = vec![Mechanism::Plain, Mechanism::XOAuth2];
+        c
+    };
+    let mut h = Harness::new(config());
+    let line = format!("a1 AUTHENTICATE XOAUTH2 {}\r\n", b64(&encode_xoauth2("alice", "token")));
+    assert!(h.send(line.as_bytes()).starts_with("a1 OK [CAPABILITY"));
+    assert_eq!(h.send(b"a2 NOOP\r\n"), "a2 OK NOOP completed\r\n");
+    // Refused: RFC 7628 §3.2.2 wants an error challenge, the client's empty
+    // answer, then NO.
+    let mut h = Harness::new(config());
+    h.answer_login = false;
+    let out = h.send(line.as_bytes());
+    assert!(out.starts_with("+ eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIn0="), "{out}");
+    assert_eq!(h.send(b"\r\n"), "a1 NO [AUTHENTICATIONFAILED] Authentication failed\r\n");
+    assert_eq!(h.send(b"a2 NOOP\r\n"), "a2 OK NOOP completed\r\n");
+}

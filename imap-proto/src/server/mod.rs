@@ -435,7 +435,13 @@ impl Session {
                     text_of(&text),
                 )));
             }
-            Pending::Login { tag } => self.logged_in(&tag),
+            Pending::Login { tag } => {
+                // A bearer login readied an error challenge it no longer needs.
+                if matches!(self.phase, Phase::AuthFailureAck { .. }) {
+                    self.phase = Phase::Command;
+                }
+                self.logged_in(&tag)
+            }
             Pending::AppendStart { sync } => {
                 if sync {
                     self.write(&Response::Continue(Continue {
