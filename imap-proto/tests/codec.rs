@@ -400,3 +400,33 @@ fn fuzz_regressions() {
     write_response(&mut out, &response);
     assert_eq!(parse_response(&Bytes::from(out)).unwrap().1, response);
 }
+
+#[test]
+fn nul_in_message_data_is_sent_as_0x80_outside_binary() {
+    let response = |item| {
+        Response::Untagged(Untagged::Fetch {
+            seq: std::num::NonZeroU32::MIN,
+            items: vec![item],
+        })
+    };
+    let mut out = Vec::new();
+    write_response(
+        &mut out,
+        &response(FetchValue::BodySection {
+            section: Section::default(),
+            origin: None,
+            data: Some(Bytes::from_static(b"a\0b")),
+        }),
+    );
+    assert_eq!(out, b"* 1 FETCH (BODY[] {3}\r\na\x80b)\r\n");
+    let mut out = Vec::new();
+    write_response(
+        &mut out,
+        &response(FetchValue::Binary {
+            part: vec![],
+            origin: None,
+            data: Some(Bytes::from_static(b"a\0b")),
+        }),
+    );
+    assert_eq!(out, b"* 1 FETCH (BINARY[] ~{3}\r\na\0b)\r\n");
+}

@@ -514,7 +514,10 @@ fn bearer_tokens_succeed_or_fail_through_an_error_challenge() {
         c
     };
     let mut h = Harness::new(config());
-    let line = format!("a1 AUTHENTICATE XOAUTH2 {}\r\n", b64(&encode_xoauth2("alice", "token")));
+    let line = format!(
+        "a1 AUTHENTICATE XOAUTH2 {}\r\n",
+        b64(&encode_xoauth2("alice", "token"))
+    );
     assert!(h.send(line.as_bytes()).starts_with("a1 OK [CAPABILITY"));
     assert_eq!(h.send(b"a2 NOOP\r\n"), "a2 OK NOOP completed\r\n");
     // Refused: RFC 7628 §3.2.2 wants an error challenge, the client's empty
@@ -522,7 +525,97 @@ fn bearer_tokens_succeed_or_fail_through_an_error_challenge() {
     let mut h = Harness::new(config());
     h.answer_login = false;
     let out = h.send(line.as_bytes());
-    assert!(out.starts_with("+ eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIn0="), "{out}");
-    assert_eq!(h.send(b"\r\n"), "a1 NO [AUTHENTICATIONFAILED] Authentication failed\r\n");
+    assert!(
+        out.starts_with("+ eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIn0="),
+        "{out}"
+    );
+    assert_eq!(
+        h.send(b"\r\n"),
+        "a1 NO [AUTHENTICATIONFAILED] Authentication failed\r\n"
+    );
     assert_eq!(h.send(b"a2 NOOP\r\n"), "a2 OK NOOP completed\r\n");
+}
+
+#[test]
+fn long_message_data_is_sent_as_given_even_before_compress() {
+    use bytes::Bytes;
+    use sansmail_imap::Output;
+    use sansmail_imap::server::Session;
+    use sansmail_imap::types::{CommandBody, FetchAttr, FetchValue, Section, StatusKind};
+    let mut config = Config::default();
+    config.allow_plaintext_auth = true;
+    #[allow(clippy::disallowed_methods)] // the virtual clock starts at now
+    let now = std::time::Instant::now();
+    let mut session = Session::new(config, now);
+    let body = Bytes::from(vec![b'x'; 100_000]);
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut feed: &[&[u8]] =
+        &[b"a LOGIN alice secret\r\nb SELECT INBOX\r\nc FETCH 1 BODY[]\r\nd COMPRESS DEFLATE\r\n"];
+    loop {
+        match session.poll_output() {
+            Output::Transmit(b) => chunks.push(b),
+            Output::Event(Event::Command { ticket, command }) => match command {
+                CommandBody::Select { .. } => {
+                    let info = sansmail_imap::server::SelectInfo {
+                        uid_validity: common::nz(1),
+                        uid_next: common::nz(2),
+                        uids: vec![common::nz(1)],
+                        flags: vec![],
+                        permanent_flags: vec![],
+                        highest_modseq: None,
+                        recent: 0,
+                        first_unseen: None,
+                        read_only: false,
+                        changed: vec![],
+                        vanished: None,
+                        mailbox_id: None,
+                    };
+                    session.selected(ticket, info).unwrap();
+                }
+                CommandBody::Fetch { items, .. } => {
+                    assert!(matches!(&items.expand()[0], FetchAttr::BodySection { .. }));
+                    let value = FetchValue::BodySection {
+                        section: Section::default(),
+                        origin: None,
+                        data: Some(body.clone()),
+                    };
+                    session.fetch(ticket, common::nz(1), vec![value]).unwrap();
+                    session
+                        .complete(ticket, StatusKind::Ok, None, "FETCH completed")
+                        .unwrap();
+                }
+                other => panic!("{other:?}"),
+            },
+            Output::Event(e) => {
+                if let Some(t) = e.ticket() {
+                    session.accept(t).unwrap();
+                }
+            }
+            Output::Timeout(_) => match feed.split_first() {
+                Some((next, rest)) => {
+                    session.handle_input(now, next);
+                    feed = rest;
+                }
+                None => break,
+            },
+            Output::StartTls | Output::Closed => break,
+        }
+    }
+    // The body went out as the very buffer the application gave.
+    assert!(
+        chunks
+            .iter()
+            .any(|c| c.as_ptr() == body.as_ptr() && c.len() == body.len())
+    );
+    // Everything up to COMPRESS's OK is plain, in order.
+    let wire: Vec<u8> = chunks.concat();
+    let text = String::from_utf8_lossy(&wire);
+    let fetch = text
+        .find("* 1 FETCH (BODY[] {100000}\r\nxxx")
+        .expect("FETCH response");
+    let done = text
+        .find("c OK FETCH completed\r\nd OK DEFLATE active\r\n")
+        .expect("OKs");
+    assert!(fetch < done);
+    assert!(text.ends_with("d OK DEFLATE active\r\n"));
 }

@@ -467,15 +467,15 @@ pub(crate) fn fetch_value<B: BufMut>(w: &mut W<'_, B>, v: &FetchValue) {
         }
         FetchValue::Rfc822(data) => {
             w.raw(b"RFC822 ");
-            message_data(w, data.as_deref());
+            message_data(w, data.as_ref(), false);
         }
         FetchValue::Rfc822Header(data) => {
             w.raw(b"RFC822.HEADER ");
-            message_data(w, data.as_deref());
+            message_data(w, data.as_ref(), false);
         }
         FetchValue::Rfc822Text(data) => {
             w.raw(b"RFC822.TEXT ");
-            message_data(w, data.as_deref());
+            message_data(w, data.as_ref(), false);
         }
         FetchValue::Rfc822Size(n) => {
             w.raw(b"RFC822.SIZE ");
@@ -498,7 +498,7 @@ pub(crate) fn fetch_value<B: BufMut>(w: &mut W<'_, B>, v: &FetchValue) {
             section(w, s);
             origin(w, *o);
             w.sp();
-            message_data(w, data.as_deref());
+            message_data(w, data.as_ref(), false);
         }
         FetchValue::Binary {
             part,
@@ -509,7 +509,7 @@ pub(crate) fn fetch_value<B: BufMut>(w: &mut W<'_, B>, v: &FetchValue) {
             section_binary(w, part);
             origin(w, *o);
             w.sp();
-            message_data(w, data.as_deref());
+            message_data(w, data.as_ref(), true);
         }
         FetchValue::BinarySize { part, size } => {
             w.raw(b"BINARY.SIZE");
@@ -552,11 +552,17 @@ pub(crate) fn fetch_value<B: BufMut>(w: &mut W<'_, B>, v: &FetchValue) {
     }
 }
 
-/// Message octets: always a literal, as clients expect (`~{n}` when they hold NUL).
-fn message_data<B: BufMut>(w: &mut W<'_, B>, data: Option<&[u8]>) {
+/// Message octets: always a literal, as clients expect. BINARY may carry
+/// NUL in `~{n}`; elsewhere a NUL cannot be sent (RFC 3516 §4.3), so it
+/// goes as 0x80, as Dovecot does.
+fn message_data<B: BufMut>(w: &mut W<'_, B>, data: Option<&bytes::Bytes>, binary_allowed: bool) {
     match data {
         None => w.raw(b"NIL"),
-        Some(d) => w.literal(d, memchr::memchr(0, d).is_some()),
+        Some(d) if !binary_allowed && memchr::memchr(0, d).is_some() => {
+            let cleaned: Vec<u8> = d.iter().map(|&b| if b == 0 { 0x80 } else { b }).collect();
+            w.message_literal(&bytes::Bytes::from(cleaned));
+        }
+        Some(d) => w.message_literal(d),
     }
 }
 

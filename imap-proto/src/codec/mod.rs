@@ -140,6 +140,23 @@ pub fn encode_command(command: &Command, literal_plus: bool) -> EncodedCommand {
     }
 }
 
+/// Writes an untagged response, leaving out message data of
+/// [`writer::SPLICE_OVER`] octets or more: each such literal's data is
+/// returned with the offset in `out` where it belongs.
+pub(crate) fn write_untagged_spliced(
+    out: &mut bytes::BytesMut,
+    u: &crate::types::Untagged,
+) -> Vec<(usize, bytes::Bytes)> {
+    let mut splices = Vec::new();
+    {
+        let mut w = W::splicing(out, &mut splices);
+        w.raw(b"* ");
+        encode_response::untagged(&mut w, u);
+        w.crlf();
+    }
+    splices
+}
+
 /// Writes the part of an untagged response after `* `.
 pub(crate) fn write_untagged_body<B: BufMut>(w: &mut W<'_, B>, u: &crate::types::Untagged) {
     encode_response::untagged(w, u);

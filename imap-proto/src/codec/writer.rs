@@ -1,7 +1,7 @@
 //! Writing the grammar's building blocks, choosing the lightest string form
 //! that carries the value exactly.
 
-use bytes::BufMut;
+use bytes::{BufMut, Bytes};
 
 use crate::types::chars::{is_astring_char, is_quotable};
 use crate::types::{Date, DateTime, Flag, MONTHS, SeqNo, SequenceSet};
@@ -16,7 +16,14 @@ pub(crate) struct W<'a, B: BufMut> {
     len: usize,
     waits: Option<&'a mut Vec<usize>>,
     literal_plus: bool,
+    /// Message data this long or longer is not copied: its literal's
+    /// announcement is written and the data noted here, with the offset it
+    /// belongs at, for the caller to send as it is.
+    splices: Option<(usize, &'a mut Vec<(usize, Bytes)>)>,
 }
+
+/// Message data at least this long is spliced in rather than copied.
+pub(crate) const SPLICE_OVER: usize = 16 * 1024;
 
 impl<'a, B: BufMut> W<'a, B> {
     /// A writer for responses: literals never wait.
@@ -26,6 +33,32 @@ impl<'a, B: BufMut> W<'a, B> {
             len: 0,
             waits: None,
             literal_plus: false,
+            splices: None,
+        }
+    }
+
+    /// A writer for responses that leaves long message data out (see `splices`).
+    pub(crate) fn splicing(out: &'a mut B, splices: &'a mut Vec<(usize, Bytes)>) -> Self {
+        W {
+            out,
+            len: 0,
+            waits: None,
+            literal_plus: false,
+            splices: Some((SPLICE_OVER, splices)),
+        }
+    }
+
+    /// Message octets as a literal (`~{n}` when they hold NUL), spliced when long.
+    pub(crate) fn message_literal(&mut self, data: &Bytes) {
+        let binary = memchr::memchr(0, data).is_some();
+        match self.splices.as_mut() {
+            Some((over, list)) if data.len() >= *over => {
+                let header = format!("{}{{{}}}\r\n", if binary { "~" } else { "" }, data.len());
+                self.out.put_slice(header.as_bytes());
+                self.len += header.len();
+                list.push((self.len, data.clone()));
+            }
+            _ => self.literal(data, binary),
         }
     }
 
@@ -41,6 +74,7 @@ impl<'a, B: BufMut> W<'a, B> {
             len: 0,
             waits: Some(waits),
             literal_plus,
+            splices: None,
         }
     }
 

@@ -54,7 +54,7 @@ use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::time::Instant;
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 pub use config::Config;
 pub use event::{AnswerError, AppendAbort, Event, SelectInfo, Ticket};
@@ -185,6 +185,8 @@ pub struct Session {
     phase: Phase,
     input: BytesMut,
     out: BytesMut,
+    /// Output before `out`: earlier writes and message data sent as given.
+    chunks: VecDeque<Bytes>,
     events: VecDeque<Event>,
     pending: Option<(Ticket, Pending)>,
     next_ticket: u64,
@@ -207,8 +209,8 @@ pub struct Session {
     append: Option<Append>,
     /// COMPRESS=DEFLATE is on.
     deflate: Option<deflate::Deflate>,
-    /// Octets of `out` written before compression started (the OK to COMPRESS).
-    plain_prefix: Option<usize>,
+    /// Chunks written before compression started (up to the OK to COMPRESS).
+    plain_chunks: usize,
 }
 
 const SASL_LOGIN_USER: &str = "VXNlcm5hbWU6"; // "Username:"
@@ -227,6 +229,7 @@ impl Session {
             phase: Phase::Greeting,
             input: BytesMut::new(),
             out: BytesMut::new(),
+            chunks: VecDeque::new(),
             events: VecDeque::new(),
             pending: None,
             next_ticket: 0,
@@ -243,7 +246,7 @@ impl Session {
             saved: None,
             append: None,
             deflate: None,
-            plain_prefix: None,
+            plain_chunks: 0,
         };
         let ticket = session.wait_for(Pending::Connect);
         session.events.push_back(Event::Connected { ticket });
@@ -349,19 +352,25 @@ impl Session {
         if let Some(event) = self.events.pop_front() {
             return Output::Event(event);
         }
-        if !self.out.is_empty() {
-            let out = std::mem::take(&mut self.out);
+        while self.chunks.front().is_some_and(|c| c.is_empty()) {
+            self.chunks.pop_front();
+            self.plain_chunks = self.plain_chunks.saturating_sub(1);
+        }
+        if let Some(chunk) = self.chunks.pop_front() {
+            if self.plain_chunks > 0 {
+                self.plain_chunks -= 1;
+                return Output::Transmit(chunk);
+            }
             return Output::Transmit(match self.deflate.as_mut() {
-                None => out.freeze(),
-                Some(deflate) => {
-                    // The OK to COMPRESS itself goes out plain.
-                    let plain = self.plain_prefix.take().unwrap_or(0).min(out.len());
-                    let mut wire = out[..plain].to_vec();
-                    if plain < out.len() {
-                        wire.extend_from_slice(&deflate.compress(&out[plain..]));
-                    }
-                    bytes::Bytes::from(wire)
-                }
+                Some(deflate) => Bytes::from(deflate.compress(&chunk)),
+                None => chunk,
+            });
+        }
+        if !self.out.is_empty() {
+            let out = std::mem::take(&mut self.out).freeze();
+            return Output::Transmit(match self.deflate.as_mut() {
+                Some(deflate) => Bytes::from(deflate.compress(&out)),
+                None => out,
             });
         }
         if self.starttls_pending {
@@ -572,7 +581,25 @@ impl Session {
         if items.is_empty() {
             return Err(AnswerError::WrongAnswer);
         }
-        self.write_untagged(&Untagged::Fetch { seq, items });
+        // Long message data goes out as the application gave it, uncopied.
+        let mut head = BytesMut::new();
+        let splices = codec::write_untagged_spliced(&mut head, &Untagged::Fetch { seq, items });
+        if splices.is_empty() {
+            self.out.extend_from_slice(&head);
+            return Ok(());
+        }
+        let mut head = head.freeze();
+        let mut taken = 0;
+        let earlier = std::mem::take(&mut self.out);
+        if !earlier.is_empty() {
+            self.chunks.push_back(earlier.freeze());
+        }
+        for (at, data) in splices {
+            self.chunks.push_back(head.split_to(at - taken));
+            taken = at;
+            self.chunks.push_back(data);
+        }
+        self.chunks.push_back(head);
         Ok(())
     }
 
@@ -1775,7 +1802,10 @@ impl Session {
                     self.no(&tag, Some(Code::Cannot), "Unsupported compression");
                 } else {
                     self.ok(&tag, "DEFLATE active");
-                    self.plain_prefix = Some(self.out.len());
+                    // Everything up to this OK goes out uncompressed.
+                    let earlier = std::mem::take(&mut self.out);
+                    self.chunks.push_back(earlier.freeze());
+                    self.plain_chunks = self.chunks.len();
                     let mut deflate = deflate::Deflate::new();
                     // A client must wait for this OK; anything it sent after
                     // COMPRESS is already compressed.
