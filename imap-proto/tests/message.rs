@@ -399,3 +399,43 @@ fn every_corpus_message_gives_fetch_data_that_round_trips() {
         }
     }
 }
+
+#[test]
+fn fetch_shared_slices_the_stored_octets() {
+    let raw = Bytes::from_static(MIXED);
+    let m = Message::parse(&raw);
+    let meta = Metadata::new(nz(1), raw.len() as u64);
+    let attrs = [
+        FetchAttr::BodySection {
+            peek: true,
+            section: sec(&[], None),
+            partial: None,
+        },
+        FetchAttr::BodySection {
+            peek: true,
+            section: sec(&[1], None),
+            partial: Some((3, nz(5))),
+        },
+        FetchAttr::BodySection {
+            peek: true,
+            section: sec(
+                &[],
+                Some(SectionText::HeaderFields(vec![Str::from("subject")])),
+            ),
+            partial: None,
+        },
+    ];
+    let values = fetch_shared(&raw, &m, &meta, &attrs).unwrap();
+    let data = |v: &FetchValue| match v {
+        FetchValue::BodySection { data: Some(d), .. } => d.clone(),
+        other => panic!("{other:?}"),
+    };
+    let inside = |d: &Bytes| {
+        (raw.as_ptr() as usize..raw.as_ptr() as usize + raw.len()).contains(&(d.as_ptr() as usize))
+    };
+    assert!(inside(&data(&values[0])) && data(&values[0]).len() == raw.len());
+    assert!(inside(&data(&values[1])) && &data(&values[1])[..] == b"FC=DF");
+    // Selected header fields are assembled, so they are a copy.
+    assert!(!inside(&data(&values[2])));
+    assert_eq!(values, fetch(&m, &meta, &attrs).unwrap());
+}

@@ -1083,16 +1083,16 @@ impl Handler<'_> {
                 .folder
                 .get(m.uid)
                 .map_or(m.path.clone(), |x| x.path.clone());
-            let raw = if needs_content {
+            let raw = bytes::Bytes::from(if needs_content {
                 std::fs::read(&path).unwrap_or_default()
             } else {
                 Vec::new()
-            };
+            });
             if attrs.contains(&FetchAttr::EmailId) {
                 meta.email_id = email_id(&raw);
             }
             let parsed = Message::parse(&raw);
-            match message::fetch(&parsed, &meta, &attrs) {
+            match message::fetch_shared(&raw, &parsed, &meta, &attrs) {
                 Ok(values) => answer(session.fetch(ticket, u, values)),
                 Err(_) => {
                     return Self::fail(

@@ -104,8 +104,38 @@ pub fn fetch(
     meta: &Metadata,
     attrs: &[FetchAttr],
 ) -> Result<Vec<FetchValue>, BinaryError> {
+    fetch_with(message, meta, attrs, &|b: &[u8]| Bytes::copy_from_slice(b))
+}
+
+/// [`fetch`] for a message parsed from `raw`: sections that lie in it as
+/// they are (most of them) share its buffer instead of being copied.
+pub fn fetch_shared(
+    raw: &Bytes,
+    message: &Message<'_>,
+    meta: &Metadata,
+    attrs: &[FetchAttr],
+) -> Result<Vec<FetchValue>, BinaryError> {
+    let inside = |b: &[u8]| {
+        let (start, end) = (raw.as_ptr() as usize, raw.as_ptr() as usize + raw.len());
+        let p = b.as_ptr() as usize;
+        p >= start && p + b.len() <= end
+    };
+    fetch_with(message, meta, attrs, &|b: &[u8]| {
+        if inside(b) {
+            raw.slice_ref(b)
+        } else {
+            Bytes::copy_from_slice(b)
+        }
+    })
+}
+
+fn fetch_with(
+    message: &Message<'_>,
+    meta: &Metadata,
+    attrs: &[FetchAttr],
+    owned: &dyn Fn(&[u8]) -> Bytes,
+) -> Result<Vec<FetchValue>, BinaryError> {
     let mut out = Vec::with_capacity(attrs.len());
-    let owned = |b: &[u8]| Bytes::copy_from_slice(b);
     for attr in attrs {
         out.push(match attr {
             FetchAttr::Envelope => FetchValue::Envelope(Box::new(envelope(message))),
