@@ -1,11 +1,33 @@
 //! Sans-IO IMAP4rev2 (RFC 9051) and IMAP4rev1 (RFC 3501): typed commands and
-//! responses with a codec that round-trips every value.
+//! responses with a codec that round-trips every value, server and client
+//! sessions that do no I/O, read no clock and spawn no threads, and what a
+//! server computes from stored messages.
 //!
-//! Extensions covered by the types and codec: IDLE, UIDPLUS, MOVE,
-//! CONDSTORE and QRESYNC, ESEARCH, SEARCHRES, LIST-EXTENDED, LIST-STATUS,
-//! SPECIAL-USE, CHILDREN, BINARY, MULTIAPPEND, UNSELECT, NAMESPACE, ID,
-//! ENABLE, UTF8=ACCEPT, SASL-IR, LITERAL+/LITERAL-, STARTTLS, COMPRESS,
-//! QUOTA, APPENDLIMIT, STATUS=SIZE, OBJECTID, SAVEDATE, SORT and THREAD.
+//! - [`types`]: commands, responses and the values in them ([`types::Str`]
+//!   keeps short strings inline; message data is [`bytes::Bytes`]).
+//! - [`codec`]: stateless parsing and writing, `Incomplete` kept apart
+//!   from syntax errors and from a literal a server must answer first.
+//! - [`server::Session`]: framing with literals (LITERAL+, `~{n}`),
+//!   STARTTLS, SASL with SASL-IR, IDLE, streamed APPEND and MULTIAPPEND,
+//!   SEARCHRES, ESEARCH, COMPRESS=DEFLATE, untagged updates held back where
+//!   RFC 9051 §7.5.1 forbids them, and every limit in its [`server::Config`].
+//! - [`client::Session`]: greeting, STARTTLS and login, commands paired
+//!   with their completions, streamed FETCH literals, IDLE.
+//! - [`mailbox::SelectedMailbox`]: one client's message numbers and UIDs,
+//!   kept in step with changes made elsewhere.
+//! - [`message`]: ENVELOPE, BODYSTRUCTURE, body sections, BINARY, SEARCH,
+//!   SORT and THREAD over messages parsed by `sansmail-mime`.
+//!
+//! Sessions share the driving shape of `sansmail-smtp` and `sansmail-pop3`:
+//! bytes and time in (`handle_input`, `handle_eof`, `handle_timeout`,
+//! `tls_started`), [`Output`]s out of `poll_output`, drained after every
+//! input. The [`server`] and [`client`] docs hold runnable loops.
+//!
+//! Extensions covered: IDLE, UIDPLUS, MOVE, CONDSTORE and QRESYNC, ESEARCH,
+//! SEARCHRES, LIST-EXTENDED, LIST-STATUS, SPECIAL-USE, CHILDREN, BINARY,
+//! MULTIAPPEND, UNSELECT, NAMESPACE, ID, ENABLE, UTF8=ACCEPT, SASL-IR,
+//! LITERAL+/LITERAL-, STARTTLS, LOGINDISABLED, COMPRESS=DEFLATE, QUOTA,
+//! APPENDLIMIT, STATUS=SIZE, OBJECTID, SAVEDATE, SORT and THREAD.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
