@@ -12,12 +12,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sansmail_examples::args::{self, Args, UsageError};
-use sansmail_examples::listen;
+use sansmail_examples::listen::{self, ServerOptions};
 use sansmail_examples::maildir::folder_name;
 use sansmail_examples::mailstore::{DELIMITER, Folder, StoredMessage, UserStore};
 use sansmail_examples::stream::{MaybeTls, Read};
@@ -46,50 +45,22 @@ const USAGE: &str = "usage: imap-server [--listen ADDR] [--tls-listen ADDR] [--m
   --tls-key PEM       its private key";
 
 struct Options {
-    listen: String,
-    tls_listen: Option<String>,
-    maildir: PathBuf,
-    users: HashMap<String, String>,
-    hostname: String,
-    allow_plaintext: bool,
+    server: ServerOptions,
     quota_mb: u64,
-    cert: Option<PathBuf>,
-    key: Option<PathBuf>,
 }
 
 fn parse_options() -> Result<Options, UsageError> {
     let mut args = Args::from_env();
     let mut o = Options {
-        listen: "127.0.0.1:1143".into(),
-        tls_listen: None,
-        maildir: "mail-data".into(),
-        users: HashMap::new(),
-        hostname: "localhost".into(),
-        allow_plaintext: false,
+        server: ServerOptions::new("127.0.0.1:1143"),
         quota_mb: 1024,
-        cert: None,
-        key: None,
     };
     while let Some(arg) = args.next_arg() {
+        if o.server.take(&arg, &mut args)? {
+            continue;
+        }
         match arg.as_str() {
-            "--listen" => o.listen = args.value(&arg)?,
-            "--tls-listen" => o.tls_listen = Some(args.value(&arg)?),
-            "--maildir" => o.maildir = args.value(&arg)?.into(),
-            "--user" => {
-                let v = args.value(&arg)?;
-                let (name, pass) = v
-                    .split_once(':')
-                    .filter(|(n, p)| folder_name(n).is_some() && !p.is_empty())
-                    .ok_or_else(|| {
-                        UsageError("--user takes NAME:PASSWORD with a plain NAME".into())
-                    })?;
-                o.users.insert(name.to_ascii_lowercase(), pass.to_owned());
-            }
-            "--hostname" => o.hostname = args.value(&arg)?,
-            "--allow-plaintext" => o.allow_plaintext = true,
             "--quota-mb" => o.quota_mb = args.parsed(&arg)?,
-            "--tls-cert" => o.cert = Some(args.value(&arg)?.into()),
-            "--tls-key" => o.key = Some(args.value(&arg)?.into()),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -97,9 +68,7 @@ fn parse_options() -> Result<Options, UsageError> {
             other => return Err(UsageError(format!("unknown argument {other:?}"))),
         }
     }
-    if o.cert.is_some() != o.key.is_some() {
-        return Err(UsageError("--tls-cert and --tls-key go together".into()));
-    }
+    o.server.check()?;
     Ok(o)
 }
 
@@ -113,25 +82,10 @@ struct Shared {
 async fn main() {
     let options = parse_options().unwrap_or_else(|e| args::exit_usage(&e, USAGE));
     args::init_logging();
-    if options.users.is_empty() {
-        warn!("no --user given: nobody can log in");
-    }
-    std::fs::create_dir_all(&options.maildir)
-        .unwrap_or_else(|e| args::exit_error(format!("{}: {e}", options.maildir.display())));
-    let acceptor = listen::acceptor(
-        options.cert.as_deref(),
-        options.key.as_deref(),
-        &options.hostname,
-        &options.maildir.join("imap-server-cert.pem"),
-    );
-    let listener = listen::bind(&options.listen).await;
-    let tls_listener = match &options.tls_listen {
-        Some(addr) => Some(listen::bind(addr).await),
-        None => None,
-    };
+    let (acceptor, listener, tls_listener) = options.server.start("imap-server-cert.pem").await;
     let mut config = Config::default();
-    config.hostname = options.hostname.clone();
-    config.allow_plaintext_auth = options.allow_plaintext;
+    config.hostname = options.server.hostname.clone();
+    config.allow_plaintext_auth = options.server.allow_plaintext;
     config.id = vec![
         ("name".into(), "sansmail imap-server".into()),
         ("version".into(), env!("CARGO_PKG_VERSION").into()),
@@ -140,7 +94,7 @@ async fn main() {
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    info!(listen = %local, maildir = %options.maildir.display(), "imap-server ready");
+    info!(listen = %local, maildir = %options.server.maildir.display(), "imap-server ready");
     let shared = Arc::new(Shared {
         options,
         acceptor,
@@ -346,12 +300,18 @@ impl Handler<'_> {
                     .identity()
                     .is_some_and(|i| i.eq_ignore_ascii_case(&user))
                     && credentials.password().is_some()
-                    && self.shared.options.users.get(&user).map(String::as_str)
+                    && self
+                        .shared
+                        .options
+                        .server
+                        .users
+                        .get(&user)
+                        .map(String::as_str)
                         == credentials.password();
                 let opened = ok.then(|| folder_name(&user)).flatten().map(|dir| {
                     UserStore::open(
-                        &self.shared.options.maildir.join(dir).join("Maildir"),
-                        &self.shared.options.hostname,
+                        &self.shared.options.server.maildir.join(dir).join("Maildir"),
+                        &self.shared.options.server.hostname,
                     )
                 });
                 match opened {

@@ -8,7 +8,7 @@
 //! maildir base names, so they stay the same across sessions; DELE removes
 //! files only at QUIT; a second session of a logged-in user gets `[IN-USE]`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,8 +17,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use sansmail_examples::args::{self, Args, UsageError};
-use sansmail_examples::listen;
-use sansmail_examples::maildir::folder_name;
+use sansmail_examples::listen::{self, ServerOptions};
 use sansmail_examples::mailstore::{Folder, UserStore};
 use sansmail_examples::stream::{MaybeTls, Read};
 use sansmail_pop3::Output;
@@ -42,47 +41,19 @@ const USAGE: &str = "usage: pop3-server [--listen ADDR] [--tls-listen ADDR] [--m
   --tls-key PEM       its private key";
 
 struct Options {
-    listen: String,
-    tls_listen: Option<String>,
-    maildir: PathBuf,
-    users: HashMap<String, String>,
-    hostname: String,
-    allow_plaintext: bool,
-    cert: Option<PathBuf>,
-    key: Option<PathBuf>,
+    server: ServerOptions,
 }
 
 fn parse_options() -> Result<Options, UsageError> {
     let mut args = Args::from_env();
     let mut o = Options {
-        listen: "127.0.0.1:1110".into(),
-        tls_listen: None,
-        maildir: "mail-data".into(),
-        users: HashMap::new(),
-        hostname: "localhost".into(),
-        allow_plaintext: false,
-        cert: None,
-        key: None,
+        server: ServerOptions::new("127.0.0.1:1110"),
     };
     while let Some(arg) = args.next_arg() {
+        if o.server.take(&arg, &mut args)? {
+            continue;
+        }
         match arg.as_str() {
-            "--listen" => o.listen = args.value(&arg)?,
-            "--tls-listen" => o.tls_listen = Some(args.value(&arg)?),
-            "--maildir" => o.maildir = args.value(&arg)?.into(),
-            "--user" => {
-                let v = args.value(&arg)?;
-                let (name, pass) = v
-                    .split_once(':')
-                    .filter(|(n, p)| folder_name(n).is_some() && !p.is_empty())
-                    .ok_or_else(|| {
-                        UsageError("--user takes NAME:PASSWORD with a plain NAME".into())
-                    })?;
-                o.users.insert(name.to_ascii_lowercase(), pass.to_owned());
-            }
-            "--hostname" => o.hostname = args.value(&arg)?,
-            "--allow-plaintext" => o.allow_plaintext = true,
-            "--tls-cert" => o.cert = Some(args.value(&arg)?.into()),
-            "--tls-key" => o.key = Some(args.value(&arg)?.into()),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -90,9 +61,7 @@ fn parse_options() -> Result<Options, UsageError> {
             other => return Err(UsageError(format!("unknown argument {other:?}"))),
         }
     }
-    if o.cert.is_some() != o.key.is_some() {
-        return Err(UsageError("--tls-cert and --tls-key go together".into()));
-    }
+    o.server.check()?;
     Ok(o)
 }
 
@@ -109,26 +78,11 @@ struct Shared {
 async fn main() {
     let options = parse_options().unwrap_or_else(|e| args::exit_usage(&e, USAGE));
     args::init_logging();
-    if options.users.is_empty() {
-        warn!("no --user given: nobody can log in");
-    }
-    std::fs::create_dir_all(&options.maildir)
-        .unwrap_or_else(|e| args::exit_error(format!("{}: {e}", options.maildir.display())));
-    let acceptor = listen::acceptor(
-        options.cert.as_deref(),
-        options.key.as_deref(),
-        &options.hostname,
-        &options.maildir.join("pop3-server-cert.pem"),
-    );
-    let listener = listen::bind(&options.listen).await;
-    let tls_listener = match &options.tls_listen {
-        Some(addr) => Some(listen::bind(addr).await),
-        None => None,
-    };
+    let (acceptor, listener, tls_listener) = options.server.start("pop3-server-cert.pem").await;
     let config = Config {
-        hostname: options.hostname.clone(),
+        hostname: options.server.hostname.clone(),
         stls: true,
-        login_requires_tls: !options.allow_plaintext,
+        login_requires_tls: !options.server.allow_plaintext,
         implementation: Some(format!(
             "sansmail pop3-server {}",
             env!("CARGO_PKG_VERSION")
@@ -139,7 +93,7 @@ async fn main() {
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    info!(listen = %local, maildir = %options.maildir.display(), "pop3-server ready");
+    info!(listen = %local, maildir = %options.server.maildir.display(), "pop3-server ready");
     let shared = Arc::new(Shared {
         options,
         acceptor,
@@ -249,7 +203,8 @@ async fn on_event<'a>(
 ) -> std::io::Result<()> {
     match event {
         Event::Connected { ticket } => {
-            let stamp = greeting_timestamp(&shared.options.hostname.replace(['<', '>', ' '], ""));
+            let stamp =
+                greeting_timestamp(&shared.options.server.hostname.replace(['<', '>', ' '], ""));
             let greeting = Response::ok(format!("POP3 ready {stamp}"))
                 .unwrap_or_else(|_| Response::ok("POP3 ready").expect("valid"));
             answer(session.respond(ticket, greeting));
@@ -259,8 +214,8 @@ async fn on_event<'a>(
             user,
             password,
         } => {
-            let ok =
-                shared.options.users.get(&user.to_ascii_lowercase()) == Some(password.expose());
+            let ok = shared.options.server.users.get(&user.to_ascii_lowercase())
+                == Some(password.expose());
             login(session, ticket, ok, &user, shared, peer, maildrop).await;
         }
         Event::Apop {
@@ -271,6 +226,7 @@ async fn on_event<'a>(
         } => {
             let ok = shared
                 .options
+                .server
                 .users
                 .get(&user.to_ascii_lowercase())
                 .is_some_and(|p| sansmail_pop3::apop_digest(&timestamp, p) == digest);
@@ -285,7 +241,7 @@ async fn on_event<'a>(
             let identity_ok = credentials.identity() == Some(user.as_str());
             let ok = identity_ok
                 && credentials.password().is_some()
-                && shared.options.users.get(&user.to_ascii_lowercase())
+                && shared.options.server.users.get(&user.to_ascii_lowercase())
                     == credentials.password().map(str::to_owned).as_ref();
             login(session, ticket, ok, &user, shared, peer, maildrop).await;
         }
@@ -363,8 +319,8 @@ async fn login<'a>(
         user: user.clone(),
         shared,
     };
-    let dir = shared.options.maildir.join(&user).join("Maildir");
-    let hostname = shared.options.hostname.clone();
+    let dir = shared.options.server.maildir.join(&user).join("Maildir");
+    let hostname = shared.options.server.hostname.clone();
     let listing = tokio::task::spawn_blocking(move || list_maildrop(&dir, &hostname)).await;
     match listing {
         Ok(Ok((folder, infos))) => {

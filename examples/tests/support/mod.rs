@@ -364,6 +364,25 @@ begin retry
     log
 }
 
+/// Starts one of our server binaries on a free port over `root` with `args` added.
+fn start_server(program: &str, name: &str, root: &Path, args: &[&str]) -> (u16, Daemon) {
+    let port = free_port();
+    let child = Command::new(program)
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--maildir"])
+        .arg(root)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {name}: {e}"));
+    let daemon = Daemon {
+        child,
+        name: name.into(),
+    };
+    wait_for_port(port, name);
+    (port, daemon)
+}
+
 /// A running pop3-server serving the maildirs under `root`.
 pub struct Pop3Server {
     pub port: u16,
@@ -373,20 +392,8 @@ pub struct Pop3Server {
 impl Pop3Server {
     /// Starts pop3-server on a free port over `root` with `args` added.
     pub fn start(root: &Path, args: &[&str]) -> Self {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_pop3-server"))
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--maildir"])
-            .arg(root)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start pop3-server");
-        let daemon = Daemon {
-            child,
-            name: "pop3-server".into(),
-        };
-        wait_for_port(port, "pop3-server");
+        let (port, daemon) =
+            start_server(env!("CARGO_BIN_EXE_pop3-server"), "pop3-server", root, args);
         Pop3Server {
             port,
             _daemon: daemon,
@@ -403,20 +410,8 @@ pub struct ImapServer {
 impl ImapServer {
     /// Starts imap-server on a free port over `root` with `args` added.
     pub fn start(root: &Path, args: &[&str]) -> Self {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_imap-server"))
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--maildir"])
-            .arg(root)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start imap-server");
-        let daemon = Daemon {
-            child,
-            name: "imap-server".into(),
-        };
-        wait_for_port(port, "imap-server");
+        let (port, daemon) =
+            start_server(env!("CARGO_BIN_EXE_imap-server"), "imap-server", root, args);
         ImapServer {
             port,
             _daemon: daemon,
