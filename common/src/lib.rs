@@ -5,6 +5,8 @@
 #![deny(missing_docs)]
 
 pub mod dot;
+#[cfg(feature = "tokio")]
+pub mod driver;
 pub mod line;
 mod output;
 pub mod sasl;

@@ -43,3 +43,14 @@ pub use sansmail_common::Output;
 
 /// SASL credentials and mechanism messages, shared with the SMTP and POP3 crates.
 pub use sansmail_common::sasl;
+
+/// Runs sessions over tokio I/O: [`driver::Driver`] writes what a session
+/// transmits, upgrades to TLS when it asks, applies its deadlines and gives
+/// its events to the application (feature `tokio`).
+#[cfg(feature = "tokio")]
+pub mod driver {
+    pub use sansmail_common::driver::{Driver, SessionIo, Step, Stream, Tls};
+
+    sansmail_common::impl_session_io!(crate::server::Session, crate::server::Event);
+    sansmail_common::impl_session_io!(crate::client::Session, crate::client::Event);
+}

@@ -32,3 +32,14 @@ pub enum Mode {
     /// LMTP: LHLO, one reply per accepted recipient after the data.
     Lmtp,
 }
+
+/// Runs sessions over tokio I/O: [`driver::Driver`] writes what a session
+/// transmits, upgrades to TLS when it asks, applies its deadlines and gives
+/// its events to the application (feature `tokio`).
+#[cfg(feature = "tokio")]
+pub mod driver {
+    pub use sansmail_common::driver::{Driver, SessionIo, Step, Stream, Tls};
+
+    sansmail_common::impl_session_io!(crate::server::Session, crate::server::Event);
+    sansmail_common::impl_session_io!(crate::client::Session, crate::client::Event);
+}

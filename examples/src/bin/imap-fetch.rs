@@ -11,13 +11,12 @@ use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use sansmail_examples::args::{self, Args, UsageError};
-use sansmail_examples::stream::{Connection, Read};
+use sansmail_examples::stream::Connection;
 use sansmail_examples::tls::Trust;
-use sansmail_imap::Output;
 use sansmail_imap::client::{Config, Event, Session, TlsPolicy};
+use sansmail_imap::driver::{Driver, Step as Drive, Tls};
 use sansmail_imap::types::*;
 use sansmail_mime::decode_header_text;
-use tokio::io::AsyncWriteExt;
 
 const USAGE: &str =
     "usage: imap-fetch --server HOST:PORT [--starttls | --tls] --user NAME --password P
@@ -94,7 +93,7 @@ async fn main() {
 
 /// What the program waits for.
 #[derive(Debug, PartialEq)]
-enum Step {
+enum Stage {
     List(Tag),
     Select(Tag),
     Search(Tag),
@@ -163,7 +162,7 @@ fn fetch_envelopes(session: &mut Session, set: SequenceSet) -> Result<Tag, Strin
 }
 
 async fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
-    let mut conn = Connection::open(&o.server, &o.trust, o.tls == Some("tls")).await?;
+    let conn = Connection::open(&o.server, &o.trust, o.tls == Some("tls")).await?;
     let mut config = Config::password(&o.user, &o.password);
     match o.tls {
         Some("tls") => {
@@ -177,9 +176,10 @@ async fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let mailbox = Mailbox::from_name(&o.mailbox).map_err(|e| e.to_string())?;
-    let mut session = Session::new(config, Instant::now());
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut step: Option<Step> = None;
+    let session = Session::new(config, Instant::now());
+    let tls = Tls::Client(conn.connector.clone(), conn.server_name.clone());
+    let mut driver = Driver::new(session, conn.stream, tls);
+    let mut step: Option<Stage> = None;
     // The highest UID printed or known, and the message count the server gave.
     let mut last_uid = 0u32;
     let mut exists = 0u32;
@@ -188,147 +188,133 @@ async fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     let mut floor = 0u32;
     let mut idle_since = Instant::now();
     loop {
-        match session.poll_output() {
-            Output::Transmit(bytes) => conn.stream.write_all(&bytes).await?,
-            Output::StartTls => {
-                conn.start_tls().await?;
-                session.tls_started(Instant::now());
+        // Servers may end IDLE after 30 minutes: renew it every 25.
+        let renew =
+            matches!(step, Some(Stage::Idle(_))).then(|| idle_since + Duration::from_secs(25 * 60));
+        let event = match driver.step(renew).await? {
+            Drive::Event(event) => event,
+            Drive::Woken => {
+                if let Some(Stage::Idle(tag)) = &step {
+                    let tag = tag.clone();
+                    driver.session().done()?;
+                    step = Some(Stage::Done(tag));
+                }
+                continue;
             }
-            Output::Timeout(deadline) => {
-                // Servers may end IDLE after 30 minutes: renew it every 25.
-                let renew = matches!(step, Some(Step::Idle(_)))
-                    .then(|| idle_since + Duration::from_secs(25 * 60));
-                let wake = match (deadline, renew) {
-                    (Some(d), Some(r)) => Some(d.min(r)),
-                    (d, r) => d.or(r),
+            Drive::Closed => return Ok(()),
+        };
+        let session = driver.session();
+        match event {
+            Event::Ready { .. } => {
+                let list = CommandBody::List {
+                    selection: Vec::new(),
+                    reference: Mailbox::new(Str::new())?,
+                    patterns: vec![Str::from("*")],
+                    returns: Vec::new(),
                 };
-                match conn.stream.read_until(&mut buf, wake).await? {
-                    Read::Data(n) => session.handle_input(Instant::now(), &buf[..n]),
-                    Read::Eof => session.handle_eof(),
-                    Read::TimedOut => {
-                        if let Some(Step::Idle(tag)) = &step {
-                            let tag = tag.clone();
-                            session.done()?;
-                            step = Some(Step::Done(tag));
-                        } else {
-                            session.handle_timeout(Instant::now());
-                        }
+                step = Some(Stage::List(session.command(list)?));
+            }
+            Event::Untagged(Untagged::List(item)) => println!("folder {}", item.mailbox.name()),
+            Event::Untagged(Untagged::Exists(n)) => {
+                if n > exists && matches!(step, Some(Stage::Idle(_))) {
+                    arrived = true;
+                }
+                exists = n;
+            }
+            Event::Untagged(Untagged::Search { ids, .. }) => {
+                last_uid = last_uid.max(ids.iter().map(|u| u.get()).max().unwrap_or(0));
+                if let Some(set) = SequenceSet::from_numbers(ids.iter().map(|u| u.get())) {
+                    step = Some(Stage::Fetch(fetch_envelopes(session, set)?));
+                }
+            }
+            Event::Untagged(Untagged::Esearch { items, .. }) => {
+                for item in items {
+                    if let EsearchItem::All(set) = item {
+                        step = Some(Stage::Fetch(fetch_envelopes(session, set)?));
                     }
                 }
             }
-            Output::Closed => return Ok(()),
-            Output::Event(event) => match event {
-                Event::Ready { .. } => {
-                    let list = CommandBody::List {
-                        selection: Vec::new(),
-                        reference: Mailbox::new(Str::new())?,
-                        patterns: vec![Str::from("*")],
-                        returns: Vec::new(),
-                    };
-                    step = Some(Step::List(session.command(list)?));
+            Event::Untagged(Untagged::Status(s)) => {
+                if let Some(Code::UidNext(next)) = s.code {
+                    last_uid = last_uid.max(next.get() - 1);
                 }
-                Event::Untagged(Untagged::List(item)) => println!("folder {}", item.mailbox.name()),
-                Event::Untagged(Untagged::Exists(n)) => {
-                    if n > exists && matches!(step, Some(Step::Idle(_))) {
-                        arrived = true;
+            }
+            Event::Untagged(Untagged::Fetch { items, .. }) => {
+                let uid = items.iter().find_map(|i| match i {
+                    FetchValue::Uid(u) => Some(u.get()),
+                    _ => None,
+                });
+                if let Some(uid) = uid.filter(|&u| u > floor) {
+                    last_uid = last_uid.max(uid);
+                    print_envelope(&items);
+                }
+            }
+            Event::Continue { .. } => {
+                println!("idling");
+                let _ = std::io::stdout().flush();
+                idle_since = Instant::now();
+                // An arrival announced before IDLE began: fetch it right away.
+                if arrived && let Some(Stage::Idle(tag)) = &step {
+                    let tag = tag.clone();
+                    session.done()?;
+                    step = Some(Stage::Done(tag));
+                }
+            }
+            Event::Done { tag, status } => {
+                if status.kind != StatusKind::Ok {
+                    let text = String::from_utf8_lossy(status.text.as_bytes()).into_owned();
+                    return Err(format!("server refused: {text}").into());
+                }
+                match step.take() {
+                    Some(Stage::List(t)) if t == tag => {
+                        let select = CommandBody::Select {
+                            mailbox: mailbox.clone(),
+                            params: SelectParams::default(),
+                        };
+                        step = Some(Stage::Select(session.command(select)?));
                     }
-                    exists = n;
-                }
-                Event::Untagged(Untagged::Search { ids, .. }) => {
-                    last_uid = last_uid.max(ids.iter().map(|u| u.get()).max().unwrap_or(0));
-                    if let Some(set) = SequenceSet::from_numbers(ids.iter().map(|u| u.get())) {
-                        step = Some(Step::Fetch(fetch_envelopes(&mut session, set)?));
+                    Some(Stage::Select(t)) if t == tag => {
+                        let search = CommandBody::Search {
+                            uid: true,
+                            returns: None,
+                            charset: None,
+                            keys: vec![SearchKey::Unseen],
+                        };
+                        step = Some(Stage::Search(session.command(search)?));
                     }
-                }
-                Event::Untagged(Untagged::Esearch { items, .. }) => {
-                    for item in items {
-                        if let EsearchItem::All(set) = item {
-                            step = Some(Step::Fetch(fetch_envelopes(&mut session, set)?));
+                    Some(Stage::Search(t) | Stage::Fetch(t)) if t == tag => {
+                        step = Some(if o.idle {
+                            Stage::Idle(session.idle()?)
+                        } else {
+                            Stage::Logout(session.logout()?)
+                        });
+                    }
+                    Some(Stage::Done(t)) if t == tag => {
+                        if arrived {
+                            arrived = false;
+                            floor = last_uid;
+                            let from = NonZeroU32::new(last_uid + 1).unwrap_or(NonZeroU32::MIN);
+                            let set = SequenceSet::Ranges(vec![SeqRange {
+                                start: SeqNo::Value(from),
+                                end: SeqNo::Last,
+                            }]);
+                            step = Some(Stage::Fetch(fetch_envelopes(session, set)?));
+                        } else {
+                            step = Some(Stage::Idle(session.idle()?));
                         }
                     }
+                    Some(Stage::Idle(t)) if t == tag => step = Some(Stage::Idle(session.idle()?)),
+                    other => step = other,
                 }
-                Event::Untagged(Untagged::Status(s)) => {
-                    if let Some(Code::UidNext(next)) = s.code {
-                        last_uid = last_uid.max(next.get() - 1);
-                    }
-                }
-                Event::Untagged(Untagged::Fetch { items, .. }) => {
-                    let uid = items.iter().find_map(|i| match i {
-                        FetchValue::Uid(u) => Some(u.get()),
-                        _ => None,
-                    });
-                    if let Some(uid) = uid.filter(|&u| u > floor) {
-                        last_uid = last_uid.max(uid);
-                        print_envelope(&items);
-                    }
-                }
-                Event::Continue { .. } => {
-                    println!("idling");
-                    let _ = std::io::stdout().flush();
-                    idle_since = Instant::now();
-                    // An arrival announced before IDLE began: fetch it right away.
-                    if arrived && let Some(Step::Idle(tag)) = &step {
-                        let tag = tag.clone();
-                        session.done()?;
-                        step = Some(Step::Done(tag));
-                    }
-                }
-                Event::Done { tag, status } => {
-                    if status.kind != StatusKind::Ok {
-                        let text = String::from_utf8_lossy(status.text.as_bytes()).into_owned();
-                        return Err(format!("server refused: {text}").into());
-                    }
-                    match step.take() {
-                        Some(Step::List(t)) if t == tag => {
-                            let select = CommandBody::Select {
-                                mailbox: mailbox.clone(),
-                                params: SelectParams::default(),
-                            };
-                            step = Some(Step::Select(session.command(select)?));
-                        }
-                        Some(Step::Select(t)) if t == tag => {
-                            let search = CommandBody::Search {
-                                uid: true,
-                                returns: None,
-                                charset: None,
-                                keys: vec![SearchKey::Unseen],
-                            };
-                            step = Some(Step::Search(session.command(search)?));
-                        }
-                        Some(Step::Search(t) | Step::Fetch(t)) if t == tag => {
-                            step = Some(if o.idle {
-                                Step::Idle(session.idle()?)
-                            } else {
-                                Step::Logout(session.logout()?)
-                            });
-                        }
-                        Some(Step::Done(t)) if t == tag => {
-                            if arrived {
-                                arrived = false;
-                                floor = last_uid;
-                                let from = NonZeroU32::new(last_uid + 1).unwrap_or(NonZeroU32::MIN);
-                                let set = SequenceSet::Ranges(vec![SeqRange {
-                                    start: SeqNo::Value(from),
-                                    end: SeqNo::Last,
-                                }]);
-                                step = Some(Step::Fetch(fetch_envelopes(&mut session, set)?));
-                            } else {
-                                step = Some(Step::Idle(session.idle()?));
-                            }
-                        }
-                        Some(Step::Idle(t)) if t == tag => step = Some(Step::Idle(session.idle()?)),
-                        other => step = other,
-                    }
-                }
-                Event::Failed(e) => return Err(e.to_string().into()),
-                _ => {}
-            },
+            }
+            Event::Failed(e) => return Err(e.to_string().into()),
+            _ => {}
         }
         // A new message during IDLE: end IDLE to fetch it.
-        if arrived && let Some(Step::Idle(tag)) = &step {
+        if arrived && let Some(Stage::Idle(tag)) = &step {
             let tag = tag.clone();
             if session.done().is_ok() {
-                step = Some(Step::Done(tag));
+                step = Some(Stage::Done(tag));
             }
         }
     }

@@ -19,14 +19,13 @@ use sansmail_examples::args::{self, Args, UsageError};
 use sansmail_examples::listen::{self, ServerOptions};
 use sansmail_examples::maildir::folder_name;
 use sansmail_examples::mailstore::{DELIMITER, Folder, StoredMessage, UserStore};
-use sansmail_examples::stream::{MaybeTls, Read};
-use sansmail_imap::Output;
+use sansmail_imap::driver::{Driver, Step, Tls};
 use sansmail_imap::mailbox::Change;
 use sansmail_imap::message::{self, Metadata, PreparedSearch, SearchContext, ThreadItem};
 use sansmail_imap::server::{Config, Event, SelectInfo, Session, Ticket};
 use sansmail_imap::types::*;
 use sansmail_mime::Message;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn};
@@ -107,20 +106,34 @@ async fn main() {
     .await;
 }
 
-/// One connection, driven by the Sans-IO session.
+/// One connection, driven by the Sans-IO session through the tokio driver.
 async fn serve(
     tcp: TcpStream,
     peer: SocketAddr,
     shared: &Shared,
     implicit_tls: bool,
 ) -> std::io::Result<()> {
-    let mut stream = MaybeTls::Plain(tcp);
     let mut config = shared.config.clone();
     if implicit_tls {
-        stream.accept_tls(&shared.acceptor).await?;
         config.implicit_tls = true;
+        let tls = shared.acceptor.accept(tcp).await?;
+        let session = Session::new(config, Instant::now());
+        return run(Driver::new(session, tls, Tls::None), peer, shared).await;
     }
-    let mut session = Session::new(config, Instant::now());
+    let session = Session::new(config, Instant::now());
+    run(
+        Driver::new(session, tcp, Tls::Server(shared.acceptor.clone())),
+        peer,
+        shared,
+    )
+    .await
+}
+
+async fn run<T: AsyncRead + AsyncWrite + Unpin>(
+    mut driver: Driver<Session, T>,
+    peer: SocketAddr,
+    shared: &Shared,
+) -> std::io::Result<()> {
     let mut handler = Handler {
         shared,
         peer,
@@ -129,40 +142,14 @@ async fn serve(
         appending: Vec::new(),
         idling: false,
     };
-    let mut buf = vec![0u8; 64 * 1024];
     loop {
-        match session.poll_output() {
-            Output::Transmit(bytes) => stream.write_all(&bytes).await?,
-            Output::Event(event) => handler.on_event(event, &mut session),
-            Output::StartTls => {
-                stream.flush().await?;
-                stream.accept_tls(&shared.acceptor).await?;
-                session.tls_started(Instant::now());
-            }
-            Output::Timeout(deadline) => {
-                // While idling with a mailbox selected, look for changes every second.
-                let tick = (handler.idling && handler.selected.is_some())
-                    .then(|| Instant::now() + Duration::from_secs(1));
-                let wake = match (deadline, tick) {
-                    (Some(d), Some(t)) => Some(d.min(t)),
-                    (d, t) => d.or(t),
-                };
-                match stream.read_until(&mut buf, wake).await? {
-                    Read::Data(n) => session.handle_input(Instant::now(), &buf[..n]),
-                    Read::Eof => session.handle_eof(),
-                    Read::TimedOut => {
-                        if deadline.is_some_and(|d| Instant::now() >= d) {
-                            session.handle_timeout(Instant::now());
-                        } else {
-                            handler.refresh(&mut session);
-                        }
-                    }
-                }
-            }
-            Output::Closed => {
-                let _ = stream.shutdown().await;
-                return Ok(());
-            }
+        // While idling with a mailbox selected, look for changes every second.
+        let tick = (handler.idling && handler.selected.is_some())
+            .then(|| Instant::now() + Duration::from_secs(1));
+        match driver.step(tick).await? {
+            Step::Event(event) => handler.on_event(event, driver.session()),
+            Step::Woken => handler.refresh(driver.session()),
+            Step::Closed => return Ok(()),
         }
     }
 }

@@ -1,0 +1,276 @@
+//! An async driver for any sansmail session over tokio I/O (feature `tokio`).
+//!
+//! The state machines do no I/O; this module does it for applications that
+//! want no loop of their own. It only calls a session's public API, as any
+//! application would: it writes what the session transmits, upgrades to TLS
+//! with tokio-rustls when the session asks, applies the session's deadlines
+//! with tokio timers, and hands every event to the caller, who answers
+//! through [`Driver::session`].
+//!
+//! ```no_run
+//! # async fn f(tcp: tokio::net::TcpStream, acceptor: tokio_rustls::TlsAcceptor) -> std::io::Result<()> {
+//! use sansmail_common::driver::{Driver, Tls, Step};
+//! # struct S; impl sansmail_common::driver::SessionIo for S { type Event = u8;
+//! # fn poll_output(&mut self) -> sansmail_common::Output<u8> { sansmail_common::Output::Closed }
+//! # fn handle_input(&mut self, _: std::time::Instant, _: &[u8]) {} fn handle_eof(&mut self) {}
+//! # fn handle_timeout(&mut self, _: std::time::Instant) {} fn tls_started(&mut self, _: std::time::Instant) {} }
+//! # let session = S;
+//! let mut driver = Driver::new(session, tcp, Tls::Server(acceptor));
+//! while let Step::Event(event) = driver.step(None).await? {
+//!     // Decide, perhaps after async work, then answer:
+//!     let _session = driver.session();
+//!     # let _ = event;
+//! }
+//! # Ok(()) }
+//! ```
+#![allow(clippy::disallowed_methods)] // the driver is where time comes from
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::{TlsAcceptor, TlsConnector, client, server};
+
+use crate::Output;
+
+/// What a driver needs of a session: the inputs and `poll_output` every
+/// sansmail session has.
+pub trait SessionIo {
+    /// What the session tells the application.
+    type Event;
+    /// The next thing to do.
+    fn poll_output(&mut self) -> Output<Self::Event>;
+    /// Bytes from the peer.
+    fn handle_input(&mut self, now: Instant, data: &[u8]);
+    /// The peer closed its side.
+    fn handle_eof(&mut self);
+    /// A deadline the session gave passed.
+    fn handle_timeout(&mut self, now: Instant);
+    /// The TLS handshake the session asked for finished.
+    fn tls_started(&mut self, now: Instant);
+}
+
+/// How to run the TLS handshake a session asks for (STARTTLS, STLS).
+#[derive(Clone)]
+pub enum Tls {
+    /// As a server, with this certificate.
+    Server(TlsAcceptor),
+    /// As a client, checking the server's certificate for this name.
+    Client(TlsConnector, ServerName<'static>),
+    /// Not available: a session asking for it fails with an error.
+    None,
+}
+
+/// A stream that a STARTTLS can turn into TLS in place.
+pub enum Stream<T> {
+    /// Before any TLS.
+    Plain(T),
+    /// TLS, server side.
+    Server(Box<server::TlsStream<T>>),
+    /// TLS, client side.
+    Client(Box<client::TlsStream<T>>),
+    /// Only while an upgrade runs (or after one failed).
+    Upgrading,
+}
+
+/// What [`Driver::step`] gives.
+#[derive(Debug)]
+pub enum Step<E> {
+    /// Something for the application; answer through [`Driver::session`].
+    Event(E),
+    /// The time given to `step` came before anything else happened.
+    Woken,
+    /// The session ended and the stream is shut down.
+    Closed,
+}
+
+/// Runs a session over `T`.
+pub struct Driver<S, T> {
+    session: S,
+    stream: Stream<T>,
+    tls: Tls,
+    buf: Vec<u8>,
+    closed: bool,
+}
+
+impl<S: SessionIo, T: AsyncRead + AsyncWrite + Unpin> Driver<S, T> {
+    /// A driver for `session` over `io` (already TLS for implicit TLS).
+    pub fn new(session: S, io: T, tls: Tls) -> Self {
+        Driver {
+            session,
+            stream: Stream::Plain(io),
+            tls,
+            buf: vec![0; 64 * 1024],
+            closed: false,
+        }
+    }
+
+    /// The session, to answer events and read its state.
+    pub fn session(&mut self) -> &mut S {
+        &mut self.session
+    }
+
+    /// True once a TLS upgrade ran.
+    pub fn is_tls(&self) -> bool {
+        matches!(self.stream, Stream::Server(_) | Stream::Client(_))
+    }
+
+    /// The next event. Transmits, TLS upgrades, reads and the session's
+    /// deadlines happen on the way. With `wake`, gives [`Step::Woken`] when
+    /// that time comes while waiting for the peer (for the application's
+    /// own timers, such as a mailbox check during IDLE).
+    pub async fn step(&mut self, wake: Option<Instant>) -> io::Result<Step<S::Event>> {
+        if self.closed {
+            return Ok(Step::Closed);
+        }
+        loop {
+            match self.session.poll_output() {
+                Output::Transmit(bytes) => self.stream.write_all(&bytes).await?,
+                Output::Event(event) => return Ok(Step::Event(event)),
+                Output::StartTls => {
+                    self.stream.flush().await?;
+                    self.upgrade().await?;
+                    self.session.tls_started(Instant::now());
+                }
+                Output::Timeout(deadline) => {
+                    self.stream.flush().await?;
+                    let until = match (deadline, wake) {
+                        (Some(d), Some(w)) => Some(d.min(w)),
+                        (d, w) => d.or(w),
+                    };
+                    let read = self.stream.read(&mut self.buf);
+                    let result = match until {
+                        Some(t) => tokio::time::timeout_at(t.into(), read).await,
+                        None => Ok(read.await),
+                    };
+                    match result {
+                        Ok(Ok(0)) => self.session.handle_eof(),
+                        Ok(Ok(n)) => self.session.handle_input(Instant::now(), &self.buf[..n]),
+                        // A TLS peer that closes without close_notify has still closed.
+                        Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                            self.session.handle_eof()
+                        }
+                        Ok(Err(e)) => return Err(e),
+                        Err(_) => {
+                            let now = Instant::now();
+                            if deadline.is_some_and(|d| now >= d) {
+                                self.session.handle_timeout(now);
+                            } else {
+                                return Ok(Step::Woken);
+                            }
+                        }
+                    }
+                }
+                Output::Closed => {
+                    self.closed = true;
+                    let _ = self.stream.shutdown().await;
+                    return Ok(Step::Closed);
+                }
+            }
+        }
+    }
+
+    /// Writes what the session has to send, without reading: for answers
+    /// given between steps that should leave at once.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush().await
+    }
+
+    async fn upgrade(&mut self) -> io::Result<()> {
+        let Stream::Plain(io) = std::mem::replace(&mut self.stream, Stream::Upgrading) else {
+            return Err(io::Error::other("TLS is already active"));
+        };
+        self.stream = match &self.tls {
+            Tls::Server(acceptor) => Stream::Server(Box::new(acceptor.accept(io).await?)),
+            Tls::Client(connector, name) => {
+                Stream::Client(Box::new(connector.connect(name.clone(), io).await?))
+            }
+            Tls::None => {
+                return Err(io::Error::other(
+                    "the session asked for TLS, but none is set up",
+                ));
+            }
+        };
+        Ok(())
+    }
+}
+
+fn upgrading() -> io::Error {
+    io::Error::other("stream used during a TLS upgrade")
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for Stream<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Server(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Client(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Upgrading => Poll::Ready(Err(upgrading())),
+        }
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Stream<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Server(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Client(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Upgrading => Poll::Ready(Err(upgrading())),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Server(s) => Pin::new(s).poll_flush(cx),
+            Stream::Client(s) => Pin::new(s).poll_flush(cx),
+            Stream::Upgrading => Poll::Ready(Err(upgrading())),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Server(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Client(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Upgrading => Poll::Ready(Err(upgrading())),
+        }
+    }
+}
+
+/// Implements [`SessionIo`] for a session type with the usual methods.
+#[macro_export]
+macro_rules! impl_session_io {
+    ($session:ty, $event:ty) => {
+        impl $crate::driver::SessionIo for $session {
+            type Event = $event;
+            fn poll_output(&mut self) -> $crate::Output<$event> {
+                <$session>::poll_output(self)
+            }
+            fn handle_input(&mut self, now: std::time::Instant, data: &[u8]) {
+                <$session>::handle_input(self, now, data)
+            }
+            fn handle_eof(&mut self) {
+                <$session>::handle_eof(self)
+            }
+            fn handle_timeout(&mut self, now: std::time::Instant) {
+                <$session>::handle_timeout(self, now)
+            }
+            fn tls_started(&mut self, now: std::time::Instant) {
+                <$session>::tls_started(self, now)
+            }
+        }
+    };
+}
