@@ -76,6 +76,73 @@ pub enum Stream<T> {
     Upgrading,
 }
 
+/// What [`Stream::read_until`] got.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Read {
+    /// This many bytes.
+    Data(usize),
+    /// The peer closed the connection.
+    Eof,
+    /// The deadline passed first.
+    TimedOut,
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> Stream<T> {
+    /// Runs the server side of a TLS handshake over the plain stream.
+    pub async fn accept_tls(&mut self, acceptor: &TlsAcceptor) -> io::Result<()> {
+        match std::mem::replace(self, Stream::Upgrading) {
+            Stream::Plain(io) => {
+                *self = Stream::Server(Box::new(acceptor.accept(io).await?));
+                Ok(())
+            }
+            _ => Err(io::Error::other("TLS is already active")),
+        }
+    }
+
+    /// Runs the client side of a TLS handshake over the plain stream.
+    pub async fn connect_tls(
+        &mut self,
+        connector: &TlsConnector,
+        name: ServerName<'static>,
+    ) -> io::Result<()> {
+        match std::mem::replace(self, Stream::Upgrading) {
+            Stream::Plain(io) => {
+                *self = Stream::Client(Box::new(connector.connect(name, io).await?));
+                Ok(())
+            }
+            _ => Err(io::Error::other("TLS is already active")),
+        }
+    }
+
+    /// True once TLS is up.
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Stream::Server(_) | Stream::Client(_))
+    }
+
+    /// Flushes what was written, then reads into `buf` until `deadline`
+    /// (`None`: as long as it takes). A TLS peer that closes without
+    /// close_notify has still closed: that is [`Read::Eof`] too.
+    pub async fn read_until(
+        &mut self,
+        buf: &mut [u8],
+        deadline: Option<Instant>,
+    ) -> io::Result<Read> {
+        self.flush().await?;
+        let read = self.read(buf);
+        let result = match deadline {
+            Some(d) => tokio::time::timeout_at(d.into(), read).await,
+            None => Ok(read.await),
+        };
+        match result {
+            Err(_) => Ok(Read::TimedOut),
+            Ok(Ok(0)) => Ok(Read::Eof),
+            Ok(Ok(n)) => Ok(Read::Data(n)),
+            Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(Read::Eof),
+            Ok(Err(e)) => Err(e),
+        }
+    }
+}
+
 /// What [`Driver::step`] gives.
 #[derive(Debug)]
 pub enum Step<E> {
@@ -115,7 +182,7 @@ impl<S: SessionIo, T: AsyncRead + AsyncWrite + Unpin> Driver<S, T> {
 
     /// True once a TLS upgrade ran.
     pub fn is_tls(&self) -> bool {
-        matches!(self.stream, Stream::Server(_) | Stream::Client(_))
+        self.stream.is_tls()
     }
 
     /// The next event. Transmits, TLS upgrades, reads and the session's
@@ -136,25 +203,14 @@ impl<S: SessionIo, T: AsyncRead + AsyncWrite + Unpin> Driver<S, T> {
                     self.session.tls_started(Instant::now());
                 }
                 Output::Timeout(deadline) => {
-                    self.stream.flush().await?;
                     let until = match (deadline, wake) {
                         (Some(d), Some(w)) => Some(d.min(w)),
                         (d, w) => d.or(w),
                     };
-                    let read = self.stream.read(&mut self.buf);
-                    let result = match until {
-                        Some(t) => tokio::time::timeout_at(t.into(), read).await,
-                        None => Ok(read.await),
-                    };
-                    match result {
-                        Ok(Ok(0)) => self.session.handle_eof(),
-                        Ok(Ok(n)) => self.session.handle_input(Instant::now(), &self.buf[..n]),
-                        // A TLS peer that closes without close_notify has still closed.
-                        Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                            self.session.handle_eof()
-                        }
-                        Ok(Err(e)) => return Err(e),
-                        Err(_) => {
+                    match self.stream.read_until(&mut self.buf, until).await? {
+                        Read::Data(n) => self.session.handle_input(Instant::now(), &self.buf[..n]),
+                        Read::Eof => self.session.handle_eof(),
+                        Read::TimedOut => {
                             let now = Instant::now();
                             if deadline.is_some_and(|d| now >= d) {
                                 self.session.handle_timeout(now);
@@ -180,21 +236,13 @@ impl<S: SessionIo, T: AsyncRead + AsyncWrite + Unpin> Driver<S, T> {
     }
 
     async fn upgrade(&mut self) -> io::Result<()> {
-        let Stream::Plain(io) = std::mem::replace(&mut self.stream, Stream::Upgrading) else {
-            return Err(io::Error::other("TLS is already active"));
-        };
-        self.stream = match &self.tls {
-            Tls::Server(acceptor) => Stream::Server(Box::new(acceptor.accept(io).await?)),
-            Tls::Client(connector, name) => {
-                Stream::Client(Box::new(connector.connect(name.clone(), io).await?))
-            }
-            Tls::None => {
-                return Err(io::Error::other(
-                    "the session asked for TLS, but none is set up",
-                ));
-            }
-        };
-        Ok(())
+        match &self.tls {
+            Tls::Server(acceptor) => self.stream.accept_tls(acceptor).await,
+            Tls::Client(connector, name) => self.stream.connect_tls(connector, name.clone()).await,
+            Tls::None => Err(io::Error::other(
+                "the session asked for TLS, but none is set up",
+            )),
+        }
     }
 }
 
