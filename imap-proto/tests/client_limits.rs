@@ -109,3 +109,46 @@ fn timeout_and_unknown_tags() {
     let (events, _) = run(config(), &[GREETING, b"* BYE going down\r\n"]);
     assert!(matches!(failure(&events), Some(ClientError::Bye(_))));
 }
+
+#[test]
+fn starttls_drops_what_the_server_sent_before_the_handshake() {
+    let now = Instant::now();
+    let mut c = Config::password("alice", "secret");
+    c.tls = TlsPolicy::Required;
+    let mut session = Session::new(c, now);
+    let mut events = Vec::new();
+    let mut upgraded = false;
+    let mut input: &[&[u8]] = &[
+        b"* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] hi\r\n",
+        // An attacker appends a forged response after the OK to STARTTLS.
+        b"A1 OK begin TLS\r\n* 99 EXISTS\r\n",
+        b"* CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR\r\nA2 OK done\r\nA3 OK [CAPABILITY IMAP4rev1] in\r\n",
+    ];
+    for _ in 0..100 {
+        match session.poll_output() {
+            Output::Event(e) => events.push(e),
+            Output::StartTls => {
+                upgraded = true;
+                session.tls_started(now);
+            }
+            Output::Transmit(_) => {}
+            Output::Timeout(_) => match input.split_first() {
+                Some((next, rest)) => {
+                    session.handle_input(now, next);
+                    input = rest;
+                }
+                None => break,
+            },
+            Output::Closed => break,
+        }
+    }
+    assert!(upgraded && session.is_tls());
+    assert!(
+        events.iter().any(|e| matches!(e, Event::Ready { .. })),
+        "{events:?}"
+    );
+    assert!(
+        !events.contains(&Event::Untagged(Untagged::Exists(99))),
+        "{events:?}"
+    );
+}
