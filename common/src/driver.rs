@@ -155,22 +155,31 @@ pub enum Step<E> {
 }
 
 /// Runs a session over `T`.
-pub struct Driver<S, T> {
+pub struct Driver<S: SessionIo, T> {
     session: S,
     stream: Stream<T>,
     tls: Tls,
     buf: Vec<u8>,
+    /// An output [`Driver::flush`] took from the session but could not act on.
+    pending: Option<Output<S::Event>>,
     closed: bool,
 }
 
 impl<S: SessionIo, T: AsyncRead + AsyncWrite + Unpin> Driver<S, T> {
     /// A driver for `session` over `io` (already TLS for implicit TLS).
     pub fn new(session: S, io: T, tls: Tls) -> Self {
+        Self::with_stream(session, Stream::Plain(io), tls)
+    }
+
+    /// A driver over a stream that may already be TLS (implicit TLS, as on
+    /// ports 465, 993 and 995).
+    pub fn with_stream(session: S, stream: Stream<T>, tls: Tls) -> Self {
         Driver {
             session,
-            stream: Stream::Plain(io),
+            stream,
             tls,
-            buf: vec![0; 64 * 1024],
+            buf: vec![0; 16 * 1024],
+            pending: None,
             closed: false,
         }
     }
@@ -194,7 +203,11 @@ impl<S: SessionIo, T: AsyncRead + AsyncWrite + Unpin> Driver<S, T> {
             return Ok(Step::Closed);
         }
         loop {
-            match self.session.poll_output() {
+            let output = match self.pending.take() {
+                Some(output) => output,
+                None => self.session.poll_output(),
+            };
+            match output {
                 Output::Transmit(bytes) => self.stream.write_all(&bytes).await?,
                 Output::Event(event) => return Ok(Step::Event(event)),
                 Output::StartTls => {
@@ -230,8 +243,24 @@ impl<S: SessionIo, T: AsyncRead + AsyncWrite + Unpin> Driver<S, T> {
     }
 
     /// Writes what the session has to send, without reading: for answers
-    /// given between steps that should leave at once.
+    /// given between steps that should leave at once, and for bodies
+    /// written piece by piece (each piece leaves before the next is made).
+    /// Anything else the session has to say waits for the next [`step`](Self::step).
     pub async fn flush(&mut self) -> io::Result<()> {
+        if self.pending.is_none() && !self.closed {
+            loop {
+                match self.session.poll_output() {
+                    Output::Transmit(bytes) => self.stream.write_all(&bytes).await?,
+                    // Nothing to do: asked again, the session says so again
+                    // (kept, it could hide what the caller does next).
+                    Output::Timeout(_) => break,
+                    other => {
+                        self.pending = Some(other);
+                        break;
+                    }
+                }
+            }
+        }
         self.stream.flush().await
     }
 

@@ -44,6 +44,10 @@ mod plan;
 
 #[cfg(feature = "blocking")]
 pub mod blocking;
+#[cfg(feature = "tokio")]
+pub mod driver;
+#[cfg(any(feature = "blocking", feature = "tokio"))]
+mod system;
 
 pub use config::{Config, FamilyOrder};
 pub use lookup::{Lookup, Output, Query, Transport};
