@@ -15,6 +15,7 @@ command -v python3 >/dev/null || missing+=(python3)
 [ -x /usr/sbin/dovecot ] && [ -e /usr/lib/dovecot/pop3 ] || missing+=(dovecot-pop3d)
 # IMAP peers: Dovecot's IMAP server, and mbsync (isync) as a syncing client.
 [ -e /usr/lib/dovecot/imap ] || missing+=(dovecot-imapd)
+[ -e /usr/lib/dovecot/lmtp ] || missing+=(dovecot-lmtpd)
 command -v mbsync >/dev/null || missing+=(isync)
 command -v fetchmail >/dev/null || missing+=(fetchmail)
 command -v getmail >/dev/null || missing+=(getmail6)

@@ -167,6 +167,15 @@ impl SmtpConnection {
                         .map_err(|e| Error::lost(&self.server, e.to_string()))?;
                     self.body_sent = true;
                 }
+                Event::TransactionComplete(outcomes) if self.driver.session().is_ending() => {
+                    // The connection failed mid-transaction: the outcomes are
+                    // the session's own 4xx, not the server's word.
+                    self.broken = true;
+                    let detail = outcomes.first().map_or_else(String::new, |o| {
+                        o.status.reply().to_wire_string().trim_end().to_owned()
+                    });
+                    return Err(Error::lost(&self.server, detail));
+                }
                 Event::TransactionComplete(outcomes) => {
                     return Report {
                         recipients: outcomes,

@@ -76,7 +76,11 @@ pub struct Sink {
 impl Sink {
     /// Starts smtp-sink on a free port with `args` added.
     pub fn start(args: &[&str]) -> Self {
-        let port = free_port();
+        Self::start_on(free_port(), args)
+    }
+
+    /// Starts smtp-sink on `port` (to restart one where it was).
+    pub fn start_on(port: u16, args: &[&str]) -> Self {
         let dir = TempDir::new("sink");
         let child = Command::new(env!("CARGO_BIN_EXE_smtp-sink"))
             .args(["--listen", &format!("127.0.0.1:{port}"), "--maildir"])
@@ -366,7 +370,17 @@ begin retry
 
 /// Starts one of our server binaries on a free port over `root` with `args` added.
 fn start_server(program: &str, name: &str, root: &Path, args: &[&str]) -> (u16, Daemon) {
-    let port = free_port();
+    start_server_on(free_port(), program, name, root, args)
+}
+
+/// Starts one of our server binaries on `port`.
+fn start_server_on(
+    port: u16,
+    program: &str,
+    name: &str,
+    root: &Path,
+    args: &[&str],
+) -> (u16, Daemon) {
     let child = Command::new(program)
         .args(["--listen", &format!("127.0.0.1:{port}"), "--maildir"])
         .arg(root)
@@ -410,8 +424,13 @@ pub struct ImapServer {
 impl ImapServer {
     /// Starts imap-server on a free port over `root` with `args` added.
     pub fn start(root: &Path, args: &[&str]) -> Self {
-        let (port, daemon) =
-            start_server(env!("CARGO_BIN_EXE_imap-server"), "imap-server", root, args);
+        Self::start_on(free_port(), root, args)
+    }
+
+    /// Starts imap-server on `port` (to restart one where it was).
+    pub fn start_on(port: u16, root: &Path, args: &[&str]) -> Self {
+        let program = env!("CARGO_BIN_EXE_imap-server");
+        let (port, daemon) = start_server_on(port, program, "imap-server", root, args);
         ImapServer {
             port,
             _daemon: daemon,
@@ -455,6 +474,8 @@ pub fn maildir_messages(dir: &Path) -> Vec<String> {
 /// 127.0.0.1 for one user, stopped on drop.
 pub struct Dovecot {
     pub port: u16,
+    /// Each protocol's port, in the order started.
+    pub ports: Vec<(String, u16)>,
     pub dir: TempDir,
     _daemon: Daemon,
 }
@@ -462,43 +483,70 @@ pub struct Dovecot {
 impl Dovecot {
     /// Starts Dovecot's POP3 with `user`:`password` and `messages` in the user's maildir.
     pub fn start(user: &str, password: &str, messages: &[&str]) -> Self {
-        Self::serve("pop3", user, password, messages)
+        Self::serve(&["pop3"], user, password, messages, "")
     }
 
     /// Starts Dovecot's IMAP with `user`:`password` and `messages` in the user's maildir.
     pub fn start_imap(user: &str, password: &str, messages: &[&str]) -> Self {
-        Self::serve("imap", user, password, messages)
+        Self::serve(&["imap"], user, password, messages, "")
     }
 
-    fn serve(protocol: &str, user: &str, password: &str, messages: &[&str]) -> Self {
+    /// Starts IMAP, POP3 and LMTP (LMTP takes `user@any.domain`), with an
+    /// Archive folder, and a SASL socket for Postfix ([`Dovecot::auth_socket`]).
+    pub fn start_mail_store(user: &str, password: &str) -> Self {
+        let extra = "auth_username_format = %Ln\n\
+             service auth {\n  unix_listener {DIR}/auth-postfix {\n    mode = 0666\n  }\n}\n\
+             namespace inbox {\n  inbox = yes\n  mailbox Archive {\n    auto = create\n    special_use = \\Archive\n  }\n}\n";
+        Self::serve(&["imap", "pop3", "lmtp"], user, password, &[], extra)
+    }
+
+    /// Where Postfix asks Dovecot to check SMTP AUTH credentials.
+    pub fn auth_socket(&self) -> PathBuf {
+        self.dir.path().join("auth-postfix")
+    }
+
+    /// The certificate and key files it serves.
+    pub fn cert_files(&self) -> (PathBuf, PathBuf) {
+        (
+            self.dir.path().join("cert.pem"),
+            self.dir.path().join("key.pem"),
+        )
+    }
+
+    /// The port of `protocol`.
+    pub fn port_of(&self, protocol: &str) -> u16 {
+        self.ports
+            .iter()
+            .find(|(p, _)| p == protocol)
+            .map(|(_, port)| *port)
+            .unwrap_or_else(|| panic!("dovecot serves no {protocol}"))
+    }
+
+    /// The self-signed certificate (for localhost) it serves, in PEM.
+    pub fn cert_pem(&self) -> Vec<u8> {
+        std::fs::read(self.dir.path().join("cert.pem")).unwrap()
+    }
+
+    fn serve(
+        protocols: &[&str],
+        user: &str,
+        password: &str,
+        messages: &[&str],
+        extra: &str,
+    ) -> Self {
         let dovecot = require("/usr/sbin/dovecot");
         let dir = TempDir::new("dovecot");
         let d = dir.path().to_owned();
-        let port = free_port();
+        let ports: Vec<(String, u16)> = protocols
+            .iter()
+            .map(|p| (p.to_string(), free_port()))
+            .collect();
         for sub in ["run", "state"] {
             std::fs::create_dir_all(d.join(sub)).unwrap();
         }
-        let key = run(
-            Command::new(require("openssl"))
-                .args([
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "rsa:2048",
-                    "-nodes",
-                    "-subj",
-                    "/CN=localhost",
-                    "-days",
-                    "1",
-                    "-keyout",
-                ])
-                .arg(d.join("key.pem"))
-                .arg("-out")
-                .arg(d.join("cert.pem")),
-            b"",
-            Duration::from_secs(60),
-        );
-        assert!(key.status.success(), "openssl failed");
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        std::fs::write(d.join("cert.pem"), certified.cert.pem()).unwrap();
+        std::fs::write(d.join("key.pem"), certified.key_pair.serialize_pem()).unwrap();
         std::fs::write(d.join("passwd"), format!("{user}:{{PLAIN}}{password}\n")).unwrap();
         fill_maildir(&d.join("home"), user, messages);
         // Mail is owned by an unprivileged user; as root that is nobody,
@@ -519,17 +567,29 @@ impl Dovecot {
         std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
         std::fs::set_permissions(&d, perms).unwrap();
         let p = d.display();
+        let mut listeners = String::new();
+        for (protocol, port) in &ports {
+            listeners += &match protocol.as_str() {
+                "lmtp" => format!(
+                    "service lmtp {{\n  inet_listener lmtp {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n}}\n"
+                ),
+                _ => format!(
+                    "service {protocol}-login {{\n  inet_listener {protocol} {{\n    port = {port}\n  }}\n  inet_listener {protocol}s {{\n    port = 0\n  }}\n}}\n"
+                ),
+            };
+        }
+        let protocols = protocols.join(" ");
         let config = format!(
             "base_dir = {p}/run\nstate_dir = {p}/state\nlog_path = {p}/dovecot.log\n\
-             protocols = {protocol}\nlisten = 127.0.0.1\nssl = required\n\
+             protocols = {protocols}\nlisten = 127.0.0.1\nssl = required\n\
              ssl_cert = <{p}/cert.pem\nssl_key = <{p}/key.pem\n\
              disable_plaintext_auth = yes\nauth_mechanisms = plain login\n\
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {p}/passwd\n}}\n\
              userdb {{\n  driver = static\n  args = uid={uid} gid={gid} home={p}/home/%u\n}}\n\
-             mail_location = maildir:~/Maildir\n{users}\
-             service {protocol}-login {{\n  inet_listener {protocol} {{\n    port = {port}\n  }}\n  inet_listener {protocol}s {{\n    port = 0\n  }}\n}}\n\
+             mail_location = maildir:~/Maildir\n{users}{listeners}\
              service anvil {{\n  chroot =\n}}\nservice stats {{\n  chroot =\n}}\n\
-             pop3_uidl_format = %08Xu%08Xv\n"
+             pop3_uidl_format = %08Xu%08Xv\n{extra}",
+            extra = extra.replace("{DIR}", &p.to_string())
         );
         std::fs::write(d.join("dovecot.conf"), config).unwrap();
         let child = Command::new(dovecot)
@@ -544,9 +604,12 @@ impl Dovecot {
             child,
             name: "dovecot".into(),
         };
-        wait_for_port(port, "dovecot");
+        for (_, port) in &ports {
+            wait_for_port(*port, "dovecot");
+        }
         Dovecot {
-            port,
+            port: ports[0].1,
+            ports,
             dir,
             _daemon: daemon,
         }

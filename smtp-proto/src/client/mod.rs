@@ -193,6 +193,13 @@ impl Session {
         self.authenticated
     }
 
+    /// True once the session is ending (QUIT sent, or a failure): no more
+    /// transactions. A [`Event::TransactionComplete`] that comes with this
+    /// set was ended by the failure, not by the server's replies.
+    pub fn is_ending(&self) -> bool {
+        self.closing || matches!(self.state, State::Quitting | State::Closed)
+    }
+
     /// Bytes received from the server.
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
         if matches!(self.state, State::Closed | State::AwaitingTls) || self.closing {
