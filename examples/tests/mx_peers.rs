@@ -306,3 +306,28 @@ fn the_mx_example_prints_plans_and_fails_on_errors() {
     assert!(text.contains("556 5.1.10"), "{text}");
     assert!(text.contains("10 mx1.mx.test"), "{text}");
 }
+
+/// The tokio driver gives the same plans and errors as the blocking one,
+/// over UDP, over TCP after truncation, and for a silent server.
+#[tokio::test]
+async fn the_tokio_driver_agrees_with_the_blocking_one() {
+    use sansmail_mx::driver::resolve as resolve_async;
+    let dns = nsd();
+    for domain in ["two.mx.test", "big.mx.test", "implicit.mx.test", "cnamed.mx.test"] {
+        let blocking = plan(domain, config(&dns, 7));
+        let tokio = resolve_async(domain, config(&dns, 7)).await.unwrap();
+        assert_eq!(tokio, blocking, "{domain}");
+    }
+    match resolve_async("nullmx.mx.test", config(&dns, 7)).await {
+        Err(ResolveError::Lookup(e)) => assert_eq!(e.smtp_reply().0, 556),
+        other => panic!("{other:?}"),
+    }
+    // Nothing answers on this port: a temporary error after the retries.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut c = Config::new(vec![silent.local_addr().unwrap()], 1);
+    c.timeout = Duration::from_millis(200);
+    match resolve_async("two.mx.test", c).await {
+        Err(ResolveError::Lookup(e)) => assert!(!e.is_permanent(), "{e}"),
+        other => panic!("{other:?}"),
+    }
+}
