@@ -1,11 +1,7 @@
-//! A TCP stream that a STARTTLS can turn into a TLS stream in place.
-
-use std::io;
+//! A client's TCP connection, with what a later STARTTLS needs.
 
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
-
-pub use sansmail_common::driver::Read;
 
 /// Plain TCP, or TLS over it (the drivers' stream, over TCP).
 pub type MaybeTls = sansmail_common::driver::Stream<TcpStream>;
@@ -47,13 +43,5 @@ impl Connection {
             connector,
             server_name,
         })
-    }
-
-    /// Runs the TLS handshake after STARTTLS.
-    pub async fn start_tls(&mut self) -> io::Result<()> {
-        tokio::io::AsyncWriteExt::flush(&mut self.stream).await?;
-        self.stream
-            .connect_tls(&self.connector, self.server_name.clone())
-            .await
     }
 }

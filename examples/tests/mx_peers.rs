@@ -313,7 +313,12 @@ fn the_mx_example_prints_plans_and_fails_on_errors() {
 async fn the_tokio_driver_agrees_with_the_blocking_one() {
     use sansmail_mx::driver::resolve as resolve_async;
     let dns = nsd();
-    for domain in ["two.mx.test", "big.mx.test", "implicit.mx.test", "cnamed.mx.test"] {
+    for domain in [
+        "two.mx.test",
+        "big.mx.test",
+        "implicit.mx.test",
+        "cnamed.mx.test",
+    ] {
         let blocking = plan(domain, config(&dns, 7));
         let tokio = resolve_async(domain, config(&dns, 7)).await.unwrap();
         assert_eq!(tokio, blocking, "{domain}");

@@ -12,11 +12,10 @@ use std::time::Instant;
 
 use sansmail_examples::args::{self, Args, UsageError};
 use sansmail_examples::maildir::Maildir;
-use sansmail_examples::stream::{Connection, Read};
+use sansmail_examples::stream::Connection;
 use sansmail_examples::tls::Trust;
-use sansmail_pop3::Output;
 use sansmail_pop3::client::{Config, Event, RequestId, Session, TlsPolicy};
-use tokio::io::AsyncWriteExt;
+use sansmail_pop3::driver::{Driver, Step, Tls};
 
 const USAGE: &str =
     "usage: pop3-fetch --server HOST:PORT [--stls | --tls] --user NAME --password P --out DIR
@@ -147,7 +146,7 @@ async fn fetch(o: &Options) -> Result<String, Box<dyn std::error::Error>> {
         Some(path) => load_state(path)?,
         None => HashSet::new(),
     };
-    let mut conn = Connection::open(&o.server, &o.trust, o.tls == Some("tls")).await?;
+    let conn = Connection::open(&o.server, &o.trust, o.tls == Some("tls")).await?;
     let mut config = Config::password(&o.user, &o.password);
     config.apop = o.apop;
     match o.tls {
@@ -162,8 +161,9 @@ async fn fetch(o: &Options) -> Result<String, Box<dyn std::error::Error>> {
         }
     }
     let hostname = "pop3-fetch";
-    let mut session = Session::new(config, Instant::now());
-    let mut buf = vec![0u8; 64 * 1024];
+    let session = Session::new(config, Instant::now());
+    let tls = Tls::Client(conn.connector.clone(), conn.server_name.clone());
+    let mut driver = Driver::with_stream(session, conn.stream, tls);
     let mut stage: Option<Stage> = None;
     let mut uids: HashMap<u32, String> = HashMap::new();
     let mut requests: HashMap<RequestId, u32> = HashMap::new();
@@ -171,119 +171,107 @@ async fn fetch(o: &Options) -> Result<String, Box<dyn std::error::Error>> {
     let mut on_server: HashSet<String> = HashSet::new();
     let (mut fetched, mut deleted) = (0usize, 0usize);
     let mut quitting = false;
-    loop {
-        match session.poll_output() {
-            Output::Transmit(bytes) => conn.stream.write_all(&bytes).await?,
-            Output::StartTls => {
-                conn.start_tls().await?;
-                session.tls_started(Instant::now());
+    while let Step::Event(event) = driver.step(None).await? {
+        let session = driver.session();
+        match event {
+            Event::Ready { .. } => stage = Some(Stage::Listing(session.uidl(None)?)),
+            Event::UniqueId { message, uid, .. } => {
+                on_server.insert(uid.to_string());
+                uids.insert(message, uid.to_string());
             }
-            Output::Timeout(deadline) => match conn.stream.read_until(&mut buf, deadline).await? {
-                Read::Data(n) => session.handle_input(Instant::now(), &buf[..n]),
-                Read::Eof => session.handle_eof(),
-                Read::TimedOut => session.handle_timeout(Instant::now()),
-            },
-            Output::Closed => break,
-            Output::Event(event) => match event {
-                Event::Ready { .. } => stage = Some(Stage::Listing(session.uidl(None)?)),
-                Event::UniqueId { message, uid, .. } => {
-                    on_server.insert(uid.to_string());
-                    uids.insert(message, uid.to_string());
-                }
-                Event::Done { id, .. } | Event::Refused { id, .. } if matches!(stage, Some(Stage::Listing(l)) if l == id) =>
-                {
-                    // Without UIDL (a refused listing) every message is new.
-                    let count = if uids.is_empty() {
-                        let stat = session.stat()?;
-                        requests.insert(stat, 0);
-                        None
-                    } else {
-                        Some(())
-                    };
-                    stage = Some(Stage::Fetching);
-                    if count.is_some() {
-                        let mut numbers: Vec<u32> = uids
-                            .iter()
-                            .filter(|(_, uid)| !seen.contains(*uid))
-                            .map(|(n, _)| *n)
-                            .collect();
-                        numbers.sort_unstable();
-                        for n in numbers {
-                            requests.insert(session.retr(n)?, n);
-                        }
-                    }
-                }
-                Event::Stat { messages, .. } => {
-                    for n in 1..=messages {
+            Event::Done { id, .. } | Event::Refused { id, .. } if matches!(stage, Some(Stage::Listing(l)) if l == id) =>
+            {
+                // Without UIDL (a refused listing) every message is new.
+                let count = if uids.is_empty() {
+                    let stat = session.stat()?;
+                    requests.insert(stat, 0);
+                    None
+                } else {
+                    Some(())
+                };
+                stage = Some(Stage::Fetching);
+                if count.is_some() {
+                    let mut numbers: Vec<u32> = uids
+                        .iter()
+                        .filter(|(_, uid)| !seen.contains(*uid))
+                        .map(|(n, _)| *n)
+                        .collect();
+                    numbers.sort_unstable();
+                    for n in numbers {
                         requests.insert(session.retr(n)?, n);
                     }
                 }
-                Event::BodyChunk { id, chunk } => {
-                    if download.is_none() {
-                        let message = requests.get(&id).copied().unwrap_or_default();
+            }
+            Event::Stat { messages, .. } => {
+                for n in 1..=messages {
+                    requests.insert(session.retr(n)?, n);
+                }
+            }
+            Event::BodyChunk { id, chunk } => {
+                if download.is_none() {
+                    let message = requests.get(&id).copied().unwrap_or_default();
+                    let (tmp, file) = maildir.create_tmp(hostname)?;
+                    download = Some(Download {
+                        message,
+                        uid: uids.get(&message).cloned(),
+                        tmp,
+                        file,
+                    });
+                }
+                if let Some(d) = &mut download {
+                    d.file.write_all(&chunk)?;
+                }
+            }
+            Event::Done { id, .. } if requests.get(&id).is_some_and(|n| *n > 0) => {
+                let message = requests[&id];
+                let d = match download.take() {
+                    Some(d) => d,
+                    None => {
+                        // An empty message: no chunk came.
                         let (tmp, file) = maildir.create_tmp(hostname)?;
-                        download = Some(Download {
+                        Download {
                             message,
                             uid: uids.get(&message).cloned(),
                             tmp,
                             file,
-                        });
-                    }
-                    if let Some(d) = &mut download {
-                        d.file.write_all(&chunk)?;
-                    }
-                }
-                Event::Done { id, .. } if requests.get(&id).is_some_and(|n| *n > 0) => {
-                    let message = requests[&id];
-                    let d = match download.take() {
-                        Some(d) => d,
-                        None => {
-                            // An empty message: no chunk came.
-                            let (tmp, file) = maildir.create_tmp(hostname)?;
-                            Download {
-                                message,
-                                uid: uids.get(&message).cloned(),
-                                tmp,
-                                file,
-                            }
-                        }
-                    };
-                    d.file.sync_all()?;
-                    maildir.commit(&d.tmp)?;
-                    fetched += 1;
-                    if let Some(uid) = &d.uid {
-                        seen.insert(uid.clone());
-                        if let Some(path) = &o.state {
-                            save_state(path, &seen)?;
                         }
                     }
-                    if o.delete {
-                        requests.insert(session.dele(d.message)?, 0);
-                        deleted += 1;
-                        if let Some(uid) = d.uid {
-                            on_server.remove(&uid);
-                        }
+                };
+                d.file.sync_all()?;
+                maildir.commit(&d.tmp)?;
+                fetched += 1;
+                if let Some(uid) = &d.uid {
+                    seen.insert(uid.clone());
+                    if let Some(path) = &o.state {
+                        save_state(path, &seen)?;
                     }
-                    requests.remove(&id);
                 }
-                Event::Refused { id, response } => {
-                    if let Some(d) = download.take() {
-                        let _ = std::fs::remove_file(&d.tmp);
+                if o.delete {
+                    requests.insert(session.dele(d.message)?, 0);
+                    deleted += 1;
+                    if let Some(uid) = d.uid {
+                        on_server.remove(&uid);
                     }
-                    let n = requests.remove(&id).unwrap_or_default();
-                    eprintln!("warning: message {n}: {response}");
                 }
-                Event::Done { id, .. } => {
-                    requests.remove(&id);
+                requests.remove(&id);
+            }
+            Event::Refused { id, response } => {
+                if let Some(d) = download.take() {
+                    let _ = std::fs::remove_file(&d.tmp);
                 }
-                Event::Failed(error) => {
-                    if let Some(d) = download.take() {
-                        let _ = std::fs::remove_file(&d.tmp);
-                    }
-                    return Err(error.into());
+                let n = requests.remove(&id).unwrap_or_default();
+                eprintln!("warning: message {n}: {response}");
+            }
+            Event::Done { id, .. } => {
+                requests.remove(&id);
+            }
+            Event::Failed(error) => {
+                if let Some(d) = download.take() {
+                    let _ = std::fs::remove_file(&d.tmp);
                 }
-                _ => {}
-            },
+                return Err(error.into());
+            }
+            _ => {}
         }
         let all_answered = requests.is_empty() && download.is_none();
         if !quitting && matches!(stage, Some(Stage::Fetching)) && all_answered {
@@ -291,7 +279,6 @@ async fn fetch(o: &Options) -> Result<String, Box<dyn std::error::Error>> {
             session.quit()?;
         }
     }
-    let _ = conn.stream.shutdown().await;
     if let Some(path) = &o.state {
         // Forget ids the server no longer has (deleted here or elsewhere),
         // so the file does not grow without bound.

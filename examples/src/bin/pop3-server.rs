@@ -19,11 +19,10 @@ use bytes::Bytes;
 use sansmail_examples::args::{self, Args, UsageError};
 use sansmail_examples::listen::{self, ServerOptions};
 use sansmail_examples::mailstore::{Folder, UserStore};
-use sansmail_examples::stream::{MaybeTls, Read};
-use sansmail_pop3::Output;
+use sansmail_pop3::driver::{Driver, Step, Stream, Tls};
 use sansmail_pop3::server::{Config, Event, MessageInfo, Session, Ticket};
 use sansmail_pop3::types::{Response, ResponseCode, UniqueId};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn};
@@ -130,52 +129,43 @@ struct Maildrop<'a> {
     _lock: Lock<'a>,
 }
 
-/// One connection, driven by the Sans-IO session.
+/// One connection, run by the POP3 server driver.
 async fn serve(
     tcp: TcpStream,
     peer: SocketAddr,
     shared: &Shared,
     implicit_tls: bool,
 ) -> std::io::Result<()> {
-    let mut stream = MaybeTls::Plain(tcp);
+    let mut stream = Stream::Plain(tcp);
     let mut config = shared.config.clone();
     if implicit_tls {
         stream.accept_tls(&shared.acceptor).await?;
         config.implicit_tls = true;
     }
-    let mut session = Session::new(config, Instant::now());
-    let mut buf = vec![0u8; 16 * 1024];
+    let session = Session::new(config, Instant::now());
+    let mut driver = Driver::with_stream(session, stream, Tls::Server(shared.acceptor.clone()));
     let mut maildrop: Option<Maildrop<'_>> = None;
-    loop {
-        match session.poll_output() {
-            Output::Transmit(bytes) => stream.write_all(&bytes).await?,
-            Output::Event(event) => {
-                on_event(
-                    event,
-                    &mut session,
-                    &mut stream,
-                    shared,
-                    peer,
-                    &mut maildrop,
-                )
-                .await?
+    while let Step::Event(event) = driver.step(None).await? {
+        match event {
+            Event::Retrieve {
+                ticket, message, ..
+            } => {
+                let file = maildrop
+                    .as_ref()
+                    .and_then(|m| m.files.get(message as usize - 1))
+                    .cloned();
+                match file {
+                    Some(path) => retrieve(&mut driver, ticket, &path).await?,
+                    None => {
+                        let no = err(Some(ResponseCode::SysPerm), "no such message");
+                        answer(driver.session().reject(ticket, no));
+                    }
+                }
             }
-            Output::StartTls => {
-                stream.flush().await?;
-                stream.accept_tls(&shared.acceptor).await?;
-                session.tls_started(Instant::now());
-            }
-            Output::Timeout(deadline) => match stream.read_until(&mut buf, deadline).await? {
-                Read::Data(n) => session.handle_input(Instant::now(), &buf[..n]),
-                Read::Eof => session.handle_eof(),
-                Read::TimedOut => session.handle_timeout(Instant::now()),
-            },
-            Output::Closed => {
-                let _ = stream.shutdown().await;
-                return Ok(());
-            }
+            event => on_event(event, driver.session(), shared, peer, &mut maildrop).await?,
         }
     }
+    Ok(())
 }
 
 fn err(code: Option<ResponseCode>, text: &str) -> Response {
@@ -196,7 +186,6 @@ fn greeting_timestamp(hostname: &str) -> String {
 async fn on_event<'a>(
     event: Event,
     session: &mut Session,
-    stream: &mut MaybeTls,
     shared: &'a Shared,
     peer: SocketAddr,
     maildrop: &mut Option<Maildrop<'a>>,
@@ -244,19 +233,6 @@ async fn on_event<'a>(
                 && shared.options.server.users.get(&user.to_ascii_lowercase())
                     == credentials.password().map(str::to_owned).as_ref();
             login(session, ticket, ok, &user, shared, peer, maildrop).await;
-        }
-        Event::Retrieve {
-            ticket, message, ..
-        } => {
-            let Some(path) = maildrop
-                .as_ref()
-                .and_then(|m| m.files.get(message as usize - 1))
-                .cloned()
-            else {
-                answer(session.reject(ticket, err(Some(ResponseCode::SysPerm), "no such message")));
-                return Ok(());
-            };
-            retrieve(session, stream, ticket, &path).await?;
         }
         Event::Update { ticket, deleted } => {
             let Some(drop) = maildrop.as_mut() else {
@@ -413,11 +389,11 @@ fn unique_id(base: &str) -> UniqueId {
 
 /// Streams a message file through the session.
 async fn retrieve(
-    session: &mut Session,
-    stream: &mut MaybeTls,
+    driver: &mut Driver<Session, TcpStream>,
     ticket: Ticket,
     path: &Path,
 ) -> std::io::Result<()> {
+    let session = driver.session();
     let mut file = match tokio::fs::File::open(path).await {
         Ok(f) => f,
         Err(e) => {
@@ -437,18 +413,17 @@ async fn retrieve(
         if n == 0 {
             break;
         }
-        let flow = session
+        let flow = driver
+            .session()
             .write_body(ticket, Bytes::copy_from_slice(&buf[..n]))
             .map_err(std::io::Error::other)?;
         // Send what is ready before reading more: memory stays at one chunk.
-        while let Output::Transmit(bytes) = session.poll_output() {
-            stream.write_all(&bytes).await?;
-        }
+        driver.flush().await?;
         if flow == sansmail_pop3::server::BodyFlow::Enough {
             break;
         }
     }
-    answer(session.finish_body(ticket));
+    answer(driver.session().finish_body(ticket));
     Ok(())
 }
 

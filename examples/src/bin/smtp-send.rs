@@ -4,18 +4,16 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::ServerName;
 use sansmail_examples::args::{self, Args, UsageError};
-use sansmail_examples::stream::{MaybeTls, Read};
-use sansmail_examples::tls::{self, Trust};
+use sansmail_examples::stream::Connection;
+use sansmail_examples::tls::Trust;
+use sansmail_smtp::Mode;
 use sansmail_smtp::client::{
     self, ClientCredentials, DeliveryStatus, Envelope, Event, Session, TlsPolicy,
 };
+use sansmail_smtp::driver::{Driver, Step, Tls};
 use sansmail_smtp::types::{ForwardPath, Host, Mailbox, ReversePath, Secret};
-use sansmail_smtp::{Mode, Output};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
+use tokio::io::AsyncReadExt;
 
 const USAGE: &str =
     "usage: smtp-send --server HOST:PORT [--starttls | --tls] [--user NAME --password P]
@@ -141,25 +139,12 @@ async fn main() {
     }
 }
 
-fn server_name(server: &str) -> std::io::Result<ServerName<'static>> {
-    let host = server.rsplit_once(':').map_or(server, |(h, _)| h);
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    ServerName::try_from(host.to_owned()).map_err(|e| std::io::Error::other(format!("{host}: {e}")))
-}
-
-/// Runs one session; true when every recipient was delivered.
-async fn send(options: &Options, message: &[u8]) -> std::io::Result<bool> {
-    let tcp = tokio::time::timeout(Duration::from_secs(30), TcpStream::connect(&options.server))
+/// Runs one session on the SMTP client driver; true when every recipient was delivered.
+async fn send(options: &Options, message: &[u8]) -> Result<bool, Box<dyn std::error::Error>> {
+    let connect = Connection::open(&options.server, &options.trust, options.implicit_tls);
+    let conn = tokio::time::timeout(Duration::from_secs(30), connect)
         .await
-        .map_err(|_| std::io::Error::other(format!("{}: connection timed out", options.server)))?
-        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", options.server)))?;
-    let mut stream = MaybeTls::Plain(tcp);
-    let connector = TlsConnector::from(tls::client_config(&options.trust)?);
-    if options.implicit_tls {
-        stream
-            .connect_tls(&connector, server_name(&options.server)?)
-            .await?;
-    }
+        .map_err(|_| format!("{}: connection timed out", options.server))??;
     let mut config = client::Config::new(options.helo.clone());
     config.tls = options.tls;
     config.implicit_tls = options.implicit_tls;
@@ -170,25 +155,29 @@ async fn send(options: &Options, message: &[u8]) -> std::io::Result<bool> {
             password: Secret::new(password.clone()),
         });
     }
-    let mut session = Session::new(config, Instant::now());
+    let session = Session::new(config, Instant::now());
+    let tls = Tls::Client(conn.connector.clone(), conn.server_name.clone());
+    let mut driver = Driver::with_stream(session, conn.stream, tls);
     let mut envelope = Some(
         Envelope::new(options.from.clone(), options.to.clone()).with_size(message.len() as u64),
     );
-    let mut body: Option<&[u8]> = None;
     let mut all_delivered = false;
     let mut failure = None;
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        match session.poll_output() {
-            Output::Transmit(bytes) => stream.write_all(&bytes).await?,
-            Output::Event(Event::Ready) => match envelope.take() {
-                Some(e) => session
-                    .send_mail(Instant::now(), e)
-                    .map_err(std::io::Error::other)?,
-                None => session.quit(Instant::now()),
+    while let Step::Event(event) = driver.step(None).await? {
+        match event {
+            Event::Ready => match envelope.take() {
+                Some(e) => driver.session().send_mail(Instant::now(), e)?,
+                None => driver.session().quit(Instant::now()),
             },
-            Output::Event(Event::SendBody) => body = Some(message),
-            Output::Event(Event::TransactionComplete(outcomes)) => {
+            Event::SendBody => {
+                // Stream the body in pieces, each transmitted before the next.
+                for piece in message.chunks(64 * 1024) {
+                    driver.session().write_body(Instant::now(), piece)?;
+                    driver.flush().await?;
+                }
+                driver.session().finish_body(Instant::now())?;
+            }
+            Event::TransactionComplete(outcomes) => {
                 all_delivered = outcomes.iter().all(|o| o.status.is_delivered());
                 for o in outcomes {
                     let (what, reply) = match &o.status {
@@ -198,43 +187,12 @@ async fn send(options: &Options, message: &[u8]) -> std::io::Result<bool> {
                     };
                     println!("{}: {what}: {reply}", o.recipient);
                 }
-                session.quit(Instant::now());
+                driver.session().quit(Instant::now());
             }
-            Output::Event(Event::Failed(e)) => failure = Some(e),
-            Output::Event(_) => {}
-            Output::StartTls => {
-                stream.flush().await?;
-                stream
-                    .connect_tls(&connector, server_name(&options.server)?)
-                    .await?;
-                session.tls_started(Instant::now());
-            }
-            Output::Timeout(deadline) => {
-                if let Some(rest) = body.take() {
-                    // Stream the body in pieces, transmitting each before the next.
-                    let (piece, rest) = rest.split_at(rest.len().min(64 * 1024));
-                    session
-                        .write_body(Instant::now(), piece)
-                        .map_err(std::io::Error::other)?;
-                    if rest.is_empty() {
-                        session
-                            .finish_body(Instant::now())
-                            .map_err(std::io::Error::other)?;
-                    } else {
-                        body = Some(rest);
-                    }
-                    continue;
-                }
-                match stream.read_until(&mut buf, deadline).await? {
-                    Read::Data(n) => session.handle_input(Instant::now(), &buf[..n]),
-                    Read::Eof => session.handle_eof(),
-                    Read::TimedOut => session.handle_timeout(Instant::now()),
-                }
-            }
-            Output::Closed => break,
+            Event::Failed(e) => failure = Some(e),
+            _ => {}
         }
     }
-    let _ = stream.shutdown().await;
     if let Some(e) = failure {
         eprintln!("error: {e}");
         if envelope.is_some() {

@@ -13,11 +13,11 @@ use std::time::{Instant, SystemTime};
 
 use sansmail_examples::args::{self, Args, UsageError};
 use sansmail_examples::maildir::{self, MaildirRoot};
-use sansmail_examples::stream::{MaybeTls, Read};
 use sansmail_examples::tls;
+use sansmail_smtp::Mode;
+use sansmail_smtp::driver::{Driver, Step, Tls};
 use sansmail_smtp::server::{Config, Event, Session};
 use sansmail_smtp::types::{ForwardPath, Host, Mechanism, Reply};
-use sansmail_smtp::{Mode, Output};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
@@ -190,44 +190,26 @@ struct Transaction {
     spool: Option<(PathBuf, tokio::fs::File)>,
 }
 
-/// One connection, driven by the Sans-IO session.
+/// One connection, run by the SMTP server driver.
 async fn serve(tcp: TcpStream, peer: SocketAddr, shared: &Shared) -> std::io::Result<()> {
-    let mut stream = MaybeTls::Plain(tcp);
-    let mut session = Session::new(shared.config.clone(), Instant::now());
-    let mut buf = vec![0u8; 64 * 1024];
+    let session = Session::new(shared.config.clone(), Instant::now());
+    let mut driver = Driver::new(session, tcp, Tls::Server(shared.acceptor.clone()));
     let mut helo = String::new();
     let mut tx: Option<Transaction> = None;
-    loop {
-        match session.poll_output() {
-            Output::Transmit(bytes) => stream.write_all(&bytes).await?,
-            Output::Event(event) => {
-                on_event(
-                    event,
-                    &mut session,
-                    shared,
-                    peer,
-                    &stream,
-                    &mut helo,
-                    &mut tx,
-                )
-                .await?;
-            }
-            Output::StartTls => {
-                stream.flush().await?;
-                stream.accept_tls(&shared.acceptor).await?;
-                session.tls_started(Instant::now());
-            }
-            Output::Timeout(deadline) => match stream.read_until(&mut buf, deadline).await? {
-                Read::Data(n) => session.handle_input(Instant::now(), &buf[..n]),
-                Read::Eof => session.handle_eof(),
-                Read::TimedOut => session.handle_timeout(Instant::now()),
-            },
-            Output::Closed => {
-                let _ = stream.shutdown().await;
-                return Ok(());
-            }
-        }
+    while let Step::Event(event) = driver.step(None).await? {
+        let tls = driver.is_tls();
+        on_event(
+            event,
+            driver.session(),
+            shared,
+            peer,
+            tls,
+            &mut helo,
+            &mut tx,
+        )
+        .await?;
     }
+    Ok(())
 }
 
 fn reply(code: u16, status: (u8, u16, u16), text: &str) -> Reply {
@@ -240,7 +222,7 @@ async fn on_event(
     session: &mut Session,
     shared: &Shared,
     peer: SocketAddr,
-    stream: &MaybeTls,
+    tls: bool,
     helo: &mut String,
     tx: &mut Option<Transaction>,
 ) -> std::io::Result<()> {
@@ -305,7 +287,7 @@ async fn on_event(
         Event::DataChunk(chunk) => {
             if let Some(tx) = tx.as_mut() {
                 if tx.spool.is_none() {
-                    tx.spool = Some(open_spool(shared, peer, stream, helo, tx, session).await?);
+                    tx.spool = Some(open_spool(shared, peer, tls, helo, tx, session).await?);
                 }
                 if let Some((_, file)) = tx.spool.as_mut() {
                     file.write_all(&chunk).await?;
@@ -326,7 +308,7 @@ async fn on_event(
                 return Ok(());
             };
             if t.spool.is_none() {
-                t.spool = Some(open_spool(shared, peer, stream, helo, &t, session).await?);
+                t.spool = Some(open_spool(shared, peer, tls, helo, &t, session).await?);
             }
             let results = deliver(shared, &mut t).await;
             let failed = results.iter().filter(|r| r.is_err()).count();
@@ -417,18 +399,14 @@ fn recipient_owner(
 async fn open_spool(
     shared: &Shared,
     peer: SocketAddr,
-    stream: &MaybeTls,
+    tls: bool,
     helo: &str,
     tx: &Transaction,
     session: &Session,
 ) -> std::io::Result<(PathBuf, tokio::fs::File)> {
     let (path, file) = shared.store.create_spool()?;
     let mut file = tokio::fs::File::from_std(file);
-    let protocol = match (
-        shared.config.mode,
-        stream.is_tls(),
-        session.is_authenticated(),
-    ) {
+    let protocol = match (shared.config.mode, tls, session.is_authenticated()) {
         (Mode::Lmtp, _, _) => "LMTP",
         (_, true, true) => "ESMTPSA",
         (_, true, false) => "ESMTPS",
