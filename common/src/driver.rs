@@ -154,6 +154,12 @@ pub enum Step<E> {
     Closed,
 }
 
+/// The read buffer's first size: enough for commands and replies, and
+/// small for the many idle connections of a pool or an IDLE server.
+const READ_START: usize = 4 * 1024;
+/// How far it grows while reads keep filling it (message data).
+const READ_MAX: usize = 64 * 1024;
+
 /// Runs a session over `T`.
 pub struct Driver<S: SessionIo, T> {
     session: S,
@@ -178,7 +184,7 @@ impl<S: SessionIo, T: AsyncRead + AsyncWrite + Unpin> Driver<S, T> {
             session,
             stream,
             tls,
-            buf: vec![0; 16 * 1024],
+            buf: vec![0; READ_START],
             pending: None,
             closed: false,
         }
@@ -221,7 +227,12 @@ impl<S: SessionIo, T: AsyncRead + AsyncWrite + Unpin> Driver<S, T> {
                         (d, w) => d.or(w),
                     };
                     match self.stream.read_until(&mut self.buf, until).await? {
-                        Read::Data(n) => self.session.handle_input(Instant::now(), &self.buf[..n]),
+                        Read::Data(n) => {
+                            self.session.handle_input(Instant::now(), &self.buf[..n]);
+                            if n == self.buf.len() && n < READ_MAX {
+                                self.buf = vec![0; (n * 4).min(READ_MAX)];
+                            }
+                        }
                         Read::Eof => self.session.handle_eof(),
                         Read::TimedOut => {
                             let now = Instant::now();

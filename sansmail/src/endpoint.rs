@@ -37,7 +37,6 @@ pub enum Security {
 }
 
 /// How the server's certificate is checked.
-#[derive(Clone)]
 enum Trust {
     WebPki,
     Roots(Vec<CertificateDer<'static>>),
@@ -74,7 +73,8 @@ pub struct Endpoint {
     host: String,
     port: u16,
     pub(crate) credentials: Option<(String, String)>,
-    trust: Trust,
+    /// Made once, shared by every connection (the root store is large).
+    tls: Arc<rustls::ClientConfig>,
     pub(crate) allow_plaintext: bool,
     pub(crate) connect_timeout: Duration,
     pub(crate) timeout: Option<Duration>,
@@ -140,7 +140,7 @@ impl Endpoint {
             host,
             port,
             credentials,
-            trust: Trust::WebPki,
+            tls: client_config(&Trust::WebPki),
             allow_plaintext: false,
             connect_timeout: Duration::from_secs(30),
             timeout: None,
@@ -189,14 +189,14 @@ impl Endpoint {
                 "trusted certificates: no certificate in the PEM text".into(),
             ));
         }
-        self.trust = Trust::Roots(certs);
+        self.tls = client_config(&Trust::Roots(certs));
         Ok(self)
     }
 
     /// Accepts any certificate: encryption without knowing who is at the
     /// other end. Only for tests, or opportunistic TLS between MTAs (RFC 7435).
     pub fn danger_accept_any_certificate(mut self) -> Self {
-        self.trust = Trust::Anything;
+        self.tls = client_config(&Trust::Anything);
         self
     }
 
@@ -229,7 +229,7 @@ impl Endpoint {
     /// stream and what a later STARTTLS needs.
     pub(crate) async fn connect(&self) -> Result<(Stream<TcpStream>, Tls), Error> {
         let server = self.server();
-        let connector = TlsConnector::from(client_config(&self.trust));
+        let connector = TlsConnector::from(self.tls.clone());
         let name = ServerName::try_from(self.host.clone())
             .map_err(|e| Error::Config(format!("{}: {e}", self.host)))?;
         let connect = async {

@@ -145,6 +145,14 @@ fn rejected_text(recipients: &[RecipientOutcome]) -> String {
 }
 
 /// Why TLS failed, with the certificate problem named where there is one.
+///
+/// ```
+/// use sansmail::{Error, TlsProblem};
+///
+/// let e = Error::Tls { server: "imap.example.com:993".into(), problem: TlsProblem::WrongName };
+/// assert_eq!(e.to_string(), "imap.example.com:993: TLS failed: certificate not valid for this host name");
+/// assert!(!e.is_temporary(), "a retry will not fix a certificate");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TlsProblem {

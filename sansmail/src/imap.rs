@@ -47,6 +47,18 @@ pub struct FolderState {
 }
 
 /// A message fetched from the server.
+///
+/// ```
+/// use sansmail::{FetchedMessage, Flag};
+///
+/// let message = FetchedMessage {
+///     uid: 7,
+///     flags: vec![Flag::Seen],
+///     raw: "Subject: =?utf-8?q?Caf=C3=A9?=\r\n\r\nhi\r\n".into(),
+/// };
+/// assert!(message.is_seen());
+/// assert_eq!(message.parse().subject().as_deref(), Some("Café"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FetchedMessage {
     /// Its UID in the folder.

@@ -69,4 +69,5 @@ pub use pool::Mailer;
 pub use pop3::{Pop3Client, Pop3Message};
 pub use sansmail_mime as mime;
 pub use sansmail_smtp::client::{DeliveryStatus, RecipientOutcome};
+pub use sansmail_smtp::types::{ForwardPath, Reply};
 pub use smtp::{Report, SmtpConnection};

@@ -15,6 +15,26 @@ use crate::error::TlsProblem;
 use crate::{Error, Outgoing};
 
 /// What became of each recipient of a message.
+///
+/// ```
+/// use sansmail::{DeliveryStatus, ForwardPath, RecipientOutcome, Reply, Report};
+/// use sansmail_smtp::types::Mailbox;
+///
+/// let outcome = |to: &str, code, status, text: &str| RecipientOutcome {
+///     recipient: ForwardPath::Mailbox(Mailbox::parse(to).unwrap()),
+///     status: DeliveryStatus::from_reply(Reply::text(code, status, text).unwrap()),
+/// };
+/// let report = Report {
+///     recipients: vec![
+///         outcome("a@example.com", 250, (2, 1, 5), "OK"),
+///         outcome("b@example.com", 550, (5, 1, 1), "No such user"),
+///     ],
+/// };
+/// assert!(!report.all_accepted());
+/// assert_eq!(report.accepted().count(), 1);
+/// let refused: Vec<_> = report.refused().map(|r| r.recipient.to_string()).collect();
+/// assert_eq!(refused, ["<b@example.com>"]);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {
     /// Every recipient, in envelope order, with the server's reply.

@@ -791,6 +791,14 @@ impl Session {
     }
 
     fn complete(&mut self, tx: Transaction) {
+        // Between messages a pooled connection may idle for long: give back
+        // the buffers (an empty BytesMut split from a larger one still holds
+        // the whole allocation).
+        for buffer in [&mut self.out, &mut self.chunk, &mut self.input] {
+            if buffer.is_empty() {
+                *buffer = BytesMut::new();
+            }
+        }
         let fallback = tx.failure.clone().unwrap_or_else(|| {
             Reply::fixed(
                 451,
