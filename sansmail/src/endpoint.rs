@@ -273,7 +273,18 @@ fn split_host_port(text: &str, default_port: u16) -> Option<(String, u16)> {
             None => (text, None),
         }
     };
-    if host.is_empty() {
+    // A host name (letters, digits, '-', '_', '.') or an IP address; an IPv6
+    // address only in brackets.
+    let name_ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    let ip_ok = match text.starts_with('[') {
+        true => host.parse::<std::net::Ipv6Addr>().is_ok(),
+        false => false,
+    };
+    if !(name_ok && !text.starts_with('[') || ip_ok) {
         return None;
     }
     let port = match port {
