@@ -53,8 +53,9 @@ impl Stack {
         let (cert, key) = dovecot.cert_files();
         let users = dovecot.dir.path().join("virtual-users");
         std::fs::write(&users, "alice@example.test alice/\n").unwrap();
-        let postfix = Postfix::start(&format!(
-            "smtpd_tls_cert_file = {cert}\nsmtpd_tls_key_file = {key}\n\
+        let postfix = Postfix::start_with(
+            &format!(
+                "smtpd_tls_cert_file = {cert}\nsmtpd_tls_key_file = {key}\n\
              smtpd_tls_security_level = may\nsmtpd_tls_loglevel = 1\n\
              smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = dovecot\n\
              smtpd_sasl_path = {sasl}\nsmtpd_tls_auth_only = yes\n\
@@ -62,12 +63,14 @@ impl Stack {
              virtual_mailbox_domains = example.test\n\
              virtual_mailbox_maps = texthash:{users}\n\
              virtual_transport = lmtp:inet:127.0.0.1:{lmtp}\n",
-            cert = cert.display(),
-            key = key.display(),
-            sasl = dovecot.auth_socket().display(),
-            users = users.display(),
-            lmtp = dovecot.port_of("lmtp"),
-        ));
+                cert = cert.display(),
+                key = key.display(),
+                sasl = dovecot.auth_socket().display(),
+                users = users.display(),
+                lmtp = dovecot.port_of("lmtp"),
+            ),
+            true,
+        );
         Stack { dovecot, postfix }
     }
 
@@ -179,6 +182,25 @@ async fn submit_to_postfix_then_read_from_dovecot() {
     assert!(!moved[0].flags.contains(&Flag::Flagged));
     imap.delete(&[moved[0].uid]).await.unwrap();
     assert_eq!(imap.select("Archive").await.unwrap().exists, 0);
+
+    // Implicit TLS (port 465 style) on one connection, arriving in INBOX.
+    let smtps = stack.endpoint("smtps", stack.postfix.smtps_port.unwrap(), "wonderland");
+    let mut connection = SmtpConnection::connect(&smtps).await.unwrap();
+    assert!(connection.is_tls());
+    let second = report_message("Over smtps", &["alice@example.test"]);
+    assert!(connection.send(&second).await.unwrap().all_accepted());
+    connection.quit().await.unwrap();
+    imap.select("INBOX").await.unwrap();
+    let mut arrived = imap.fetch_after(uid).await.unwrap();
+    if arrived.is_empty() {
+        assert!(
+            within("smtps arrival", imap.wait_for_arrival(LIMIT))
+                .await
+                .unwrap()
+        );
+        arrived = imap.fetch_after(uid).await.unwrap();
+    }
+    assert_eq!(arrived[0].parse().subject().as_deref(), Some("Over smtps"));
     imap.logout().await.unwrap();
     mailer.close().await;
 }
@@ -450,8 +472,15 @@ async fn our_imap_and_pop3_servers_with_the_clients() {
     let one = "From: a@example.test\r\nTo: alice@example.test\r\nSubject: one\r\nMessage-ID: <1@x>\r\n\r\nfirst\r\n";
     let two = "From: b@example.test\r\nTo: alice@example.test\r\nSubject: two\r\nMessage-ID: <2@x>\r\n\r\nsecond\r\n";
     fill_maildir(root.path(), "alice", &[one, two]);
-    let imap_server = ImapServer::start(root.path(), &["--user", "alice:pw"]);
-    let pop3_server = Pop3Server::start(root.path(), &["--user", "alice:pw"]);
+    let (imaps_port, pop3s_port) = (support::free_port(), support::free_port());
+    let imaps = format!("127.0.0.1:{imaps_port}");
+    let pop3s = format!("127.0.0.1:{pop3s_port}");
+    let imap_server =
+        ImapServer::start(root.path(), &["--user", "alice:pw", "--tls-listen", &imaps]);
+    let pop3_server =
+        Pop3Server::start(root.path(), &["--user", "alice:pw", "--tls-listen", &pop3s]);
+    support::wait_for_port(imaps_port, "imap-server (imaps)");
+    support::wait_for_port(pop3s_port, "pop3-server (pop3s)");
     let cert = |name: &str| std::fs::read(root.path().join(name)).unwrap();
 
     let imap = Endpoint::parse(&format!(

@@ -431,4 +431,55 @@ mod tests {
         let e = Endpoint::parse("imaps://user:hunter2@h").unwrap();
         assert!(!format!("{e:?}").contains("hunter2"));
     }
+
+    use proptest::prelude::*;
+
+    /// `%XX` for every octet outside RFC 3986's unreserved set.
+    fn encode(text: &str) -> String {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn urls_round_trip(
+            scheme in prop::sample::select(vec![
+                ("smtp", Protocol::Smtp, Security::Opportunistic),
+                ("smtp+starttls", Protocol::Smtp, Security::StartTls),
+                ("smtps", Protocol::Smtp, Security::Implicit),
+                ("imap", Protocol::Imap, Security::Opportunistic),
+                ("imaps", Protocol::Imap, Security::Implicit),
+                ("pop3+starttls", Protocol::Pop3, Security::StartTls),
+            ]),
+            user in "\\PC{1,20}",
+            password in "\\PC{0,20}",
+            host in "[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?(\\.[a-z]{2,6}){0,3}",
+            port in 1u16..,
+            path in prop::option::of("/[a-zA-Z0-9/]{0,10}"),
+        ) {
+            let (name, protocol, security) = scheme;
+            let url = format!(
+                "{name}://{}:{}@{host}:{port}{}",
+                encode(&user),
+                encode(&password),
+                path.unwrap_or_default()
+            );
+            let e = Endpoint::parse(&url).unwrap();
+            prop_assert_eq!(e.protocol(), protocol);
+            let expected = if protocol == Protocol::Smtp && port == 587 && security == Security::Opportunistic {
+                Security::StartTls
+            } else {
+                security
+            };
+            prop_assert_eq!(e.security(), expected);
+            prop_assert_eq!(e.server(), format!("{host}:{port}"));
+            prop_assert_eq!(e.credentials, Some((user, password)));
+        }
+    }
 }

@@ -194,14 +194,23 @@ pub fn python(script: &str, env: &[(&str, &str)]) -> String {
 /// A private Postfix instance listening on 127.0.0.1, stopped on drop.
 pub struct Postfix {
     pub port: u16,
+    /// The implicit-TLS submission port (465 style), when started with one.
+    pub smtps_port: Option<u16>,
     pub dir: TempDir,
 }
 
 impl Postfix {
     /// Starts Postfix with `extra` lines appended to main.cf.
     pub fn start(extra: &str) -> Self {
+        Self::start_with(extra, false)
+    }
+
+    /// Starts Postfix, with `smtps` also an implicit-TLS listener (its
+    /// certificate from `extra`).
+    pub fn start_with(extra: &str, smtps: bool) -> Self {
         require("/usr/sbin/postfix");
         let port = free_port();
+        let smtps_port = smtps.then(free_port);
         let dir = TempDir::new("postfix");
         let d = dir.path();
         for sub in ["etc", "queue", "data"] {
@@ -220,7 +229,13 @@ impl Postfix {
             })
             .collect::<Vec<_>>()
             .join("\n");
-        std::fs::write(d.join("etc/master.cf"), master + "\n").unwrap();
+        let wrapper = match smtps_port {
+            Some(p) => format!(
+                "127.0.0.1:{p} inet n - n - - smtpd\n  -o smtpd_tls_wrappermode=yes\n  -o smtpd_sasl_auth_enable=yes\n"
+            ),
+            None => String::new(),
+        };
+        std::fs::write(d.join("etc/master.cf"), master + "\n" + &wrapper).unwrap();
         let main = format!(
             "compatibility_level = 3.6
 queue_directory = {q}
@@ -270,7 +285,11 @@ smtp_connect_timeout = 5s
             b"",
             Duration::from_secs(60),
         );
-        let pf = Postfix { port, dir };
+        let pf = Postfix {
+            port,
+            smtps_port,
+            dir,
+        };
         if !out.status.success() {
             panic!(
                 "postfix start failed: {}\nlog: {}",
@@ -279,6 +298,9 @@ smtp_connect_timeout = 5s
             );
         }
         wait_for_port(port, "postfix");
+        if let Some(p) = smtps_port {
+            wait_for_port(p, "postfix (smtps)");
+        }
         pf
     }
 
