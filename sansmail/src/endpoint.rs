@@ -36,10 +36,20 @@ pub enum Security {
     Opportunistic,
 }
 
-/// How the server's certificate is checked.
-enum Trust {
+/// How a client checks the server's certificate.
+///
+/// ```
+/// let config = sansmail::client_tls_config(&sansmail::Trust::WebPki);
+/// assert!(config.alpn_protocols.is_empty());
+/// ```
+#[derive(Clone, Debug)]
+pub enum Trust {
+    /// The Mozilla root store (webpki-roots).
     WebPki,
+    /// Only these certificates (a private CA, or a self-signed server).
     Roots(Vec<CertificateDer<'static>>),
+    /// Any certificate: encryption without knowing who is at the other end.
+    /// For tests, and opportunistic TLS between MTAs (RFC 7435).
     Anything,
 }
 
@@ -140,7 +150,7 @@ impl Endpoint {
             host,
             port,
             credentials,
-            tls: client_config(&Trust::WebPki),
+            tls: client_tls_config(&Trust::WebPki),
             allow_plaintext: false,
             connect_timeout: Duration::from_secs(30),
             timeout: None,
@@ -189,14 +199,14 @@ impl Endpoint {
                 "trusted certificates: no certificate in the PEM text".into(),
             ));
         }
-        self.tls = client_config(&Trust::Roots(certs));
+        self.tls = client_tls_config(&Trust::Roots(certs));
         Ok(self)
     }
 
     /// Accepts any certificate: encryption without knowing who is at the
     /// other end. Only for tests, or opportunistic TLS between MTAs (RFC 7435).
     pub fn danger_accept_any_certificate(mut self) -> Self {
-        self.tls = client_config(&Trust::Anything);
+        self.tls = client_tls_config(&Trust::Anything);
         self
     }
 
@@ -223,6 +233,25 @@ impl Endpoint {
     pub fn hello_name(mut self, name: &str) -> Self {
         self.hello_name = name.to_owned();
         self
+    }
+
+    /// The user and password for `protocol`, which must be this endpoint's.
+    pub(crate) fn login(&self, protocol: Protocol) -> Result<(String, String), Error> {
+        if self.protocol != protocol {
+            return Err(Error::Config(format!("{self:?} is not a {protocol:?} URL")));
+        }
+        self.credentials
+            .clone()
+            .ok_or_else(|| Error::Config(format!("{protocol:?} needs a user and password")))
+    }
+
+    /// The session's STARTTLS policy, from the crate's own three values.
+    pub(crate) fn starttls<T>(&self, disabled: T, required: T, opportunistic: T) -> T {
+        match self.security {
+            Security::Implicit => disabled,
+            Security::StartTls => required,
+            Security::Opportunistic => opportunistic,
+        }
     }
 
     /// Connects: TCP, then the TLS handshake for implicit TLS. Returns the
@@ -315,7 +344,9 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn client_config(trust: &Trust) -> Arc<rustls::ClientConfig> {
+/// A rustls client configuration (ring, TLS 1.2 and 1.3) for `trust`, as
+/// the clients of this crate use.
+pub fn client_tls_config(trust: &Trust) -> Arc<rustls::ClientConfig> {
     let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .expect("ring supports the default protocol versions");

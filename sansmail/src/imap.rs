@@ -117,19 +117,10 @@ impl ImapClient {
 
     /// Connects and logs in to `endpoint`.
     pub async fn connect_to(endpoint: &Endpoint) -> Result<ImapClient, Error> {
-        if endpoint.protocol() != Protocol::Imap {
-            return Err(Error::Config(format!("{endpoint:?} is not an IMAP URL")));
-        }
-        let (user, password) = endpoint
-            .credentials
-            .clone()
-            .ok_or_else(|| Error::Config("IMAP needs a user and password".into()))?;
+        let (user, password) = endpoint.login(Protocol::Imap)?;
         let mut config = Config::password(user, password);
-        config.tls = match endpoint.security() {
-            Security::Implicit => TlsPolicy::Disabled,
-            Security::StartTls => TlsPolicy::Required,
-            Security::Opportunistic => TlsPolicy::Opportunistic,
-        };
+        use TlsPolicy::*;
+        config.tls = endpoint.starttls(Disabled, Required, Opportunistic);
         config.implicit_tls = endpoint.security() == Security::Implicit;
         config.allow_plaintext_auth = endpoint.allow_plaintext;
         // Whole messages are wanted (to parse them): keep literals in memory.

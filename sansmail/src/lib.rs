@@ -61,7 +61,7 @@ mod pop3;
 mod smtp;
 
 pub use direct::DirectMailer;
-pub use endpoint::{Endpoint, Protocol, Security};
+pub use endpoint::{Endpoint, Protocol, Security, Trust, client_tls_config};
 pub use error::{Error, TlsProblem};
 pub use imap::{FetchedMessage, Flag, Folder, FolderState, ImapClient, Watcher};
 pub use message::Outgoing;

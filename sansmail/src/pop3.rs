@@ -58,19 +58,10 @@ impl Pop3Client {
 
     /// Connects and logs in to `endpoint`.
     pub async fn connect_to(endpoint: &Endpoint) -> Result<Pop3Client, Error> {
-        if endpoint.protocol() != Protocol::Pop3 {
-            return Err(Error::Config(format!("{endpoint:?} is not a POP3 URL")));
-        }
-        let (user, password) = endpoint
-            .credentials
-            .clone()
-            .ok_or_else(|| Error::Config("POP3 needs a user and password".into()))?;
+        let (user, password) = endpoint.login(Protocol::Pop3)?;
         let mut config = Config::password(user, password);
-        config.tls = match endpoint.security() {
-            Security::Implicit => TlsPolicy::Disabled,
-            Security::StartTls => TlsPolicy::Required,
-            Security::Opportunistic => TlsPolicy::Opportunistic,
-        };
+        use TlsPolicy::*;
+        config.tls = endpoint.starttls(Disabled, Required, Opportunistic);
         config.implicit_tls = endpoint.security() == Security::Implicit;
         config.allow_plaintext_auth = endpoint.allow_plaintext;
         if let Some(t) = endpoint.timeout {

@@ -106,11 +106,8 @@ impl SmtpConnection {
         let hello = Host::parse(&endpoint.hello_name)
             .map_err(|_| Error::Config(format!("{:?} is not a host name", endpoint.hello_name)))?;
         let mut config = Config::new(hello);
-        config.tls = match endpoint.security() {
-            Security::Implicit => TlsPolicy::Disabled,
-            Security::StartTls => TlsPolicy::Required,
-            Security::Opportunistic => TlsPolicy::Opportunistic,
-        };
+        use TlsPolicy::*;
+        config.tls = endpoint.starttls(Disabled, Required, Opportunistic);
         config.implicit_tls = endpoint.security() == Security::Implicit;
         config.allow_plaintext_auth = endpoint.allow_plaintext;
         if let Some((user, password)) = &endpoint.credentials {
