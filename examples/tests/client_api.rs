@@ -407,16 +407,17 @@ async fn the_watcher_reports_only_new_arrivals_from_postfix() {
             .unwrap();
     }
     let mut watcher = Watcher::new(stack.imap(), "INBOX");
+    // Watching begins here: "before" is already in the folder.
+    watcher.start().await.unwrap();
+    mailer
+        .send(&report_message("after", &["alice@example.test"]))
+        .await
+        .unwrap();
     let next = tokio::spawn(async move {
         within("watcher", watcher.next())
             .await
             .map(|m| (m, watcher))
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    mailer
-        .send(&report_message("after", &["alice@example.test"]))
-        .await
-        .unwrap();
     let (message, mut watcher) = next.await.unwrap().unwrap();
     assert_eq!(message.parse().subject().as_deref(), Some("after"));
     mailer

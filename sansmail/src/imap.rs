@@ -639,24 +639,36 @@ impl Watcher {
         }
     }
 
+    /// Connects and opens the folder now (otherwise the first
+    /// [`next`](Self::next) does): messages arriving after this returns are
+    /// reported, those already there are not (unless [`after_uid`](Self::after_uid)
+    /// says otherwise).
+    pub async fn start(&mut self) -> Result<(), Error> {
+        self.connected().await.map(drop)
+    }
+
+    /// The session, connecting and selecting the folder when there is none.
+    async fn connected(&mut self) -> Result<&mut ImapClient, Error> {
+        if self.client.is_none() {
+            let mut client = ImapClient::connect_to(&self.endpoint).await?;
+            let state = client.select(&self.folder).await?;
+            if state.uid_validity != self.uid_validity || self.last_uid.is_none() {
+                // A new folder generation: old UIDs mean nothing; start from now.
+                if self.uid_validity != 0 || self.last_uid.is_none() {
+                    self.last_uid = Some(state.uid_next.saturating_sub(1));
+                }
+                self.uid_validity = state.uid_validity;
+            }
+            self.client = Some(client);
+        }
+        Ok(self.client.as_mut().expect("set just above"))
+    }
+
     /// Connects if needed, then fetches what is new or waits for it.
     async fn poll(&mut self) -> Result<(), Error> {
-        let client = match &mut self.client {
-            Some(c) => c,
-            None => {
-                let mut client = ImapClient::connect_to(&self.endpoint).await?;
-                let state = client.select(&self.folder).await?;
-                if state.uid_validity != self.uid_validity || self.last_uid.is_none() {
-                    // A new folder generation: old UIDs mean nothing; start from now.
-                    if self.uid_validity != 0 || self.last_uid.is_none() {
-                        self.last_uid = Some(state.uid_next.saturating_sub(1));
-                    }
-                    self.uid_validity = state.uid_validity;
-                }
-                self.client.insert(client)
-            }
-        };
+        self.connected().await?;
         let after = self.last_uid.unwrap_or(0);
+        let client = self.client.as_mut().expect("connected just above");
         let arrived = client.fetch_after(after).await?;
         if arrived.is_empty() {
             // Servers may end IDLE after 30 minutes: renew it every 25.
