@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use sansmail_examples::accounts::Passwords;
 use sansmail_examples::args::{self, Args, UsageError};
 use sansmail_examples::maildir::{self, MaildirRoot};
 use sansmail_examples::tls;
@@ -252,13 +253,9 @@ async fn on_event(
                 .identity()
                 .is_none_or(|i| i.eq_ignore_ascii_case(&user));
             let ok = same_identity
-                && credentials.password().is_some_and(|p| {
-                    shared
-                        .options
-                        .users
-                        .get(&user)
-                        .is_some_and(|want| want == p)
-                });
+                && credentials
+                    .password()
+                    .is_some_and(|p| shared.options.users.verify(&user, p));
             info!(%peer, user = %user, ok, "authentication");
             let result = if ok {
                 Ok(())
