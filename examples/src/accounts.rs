@@ -7,6 +7,12 @@ pub trait Passwords: Send + Sync {
     /// True when `password` is `user`'s (the user name in lower case).
     fn verify(&self, user: &str, password: &str) -> bool;
 
+    /// Checks a login from `peer`; stores that count failures per address
+    /// refuse here while one is locked out.
+    fn verify_from(&self, _peer: std::net::IpAddr, user: &str, password: &str) -> bool {
+        self.verify(user, password)
+    }
+
     /// The password itself, where it is stored so (APOP needs it); `None`
     /// for stores that keep only hashes.
     fn plain(&self, _user: &str) -> Option<String> {

@@ -25,6 +25,13 @@ impl Args {
         }
     }
 
+    /// These arguments, as if given on the command line.
+    pub fn from_vec(items: Vec<String>) -> Self {
+        Args {
+            items: items.into(),
+        }
+    }
+
     /// The next argument, if any.
     pub fn next_arg(&mut self) -> Option<String> {
         self.items.pop_front()

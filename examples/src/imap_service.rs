@@ -238,7 +238,7 @@ impl Handler<'_> {
                     && credentials.password().is_some()
                     && credentials
                         .password()
-                        .is_some_and(|p| self.shared.passwords.verify(&user, p));
+                        .is_some_and(|p| self.shared.passwords.verify_from(self.peer.ip(), &user, p));
                 let opened = ok.then(|| folder_name(&user)).flatten().map(|dir| {
                     UserStore::open(
                         &self.shared.maildir.join(dir).join("Maildir"),

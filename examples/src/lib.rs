@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod args;
 pub mod imap_service;
 pub mod listen;
+pub mod mail_server;
 pub mod maildir;
 pub mod mailstore;
 pub mod pop3_service;

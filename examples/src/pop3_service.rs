@@ -166,7 +166,7 @@ async fn on_event<'a>(
         } => {
             let ok = shared
                 .passwords
-                .verify(&user.to_ascii_lowercase(), password.expose());
+                .verify_from(peer.ip(), &user.to_ascii_lowercase(), password.expose());
             login(session, ticket, ok, &user, shared, peer, maildrop).await;
         }
         Event::Apop {
@@ -191,7 +191,7 @@ async fn on_event<'a>(
             let ok = identity_ok
                 && credentials
                     .password()
-                    .is_some_and(|p| shared.passwords.verify(&user.to_ascii_lowercase(), p));
+                    .is_some_and(|p| shared.passwords.verify_from(peer.ip(), &user.to_ascii_lowercase(), p));
             login(session, ticket, ok, &user, shared, peer, maildrop).await;
         }
         Event::Update { ticket, deleted } => {

@@ -1,0 +1,303 @@
+//! The durable outbound queue: each message is two files in `DATA/queue/`,
+//! `<id>.msg` (the message) and `<id>.json` (its envelope and each
+//! recipient's state). Both are synced to disk, the envelope last (written
+//! under a temporary name and renamed), before the message is acknowledged;
+//! a message without its envelope was never acknowledged and is removed at
+//! start.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// A recipient's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Not delivered yet.
+    Pending,
+    /// Taken by the receiving server.
+    Delivered,
+    /// Refused for good, or expired.
+    Failed,
+}
+
+/// One recipient of a queued message.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Recipient {
+    /// The address (`local@domain`).
+    pub address: String,
+    /// What became of it so far.
+    pub state: State,
+    /// The last reply about it, as `code status text`.
+    pub reply: String,
+    /// True once the sender was told of its failure.
+    pub reported: bool,
+}
+
+/// A queued message's envelope and progress.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Envelope {
+    /// The queue id (also the file names).
+    pub id: String,
+    /// The envelope sender; empty for the null sender (bounces).
+    pub from: String,
+    /// Every recipient with its state.
+    pub recipients: Vec<Recipient>,
+    /// When it was queued (Unix seconds).
+    pub created: u64,
+    /// Delivery attempts made.
+    pub attempts: u32,
+    /// When to try next (Unix seconds).
+    pub next_attempt: u64,
+}
+
+impl Envelope {
+    /// The recipients still to deliver.
+    pub fn pending(&self) -> impl Iterator<Item = &Recipient> {
+        self.recipients.iter().filter(|r| r.state == State::Pending)
+    }
+}
+
+/// The queue directory.
+pub struct Queue {
+    dir: PathBuf,
+    /// Queue id → when it is next due, for every message in the queue.
+    due: Mutex<HashMap<String, u64>>,
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A new queue id: time, process and a counter, in hex; unique on this host.
+pub fn new_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    format!(
+        "{:x}{:05x}{:x}{:x}",
+        t.as_secs(),
+        t.subsec_micros(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+impl Queue {
+    /// Opens (creating) the queue at `dir`: removes what a crash left half
+    /// written, and indexes every complete message.
+    pub fn open(dir: &Path) -> io::Result<Queue> {
+        let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", dir.display()));
+        fs::create_dir_all(dir).map_err(named)?;
+        let mut due = HashMap::new();
+        let mut messages = Vec::new();
+        for entry in fs::read_dir(dir).map_err(named)? {
+            let path = entry.map_err(named)?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if let Some(id) = name.strip_suffix(".json") {
+                match Self::read_envelope(&path) {
+                    Ok(env) if dir.join(format!("{id}.msg")).exists() => {
+                        due.insert(env.id, env.next_attempt);
+                    }
+                    Ok(_) => fs::remove_file(&path).map_err(named)?,
+                    Err(e) => tracing::error!(file = %path.display(), error = %e, "unreadable envelope left in the queue"),
+                }
+            } else if let Some(id) = name.strip_suffix(".msg") {
+                messages.push(id.to_owned());
+            } else if name.ends_with(".tmp") {
+                fs::remove_file(&path).map_err(named)?;
+            }
+        }
+        for id in messages {
+            if !dir.join(format!("{id}.json")).exists() {
+                fs::remove_file(dir.join(format!("{id}.msg"))).map_err(named)?;
+            }
+        }
+        Ok(Queue {
+            dir: dir.to_owned(),
+            due: Mutex::new(due),
+        })
+    }
+
+    fn read_envelope(path: &Path) -> io::Result<Envelope> {
+        serde_json::from_slice(&fs::read(path)?).map_err(io::Error::other)
+    }
+
+    /// The message file of `id`.
+    pub fn message_path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.msg"))
+    }
+
+    /// Queues `message` under `id` for `recipients`; returns once both
+    /// files are on disk. Blocking.
+    pub fn enqueue(
+        &self,
+        id: &str,
+        from: &str,
+        recipients: &[String],
+        message: &[u8],
+    ) -> io::Result<()> {
+        let msg = self.message_path(id);
+        let mut file = File::options().write(true).create_new(true).open(&msg)?;
+        file.write_all(message)?;
+        file.sync_all()?;
+        let now = now();
+        let envelope = Envelope {
+            id: id.to_owned(),
+            from: from.to_owned(),
+            recipients: recipients
+                .iter()
+                .map(|address| Recipient {
+                    address: address.clone(),
+                    state: State::Pending,
+                    reply: String::new(),
+                    reported: false,
+                })
+                .collect(),
+            created: now,
+            attempts: 0,
+            next_attempt: now,
+        };
+        if let Err(e) = self.save(&envelope) {
+            let _ = fs::remove_file(&msg);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Writes `envelope` durably (temporary file, sync, rename, sync the
+    /// directory) and schedules it. Blocking.
+    pub fn save(&self, envelope: &Envelope) -> io::Result<()> {
+        let tmp = self.dir.join(format!("{}.json.tmp", envelope.id));
+        let mut file = File::create(&tmp)?;
+        file.write_all(&serde_json::to_vec_pretty(envelope).map_err(io::Error::other)?)?;
+        file.sync_all()?;
+        fs::rename(&tmp, self.dir.join(format!("{}.json", envelope.id)))?;
+        sync_dir(&self.dir)?;
+        self.lock_due()
+            .insert(envelope.id.clone(), envelope.next_attempt);
+        Ok(())
+    }
+
+    /// Reads the envelope and message of `id`. Blocking.
+    pub fn load(&self, id: &str) -> io::Result<(Envelope, Vec<u8>)> {
+        let envelope = Self::read_envelope(&self.dir.join(format!("{id}.json")))?;
+        let message = fs::read(self.message_path(id))?;
+        Ok((envelope, message))
+    }
+
+    /// Removes `id` once every recipient is settled. Blocking.
+    pub fn remove(&self, id: &str) -> io::Result<()> {
+        self.lock_due().remove(id);
+        fs::remove_file(self.dir.join(format!("{id}.json")))?;
+        fs::remove_file(self.message_path(id))?;
+        sync_dir(&self.dir)
+    }
+
+    /// The ids due at `now` (not counting `busy` ones), and when the next
+    /// of the others falls due.
+    pub fn due(&self, now: u64, busy: &dyn Fn(&str) -> bool) -> (Vec<String>, Option<u64>) {
+        let due = self.lock_due();
+        let mut ready: Vec<(u64, String)> = Vec::new();
+        let mut next: Option<u64> = None;
+        for (id, at) in due.iter() {
+            if busy(id) {
+                continue;
+            }
+            if *at <= now {
+                ready.push((*at, id.clone()));
+            } else {
+                next = Some(next.map_or(*at, |n| n.min(*at)));
+            }
+        }
+        ready.sort();
+        (ready.into_iter().map(|(_, id)| id).collect(), next)
+    }
+
+    /// How many messages are queued.
+    pub fn len(&self) -> usize {
+        self.lock_due().len()
+    }
+
+    /// True when nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock_due(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
+        self.due.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("queue-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn survives_reopening_and_drops_half_written_files() {
+        let dir = temp_dir("reopen");
+        let queue = Queue::open(&dir).unwrap();
+        let id = new_id();
+        queue
+            .enqueue(&id, "a@example.com", &["b@example.net".into()], b"Subject: x\r\n\r\nhi\r\n")
+            .unwrap();
+        // What a crash between the two writes leaves: a message without envelope.
+        fs::write(dir.join("orphan.msg"), b"x").unwrap();
+        fs::write(dir.join("other.json.tmp"), b"{").unwrap();
+        drop(queue);
+        let queue = Queue::open(&dir).unwrap();
+        assert_eq!(queue.len(), 1);
+        assert!(!dir.join("orphan.msg").exists());
+        assert!(!dir.join("other.json.tmp").exists());
+        let (env, msg) = queue.load(&id).unwrap();
+        assert_eq!(env.from, "a@example.com");
+        assert_eq!(env.pending().count(), 1);
+        assert_eq!(msg, b"Subject: x\r\n\r\nhi\r\n");
+        let (ready, _) = queue.due(now(), &|_| false);
+        assert_eq!(ready, vec![id.clone()]);
+        let (ready, _) = queue.due(now(), &|i| i == id);
+        assert!(ready.is_empty(), "busy ids are not handed out twice");
+        queue.remove(&id).unwrap();
+        assert!(queue.is_empty());
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn saving_reschedules() {
+        let dir = temp_dir("schedule");
+        let queue = Queue::open(&dir).unwrap();
+        let id = new_id();
+        queue.enqueue(&id, "", &["b@example.net".into()], b"x").unwrap();
+        let (mut env, _) = queue.load(&id).unwrap();
+        env.next_attempt = now() + 100;
+        env.attempts = 1;
+        queue.save(&env).unwrap();
+        let (ready, next) = queue.due(now(), &|_| false);
+        assert!(ready.is_empty());
+        assert_eq!(next, Some(env.next_attempt));
+        let reopened = Queue::open(&dir).unwrap();
+        assert_eq!(reopened.due(now() + 100, &|_| false).0, vec![id]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
