@@ -205,6 +205,19 @@ impl<S: SessionIo, T: AsyncRead + AsyncWrite + Unpin> Driver<S, T> {
     /// that time comes while waiting for the peer (for the application's
     /// own timers, such as a mailbox check during IDLE).
     pub async fn step(&mut self, wake: Option<Instant>) -> io::Result<Step<S::Event>> {
+        self.step_until(wake, std::future::pending()).await
+    }
+
+    /// As [`Driver::step`], but also gives [`Step::Woken`] when `signal`
+    /// completes while waiting for the peer (news from elsewhere in the
+    /// application, such as a delivery to the mailbox an IDLE client
+    /// watches). Input already read is never lost to the signal.
+    pub async fn step_until(
+        &mut self,
+        wake: Option<Instant>,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> io::Result<Step<S::Event>> {
+        let mut signal = std::pin::pin!(signal);
         if self.closed {
             return Ok(Step::Closed);
         }
@@ -226,7 +239,12 @@ impl<S: SessionIo, T: AsyncRead + AsyncWrite + Unpin> Driver<S, T> {
                         (Some(d), Some(w)) => Some(d.min(w)),
                         (d, w) => d.or(w),
                     };
-                    match self.stream.read_until(&mut self.buf, until).await? {
+                    self.stream.flush().await?;
+                    let read = tokio::select! {
+                        read = self.stream.read_until(&mut self.buf, until) => read?,
+                        () = &mut signal => return Ok(Step::Woken),
+                    };
+                    match read {
                         Read::Data(n) => {
                             self.session.handle_input(Instant::now(), &self.buf[..n]);
                             if n == self.buf.len() && n < READ_MAX {

@@ -41,7 +41,13 @@ pub struct ImapService {
     pub acceptor: TlsAcceptor,
     /// The session configuration.
     pub config: Config,
+    /// Where the session learns at once of a delivery to a user (it looks
+    /// every second during IDLE in any case).
+    pub arrivals: Option<Arrivals>,
 }
+
+/// A user's arrival signal, notified on each delivery to them.
+pub type Arrivals = Arc<dyn Fn(&str) -> Arc<tokio::sync::Notify> + Send + Sync>;
 
 impl ImapService {
     /// Serves one connection until it closes.
@@ -90,12 +96,21 @@ async fn run<T: AsyncRead + AsyncWrite + Unpin>(
         selected: None,
         appending: Vec::new(),
         idling: false,
+        arrivals: None,
     };
     loop {
-        // While idling with a mailbox selected, look for changes every second.
-        let tick = (handler.idling && handler.selected.is_some())
-            .then(|| Instant::now() + Duration::from_secs(1));
-        match driver.step(tick).await? {
+        // While idling with a mailbox selected, look for changes every
+        // second, and at once when told of a delivery.
+        let watching = handler.idling && handler.selected.is_some();
+        let tick = watching.then(|| Instant::now() + Duration::from_secs(1));
+        let arrivals = handler.arrivals.clone().filter(|_| watching);
+        let arrival = async move {
+            match arrivals {
+                Some(n) => n.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        match driver.step_until(tick, arrival).await? {
             Step::Event(event) => handler.on_event(event, driver.session()),
             Step::Woken => handler.refresh(driver.session()),
             Step::Closed => return Ok(()),
@@ -131,6 +146,8 @@ struct Handler<'a> {
     /// APPEND messages being received.
     appending: Vec<Incoming>,
     idling: bool,
+    /// Notified on deliveries to the logged-in user.
+    arrivals: Option<Arc<tokio::sync::Notify>>,
 }
 
 fn nz(n: u32) -> NonZeroU32 {
@@ -252,6 +269,7 @@ impl Handler<'_> {
                         }
                         info!(peer = %self.peer, %user, "logged in");
                         self.user = Some(store);
+                        self.arrivals = self.shared.arrivals.as_ref().map(|a| a(&user));
                         answer(session.accept(ticket));
                     }
                     Some(Err(e)) => {

@@ -82,6 +82,7 @@ async fn main() {
         passwords: Arc::new(options.server.users),
         acceptor,
         config,
+        arrivals: None,
     });
     listen::accept_loop(listener, tls_listener, move |tcp, peer, implicit_tls| {
         let service = service.clone();

