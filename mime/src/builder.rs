@@ -465,7 +465,14 @@ fn write_entity(
             out.write_all(format!("--{b}--\r\n").as_bytes())
         }
         (Content::Text(text), _) => write_leaf(out, text.as_bytes(), true),
-        (Content::Bytes(data), _) => write_leaf(out, data, entity.media_type.starts_with("text/")),
+        // message/* keeps a readable 7bit form when its content allows
+        // (RFC 2046 §5.2; RFC 3464 requires it for delivery-status).
+        (Content::Bytes(data), _) => {
+            let textual = ["text/", "message/"]
+                .iter()
+                .any(|t| entity.media_type.starts_with(t));
+            write_leaf(out, data, textual)
+        }
         (Content::Multipart(_), None) => Ok(()),
     }
 }
@@ -581,6 +588,15 @@ mod tests {
             choose_encoding("日本語のテキスト".as_bytes(), true),
             Encoding::Base64
         );
+    }
+
+    #[test]
+    fn message_parts_stay_readable() {
+        let status = &b"Reporting-MTA: dns; mx.example.com\r\n\r\nAction: failed\r\n"[..];
+        let raw = MessageBuilder::new(Entity::bytes("message/delivery-status", status)).to_vec(1);
+        let text = String::from_utf8(raw).unwrap();
+        assert!(text.contains("Content-Transfer-Encoding: 7bit"), "{text}");
+        assert!(text.contains("Action: failed"), "{text}");
     }
 
     #[test]

@@ -56,14 +56,19 @@ impl Drop for Daemon {
 
 /// Waits until something accepts connections on `port`.
 pub fn wait_for_port(port: u16, what: &str) {
+    wait_for_addr(&format!("127.0.0.1:{port}"), what)
+}
+
+/// Waits until something accepts connections on `addr`.
+pub fn wait_for_addr(addr: &str, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        if TcpStream::connect(addr).is_ok() {
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("{what} did not start listening on port {port}");
+    panic!("{what} did not start listening on {addr}");
 }
 
 /// A running smtp-sink.
@@ -81,9 +86,15 @@ impl Sink {
 
     /// Starts smtp-sink on `port` (to restart one where it was).
     pub fn start_on(port: u16, args: &[&str]) -> Self {
+        Self::start_at(&format!("127.0.0.1:{port}"), args)
+    }
+
+    /// Starts smtp-sink on `addr` (any loopback address).
+    pub fn start_at(addr: &str, args: &[&str]) -> Self {
         let dir = TempDir::new("sink");
+        let port = addr.rsplit(':').next().unwrap().parse().unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_smtp-sink"))
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--maildir"])
+            .args(["--listen", addr, "--maildir"])
             .arg(dir.path())
             .args(args)
             .stdout(Stdio::null())
@@ -94,7 +105,7 @@ impl Sink {
             child,
             name: "smtp-sink".into(),
         };
-        wait_for_port(port, "smtp-sink");
+        wait_for_addr(addr, "smtp-sink");
         Sink {
             port,
             dir,
