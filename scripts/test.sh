@@ -20,6 +20,12 @@ command -v mbsync >/dev/null || missing+=(isync)
 command -v fetchmail >/dev/null || missing+=(fetchmail)
 command -v getmail >/dev/null || missing+=(getmail6)
 command -v openssl >/dev/null || missing+=(openssl)
+# mail-server's filters: SpamAssassin's spamd and ClamAV's clamd (with a
+# signature database the tests write, so nothing is downloaded); mutt as a client.
+[ -x /usr/sbin/spamd ] || missing+=(spamd)
+[ -d /usr/share/spamassassin ] || missing+=(spamassassin)
+[ -x /usr/sbin/clamd ] || missing+=(clamav-daemon)
+command -v mutt >/dev/null || missing+=(mutt)
 # DNS: NSD serves the MX test zone on loopback.
 [ -x /usr/sbin/nsd ] || missing+=(nsd)
 # Exim is the one packaged MTA whose client sends BDAT. Its package conflicts

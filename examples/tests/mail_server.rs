@@ -404,3 +404,123 @@ virtual_minimum_uid = 100",
     }
     assert_eq!(server.inbox("alice").len(), 1, "no second bounce");
 }
+
+/// A private spamd on a free port.
+fn start_spamd(dir: &Path) -> (u16, Daemon) {
+    let port = free_port();
+    let child = Command::new(require("/usr/sbin/spamd"))
+        .arg(format!("--listen=127.0.0.1:{port}"))
+        .args(["-x", "--syslog=stderr", "--max-children=2"])
+        .arg(format!("--pidfile={}", dir.join("spamd.pid").display()))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("spamd.log")).unwrap())
+        .spawn()
+        .expect("start spamd");
+    let daemon = Daemon { child, name: "spamd".into() };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "spamd did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (port, daemon)
+}
+
+/// The string our own ClamAV signature matches.
+const TEST_VIRUS: &str = "SANSMAIL-TEST-VIRUS-7f3a";
+
+/// A private clamd with one signature of our own: no downloads.
+fn start_clamd(dir: &Path) -> (u16, Daemon) {
+    let port = free_port();
+    let db = dir.join("db");
+    std::fs::create_dir_all(&db).unwrap();
+    let hex: String = TEST_VIRUS.bytes().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(db.join("sansmail.ndb"), format!("Sansmail.Test.Virus:0:*:{hex}\n")).unwrap();
+    let conf = dir.join("clamd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "Foreground yes\nDatabaseDirectory {}\nTCPSocket {port}\nTCPAddr 127.0.0.1\nLogFile {}\n",
+            db.display(),
+            dir.join("clamd.log").display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new(require("/usr/sbin/clamd"))
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start clamd");
+    let daemon = Daemon { child, name: "clamd".into() };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "clamd did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (port, daemon)
+}
+
+#[test]
+fn filters_tag_spam_refuse_viruses_and_fail_safe() {
+    let dir = TempDir::new("filters");
+    let (spamd, _spamd) = start_spamd(dir.path());
+    let (clamd, clamd_daemon) = start_clamd(dir.path());
+    let config = |name: &str, extra: &str| {
+        let file = dir.path().join(name);
+        std::fs::write(
+            &file,
+            format!("[filter]\nspamd = \"127.0.0.1:{spamd}\"\nclamd = \"127.0.0.1:{clamd}\"\ntimeout_secs = 20\n{extra}"),
+        )
+        .unwrap();
+        file.display().to_string()
+    };
+    let tagging = MailServer::start(&["--config", &config("tag.toml", "")]);
+    let refusing = MailServer::start(&["--config", &config("refuse.toml", "spam_reject_score = 100.0\n")]);
+    let script = format!(
+        r#"
+GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+s = smtplib.SMTP(H, P["SMTP"])
+s.sendmail("a@elsewhere.example", ["bob@example.test"], "Subject: clean\r\n\r\nNothing to see.\r\n")
+code = expect_error(554, s.sendmail, "a@elsewhere.example", ["bob@example.test"], "Subject: infected\r\n\r\n{TEST_VIRUS}\r\n")
+assert "Sansmail.Test.Virus" in code, code
+try:
+    s.sendmail("a@elsewhere.example", ["bob@example.test"], "Subject: spam\r\n\r\n" + GTUBE + "\r\n")
+    print("spam accepted")
+except smtplib.SMTPDataError as e:
+    print("spam refused", e.smtp_code)
+s.quit()
+"#
+    );
+    let out = tagging.python(&script);
+    assert_eq!(out.trim(), "spam accepted");
+    let inbox = tagging.wait_inbox("bob", 2, Duration::from_secs(5));
+    assert_eq!(inbox.len(), 2);
+    let spam = inbox.iter().find(|m| m.contains("Subject: spam")).unwrap();
+    assert!(spam.contains("X-Spam-Flag: YES") && spam.contains("X-Spam-Status: Yes, score=100"), "{spam}");
+    assert!(spam.contains("tests=") && spam.contains("GTUBE"), "{spam}");
+    let clean = inbox.iter().find(|m| m.contains("Subject: clean")).unwrap();
+    assert!(clean.contains("X-Spam-Status: No,") && !clean.contains("X-Spam-Flag"), "{clean}");
+    assert!(tagging.log().contains("Message contains a virus"), "the refusal is logged");
+
+    let out = refusing.python(&script);
+    assert_eq!(out.trim(), "spam refused 550");
+    assert_eq!(refusing.inbox("bob").len(), 1, "only the clean message");
+
+    // With the virus scanner down, mail waits (451) instead of passing unscanned.
+    drop(clamd_daemon);
+    let out = refusing.python(
+        r#"
+s = smtplib.SMTP(H, P["SMTP"])
+try:
+    s.sendmail("a@elsewhere.example", ["bob@example.test"], "Subject: later\r\n\r\nhello\r\n")
+    print("accepted")
+except smtplib.SMTPDataError as e:
+    print(e.smtp_code, e.smtp_error.decode())
+s.noop()
+s.quit()
+"#,
+    );
+    assert!(out.starts_with("451 4.7.1"), "{out}");
+    assert_eq!(refusing.inbox("bob").len(), 1);
+}

@@ -397,10 +397,11 @@ impl Connection<'_> {
         }
         let mut added = String::new();
         if context.filter.spamd.is_some() || context.filter.clamd.is_some() {
+            // The filters see the message as stored, trace fields included.
             let whole = match &tx.spilled {
-                None => std::borrow::Cow::Borrowed(&tx.body[..]),
+                None => [tx.trace.as_bytes(), &tx.body].concat(),
                 Some((path, _)) => match tokio::fs::read(path).await {
-                    Ok(bytes) => std::borrow::Cow::Owned(bytes[tx.trace.len()..].to_vec()),
+                    Ok(bytes) => bytes,
                     Err(e) => {
                         warn!(error = %e, "cannot read the spool file");
                         discard(tx);

@@ -43,7 +43,7 @@ impl Drop for TempDir {
 
 /// A child process killed when the test ends.
 pub struct Daemon {
-    child: Child,
+    pub child: Child,
     pub name: String,
 }
 
