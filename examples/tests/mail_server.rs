@@ -524,3 +524,150 @@ s.quit()
     assert!(out.starts_with("451 4.7.1"), "{out}");
     assert_eq!(refusing.inbox("bob").len(), 1);
 }
+
+/// A Python script run in the background, for what must happen while the
+/// server is signalled or killed.
+fn python_background(server: &MailServer, script: &str) -> Child {
+    let p = server.ports;
+    Command::new(require("python3"))
+        .args(["-c", &format!("{PRELUDE}{script}")])
+        .env("SMTP", p.smtp.to_string())
+        .env("SUBMISSION", p.submission.to_string())
+        .env("SUBMISSIONS", p.submissions.to_string())
+        .env("IMAP", p.imap.to_string())
+        .env("IMAPS", p.imaps.to_string())
+        .env("POP3", p.pop3.to_string())
+        .env("POP3S", p.pop3s.to_string())
+        .env("CERT", server.cert())
+        .env("WORK", server.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3")
+}
+
+fn wait_for_file(path: &Path, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !path.exists() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigterm_finishes_sessions_and_the_queue_survives_restarts() {
+    let remote_port = free_port();
+    let zone = "$ORIGIN remote.test.\n$TTL 300\n\
+        @ IN SOA ns.remote.test. admin.remote.test. 1 3600 600 86400 300\n\
+        @ IN NS ns\nns IN A 127.0.0.1\nlater IN MX 10 mx\nmx IN A 127.0.0.2\n";
+    let dns = Nsd::start("remote.test", zone);
+    let config = TempDir::new("config");
+    let file = config.path().join("mail-server.toml");
+    std::fs::write(&file, "[queue]\nretry_secs = [1]\n").unwrap();
+    let mut server = MailServer::start(&[
+        "--config", file.to_str().unwrap(),
+        "--dns", &dns.addr().to_string(),
+        "--remote-smtp-port", &remote_port.to_string(),
+    ]);
+    // The exchanger is down: the message waits in the queue.
+    submit(&server, &["someone@later.remote.test"], "From: alice@example.test\r\nSubject: patience\r\n\r\nhi\r\n");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !server.log().contains("deferred") {
+        assert!(Instant::now() < deadline, "{}", server.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // A session in the middle of a transaction when SIGTERM comes is let finish.
+    let mut client = python_background(&server, r#"
+work = os.environ["WORK"]
+s = smtplib.SMTP(H, P["SMTP"])
+s.ehlo()
+s.mail("a@elsewhere.example")
+s.rcpt("bob@example.test")
+open(work + "/ready", "w").close()
+while not os.path.exists(work + "/go"):
+    time.sleep(0.02)
+code, text = s.data("Subject: in flight\r\n\r\nstill here\r\n")
+print(code)
+s.quit()
+"#);
+    wait_for_file(&server.dir.path().join("ready"), "the client never got to RCPT");
+    let pid = server.child.as_ref().unwrap().id();
+    assert!(Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.log().contains("shutting down") {
+        assert!(Instant::now() < deadline, "{}", server.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", server.ports.smtp)).is_err(),
+        "no new connections after SIGTERM"
+    );
+    std::fs::write(server.dir.path().join("go"), "").unwrap();
+    let out = client.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "250", "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(server.stop(), "a clean exit after the last session:\n{}", server.log());
+    assert!(server.log().contains("stopped queued=1"), "{}", server.log());
+    assert_eq!(server.inbox("bob").len(), 1);
+
+    // Restarted with the exchanger up, the queued message goes out.
+    let sink = Sink::start_at(&format!("127.0.0.2:{remote_port}"), &["--domain", "later.remote.test"]);
+    server.launch();
+    let got = sink.messages("someone", 1, Duration::from_secs(20));
+    assert_eq!(got.len(), 1, "{}", server.log());
+    assert!(got[0].contains("Subject: patience"));
+}
+
+#[test]
+fn kill_9_during_load_loses_no_acknowledged_message() {
+    let mut server = MailServer::start(&[]);
+    let mut load = python_background(&server, r#"
+import threading
+work = os.environ["WORK"]
+acked = open(work + "/acked", "a")
+lock = threading.Lock()
+def sender(t):
+    try:
+        s = smtplib.SMTP(H, P["SMTP"], timeout=10)
+        for n in range(100000):
+            subject = f"load-{t}-{n}"
+            s.sendmail("load@elsewhere.example", ["bob@example.test"], f"Subject: {subject}\r\n\r\n{subject}\r\n")
+            with lock:
+                acked.write(subject + "\n"); acked.flush()
+    except Exception as e:
+        pass
+threads = [threading.Thread(target=sender, args=(t,)) for t in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+"#);
+    let acked = server.dir.path().join("acked");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_to_string(&acked).map_or(0, |s| s.lines().count()) < 300 {
+        assert!(Instant::now() < deadline, "the load did not get going:\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    server.kill();
+    let out = load.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let acked = std::fs::read_to_string(&acked).unwrap();
+    let acked: Vec<&str> = acked.lines().collect();
+
+    server.launch();
+    let mut delivered = std::collections::HashMap::<String, usize>::new();
+    for message in server.inbox("bob") {
+        let subject = message
+            .lines()
+            .find_map(|l| l.strip_prefix("Subject: "))
+            .unwrap_or_default()
+            .to_owned();
+        *delivered.entry(subject).or_default() += 1;
+    }
+    for subject in &acked {
+        assert_eq!(delivered.get(*subject), Some(&1), "{subject} was acknowledged");
+    }
+    assert!(delivered.values().all(|&n| n == 1), "nothing is delivered twice");
+    // At most one message per connection was in flight when the server died.
+    assert!(delivered.len() <= acked.len() + 8, "{} delivered, {} acknowledged", delivered.len(), acked.len());
+    let spool = server.data().join("mail/.spool");
+    assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 0, "restart clears what the crash left half written");
+}

@@ -17,8 +17,14 @@ pub struct Mailboxes {
 }
 
 impl Mailboxes {
-    /// The mailboxes under `root`.
+    /// The mailboxes under `root`. Spool files a crash left behind were
+    /// never acknowledged, and are removed.
     pub fn new(root: MaildirRoot) -> Mailboxes {
+        if let Ok(entries) = std::fs::read_dir(root.root().join(".spool")) {
+            for entry in entries.flatten() {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         Mailboxes {
             root,
             arrivals: Mutex::new(HashMap::new()),
