@@ -671,3 +671,118 @@ for t in threads: t.join()
     let spool = server.data().join("mail/.spool");
     assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 0, "restart clears what the crash left half written");
 }
+
+#[test]
+fn limits_give_clear_errors_and_keep_what_was_accepted() {
+    let config = TempDir::new("config");
+    let file = config.path().join("limits.toml");
+    std::fs::write(
+        &file,
+        "[limits]\nmax_connections_per_ip = 3\nmax_auth_failures = 3\nmax_message_size = 2000\nmax_recipients = 2\n",
+    )
+    .unwrap();
+    let server = MailServer::start(&["--config", file.to_str().unwrap()]);
+    let out = server.python(r#"
+s = smtplib.SMTP(H, P["SMTP"])
+s.sendmail("a@elsewhere.example", ["bob@example.test"], "Subject: small\r\n\r\n" + "x" * 500 + "\r\n")
+# Too large: 552 when SIZE announces it, 552 after DATA when it does not;
+# the session goes on either way.
+big = "Subject: big\r\n\r\n" + ("y" * 70 + "\r\n") * 100
+expect_error(552, s.sendmail, "a@elsewhere.example", ["bob@example.test"], big)
+s.mail("a@elsewhere.example")
+s.rcpt("bob@example.test")
+code, text = s.data(big)
+assert code == 552, (code, text)
+# Too many recipients: the third gets 452, the first two get the message.
+s.mail("a@elsewhere.example")
+assert s.rcpt("alice@example.test")[0] == 250
+assert s.rcpt("bob@example.test")[0] == 250
+code, text = s.rcpt("postmaster@example.test")
+assert code == 452, (code, text)
+assert s.data("Subject: two\r\n\r\nfor two\r\n")[0] == 250
+s.quit()
+
+# Three connections at once from one address; the fourth is turned away.
+open_ = [socket.create_connection((H, P["SMTP"])) for _ in range(3)]
+for c in open_:
+    assert c.recv(100).startswith(b"220")
+extra = socket.create_connection((H, P["IMAP"]))
+line = extra.recv(200)
+assert line.startswith(b"* BYE") and b"too many connections" in line, line
+open_.pop().close()
+time.sleep(0.2)
+again = socket.create_connection((H, P["POP3"]))
+assert again.recv(100).startswith(b"+OK"), "a closed connection frees its place"
+again.close()
+for c in open_: c.close()
+time.sleep(0.2)
+
+# Three failed logins lock the address out of every service.
+m = imaplib.IMAP4(H, P["IMAP"])
+m.starttls(ssl_context=TLS)
+for _ in range(2):
+    try:
+        m.login("alice", "wrong"); raise AssertionError("logged in")
+    except imaplib.IMAP4.error:
+        pass
+p = poplib.POP3(H, P["POP3"])
+p.stls(context=TLS)
+p.user("bob")
+try:
+    p.pass_("wrong"); raise AssertionError("logged in")
+except poplib.error_proto:
+    pass
+try:
+    m.login("alice", "alice-pw"); raise AssertionError("logged in while locked out")
+except imaplib.IMAP4.error:
+    pass
+s = socket.create_connection((H, P["SMTP"]))
+line = s.recv(200)
+assert line.startswith(b"421 4.7.0") and b"failed logins" in line, line
+print("ok")
+"#);
+    assert_eq!(out.trim(), "ok");
+    let bob = server.inbox("bob");
+    assert_eq!(bob.len(), 2, "the small message and the two-recipient one");
+    assert!(bob.iter().any(|m| m.contains("Subject: small")));
+    assert_eq!(server.inbox("alice").len(), 1);
+    assert!(server.log().contains("connection refused"), "{}", server.log());
+}
+
+#[test]
+fn config_files_hashes_and_errors() {
+    let bin = env!("CARGO_BIN_EXE_mail-server");
+    let out = run(Command::new(bin).args(["hash-password", "carol-pw"]), b"", Duration::from_secs(30));
+    let hash = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    let out = run(Command::new(bin).arg("hash-password"), b"carol-pw\n", Duration::from_secs(30));
+    let from_stdin = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(from_stdin.starts_with("$argon2id$") && from_stdin != hash, "a fresh salt each time");
+
+    let dir = TempDir::new("config");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "hostname = \"mx.example.test\"\n\n[limits]\nmax_recipients = -1\n").unwrap();
+    let out = run(Command::new(bin).arg("--config").arg(&bad), b"", Duration::from_secs(30));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains(&format!("{}:4: key `max_recipients`:", bad.display())), "{err}");
+    let out = run(Command::new(bin).args(["--smtp", "nowhere"]), b"", Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--smtp"));
+
+    // A user from the file logs in with the password the hash was made from.
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, format!("[users]\ncarol = \"{hash}\"\n[aliases]\ninfo = \"carol\"\n")).unwrap();
+    let server = MailServer::start(&["--config", good.to_str().unwrap()]);
+    let out = server.python(r#"
+s = smtplib.SMTP(H, P["SMTP"])
+s.sendmail("a@elsewhere.example", ["info@example.test"], "Subject: for info\r\n\r\nhi\r\n")
+s.quit()
+m = imaplib.IMAP4_SSL(H, P["IMAPS"], ssl_context=TLS)
+m.login("carol", "carol-pw")
+assert m.select("INBOX")[1] == [b"1"]
+m.logout()
+print("ok")
+"#);
+    assert_eq!(out.trim(), "ok");
+}
