@@ -253,9 +253,9 @@ impl Handler<'_> {
                     .identity()
                     .is_some_and(|i| i.eq_ignore_ascii_case(&user))
                     && credentials.password().is_some()
-                    && credentials
-                        .password()
-                        .is_some_and(|p| self.shared.passwords.verify_from(self.peer.ip(), &user, p));
+                    && credentials.password().is_some_and(|p| {
+                        self.shared.passwords.verify_from(self.peer.ip(), &user, p)
+                    });
                 let opened = ok.then(|| folder_name(&user)).flatten().map(|dir| {
                     UserStore::open(
                         &self.shared.maildir.join(dir).join("Maildir"),

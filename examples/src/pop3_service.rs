@@ -164,9 +164,11 @@ async fn on_event<'a>(
             user,
             password,
         } => {
-            let ok = shared
-                .passwords
-                .verify_from(peer.ip(), &user.to_ascii_lowercase(), password.expose());
+            let ok = shared.passwords.verify_from(
+                peer.ip(),
+                &user.to_ascii_lowercase(),
+                password.expose(),
+            );
             login(session, ticket, ok, &user, shared, peer, maildrop).await;
         }
         Event::Apop {
@@ -189,9 +191,11 @@ async fn on_event<'a>(
             let user = credentials.username().unwrap_or_default().to_owned();
             let identity_ok = credentials.identity() == Some(user.as_str());
             let ok = identity_ok
-                && credentials
-                    .password()
-                    .is_some_and(|p| shared.passwords.verify_from(peer.ip(), &user.to_ascii_lowercase(), p));
+                && credentials.password().is_some_and(|p| {
+                    shared
+                        .passwords
+                        .verify_from(peer.ip(), &user.to_ascii_lowercase(), p)
+                });
             login(session, ticket, ok, &user, shared, peer, maildrop).await;
         }
         Event::Update { ticket, deleted } => {

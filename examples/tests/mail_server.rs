@@ -74,11 +74,23 @@ impl MailServer {
         let child = Command::new(env!("CARGO_BIN_EXE_mail-server"))
             .arg("--data")
             .arg(self.data())
-            .args(["--hostname", "mail.example.test", "--domain", "example.test"])
+            .args([
+                "--hostname",
+                "mail.example.test",
+                "--domain",
+                "example.test",
+            ])
             .args(["--user", "alice:alice-pw", "--user", "bob:bob-pw"])
             .args(["--smtp", &at(p.smtp), "--submission", &at(p.submission)])
             .args(["--submissions", &at(p.submissions), "--imap", &at(p.imap)])
-            .args(["--imaps", &at(p.imaps), "--pop3", &at(p.pop3), "--pop3s", &at(p.pop3s)])
+            .args([
+                "--imaps",
+                &at(p.imaps),
+                "--pop3",
+                &at(p.pop3),
+                "--pop3s",
+                &at(p.pop3s),
+            ])
             .args(&self.args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
@@ -86,7 +98,15 @@ impl MailServer {
             .spawn()
             .expect("start mail-server");
         self.child = Some(child);
-        for port in [p.smtp, p.submission, p.submissions, p.imap, p.imaps, p.pop3, p.pop3s] {
+        for port in [
+            p.smtp,
+            p.submission,
+            p.submissions,
+            p.imap,
+            p.imaps,
+            p.pop3,
+            p.pop3s,
+        ] {
             self.wait_listening(port);
         }
     }
@@ -97,15 +117,23 @@ impl MailServer {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
                 panic!("mail-server exited ({status}):\n{}", self.log());
             }
-            assert!(Instant::now() < deadline, "mail-server is not listening on {port}:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "mail-server is not listening on {port}:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     /// SIGTERM, then waits for the exit; returns whether it exited cleanly.
     fn stop(&mut self) -> bool {
-        let Some(mut child) = self.child.take() else { return true };
-        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let Some(mut child) = self.child.take() else {
+            return true;
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(40);
         loop {
             if let Some(status) = child.try_wait().unwrap() {
@@ -143,7 +171,9 @@ impl MailServer {
         for sub in ["new", "cur"] {
             if let Ok(entries) = std::fs::read_dir(dir.join(sub)) {
                 for e in entries.flatten() {
-                    found.push(String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()).into_owned());
+                    found.push(
+                        String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()).into_owned(),
+                    );
                 }
             }
         }
@@ -167,8 +197,13 @@ impl MailServer {
     fn python(&self, script: &str) -> String {
         let p = self.ports;
         let ports = [
-            ("SMTP", p.smtp), ("SUBMISSION", p.submission), ("SUBMISSIONS", p.submissions),
-            ("IMAP", p.imap), ("IMAPS", p.imaps), ("POP3", p.pop3), ("POP3S", p.pop3s),
+            ("SMTP", p.smtp),
+            ("SUBMISSION", p.submission),
+            ("SUBMISSIONS", p.submissions),
+            ("IMAP", p.imap),
+            ("IMAPS", p.imaps),
+            ("POP3", p.pop3),
+            ("POP3S", p.pop3s),
         ]
         .map(|(k, v)| (k, v.to_string()));
         let cert = self.cert().display().to_string();
@@ -207,8 +242,10 @@ def expect_error(code, f, *args):
     raise AssertionError(f"expected {code}")
 "#;
 
-fn message(from: &str, to: &str, subject: &str) -> String {
-    format!("From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{subject}@test>\r\n\r\nbody of {subject}\r\n")
+fn message_text(from: &str, to: &str, subject: &str) -> String {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{subject}@test>\r\n\r\nbody of {subject}\r\n"
+    )
 }
 
 #[test]
@@ -283,13 +320,20 @@ print("ok")
 "#);
     assert_eq!(out.trim(), "ok");
     let log = server.log();
-    assert!(log.contains("message received") && log.contains("queue_id="), "{log}");
+    assert!(
+        log.contains("message received") && log.contains("queue_id="),
+        "{log}"
+    );
     assert!(log.contains("message refused"), "{log}");
 }
 
 /// Sends `raw` from alice over submission (STARTTLS, AUTH) to `to`.
 fn submit(server: &MailServer, to: &[&str], raw: &str) {
-    let recipients = to.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>().join(", ");
+    let recipients = to
+        .iter()
+        .map(|r| format!("{r:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let out = server.python(&format!(
         r#"
 s = smtplib.SMTP(H, P["SUBMISSION"])
@@ -309,7 +353,11 @@ fn relays_through_dns_with_fallback_retry_and_bounces() {
     // Postfix is the mail exchanger of retry.remote.test: it answers 451
     // until its access table changes. Every exchanger listens on its port.
     let vmail = TempDir::new("vmail");
-    std::fs::write(vmail.path().join("access"), "later@retry.remote.test 451 4.3.0 not now\n").unwrap();
+    std::fs::write(
+        vmail.path().join("access"),
+        "later@retry.remote.test 451 4.3.0 not now\n",
+    )
+    .unwrap();
     std::fs::create_dir_all(vmail.path().join("box")).unwrap();
     chown_nobody(vmail.path());
     let postfix = Postfix::start(&format!(
@@ -323,8 +371,26 @@ virtual_minimum_uid = 100",
         v = vmail.path().display()
     ));
     let port = postfix.port;
-    let first = Sink::start_at(&format!("127.0.0.2:{port}"), &["--domain", "pref.remote.test", "--domain", "bounce.remote.test", "--user", "known:pw"]);
-    let second = Sink::start_at(&format!("127.0.0.3:{port}"), &["--domain", "pref.remote.test", "--domain", "fallback.remote.test"]);
+    let first = Sink::start_at(
+        &format!("127.0.0.2:{port}"),
+        &[
+            "--domain",
+            "pref.remote.test",
+            "--domain",
+            "bounce.remote.test",
+            "--user",
+            "known:pw",
+        ],
+    );
+    let second = Sink::start_at(
+        &format!("127.0.0.3:{port}"),
+        &[
+            "--domain",
+            "pref.remote.test",
+            "--domain",
+            "fallback.remote.test",
+        ],
+    );
     let zone = "$ORIGIN remote.test.\n$TTL 300\n\
         @ IN SOA ns.remote.test. admin.remote.test. 1 3600 600 86400 300\n\
         @ IN NS ns\nns IN A 127.0.0.1\n\
@@ -339,43 +405,81 @@ virtual_minimum_uid = 100",
     let file = config.path().join("mail-server.toml");
     std::fs::write(&file, "[queue]\nretry_secs = [1]\ntimeout_secs = 10\n").unwrap();
     let server = MailServer::start(&[
-        "--config", file.to_str().unwrap(),
-        "--dns", &dns.addr().to_string(),
-        "--remote-smtp-port", &port.to_string(),
+        "--config",
+        file.to_str().unwrap(),
+        "--dns",
+        &dns.addr().to_string(),
+        "--remote-smtp-port",
+        &port.to_string(),
     ]);
 
     let raw = "From: alice@example.test\r\nTo: many\r\nSubject: relayed\r\nMessage-ID: <relayed@example.test>\r\n\r\nout into the world\r\n";
-    submit(&server, &[
-        "known@pref.remote.test",
-        "someone@fallback.remote.test",
-        "later@retry.remote.test",
-        "nobody@bounce.remote.test",
-        "x@nullmx.remote.test",
-        "y@nx.remote.test",
-    ], raw);
+    submit(
+        &server,
+        &[
+            "known@pref.remote.test",
+            "someone@fallback.remote.test",
+            "later@retry.remote.test",
+            "nobody@bounce.remote.test",
+            "x@nullmx.remote.test",
+            "y@nx.remote.test",
+        ],
+        raw,
+    );
 
     // The preferred exchanger got its recipient; the second took the fallback domain's.
     let got = first.messages("known", 1, Duration::from_secs(20));
     assert_eq!(got.len(), 1, "{}", server.log());
-    assert!(got[0].contains("Subject: relayed") && got[0].contains("by mail.example.test"), "{}", got[0]);
-    assert_eq!(got[0].matches("Return-Path:").count(), 1, "only the final delivery adds one: {}", got[0]);
+    assert!(
+        got[0].contains("Subject: relayed") && got[0].contains("by mail.example.test"),
+        "{}",
+        got[0]
+    );
+    assert_eq!(
+        got[0].matches("Return-Path:").count(),
+        1,
+        "only the final delivery adds one: {}",
+        got[0]
+    );
     let got = second.messages("someone", 1, Duration::from_secs(20));
     assert_eq!(got.len(), 1, "{}", server.log());
-    assert!(second.messages("known", 0, Duration::ZERO).is_empty(), "the preferred MX was up");
+    assert!(
+        second.messages("known", 0, Duration::ZERO).is_empty(),
+        "the preferred MX was up"
+    );
 
     // One bounce to alice, naming the three permanent failures.
     let inbox = server.wait_inbox("alice", 1, Duration::from_secs(20));
     assert_eq!(inbox.len(), 1, "{}", server.log());
     let bounce = &inbox[0];
     assert!(bounce.starts_with("Return-Path: <>\r\n"), "{bounce}");
-    assert!(bounce.contains("multipart/report") && bounce.contains("report-type=\"delivery-status\""), "{bounce}");
-    for failed in ["nobody@bounce.remote.test", "x@nullmx.remote.test", "y@nx.remote.test"] {
-        assert!(bounce.contains(&format!("Final-Recipient: rfc822; {failed}")), "{failed}: {bounce}");
+    assert!(
+        bounce.contains("multipart/report") && bounce.contains("report-type=\"delivery-status\""),
+        "{bounce}"
+    );
+    for failed in [
+        "nobody@bounce.remote.test",
+        "x@nullmx.remote.test",
+        "y@nx.remote.test",
+    ] {
+        assert!(
+            bounce.contains(&format!("Final-Recipient: rfc822; {failed}")),
+            "{failed}: {bounce}"
+        );
     }
     assert!(bounce.contains("Status: 5.1.1"), "{bounce}");
-    assert!(bounce.contains("Status: 5.1.10") || bounce.contains("556"), "null MX: {bounce}");
-    assert!(!bounce.contains("later@retry"), "the deferred recipient is not bounced: {bounce}");
-    assert!(bounce.contains("Message-ID: <relayed@example.test>"), "the original headers come back");
+    assert!(
+        bounce.contains("Status: 5.1.10") || bounce.contains("556"),
+        "null MX: {bounce}"
+    );
+    assert!(
+        !bounce.contains("later@retry"),
+        "the deferred recipient is not bounced: {bounce}"
+    );
+    assert!(
+        bounce.contains("Message-ID: <relayed@example.test>"),
+        "the original headers come back"
+    );
 
     // Postfix deferred its recipient; once it accepts, the retry delivers.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -383,10 +487,19 @@ virtual_minimum_uid = 100",
         assert!(Instant::now() < deadline, "{}", server.log());
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(postfix.log().contains("451 4.3.0 <later@retry.remote.test>"), "{}", postfix.log());
+    assert!(
+        postfix
+            .log()
+            .contains("451 4.3.0 <later@retry.remote.test>"),
+        "{}",
+        postfix.log()
+    );
     std::fs::write(vmail.path().join("access"), "").unwrap();
     let out = run(
-        Command::new("postfix").arg("-c").arg(postfix.dir.path().join("etc")).arg("reload"),
+        Command::new("postfix")
+            .arg("-c")
+            .arg(postfix.dir.path().join("etc"))
+            .arg("reload"),
         b"",
         Duration::from_secs(30),
     );
@@ -394,12 +507,24 @@ virtual_minimum_uid = 100",
     let delivered = vmail.path().join("box/inbox/new");
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::fs::read_dir(&delivered).map_or(0, |d| d.count()) == 0 {
-        assert!(Instant::now() < deadline, "never retried:\n{}\n{}", server.log(), postfix.log());
+        assert!(
+            Instant::now() < deadline,
+            "never retried:\n{}\n{}",
+            server.log(),
+            postfix.log()
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let deadline = Instant::now() + Duration::from_secs(10);
-    while std::fs::read_dir(server.data().join("queue")).unwrap().count() > 0 {
-        assert!(Instant::now() < deadline, "the queue keeps a finished message");
+    while std::fs::read_dir(server.data().join("queue"))
+        .unwrap()
+        .count()
+        > 0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the queue keeps a finished message"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(server.inbox("alice").len(), 1, "no second bounce");
@@ -416,7 +541,10 @@ fn start_spamd(dir: &Path) -> (u16, Daemon) {
         .stderr(std::fs::File::create(dir.join("spamd.log")).unwrap())
         .spawn()
         .expect("start spamd");
-    let daemon = Daemon { child, name: "spamd".into() };
+    let daemon = Daemon {
+        child,
+        name: "spamd".into(),
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "spamd did not start");
@@ -434,7 +562,11 @@ fn start_clamd(dir: &Path) -> (u16, Daemon) {
     let db = dir.join("db");
     std::fs::create_dir_all(&db).unwrap();
     let hex: String = TEST_VIRUS.bytes().map(|b| format!("{b:02x}")).collect();
-    std::fs::write(db.join("sansmail.ndb"), format!("Sansmail.Test.Virus:0:*:{hex}\n")).unwrap();
+    std::fs::write(
+        db.join("sansmail.ndb"),
+        format!("Sansmail.Test.Virus:0:*:{hex}\n"),
+    )
+    .unwrap();
     let conf = dir.join("clamd.conf");
     std::fs::write(
         &conf,
@@ -452,7 +584,10 @@ fn start_clamd(dir: &Path) -> (u16, Daemon) {
         .stderr(Stdio::null())
         .spawn()
         .expect("start clamd");
-    let daemon = Daemon { child, name: "clamd".into() };
+    let daemon = Daemon {
+        child,
+        name: "clamd".into(),
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "clamd did not start");
@@ -476,7 +611,10 @@ fn filters_tag_spam_refuse_viruses_and_fail_safe() {
         file.display().to_string()
     };
     let tagging = MailServer::start(&["--config", &config("tag.toml", "")]);
-    let refusing = MailServer::start(&["--config", &config("refuse.toml", "spam_reject_score = 100.0\n")]);
+    let refusing = MailServer::start(&[
+        "--config",
+        &config("refuse.toml", "spam_reject_score = 100.0\n"),
+    ]);
     let script = format!(
         r#"
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
@@ -497,11 +635,20 @@ s.quit()
     let inbox = tagging.wait_inbox("bob", 2, Duration::from_secs(5));
     assert_eq!(inbox.len(), 2);
     let spam = inbox.iter().find(|m| m.contains("Subject: spam")).unwrap();
-    assert!(spam.contains("X-Spam-Flag: YES") && spam.contains("X-Spam-Status: Yes, score=100"), "{spam}");
+    assert!(
+        spam.contains("X-Spam-Flag: YES") && spam.contains("X-Spam-Status: Yes, score=100"),
+        "{spam}"
+    );
     assert!(spam.contains("tests=") && spam.contains("GTUBE"), "{spam}");
     let clean = inbox.iter().find(|m| m.contains("Subject: clean")).unwrap();
-    assert!(clean.contains("X-Spam-Status: No,") && !clean.contains("X-Spam-Flag"), "{clean}");
-    assert!(tagging.log().contains("Message contains a virus"), "the refusal is logged");
+    assert!(
+        clean.contains("X-Spam-Status: No,") && !clean.contains("X-Spam-Flag"),
+        "{clean}"
+    );
+    assert!(
+        tagging.log().contains("Message contains a virus"),
+        "the refusal is logged"
+    );
 
     let out = refusing.python(&script);
     assert_eq!(out.trim(), "spam refused 550");
@@ -565,12 +712,19 @@ fn sigterm_finishes_sessions_and_the_queue_survives_restarts() {
     let file = config.path().join("mail-server.toml");
     std::fs::write(&file, "[queue]\nretry_secs = [1]\n").unwrap();
     let mut server = MailServer::start(&[
-        "--config", file.to_str().unwrap(),
-        "--dns", &dns.addr().to_string(),
-        "--remote-smtp-port", &remote_port.to_string(),
+        "--config",
+        file.to_str().unwrap(),
+        "--dns",
+        &dns.addr().to_string(),
+        "--remote-smtp-port",
+        &remote_port.to_string(),
     ]);
     // The exchanger is down: the message waits in the queue.
-    submit(&server, &["someone@later.remote.test"], "From: alice@example.test\r\nSubject: patience\r\n\r\nhi\r\n");
+    submit(
+        &server,
+        &["someone@later.remote.test"],
+        "From: alice@example.test\r\nSubject: patience\r\n\r\nhi\r\n",
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     while !server.log().contains("deferred") {
         assert!(Instant::now() < deadline, "{}", server.log());
@@ -578,7 +732,9 @@ fn sigterm_finishes_sessions_and_the_queue_survives_restarts() {
     }
 
     // A session in the middle of a transaction when SIGTERM comes is let finish.
-    let mut client = python_background(&server, r#"
+    let client = python_background(
+        &server,
+        r#"
 work = os.environ["WORK"]
 s = smtplib.SMTP(H, P["SMTP"])
 s.ehlo()
@@ -590,10 +746,20 @@ while not os.path.exists(work + "/go"):
 code, text = s.data("Subject: in flight\r\n\r\nstill here\r\n")
 print(code)
 s.quit()
-"#);
-    wait_for_file(&server.dir.path().join("ready"), "the client never got to RCPT");
+"#,
+    );
+    wait_for_file(
+        &server.dir.path().join("ready"),
+        "the client never got to RCPT",
+    );
     let pid = server.child.as_ref().unwrap().id();
-    assert!(Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     while !server.log().contains("shutting down") {
         assert!(Instant::now() < deadline, "{}", server.log());
@@ -605,13 +771,29 @@ s.quit()
     );
     std::fs::write(server.dir.path().join("go"), "").unwrap();
     let out = client.wait_with_output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "250", "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(server.stop(), "a clean exit after the last session:\n{}", server.log());
-    assert!(server.log().contains("stopped queued=1"), "{}", server.log());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "250",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        server.stop(),
+        "a clean exit after the last session:\n{}",
+        server.log()
+    );
+    assert!(
+        server.log().contains("stopped queued=1"),
+        "{}",
+        server.log()
+    );
     assert_eq!(server.inbox("bob").len(), 1);
 
     // Restarted with the exchanger up, the queued message goes out.
-    let sink = Sink::start_at(&format!("127.0.0.2:{remote_port}"), &["--domain", "later.remote.test"]);
+    let sink = Sink::start_at(
+        &format!("127.0.0.2:{remote_port}"),
+        &["--domain", "later.remote.test"],
+    );
     server.launch();
     let got = sink.messages("someone", 1, Duration::from_secs(20));
     assert_eq!(got.len(), 1, "{}", server.log());
@@ -621,7 +803,9 @@ s.quit()
 #[test]
 fn kill_9_during_load_loses_no_acknowledged_message() {
     let mut server = MailServer::start(&[]);
-    let mut load = python_background(&server, r#"
+    let load = python_background(
+        &server,
+        r#"
 import threading
 work = os.environ["WORK"]
 acked = open(work + "/acked", "a")
@@ -639,16 +823,25 @@ def sender(t):
 threads = [threading.Thread(target=sender, args=(t,)) for t in range(8)]
 for t in threads: t.start()
 for t in threads: t.join()
-"#);
+"#,
+    );
     let acked = server.dir.path().join("acked");
     let deadline = Instant::now() + Duration::from_secs(60);
     while std::fs::read_to_string(&acked).map_or(0, |s| s.lines().count()) < 300 {
-        assert!(Instant::now() < deadline, "the load did not get going:\n{}", server.log());
+        assert!(
+            Instant::now() < deadline,
+            "the load did not get going:\n{}",
+            server.log()
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     server.kill();
     let out = load.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let acked = std::fs::read_to_string(&acked).unwrap();
     let acked: Vec<&str> = acked.lines().collect();
 
@@ -663,13 +856,29 @@ for t in threads: t.join()
         *delivered.entry(subject).or_default() += 1;
     }
     for subject in &acked {
-        assert_eq!(delivered.get(*subject), Some(&1), "{subject} was acknowledged");
+        assert_eq!(
+            delivered.get(*subject),
+            Some(&1),
+            "{subject} was acknowledged"
+        );
     }
-    assert!(delivered.values().all(|&n| n == 1), "nothing is delivered twice");
+    assert!(
+        delivered.values().all(|&n| n == 1),
+        "nothing is delivered twice"
+    );
     // At most one message per connection was in flight when the server died.
-    assert!(delivered.len() <= acked.len() + 8, "{} delivered, {} acknowledged", delivered.len(), acked.len());
+    assert!(
+        delivered.len() <= acked.len() + 8,
+        "{} delivered, {} acknowledged",
+        delivered.len(),
+        acked.len()
+    );
     let spool = server.data().join("mail/.spool");
-    assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 0, "restart clears what the crash left half written");
+    assert_eq!(
+        std::fs::read_dir(&spool).unwrap().count(),
+        0,
+        "restart clears what the crash left half written"
+    );
 }
 
 #[test]
@@ -746,35 +955,70 @@ print("ok")
     assert_eq!(bob.len(), 2, "the small message and the two-recipient one");
     assert!(bob.iter().any(|m| m.contains("Subject: small")));
     assert_eq!(server.inbox("alice").len(), 1);
-    assert!(server.log().contains("connection refused"), "{}", server.log());
+    assert!(
+        server.log().contains("connection refused"),
+        "{}",
+        server.log()
+    );
 }
 
 #[test]
 fn config_files_hashes_and_errors() {
     let bin = env!("CARGO_BIN_EXE_mail-server");
-    let out = run(Command::new(bin).args(["hash-password", "carol-pw"]), b"", Duration::from_secs(30));
+    let out = run(
+        Command::new(bin).args(["hash-password", "carol-pw"]),
+        b"",
+        Duration::from_secs(30),
+    );
     let hash = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert!(hash.starts_with("$argon2id$"), "{hash}");
-    let out = run(Command::new(bin).arg("hash-password"), b"carol-pw\n", Duration::from_secs(30));
+    let out = run(
+        Command::new(bin).arg("hash-password"),
+        b"carol-pw\n",
+        Duration::from_secs(30),
+    );
     let from_stdin = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    assert!(from_stdin.starts_with("$argon2id$") && from_stdin != hash, "a fresh salt each time");
+    assert!(
+        from_stdin.starts_with("$argon2id$") && from_stdin != hash,
+        "a fresh salt each time"
+    );
 
     let dir = TempDir::new("config");
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "hostname = \"mx.example.test\"\n\n[limits]\nmax_recipients = -1\n").unwrap();
-    let out = run(Command::new(bin).arg("--config").arg(&bad), b"", Duration::from_secs(30));
+    std::fs::write(
+        &bad,
+        "hostname = \"mx.example.test\"\n\n[limits]\nmax_recipients = -1\n",
+    )
+    .unwrap();
+    let out = run(
+        Command::new(bin).arg("--config").arg(&bad),
+        b"",
+        Duration::from_secs(30),
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains(&format!("{}:4: key `max_recipients`:", bad.display())), "{err}");
-    let out = run(Command::new(bin).args(["--smtp", "nowhere"]), b"", Duration::from_secs(30));
+    assert!(
+        err.contains(&format!("{}:4: key `max_recipients`:", bad.display())),
+        "{err}"
+    );
+    let out = run(
+        Command::new(bin).args(["--smtp", "nowhere"]),
+        b"",
+        Duration::from_secs(30),
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--smtp"));
 
     // A user from the file logs in with the password the hash was made from.
     let good = dir.path().join("good.toml");
-    std::fs::write(&good, format!("[users]\ncarol = \"{hash}\"\n[aliases]\ninfo = \"carol\"\n")).unwrap();
+    std::fs::write(
+        &good,
+        format!("[users]\ncarol = \"{hash}\"\n[aliases]\ninfo = \"carol\"\n"),
+    )
+    .unwrap();
     let server = MailServer::start(&["--config", good.to_str().unwrap()]);
-    let out = server.python(r#"
+    let out = server.python(
+        r#"
 s = smtplib.SMTP(H, P["SMTP"])
 s.sendmail("a@elsewhere.example", ["info@example.test"], "Subject: for info\r\n\r\nhi\r\n")
 s.quit()
@@ -783,6 +1027,308 @@ m.login("carol", "carol-pw")
 assert m.select("INBOX")[1] == [b"1"]
 m.logout()
 print("ok")
-"#);
+"#,
+    );
     assert_eq!(out.trim(), "ok");
+}
+
+fn succeed(cmd: &mut Command, input: &[u8]) -> String {
+    let out = run(cmd, input, Duration::from_secs(60));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
+    text
+}
+
+#[test]
+fn swaks_curl_mutt_mbsync_and_fetchmail() {
+    let server = MailServer::start(&[]);
+    let p = server.ports;
+    let cert = server.cert();
+    let home = TempDir::new("clients");
+
+    // swaks over implicit TLS with AUTH LOGIN.
+    let out = succeed(
+        Command::new(require("swaks"))
+            .args([
+                "--server",
+                &format!("127.0.0.1:{}", p.submissions),
+                "--tls-on-connect",
+            ])
+            .args([
+                "--auth",
+                "LOGIN",
+                "--auth-user",
+                "alice",
+                "--auth-password",
+                "alice-pw",
+            ])
+            .args(["--from", "alice@example.test", "--to", "bob@example.test"])
+            .args(["--h-From", "alice@example.test", "--h-Subject", "via swaks"]),
+        b"",
+    );
+    assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
+
+    // curl submits over STARTTLS, checking the certificate.
+    let message = home.path().join("message.eml");
+    std::fs::write(
+        &message,
+        message_text("alice@example.test", "bob@example.test", "via-curl"),
+    )
+    .unwrap();
+    succeed(
+        Command::new(require("curl"))
+            .args(["-sS", "--ssl-reqd", "--cacert"])
+            .arg(&cert)
+            .arg(format!("smtp://127.0.0.1:{}", p.submission))
+            .args([
+                "--user",
+                "alice:alice-pw",
+                "--mail-from",
+                "alice@example.test",
+            ])
+            .args(["--mail-rcpt", "bob@example.test", "--upload-file"])
+            .arg(&message),
+        b"",
+    );
+
+    // mutt in batch mode through submission.
+    let muttrc = home.path().join("muttrc");
+    std::fs::write(
+        &muttrc,
+        format!(
+            "set smtp_url=\"smtp://alice@127.0.0.1:{}/\"\nset smtp_pass=\"alice-pw\"\n\
+             set ssl_starttls=yes\nset ssl_force_tls=yes\nset certificate_file=\"{}\"\n\
+             set from=\"alice@example.test\"\nset use_from=yes\nset realname=\"Alice\"\n\
+             set record=\"\"\nset folder=\"{d}\"\nset spoolfile=\"{d}\"\nset mbox_type=Maildir\n",
+            p.submission,
+            cert.display(),
+            d = home.path().display()
+        ),
+    )
+    .unwrap();
+    succeed(
+        Command::new(require("mutt"))
+            .args(["-n", "-F"])
+            .arg(&muttrc)
+            .args(["-s", "via mutt", "bob@example.test"])
+            .env("HOME", home.path()),
+        b"written with mutt\n",
+    );
+    let inbox = server.wait_inbox("bob", 3, Duration::from_secs(10));
+    assert_eq!(inbox.len(), 3, "{}", server.log());
+    for subject in [
+        "Subject: via swaks",
+        "Subject: via-curl",
+        "Subject: via mutt",
+    ] {
+        assert!(
+            inbox.iter().any(|m| m.contains(subject)),
+            "{subject} missing"
+        );
+    }
+    assert!(
+        inbox.iter().all(|m| m.contains("with ESMTPSA")),
+        "authenticated over TLS"
+    );
+
+    // curl reads one message over IMAPS and lists over POP3S.
+    let fetched = succeed(
+        Command::new("curl")
+            .args(["-sS", "--cacert"])
+            .arg(&cert)
+            .arg(format!("imaps://127.0.0.1:{}/INBOX;UID=1", p.imaps))
+            .args(["--user", "bob:bob-pw"]),
+        b"",
+    );
+    assert!(fetched.contains("Subject: via swaks"), "{fetched}");
+    let listed = succeed(
+        Command::new("curl")
+            .args(["-sS", "--cacert"])
+            .arg(&cert)
+            .arg(format!("pop3s://127.0.0.1:{}/", p.pop3s))
+            .args(["--user", "bob:bob-pw"]),
+        b"",
+    );
+    assert_eq!(listed.lines().count(), 3, "{listed}");
+
+    // mbsync mirrors bob's INBOX and pushes a flag back.
+    let local = home.path().join("mirror");
+    let rc = home.path().join("mbsyncrc");
+    std::fs::write(
+        &rc,
+        format!(
+            "IMAPAccount test\nHost 127.0.0.1\nPort {}\nUser bob\nPass bob-pw\nSSLType STARTTLS\nCertificateFile {}\n\n\
+             IMAPStore remote\nAccount test\n\n\
+             MaildirStore local\nPath {d}/\nInbox {d}/INBOX\nSubFolders Verbatim\n\n\
+             Channel sync\nFar :remote:\nNear :local:\nPatterns *\nCreate Both\nSync All\nSyncState *\n",
+            p.imap,
+            cert.display(),
+            d = local.display()
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(&local).unwrap();
+    let mbsync = || {
+        succeed(
+            Command::new(require("mbsync"))
+                .arg("-c")
+                .arg(&rc)
+                .arg("-a")
+                .env("HOME", home.path()),
+            b"",
+        )
+    };
+    mbsync();
+    let mirrored: Vec<PathBuf> = ["new", "cur"]
+        .iter()
+        .flat_map(|s| {
+            std::fs::read_dir(local.join("INBOX").join(s))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+        })
+        .collect();
+    assert_eq!(mirrored.len(), 3);
+    assert!(
+        local.join("Sent").exists() && local.join("Trash").exists(),
+        "special-use folders synced"
+    );
+    // Flag one message locally (maildir flag F) and sync it up.
+    let one = &mirrored[0];
+    let name = one.file_name().unwrap().to_string_lossy().into_owned();
+    let flagged = if name.contains(":2,") {
+        format!("{name}F")
+    } else {
+        format!("{name}:2,F")
+    };
+    std::fs::rename(one, local.join("INBOX/cur").join(flagged)).unwrap();
+    mbsync();
+    let flags = server.python(
+        r#"
+m = imaplib.IMAP4_SSL(H, P["IMAPS"], ssl_context=TLS)
+m.login("bob", "bob-pw")
+m.select("INBOX", readonly=True)
+print(m.search(None, "FLAGGED")[1][0].decode())
+"#,
+    );
+    assert_eq!(flags.split_whitespace().count(), 1, "{flags}");
+
+    // fetchmail downloads over POP3 with STLS and deletes.
+    let delivered = home.path().join("fetched");
+    let rcfile = home.path().join("fetchmailrc");
+    std::fs::write(
+        &rcfile,
+        format!(
+            "set no syslog\npoll 127.0.0.1 service {} protocol POP3 uidl auth password:\n\
+             \tuser \"bob\" there with password \"bob-pw\" is \"bob\" here\n\
+             \tsslproto 'tls1.2+' sslcertck sslcertfile \"{}\" sslcommonname \"mail.example.test\"\n\
+             \tfetchall no keep mda \"/bin/sh -c 'cat >> {}'\"\n",
+            p.pop3,
+            cert.display(),
+            delivered.display()
+        ),
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&rcfile).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o600);
+    std::fs::set_permissions(&rcfile, perms).unwrap();
+    succeed(
+        Command::new(require("fetchmail"))
+            .args(["--nodetach", "-f"])
+            .arg(&rcfile)
+            .env("FETCHMAILHOME", home.path())
+            .env("HOME", home.path()),
+        b"",
+    );
+    let fetched = std::fs::read_to_string(&delivered).unwrap();
+    for subject in [
+        "Subject: via swaks",
+        "Subject: via-curl",
+        "Subject: via mutt",
+    ] {
+        assert!(fetched.contains(subject), "{subject} not fetched");
+    }
+    assert!(
+        server.inbox("bob").is_empty(),
+        "fetchmail deleted what it fetched"
+    );
+}
+
+#[test]
+fn quick_start_runs_on_built_in_defaults() {
+    let cwd = TempDir::new("quick-start");
+    let start = || {
+        let out = std::fs::File::create(cwd.path().join("stdout")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_mail-server"))
+            .current_dir(cwd.path())
+            .stdout(out)
+            .stderr(std::fs::File::create(cwd.path().join("stderr")).unwrap())
+            .spawn()
+            .unwrap();
+        let daemon = Daemon {
+            child,
+            name: "mail-server".into(),
+        };
+        for port in [2525, 5587, 4465, 1143, 1993, 1110, 1995] {
+            wait_for_port(port, "mail-server on its default ports");
+        }
+        daemon
+    };
+    let first = start();
+    let printed = std::fs::read_to_string(cwd.path().join("stdout")).unwrap();
+    let password = printed
+        .split_whitespace()
+        .skip_while(|w| *w != "password:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no password printed: {printed}"))
+        .to_owned();
+    let cert_before = std::fs::read(cwd.path().join("mail-data/tls/cert.pem")).unwrap();
+    let script = format!(
+        r#"
+import ssl, smtplib, imaplib
+tls = ssl.create_default_context(cafile="mail-data/tls/cert.pem")
+s = smtplib.SMTP("localhost", 5587)
+s.starttls(context=tls)
+s.login("demo", "{password}")
+s.sendmail("demo@localhost", ["demo@localhost"], "From: demo@localhost\r\nSubject: first mail\r\n\r\nhello\r\n")
+s.quit()
+m = imaplib.IMAP4("localhost", 1143)
+m.starttls(ssl_context=tls)
+m.login("demo", "{password}")
+m.select("INBOX")
+print(m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")[1][0][1].decode().strip())
+"#
+    );
+    let out = run(
+        Command::new("python3").arg("-").current_dir(cwd.path()),
+        script.as_bytes(),
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "Subject: first mail"
+    );
+    drop(first);
+
+    // A second start keeps the password and the certificate, and prints no password.
+    let _second = start();
+    let printed = std::fs::read_to_string(cwd.path().join("stdout")).unwrap();
+    assert!(
+        !printed.contains(&password) && printed.contains("printed at first start"),
+        "{printed}"
+    );
+    assert_eq!(
+        std::fs::read(cwd.path().join("mail-data/tls/cert.pem")).unwrap(),
+        cert_before
+    );
 }

@@ -59,7 +59,9 @@ fn parse() -> Result<Settings, UsageError> {
 fn hash_password(given: Option<String>) {
     let password = given.unwrap_or_else(|| {
         let mut line = String::new();
-        if std::io::stdin().read_line(&mut line).is_err() || line.trim_end_matches(['\r', '\n']).is_empty() {
+        if std::io::stdin().read_line(&mut line).is_err()
+            || line.trim_end_matches(['\r', '\n']).is_empty()
+        {
             args::exit_error("no password given on standard input");
         }
         line.trim_end_matches(['\r', '\n']).to_owned()

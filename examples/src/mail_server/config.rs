@@ -195,9 +195,9 @@ impl TryFrom<String> for ListenAddr {
         if s == "off" {
             return Ok(ListenAddr(None));
         }
-        s.parse()
-            .map(|a| ListenAddr(Some(a)))
-            .map_err(|_| format!("{s:?} is not an address with a port (like 0.0.0.0:25) or \"off\""))
+        s.parse().map(|a| ListenAddr(Some(a))).map_err(|_| {
+            format!("{s:?} is not an address with a port (like 0.0.0.0:25) or \"off\"")
+        })
     }
 }
 
@@ -401,13 +401,41 @@ mod tests {
         assert_eq!(s.users.len(), 1);
         // Every key of the defaults is documented in the example.
         for key in [
-            "data", "hostname", "domains", "allow_plaintext", "tls_cert", "tls_key", "[listen]",
-            "smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "[users]",
-            "[aliases]", "[queue]", "retry_secs", "lifetime_secs", "workers", "dns",
-            "remote_smtp_port", "timeout_secs", "[limits]", "max_message_size",
-            "max_recipients", "max_connections_per_ip", "max_auth_failures",
-            "auth_lockout_secs", "idle_timeout_secs", "quota_mb", "[filter]", "spamd",
-            "spam_reject_score", "clamd",
+            "data",
+            "hostname",
+            "domains",
+            "allow_plaintext",
+            "tls_cert",
+            "tls_key",
+            "[listen]",
+            "smtp",
+            "submission",
+            "submissions",
+            "imap",
+            "imaps",
+            "pop3",
+            "pop3s",
+            "[users]",
+            "[aliases]",
+            "[queue]",
+            "retry_secs",
+            "lifetime_secs",
+            "workers",
+            "dns",
+            "remote_smtp_port",
+            "timeout_secs",
+            "[limits]",
+            "max_message_size",
+            "max_recipients",
+            "max_connections_per_ip",
+            "max_auth_failures",
+            "auth_lockout_secs",
+            "idle_timeout_secs",
+            "quota_mb",
+            "[filter]",
+            "spamd",
+            "spam_reject_score",
+            "clamd",
         ] {
             assert!(text.contains(key), "{key} is not in the example file");
         }
@@ -415,18 +443,30 @@ mod tests {
 
     #[test]
     fn errors_name_the_line_and_key() {
-        let e = Settings::from_toml("hostname = \"mx\"\n[limits]\nmax_recipients = \"many\"\n", "f.toml")
-            .unwrap_err();
+        let e = Settings::from_toml(
+            "hostname = \"mx\"\n[limits]\nmax_recipients = \"many\"\n",
+            "f.toml",
+        )
+        .unwrap_err();
         assert!(e.0.starts_with("f.toml:3: key `max_recipients`:"), "{e}");
         let e = Settings::from_toml("[listen]\nsmtp = \"nowhere\"\n", "f.toml").unwrap_err();
         assert!(e.0.starts_with("f.toml:2: key `smtp`:"), "{e}");
         assert!(e.0.contains("\"nowhere\""), "{e}");
         let e = Settings::from_toml("colour = 1\n", "f.toml").unwrap_err();
-        assert!(e.0.starts_with("f.toml:1: key `colour`:") && e.0.contains("unknown field"), "{e}");
+        assert!(
+            e.0.starts_with("f.toml:1: key `colour`:") && e.0.contains("unknown field"),
+            "{e}"
+        );
         let e = Settings::from_toml("[users]\nbob = \"hunter2\"\n", "f.toml").unwrap_err();
-        assert!(e.0.starts_with("f.toml:2: key `bob`:") && e.0.contains("argon2"), "{e}");
+        assert!(
+            e.0.starts_with("f.toml:2: key `bob`:") && e.0.contains("argon2"),
+            "{e}"
+        );
         let e = Settings::from_toml("[users]\n\"../x\" = \"hunter2\"\n", "f.toml").unwrap_err();
-        assert!(e.0.starts_with("f.toml:2:") && e.0.contains("plain user name"), "{e}");
+        assert!(
+            e.0.starts_with("f.toml:2:") && e.0.contains("plain user name"),
+            "{e}"
+        );
         let e = Settings::from_toml("[aliases]\nsales = \"nobody\"\n", "f.toml").unwrap_err();
         assert!(e.0.contains("nobody, who is not a user"), "{e}");
     }
@@ -435,9 +475,18 @@ mod tests {
     fn command_line_overrides() {
         let mut s = Settings::default();
         let mut args = Args::from_vec(
-            ["--smtp", "127.0.0.1:0", "--imaps", "off", "--user", "Ann:pw", "--domain", "Ex.org"]
-                .map(String::from)
-                .to_vec(),
+            [
+                "--smtp",
+                "127.0.0.1:0",
+                "--imaps",
+                "off",
+                "--user",
+                "Ann:pw",
+                "--domain",
+                "Ex.org",
+            ]
+            .map(String::from)
+            .to_vec(),
         );
         while let Some(flag) = args.next_arg() {
             assert!(s.take_flag(&flag, &mut args).unwrap(), "{flag}");

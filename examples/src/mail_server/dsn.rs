@@ -124,15 +124,29 @@ mod tests {
         );
         let parsed = Message::parse(&raw);
         let ct = &parsed.root.content_type;
-        assert_eq!((ct.kind.as_str(), ct.subtype.as_str()), ("multipart", "report"));
+        assert_eq!(
+            (ct.kind.as_str(), ct.subtype.as_str()),
+            ("multipart", "report")
+        );
         assert_eq!(ct.param("report-type"), Some(&b"delivery-status"[..]));
         let leaves = parsed.leaves();
         assert_eq!(leaves.len(), 3);
         let status = String::from_utf8(parsed.decoded_body(leaves[1].1).0.into_owned()).unwrap();
-        assert!(status.contains("Final-Recipient: rfc822; nobody@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n"), "{status}");
-        assert!(status.contains("Status: 4.0.0\r\nDiagnostic-Code: smtp; 451 delivery time expired"), "{status}");
+        assert!(
+            status.contains(
+                "Final-Recipient: rfc822; nobody@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+            ),
+            "{status}"
+        );
+        assert!(
+            status.contains("Status: 4.0.0\r\nDiagnostic-Code: smtp; 451 delivery time expired"),
+            "{status}"
+        );
         let headers = parsed.decoded_body(leaves[2].1).0.into_owned();
         assert!(headers.ends_with(b"Subject: plans\r\n"));
-        assert!(!raw.windows(11).any(|w| w == b"secret body"), "only the headers go back");
+        assert!(
+            !raw.windows(11).any(|w| w == b"secret body"),
+            "only the headers go back"
+        );
     }
 }

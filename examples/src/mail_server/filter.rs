@@ -41,11 +41,22 @@ pub async fn check(settings: &config::Filter, message: &[u8]) -> Verdict {
         match tokio::time::timeout(limit, scan_clamd(clamd, message)).await {
             Ok(Ok(ScanResult::Clean)) => {}
             Ok(Ok(ScanResult::Infected(name))) => {
-                let name: String = name.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').collect();
-                return Verdict::Reject(reply(554, (5, 7, 1), &format!("Message contains a virus ({name})")));
+                let name: String = name
+                    .chars()
+                    .filter(|c| c.is_ascii_graphic() || *c == ' ')
+                    .collect();
+                return Verdict::Reject(reply(
+                    554,
+                    (5, 7, 1),
+                    &format!("Message contains a virus ({name})"),
+                ));
             }
             Ok(Ok(ScanResult::TooLarge)) => {
-                return Verdict::Reject(reply(552, (5, 3, 4), "Message too large for the virus scanner"));
+                return Verdict::Reject(reply(
+                    552,
+                    (5, 3, 4),
+                    "Message too large for the virus scanner",
+                ));
             }
             Ok(Err(e)) => {
                 warn!(error = %e, "clamd failed");
@@ -114,7 +125,9 @@ async fn instream<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> std::io::Result<ScanResult> {
     stream.write_all(b"zINSTREAM\0").await?;
     for chunk in message.chunks(64 * 1024) {
-        stream.write_all(&(chunk.len() as u32).to_be_bytes()).await?;
+        stream
+            .write_all(&(chunk.len() as u32).to_be_bytes())
+            .await?;
         stream.write_all(chunk).await?;
     }
     stream.write_all(&[0, 0, 0, 0]).await?;
@@ -157,7 +170,11 @@ impl SpamScore {
             "X-Spam-Status: {yes}, score={:.1} required={:.1} tests={}\r\nX-Spam-Score: {:.1}\r\n",
             self.score,
             self.threshold,
-            if self.rules.is_empty() { "none".into() } else { self.rules.join(",") },
+            if self.rules.is_empty() {
+                "none".into()
+            } else {
+                self.rules.join(",")
+            },
             self.score
         );
         if self.is_spam {
@@ -173,18 +190,29 @@ pub async fn ask_spamd(
     message: &[u8],
 ) -> std::io::Result<SpamScore> {
     let mut stream = tokio::net::TcpStream::connect(address).await?;
-    let head = format!("SYMBOLS SPAMC/1.5\r\nContent-length: {}\r\n\r\n", message.len());
+    let head = format!(
+        "SYMBOLS SPAMC/1.5\r\nContent-length: {}\r\n\r\n",
+        message.len()
+    );
     stream.write_all(head.as_bytes()).await?;
     stream.write_all(message).await?;
     stream.shutdown().await?;
     let mut answer = Vec::new();
-    (&mut stream).take(64 * 1024).read_to_end(&mut answer).await?;
+    (&mut stream)
+        .take(64 * 1024)
+        .read_to_end(&mut answer)
+        .await?;
     parse_spamd(&String::from_utf8_lossy(&answer))
 }
 
 /// Reads spamd's answer to SYMBOLS.
 pub fn parse_spamd(answer: &str) -> std::io::Result<SpamScore> {
-    let bad = || std::io::Error::other(format!("spamd answered {:?}", answer.lines().next().unwrap_or("")));
+    let bad = || {
+        std::io::Error::other(format!(
+            "spamd answered {:?}",
+            answer.lines().next().unwrap_or("")
+        ))
+    };
     let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((answer, ""));
     let mut lines = head.lines();
     let status = lines.next().ok_or_else(bad)?;
@@ -207,7 +235,9 @@ pub fn parse_spamd(answer: &str) -> std::io::Result<SpamScore> {
             rules: body
                 .trim()
                 .split(',')
-                .filter(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|r| {
+                    !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                })
                 .map(str::to_owned)
                 .collect(),
         });
@@ -228,7 +258,10 @@ mod tests {
         assert!(s.headers().contains("X-Spam-Flag: YES\r\n"));
         let s = parse_spamd("SPAMD/1.1 0 EX_OK\r\nSpam: False ; -0.1 / 5.0\r\n\r\n").unwrap();
         assert!(!s.is_spam && s.rules.is_empty());
-        assert_eq!(s.headers(), "X-Spam-Status: No, score=-0.1 required=5.0 tests=none\r\nX-Spam-Score: -0.1\r\n");
+        assert_eq!(
+            s.headers(),
+            "X-Spam-Status: No, score=-0.1 required=5.0 tests=none\r\nX-Spam-Score: -0.1\r\n"
+        );
         assert!(parse_spamd("SPAMD/1.1 76 Bad header line\r\n\r\n").is_err());
         assert!(parse_spamd("").is_err());
     }

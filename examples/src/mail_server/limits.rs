@@ -49,7 +49,8 @@ pub struct Admission {
 
 impl Drop for Admission {
     fn drop(&mut self) {
-        self.guard.update(self.ip, |p| p.connections = p.connections.saturating_sub(1));
+        self.guard
+            .update(self.ip, |p| p.connections = p.connections.saturating_sub(1));
     }
 }
 
@@ -132,7 +133,10 @@ mod tests {
         assert_eq!(guard.admit(a).err(), Some(Refusal::TooManyConnections));
         assert!(guard.admit(b).is_ok(), "another address is not affected");
         drop(first);
-        assert!(guard.admit(a).is_ok(), "a closed connection frees its place");
+        assert!(
+            guard.admit(a).is_ok(),
+            "a closed connection frees its place"
+        );
     }
 
     #[test]
@@ -142,7 +146,10 @@ mod tests {
         guard.record_login(a, false);
         guard.record_login(a, true);
         guard.record_login(a, false);
-        assert!(!guard.is_locked_out(a), "a success in between starts the count again");
+        assert!(
+            !guard.is_locked_out(a),
+            "a success in between starts the count again"
+        );
         guard.record_login(a, false);
         assert!(guard.is_locked_out(a));
         assert_eq!(guard.admit(a).err(), Some(Refusal::LockedOut));
@@ -151,6 +158,9 @@ mod tests {
         let open = guard.admit(a).unwrap();
         assert_eq!(guard.peers.lock().unwrap().len(), 1);
         drop(open);
-        assert!(guard.peers.lock().unwrap().is_empty(), "nothing is kept for an address with nothing open");
+        assert!(
+            guard.peers.lock().unwrap().is_empty(),
+            "nothing is kept for an address with nothing open"
+        );
     }
 }

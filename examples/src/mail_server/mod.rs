@@ -53,7 +53,12 @@ enum Service {
 }
 
 impl Service {
-    async fn serve(&self, tcp: TcpStream, peer: SocketAddr, implicit_tls: bool) -> std::io::Result<()> {
+    async fn serve(
+        &self,
+        tcp: TcpStream,
+        peer: SocketAddr,
+        implicit_tls: bool,
+    ) -> std::io::Result<()> {
         match self {
             Service::Smtp(s) => s.serve(tcp, peer, implicit_tls).await,
             Service::Imap(s) => s.serve(tcp, peer, implicit_tls).await,
@@ -89,7 +94,10 @@ fn ensure_demo_user(settings: &mut Settings) -> Result<(), String> {
     let domain = settings.domains[0].0.clone();
     let hash = match std::fs::read_to_string(&path) {
         Ok(hash) => {
-            println!("demo user: demo@{domain} (password printed at first start; hash in {})", path.display());
+            println!(
+                "demo user: demo@{domain} (password printed at first start; hash in {})",
+                path.display()
+            );
             hash.trim().to_owned()
         }
         Err(_) => {
@@ -112,7 +120,9 @@ fn write_private(path: &Path, contents: &[u8]) -> Result<(), String> {
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     std::io::Write::write_all(&mut file, contents).map_err(|e| format!("{}: {e}", path.display()))
 }
 
@@ -126,11 +136,24 @@ fn tls_identity(settings: &Settings) -> Result<tls::Identity, String> {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     if !cert.exists() || !key.exists() {
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let mut names = vec![settings.hostname.clone(), "localhost".into(), "127.0.0.1".into(), "::1".into()];
+        let mut names = vec![
+            settings.hostname.clone(),
+            "localhost".into(),
+            "127.0.0.1".into(),
+            "::1".into(),
+        ];
         names.dedup();
-        let certified = rcgen::generate_simple_self_signed(names).map_err(|e| e.to_string())?;
-        write_private(&key, certified.key_pair.serialize_pem().as_bytes())?;
-        std::fs::write(&cert, certified.cert.pem()).map_err(|e| format!("{}: {e}", cert.display()))?;
+        let made = (|| {
+            let mut params = rcgen::CertificateParams::new(names)?;
+            params
+                .distinguished_name
+                .push(rcgen::DnType::CommonName, settings.hostname.clone());
+            let pair = rcgen::KeyPair::generate()?;
+            Ok::<_, rcgen::Error>((params.self_signed(&pair)?, pair))
+        })();
+        let (certificate, pair) = made.map_err(|e| e.to_string())?;
+        write_private(&key, pair.serialize_pem().as_bytes())?;
+        std::fs::write(&cert, certificate.pem()).map_err(|e| format!("{}: {e}", cert.display()))?;
         info!(cert = %cert.display(), "made a self-signed certificate");
     }
     tls::load_identity(&cert, &key).map_err(|e| e.to_string())
@@ -141,7 +164,8 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
     let data = settings.data.clone();
     std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
     ensure_demo_user(&mut settings)?;
-    let acceptor = TlsAcceptor::from(tls::server_config(tls_identity(&settings)?).map_err(|e| e.to_string())?);
+    let acceptor =
+        TlsAcceptor::from(tls::server_config(tls_identity(&settings)?).map_err(|e| e.to_string())?);
     let limits = &settings.limits;
     let guard = Guard::new(
         limits.max_connections_per_ip,
@@ -149,7 +173,8 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
         Duration::from_secs(limits.auth_lockout_secs),
     );
     let directory = Arc::new(Directory::new(&settings, guard.clone()));
-    let store = MaildirRoot::open(&data.join("mail"), &settings.hostname).map_err(|e| e.to_string())?;
+    let store =
+        MaildirRoot::open(&data.join("mail"), &settings.hostname).map_err(|e| e.to_string())?;
     let mailboxes = Arc::new(Mailboxes::new(store));
     let queue = Arc::new(Queue::open(&data.join("queue")).map_err(|e| e.to_string())?);
     let mut mailer = sansmail::DirectMailer::new(&settings.hostname)
@@ -226,7 +251,10 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
             hostname: settings.hostname.clone(),
             stls: true,
             login_requires_tls: !settings.allow_plaintext,
-            implementation: Some(format!("sansmail mail-server {}", env!("CARGO_PKG_VERSION"))),
+            implementation: Some(format!(
+                "sansmail mail-server {}",
+                env!("CARGO_PKG_VERSION")
+            )),
             ..Default::default()
         },
     )));
@@ -234,8 +262,18 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
     let l = &settings.listen;
     let plan = [
         ("smtp", l.smtp, smtp(false, smtp_config.clone()), false),
-        ("submission", l.submission, smtp(true, submission_config.clone()), false),
-        ("submissions", l.submissions, smtp(true, submission_config), true),
+        (
+            "submission",
+            l.submission,
+            smtp(true, submission_config.clone()),
+            false,
+        ),
+        (
+            "submissions",
+            l.submissions,
+            smtp(true, submission_config),
+            true,
+        ),
         ("imap", l.imap, imap.clone(), false),
         ("imaps", l.imaps, imap, true),
         ("pop3", l.pop3, pop3.clone(), false),
@@ -279,7 +317,10 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
     for l in loops {
         let _ = l.await;
     }
-    if tokio::time::timeout(SHUTDOWN_GRACE, alive_rx.recv()).await.is_err() {
+    if tokio::time::timeout(SHUTDOWN_GRACE, alive_rx.recv())
+        .await
+        .is_err()
+    {
         warn!("sessions still open after {SHUTDOWN_GRACE:?}; closing them");
     }
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, relay_task).await;
@@ -322,7 +363,8 @@ async fn accept_loop(
                 Err(refusal) => {
                     info!(service = name, %peer, reason = refusal.text(), "connection refused");
                     let line = service.refusal(refusal.text());
-                    let _ = refuse(tcp, &line, implicit_tls.then(|| service.acceptor().clone())).await;
+                    let _ =
+                        refuse(tcp, &line, implicit_tls.then(|| service.acceptor().clone())).await;
                     return;
                 }
             };

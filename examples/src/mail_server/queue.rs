@@ -114,7 +114,9 @@ impl Queue {
                         due.insert(env.id, env.next_attempt);
                     }
                     Ok(_) => fs::remove_file(&path).map_err(named)?,
-                    Err(e) => tracing::error!(file = %path.display(), error = %e, "unreadable envelope left in the queue"),
+                    Err(e) => {
+                        tracing::error!(file = %path.display(), error = %e, "unreadable envelope left in the queue")
+                    }
                 }
             } else if let Some(id) = name.strip_suffix(".msg") {
                 messages.push(id.to_owned());
@@ -259,7 +261,12 @@ mod tests {
         let queue = Queue::open(&dir).unwrap();
         let id = new_id();
         queue
-            .enqueue(&id, "a@example.com", &["b@example.net".into()], b"Subject: x\r\n\r\nhi\r\n")
+            .enqueue(
+                &id,
+                "a@example.com",
+                &["b@example.net".into()],
+                b"Subject: x\r\n\r\nhi\r\n",
+            )
             .unwrap();
         // What a crash between the two writes leaves: a message without envelope.
         fs::write(dir.join("orphan.msg"), b"x").unwrap();
@@ -288,7 +295,9 @@ mod tests {
         let dir = temp_dir("schedule");
         let queue = Queue::open(&dir).unwrap();
         let id = new_id();
-        queue.enqueue(&id, "", &["b@example.net".into()], b"x").unwrap();
+        queue
+            .enqueue(&id, "", &["b@example.net".into()], b"x")
+            .unwrap();
         let (mut env, _) = queue.load(&id).unwrap();
         env.next_attempt = now() + 100;
         env.attempts = 1;

@@ -63,7 +63,10 @@ impl Relay {
     }
 
     fn is_busy(&self, id: &str) -> bool {
-        self.busy.lock().unwrap_or_else(|e| e.into_inner()).contains(id)
+        self.busy
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(id)
     }
 
     fn set_busy(&self, id: &str, busy: bool) {
@@ -103,9 +106,7 @@ impl Relay {
             }
         }
         // Let attempts under way record their outcomes.
-        let _ = workers
-            .acquire_many(self.settings.workers as u32)
-            .await;
+        let _ = workers.acquire_many(self.settings.workers as u32).await;
     }
 
     /// One delivery attempt of queued message `id`.
@@ -170,7 +171,12 @@ impl Relay {
                     Err(Error::Rejected { recipients }) => outcomes(recipients),
                     Err(e) => recipients
                         .iter()
-                        .map(|r| (r.clone(), (State::Pending, format!("451 4.4.1 {domain}: {e}"))))
+                        .map(|r| {
+                            (
+                                r.clone(),
+                                (State::Pending, format!("451 4.4.1 {domain}: {e}")),
+                            )
+                        })
                         .collect(),
                 },
                 Err(e) => recipients
@@ -216,23 +222,36 @@ impl Relay {
         let now = now();
         let expired = now >= envelope.created + self.settings.lifetime_secs;
         if expired {
-            for r in envelope.recipients.iter_mut().filter(|r| r.state == State::Pending) {
+            for r in envelope
+                .recipients
+                .iter_mut()
+                .filter(|r| r.state == State::Pending)
+            {
                 r.state = State::Failed;
                 r.reply = format!(
                     "{} (gave up after {} attempts: delivery time expired)",
-                    if r.reply.is_empty() { "451 4.4.7" } else { &r.reply },
+                    if r.reply.is_empty() {
+                        "451 4.4.7"
+                    } else {
+                        &r.reply
+                    },
                     envelope.attempts
                 );
             }
         }
         let unreported: Vec<usize> = (0..envelope.recipients.len())
-            .filter(|&i| envelope.recipients[i].state == State::Failed && !envelope.recipients[i].reported)
+            .filter(|&i| {
+                envelope.recipients[i].state == State::Failed && !envelope.recipients[i].reported
+            })
             .collect();
         if !unreported.is_empty() {
             if envelope.from.is_empty() {
                 warn!(queue_id = %envelope.id, "a bounce could not be delivered; it is dropped, not bounced");
             } else {
-                let failed: Vec<_> = unreported.iter().map(|&i| &envelope.recipients[i]).collect();
+                let failed: Vec<_> = unreported
+                    .iter()
+                    .map(|&i| &envelope.recipients[i])
+                    .collect();
                 let report = dsn::failure_report(
                     &self.hostname,
                     &envelope,
@@ -268,8 +287,9 @@ impl Relay {
         if envelope.pending().next().is_none() {
             let queue = self.queue.clone();
             let id = envelope.id.clone();
-            if let Ok(Err(e)) | Err(e) =
-                tokio::task::spawn_blocking(move || queue.remove(&id)).await.map_err(std::io::Error::other)
+            if let Ok(Err(e)) | Err(e) = tokio::task::spawn_blocking(move || queue.remove(&id))
+                .await
+                .map_err(std::io::Error::other)
             {
                 warn!(queue_id = %envelope.id, error = %e, "cannot remove a finished message");
             }

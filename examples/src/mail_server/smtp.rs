@@ -95,7 +95,9 @@ impl SmtpService {
             config.implicit_tls = true;
             let tls = self.acceptor.accept(tcp).await?;
             let session = Session::new(config, Instant::now());
-            return self.run(Driver::new(session, tls, Tls::None), peer, true).await;
+            return self
+                .run(Driver::new(session, tls, Tls::None), peer, true)
+                .await;
         }
         let session = Session::new(config, Instant::now());
         let driver = Driver::new(session, tcp, Tls::Server(self.acceptor.clone()));
@@ -176,15 +178,21 @@ impl Connection<'_> {
                 let directory = self.context().directory.clone();
                 let (ip, name) = (self.peer.ip(), user.clone());
                 let ok = same_identity
-                    && tokio::task::spawn_blocking(move || directory.verify_from(ip, &name, &password))
-                        .await
-                        .unwrap_or(false);
+                    && tokio::task::spawn_blocking(move || {
+                        directory.verify_from(ip, &name, &password)
+                    })
+                    .await
+                    .unwrap_or(false);
                 info!(peer = %self.peer, user = %user, ok, "smtp authentication");
                 if ok {
                     self.user = Some(user);
                     answer(session, ticket, Ok(()));
                 } else {
-                    answer(session, ticket, Err(reply(535, (5, 7, 8), "Authentication credentials invalid")));
+                    answer(
+                        session,
+                        ticket,
+                        Err(reply(535, (5, 7, 8), "Authentication credentials invalid")),
+                    );
                 }
             }
             Event::MailFrom { ticket, from, .. } => {
@@ -229,7 +237,11 @@ impl Connection<'_> {
                     }
                 }
                 let Some(tx) = self.tx.take() else {
-                    answer(session, ticket, Err(reply(451, (4, 3, 0), "Local error in processing")));
+                    answer(
+                        session,
+                        ticket,
+                        Err(reply(451, (4, 3, 0), "Local error in processing")),
+                    );
                     return;
                 };
                 let id = tx.id.clone();
@@ -251,9 +263,11 @@ impl Connection<'_> {
                 let r = reply(252, (2, 1, 5), "Cannot VRFY user, but will accept message");
                 let _ = session.respond(ticket, r);
             }
-            Event::Expand { ticket, .. } => {
-                answer(session, ticket, Err(reply(502, (5, 5, 1), "EXPN not available")))
-            }
+            Event::Expand { ticket, .. } => answer(
+                session,
+                ticket,
+                Err(reply(502, (5, 5, 1), "EXPN not available")),
+            ),
             Event::PipelinedInputDiscarded { bytes } => {
                 warn!(peer = %self.peer, bytes, "discarded bytes pipelined after STARTTLS")
             }
@@ -271,7 +285,11 @@ impl Connection<'_> {
         };
         match from.mailbox() {
             Some(m) if self.context().directory.owns(user, m) => Ok(()),
-            _ => Err(reply(553, (5, 7, 1), "Sender address not owned by the authenticated user")),
+            _ => Err(reply(
+                553,
+                (5, 7, 1),
+                "Sender address not owned by the authenticated user",
+            )),
         }
     }
 
@@ -288,15 +306,23 @@ impl Connection<'_> {
             .tx
             .as_mut()
             .ok_or_else(|| reply(503, (5, 5, 1), "MAIL first"))?;
-        let address = to.mailbox().map_or_else(|| "postmaster".into(), |m| m.to_string());
+        let address = to
+            .mailbox()
+            .map_or_else(|| "postmaster".into(), |m| m.to_string());
         match route {
             Route::Local(owner) => {
-                if !tx.local.iter().any(|(a, _)| a.eq_ignore_ascii_case(&address)) {
+                if !tx
+                    .local
+                    .iter()
+                    .any(|(a, _)| a.eq_ignore_ascii_case(&address))
+                {
                     tx.local.push((address, owner));
                 }
             }
             Route::Remote => {
-                let literal = to.mailbox().is_some_and(|m| !matches!(m.host, Host::Domain(_)));
+                let literal = to
+                    .mailbox()
+                    .is_some_and(|m| !matches!(m.host, Host::Domain(_)));
                 if !self.service.submission || self.user.is_none() {
                     return Err(reply(550, (5, 7, 1), "Relaying denied"));
                 }
@@ -351,7 +377,11 @@ impl Connection<'_> {
             (false, true) => "ESMTPA",
             (false, false) => "ESMTP",
         };
-        let single = match (tx.local.len() + tx.remote.len(), tx.local.first(), tx.remote.first()) {
+        let single = match (
+            tx.local.len() + tx.remote.len(),
+            tx.local.first(),
+            tx.remote.first(),
+        ) {
             (1, Some((a, _)), _) | (1, None, Some(a)) => format!("\r\n\tfor <{a}>"),
             _ => String::new(),
         };
@@ -387,8 +417,17 @@ impl Connection<'_> {
             discard(tx);
             return Err(r);
         }
-        if let Some(user) = self.service.submission.then_some(self.user.as_ref()).flatten() {
-            let head = if tx.spilled.is_some() { &tx.head } else { &tx.body };
+        if let Some(user) = self
+            .service
+            .submission
+            .then_some(self.user.as_ref())
+            .flatten()
+        {
+            let head = if tx.spilled.is_some() {
+                &tx.head
+            } else {
+                &tx.body
+            };
             if let Err(r) = self.check_from_header(user, head) {
                 log_rejection(&r);
                 discard(tx);
@@ -419,17 +458,21 @@ impl Connection<'_> {
                 }
             }
         }
-        let (local, remote) = (std::mem::take(&mut tx.local), std::mem::take(&mut tx.remote));
-        let (local_count, remote_count) = (local.len(), remote.len());
-        let store = (context.mailboxes.clone(), context.queue.clone(), local, remote);
-        let (id, from, trace) = (tx.id.clone(), tx.from.clone(), std::mem::take(&mut tx.trace));
-        let body = std::mem::take(&mut tx.body);
-        let spilled = tx.spilled.take();
-        let stored = tokio::task::spawn_blocking(move || {
-            store_message(store, &id, &from, &trace, &added, body, spilled)
-        })
-        .await
-        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        let delivery = Delivery {
+            mailboxes: context.mailboxes.clone(),
+            queue: context.queue.clone(),
+            local: std::mem::take(&mut tx.local),
+            remote: std::mem::take(&mut tx.remote),
+            id: tx.id.clone(),
+            from: tx.from.clone(),
+            header: std::mem::take(&mut tx.trace) + &added,
+            body: std::mem::take(&mut tx.body),
+            spilled: tx.spilled.take(),
+        };
+        let (local_count, remote_count) = (delivery.local.len(), delivery.remote.len());
+        let stored = tokio::task::spawn_blocking(move || delivery.store())
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         match stored {
             Ok(()) => {
                 if remote_count > 0 {
@@ -466,7 +509,11 @@ impl Connection<'_> {
                     let owned = sansmail_smtp::types::Mailbox::parse(&mailbox.address)
                         .is_ok_and(|m| directory.owns(user, &m));
                     if !owned {
-                        return Err(reply(553, (5, 7, 1), "From: address not owned by the authenticated user"));
+                        return Err(reply(
+                            553,
+                            (5, 7, 1),
+                            "From: address not owned by the authenticated user",
+                        ));
                     }
                 }
             }
@@ -478,46 +525,53 @@ impl Connection<'_> {
     }
 }
 
-/// Writes the message to disk (synced), links it into each local mailbox
-/// and queues it for the remote recipients. Blocking.
-fn store_message(
-    (mailboxes, queue, local, remote): (Arc<Mailboxes>, Arc<Queue>, Vec<(String, String)>, Vec<String>),
-    id: &str,
-    from: &str,
-    trace: &str,
-    added: &str,
+/// A received message on its way to disk.
+struct Delivery {
+    mailboxes: Arc<Mailboxes>,
+    queue: Arc<Queue>,
+    /// (address, owner) of each local recipient.
+    local: Vec<(String, String)>,
+    remote: Vec<String>,
+    id: String,
+    from: String,
+    /// Trace and filter fields, before the body.
+    header: String,
     body: Vec<u8>,
+    /// The spool file that already holds header and body, for large messages.
     spilled: Option<(PathBuf, std::fs::File)>,
-) -> std::io::Result<()> {
-    let (path, file) = match spilled {
-        Some(spilled) => spilled,
-        None => {
-            let (path, mut file) = mailboxes.root().create_spool()?;
-            let mut all = Vec::with_capacity(trace.len() + added.len() + body.len());
-            all.extend_from_slice(trace.as_bytes());
-            all.extend_from_slice(added.as_bytes());
-            all.extend_from_slice(&body);
-            file.write_all(&all)?;
-            (path, file)
-        }
-    };
-    let result = (|| {
-        file.sync_all()?;
-        let owners: BTreeSet<&str> = local.iter().map(|(_, o)| o.as_str()).collect();
-        for owner in owners {
-            mailboxes.deliver_file(&path, owner)?;
-        }
-        if !remote.is_empty() {
-            // The queued copy has no Return-Path: the final delivery adds it.
-            let stored = std::fs::read(&path)?;
-            let skip = stored
-                .iter()
-                .position(|b| *b == b'\n')
-                .map_or(0, |i| i + 1);
-            queue.enqueue(id, from, &remote, &stored[skip..])?;
-        }
-        Ok(())
-    })();
-    let _ = std::fs::remove_file(&path);
-    result
+}
+
+impl Delivery {
+    /// Writes the message to disk (synced), links it into each local
+    /// mailbox and queues it for the remote recipients. Blocking.
+    fn store(self) -> std::io::Result<()> {
+        let (path, file) = match self.spilled {
+            Some(spilled) => spilled,
+            None => {
+                let (path, mut file) = self.mailboxes.root().create_spool()?;
+                let mut all = Vec::with_capacity(self.header.len() + self.body.len());
+                all.extend_from_slice(self.header.as_bytes());
+                all.extend_from_slice(&self.body);
+                file.write_all(&all)?;
+                (path, file)
+            }
+        };
+        let result = (|| {
+            file.sync_all()?;
+            let owners: BTreeSet<&str> = self.local.iter().map(|(_, o)| o.as_str()).collect();
+            for owner in owners {
+                self.mailboxes.deliver_file(&path, owner)?;
+            }
+            if !self.remote.is_empty() {
+                // The queued copy has no Return-Path: the final delivery adds it.
+                let stored = std::fs::read(&path)?;
+                let skip = stored.iter().position(|b| *b == b'\n').map_or(0, |i| i + 1);
+                self.queue
+                    .enqueue(&self.id, &self.from, &self.remote, &stored[skip..])?;
+            }
+            Ok(())
+        })();
+        let _ = std::fs::remove_file(&path);
+        result
+    }
 }

@@ -98,7 +98,11 @@ impl Directory {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'));
         if !plain {
-            return Err(reply(550, (5, 1, 3), "Bad destination mailbox address syntax"));
+            return Err(reply(
+                550,
+                (5, 1, 3),
+                "Bad destination mailbox address syntax",
+            ));
         }
         self.owner(raw)
             .map(Route::Local)
@@ -254,7 +258,10 @@ mod tests {
         let d = directory();
         let ip: IpAddr = "127.0.0.9".parse().unwrap();
         assert!(d.verify_from(ip, "alice", "right"));
-        assert!(d.verify_from(ip, "alice", "right"), "the second time from the cache");
+        assert!(
+            d.verify_from(ip, "alice", "right"),
+            "the second time from the cache"
+        );
         assert!(!d.verify_from(ip, "alice", "wrong"));
         assert!(!d.verify_from(ip, "nobody", "right"));
         assert!(!d.verify_from(ip, "bob", "right"));
