@@ -415,8 +415,10 @@ impl Folder {
         }
         messages.sort_by_key(|m| m.uid);
         // A flag change made by another program (e.g. a rename by mutt) also bumps the modseq.
+        let before: HashMap<&str, &StoredMessage> =
+            self.messages.iter().map(|o| (o.base.as_str(), o)).collect();
         for m in &mut messages {
-            if let Some(old) = self.messages.iter().find(|o| o.base == m.base)
+            if let Some(old) = before.get(m.base.as_str())
                 && old.flags != m.flags
                 && old.modseq == m.modseq
             {
@@ -424,16 +426,28 @@ impl Folder {
                 m.modseq = highest_modseq;
             }
         }
+        // The UID list is rewritten (and synced) only when it would change.
+        let unchanged = uid_validity == validity
+            && next_uid == next
+            && highest_modseq == highest
+            && messages.len() == known.len()
+            && messages
+                .iter()
+                .all(|m| known.get(&m.base) == Some(&(m.uid, m.modseq)));
         self.uid_validity = uid_validity;
         self.next_uid = next_uid;
         self.highest_modseq = highest_modseq;
         self.messages = messages;
+        if unchanged {
+            return Ok(());
+        }
         self.write_uidlist()
     }
 
     /// `(base name, path, flag info after ":2,")` of every message file; new/ files move to cur/.
     fn scan(&self) -> io::Result<Vec<(String, PathBuf, String)>> {
         let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         // cur/ first: files moved out of new/ below must not be seen twice.
         for sub in ["cur", "new"] {
             for entry in fs::read_dir(self.dir.join(sub))? {
@@ -450,7 +464,7 @@ impl Folder {
                     ),
                 };
                 let path = entry.path();
-                let (base, mut path) = if out.iter().any(|(b, _, _)| *b == base) {
+                let (base, mut path) = if !seen.insert(base.clone()) {
                     // Two files with one base name (copied in by hand): the
                     // later one gets a name of its own, so each keeps its UID.
                     let fresh = unique_name(&self.hostname);
