@@ -266,6 +266,31 @@ mod tests {
         assert!(parse_spamd("").is_err());
     }
 
+    proptest::proptest! {
+        /// What spamd would write for a verdict reads back as that verdict,
+        /// and the header fields made from it are well-formed lines.
+        #[test]
+        fn spamd_answers_round_trip(
+            is_spam: bool,
+            score in -100.0f64..2000.0,
+            threshold in 0.0f64..100.0,
+            rules in proptest::collection::vec("[A-Z][A-Z0-9_]{0,20}", 0..6),
+        ) {
+            let flag = if is_spam { "True" } else { "False" };
+            let answer = format!(
+                "SPAMD/1.1 0 EX_OK\r\nContent-length: 3\r\nSpam: {flag} ; {score} / {threshold}\r\n\r\n{}",
+                rules.join(",")
+            );
+            let parsed = parse_spamd(&answer).unwrap();
+            proptest::prop_assert_eq!(&parsed, &SpamScore { is_spam, score, threshold, rules });
+            let headers = parsed.headers();
+            proptest::prop_assert!(headers.ends_with("\r\n"));
+            for line in headers.split_terminator("\r\n") {
+                proptest::prop_assert!(line.starts_with("X-Spam-") && line.bytes().all(|b| (0x20..0x7f).contains(&b)));
+            }
+        }
+    }
+
     #[tokio::test]
     async fn a_filter_that_is_down_gives_a_temporary_failure() {
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -272,6 +272,23 @@ mod tests {
         assert!(d.plain("alice").is_none(), "hashes give no plain password");
     }
 
+    proptest::proptest! {
+        /// Whatever the local part, a local-domain address is delivered
+        /// locally only when it is a plain name: nothing in it can route
+        /// the message elsewhere.
+        #[test]
+        fn only_plain_local_parts_are_local(local in "[a-zA-Z0-9.%!+_\\-]{1,20}") {
+            static DIRECTORY: std::sync::OnceLock<Directory> = std::sync::OnceLock::new();
+            let d = DIRECTORY.get_or_init(directory);
+            if let Ok(mailbox) = Mailbox::parse(&format!("{local}@example.com")) {
+                if let Ok(Route::Local(owner)) = d.route(&mailbox) {
+                    proptest::prop_assert!(!local.contains(['%', '!', '@', '"']));
+                    proptest::prop_assert!(owner == "alice" || owner == "bob");
+                }
+            }
+        }
+    }
+
     #[test]
     fn random_passwords_differ() {
         let (a, b) = (random_password(), random_password());
