@@ -541,16 +541,7 @@ fn start_spamd(dir: &Path) -> (u16, Daemon) {
         .stderr(std::fs::File::create(dir.join("spamd.log")).unwrap())
         .spawn()
         .expect("start spamd");
-    let daemon = Daemon {
-        child,
-        name: "spamd".into(),
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "spamd did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (port, daemon)
+    (port, listening(child, "spamd", port))
 }
 
 /// The string our own ClamAV signature matches.
@@ -584,16 +575,21 @@ fn start_clamd(dir: &Path) -> (u16, Daemon) {
         .stderr(Stdio::null())
         .spawn()
         .expect("start clamd");
+    (port, listening(child, "clamd", port))
+}
+
+/// `child` as a daemon, once it listens on `port` (slow starters get a minute).
+fn listening(child: Child, name: &str, port: u16) -> Daemon {
     let daemon = Daemon {
         child,
-        name: "clamd".into(),
+        name: name.into(),
     };
     let deadline = Instant::now() + Duration::from_secs(60);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "clamd did not start");
+        assert!(Instant::now() < deadline, "{name} did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
-    (port, daemon)
+    daemon
 }
 
 #[test]

@@ -207,6 +207,12 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
         max_message_size: limits.max_message_size,
         max_recipients: limits.max_recipients,
         idle_timeout: Duration::from_secs(limits.idle_timeout_secs),
+        // DSN parameters (NOTIFY, RET, ENVID) are not acted on, so the
+        // extension is not offered: bounces follow RFC 5321 alone.
+        offer: sansmail_smtp::server::Offer {
+            dsn: false,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let submission_config = sansmail_smtp::server::Config {
