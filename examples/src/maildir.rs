@@ -70,14 +70,17 @@ impl MaildirRoot {
     }
 }
 
-/// `time.M<micros>P<pid>Q<counter>.<host>`: a maildir file name unique on this host.
+/// `time.M<micros>P<pid>Q<counter>.<host>`: a maildir file name unique on
+/// this host. The microseconds have six digits, so names made within one
+/// second sort in the order they were made (readers order new mail by name
+/// within a second).
 pub fn unique_name(hostname: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     format!(
-        "{}.M{}P{}Q{}.{}",
+        "{}.M{:06}P{}Q{}.{}",
         now.as_secs(),
         now.subsec_micros(),
         std::process::id(),
