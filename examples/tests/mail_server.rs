@@ -316,6 +316,20 @@ p.stls(context=TLS)
 p.user("alice"); p.pass_("alice-pw")
 assert p.stat()[0] == 0
 p.quit()
+
+# IDLE: a delivery is announced while the client waits.
+m = imaplib.IMAP4_SSL(H, P["IMAPS"], ssl_context=TLS)
+m.login("bob", "bob-pw")
+m.select("INBOX")
+m.send(b"i1 IDLE\r\n")
+assert m.readline().startswith(b"+"), "IDLE accepted"
+s = smtplib.SMTP(H, P["SMTP"])
+s.sendmail("someone@elsewhere.example", ["bob@example.test"], "Subject: while idle\r\n\r\nnews\r\n")
+s.quit()
+assert m.readline() == b"* 3 EXISTS\r\n"
+m.send(b"DONE\r\n")
+assert m.readline().startswith(b"i1 OK")
+m.logout()
 print("ok")
 "#);
     assert_eq!(out.trim(), "ok");
@@ -785,6 +799,20 @@ s.quit()
     );
     assert_eq!(server.inbox("bob").len(), 1);
 
+    // A bounce that cannot be delivered is dropped, never bounced: put one
+    // in the queue as the server would have left it.
+    let queue = server.data().join("queue");
+    std::fs::write(
+        queue.join("nullsender.msg"),
+        "From: MAILER-DAEMON@mail.example.test\r\nSubject: Undelivered\r\n\r\nx\r\n",
+    )
+    .unwrap();
+    std::fs::write(
+        queue.join("nullsender.json"),
+        r#"{"id":"nullsender","from":"","recipients":[{"address":"gone@nx.remote.test","state":"pending","reply":"","reported":false}],"created":1,"attempts":0,"next_attempt":0}"#,
+    )
+    .unwrap();
+
     // Restarted with the exchanger up, the queued message goes out.
     let sink = Sink::start_at(
         &format!("127.0.0.2:{remote_port}"),
@@ -794,6 +822,20 @@ s.quit()
     let got = sink.messages("someone", 1, Duration::from_secs(20));
     assert_eq!(got.len(), 1, "{}", server.log());
     assert!(got[0].contains("Subject: patience"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !server.log().contains("dropped, not bounced") {
+        assert!(Instant::now() < deadline, "{}", server.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_dir(&queue).unwrap().count() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the queue keeps a finished message"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(server.inbox("alice").len(), 0, "no bounce of a bounce");
 }
 
 #[test]
@@ -1327,4 +1369,41 @@ print(m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")[1][0][1].decode().str
         std::fs::read(cwd.path().join("mail-data/tls/cert.pem")).unwrap(),
         cert_before
     );
+}
+
+#[test]
+fn a_message_past_its_lifetime_bounces_as_expired() {
+    let zone = "$ORIGIN remote.test.\n$TTL 300\n\
+        @ IN SOA ns.remote.test. admin.remote.test. 1 3600 600 86400 300\n\
+        @ IN NS ns\nns IN A 127.0.0.1\ndown IN MX 10 mx\nmx IN A 127.0.0.4\n";
+    let dns = Nsd::start("remote.test", zone);
+    let config = TempDir::new("config");
+    let file = config.path().join("mail-server.toml");
+    std::fs::write(&file, "[queue]\nretry_secs = [1]\nlifetime_secs = 3\n").unwrap();
+    let server = MailServer::start(&[
+        "--config",
+        file.to_str().unwrap(),
+        "--dns",
+        &dns.addr().to_string(),
+        "--remote-smtp-port",
+        &free_port().to_string(),
+    ]);
+    submit(
+        &server,
+        &["someone@down.remote.test"],
+        "From: alice@example.test\r\nSubject: never arrives\r\n\r\nhi\r\n",
+    );
+    let inbox = server.wait_inbox("alice", 1, Duration::from_secs(30));
+    assert_eq!(inbox.len(), 1, "{}", server.log());
+    let bounce = &inbox[0];
+    assert!(
+        bounce.contains("Final-Recipient: rfc822; someone@down.remote.test"),
+        "{bounce}"
+    );
+    assert!(
+        bounce.contains("Status: 4.4.1") && bounce.contains("delivery time expired"),
+        "{bounce}"
+    );
+    let attempts = server.log().matches("deferred").count();
+    assert!(attempts >= 2, "retried before expiring:\n{}", server.log());
 }
