@@ -1326,6 +1326,14 @@ fn quick_start_runs_on_built_in_defaults() {
         .unwrap_or_else(|| panic!("no password printed: {printed}"))
         .to_owned();
     let cert_before = std::fs::read(cwd.path().join("mail-data/tls/cert.pem")).unwrap();
+    let mode = std::fs::metadata(cwd.path().join("mail-data"))
+        .unwrap()
+        .permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o700,
+        "only the server reads its data"
+    );
     let script = format!(
         r#"
 import ssl, smtplib, imaplib

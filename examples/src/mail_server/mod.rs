@@ -163,6 +163,10 @@ fn tls_identity(settings: &Settings) -> Result<tls::Identity, String> {
 pub async fn run(mut settings: Settings) -> Result<(), String> {
     let data = settings.data.clone();
     std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+    // Mail, keys and the queue are the server's alone.
+    #[cfg(unix)]
+    std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .map_err(|e| format!("{}: {e}", data.display()))?;
     ensure_demo_user(&mut settings)?;
     let acceptor =
         TlsAcceptor::from(tls::server_config(tls_identity(&settings)?).map_err(|e| e.to_string())?);
