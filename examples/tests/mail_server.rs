@@ -362,6 +362,30 @@ print("ok")
     assert_eq!(out.trim(), "ok");
 }
 
+/// A mail-server that relays through NSD serving `records` under
+/// remote.test, reaching every exchanger on `remote_port`, with `queue`
+/// as its `[queue]` settings. The DNS server and config outlive it with it.
+fn relaying_server(records: &str, queue: &str, remote_port: u16) -> (Nsd, TempDir, MailServer) {
+    let zone = format!(
+        "$ORIGIN remote.test.\n$TTL 300\n\
+         @ IN SOA ns.remote.test. admin.remote.test. 1 3600 600 86400 300\n\
+         @ IN NS ns\nns IN A 127.0.0.1\n{records}"
+    );
+    let dns = Nsd::start("remote.test", &zone);
+    let config = TempDir::new("config");
+    let file = config.path().join("mail-server.toml");
+    std::fs::write(&file, format!("[queue]\n{queue}")).unwrap();
+    let server = MailServer::start(&[
+        "--config",
+        file.to_str().unwrap(),
+        "--dns",
+        &dns.addr().to_string(),
+        "--remote-smtp-port",
+        &remote_port.to_string(),
+    ]);
+    (dns, config, server)
+}
+
 #[test]
 fn relays_through_dns_with_fallback_retry_and_bounces() {
     // Postfix is the mail exchanger of retry.remote.test: it answers 451
@@ -405,27 +429,16 @@ virtual_minimum_uid = 100",
             "fallback.remote.test",
         ],
     );
-    let zone = "$ORIGIN remote.test.\n$TTL 300\n\
-        @ IN SOA ns.remote.test. admin.remote.test. 1 3600 600 86400 300\n\
-        @ IN NS ns\nns IN A 127.0.0.1\n\
-        pref IN MX 10 mx1\npref IN MX 20 mx2\n\
-        fallback IN MX 10 down\nfallback IN MX 20 mx2\n\
-        retry IN MX 10 mx-postfix\n\
-        bounce IN MX 10 mx1\n\
-        nullmx IN MX 0 .\n\
-        mx1 IN A 127.0.0.2\nmx2 IN A 127.0.0.3\ndown IN A 127.0.0.4\nmx-postfix IN A 127.0.0.1\n";
-    let dns = Nsd::start("remote.test", zone);
-    let config = TempDir::new("config");
-    let file = config.path().join("mail-server.toml");
-    std::fs::write(&file, "[queue]\nretry_secs = [1]\ntimeout_secs = 10\n").unwrap();
-    let server = MailServer::start(&[
-        "--config",
-        file.to_str().unwrap(),
-        "--dns",
-        &dns.addr().to_string(),
-        "--remote-smtp-port",
-        &port.to_string(),
-    ]);
+    let (_dns, _config, server) = relaying_server(
+        "pref IN MX 10 mx1\npref IN MX 20 mx2\n\
+         fallback IN MX 10 down\nfallback IN MX 20 mx2\n\
+         retry IN MX 10 mx-postfix\n\
+         bounce IN MX 10 mx1\n\
+         nullmx IN MX 0 .\n\
+         mx1 IN A 127.0.0.2\nmx2 IN A 127.0.0.3\ndown IN A 127.0.0.4\nmx-postfix IN A 127.0.0.1\n",
+        "retry_secs = [1]\ntimeout_secs = 10\n",
+        port,
+    );
 
     let raw = "From: alice@example.test\r\nTo: many\r\nSubject: relayed\r\nMessage-ID: <relayed@example.test>\r\n\r\nout into the world\r\n";
     submit(
@@ -714,21 +727,11 @@ fn wait_for_file(path: &Path, what: &str) {
 #[test]
 fn sigterm_finishes_sessions_and_the_queue_survives_restarts() {
     let remote_port = free_port();
-    let zone = "$ORIGIN remote.test.\n$TTL 300\n\
-        @ IN SOA ns.remote.test. admin.remote.test. 1 3600 600 86400 300\n\
-        @ IN NS ns\nns IN A 127.0.0.1\nlater IN MX 10 mx\nmx IN A 127.0.0.2\n";
-    let dns = Nsd::start("remote.test", zone);
-    let config = TempDir::new("config");
-    let file = config.path().join("mail-server.toml");
-    std::fs::write(&file, "[queue]\nretry_secs = [1]\n").unwrap();
-    let mut server = MailServer::start(&[
-        "--config",
-        file.to_str().unwrap(),
-        "--dns",
-        &dns.addr().to_string(),
-        "--remote-smtp-port",
-        &remote_port.to_string(),
-    ]);
+    let (_dns, _config, mut server) = relaying_server(
+        "later IN MX 10 mx\nmx IN A 127.0.0.2\n",
+        "retry_secs = [1]\n",
+        remote_port,
+    );
     // The exchanger is down: the message waits in the queue.
     submit(
         &server,
@@ -1381,21 +1384,11 @@ print(m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")[1][0][1].decode().str
 
 #[test]
 fn a_message_past_its_lifetime_bounces_as_expired() {
-    let zone = "$ORIGIN remote.test.\n$TTL 300\n\
-        @ IN SOA ns.remote.test. admin.remote.test. 1 3600 600 86400 300\n\
-        @ IN NS ns\nns IN A 127.0.0.1\ndown IN MX 10 mx\nmx IN A 127.0.0.4\n";
-    let dns = Nsd::start("remote.test", zone);
-    let config = TempDir::new("config");
-    let file = config.path().join("mail-server.toml");
-    std::fs::write(&file, "[queue]\nretry_secs = [1]\nlifetime_secs = 3\n").unwrap();
-    let server = MailServer::start(&[
-        "--config",
-        file.to_str().unwrap(),
-        "--dns",
-        &dns.addr().to_string(),
-        "--remote-smtp-port",
-        &free_port().to_string(),
-    ]);
+    let (_dns, _config, server) = relaying_server(
+        "down IN MX 10 mx\nmx IN A 127.0.0.4\n",
+        "retry_secs = [1]\nlifetime_secs = 3\n",
+        free_port(),
+    );
     submit(
         &server,
         &["someone@down.remote.test"],
