@@ -240,9 +240,12 @@ impl<S: SessionIo, T: AsyncRead + AsyncWrite + Unpin> Driver<S, T> {
                         (d, w) => d.or(w),
                     };
                     self.stream.flush().await?;
+                    // The signal first: what it announces (another session's
+                    // change, say) must be known before the next command is read.
                     let read = tokio::select! {
-                        read = self.stream.read_until(&mut self.buf, until) => read?,
+                        biased;
                         () = &mut signal => return Ok(Step::Woken),
+                        read = self.stream.read_until(&mut self.buf, until) => read?,
                     };
                     match read {
                         Read::Data(n) => {

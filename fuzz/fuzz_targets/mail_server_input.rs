@@ -6,11 +6,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sansmail_examples::mail_server::config::Settings;
-use sansmail_examples::mail_server::filter::parse_spamd;
-use sansmail_examples::mail_server::limits::Guard;
-use sansmail_examples::mail_server::queue::Envelope;
-use sansmail_examples::mail_server::users::{Directory, Route};
+use sansmail_server::config::Settings;
+use sansmail_server::filter::parse_spamd;
+use sansmail_server::limits::Guard;
+use sansmail_server::queue::Envelope;
+use sansmail_server::users::{Directory, Route};
 use sansmail_smtp::types::Mailbox;
 
 fuzz_target!(|data: &[u8]| {
@@ -29,7 +29,12 @@ fuzz_target!(|data: &[u8]| {
     let _ = serde_json::from_str::<Envelope>(text);
     if let Ok(mailbox) = Mailbox::parse(text) {
         let settings = Settings::default();
-        let directory = Directory::new(&settings, Guard::new(1, 1, std::time::Duration::ZERO));
+        let directory = Directory::new(&settings, Guard::new(sansmail_server::limits::Policy {
+                max_connections: 1,
+                lockout_failures: 1,
+                lockout: std::time::Duration::ZERO,
+                max_penalty: std::time::Duration::ZERO,
+            }));
         if let Ok(Route::Local(_)) = directory.route(&mailbox) {
             let local = mailbox.local_part.as_str();
             assert!(!local.contains(['%', '!', '@', '"']), "{text:?}");

@@ -27,7 +27,9 @@
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
 
-use crate::types::{FetchValue, Flag, SeqNo, SequenceSet, Untagged};
+use crate::types::{
+    Code, FetchValue, Flag, PermanentFlag, SeqNo, SequenceSet, Status, StatusKind, Untagged,
+};
 
 /// Something that happened to the mailbox, as the store reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,6 +43,21 @@ pub enum Change {
     Expunged {
         /// Its UID.
         uid: NonZeroU32,
+    },
+    /// The number of messages with `\Recent` changed (IMAP4rev1): the
+    /// client is told with `RECENT` after any new `EXISTS`.
+    Recent {
+        /// How many there are now.
+        count: u32,
+    },
+    /// The flags defined in the mailbox changed (a new keyword): the
+    /// client is told with `FLAGS` and `PERMANENTFLAGS` before any message
+    /// shows it.
+    Defined {
+        /// Every flag now defined.
+        flags: Vec<Flag>,
+        /// What the client may set (`\*` while keywords can be made).
+        permanent: Vec<PermanentFlag>,
     },
     /// A message's flags changed.
     Flags {
@@ -209,6 +226,33 @@ impl SelectedMailbox {
         self.pending.push_back(change);
     }
 
+    /// A message's flags were just reported (with `modseq`, if known): queued
+    /// flag changes of it that are not newer are dropped, so the client is
+    /// never taken back to older flags.
+    pub fn flags_reported(&mut self, uid: NonZeroU32, modseq: Option<u64>) {
+        self.pending.retain(|c| match c {
+            Change::Flags {
+                uid: u,
+                modseq: queued,
+                ..
+            } if *u == uid => match (modseq, queued) {
+                (Some(now), Some(old)) => *old > now,
+                _ => false,
+            },
+            _ => true,
+        });
+        if let Some(m) = modseq {
+            self.highest_modseq = self.highest_modseq.max(m);
+        }
+    }
+
+    /// True when a flag change of `uid` waits to be reported.
+    pub fn has_pending_flags(&self, uid: NonZeroU32) -> bool {
+        self.pending
+            .iter()
+            .any(|c| matches!(c, Change::Flags { uid: u, .. } if *u == uid))
+    }
+
     /// True when changes wait to be reported.
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty()
@@ -269,6 +313,28 @@ impl SelectedMailbox {
                         } else {
                             out.push(Untagged::Expunge(seq(i)));
                         }
+                    }
+                }
+                Change::Recent { count } => {
+                    if grew {
+                        out.push(Untagged::Exists(self.exists()));
+                        grew = false;
+                    }
+                    out.push(Untagged::Recent(count));
+                }
+                Change::Defined { flags, permanent } => {
+                    if grew {
+                        out.push(Untagged::Exists(self.exists()));
+                        grew = false;
+                    }
+                    Self::flush_vanished(&mut vanished, out);
+                    out.push(Untagged::Flags(flags));
+                    if !self.read_only {
+                        out.push(Untagged::Status(Status::new(
+                            StatusKind::Ok,
+                            Some(Code::PermanentFlags(permanent)),
+                            "Flags permitted",
+                        )));
                     }
                 }
                 Change::Flags { uid, flags, modseq } => {
@@ -386,6 +452,31 @@ mod tests {
             }
         );
         assert_eq!(v.uids(), &[nz(2), nz(3)]);
+    }
+
+    #[test]
+    fn new_keywords_are_defined_before_a_message_shows_them() {
+        let mut v = view(&[1]);
+        let junk = Flag::keyword("$Junk").unwrap();
+        v.push(Change::Defined {
+            flags: vec![Flag::Seen, junk.clone()],
+            permanent: vec![
+                PermanentFlag::Flag(junk.clone()),
+                PermanentFlag::CreateKeywords,
+            ],
+        });
+        v.push(Change::Flags {
+            uid: nz(1),
+            flags: vec![junk.clone()],
+            modseq: None,
+        });
+        let mut out = Vec::new();
+        v.flush(false, &mut out);
+        assert_eq!(out[0], Untagged::Flags(vec![Flag::Seen, junk.clone()]));
+        assert!(
+            matches!(&out[1], Untagged::Status(s) if s.code == Some(Code::PermanentFlags(vec![PermanentFlag::Flag(junk.clone()), PermanentFlag::CreateKeywords])))
+        );
+        assert!(matches!(out[2], Untagged::Fetch { .. }));
     }
 
     #[test]

@@ -55,6 +55,12 @@ impl PreparedSearch {
         Ok(PreparedSearch { keys })
     }
 
+    /// True when some key looks at the message's header or body; when
+    /// false, [`SearchContext::message`] may be an empty message.
+    pub fn needs_content(&self) -> bool {
+        self.keys.iter().any(needs_content)
+    }
+
     /// True when the message matches every key.
     pub fn matches(&self, ctx: &SearchContext<'_, '_>) -> bool {
         self.keys.iter().all(|k| eval(k, ctx))
@@ -135,6 +141,26 @@ fn in_set(set: &SequenceSet, n: u32, largest: u32) -> bool {
 
 fn has_flag(ctx: &SearchContext<'_, '_>, flag: &Flag) -> bool {
     ctx.meta.flags.contains(flag)
+}
+
+fn needs_content(key: &SearchKey) -> bool {
+    match key {
+        SearchKey::From(_)
+        | SearchKey::To(_)
+        | SearchKey::Cc(_)
+        | SearchKey::Bcc(_)
+        | SearchKey::Subject(_)
+        | SearchKey::Header(..)
+        | SearchKey::Body(_)
+        | SearchKey::Text(_)
+        | SearchKey::SentBefore(_)
+        | SearchKey::SentOn(_)
+        | SearchKey::SentSince(_) => true,
+        SearchKey::Not(k) => needs_content(k),
+        SearchKey::Or(a, b) => needs_content(a) || needs_content(b),
+        SearchKey::And(keys) => keys.iter().any(needs_content),
+        _ => false,
+    }
 }
 
 fn eval(key: &SearchKey, ctx: &SearchContext<'_, '_>) -> bool {

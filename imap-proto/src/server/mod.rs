@@ -581,6 +581,17 @@ impl Session {
         if items.is_empty() {
             return Err(AnswerError::WrongAnswer);
         }
+        // The client now knows these flags: older queued news of them would
+        // take it back in time (and its MODSEQ backwards).
+        if items.iter().any(|i| matches!(i, FetchValue::Flags(_))) {
+            let modseq = items.iter().find_map(|i| match i {
+                FetchValue::ModSeq(m) => Some(*m),
+                _ => None,
+            });
+            if let Some(view) = self.selected.as_mut() {
+                view.flags_reported(uid, modseq);
+            }
+        }
         // Long message data goes out as the application gave it, uncopied.
         let mut head = BytesMut::new();
         let splices = codec::write_untagged_spliced(&mut head, &Untagged::Fetch { seq, items });

@@ -1,0 +1,86 @@
+//! mail-server: a complete mail server on the sansmail crates. Runs on
+//! built-in defaults with no arguments; see `--help` and
+//! `examples/mail-server.toml`.
+
+use sansmail_examples::args::{self, Args, UsageError};
+use sansmail_server::{config::Settings, server, users};
+
+const USAGE: &str = "usage: mail-server [--config FILE] [overrides...]
+       mail-server hash-password [PASSWORD]   (reads it from standard input when not given)
+
+With no arguments it serves ./mail-data on unprivileged ports with a demo
+user whose password is printed at first start.
+
+  --config FILE          a TOML file; every key is shown in examples/mail-server.toml
+  --data DIR             data directory (default ./mail-data)
+  --hostname NAME        the server's name (default localhost)
+  --domain D             a local domain; repeatable (default localhost)
+  --user NAME:PASSWORD   a user with a plain password; repeatable (for tests)
+  --smtp ADDR            inbound SMTP (default 0.0.0.0:2525); \"off\" turns a listener off
+  --submission ADDR      submission with STARTTLS (default 0.0.0.0:5587)
+  --submissions ADDR     submission over TLS (default 0.0.0.0:4465)
+  --imap ADDR            IMAP (default 0.0.0.0:1143)
+  --imaps ADDR           IMAP over TLS (default 0.0.0.0:1993)
+  --pop3 ADDR            POP3 (default 0.0.0.0:1110)
+  --pop3s ADDR           POP3 over TLS (default 0.0.0.0:1995)
+  --dns ADDR:PORT        the DNS server for relaying (default: /etc/resolv.conf)
+  --remote-smtp-port N   the port of remote mail exchangers (default 25)
+  --allow-plaintext      allow logins without TLS (tests, loopback-only setups)
+  --tls-cert PEM --tls-key PEM   the certificate (default: self-signed, kept in DATA/tls)";
+
+fn parse() -> Result<Settings, UsageError> {
+    let mut args = Args::from_env();
+    let mut rest = Vec::new();
+    let mut config_file = None;
+    while let Some(arg) = args.next_arg() {
+        match arg.as_str() {
+            "--config" => config_file = Some(args.value(&arg)?),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            _ => rest.push(arg),
+        }
+    }
+    let mut settings = match config_file {
+        Some(file) => Settings::from_file(file.as_ref()).unwrap_or_else(|e| args::exit_error(e)),
+        None => Settings::default(),
+    };
+    let mut args = Args::from_vec(rest);
+    while let Some(flag) = args.next_arg() {
+        if !settings.take_flag(&flag, &mut args)? {
+            return Err(UsageError(format!("unknown argument {flag:?}")));
+        }
+    }
+    settings.check().map_err(UsageError)?;
+    Ok(settings)
+}
+
+fn hash_password(given: Option<String>) {
+    let password = given.unwrap_or_else(|| {
+        let mut line = String::new();
+        if std::io::stdin().read_line(&mut line).is_err()
+            || line.trim_end_matches(['\r', '\n']).is_empty()
+        {
+            args::exit_error("no password given on standard input");
+        }
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    });
+    println!("{}", users::hash_password(&password));
+}
+
+fn main() {
+    let mut raw = std::env::args().skip(1);
+    if raw.next().as_deref() == Some("hash-password") {
+        hash_password(raw.next());
+        return;
+    }
+    let settings = parse().unwrap_or_else(|e| args::exit_usage(&e, USAGE));
+    args::init_logging();
+    let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| args::exit_error(e));
+    if let Err(e) = runtime.block_on(server::run(settings)) {
+        args::exit_error(e);
+    }
+    // Sessions past the grace period are dropped with the runtime.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+}

@@ -1,0 +1,25 @@
+//! mail-server, and the single-protocol servers built from the same parts.
+//!
+//! Modules follow the mail flow: [`listen`] (listeners and the accept
+//! loop) → [`smtp`] (inbound and submission sessions) → policy
+//! ([`users`], [`accounts`], [`limits`], [`filter`]) → [`queue`] and
+//! [`relay`] (delivery to other domains, [`dsn`] for bounces) or [`local`]
+//! (delivery into the store) → [`imap`] and [`pop3`] (reading). [`server`]
+//! assembles them from [`config`]; [`tls`] makes the certificates.
+//! Mail itself lives in `sansmail-store`, shared by every service.
+
+pub mod accounts;
+pub mod config;
+pub mod dsn;
+pub mod filter;
+pub mod imap;
+pub mod limits;
+pub mod listen;
+pub mod local;
+pub mod pop3;
+pub mod queue;
+pub mod relay;
+pub mod server;
+pub mod smtp;
+pub mod tls;
+pub mod users;

@@ -1,0 +1,407 @@
+//! mail-server: every crate assembled into one server. Inbound SMTP,
+//! submission, a durable relay queue, IMAP and POP3 over one maildir store,
+//! with content filters and per-address limits.
+//!
+//! Data layout under the data directory: `mail/<user>/Maildir` (the
+//! mailboxes), `queue/` (outbound messages and their envelopes), `tls/`
+//! (the self-signed certificate made at first start) and `demo-user`
+//! (the demo account's hash, when no users are configured).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sansmail_smtp::types::Mechanism;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio_rustls::TlsAcceptor;
+use tracing::{info, warn};
+
+use crate::config::{Secret, Settings, UserName};
+use crate::imap::ImapService;
+use crate::limits::{Guard, Policy};
+use crate::local::Local;
+use crate::pop3::Pop3Service;
+use crate::queue::Queue;
+use crate::relay::Relay;
+use crate::smtp::{Context, SmtpService};
+use crate::tls;
+use crate::users::Directory;
+use sansmail_store::{Maildir, Store};
+
+/// How long sessions in flight get to finish after SIGTERM.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// One kind of listener.
+#[derive(Clone)]
+enum Service {
+    Smtp(Arc<SmtpService>),
+    Imap(Arc<ImapService>),
+    Pop3(Arc<Pop3Service>),
+}
+
+impl Service {
+    async fn serve(
+        &self,
+        tcp: TcpStream,
+        peer: SocketAddr,
+        implicit_tls: bool,
+    ) -> std::io::Result<()> {
+        match self {
+            Service::Smtp(s) => s.serve(tcp, peer, implicit_tls).await,
+            Service::Imap(s) => s.serve(tcp, peer, implicit_tls).await,
+            Service::Pop3(s) => s.serve(tcp, peer, implicit_tls).await,
+        }
+    }
+
+    /// The line that turns a client away, in its protocol.
+    fn refusal(&self, text: &str) -> String {
+        match self {
+            Service::Smtp(_) => format!("421 4.7.0 {text}\r\n"),
+            Service::Imap(_) => format!("* BYE [UNAVAILABLE] {text}\r\n"),
+            Service::Pop3(_) => format!("-ERR [SYS/TEMP] {text}\r\n"),
+        }
+    }
+
+    fn acceptor(&self) -> &TlsAcceptor {
+        match self {
+            Service::Smtp(s) => &s.acceptor,
+            Service::Imap(s) => &s.acceptor,
+            Service::Pop3(s) => &s.acceptor,
+        }
+    }
+}
+
+/// Adds the demo user when no user is configured: its password is made
+/// and printed on first start, and only its hash is kept.
+fn ensure_demo_user(settings: &mut Settings) -> Result<(), String> {
+    if !settings.users.is_empty() {
+        return Ok(());
+    }
+    let path = settings.data.join("demo-user");
+    let domain = settings.domains[0].0.clone();
+    let hash = match std::fs::read_to_string(&path) {
+        Ok(hash) => {
+            println!(
+                "demo user: demo@{domain} (password printed at first start; hash in {})",
+                path.display()
+            );
+            hash.trim().to_owned()
+        }
+        Err(_) => {
+            let password = crate::users::random_password();
+            let hash = crate::users::hash_password(&password);
+            write_private(&path, hash.as_bytes())?;
+            println!("demo user: demo@{domain}  password: {password}");
+            println!("(printed only now; its hash is kept in {})", path.display());
+            hash
+        }
+    };
+    let secret = Secret::try_from(hash).map_err(|e| format!("{}: {e}", path.display()))?;
+    settings.users.insert(UserName("demo".into()), secret);
+    Ok(())
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &Path, contents: &[u8]) -> Result<(), String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    std::io::Write::write_all(&mut file, contents).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The configured certificate, or the self-signed one kept in `DATA/tls/`
+/// (made at first start).
+fn tls_identity(settings: &Settings) -> Result<tls::Identity, String> {
+    if let (Some(cert), Some(key)) = (&settings.tls_cert, &settings.tls_key) {
+        return tls::load_identity(cert, key).map_err(|e| e.to_string());
+    }
+    let dir = settings.data.join("tls");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    if !cert.exists() || !key.exists() {
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let mut names = vec![
+            settings.hostname.clone(),
+            "localhost".into(),
+            "127.0.0.1".into(),
+            "::1".into(),
+        ];
+        names.dedup();
+        let made = (|| {
+            let mut params = rcgen::CertificateParams::new(names)?;
+            params
+                .distinguished_name
+                .push(rcgen::DnType::CommonName, settings.hostname.clone());
+            let pair = rcgen::KeyPair::generate()?;
+            Ok::<_, rcgen::Error>((params.self_signed(&pair)?, pair))
+        })();
+        let (certificate, pair) = made.map_err(|e| e.to_string())?;
+        write_private(&key, pair.serialize_pem().as_bytes())?;
+        std::fs::write(&cert, certificate.pem()).map_err(|e| format!("{}: {e}", cert.display()))?;
+        info!(cert = %cert.display(), "made a self-signed certificate");
+    }
+    tls::load_identity(&cert, &key).map_err(|e| e.to_string())
+}
+
+/// Runs the server until SIGTERM or Ctrl-C; errors are for the operator.
+pub async fn run(mut settings: Settings) -> Result<(), String> {
+    let data = settings.data.clone();
+    std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+    // Mail, keys and the queue are the server's alone.
+    #[cfg(unix)]
+    std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .map_err(|e| format!("{}: {e}", data.display()))?;
+    ensure_demo_user(&mut settings)?;
+    let acceptor =
+        TlsAcceptor::from(tls::server_config(tls_identity(&settings)?).map_err(|e| e.to_string())?);
+    let limits = &settings.limits;
+    let guard = Guard::new(Policy {
+        max_connections: limits.max_connections_per_ip,
+        lockout_failures: limits.max_auth_failures,
+        lockout: Duration::from_secs(limits.auth_lockout_secs),
+        max_penalty: Duration::from_secs(limits.auth_penalty_max_secs),
+    });
+    let directory = Arc::new(Directory::new(&settings, guard.clone()));
+    let maildir =
+        Maildir::open(&data.join("mail"), &settings.hostname).map_err(|e| e.to_string())?;
+    let quota = (limits.quota_mb > 0).then(|| limits.quota_mb * 1024 * 1024);
+    let store = Arc::new(Store::new(Box::new(maildir), quota));
+    let mailboxes = Arc::new(Local::new(store.clone()));
+    let queue = Arc::new(Queue::open(&data.join("queue")).map_err(|e| e.to_string())?);
+    let mut mailer = sansmail::DirectMailer::new(&settings.hostname)
+        .map_err(|e| e.to_string())?
+        .port(settings.queue.remote_smtp_port)
+        .timeout(Duration::from_secs(settings.queue.timeout_secs));
+    if let Some(dns) = settings.queue.dns {
+        mailer = mailer.nameservers(vec![dns]);
+    }
+    let relay = Relay::new(
+        queue.clone(),
+        mailboxes.clone(),
+        directory.clone(),
+        mailer,
+        settings.queue.clone(),
+        settings.hostname.clone(),
+    );
+    let context = Arc::new(Context {
+        hostname: settings.hostname.clone(),
+        directory: directory.clone(),
+        mailboxes: mailboxes.clone(),
+        queue: queue.clone(),
+        relay: relay.clone(),
+        filter: settings.filter.clone(),
+    });
+
+    let smtp_config = sansmail_smtp::server::Config {
+        hostname: settings.hostname.clone(),
+        starttls: true,
+        max_message_size: limits.max_message_size,
+        max_recipients: limits.max_recipients,
+        idle_timeout: Duration::from_secs(limits.idle_timeout_secs),
+        // DSN parameters (NOTIFY, RET, ENVID) are not acted on, so the
+        // extension is not offered: bounces follow RFC 5321 alone.
+        offer: sansmail_smtp::server::Offer {
+            dsn: false,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let submission_config = sansmail_smtp::server::Config {
+        auth_mechanisms: vec![Mechanism::Plain, Mechanism::Login],
+        auth_requires_tls: !settings.allow_plaintext,
+        require_auth: true,
+        ..smtp_config.clone()
+    };
+    let smtp = |submission: bool, config| {
+        Service::Smtp(Arc::new(SmtpService {
+            submission,
+            config,
+            acceptor: acceptor.clone(),
+            context: context.clone(),
+        }))
+    };
+    let mut imap_config = sansmail_imap::server::Config::default();
+    imap_config.hostname = settings.hostname.clone();
+    imap_config.allow_plaintext_auth = settings.allow_plaintext;
+    imap_config.id = vec![
+        ("name".into(), "sansmail mail-server".into()),
+        ("version".into(), env!("CARGO_PKG_VERSION").into()),
+    ];
+    let imap = Service::Imap(Arc::new(ImapService {
+        store: store.clone(),
+        passwords: directory.clone(),
+        acceptor: acceptor.clone(),
+        config: imap_config,
+    }));
+    let pop3 = Service::Pop3(Arc::new(Pop3Service::new(
+        store.clone(),
+        settings.hostname.clone(),
+        directory.clone(),
+        acceptor.clone(),
+        sansmail_pop3::server::Config {
+            hostname: settings.hostname.clone(),
+            stls: true,
+            login_requires_tls: !settings.allow_plaintext,
+            implementation: Some(format!(
+                "sansmail mail-server {}",
+                env!("CARGO_PKG_VERSION")
+            )),
+            ..Default::default()
+        },
+    )));
+
+    let l = &settings.listen;
+    let plan = [
+        ("smtp", l.smtp, smtp(false, smtp_config.clone()), false),
+        (
+            "submission",
+            l.submission,
+            smtp(true, submission_config.clone()),
+            false,
+        ),
+        (
+            "submissions",
+            l.submissions,
+            smtp(true, submission_config),
+            true,
+        ),
+        ("imap", l.imap, imap.clone(), false),
+        ("imaps", l.imaps, imap, true),
+        ("pop3", l.pop3, pop3.clone(), false),
+        ("pop3s", l.pop3s, pop3, true),
+    ];
+    let mut listeners = Vec::new();
+    for (name, address, service, implicit_tls) in plan {
+        let Some(address) = address.0 else { continue };
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|e| format!("cannot listen for {name} on {address}: {e}"))?;
+        let bound = listener.local_addr().map_err(|e| e.to_string())?;
+        info!(service = name, listen = %bound, "listening");
+        listeners.push((name, listener, service, implicit_tls));
+    }
+    info!(
+        hostname = %settings.hostname, data = %data.display(),
+        domains = ?settings.domains.iter().map(|d| d.0.as_str()).collect::<Vec<_>>(),
+        users = directory.user_names().len(), queued = queue.len(), "mail-server ready"
+    );
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
+    let relay_task = tokio::spawn(relay.clone().run(stop_rx.clone()));
+    let sweeper = tokio::spawn(sweep(store.clone(), stop_rx.clone()));
+    let mut loops = Vec::new();
+    for (name, listener, service, implicit_tls) in listeners {
+        loops.push(tokio::spawn(accept_loop(
+            name,
+            listener,
+            service,
+            implicit_tls,
+            guard.clone(),
+            stop_rx.clone(),
+            alive_tx.clone(),
+        )));
+    }
+    drop(alive_tx);
+    sansmail_examples::args::shutdown_signal().await;
+    info!("shutting down: no new connections; finishing sessions in flight");
+    let _ = stop_tx.send(true);
+    for l in loops {
+        let _ = l.await;
+    }
+    if tokio::time::timeout(SHUTDOWN_GRACE, alive_rx.recv())
+        .await
+        .is_err()
+    {
+        warn!("sessions still open after {SHUTDOWN_GRACE:?}; closing them");
+    }
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, relay_task).await;
+    let _ = sweeper.await;
+    store.close();
+    info!(queued = queue.len(), "stopped");
+    Ok(())
+}
+
+/// Closes mailboxes nobody used for a while, so their indexes leave memory.
+async fn sweep(store: Arc<Store>, mut stop: watch::Receiver<bool>) {
+    let every = Duration::from_secs(60);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => store.sweep(Duration::from_secs(600)),
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Accepts on one listener until told to stop; each connection runs in its
+/// own task holding `alive` (so shutdown can wait for it) and its place
+/// under the per-address limit.
+async fn accept_loop(
+    name: &'static str,
+    listener: TcpListener,
+    service: Service,
+    implicit_tls: bool,
+    guard: Arc<Guard>,
+    mut stop: watch::Receiver<bool>,
+    alive: mpsc::Sender<()>,
+) {
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    warn!(service = name, error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => return,
+        };
+        let _ = tcp.set_nodelay(true);
+        let service = service.clone();
+        let alive = alive.clone();
+        let admission = guard.admit(peer.ip());
+        tokio::spawn(async move {
+            let _alive = alive;
+            let _admission = match admission {
+                Ok(a) => a,
+                Err(refusal) => {
+                    info!(service = name, %peer, reason = refusal.text(), "connection refused");
+                    let line = service.refusal(refusal.text());
+                    let _ =
+                        refuse(tcp, &line, implicit_tls.then(|| service.acceptor().clone())).await;
+                    return;
+                }
+            };
+            if let Err(e) = service.serve(tcp, peer, implicit_tls).await {
+                info!(service = name, %peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+}
+
+/// Sends one line and closes, over TLS on implicit-TLS ports.
+async fn refuse(tcp: TcpStream, line: &str, tls: Option<TlsAcceptor>) -> std::io::Result<()> {
+    let limit = Duration::from_secs(10);
+    let send = async {
+        match tls {
+            Some(acceptor) => {
+                let mut stream = acceptor.accept(tcp).await?;
+                stream.write_all(line.as_bytes()).await?;
+                stream.shutdown().await
+            }
+            None => {
+                let mut tcp = tcp;
+                tcp.write_all(line.as_bytes()).await?;
+                tcp.shutdown().await
+            }
+        }
+    };
+    tokio::time::timeout(limit, send).await.unwrap_or(Ok(()))
+}

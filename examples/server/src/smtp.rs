@@ -1,0 +1,598 @@
+//! The SMTP services: inbound mail for local users (no relaying), and
+//! submission (AUTH over TLS required, senders limited to the user's own
+//! addresses), each message filtered, then delivered into local mailboxes
+//! or queued for relay, synced to disk before the 250.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use sansmail_mime::Message;
+use sansmail_smtp::driver::{Driver, Step, Tls};
+use sansmail_smtp::server::{Config, Event, Session};
+use sansmail_smtp::types::{ForwardPath, Host, Reply, ReversePath};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsAcceptor;
+use tracing::{info, warn};
+
+use super::config;
+use super::filter::{self, Verdict};
+use super::local::Local;
+use super::queue::{Queue, new_id};
+use super::relay::Relay;
+use super::users::{Directory, Route};
+use crate::accounts;
+
+/// Bodies larger than this go to a spool file as they arrive.
+const IN_MEMORY_MAX: usize = 1024 * 1024;
+
+/// What the SMTP services share.
+pub struct Context {
+    /// The server's name.
+    pub hostname: String,
+    /// Users, aliases, domains and logins.
+    pub directory: Arc<Directory>,
+    /// Local delivery.
+    pub mailboxes: Arc<Local>,
+    /// The outbound queue.
+    pub queue: Arc<Queue>,
+    /// Its workers, woken when a message is queued.
+    pub relay: Arc<Relay>,
+    /// Content filters.
+    pub filter: config::Filter,
+}
+
+/// One SMTP listener's service.
+pub struct SmtpService {
+    /// True for submission: AUTH required, relaying for the user.
+    pub submission: bool,
+    /// The session configuration.
+    pub config: Config,
+    /// The certificate for STARTTLS and implicit TLS.
+    pub acceptor: TlsAcceptor,
+    /// What all services share.
+    pub context: Arc<Context>,
+}
+
+/// The message being received.
+struct Transaction {
+    id: String,
+    /// The envelope sender, empty for `<>`.
+    from: String,
+    /// Local recipients: (address, owner).
+    local: Vec<(String, String)>,
+    /// Remote recipients, for the queue.
+    remote: Vec<String>,
+    /// The trace fields written before the body (Return-Path first).
+    trace: String,
+    /// The body while it is small.
+    body: Vec<u8>,
+    /// The start of the body, kept when it moved to a file.
+    head: Vec<u8>,
+    /// The spool file, once the body outgrew memory.
+    spilled: Option<(PathBuf, tokio::fs::File)>,
+}
+
+fn reply(code: u16, status: (u8, u16, u16), text: &str) -> Reply {
+    Reply::text(code, status, text).expect("fixed reply text is valid")
+}
+
+impl SmtpService {
+    /// Serves one connection until it closes.
+    pub async fn serve(
+        &self,
+        tcp: TcpStream,
+        peer: SocketAddr,
+        implicit_tls: bool,
+    ) -> std::io::Result<()> {
+        let mut config = self.config.clone();
+        if implicit_tls {
+            config.implicit_tls = true;
+            let tls = self.acceptor.accept(tcp).await?;
+            let session = Session::new(config, Instant::now());
+            return self
+                .run(Driver::new(session, tls, Tls::None), peer, true)
+                .await;
+        }
+        let session = Session::new(config, Instant::now());
+        let driver = Driver::new(session, tcp, Tls::Server(self.acceptor.clone()));
+        self.run(driver, peer, false).await
+    }
+
+    async fn run<T: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        mut driver: Driver<Session, T>,
+        peer: SocketAddr,
+        implicit_tls: bool,
+    ) -> std::io::Result<()> {
+        let mut state = Connection {
+            service: self,
+            peer,
+            helo: String::new(),
+            user: None,
+            tx: None,
+        };
+        while let Step::Event(event) = driver.step(None).await? {
+            let tls = implicit_tls || driver.is_tls();
+            state.on_event(event, driver.session(), tls).await;
+        }
+        if let Some(tx) = state.tx.take() {
+            discard(tx);
+        }
+        Ok(())
+    }
+}
+
+struct Connection<'a> {
+    service: &'a SmtpService,
+    peer: SocketAddr,
+    helo: String,
+    user: Option<String>,
+    tx: Option<Transaction>,
+}
+
+fn answer(session: &mut Session, ticket: sansmail_smtp::server::Ticket, result: Result<(), Reply>) {
+    // The ticket comes from the event being answered, so it is the pending one.
+    let _ = match result {
+        Ok(()) => session.accept(ticket),
+        Err(r) => session.reject(ticket, r),
+    };
+}
+
+fn discard(tx: Transaction) {
+    if let Some((path, file)) = tx.spilled {
+        tokio::spawn(async move {
+            drop(file);
+            let _ = tokio::fs::remove_file(path).await;
+        });
+    }
+}
+
+impl Connection<'_> {
+    fn context(&self) -> &Context {
+        &self.service.context
+    }
+
+    async fn on_event(&mut self, event: Event, session: &mut Session, tls: bool) {
+        match event {
+            Event::Connected { ticket } => answer(session, ticket, Ok(())),
+            Event::Hello { ticket, client, .. } => {
+                self.helo = client.to_string();
+                answer(session, ticket, Ok(()));
+            }
+            Event::Auth {
+                ticket,
+                credentials,
+                ..
+            } => {
+                let login = credentials.username().unwrap_or_default().to_owned();
+                let same_identity = credentials
+                    .identity()
+                    .is_none_or(|i| i.eq_ignore_ascii_case(&login));
+                let password = credentials.password().unwrap_or_default().to_owned();
+                let passwords: Arc<dyn accounts::Passwords> = self.context().directory.clone();
+                let user = match same_identity {
+                    true => accounts::login(&passwords, self.peer.ip(), &login, &password).await,
+                    false => None,
+                };
+                info!(peer = %self.peer, %login, ok = user.is_some(), "smtp authentication");
+                match user {
+                    Some(user) => {
+                        self.user = Some(user);
+                        answer(session, ticket, Ok(()));
+                    }
+                    None => answer(
+                        session,
+                        ticket,
+                        Err(reply(535, (5, 7, 8), "Authentication credentials invalid")),
+                    ),
+                }
+            }
+            Event::MailFrom { ticket, from, .. } => {
+                if let Some(tx) = self.tx.take() {
+                    discard(tx);
+                }
+                let result = self.check_sender(&from);
+                if result.is_ok() {
+                    self.tx = Some(Transaction {
+                        id: new_id(),
+                        from: from.mailbox().map(|m| m.to_string()).unwrap_or_default(),
+                        local: Vec::new(),
+                        remote: Vec::new(),
+                        trace: String::new(),
+                        body: Vec::new(),
+                        head: Vec::new(),
+                        spilled: None,
+                    });
+                }
+                answer(session, ticket, result);
+            }
+            Event::RcptTo { ticket, to, .. } => {
+                let result = self.add_recipient(&to);
+                answer(session, ticket, result);
+            }
+            Event::DataChunk(chunk) => {
+                if let Err(e) = self.keep_body(&chunk, session, tls).await {
+                    warn!(peer = %self.peer, error = %e, "cannot write the spool file");
+                    if let Some(tx) = self.tx.as_mut() {
+                        tx.local.clear();
+                        tx.remote.clear();
+                    }
+                }
+            }
+            Event::MessageEnd { ticket, size, .. } => {
+                if let Some(tx) = self.tx.as_ref()
+                    && tx.trace.is_empty()
+                {
+                    let trace = self.trace_fields(tx, session, tls);
+                    if let Some(tx) = self.tx.as_mut() {
+                        tx.trace = trace;
+                    }
+                }
+                let Some(tx) = self.tx.take() else {
+                    answer(
+                        session,
+                        ticket,
+                        Err(reply(451, (4, 3, 0), "Local error in processing")),
+                    );
+                    return;
+                };
+                let id = tx.id.clone();
+                match self.finish(tx, size).await {
+                    Ok(()) => {
+                        let r = reply(250, (2, 0, 0), &format!("Ok: queued as {id}"));
+                        let _ = session.respond(ticket, r);
+                    }
+                    Err(r) => answer(session, ticket, Err(r)),
+                }
+            }
+            Event::TransactionAborted { reason } => {
+                if let Some(tx) = self.tx.take() {
+                    info!(peer = %self.peer, queue_id = %tx.id, from = %tx.from, ?reason, "transaction aborted");
+                    discard(tx);
+                }
+            }
+            Event::Verify { ticket, .. } => {
+                let r = reply(252, (2, 1, 5), "Cannot VRFY user, but will accept message");
+                let _ = session.respond(ticket, r);
+            }
+            Event::Expand { ticket, .. } => answer(
+                session,
+                ticket,
+                Err(reply(502, (5, 5, 1), "EXPN not available")),
+            ),
+            Event::PipelinedInputDiscarded { bytes } => {
+                warn!(peer = %self.peer, bytes, "discarded bytes pipelined after STARTTLS")
+            }
+            other => warn!(peer = %self.peer, event = ?other, "unhandled event"),
+        }
+    }
+
+    /// Submission senders must be the user's own; inbound takes any.
+    fn check_sender(&self, from: &ReversePath) -> Result<(), Reply> {
+        if !self.service.submission {
+            return Ok(());
+        }
+        let Some(user) = &self.user else {
+            return Err(reply(530, (5, 7, 0), "Authentication required"));
+        };
+        match from.mailbox() {
+            Some(m) if self.context().directory.owns(user, m) => Ok(()),
+            _ => Err(reply(
+                553,
+                (5, 7, 1),
+                "Sender address not owned by the authenticated user",
+            )),
+        }
+    }
+
+    fn add_recipient(&mut self, to: &ForwardPath) -> Result<(), Reply> {
+        let directory = &self.service.context.directory;
+        let route = match to.mailbox() {
+            None => directory
+                .owner("postmaster")
+                .map(Route::Local)
+                .ok_or_else(|| reply(550, (5, 1, 1), "No postmaster here")),
+            Some(m) => directory.route(m),
+        }?;
+        let tx = self
+            .tx
+            .as_mut()
+            .ok_or_else(|| reply(503, (5, 5, 1), "MAIL first"))?;
+        let address = to
+            .mailbox()
+            .map_or_else(|| "postmaster".into(), |m| m.to_string());
+        match route {
+            Route::Local(owner) => {
+                if !tx
+                    .local
+                    .iter()
+                    .any(|(a, _)| a.eq_ignore_ascii_case(&address))
+                {
+                    tx.local.push((address, owner));
+                }
+            }
+            Route::Remote => {
+                let literal = to
+                    .mailbox()
+                    .is_some_and(|m| !matches!(m.host, Host::Domain(_)));
+                if !self.service.submission || self.user.is_none() {
+                    return Err(reply(550, (5, 7, 1), "Relaying denied"));
+                }
+                if literal {
+                    return Err(reply(550, (5, 7, 1), "Address literals are not relayed"));
+                }
+                if !tx.remote.iter().any(|a| a.eq_ignore_ascii_case(&address)) {
+                    tx.remote.push(address);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps a body piece: in memory while small, then in a spool file.
+    async fn keep_body(
+        &mut self,
+        chunk: &[u8],
+        session: &Session,
+        tls: bool,
+    ) -> std::io::Result<()> {
+        let trace = match self.tx.as_ref() {
+            Some(tx) if tx.trace.is_empty() => self.trace_fields(tx, session, tls),
+            _ => String::new(),
+        };
+        let mailboxes = self.service.context.mailboxes.clone();
+        let Some(tx) = self.tx.as_mut() else {
+            return Ok(());
+        };
+        if tx.trace.is_empty() {
+            tx.trace = trace;
+        }
+        match tx.spilled.as_mut() {
+            Some((_, file)) => file.write_all(chunk).await,
+            None if tx.body.len() + chunk.len() <= IN_MEMORY_MAX => {
+                tx.body.extend_from_slice(chunk);
+                Ok(())
+            }
+            None => {
+                let (path, mut file) = mailboxes.spool().await?;
+                file.write_all(tx.trace.as_bytes()).await?;
+                file.write_all(&tx.body).await?;
+                file.write_all(chunk).await?;
+                tx.spilled = Some((path, file));
+                tx.head = std::mem::take(&mut tx.body);
+                tx.head.truncate(64 * 1024);
+                Ok(())
+            }
+        }
+    }
+
+    /// `Return-Path:` and `Received:` for the message being received.
+    fn trace_fields(&self, tx: &Transaction, session: &Session, tls: bool) -> String {
+        let protocol = match (tls, session.is_authenticated()) {
+            (true, true) => "ESMTPSA",
+            (true, false) => "ESMTPS",
+            (false, true) => "ESMTPA",
+            (false, false) => "ESMTP",
+        };
+        let single = match (
+            tx.local.len() + tx.remote.len(),
+            tx.local.first(),
+            tx.remote.first(),
+        ) {
+            (1, Some((a, _)), _) | (1, None, Some(a)) => format!("\r\n\tfor <{a}>"),
+            _ => String::new(),
+        };
+        format!(
+            "Return-Path: <{}>\r\nReceived: from {} ([{}])\r\n\tby {} (sansmail) with {protocol} id {}{single};\r\n\t{}\r\n",
+            tx.from,
+            self.helo,
+            self.peer.ip(),
+            self.context().hostname,
+            tx.id,
+            sansmail_store::plain::rfc5322_date(SystemTime::now())
+        )
+    }
+
+    /// The end of DATA: checks, filters, then delivers and queues.
+    async fn finish(&self, mut tx: Transaction, size: u64) -> Result<(), Reply> {
+        let context = self.context();
+        let recipients: Vec<String> = tx
+            .local
+            .iter()
+            .map(|(a, _)| a.clone())
+            .chain(tx.remote.iter().cloned())
+            .collect();
+        let log_rejection = |why: &Reply| {
+            info!(
+                peer = %self.peer, queue_id = %tx.id, from = %tx.from, to = ?recipients, size,
+                outcome = %why.to_wire_string().trim_end(), "message refused"
+            );
+        };
+        if recipients.is_empty() {
+            let r = reply(451, (4, 3, 0), "Local error in processing");
+            log_rejection(&r);
+            discard(tx);
+            return Err(r);
+        }
+        if let Some(user) = self
+            .service
+            .submission
+            .then_some(self.user.as_ref())
+            .flatten()
+        {
+            let head = if tx.spilled.is_some() {
+                &tx.head
+            } else {
+                &tx.body
+            };
+            if let Err(r) = self.check_from_header(user, head) {
+                log_rejection(&r);
+                discard(tx);
+                return Err(r);
+            }
+        }
+        let mut added = String::new();
+        if let Some((_, file)) = tx.spilled.as_mut()
+            && let Err(e) = file.flush().await
+        {
+            warn!(error = %e, "cannot write the spool file");
+            discard(tx);
+            return Err(reply(451, (4, 3, 0), "Local error in processing"));
+        }
+        if context.filter.spamd.is_some() || context.filter.clamd.is_some() {
+            // The filters see the message as stored, trace fields included.
+            let whole = match &tx.spilled {
+                None => [tx.trace.as_bytes(), &tx.body].concat(),
+                Some((path, _)) => match tokio::fs::read(path).await {
+                    Ok(bytes) => bytes,
+                    Err(e) => {
+                        warn!(error = %e, "cannot read the spool file");
+                        discard(tx);
+                        return Err(reply(451, (4, 3, 0), "Local error in processing"));
+                    }
+                },
+            };
+            match filter::check(&context.filter, &whole).await {
+                Verdict::Pass(headers) => added = headers,
+                Verdict::Reject(r) => {
+                    drop(whole);
+                    log_rejection(&r);
+                    discard(tx);
+                    return Err(r);
+                }
+            }
+        }
+        let delivery = Delivery {
+            mailboxes: context.mailboxes.clone(),
+            queue: context.queue.clone(),
+            local: std::mem::take(&mut tx.local),
+            remote: std::mem::take(&mut tx.remote),
+            id: tx.id.clone(),
+            from: tx.from.clone(),
+            header: std::mem::take(&mut tx.trace) + &added,
+            body: std::mem::take(&mut tx.body),
+            spilled: tx.spilled.take(),
+        };
+        let (local_count, remote_count) = (delivery.local.len(), delivery.remote.len());
+        match delivery.store().await {
+            Ok(()) => {
+                if remote_count > 0 {
+                    context.relay.wake.notify_one();
+                }
+                info!(
+                    peer = %self.peer, queue_id = %tx.id, from = %tx.from, to = ?recipients, size,
+                    user = self.user.as_deref().unwrap_or(""),
+                    delivered = local_count, queued = remote_count, outcome = "accepted", "message received"
+                );
+                Ok(())
+            }
+            Err(e) => {
+                warn!(queue_id = %tx.id, error = %e, "cannot store the message");
+                let r = match e {
+                    sansmail_store::StoreError::OverQuota => reply(452, (4, 2, 2), "Mailbox full"),
+                    _ => reply(451, (4, 3, 0), "Local error in processing"),
+                };
+                log_rejection(&r);
+                Err(r)
+            }
+        }
+    }
+
+    /// Every `From:` (and `Sender:`) address must be one of `user`'s.
+    fn check_from_header(&self, user: &str, head: &[u8]) -> Result<(), Reply> {
+        let end = memchr::memmem::find(head, b"\r\n\r\n").map_or(head.len(), |i| i + 2);
+        let message = Message::parse(&head[..end]);
+        let header = &message.root.header;
+        let directory = &self.context().directory;
+        let mut seen = false;
+        for name in ["From", "Sender"] {
+            for field in header.get_all(name) {
+                let list = sansmail_mime::address::parse_addresses(&field.value());
+                for mailbox in list.mailboxes() {
+                    seen |= name == "From";
+                    let owned = sansmail_smtp::types::Mailbox::parse(&mailbox.address)
+                        .is_ok_and(|m| directory.owns(user, &m));
+                    if !owned {
+                        return Err(reply(
+                            553,
+                            (5, 7, 1),
+                            "From: address not owned by the authenticated user",
+                        ));
+                    }
+                }
+            }
+        }
+        if !seen {
+            return Err(reply(550, (5, 6, 0), "Message has no From: address"));
+        }
+        Ok(())
+    }
+}
+
+/// A received message on its way to disk.
+struct Delivery {
+    mailboxes: Arc<Local>,
+    queue: Arc<Queue>,
+    /// (address, owner) of each local recipient.
+    local: Vec<(String, String)>,
+    remote: Vec<String>,
+    id: String,
+    from: String,
+    /// Trace and filter fields, before the body.
+    header: String,
+    body: Vec<u8>,
+    /// The spool file that already holds header and body, for large messages.
+    spilled: Option<(PathBuf, tokio::fs::File)>,
+}
+
+impl Delivery {
+    /// Writes the message to a spool file (synced), delivers it into each
+    /// local mailbox and queues it for the remote recipients.
+    async fn store(self) -> Result<(), sansmail_store::StoreError> {
+        let (path, mut file) = match self.spilled {
+            Some(spilled) => spilled,
+            None => {
+                let (path, mut file) = self.mailboxes.spool().await?;
+                let mut all = Vec::with_capacity(self.header.len() + self.body.len());
+                all.extend_from_slice(self.header.as_bytes());
+                all.extend_from_slice(&self.body);
+                file.write_all(&all).await?;
+                (path, file)
+            }
+        };
+        let result = async {
+            file.flush().await?;
+            file.sync_all().await?;
+            drop(file);
+            let owners: BTreeSet<&str> = self.local.iter().map(|(_, o)| o.as_str()).collect();
+            for owner in owners {
+                self.mailboxes.deliver_file(&path, owner).await?;
+            }
+            if !self.remote.is_empty() {
+                // The queued copy has no Return-Path: the final delivery adds it.
+                let (queue, id, from, remote, path) = (
+                    self.queue.clone(),
+                    self.id.clone(),
+                    self.from.clone(),
+                    self.remote.clone(),
+                    path.clone(),
+                );
+                tokio::task::spawn_blocking(move || {
+                    let stored = std::fs::read(&path)?;
+                    let skip = stored.iter().position(|b| *b == b'\n').map_or(0, |i| i + 1);
+                    queue.enqueue(&id, &from, &remote, &stored[skip..])
+                })
+                .await
+                .map_err(std::io::Error::other)??;
+            }
+            Ok::<_, sansmail_store::StoreError>(())
+        }
+        .await;
+        let _ = tokio::fs::remove_file(&path).await;
+        result
+    }
+}
