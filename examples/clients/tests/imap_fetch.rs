@@ -108,6 +108,7 @@ fn imap_fetch_against_our_server_over_implicit_tls() {
         lines,
         vec![
             "folder INBOX",
+            "folder Archive",
             "folder Drafts",
             "folder Junk",
             "folder Sent",

@@ -12,7 +12,10 @@ use sansmail_mime::stream::compare_with_whole;
 use sansmail_test_support::{bin, require, run};
 
 fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("the repository holds examples/clients")
 }
 
 /// The corpus beside the checkout, or rebuilt from the package registries.

@@ -424,7 +424,8 @@ print("A after", sorted(set(d for d in data if d)))
     // (imaplib keeps SELECT's EXISTS too: the last one is NOOP's.)
     assert!(line("A noop expunge").ends_with("b'2'])"), "{out}");
     assert!(
-        line("A after").contains("1 (UID 1 FLAGS (\\\\Flagged))")
+        // A selected first: the messages that were new are \\Recent for it alone.
+        line("A after").contains("1 (UID 1 FLAGS (\\\\Flagged \\\\Recent))")
             && line("A after").contains("2 (UID 3 FLAGS ())"),
         "{out}"
     );

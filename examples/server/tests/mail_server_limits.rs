@@ -9,7 +9,7 @@ fn limits_give_clear_errors_and_keep_what_was_accepted() {
     let file = config.path().join("limits.toml");
     std::fs::write(
         &file,
-        "[limits]\nmax_connections_per_ip = 3\nmax_auth_failures = 3\nmax_message_size = 2000\nmax_recipients = 2\n",
+        "[limits]\nmax_connections_per_ip = 3\nmax_auth_failures = 6\nauth_penalty_max_secs = 1\nmax_message_size = 2000\nmax_recipients = 2\n",
     )
     .unwrap();
     let server = MailServer::start(&["--config", file.to_str().unwrap()]);
@@ -48,25 +48,39 @@ again.close()
 for c in open_: c.close()
 time.sleep(0.2)
 
-# Three failed logins lock the address out of every service.
+# A phone with alice's old password keeps failing: each failure is
+# answered later, but only alice-from-here is slowed, and nothing else.
 m = imaplib.IMAP4(H, P["IMAP"])
 m.starttls(ssl_context=TLS)
-for _ in range(2):
+started = time.time()
+for _ in range(3):
     try:
         m.login("alice", "wrong"); raise AssertionError("logged in")
     except imaplib.IMAP4.error:
         pass
+assert time.time() - started >= 1.5, "failures are answered after a penalty"
+# bob, behind the same address, logs in at once, over POP3 and IMAP.
+started = time.time()
 p = poplib.POP3(H, P["POP3"])
 p.stls(context=TLS)
-p.user("bob")
-try:
-    p.pass_("wrong"); raise AssertionError("logged in")
-except poplib.error_proto:
-    pass
-try:
-    m.login("alice", "alice-pw"); raise AssertionError("logged in while locked out")
-except imaplib.IMAP4.error:
-    pass
+p.user("bob"); p.pass_("bob-pw"); p.quit()
+b = imaplib.IMAP4(H, P["IMAP"])
+b.starttls(ssl_context=TLS)
+b.login("bob@example.test", "bob-pw"); b.logout()
+assert time.time() - started < 1.0, "another user is not slowed"
+# alice with the right password gets in too (and her count starts again).
+m.login("alice@EXAMPLE.test", "alice-pw")
+m.logout()
+# Many failures from one address (a password sprayer) lock the whole
+# address out of every service, the right password included.
+for user in ["carol", "dave", "erin", "frank", "gina", "hank"]:
+    c = imaplib.IMAP4(H, P["IMAP"])
+    c.starttls(ssl_context=TLS)
+    try:
+        c.login(user, "guess"); raise AssertionError("logged in")
+    except imaplib.IMAP4.error:
+        pass
+    c.logout()
 s = socket.create_connection((H, P["SMTP"]))
 line = s.recv(200)
 assert line.startswith(b"421 4.7.0") and b"failed logins" in line, line
@@ -77,9 +91,39 @@ print("ok")
     assert_eq!(bob.len(), 2, "the small message and the two-recipient one");
     assert!(bob.iter().any(|m| m.contains("Subject: small")));
     assert_eq!(server.inbox("alice").len(), 1);
+    let log = server.log();
+    assert!(log.contains("connection refused"), "{log}");
     assert!(
-        server.log().contains("connection refused"),
-        "{}",
-        server.log()
+        log.contains("address locked out"),
+        "lockouts are logged: {log}"
     );
+}
+
+#[test]
+fn a_full_mailbox_refuses_more_and_keeps_what_it_has() {
+    let config = TempDir::new("config");
+    let file = config.path().join("quota.toml");
+    std::fs::write(&file, "[limits]\nquota_mb = 1\n").unwrap();
+    let server = MailServer::start(&["--config", file.to_str().unwrap()]);
+    let out = server.python(r#"
+s = smtplib.SMTP(H, P["SMTP"])
+body = ("z" * 998 + "\r\n") * 600
+s.sendmail("a@elsewhere.example", ["bob@example.test"], "Subject: first\r\n\r\n" + body)
+expect_error(452, s.sendmail, "a@elsewhere.example", ["bob@example.test"], "Subject: second\r\n\r\n" + body)
+s.quit()
+m = imaplib.IMAP4(H, P["IMAP"])
+m.starttls(ssl_context=TLS)
+m.login("bob", "bob-pw")
+typ, data = m.getquotaroot("INBOX")
+assert typ == "OK", data
+m.select("INBOX")
+typ, data = m.append("INBOX", None, None, ("Subject: third\r\n\r\n" + body).encode())
+assert typ == "NO" and b"OVERQUOTA" in data[0], (typ, data)
+m.logout()
+print("ok")
+"#);
+    assert_eq!(out.trim(), "ok");
+    let bob = server.inbox("bob");
+    assert_eq!(bob.len(), 1);
+    assert!(bob[0].contains("Subject: first"));
 }

@@ -73,23 +73,34 @@ pub fn differences(
     let mut seen_bases = HashSet::new();
     let mut found_uids = HashSet::new();
     let mut fresh = Vec::new();
-    // Mail delivered to new/ by other programs moves to cur/ first.
+    // Mail delivered to new/ by other programs moves to cur/ first, under
+    // a base name of its own if cur/ has one like it (a link cannot
+    // replace a file, so nothing is overwritten).
+    let mut in_cur: HashSet<String> = HashSet::new();
+    for entry in fs::read_dir(&cur)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        in_cur.insert(names::split_key(&name).0.to_owned());
+    }
     for entry in fs::read_dir(dir.join("new"))? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with('.') || !entry.file_type()?.is_file() {
             continue;
         }
-        let key = if name.contains(":2,") {
-            name.clone()
+        let (base, info) = names::split_key(&name);
+        let base = if in_cur.contains(base) {
+            names::unique_base(hostname)
         } else {
-            format!("{name}:2,")
+            base.to_owned()
         };
-        let target = cur.join(&key);
+        let target = cur.join(format!("{base}:2,{info}"));
         expected.add(entry.path());
         expected.add(target.clone());
-        match fs::rename(entry.path(), &target) {
-            Ok(()) => {}
+        match fs::hard_link(entry.path(), &target) {
+            Ok(()) => {
+                in_cur.insert(base);
+                fs::remove_file(entry.path())?;
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         }
