@@ -30,13 +30,22 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
-/// A port on 127.0.0.1 that was free a moment ago.
+/// A port on 127.0.0.1 that was free a moment ago, and not given before
+/// by this process (tests run in parallel threads).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// A fresh directory under the system temp dir, removed on drop.
@@ -552,6 +561,17 @@ impl Dovecot {
              service auth {\n  unix_listener {DIR}/auth-postfix {\n    mode = 0666\n  }\n}\n\
              namespace inbox {\n  inbox = yes\n  mailbox Archive {\n    auto = create\n    special_use = \\Archive\n  }\n}\n";
         Self::serve(&["imap", "pop3", "lmtp"], user, password, &[], extra)
+    }
+
+    /// Starts Dovecot's IMAP for `user` over the maildir at `maildir` (made
+    /// the mail user's when the tests run as root; its parents must let
+    /// that user through).
+    pub fn start_imap_at(user: &str, password: &str, maildir: &Path) -> Self {
+        if running_as_root() {
+            chown_nobody(maildir);
+        }
+        let extra = format!("mail_location = maildir:{}\n", maildir.display());
+        Self::serve(&["imap"], user, password, &[], &extra)
     }
 
     /// Where Postfix asks Dovecot to check SMTP AUTH credentials.

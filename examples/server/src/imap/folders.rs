@@ -234,7 +234,11 @@ impl Handler<'_> {
             }
             let is_subscribed = subscribed.iter().any(|s| s == &f.name);
             let prefix = format!("{}{DELIMITER}", f.name);
-            let subscribed_child = subscribed.iter().any(|s| s.starts_with(&prefix));
+            // A level is shown for its subscribed children only when the
+            // pattern stopped at it (`%`), not when they match themselves.
+            let subscribed_child = subscribed
+                .iter()
+                .any(|s| s.starts_with(&prefix) && !matches(s));
             let known = folders.iter().any(|x| x.name == f.name);
             if (only_subscribed || lsub) && !is_subscribed && !subscribed_child {
                 continue;
