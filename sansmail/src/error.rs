@@ -85,6 +85,16 @@ pub enum Error {
         /// What happened.
         detail: String,
     },
+    /// The connection failed after the whole message went out and before
+    /// the server answered it: the server may have the message. Trying
+    /// again may deliver it twice (mail servers prefer that to losing it).
+    #[error("{server}: outcome unknown, the message may have been delivered: {detail}")]
+    OutcomeUnknown {
+        /// `host:port`.
+        server: String,
+        /// What happened.
+        detail: String,
+    },
     /// The server said something that breaks its protocol.
     #[error("{server}: protocol error: {detail}")]
     Protocol {
@@ -100,7 +110,10 @@ impl Error {
     /// problems, timeouts, and refusals that were all temporary (4xx).
     pub fn is_temporary(&self) -> bool {
         match self {
-            Error::Connect { .. } | Error::Timeout { .. } | Error::ConnectionLost { .. } => true,
+            Error::Connect { .. }
+            | Error::Timeout { .. }
+            | Error::ConnectionLost { .. }
+            | Error::OutcomeUnknown { .. } => true,
             Error::Rejected { recipients } => recipients
                 .iter()
                 .any(|r| matches!(r.status, DeliveryStatus::TemporaryFailure(_))),

@@ -84,6 +84,9 @@ impl Mailer {
             result,
             Err(Error::ConnectionLost { .. } | Error::Timeout { .. })
         );
+        // Only a failure before the body went out is retried here: after it,
+        // the server may have the message (`OutcomeUnknown`), and a second
+        // copy is the caller's choice.
         if stale && reused && !connection.body_was_sent() {
             // The server dropped the idle connection: nothing was handed over.
             connection = SmtpConnection::connect(&self.inner.endpoint).await?;

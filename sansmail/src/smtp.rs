@@ -150,8 +150,27 @@ impl SmtpConnection {
     }
 
     /// Sends one message. `Ok` when at least one recipient was accepted (the
-    /// report says which); [`Error::Rejected`] when none was.
+    /// report says which); [`Error::Rejected`] when none was;
+    /// [`Error::OutcomeUnknown`] when the connection failed after the
+    /// message went out but before the server's answer.
     pub async fn send(&mut self, message: &Outgoing) -> Result<Report, Error> {
+        let result = self.send_once(message).await;
+        match result {
+            Err(Error::ConnectionLost { server, detail }) if self.body_sent => {
+                Err(Error::OutcomeUnknown { server, detail })
+            }
+            Err(Error::Timeout {
+                server,
+                waiting_for,
+            }) if self.body_sent => Err(Error::OutcomeUnknown {
+                server,
+                detail: format!("timed out waiting for {waiting_for}"),
+            }),
+            other => other,
+        }
+    }
+
+    async fn send_once(&mut self, message: &Outgoing) -> Result<Report, Error> {
         self.body_sent = false;
         if self.broken {
             return Err(Error::lost(

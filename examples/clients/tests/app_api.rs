@@ -559,3 +559,78 @@ async fn the_watcher_reconnects_when_the_server_restarts() {
     let got = waiting.await.unwrap().unwrap();
     assert_eq!(got.parse().subject().as_deref(), Some("while down"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watcher_backs_off_while_the_server_is_unreachable() {
+    // A server that takes connections and drops them at once: every
+    // attempt fails, and each waits longer than the one before.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let attempts = tokio::spawn(async move {
+        let mut at = Vec::new();
+        while at.len() < 4 {
+            let (tcp, _) = listener.accept().await.unwrap();
+            drop(tcp);
+            at.push(std::time::Instant::now());
+        }
+        at
+    });
+    let endpoint = Endpoint::parse(&format!("imap://alice:pw@127.0.0.1:{port}")).unwrap();
+    let mut watcher = Watcher::new(endpoint, "INBOX");
+    let watching = tokio::spawn(async move { watcher.next().await });
+    let at = within("four attempts", attempts).await.unwrap();
+    watching.abort();
+    let gaps: Vec<f64> = at.windows(2).map(|w| (w[1] - w[0]).as_secs_f64()).collect();
+    assert!(
+        gaps[0] >= 0.9 && gaps[1] >= 1.9 && gaps[2] >= 3.9,
+        "1 s, 2 s, 4 s: {gaps:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watcher_starts_over_when_the_folder_is_made_anew() {
+    let root = TempDir::new("watch-validity");
+    fill_maildir(root.path(), "alice", &[]);
+    let feed = root.path().join("alice/Maildir/.Feed");
+    let make_feed = || {
+        for sub in ["cur", "new", "tmp"] {
+            std::fs::create_dir_all(feed.join(sub)).unwrap();
+        }
+    };
+    make_feed();
+    let deliver = |subject: &str| {
+        let name = format!("{subject}.M1P1Q1.test");
+        let text = format!("From: a@example.test\r\nSubject: {subject}\r\n\r\nx\r\n");
+        std::fs::write(feed.join("tmp").join(&name), text).unwrap();
+        std::fs::rename(feed.join("tmp").join(&name), feed.join("new").join(&name)).unwrap();
+    };
+    let args = ["--user", "alice:pw", "--allow-plaintext"];
+    let server = ImapServer::start(root.path(), &args);
+    let port = server.port;
+    let endpoint = Endpoint::parse(&format!("imap://alice:pw@127.0.0.1:{port}"))
+        .unwrap()
+        .danger_accept_any_certificate();
+    let mut watcher = Watcher::new(endpoint, "Feed");
+    within("start", watcher.start()).await.unwrap();
+    deliver("first");
+    let got = within("first", watcher.next()).await.unwrap();
+    assert_eq!(got.parse().subject().as_deref(), Some("first"));
+    let first_uid = got.uid;
+    // The folder is made anew while the server is down: a new UIDVALIDITY,
+    // and UIDs that start again from 1.
+    drop(server);
+    std::fs::remove_dir_all(&feed).unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    make_feed();
+    let _server = ImapServer::start_on(port, root.path(), &args);
+    let waiting = tokio::spawn(async move {
+        let got = within("after the new folder", watcher.next()).await;
+        (got, watcher)
+    });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    deliver("second");
+    let (got, _watcher) = waiting.await.unwrap();
+    let got = got.unwrap();
+    assert_eq!(got.parse().subject().as_deref(), Some("second"));
+    assert!(got.uid <= first_uid, "UIDs of the new folder start again");
+}

@@ -130,7 +130,11 @@ fn dovecot_serves_what_mail_server_wrote() {
         ],
     );
     for key in ["folders", "subscribed"] {
-        assert_eq!(line(&ours, key), line(&theirs, key), "\nours:\n{ours}\ntheirs:\n{theirs}");
+        assert_eq!(
+            line(&ours, key),
+            line(&theirs, key),
+            "\nours:\n{ours}\ntheirs:\n{theirs}"
+        );
     }
     // Dovecot gives its own UIDs to mail it did not index; the rest is the same.
     let no_uids = |s: &str| {
@@ -146,9 +150,16 @@ fn dovecot_serves_what_mail_server_wrote() {
             })
             .collect::<Vec<_>>()
     };
-    assert_eq!(no_uids(&ours), no_uids(&theirs), "\nours:\n{ours}\ntheirs:\n{theirs}");
+    assert_eq!(
+        no_uids(&ours),
+        no_uids(&theirs),
+        "\nours:\n{ours}\ntheirs:\n{theirs}"
+    );
     assert!(line(&theirs, "INBOX").contains("'$Forwarded'"), "{theirs}");
-    assert!(line(&theirs, "Entw&APw-rfe").contains("'$Junk'"), "{theirs}");
+    assert!(
+        line(&theirs, "Entw&APw-rfe").contains("'$Junk'"),
+        "{theirs}"
+    );
 }
 
 #[test]
@@ -184,12 +195,30 @@ fn mail_server_serves_what_dovecot_wrote_with_its_uids() {
     copy_tree(&maildir, &target);
     server.launch();
     // mail-server adds its default folders (Sent, Drafts...) at first login.
-    let defaults = ["'Archive', ", "'Drafts', ", "'Junk', ", "'Sent', ", "'Trash', "];
+    let defaults = [
+        "'Archive', ",
+        "'Drafts', ",
+        "'Junk', ",
+        "'Sent', ",
+        "'Trash', ",
+    ];
     let ours = defaults
         .iter()
-        .fold(inspect(server.ports.imap, "bob", "bob-pw"), |s, d| s.replace(d, ""));
-    for key in ["folders", "subscribed", "INBOX", "Work.Projects", "Entw&APw-rfe"] {
-        assert_eq!(line(&ours, key), line(&theirs, key), "\nours:\n{ours}\ntheirs:\n{theirs}");
+        .fold(inspect(server.ports.imap, "bob", "bob-pw"), |s, d| {
+            s.replace(d, "")
+        });
+    for key in [
+        "folders",
+        "subscribed",
+        "INBOX",
+        "Work.Projects",
+        "Entw&APw-rfe",
+    ] {
+        assert_eq!(
+            line(&ours, key),
+            line(&theirs, key),
+            "\nours:\n{ours}\ntheirs:\n{theirs}"
+        );
     }
     // Dovecot keeps lines as LF; IMAP sends them as CRLF, sized so.
     let out = python(

@@ -505,8 +505,11 @@ impl ImapServer {
 pub fn fill_maildir(root: &Path, user: &str, messages: &[&str]) {
     let new = root.join(user).join("Maildir/new");
     std::fs::create_dir_all(&new).unwrap();
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     for (i, m) in messages.iter().enumerate() {
-        let path = new.join(format!("{}.M{i}P1Q{i}.test", 1_700_000_000 + i));
+        // Names never repeat: a second call must not replace a file of the first.
+        let q = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = new.join(format!("{}.M{i}P1Q{q}.test", 1_700_000_000 + i));
         std::fs::write(&path, m).unwrap();
         // Distinct modification times keep the order.
         let time = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + i as u64);
