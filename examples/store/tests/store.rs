@@ -446,14 +446,16 @@ async fn copies_and_moves_keep_flags_dates_and_ids() {
     let (moved, _) = inbox.move_to(&[2], &archive).await.unwrap();
     assert_eq!(moved, vec![(2, 2)]);
     assert_eq!(inbox.index().messages.len(), 1);
-    let a = archive.index();
-    let i = inbox.index();
-    let copy = a.get(1).unwrap();
-    let original = i.get(1).unwrap();
-    assert_eq!(copy.received, 1_700_000_000);
-    assert_eq!(copy.email_id, original.email_id, "a copy is the same email");
-    assert_eq!(copy.thread_id, original.thread_id);
-    assert_eq!(a.keyword_names(&copy.flags)[0].as_str(), "$Label1");
+    {
+        let a = archive.index();
+        let i = inbox.index();
+        let copy = a.get(1).unwrap();
+        let original = i.get(1).unwrap();
+        assert_eq!(copy.received, 1_700_000_000);
+        assert_eq!(copy.email_id, original.email_id, "a copy is the same email");
+        assert_eq!(copy.thread_id, original.thread_id);
+        assert_eq!(a.keyword_names(&copy.flags)[0].as_str(), "$Label1");
+    }
     assert_eq!(
         inbox.content(1).await.unwrap(),
         archive.content(1).await.unwrap()
