@@ -553,6 +553,16 @@ impl Delivery {
     /// Writes the message to a spool file (synced), delivers it into each
     /// local mailbox and queues it for the remote recipients.
     async fn store(self) -> Result<(), sansmail_store::StoreError> {
+        let owners: BTreeSet<&str> = self.local.iter().map(|(_, o)| o.as_str()).collect();
+        if self.spilled.is_none() && self.remote.is_empty() && owners.len() == 1 {
+            // One mailbox and the message in memory: written once, straight
+            // into that mailbox (synced there), with no spool file.
+            let mut all = Vec::with_capacity(self.header.len() + self.body.len());
+            all.extend_from_slice(self.header.as_bytes());
+            all.extend_from_slice(&self.body);
+            let owner = owners.first().copied().unwrap_or_default();
+            return self.mailboxes.deliver_bytes(all.into(), owner).await;
+        }
         let (path, mut file) = match self.spilled {
             Some(spilled) => spilled,
             None => {
@@ -568,7 +578,6 @@ impl Delivery {
             file.flush().await?;
             file.sync_all().await?;
             drop(file);
-            let owners: BTreeSet<&str> = self.local.iter().map(|(_, o)| o.as_str()).collect();
             for owner in owners {
                 self.mailboxes.deliver_file(&path, owner).await?;
             }

@@ -57,16 +57,17 @@ fn hex(s: &str) -> Option<u64> {
 
 /// Reads a journal; `None` when there is none.
 pub fn replay(path: &Path) -> io::Result<Option<Replayed>> {
-    let text = match fs::read(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let text = String::from_utf8_lossy(&text);
+    match fs::read(path) {
+        Ok(t) => Ok(parse(&String::from_utf8_lossy(&t))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// What a journal's text says; `None` when it is not one.
+pub fn parse(text: &str) -> Option<Replayed> {
     let mut lines = text.split_inclusive('\n');
-    let Some(header) = lines.next() else {
-        return Ok(None);
-    };
+    let header = lines.next()?;
     let mut r = Replayed {
         uid_next: 1,
         modseq: 1,
@@ -75,10 +76,11 @@ pub fn replay(path: &Path) -> io::Result<Option<Replayed>> {
     };
     let mut words = header.split_whitespace();
     if words.next() != Some("sansmail-index") {
-        return Ok(None);
+        return None;
     }
     for word in words.skip(1) {
-        let (tag, value) = word.split_at(1);
+        let Some(tag) = word.get(..1) else { continue };
+        let value = &word[1..];
         match tag {
             "V" => r.uid_validity = value.parse().unwrap_or(0),
             "I" => r.id = hex(value).unwrap_or(0),
@@ -151,9 +153,9 @@ pub fn replay(path: &Path) -> io::Result<Option<Replayed>> {
         Some(counters) => counters,
         None => (reserved_uid, reserved_modseq),
     };
-    r.uid_next = uid_next.max(max_uid + 1).max(r.uid_next);
+    r.uid_next = uid_next.max(max_uid.saturating_add(1)).max(r.uid_next);
     r.modseq = modseq.max(max_modseq);
-    Ok(Some(r))
+    Some(r)
 }
 
 /// What an older UID list says.
@@ -173,67 +175,74 @@ pub struct Migrated {
 /// `sansmail-uidlist` this store wrote before.
 pub fn migrate(dir: &Path) -> Option<Migrated> {
     if let Ok(text) = fs::read_to_string(dir.join("sansmail-uidlist")) {
-        let mut lines = text.lines();
-        let (mut v, mut n, mut m) = (0, 1, 1);
-        for word in lines.next()?.split_whitespace() {
-            let (tag, value) = word.split_at(1);
-            match tag {
-                "V" => v = value.parse().unwrap_or(0),
-                "N" => n = value.parse().unwrap_or(1),
-                "M" => m = value.parse().unwrap_or(1),
-                _ => {}
-            }
-        }
-        let mut known = BTreeMap::new();
-        for line in lines {
-            let mut p = line.splitn(3, ' ');
-            if let (Some(uid), Some(modseq), Some(base)) = (p.next(), p.next(), p.next())
-                && let (Ok(uid), Ok(modseq)) = (uid.parse(), modseq.parse())
-            {
-                known.insert(base.to_owned(), (uid, Some(modseq)));
-            }
-        }
-        return Some(Migrated {
-            uid_validity: v,
-            uid_next: n,
-            modseq: m,
-            known,
-        });
+        return parse_old_uidlist(&text);
     }
-    let text = fs::read_to_string(dir.join("dovecot-uidlist")).ok()?;
+    parse_dovecot_uidlist(&fs::read_to_string(dir.join("dovecot-uidlist")).ok()?)
+}
+
+fn header_words(line: &str) -> impl Iterator<Item = (&str, &str)> {
+    line.split_whitespace()
+        .filter_map(|w| Some((w.get(..1)?, w.get(1..)?)))
+}
+
+/// The `sansmail-uidlist` this store wrote before its journal.
+pub fn parse_old_uidlist(text: &str) -> Option<Migrated> {
     let mut lines = text.lines();
-    let header = lines.next()?;
-    let mut words = header.split_whitespace();
-    if words.next() != Some("3") {
-        return None;
-    }
-    let (mut v, mut n) = (0, 1);
-    for word in words {
-        let (tag, value) = word.split_at(1);
+    let mut m = Migrated {
+        uid_next: 1,
+        modseq: 1,
+        ..Default::default()
+    };
+    for (tag, value) in header_words(lines.next()?) {
         match tag {
-            "V" => v = value.parse().unwrap_or(0),
-            "N" => n = value.parse().unwrap_or(1),
+            "V" => m.uid_validity = value.parse().unwrap_or(0),
+            "N" => m.uid_next = value.parse().unwrap_or(1),
+            "M" => m.modseq = value.parse().unwrap_or(1),
             _ => {}
         }
     }
-    let mut known = BTreeMap::new();
     for line in lines {
-        // "<uid> [fields] :<file name>"
+        let mut p = line.splitn(3, ' ');
+        if let (Some(uid), Some(modseq), Some(base)) = (p.next(), p.next(), p.next())
+            && let (Ok(uid), Ok(modseq)) = (uid.parse(), modseq.parse())
+        {
+            m.known.insert(base.to_owned(), (uid, Some(modseq)));
+        }
+    }
+    Some(m)
+}
+
+/// Dovecot's `dovecot-uidlist` (version 3): `3 V<validity> N<next> ...`,
+/// then `<uid> [fields] :<file name>` per message.
+pub fn parse_dovecot_uidlist(text: &str) -> Option<Migrated> {
+    let mut lines = text.lines();
+    let header = lines.next()?;
+    if header.split_whitespace().next() != Some("3") {
+        return None;
+    }
+    let mut m = Migrated {
+        uid_next: 1,
+        modseq: 1,
+        ..Default::default()
+    };
+    for (tag, value) in header_words(header).skip(1) {
+        match tag {
+            "V" => m.uid_validity = value.parse().unwrap_or(0),
+            "N" => m.uid_next = value.parse().unwrap_or(1),
+            _ => {}
+        }
+    }
+    for line in lines {
         let Some((head, name)) = line.split_once(" :") else {
             continue;
         };
         let Some(uid) = head.split_whitespace().next().and_then(|u| u.parse().ok()) else {
             continue;
         };
-        let base = names::split_key(name).0.to_owned();
-        known.insert(base, (uid, None));
+        m.known
+            .insert(names::split_key(name).0.to_owned(), (uid, None));
     }
-    Some(Migrated {
-        uid_validity: v,
-        uid_next: n,
-        modseq: 1,
-        known,
-    })
+    Some(m)
 }
 
 /// An open journal, appended to.

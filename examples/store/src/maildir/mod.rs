@@ -3,8 +3,10 @@
 //! mutt, and any maildir reader) can read the same mail, and mail other
 //! programs deliver into `new/` is picked up.
 //!
-//! Per folder: message files in `cur/` (written to `tmp/`, synced, then
-//! renamed or linked in), keywords in `dovecot-keywords`, and UIDs,
+//! Per folder: message files in `cur/` (written to a staging directory
+//! beside the tree, synced, then renamed in: several staging directories
+//! let concurrent deliveries make their files in parallel), keywords in
+//! `dovecot-keywords`, and UIDs,
 //! mod-sequences and ids in the `sansmail-index` journal. A folder's
 //! first load adopts the UIDs of a `dovecot-uidlist` when there is one.
 
@@ -125,11 +127,16 @@ fn fresh_uid_validity(now_secs: u64) -> u32 {
     given
 }
 
-/// A tree of maildirs: `ROOT/<user>/Maildir`, and `ROOT/.spool`.
+/// How many staging directories new messages are written in.
+const STAGING_DIRS: usize = 8;
+
+/// A tree of maildirs: `ROOT/<user>/Maildir`, and `ROOT/.spool` (spool
+/// files, and the staging directories `ROOT/.spool/stage-N`).
 pub struct Maildir {
     root: PathBuf,
     hostname: String,
     watcher: Option<Arc<Watcher>>,
+    staging: Arc<Vec<PathBuf>>,
 }
 
 impl Maildir {
@@ -140,8 +147,16 @@ impl Maildir {
         let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", root.display()));
         let spool = root.join(".spool");
         fs::create_dir_all(&spool).map_err(named)?;
-        for entry in fs::read_dir(&spool).map_err(named)?.flatten() {
-            let _ = fs::remove_file(entry.path());
+        let staging: Vec<PathBuf> = (0..STAGING_DIRS)
+            .map(|i| spool.join(format!("stage-{i}")))
+            .collect();
+        for dir in std::iter::once(&spool).chain(&staging) {
+            fs::create_dir_all(dir).map_err(named)?;
+            for entry in fs::read_dir(dir).map_err(named)?.flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_file()) {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
         }
         let probe = spool.join(format!(".probe-{}", std::process::id()));
         File::create(&probe).map_err(named)?;
@@ -150,6 +165,7 @@ impl Maildir {
             root: root.to_owned(),
             hostname: hostname.replace(['/', ':', ','], "_"),
             watcher: Watcher::new(),
+            staging: Arc::new(staging),
         })
     }
 
@@ -167,6 +183,7 @@ impl Backend for Maildir {
             user: user.to_owned(),
             hostname: self.hostname.clone(),
             watcher: self.watcher.clone(),
+            staging: self.staging.clone(),
         });
         Box::pin(async move {
             let account = account.ok_or_else(|| StoreError::BadName("user name".into()))?;
@@ -187,6 +204,7 @@ struct MaildirAccount {
     user: String,
     hostname: String,
     watcher: Option<Arc<Watcher>>,
+    staging: Arc<Vec<PathBuf>>,
 }
 
 fn list_folders(dir: &Path) -> io::Result<Vec<String>> {
@@ -292,6 +310,7 @@ impl AccountStorage for MaildirAccount {
                 watcher: self.watcher.clone(),
                 expected: Arc::new(Expected::default()),
                 watching: Mutex::new(None),
+                staging: self.staging.clone(),
             }),
         });
         Box::pin(async move {
@@ -345,6 +364,8 @@ struct Folder {
     expected: Arc<Expected>,
     /// The wake function and guard while watched (kept to follow a rename).
     watching: Mutex<Option<Watched>>,
+    /// Where new messages are written before they join the folder.
+    staging: Arc<Vec<PathBuf>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -531,8 +552,21 @@ impl Folder {
         Ok(())
     }
 
+    /// A staging directory for the next message (round robin).
+    fn staging_dir(&self) -> (usize, &Path) {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let i = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.staging.len();
+        (i, &self.staging[i])
+    }
+
+    /// The staged file a token names (`N/base`).
+    fn staged_path(&self, token: &str) -> Option<PathBuf> {
+        let (i, base) = token.split_once('/')?;
+        Some(self.staging.get(i.parse::<usize>().ok()?)?.join(base))
+    }
+
     fn stage(&self, source: Source, received: Option<i64>) -> Result<Staged> {
-        let tmp = self.dir().join("tmp");
+        let (slot, tmp) = self.staging_dir();
         let (data, from) = match source {
             Source::Bytes(b) => (b, None),
             Source::File(path) => (
@@ -547,20 +581,30 @@ impl Folder {
         let base = names::sized_base(&self.hostname, size, vsize);
         let path = tmp.join(&base);
         let linked = from.is_some_and(|from| fs::hard_link(from, &path).is_ok());
-        if !linked {
+        // The modification time is the internal date, as Dovecot reads it;
+        // a file written now already has it.
+        let stamp = |f: &File| {
+            if let Some(t) = received {
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                if t != now {
+                    let _ = f.set_modified(UNIX_EPOCH + Duration::from_secs(t.max(0) as u64));
+                }
+            }
+        };
+        if linked {
+            if let Ok(f) = File::options().write(true).open(&path) {
+                stamp(&f);
+            }
+        } else {
             let mut file = File::options().write(true).create_new(true).open(&path)?;
             file.write_all(&data)?;
-            file.sync_all()?;
-        }
-        if let Some(t) = received {
-            // The modification time is the internal date, as Dovecot reads it.
-            let time = UNIX_EPOCH + Duration::from_secs(t.max(0) as u64);
-            if let Ok(f) = File::options().write(true).open(&path) {
-                let _ = f.set_modified(time);
-            }
+            stamp(&file);
+            file.sync_data()?;
         }
         Ok(Staged {
-            token: base.into(),
+            token: format!("{slot}/{base}").into(),
             size,
             vsize,
             email_id,
@@ -569,8 +613,7 @@ impl Folder {
     }
 
     fn commit(&self, batch: Vec<Commit>) -> Result<Vec<Box<str>>> {
-        let dir = self.dir();
-        let (tmp, cur) = (dir.join("tmp"), dir.join("cur"));
+        let cur = self.cur();
         let mut keys: Vec<Box<str>> = Vec::with_capacity(batch.len());
         let mut lines = String::new();
         let mut counters = Counters {
@@ -578,10 +621,18 @@ impl Folder {
             modseq: 0,
         };
         for c in &batch {
-            let key = names::key_with_flags(&c.staged.token, c.flags);
+            let (_, base) = c
+                .staged
+                .token
+                .split_once('/')
+                .unwrap_or(("", &c.staged.token));
+            let key = names::key_with_flags(base, c.flags);
             let target = cur.join(&key);
             self.expected.add(target.clone());
-            if let Err(e) = fs::rename(tmp.join(&*c.staged.token), &target) {
+            let staged = self
+                .staged_path(&c.staged.token)
+                .ok_or_else(|| io::Error::other("not a staged message"))?;
+            if let Err(e) = fs::rename(staged, &target) {
                 for done in &keys {
                     let _ = fs::remove_file(cur.join(&**done));
                 }
@@ -770,11 +821,13 @@ impl MailboxStorage for MaildirFolder {
     }
 
     fn discard(&self, staged: Vec<Staged>) -> BoxFuture<'_, ()> {
-        let tmp = self.inner.dir().join("tmp");
+        let inner = self.inner.clone();
         Box::pin(async move {
             let _ = tokio::task::spawn_blocking(move || {
                 for s in staged {
-                    let _ = fs::remove_file(tmp.join(&*s.token));
+                    if let Some(path) = inner.staged_path(&s.token) {
+                        let _ = fs::remove_file(path);
+                    }
                 }
             })
             .await;

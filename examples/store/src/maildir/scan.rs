@@ -151,11 +151,13 @@ pub fn differences(
 
 /// The keyword table in `dovecot-keywords` (letters `a`..`z` by line number).
 pub fn read_keywords(dir: &Path) -> Vec<Keyword> {
+    parse_keywords(&fs::read_to_string(dir.join("dovecot-keywords")).unwrap_or_default())
+}
+
+/// The keyword table a `dovecot-keywords` text gives.
+pub fn parse_keywords(text: &str) -> Vec<Keyword> {
     let mut table: Vec<Option<Keyword>> = Vec::new();
-    for line in fs::read_to_string(dir.join("dovecot-keywords"))
-        .unwrap_or_default()
-        .lines()
-    {
+    for line in text.lines() {
         if let Some((i, name)) = line.split_once(' ')
             && let (Ok(i), Ok(k)) = (i.parse::<usize>(), Keyword::new(name))
             && i < names::KEYWORD_LETTERS
