@@ -18,11 +18,13 @@ fuzz_target!(|data: &[u8]| {
     if let Some(m) = journal::parse_dovecot_uidlist(&text) {
         assert!(m.known.keys().all(|base| !base.contains(":2,")));
     }
-    let subscribed = names::parse_subscriptions(&text);
+    // Names a folder may have are written and read back the same.
+    let subscribed: Vec<String> = names::parse_subscriptions(&text)
+        .into_iter()
+        .filter(|n| sansmail_store::account::check_name(n).is_ok())
+        .collect();
     let again = names::parse_subscriptions(&names::write_subscriptions(&subscribed));
-    if subscribed.iter().all(|n| !n.contains(['\n', '\r', '.']) || n.split('.').all(|l| !l.is_empty())) {
-        assert_eq!(again.len(), subscribed.len());
-    }
+    assert_eq!(again, subscribed);
     let table = scan::parse_keywords(&text);
     assert!(table.len() <= names::KEYWORD_LETTERS);
     assert_eq!(scan::parse_keywords(&scan::keywords_text(&table)).len(), table.len());

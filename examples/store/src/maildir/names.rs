@@ -163,6 +163,7 @@ pub fn parse_subscriptions(text: &str) -> Vec<String> {
                 decode_modified_utf7(l.as_bytes()).unwrap_or_else(|| l.to_owned())
             }
         })
+        .filter(|name| !name.is_empty())
         .collect()
 }
 
