@@ -156,7 +156,7 @@ pub enum Step<E> {
 
 /// The read buffer's first size: enough for commands and replies, and
 /// small for the many idle connections of a pool or an IDLE server.
-const READ_START: usize = 4 * 1024;
+const READ_START: usize = 1024;
 /// How far it grows while reads keep filling it (message data).
 const READ_MAX: usize = 64 * 1024;
 
@@ -231,7 +231,8 @@ impl<S: SessionIo, T: AsyncRead + AsyncWrite + Unpin> Driver<S, T> {
                 Output::Event(event) => return Ok(Step::Event(event)),
                 Output::StartTls => {
                     self.stream.flush().await?;
-                    self.upgrade().await?;
+                    // Boxed: the handshake's state is large, and only needed once.
+                    Box::pin(self.upgrade()).await?;
                     self.session.tls_started(Instant::now());
                 }
                 Output::Timeout(deadline) => {

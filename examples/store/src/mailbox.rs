@@ -665,30 +665,31 @@ impl Mailbox {
 
     /// Stages a copy of one message in `dest`; `None` when it is gone.
     async fn stage_copy(&self, uid: u32, dest: &Mailbox) -> Result<Option<(Staged, FlagSet, i64)>> {
-        // A flag change renames the file under us: look it up again.
-        for _ in 0..5 {
-            let (source, flags, received) = {
-                let index = self.index();
-                let Some(m) = index.get(uid) else {
-                    return Ok(None);
-                };
-                let mut names = FlagSet::new();
-                names.system = m.flags.system;
-                for k in index.keyword_names(&m.flags) {
-                    names.add_keyword(k.clone());
-                }
-                (self.storage.source(&m.key), names, m.received)
-            };
-            match dest.storage.stage(source, Some(received)).await {
-                Ok(staged) => return Ok(Some((staged, flags, received))),
-                Err(StoreError::NotFound) => continue,
-                Err(StoreError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
+        let found = |index: &Index| {
+            let m = index.get(uid)?;
+            let mut names = FlagSet::new();
+            names.system = m.flags.system;
+            for k in index.keyword_names(&m.flags) {
+                names.add_keyword(k.clone());
             }
+            Some((self.storage.source(&m.key), names, m.received))
+        };
+        let Some((source, flags, received)) = found(&self.index()) else {
+            return Ok(None);
+        };
+        match dest.storage.stage(source, Some(received)).await {
+            Ok(staged) => return Ok(Some((staged, flags, received))),
+            Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e),
         }
-        Err(StoreError::Io(std::io::Error::other(
-            "the message kept changing while being copied",
-        )))
+        // Renamed by a flag change in flight: wait for it, then copy from
+        // where the index says, while nothing can move the file.
+        let _writes = self.writer.lock().await;
+        let Some((source, flags, received)) = found(&self.index()) else {
+            return Ok(None);
+        };
+        let staged = dest.storage.stage(source, Some(received)).await?;
+        Ok(Some((staged, flags, received)))
     }
 
     /// Moves messages into `dest`: copied, then expunged here.
@@ -701,24 +702,23 @@ impl Mailbox {
 
     /// A message's octets.
     pub async fn content(&self, uid: u32) -> Result<Bytes> {
-        for _ in 0..5 {
-            let key = match self.index().get(uid) {
-                Some(m) => m.key.clone(),
-                None => return Err(StoreError::NotFound),
-            };
-            match self.storage.read(key.clone()).await {
-                Ok(bytes) => return Ok(bytes),
-                Err(StoreError::NotFound) => {
-                    // Renamed by a flag change since we looked: look again.
-                    if self.index().get(uid).is_some_and(|m| m.key != key) {
-                        continue;
-                    }
-                    return Err(StoreError::NotFound);
-                }
-                Err(e) => return Err(e),
-            }
+        let key = match self.index().get(uid) {
+            Some(m) => m.key.clone(),
+            None => return Err(StoreError::NotFound),
+        };
+        match self.storage.read(key).await {
+            Err(StoreError::NotFound) => {}
+            other => return other,
         }
-        Err(StoreError::NotFound)
+        // A flag change renamed the file before the index says so: wait
+        // for writes in flight (they hold the write lock), then read where
+        // the index says it is, while no write can move it.
+        let _writes = self.writer.lock().await;
+        let key = match self.index().get(uid) {
+            Some(m) => m.key.clone(),
+            None => return Err(StoreError::NotFound),
+        };
+        self.storage.read(key).await
     }
 
     /// Marks the folder deleted after expunging everything in it, so

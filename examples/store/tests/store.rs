@@ -531,3 +531,47 @@ async fn recent_belongs_to_the_first_session_to_claim_it() {
     inbox.append(vec![message("3")]).await.unwrap();
     assert_eq!(inbox.claim_recent(), vec![3]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_and_copying_while_flags_rename_the_file_never_misses_it() {
+    let dir = TempDir::new("race");
+    let store = store(&dir.0, None);
+    let jack = store.account("jack").await.unwrap();
+    jack.create("Copies").await.unwrap();
+    let inbox = jack.open("INBOX").await.unwrap();
+    let copies = jack.open("Copies").await.unwrap();
+    inbox.append(vec![message("busy")]).await.unwrap();
+    let flipper = {
+        let inbox = inbox.clone();
+        tokio::spawn(async move {
+            let flagged = {
+                let mut f = FlagSet::new();
+                f.set(SystemFlag::Flagged);
+                f
+            };
+            for i in 0..400 {
+                let action = if i % 2 == 0 {
+                    FlagAction::Add
+                } else {
+                    FlagAction::Remove
+                };
+                inbox
+                    .store_flags(&[1], action, &flagged, None)
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    for _ in 0..200 {
+        inbox
+            .content(1)
+            .await
+            .expect("a renamed file is still read");
+        inbox
+            .copy_to(&[1], &copies)
+            .await
+            .expect("and still copied");
+    }
+    flipper.await.unwrap();
+    assert_eq!(copies.index().messages.len(), 200);
+}

@@ -103,7 +103,9 @@ async fn run<T: AsyncRead + AsyncWrite + Unpin>(
             }
         };
         match driver.step_until(tick, changed).await? {
-            Step::Event(event) => handler.on_event(event, driver.session()).await,
+            // Boxed: an idle session's future stays small, whatever a
+            // command needs while it runs.
+            Step::Event(event) => Box::pin(handler.on_event(event, driver.session())).await,
             Step::Woken => {
                 if let Some(sel) = &handler.selected
                     && !sel.mailbox.is_watched()
