@@ -9,15 +9,16 @@ use sansmail_mime::{Body, Message, Part, TransferEncoding};
 use crate::types::{Section, SectionText, Str};
 
 /// The part a path names: `[]` the message itself; in a multipart the Nth
-/// part; in a non-multipart message part 1 is its body; an enclosed
-/// message is a container whose numbering goes on inside it.
+/// part; in a non-multipart message part 1 is its body (whatever its type,
+/// message/rfc822 included); below the top, an enclosed message is a
+/// container whose numbering goes on inside it (RFC 9051 §6.4.5).
 pub fn find_part<'p, 'a>(message: &'p Message<'a>, path: &[NonZeroU32]) -> Option<&'p Part<'a>> {
     let mut part = &message.root;
-    for n in path {
+    for (step, n) in path.iter().enumerate() {
         let index = n.get() as usize - 1;
-        // Inside an enclosed message, number its body's parts.
+        // Inside an enclosed message (not the top level), number its body's parts.
         let container = match &part.body {
-            Body::Message(inner) => inner.as_ref(),
+            Body::Message(inner) if step > 0 => inner.as_ref(),
             _ => part,
         };
         part = match &container.body {
@@ -30,11 +31,11 @@ pub fn find_part<'p, 'a>(message: &'p Message<'a>, path: &[NonZeroU32]) -> Optio
 }
 
 /// The header block and body of the message a section's text spec
-/// applies to: the top level, or an enclosed message.
+/// applies to: the top level (whatever its type), or an enclosed message.
 fn message_of<'p, 'a>(part: &'p Part<'a>, top: bool) -> Option<&'p Part<'a>> {
     match &part.body {
-        Body::Message(inner) => Some(inner.as_ref()),
         _ if top => Some(part),
+        Body::Message(inner) => Some(inner.as_ref()),
         _ => None,
     }
 }
