@@ -341,10 +341,14 @@ fn sort_and_thread() {
         members: members.iter().map(|&n| nz(n)).collect(),
         children,
     };
-    // ORDEREDSUBJECT: beta (11, 10, 13), alpha (12, 14), groups by first date.
+    // ORDEREDSUBJECT: beta (11, 10, 13), alpha (12, 14), groups by first
+    // date; the first of a group is the parent of all the others (RFC 5256).
     assert_eq!(
         thread_ordered_subject(&items),
-        vec![t(&[11, 10, 13], vec![]), t(&[12, 14], vec![])]
+        vec![
+            t(&[11], vec![t(&[10], vec![]), t(&[13], vec![])]),
+            t(&[12, 14], vec![])
+        ]
     );
     // REFERENCES: 11 has two replies; "Fwd: alpha" joins "alpha" by subject.
     assert_eq!(

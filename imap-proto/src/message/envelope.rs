@@ -17,7 +17,26 @@ fn raw_field(part: &Part<'_>, name: &str) -> Option<Str> {
     (!value.is_empty()).then(|| Str::from(value.as_ref()))
 }
 
-fn mailbox(m: &sansmail_mime::Mailbox) -> EnvelopeAddress {
+/// Source routes (`<@a,@b:user@host>`, RFC 5322 §4.4) in a raw address
+/// field, by the address they lead to: ENVELOPE keeps them as `adl`.
+fn source_routes(value: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(value);
+    let mut routes = Vec::new();
+    let mut rest = text.as_ref();
+    while let Some(open) = rest.find("<@") {
+        let inside = &rest[open + 1..];
+        let Some(close) = inside.find('>') else { break };
+        let angle = &inside[..close];
+        if let Some((route, address)) = angle.split_once(':') {
+            let clean = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+            routes.push((clean(address), clean(route)));
+        }
+        rest = &inside[close..];
+    }
+    routes
+}
+
+fn mailbox_routed(m: &sansmail_mime::Mailbox, routes: &[(String, String)]) -> EnvelopeAddress {
     let (local, host) = match m.address.rsplit_once('@') {
         Some((l, h)) => (l, h),
         None => (m.address.as_str(), MISSING_HOST),
@@ -29,7 +48,10 @@ fn mailbox(m: &sansmail_mime::Mailbox) -> EnvelopeAddress {
             .as_deref()
             .filter(|n| !n.is_empty())
             .map(|n| Str::from(encode_header_text(n, true, " ").as_ref())),
-        adl: None,
+        adl: routes
+            .iter()
+            .find(|(address, _)| *address == m.address)
+            .map(|(_, route)| Str::from(route.as_str())),
         mailbox: Some(Str::from(local)),
         host: Some(Str::from(host)),
     }
@@ -41,17 +63,19 @@ fn addresses(part: &Part<'_>, name: &str) -> Vec<EnvelopeAddress> {
     let Some(field) = part.header.get(name) else {
         return Vec::new();
     };
-    let list = parse_addresses(&field.value());
+    let value = field.value();
+    let list = parse_addresses(&value);
+    let routes = source_routes(&value);
     let mut out = Vec::new();
     for a in &list.addresses {
         match a {
-            Address::Mailbox(m) => out.push(mailbox(m)),
+            Address::Mailbox(m) => out.push(mailbox_routed(m, &routes)),
             Address::Group { name, members } => {
                 out.push(EnvelopeAddress {
                     mailbox: Some(Str::from(encode_header_text(name, true, " ").as_ref())),
                     ..EnvelopeAddress::default()
                 });
-                out.extend(members.iter().map(mailbox));
+                out.extend(members.iter().map(|m| mailbox_routed(m, &routes)));
                 out.push(EnvelopeAddress::default());
             }
         }

@@ -104,6 +104,33 @@ fn contains(haystack: &str, needle: &[u8]) -> bool {
     needle.is_empty() || memchr::memmem::find(haystack.to_lowercase().as_bytes(), needle).is_some()
 }
 
+/// True when an address field named `name` contains `needle` in one of its
+/// addresses as a reader sees it (`Name <local@domain>`, comments, routes
+/// and folding gone), as Dovecot and c-client match them.
+fn address_has(ctx: &SearchContext<'_, '_>, name: &str, needle: &[u8]) -> bool {
+    let fallback = ctx.message.header_fallback();
+    ctx.message.root.header.get_all(name).any(|field| {
+        let list = sansmail_mime::parse_addresses(field.raw_value);
+        if list.addresses.is_empty() {
+            return contains(&field.text_with(fallback), needle);
+        }
+        list.addresses.iter().any(|a| match a {
+            sansmail_mime::Address::Mailbox(m) => mailbox_has(m, needle),
+            sansmail_mime::Address::Group { name, members } => {
+                contains(name, needle) || members.iter().any(|m| mailbox_has(m, needle))
+            }
+        })
+    })
+}
+
+fn mailbox_has(m: &sansmail_mime::Mailbox, needle: &[u8]) -> bool {
+    let shown = match &m.name {
+        Some(name) => format!("{name} <{}>", m.address),
+        None => m.address.clone(),
+    };
+    contains(&shown, needle)
+}
+
 /// True when a field named `name` of the top-level header contains `needle`.
 fn header_has(ctx: &SearchContext<'_, '_>, name: &str, needle: &[u8]) -> bool {
     let fallback = ctx.message.header_fallback();
@@ -218,10 +245,10 @@ fn eval(key: &SearchKey, ctx: &SearchContext<'_, '_>) -> bool {
         SearchKey::ModSeq { modseq, .. } => meta.modseq.is_some_and(|m| m >= *modseq),
         SearchKey::EmailId(id) => meta.email_id.as_ref() == Some(id),
         SearchKey::ThreadId(id) => meta.thread_id.as_ref() == Some(id),
-        SearchKey::From(s) => header_has(ctx, "from", s),
-        SearchKey::To(s) => header_has(ctx, "to", s),
-        SearchKey::Cc(s) => header_has(ctx, "cc", s),
-        SearchKey::Bcc(s) => header_has(ctx, "bcc", s),
+        SearchKey::From(s) => address_has(ctx, "from", s),
+        SearchKey::To(s) => address_has(ctx, "to", s),
+        SearchKey::Cc(s) => address_has(ctx, "cc", s),
+        SearchKey::Bcc(s) => address_has(ctx, "bcc", s),
         SearchKey::Subject(s) => header_has(ctx, "subject", s),
         SearchKey::Header(name, s) => match std::str::from_utf8(name) {
             Ok(name) => header_has(ctx, name, s),

@@ -132,14 +132,25 @@ pub(crate) fn sent_time(message: &Message<'_>, meta: &Metadata) -> i64 {
 }
 
 /// The local part of a field's first address, uppercased for i;ascii-casemap.
+/// The addr-mailbox of a field's first address as ENVELOPE lists it
+/// (RFC 5256 §3): a mailbox's local part, or a group's name (the group's
+/// first ENVELOPE entry carries it as its mailbox).
 fn first_mailbox(message: &Message<'_>, field: &str) -> String {
-    message
+    let first = message
         .root
         .header
         .addresses(field)
-        .and_then(|list| list.mailboxes().next().map(|m| m.address.clone()))
-        .map(|a| a.split('@').next().unwrap_or_default().to_ascii_uppercase())
-        .unwrap_or_default()
+        .and_then(|list| list.addresses.into_iter().next());
+    match first {
+        Some(sansmail_mime::Address::Mailbox(m)) => m
+            .address
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase(),
+        Some(sansmail_mime::Address::Group { name, .. }) => name.to_ascii_uppercase(),
+        None => String::new(),
+    }
 }
 
 /// Sorts messages by the criteria; ties go by message number. Each item is

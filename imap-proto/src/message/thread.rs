@@ -12,8 +12,9 @@ use crate::types::Thread;
 /// One message to thread: its number, parsed form and metadata.
 pub type ThreadItem<'m, 'a> = (NonZeroU32, &'m Message<'a>, &'m Metadata);
 
-/// ORDEREDSUBJECT: messages grouped by base subject, each group a chain in
-/// sent-date order, groups ordered by their first message. Threads hold UIDs.
+/// ORDEREDSUBJECT: messages grouped by base subject in sent-date order; the
+/// first of a group is the parent of all the others; groups ordered by
+/// their first message. Threads hold UIDs.
 pub fn thread_ordered_subject(items: &[ThreadItem<'_, '_>]) -> Vec<Thread> {
     let mut sorted: Vec<(String, i64, NonZeroU32, NonZeroU32)> = items
         .iter()
@@ -39,11 +40,30 @@ pub fn thread_ordered_subject(items: &[ThreadItem<'_, '_>]) -> Vec<Thread> {
         }
     }
     groups.sort_by_key(|g| (g[0].0, g[0].1));
+    // The first message is the parent; all the others are its children,
+    // siblings of each other (RFC 5256 §2.1). One child is written as a chain.
     groups
         .into_iter()
-        .map(|g| Thread {
-            members: g.into_iter().map(|(_, _, uid)| uid).collect(),
-            children: Vec::new(),
+        .map(|g| {
+            let mut uids = g.into_iter().map(|(_, _, uid)| uid);
+            let first = uids.next().expect("groups are never empty");
+            let rest: Vec<NonZeroU32> = uids.collect();
+            match rest.len() {
+                0 | 1 => Thread {
+                    members: std::iter::once(first).chain(rest).collect(),
+                    children: Vec::new(),
+                },
+                _ => Thread {
+                    members: vec![first],
+                    children: rest
+                        .into_iter()
+                        .map(|uid| Thread {
+                            members: vec![uid],
+                            children: Vec::new(),
+                        })
+                        .collect(),
+                },
+            }
         })
         .collect()
 }
