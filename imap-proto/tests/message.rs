@@ -443,3 +443,22 @@ fn fetch_shared_slices_the_stored_octets() {
     assert!(!inside(&data(&values[2])));
     assert_eq!(values, fetch(&m, &meta, &attrs).unwrap());
 }
+
+#[test]
+fn binary_appends_are_stored_as_base64() {
+    use sansmail_imap::message::binary_to_base64;
+    let raw = b"From: a@example.org\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n\0-\xe4\r\n\r\n\r\n";
+    let stored = binary_to_base64(raw).expect("converted");
+    let text = String::from_utf8(stored.clone()).expect("7-bit now");
+    assert!(
+        text.contains("Content-Transfer-Encoding: base64\r\n\r\nAC3kDQoNCg==\r\n"),
+        "{text}"
+    );
+    assert!(!text.contains("binary"));
+    // BINARY gives the content back (without the line break that ends the message).
+    let parsed = sansmail_mime::Message::parse(&stored);
+    let one = [std::num::NonZeroU32::new(1).unwrap()];
+    let back = sansmail_imap::message::binary(&parsed, &one).unwrap();
+    assert_eq!(&back[..], b"\0-\xe4\r\n\r\n");
+    assert!(binary_to_base64(b"Subject: plain\r\n\r\ntext\r\n").is_none());
+}

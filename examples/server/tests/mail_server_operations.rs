@@ -217,11 +217,7 @@ for t in threads: t.join()
             false => 1,
         };
     }
-    assert_eq!(
-        left,
-        0,
-        "restart clears what the crash left half written"
-    );
+    assert_eq!(left, 0, "restart clears what the crash left half written");
 }
 
 #[test]

@@ -38,7 +38,7 @@ use sansmail_mime::Message;
 
 pub use envelope::{body_structure, envelope, envelope_of, structure_of};
 pub use search::{PreparedSearch, SearchContext, SearchError, matches};
-pub use section::{BinaryError, binary, find_part, partial, section};
+pub use section::{BinaryError, binary, binary_to_base64, find_part, partial, section};
 pub use sort::{base_subject, sort};
 pub use thread::{ThreadItem, thread_ordered_subject, thread_references};
 

@@ -110,3 +110,68 @@ pub fn binary<'a>(
         _ => Ok(Cow::Borrowed(&message.raw[part.body_range.clone()])),
     }
 }
+
+/// A message sent with APPEND as binary (`~{n}`, RFC 3516 §4.3) made fit
+/// for every client: each part whose content is binary (declared so, or
+/// holding NUL) is stored base64-encoded, with its header saying so; BINARY
+/// decodes it back. `None` when nothing needs converting.
+pub fn binary_to_base64(raw: &[u8]) -> Option<Vec<u8>> {
+    let message = Message::parse(raw);
+    // (header range, body range, the Content-Transfer-Encoding field's range)
+    type Ranges = (
+        std::ops::Range<usize>,
+        std::ops::Range<usize>,
+        Option<std::ops::Range<usize>>,
+    );
+    let mut convert: Vec<Ranges> = Vec::new();
+    message.for_each_part(|part, _| {
+        let binary = matches!(part.transfer_encoding(), TransferEncoding::Binary)
+            || memchr::memchr(0, &raw[part.body_range.clone()]).is_some();
+        if matches!(part.body, Body::Leaf) && binary {
+            let cte = part
+                .header
+                .fields
+                .iter()
+                .find(|f| f.name.eq_ignore_ascii_case(b"content-transfer-encoding"))
+                .map(|f| f.range.clone());
+            convert.push((part.header_range.clone(), part.body_range.clone(), cte));
+        }
+    });
+    if convert.is_empty() {
+        return None;
+    }
+    convert.sort_by_key(|(h, _, _)| h.start);
+    let mut out = Vec::with_capacity(raw.len() * 4 / 3 + 256);
+    let mut at = 0;
+    for (header, body_range, cte) in convert {
+        // The header, its Content-Transfer-Encoding field replaced.
+        let header_end = header.end;
+        let blank = if raw[..header_end].ends_with(b"\r\n\r\n") {
+            header_end - 2
+        } else {
+            header_end.saturating_sub(1)
+        };
+        match cte {
+            Some(r) => {
+                out.extend_from_slice(&raw[at..r.start]);
+                out.extend_from_slice(b"Content-Transfer-Encoding: base64\r\n");
+                out.extend_from_slice(&raw[r.end..header_end]);
+            }
+            None => {
+                out.extend_from_slice(&raw[at..blank]);
+                out.extend_from_slice(b"Content-Transfer-Encoding: base64\r\n");
+                out.extend_from_slice(&raw[blank..header_end]);
+            }
+        }
+        // The body: a last line break before the end of the message ends
+        // the message, not the content.
+        let mut body = &raw[body_range.clone()];
+        if body_range.end == raw.len() {
+            body = body.strip_suffix(b"\r\n").unwrap_or(body);
+        }
+        sansmail_mime::transfer::encode_base64(body, &mut out);
+        at = body_range.end;
+    }
+    out.extend_from_slice(&raw[at..]);
+    Some(out)
+}

@@ -64,9 +64,9 @@ use crate::codec::{self, DecodeError, Parser, W};
 use crate::mailbox::{Change, SelectedMailbox};
 use crate::sasl::{self, Credentials, Mechanism, Secret};
 use crate::types::{
-    Capability, Code, Command, CommandBody, Continue, EsearchItem, FetchValue, Mailbox,
-    QResyncParams, Response, SearchKey, SearchReturn, SequenceSet, Status, StatusKind, Str, Tag,
-    Tagged, Text, Thread, Untagged,
+    Capability, Code, Command, CommandBody, Continue, EsearchItem, FetchAttr, FetchValue,
+    ListSelect, Mailbox, QResyncParams, Response, SearchKey, SearchReturn, SequenceSet, Status,
+    StatusItem, StatusKind, Str, Tag, Tagged, Text, Thread, Untagged,
 };
 use framing::{announcement, leading_tag};
 use sansmail_common::line::{Line, frame_line};
@@ -629,15 +629,21 @@ impl Session {
     }
 
     /// The result of SEARCH: the matching messages' UIDs (ascending), and
-    /// the highest mod-sequence among them when the search used MODSEQ.
-    /// The session numbers them, writes SEARCH or ESEARCH as the client
-    /// asked, and keeps the result for `$` when it said SAVE.
+    /// when the search used MODSEQ each one's mod-sequence (in the same
+    /// order). The session numbers them, writes SEARCH or ESEARCH as the
+    /// client asked (with the highest mod-sequence of the messages it
+    /// returns, RFC 7162 §3.1.5), and keeps the result for `$` after SAVE.
     pub fn search_result(
         &mut self,
         ticket: Ticket,
         uids: &[NonZeroU32],
-        modseq: Option<u64>,
+        modseqs: Option<&[u64]>,
     ) -> Result<(), AnswerError> {
+        let highest = |among: &[usize]| -> Option<u64> {
+            let m = modseqs?;
+            among.iter().filter_map(|&i| m.get(i)).copied().max()
+        };
+        let all: Vec<usize> = (0..uids.len()).collect();
         let running = self.running(ticket)?.clone();
         let Some(search) = &running.search else {
             return Err(AnswerError::WrongAnswer);
@@ -677,7 +683,7 @@ impl Session {
         if !esearch {
             self.write_untagged(&Untagged::Search {
                 ids: ids.clone(),
-                modseq: modseq.filter(|_| !ids.is_empty()),
+                modseq: highest(&all).filter(|_| !ids.is_empty()),
             });
             return Ok(());
         }
@@ -698,7 +704,23 @@ impl Session {
                 SearchReturn::Save => {}
             }
         }
-        if let (Some(m), false) = (modseq, ids.is_empty()) {
+        // The messages returned: all of them, or only the first and last.
+        let returned: Vec<usize> = if wanted
+            .iter()
+            .any(|r| matches!(r, SearchReturn::All | SearchReturn::Count))
+        {
+            all
+        } else {
+            let mut ends = Vec::new();
+            if wanted.contains(&SearchReturn::Min) && !uids.is_empty() {
+                ends.push(0);
+            }
+            if wanted.contains(&SearchReturn::Max) && !uids.is_empty() {
+                ends.push(uids.len() - 1);
+            }
+            ends
+        };
+        if let (Some(m), false) = (highest(&returned), ids.is_empty()) {
             items.push(EsearchItem::ModSeq(m));
         }
         // SAVE alone answers with no ESEARCH at all (RFC 5182 §2.1).
@@ -1098,6 +1120,24 @@ impl Session {
 
     /// Hands a store command to the application, `$` resolved.
     fn ask_application(&mut self, tag: Tag, mut body: CommandBody) {
+        if !self.enabled.condstore && enables_condstore(&body) {
+            // RFC 7162 §3.1: a CONDSTORE-enabling command turns it on; in the
+            // selected state the client is told the HIGHESTMODSEQ at once.
+            self.enabled.condstore = true;
+            self.events.push_back(Event::Enabled {
+                capabilities: vec![Capability::CondStore],
+            });
+            if let Some(view) = self.selected.as_mut() {
+                let qresync = view.qresync();
+                view.set_modes(true, qresync);
+                let highest = view.highest_modseq();
+                self.untagged_status(
+                    StatusKind::Ok,
+                    Some(Code::HighestModSeq(highest)),
+                    "Highest",
+                );
+            }
+        }
         if !self.resolve_saved(&mut body) {
             // `$` names no messages: nothing to do (RFC 5182 §2.1).
             self.flush_updates(!body.uses_sequence_numbers());
@@ -1844,6 +1884,19 @@ impl Session {
             body if body.needs_selected() && !selected => {
                 self.bad(Some(&tag), None, "No mailbox selected")
             }
+            // RFC 5258 §3: RECURSIVEMATCH qualifies another selection option.
+            CommandBody::List { selection, .. }
+                if selection.contains(&ListSelect::RecursiveMatch)
+                    && selection
+                        .iter()
+                        .all(|s| matches!(s, ListSelect::RecursiveMatch | ListSelect::Remote)) =>
+            {
+                self.bad(
+                    Some(&tag),
+                    None,
+                    "RECURSIVEMATCH needs another selection option",
+                )
+            }
             body => self.ask_application(tag, body),
         }
     }
@@ -1885,6 +1938,31 @@ fn is_uid(body: &CommandBody) -> bool {
         | CommandBody::Sort { uid, .. }
         | CommandBody::Thread { uid, .. } => *uid,
         CommandBody::Expunge { uids } => uids.is_some(),
+        _ => false,
+    }
+}
+
+/// True for the commands that turn CONDSTORE on (RFC 7162 §3.1): FETCH
+/// with MODSEQ or CHANGEDSINCE, STORE with UNCHANGEDSINCE, a search with a
+/// MODSEQ key, STATUS with HIGHESTMODSEQ.
+fn enables_condstore(body: &CommandBody) -> bool {
+    let modseq_key = |keys: &[SearchKey]| {
+        keys.iter()
+            .any(|k| k.any(&|k| matches!(k, SearchKey::ModSeq { .. })))
+    };
+    match body {
+        CommandBody::Fetch {
+            items,
+            changed_since,
+            ..
+        } => changed_since.is_some() || items.expand().contains(&FetchAttr::ModSeq),
+        CommandBody::Store {
+            unchanged_since, ..
+        } => unchanged_since.is_some(),
+        CommandBody::Search { keys, .. }
+        | CommandBody::Sort { keys, .. }
+        | CommandBody::Thread { keys, .. } => modseq_key(keys),
+        CommandBody::Status { items, .. } => items.contains(&StatusItem::HighestModSeq),
         _ => false,
     }
 }

@@ -1,5 +1,6 @@
 //! STORE, COPY and MOVE, APPEND.
 
+use sansmail_imap::message::binary_to_base64;
 use sansmail_imap::server::{Session, Ticket};
 use sansmail_imap::types::*;
 use sansmail_store::{Account, FlagAction, NewMessage, Source, StoreError};
@@ -211,6 +212,7 @@ impl Handler<'_> {
         mailbox: Mailbox,
         flags: Vec<Flag>,
         date: Option<DateTime>,
+        binary: bool,
         session: &mut Session,
     ) {
         let Some(account) = self.account.clone() else {
@@ -223,6 +225,7 @@ impl Handler<'_> {
                     mailbox: name,
                     flags,
                     date,
+                    binary,
                     data: Vec::new(),
                 });
                 answer(session.accept(ticket));
@@ -249,7 +252,11 @@ impl Handler<'_> {
         let messages = incoming
             .into_iter()
             .map(|i| NewMessage {
-                source: Source::Bytes(i.data.into()),
+                // Binary content is kept base64-encoded: every client can read it.
+                source: Source::Bytes(match i.binary {
+                    true => binary_to_base64(&i.data).unwrap_or(i.data).into(),
+                    false => i.data.into(),
+                }),
                 flags: flags::to_set(&i.flags),
                 received: i.date.map(|d| d.unix()),
             })

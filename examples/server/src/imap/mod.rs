@@ -139,6 +139,8 @@ struct Incoming {
     mailbox: String,
     flags: Vec<Flag>,
     date: Option<DateTime>,
+    /// Sent as binary (`~{n}`, RFC 3516).
+    binary: bool,
     data: Vec<u8>,
 }
 
@@ -365,9 +367,10 @@ impl Handler<'_> {
                 mailbox,
                 flags,
                 date,
+                binary,
                 ..
             } => {
-                self.append_start(ticket, mailbox, flags, date, session)
+                self.append_start(ticket, mailbox, flags, date, binary, session)
                     .await
             }
             Event::AppendChunk(chunk) => {

@@ -59,14 +59,14 @@ impl Handler<'_> {
         }
     }
 
-    /// The UIDs matching the keys, and the highest mod-sequence among them
-    /// when MODSEQ was searched; `Err` for an unknown charset.
+    /// The messages matching the keys, and whether MODSEQ was searched;
+    /// `Err` for an unknown charset.
     async fn matching(
         &self,
         keys: &[SearchKey],
         charset: Option<&[u8]>,
         session: &Session,
-    ) -> Result<(Vec<(NonZeroU32, Metadata, bool)>, Option<u64>), ()> {
+    ) -> Result<(Vec<(NonZeroU32, Metadata, bool)>, bool), ()> {
         let charset = charset
             .filter(|c| !c.eq_ignore_ascii_case(b"US-ASCII") && !c.eq_ignore_ascii_case(b"UTF-8"));
         let prepared = PreparedSearch::new(keys, charset.or(Some(b"UTF-8"))).map_err(|_| ())?;
@@ -81,7 +81,6 @@ impl Handler<'_> {
             .map_or(0, |u| u.get());
         let with_content = prepared.needs_content();
         let mut hits = Vec::new();
-        let mut modseq = 0;
         for (seq, meta, bare_lf) in known {
             let raw = if with_content {
                 self.content(meta.uid.get(), bare_lf).await
@@ -99,11 +98,10 @@ impl Handler<'_> {
                 save_date_supported: false,
             };
             if prepared.matches(&ctx) {
-                modseq = modseq.max(meta.modseq.unwrap_or(0));
                 hits.push((seq, meta, bare_lf));
             }
         }
-        Ok((hits, uses_modseq.then_some(modseq)))
+        Ok((hits, uses_modseq))
     }
 
     pub(super) async fn search(
@@ -114,9 +112,11 @@ impl Handler<'_> {
         session: &mut Session,
     ) {
         match self.matching(keys, charset, session).await {
-            Ok((hits, modseq)) => {
+            Ok((hits, uses_modseq)) => {
                 let uids: Vec<NonZeroU32> = hits.iter().map(|(_, m, _)| m.uid).collect();
-                answer(session.search_result(ticket, &uids, modseq));
+                let modseqs: Vec<u64> =
+                    hits.iter().map(|(_, m, _)| m.modseq.unwrap_or(0)).collect();
+                answer(session.search_result(ticket, &uids, uses_modseq.then_some(&modseqs[..])));
                 Self::ok(session, ticket, "SEARCH");
             }
             Err(()) => Self::bad_charset(session, ticket),
