@@ -462,3 +462,77 @@ fn binary_appends_are_stored_as_base64() {
     assert_eq!(&back[..], b"\0-\xe4\r\n\r\n");
     assert!(binary_to_base64(b"Subject: plain\r\n\r\ntext\r\n").is_none());
 }
+
+/// A message whose whole body is another message (imaptest's
+/// fetch-body-message-rfc822, RFC 9051 §6.4.5's numbering).
+const ENCLOSED: &[u8] = b"From: user@domain.org\r\nContent-Type: message/rfc822\r\n\r\n\
+From: sub@domain.org\r\nSubject: submsg\r\n\r\nHello world\r\n";
+
+#[test]
+fn a_message_whose_body_is_a_message_numbers_as_rfc_9051_says() {
+    let m = Message::parse(ENCLOSED);
+    let get = |s: Section| section(&m, &s).map(|c| String::from_utf8_lossy(&c).into_owned());
+    let inner = "From: sub@domain.org\r\nSubject: submsg\r\n\r\nHello world\r\n";
+    // The top level's TEXT is its whole body, as is part 1 (its only part).
+    assert_eq!(get(sec(&[], Some(SectionText::Text))).unwrap(), inner);
+    assert_eq!(get(sec(&[1], None)).unwrap(), inner);
+    // Below that, the enclosed message: its header, text and part 1.
+    assert_eq!(
+        get(sec(&[1], Some(SectionText::Header))).unwrap(),
+        "From: sub@domain.org\r\nSubject: submsg\r\n\r\n"
+    );
+    assert_eq!(
+        get(sec(&[1], Some(SectionText::Text))).unwrap(),
+        "Hello world\r\n"
+    );
+    assert_eq!(get(sec(&[1, 1], None)).unwrap(), "Hello world\r\n");
+    assert_eq!(
+        get(sec(
+            &[1],
+            Some(SectionText::HeaderFields(vec![Str::from("subject")]))
+        ))
+        .unwrap(),
+        "Subject: submsg\r\n\r\n"
+    );
+}
+
+#[test]
+fn envelopes_keep_source_routes() {
+    let raw =
+        b"From: <@route:user@domain>\r\nDate: Thu, 15 Feb 2007 01:02:03 +0200\r\n\r\nbody\r\n";
+    let e = envelope(&Message::parse(raw));
+    let from = &e.from[0];
+    assert_eq!(from.adl.as_deref(), Some(&b"@route"[..]));
+    assert_eq!(from.mailbox.as_deref(), Some(&b"user"[..]));
+}
+
+#[test]
+fn address_searches_see_addresses_as_readers_do() {
+    let meta = Metadata::new(nz(1), 10);
+    let raw = b"From: <user-from (comment)@ (comment) domain.org>\r\nTo: Real Name <to@x.org>\r\n\r\nbody\r\n";
+    assert!(
+        search("FROM user-from@domain.org", raw, &meta),
+        "comments and spaces go"
+    );
+    assert!(search("TO \"real name <to@x\"", raw, &meta));
+    assert!(!search("FROM comment", raw, &meta));
+}
+
+#[test]
+fn sorting_by_an_address_field_uses_a_leading_group_name() {
+    let a = Message::parse(b"Cc: user2@domain2.org (foo bar)\r\n\r\n1\r\n");
+    let b = Message::parse(b"Cc: user2: blah@domain1.org;\r\n\r\n2\r\n");
+    let c = Message::parse(b"Cc: user1@domain1.org\r\n\r\n3\r\n");
+    let metas: Vec<Metadata> = (1..=3).map(|u| Metadata::new(nz(u), 10)).collect();
+    let items = [
+        (nz(1), &a, &metas[0]),
+        (nz(2), &b, &metas[1]),
+        (nz(3), &c, &metas[2]),
+    ];
+    let crit = SortCriterion {
+        reverse: false,
+        key: SortKey::Cc,
+    };
+    // user1 < user2 (a mailbox) = user2 (a group's name), then by number.
+    assert_eq!(sort(&[crit], &items), vec![nz(3), nz(1), nz(2)]);
+}

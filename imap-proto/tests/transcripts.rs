@@ -619,3 +619,97 @@ fn long_message_data_is_sent_as_given_even_before_compress() {
     assert!(fetch < done);
     assert!(text.ends_with("d OK DEFLATE active\r\n"));
 }
+
+#[test]
+fn condstore_turns_on_with_the_first_command_that_uses_it() {
+    let mut h = Harness::plaintext();
+    h.send(b"a1 LOGIN alice secret\r\n");
+    let out = h.send(b"a2 SELECT INBOX\r\n");
+    assert!(!out.contains("HIGHESTMODSEQ"), "not asked for yet: {out}");
+    // RFC 7162 §3.1: FETCH MODSEQ turns CONDSTORE on; the client is told
+    // the mailbox's HIGHESTMODSEQ before the answer.
+    let out = h.send(b"a3 FETCH 1 (MODSEQ)\r\n");
+    assert!(
+        out.starts_with("* OK [HIGHESTMODSEQ 4] Highest\r\n"),
+        "{out}"
+    );
+    assert!(out.contains("* 1 FETCH (MODSEQ (2))"), "{out}");
+    assert!(h.events.iter().any(|e| matches!(e, Event::Enabled { capabilities } if capabilities == &[sansmail_imap::types::Capability::CondStore])));
+    let again = h.send(b"a4 FETCH 2 (MODSEQ)\r\n");
+    assert!(
+        !again.contains("HIGHESTMODSEQ"),
+        "only the first time: {again}"
+    );
+}
+
+#[test]
+fn esearch_gives_the_modseq_of_the_messages_it_returns() {
+    let mut h = Harness::plaintext();
+    h.send(b"a1 LOGIN alice secret\r\n");
+    h.send(b"a2 SELECT INBOX (CONDSTORE)\r\n");
+    // Messages 1, 2, 3 have mod-sequences 2, 3, 4.
+    let out = h.send(b"a3 SEARCH RETURN (MIN) MODSEQ 1\r\n");
+    assert!(
+        out.contains("* ESEARCH (TAG \"a3\") MIN 1 MODSEQ 2\r\n"),
+        "{out}"
+    );
+    let out = h.send(b"a4 SEARCH RETURN (MAX) MODSEQ 1\r\n");
+    assert!(
+        out.contains("* ESEARCH (TAG \"a4\") MAX 3 MODSEQ 4\r\n"),
+        "{out}"
+    );
+    let out = h.send(b"a5 SEARCH RETURN (MIN MAX) 1:2 MODSEQ \"/flags/\\\\seen\" all 1\r\n");
+    assert!(
+        out.contains("* ESEARCH (TAG \"a5\") MIN 1 MAX 2 MODSEQ 3\r\n"),
+        "{out}"
+    );
+    let out = h.send(b"a6 SEARCH RETURN (ALL) MODSEQ 1\r\n");
+    assert!(out.contains("ALL 1:3 MODSEQ 4\r\n"), "{out}");
+}
+
+#[test]
+fn recursivematch_alone_is_bad() {
+    let mut h = Harness::plaintext();
+    h.send(b"a1 LOGIN alice secret\r\n");
+    for (tag, options) in [
+        ("a2", "(RECURSIVEMATCH)"),
+        ("a3", "(RECURSIVEMATCH REMOTE)"),
+    ] {
+        let out = h.send(format!("{tag} LIST {options} \"\" \"*\"\r\n").as_bytes());
+        assert!(out.starts_with(&format!("{tag} BAD ")), "{out}");
+    }
+}
+
+#[test]
+fn a_huge_literal_before_login_closes_the_connection_unread() {
+    // RFC 7888 §4: it would be read only to be thrown away.
+    for command in [
+        &b"a1 LOGIN {100000000+}\r\n"[..],
+        &b"a1 APPEND INBOX {100000000+}\r\n"[..],
+    ] {
+        let mut h = Harness::plaintext();
+        let out = h.send(command);
+        assert_eq!(
+            out,
+            "a1 BAD [TOOBIG] Literal too large\r\n* BYE Literal too large before login\r\n",
+            "{}",
+            String::from_utf8_lossy(command)
+        );
+        assert!(h.closed);
+    }
+    // After login, a too-large literal is skipped and the session goes on.
+    let mut h = Harness::plaintext();
+    h.send(b"a1 LOGIN alice secret\r\n");
+    let out = h.send(
+        format!(
+            "a2 SELECT {{70000+}}\r\n{}\r\na3 NOOP\r\n",
+            "x".repeat(70000)
+        )
+        .as_bytes(),
+    );
+    assert!(
+        out.starts_with("a2 BAD [TOOBIG]") && out.ends_with("a3 OK NOOP completed\r\n"),
+        "{out}"
+    );
+    assert!(!h.closed);
+}

@@ -430,3 +430,68 @@ print("A after", sorted(set(d for d in data if d)))
         "{out}"
     );
 }
+
+#[test]
+fn a_second_session_is_told_of_the_first_ones_changes_in_order() {
+    let (_root, server) = server(&["--allow-plaintext"]);
+    let out = python(
+        r#"
+import os, socket
+port = int(os.environ["PORT"])
+class S:
+    def __init__(self):
+        self.s = socket.create_connection(("127.0.0.1", port)); self.f = self.s.makefile("rb"); self.n = 0
+        self.f.readline()
+    def run(self, cmd, literal=None):
+        self.n += 1; tag = f"t{self.n}"
+        if literal is None:
+            self.s.sendall(f"{tag} {cmd}\r\n".encode())
+        else:
+            self.s.sendall(f"{tag} {cmd} {{{len(literal)}+}}\r\n".encode() + literal + b"\r\n")
+        lines = []
+        while True:
+            l = self.f.readline().decode().rstrip("\r\n")
+            if l.startswith(tag + " "):
+                assert " OK " in l, (cmd, l)
+                return lines
+            lines.append(l)
+A, B = S(), S()
+for s in (A, B):
+    s.run('LOGIN alice "secret pw"'); s.run("SELECT INBOX")
+B.run("CREATE Other")
+B.run("APPEND INBOX", b"Subject: three\r\n\r\n3\r\n")
+print("noop after append", A.run("NOOP"))
+B.run("STORE 1 +FLAGS (\\Seen)")
+print("check after store", A.run("CHECK"))
+B.run("COPY 1 INBOX")
+B.run("STORE 2 +FLAGS ($Important)")
+print("noop after copy and keyword", A.run("NOOP"))
+B.run("STORE 2 +FLAGS (\\Deleted)"); B.run("EXPUNGE")
+print("noop after expunge", A.run("NOOP"))
+"#,
+        &[("PORT", &server.port.to_string())],
+    );
+    let line = |key: &str| {
+        out.lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("no {key} in:\n{out}"))
+            .to_owned()
+    };
+    assert!(line("noop after append").contains("'* 3 EXISTS'"), "{out}");
+    assert!(
+        line("check after store").contains("'* 1 FETCH (FLAGS (\\\\Seen"),
+        "{out}"
+    );
+    let copy = line("noop after copy and keyword");
+    assert!(copy.contains("'* 4 EXISTS'"), "{out}");
+    let defined = copy.find("'* FLAGS (").expect("the new keyword is defined");
+    let shown = copy.find("$Important)").expect("and shown");
+    assert!(
+        defined < shown,
+        "FLAGS announces $Important before a FETCH shows it: {copy}"
+    );
+    assert!(
+        line("noop after expunge").contains("'* 2 EXPUNGE'"),
+        "{out}"
+    );
+}

@@ -1491,7 +1491,9 @@ impl Session {
             Some(Ok(a)) if self.discard.is_some() => self.skip_or_finish(a),
             Some(Ok(a)) => {
                 let at = segment_start + a.start;
-                if let Some((flags, date)) = self.append_prefix(at) {
+                // Before login an APPEND is only a command with a literal.
+                let appending = self.state != State::NotAuthenticated;
+                if let Some((flags, date)) = appending.then(|| self.append_prefix(at)).flatten() {
                     self.cmd.clear();
                     return self.append_message(flags, date, a);
                 }
@@ -1515,6 +1517,21 @@ impl Session {
     fn literal_announced(&mut self, a: framing::Announcement) {
         let too_big = a.length > self.config.max_literal
             || self.cmd.len() + a.length as usize > self.config.max_command;
+        if too_big && !a.sync && self.state == State::NotAuthenticated {
+            // RFC 7888 §4: a literal too large that is coming anyway, from
+            // someone not logged in, is refused and the connection closed,
+            // rather than read to the end only to be thrown away.
+            let tag = leading_tag(&self.cmd);
+            self.cmd.clear();
+            let bad = Status::new(StatusKind::Bad, Some(Code::TooBig), "Literal too large");
+            match tag {
+                Some(tag) => self.tagged(&tag, bad),
+                None => self.write_untagged(&Untagged::Status(bad)),
+            }
+            self.untagged_status(StatusKind::Bye, None, "Literal too large before login");
+            self.close();
+            return;
+        }
         if too_big {
             let tag = leading_tag(&self.cmd);
             self.cmd.clear();

@@ -359,13 +359,19 @@ impl Harness {
             CommandBody::Search { keys, .. } => {
                 let view = self.session.selected_mailbox().unwrap().clone();
                 let f = self.folder().unwrap().clone();
-                let hits: Vec<NonZeroU32> = f
+                let matched: Vec<&Message> = f
                     .messages
                     .iter()
                     .filter(|m| keys.iter().all(|k| matches_key(k, m, &view)))
-                    .map(|m| nz(m.uid))
                     .collect();
-                self.session.search_result(ticket, &hits, None).unwrap();
+                let hits: Vec<NonZeroU32> = matched.iter().map(|m| nz(m.uid)).collect();
+                let modseqs: Vec<u64> = matched.iter().map(|m| m.modseq).collect();
+                let uses_modseq = keys
+                    .iter()
+                    .any(|k| k.any(&|k| matches!(k, SearchKey::ModSeq { .. })));
+                self.session
+                    .search_result(ticket, &hits, uses_modseq.then_some(&modseqs[..]))
+                    .unwrap();
                 self.ok(ticket, name);
             }
             CommandBody::Expunge { uids } => {
@@ -500,6 +506,7 @@ fn matches_key(
             .iter()
             .any(|(_, u)| u.get() == m.uid),
         SearchKey::Subject(s) => m.data.windows(s.len()).any(|w| w.eq_ignore_ascii_case(s)),
+        SearchKey::ModSeq { modseq, .. } => m.modseq >= *modseq,
         _ => false,
     }
 }
