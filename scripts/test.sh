@@ -28,6 +28,11 @@ command -v openssl >/dev/null || missing+=(openssl)
 command -v mutt >/dev/null || missing+=(mutt)
 # DNS: NSD serves the MX test zone on loopback.
 [ -x /usr/sbin/nsd ] || missing+=(nsd)
+# Dovecot's imaptest (compliance and stress) is built against dovecot-dev.
+[ -f /usr/include/dovecot/config.h ] || missing+=(dovecot-dev)
+command -v autoreconf >/dev/null || missing+=(autoconf automake)
+command -v libtoolize >/dev/null || missing+=(libtool)
+command -v make >/dev/null && command -v gcc >/dev/null || missing+=(build-essential)
 # Exim is the one packaged MTA whose client sends BDAT. Its package conflicts
 # with Postfix's, so it is unpacked instead of installed, somewhere its
 # unprivileged user can reach to re-run itself.
@@ -67,6 +72,15 @@ if [ ! -x "$exim_root/usr/sbin/exim4" ]; then
 fi
 # The binary looks up its compiled-in user before it reads any configuration.
 id Debian-exim >/dev/null 2>&1 || $sudo useradd --system --no-create-home --shell /usr/sbin/nologin Debian-exim
+# imaptest from its source beside the checkout (about 15 s); the tests run
+# it against imap-server and mail-server.
+if [ ! -x target/imaptest/imaptest ]; then
+  imaptest_src=../shared/tools/imaptest
+  [ -x "$imaptest_src/build.sh" ] || { echo "imaptest's source is missing: $imaptest_src" >&2; exit 1; }
+  echo "== building imaptest"
+  "$imaptest_src/build.sh" "$PWD/target/imaptest"
+fi
+export IMAPTEST="$PWD/target/imaptest/imaptest"
 
 echo "== cargo fmt"
 cargo fmt --all -- --check

@@ -246,6 +246,20 @@ impl SelectedMailbox {
         }
     }
 
+    /// The flags defined in the mailbox were just reported: queued news of
+    /// older definitions is dropped (it would take keywords back).
+    pub fn defined_reported(&mut self) {
+        self.pending
+            .retain(|c| !matches!(c, Change::Defined { .. }));
+    }
+
+    /// True when news of the flags defined waits to be reported.
+    pub fn has_pending_defined(&self) -> bool {
+        self.pending
+            .iter()
+            .any(|c| matches!(c, Change::Defined { .. }))
+    }
+
     /// True when a flag change of `uid` waits to be reported.
     pub fn has_pending_flags(&self, uid: NonZeroU32) -> bool {
         self.pending

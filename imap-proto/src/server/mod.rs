@@ -554,6 +554,10 @@ impl Session {
             | Untagged::Vanished { earlier: false, .. }
             | Untagged::Fetch { .. } => Err(AnswerError::NotAllowed),
             _ => {
+                if let (Untagged::Flags(_), Some(view)) = (&response, self.selected.as_mut()) {
+                    // The flags defined now replace older news of them.
+                    view.defined_reported();
+                }
                 self.write_untagged(&response);
                 Ok(())
             }

@@ -144,11 +144,6 @@ impl Handler<'_> {
                 }
             }
         }
-        // Keywords the client has not seen defined yet are announced first.
-        self.announce_keywords(ticket, session);
-        let Some(sel) = self.selected.as_mut() else {
-            return;
-        };
         let mut expunge_issued = false;
         for (_, uid) in targets {
             let found = {
@@ -185,6 +180,7 @@ impl Handler<'_> {
                                 _ => FetchValue::Flags(flags.clone()),
                             })
                             .collect();
+                        super::messages::announce_keywords(sel, ticket, session);
                         answer(session.fetch(ticket, uid, values));
                     }
                     None => expunge_issued = true,
@@ -216,7 +212,10 @@ impl Handler<'_> {
                 attrs_here.to_mut().push(FetchAttr::Flags);
             }
             match message::fetch_shared(&raw, &parsed, &meta, &attrs_here) {
-                Ok(values) => answer(session.fetch(ticket, uid, values)),
+                Ok(values) => {
+                    super::messages::announce_keywords(sel, ticket, session);
+                    answer(session.fetch(ticket, uid, values))
+                }
                 Err(_) => {
                     return Self::fail(
                         session,

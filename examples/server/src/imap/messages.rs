@@ -5,7 +5,32 @@ use sansmail_imap::server::{Session, Ticket};
 use sansmail_imap::types::*;
 use sansmail_store::{Account, FlagAction, NewMessage, Source, StoreError};
 
-use super::{Handler, Incoming, answer, flags, nz};
+use super::{Handler, Incoming, Selected, answer, flags, nz};
+
+/// Tells the client of keywords it has not seen defined yet (FLAGS and
+/// PERMANENTFLAGS). Called just before a response that may show flags:
+/// the table it announces is at least the one those flags were read with.
+pub(super) fn announce_keywords(sel: &mut Selected, ticket: Ticket, session: &mut Session) {
+    let index = sel.mailbox.index();
+    // Definitions queued for the client but not yet sent count as untold.
+    let queued = session
+        .selected_mailbox()
+        .is_some_and(|v| v.has_pending_defined());
+    if index.keywords.len() <= sel.keywords_told && !queued {
+        return;
+    }
+    sel.keywords_told = index.keywords.len();
+    answer(session.data(ticket, Untagged::Flags(flags::defined(&index.keywords))));
+    let permanent = flags::permanent(&index.keywords, index.keyword_limit);
+    answer(session.data(
+        ticket,
+        Untagged::Status(Status::new(
+            StatusKind::Ok,
+            Some(Code::PermanentFlags(permanent)),
+            "Flags permitted",
+        )),
+    ));
+}
 
 /// What a STORE asked for.
 pub(super) struct StoreRequest {
@@ -21,24 +46,9 @@ impl Handler<'_> {
     /// Tells the client of keywords it has not seen defined yet (FLAGS and
     /// PERMANENTFLAGS), before a response shows them.
     pub(super) fn announce_keywords(&mut self, ticket: Ticket, session: &mut Session) {
-        let Some(sel) = self.selected.as_mut() else {
-            return;
-        };
-        let index = sel.mailbox.index();
-        if index.keywords.len() <= sel.keywords_told {
-            return;
+        if let Some(sel) = self.selected.as_mut() {
+            announce_keywords(sel, ticket, session);
         }
-        sel.keywords_told = index.keywords.len();
-        answer(session.data(ticket, Untagged::Flags(flags::defined(&index.keywords))));
-        let permanent = flags::permanent(&index.keywords, index.keyword_limit);
-        answer(session.data(
-            ticket,
-            Untagged::Status(Status::new(
-                StatusKind::Ok,
-                Some(Code::PermanentFlags(permanent)),
-                "Flags permitted",
-            )),
-        ));
     }
 
     pub(super) async fn store_flags(
@@ -89,6 +99,7 @@ impl Handler<'_> {
         }
         sel.own.sort_unstable();
         {
+            let mut responses = Vec::new();
             let index = mailbox.index();
             for s in &outcome.stored {
                 // Under .SILENT the flags are still sent when older news of
@@ -111,7 +122,12 @@ impl Handler<'_> {
                 if condstore {
                     values.push(FetchValue::ModSeq(s.modseq));
                 }
-                answer(session.fetch(ticket, nz(s.uid), values));
+                responses.push((s.uid, values));
+            }
+            drop(index);
+            announce_keywords(sel, ticket, session);
+            for (uid, values) in responses {
+                answer(session.fetch(ticket, nz(uid), values));
             }
         }
         let modified: Vec<u32> = if req.uid {

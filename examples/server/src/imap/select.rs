@@ -9,13 +9,14 @@ use sansmail_store::{Account, Mailbox as StoreMailbox, SystemFlag};
 use super::{Handler, Selected, answer, flags, nz};
 
 /// The answer to SELECT or EXAMINE for a mailbox as its index stands,
-/// with the messages that are `\Recent` for this session.
+/// with the messages that are `\Recent` for this session; and, read at the
+/// same moment, the mod-sequence it reflects and the keywords it defines.
 fn select_info(
     mailbox: &StoreMailbox,
     read_only: bool,
     recent: usize,
     params: &SelectParams,
-) -> SelectInfo {
+) -> (SelectInfo, u64, usize) {
     let index = mailbox.index();
     let mut changed = Vec::new();
     let mut vanished = None;
@@ -43,7 +44,7 @@ fn select_info(
             .vanished_since(q.modseq)
             .map(|uids| uids.into_iter().filter(|u| known(*u)).collect());
     }
-    SelectInfo {
+    let info = SelectInfo {
         uid_validity: nz(index.uid_validity),
         uid_next: nz(index.uid_next),
         uids: index.messages.iter().map(|m| nz(m.uid)).collect(),
@@ -60,7 +61,8 @@ fn select_info(
         changed,
         vanished,
         mailbox_id: Atom::new(Str::from(index.id.to_string())).ok(),
-    }
+    };
+    (info, index.highest_modseq, index.keywords.len())
 }
 
 impl Handler<'_> {
@@ -87,11 +89,7 @@ impl Handler<'_> {
         } else {
             opened.claim_recent()
         };
-        let info = select_info(&opened, read_only, recent.len(), &params);
-        let (cursor, keywords_told) = {
-            let index = opened.index();
-            (index.highest_modseq, index.keywords.len())
-        };
+        let (info, cursor, keywords_told) = select_info(&opened, read_only, recent.len(), &params);
         self.selected = Some(Selected {
             mailbox: opened,
             feed,
