@@ -75,8 +75,11 @@ id Debian-exim >/dev/null 2>&1 || $sudo useradd --system --no-create-home --shel
 # imaptest from its source beside the checkout (about 15 s); the tests run
 # it against imap-server and mail-server.
 if [ ! -x target/imaptest/imaptest ]; then
-  imaptest_src=../shared/tools/imaptest
-  [ -x "$imaptest_src/build.sh" ] || { echo "imaptest's source is missing: $imaptest_src" >&2; exit 1; }
+  imaptest_src=""
+  for dir in ../shared/tools/imaptest /work/shared/tools/imaptest; do
+    [ -x "$dir/build.sh" ] && { imaptest_src=$dir; break; }
+  done
+  [ -n "$imaptest_src" ] || { echo "imaptest's source is missing: ../shared/tools/imaptest" >&2; exit 1; }
   echo "== building imaptest"
   "$imaptest_src/build.sh" "$PWD/target/imaptest"
 fi
