@@ -402,7 +402,10 @@ async fn open_spool(
     tx: &Transaction,
     session: &Session,
 ) -> std::io::Result<(PathBuf, tokio::fs::File)> {
-    let (path, file) = shared.store.create_spool()?;
+    let store = shared.store.clone();
+    let (path, file) = tokio::task::spawn_blocking(move || store.create_spool())
+        .await
+        .map_err(std::io::Error::other)??;
     let mut file = tokio::fs::File::from_std(file);
     let protocol = match (shared.config.mode, tls, session.is_authenticated()) {
         (Mode::Lmtp, _, _) => "LMTP",

@@ -7,9 +7,9 @@
 //! (reported at once during IDLE, otherwise at the next point RFC 9051
 //! allows). Its own changes it reports as the answers to its commands.
 //!
-//! The commands are handled by group: [`folders`] (LIST, CREATE, STATUS...),
-//! [`select`] (SELECT, EXPUNGE, CLOSE), [`fetch`], [`search`] (SEARCH,
-//! SORT, THREAD) and [`messages`] (STORE, COPY, MOVE, APPEND).
+//! The commands are handled by group, a module each: `folders` (LIST,
+//! CREATE, STATUS...), `select` (SELECT, EXPUNGE, CLOSE), `fetch`, `search`
+//! (SEARCH, SORT, THREAD) and `messages` (STORE, COPY, MOVE, APPEND).
 
 mod fetch;
 mod flags;
