@@ -217,7 +217,7 @@ fn serve(input: &[u8]) -> usize {
                         vanished: None,
                         mailbox_id: None,
                     };
-                    session.selected(ticket, info).unwrap();
+                    session.selected(now, ticket, info).unwrap();
                 }
                 CommandBody::Fetch { uid, set, .. } | CommandBody::Store { uid, set, .. } => {
                     let targets = session.selected_mailbox().unwrap().resolve(&set, uid);
@@ -227,7 +227,7 @@ fn serve(input: &[u8]) -> usize {
                             .unwrap();
                     }
                     session
-                        .complete(ticket, StatusKind::Ok, None, "done")
+                        .complete(now, ticket, StatusKind::Ok, None, "done")
                         .unwrap();
                 }
                 CommandBody::Search { .. } => {
@@ -235,16 +235,16 @@ fn serve(input: &[u8]) -> usize {
                         .search_result(ticket, &[nz(1), nz(3)], None)
                         .unwrap();
                     session
-                        .complete(ticket, StatusKind::Ok, None, "done")
+                        .complete(now, ticket, StatusKind::Ok, None, "done")
                         .unwrap();
                 }
                 _ => session
-                    .complete(ticket, StatusKind::Ok, None, "done")
+                    .complete(now, ticket, StatusKind::Ok, None, "done")
                     .unwrap(),
             },
             Output::Event(event) => {
                 if let Some(ticket) = event.ticket() {
-                    session.accept(ticket).unwrap();
+                    session.accept(now, ticket).unwrap();
                 }
             }
             Output::StartTls => unreachable!(),
@@ -252,7 +252,7 @@ fn serve(input: &[u8]) -> usize {
                 session.handle_input(now, input);
                 fed = true;
             }
-            Output::Timeout(_) => session.handle_eof(),
+            Output::Timeout(_) => session.handle_eof(now),
             Output::Closed => return written,
         }
     }

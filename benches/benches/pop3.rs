@@ -109,7 +109,9 @@ fn retr_through_sessions(message: &Bytes) -> usize {
         loop {
             match srv.poll_output() {
                 Output::Transmit(b) => to_client.push(b),
-                Output::Event(server::Event::Connected { ticket }) => srv.accept(ticket).unwrap(),
+                Output::Event(server::Event::Connected { ticket }) => {
+                    srv.accept(now, ticket).unwrap()
+                }
                 Output::Event(
                     server::Event::Login { ticket, .. } | server::Event::Auth { ticket, .. },
                 ) => {
@@ -118,10 +120,10 @@ fn retr_through_sessions(message: &Bytes) -> usize {
                         size: message.len() as u64,
                         uid,
                     };
-                    srv.open(ticket, vec![info]).unwrap();
+                    srv.open(now, ticket, vec![info]).unwrap();
                 }
                 Output::Event(server::Event::Retrieve { ticket, .. }) => {
-                    srv.accept(ticket).unwrap();
+                    srv.accept(now, ticket).unwrap();
                     for start in (0..message.len()).step_by(CHUNK) {
                         let end = (start + CHUNK).min(message.len());
                         let _ = srv.write_body(ticket, message.slice(start..end)).unwrap();
@@ -135,7 +137,7 @@ fn retr_through_sessions(message: &Bytes) -> usize {
                             }
                         }
                     }
-                    srv.finish_body(ticket).unwrap();
+                    srv.finish_body(now, ticket).unwrap();
                 }
                 Output::Event(_) => {}
                 Output::Timeout(_) | Output::Closed | Output::StartTls => break,
@@ -151,8 +153,8 @@ fn retr_through_sessions(message: &Bytes) -> usize {
             match cli.poll_output() {
                 Output::Transmit(b) => sent.push(b),
                 Output::Event(client::Event::Ready { .. }) => {
-                    cli.retr(1).unwrap();
-                    cli.quit().unwrap();
+                    cli.retr(now, 1).unwrap();
+                    cli.quit(now).unwrap();
                 }
                 Output::Event(client::Event::BodyChunk { chunk, .. }) => received += chunk.len(),
                 Output::Event(_) => {}

@@ -317,7 +317,9 @@ mod sink {
                             | Event::MailFrom { ticket, .. }
                             | Event::RcptTo { ticket, .. }
                             | Event::MessageEnd { ticket, .. }
-                            | Event::Verify { ticket, .. } => session.accept(ticket),
+                            | Event::Verify { ticket, .. } => {
+                                session.accept(sansmail_smtp::driver::now(), ticket)
+                            }
                             _ => Ok(()),
                         };
                     }

@@ -202,7 +202,7 @@ fn run_session(input: &[u8], now: Instant) -> usize {
             }
             Output::Event(e) => {
                 if let Some(t) = e.ticket() {
-                    session.accept(t).expect("pending");
+                    session.accept(now, t).expect("pending");
                 }
             }
             Output::Timeout(_) if !fed => {

@@ -10,10 +10,10 @@
 //! ```no_run
 //! # async fn f(tcp: tokio::net::TcpStream, acceptor: tokio_rustls::TlsAcceptor) -> std::io::Result<()> {
 //! use sansmail_common::driver::{Driver, Tls, Step};
-//! # struct S; impl sansmail_common::driver::SessionIo for S { type Event = u8;
+//! # struct S; impl sansmail_common::SessionIo for S { type Event = u8;
 //! # fn poll_output(&mut self) -> sansmail_common::Output<u8> { sansmail_common::Output::Closed }
-//! # fn handle_input(&mut self, _: std::time::Instant, _: &[u8]) {} fn handle_eof(&mut self) {}
-//! # fn handle_timeout(&mut self, _: std::time::Instant) {} fn tls_started(&mut self, _: std::time::Instant) {} }
+//! # fn handle_input(&mut self, _: std::time::Instant, _: &[u8]) {} fn handle_eof(&mut self, _: std::time::Instant) {}
+//! # fn handle_timeout(&mut self, _: std::time::Instant) {} fn handle_tls_started(&mut self, _: std::time::Instant) {} }
 //! # let session = S;
 //! let mut driver = Driver::new(session, tcp, Tls::Server(acceptor));
 //! while let Step::Event(event) = driver.step(None).await? {
@@ -36,21 +36,12 @@ use tokio_rustls::{TlsAcceptor, TlsConnector, client, server};
 
 use crate::Output;
 
-/// What a driver needs of a session: the inputs and `poll_output` every
-/// sansmail session has.
-pub trait SessionIo {
-    /// What the session tells the application.
-    type Event;
-    /// The next thing to do.
-    fn poll_output(&mut self) -> Output<Self::Event>;
-    /// Bytes from the peer.
-    fn handle_input(&mut self, now: Instant, data: &[u8]);
-    /// The peer closed its side.
-    fn handle_eof(&mut self);
-    /// A deadline the session gave passed.
-    fn handle_timeout(&mut self, now: Instant);
-    /// The TLS handshake the session asked for finished.
-    fn tls_started(&mut self, now: Instant);
+pub use crate::SessionIo;
+
+/// The driver's clock: tokio's, so a test that pauses tokio's time moves
+/// the sessions' deadlines with it.
+pub fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
 }
 
 /// How to run the TLS handshake a session asks for (STARTTLS, STLS).
@@ -233,7 +224,7 @@ impl<S: SessionIo, T: AsyncRead + AsyncWrite + Unpin> Driver<S, T> {
                     self.stream.flush().await?;
                     // Boxed: the handshake's state is large, and only needed once.
                     Box::pin(self.upgrade()).await?;
-                    self.session.tls_started(Instant::now());
+                    self.session.handle_tls_started(now());
                 }
                 Output::Timeout(deadline) => {
                     let until = match (deadline, wake) {
@@ -250,14 +241,14 @@ impl<S: SessionIo, T: AsyncRead + AsyncWrite + Unpin> Driver<S, T> {
                     };
                     match read {
                         Read::Data(n) => {
-                            self.session.handle_input(Instant::now(), &self.buf[..n]);
+                            self.session.handle_input(now(), &self.buf[..n]);
                             if n == self.buf.len() && n < READ_MAX {
                                 self.buf = vec![0; (n * 4).min(READ_MAX)];
                             }
                         }
-                        Read::Eof => self.session.handle_eof(),
+                        Read::Eof => self.session.handle_eof(now()),
                         Read::TimedOut => {
-                            let now = Instant::now();
+                            let now = now();
                             if deadline.is_some_and(|d| now >= d) {
                                 self.session.handle_timeout(now);
                             } else {
@@ -358,29 +349,4 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Stream<T> {
             Stream::Upgrading => Poll::Ready(Err(upgrading())),
         }
     }
-}
-
-/// Implements [`SessionIo`] for a session type with the usual methods.
-#[macro_export]
-macro_rules! impl_session_io {
-    ($session:ty, $event:ty) => {
-        impl $crate::driver::SessionIo for $session {
-            type Event = $event;
-            fn poll_output(&mut self) -> $crate::Output<$event> {
-                <$session>::poll_output(self)
-            }
-            fn handle_input(&mut self, now: std::time::Instant, data: &[u8]) {
-                <$session>::handle_input(self, now, data)
-            }
-            fn handle_eof(&mut self) {
-                <$session>::handle_eof(self)
-            }
-            fn handle_timeout(&mut self, now: std::time::Instant) {
-                <$session>::handle_timeout(self, now)
-            }
-            fn tls_started(&mut self, now: std::time::Instant) {
-                <$session>::tls_started(self, now)
-            }
-        }
-    };
 }

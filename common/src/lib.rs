@@ -9,8 +9,11 @@ pub mod dot;
 pub mod driver;
 pub mod line;
 mod output;
+pub mod pair;
 pub mod sasl;
 mod secret;
+mod session;
 
 pub use output::Output;
 pub use secret::Secret;
+pub use session::SessionIo;

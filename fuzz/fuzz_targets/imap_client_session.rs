@@ -14,17 +14,20 @@ fn drain(session: &mut Session, now: Instant) -> bool {
         match session.poll_output() {
             Output::Transmit(bytes) => assert!(!bytes.is_empty()),
             Output::Event(Event::Ready { .. }) => {
-                let _ = session.command(CommandBody::Select {
-                    mailbox: Mailbox::inbox(),
-                    params: SelectParams::default(),
-                });
-                let _ = session.idle();
+                let _ = session.command(
+                    now,
+                    CommandBody::Select {
+                        mailbox: Mailbox::inbox(),
+                        params: SelectParams::default(),
+                    },
+                );
+                let _ = session.idle(now);
             }
             Output::Event(Event::Continue { .. }) => {
-                let _ = session.done();
+                let _ = session.done(now);
             }
             Output::Event(_) => {}
-            Output::StartTls => session.tls_started(now),
+            Output::StartTls => session.handle_tls_started(now),
             Output::Timeout(_) => return true,
             Output::Closed => return false,
         }
@@ -37,7 +40,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut config = Config::password("alice", "secret");
-    config.tls = if sizes & 0x80 != 0 { TlsPolicy::Opportunistic } else { TlsPolicy::Disabled };
+    config.tls = if sizes & 0x80 != 0 {
+        TlsPolicy::Opportunistic
+    } else {
+        TlsPolicy::Disabled
+    };
     config.allow_plaintext_auth = true;
     config.max_line = 300;
     config.max_literal = 200;

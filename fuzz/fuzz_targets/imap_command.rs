@@ -13,8 +13,8 @@ fuzz_target!(|data: &[u8]| {
                 assert!(rest.len() < input.len(), "parsing made progress");
                 let mut wire = Vec::new();
                 write_command(&mut wire, &value);
-                let (left, again) = parse_command_with(&wire, 16)
-                    .expect("a written command parses");
+                let (left, again) =
+                    parse_command_with(&wire, 16).expect("a written command parses");
                 assert!(left.is_empty());
                 assert_eq!(again, value);
                 input = rest;

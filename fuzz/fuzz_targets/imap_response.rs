@@ -14,8 +14,8 @@ fuzz_target!(|data: &[u8]| {
                 assert!(rest.len() < input.len(), "parsing made progress");
                 let mut wire = Vec::new();
                 write_response(&mut wire, &value);
-                let (left, again) = parse_response_with(&Bytes::from(wire), 16)
-                    .expect("a written response parses");
+                let (left, again) =
+                    parse_response_with(&Bytes::from(wire), 16).expect("a written response parses");
                 assert!(left.is_empty());
                 assert_eq!(again, value);
                 input = rest;

@@ -20,10 +20,12 @@ fn drain(session: &mut Session, now: Instant) -> bool {
         match session.poll_output() {
             Output::Transmit(bytes) => assert!(!bytes.is_empty()),
             Output::Event(event) => match event {
-                Event::Connected { ticket } | Event::Login { ticket, .. } | Event::AppendStart { ticket, .. } => {
-                    session.accept(ticket).unwrap()
-                }
-                Event::AppendEnd { ticket } => session.complete(ticket, StatusKind::Ok, None, "done").unwrap(),
+                Event::Connected { ticket }
+                | Event::Login { ticket, .. }
+                | Event::AppendStart { ticket, .. } => session.accept(now, ticket).unwrap(),
+                Event::AppendEnd { ticket } => session
+                    .complete(now, ticket, StatusKind::Ok, None, "done")
+                    .unwrap(),
                 Event::Command { ticket, command } => match command {
                     CommandBody::Select { .. } | CommandBody::Examine { .. } => {
                         let info = SelectInfo {
@@ -40,28 +42,38 @@ fn drain(session: &mut Session, now: Instant) -> bool {
                             vanished: None,
                             mailbox_id: None,
                         };
-                        session.selected(ticket, info).unwrap();
+                        session.selected(now, ticket, info).unwrap();
                     }
                     CommandBody::Fetch { uid, set, .. } => {
                         let targets = session.selected_mailbox().unwrap().resolve(&set, uid);
                         for (_, u) in targets {
-                            session.fetch(ticket, u, vec![FetchValue::Flags(vec![])]).unwrap();
+                            session
+                                .fetch(ticket, u, vec![FetchValue::Flags(vec![])])
+                                .unwrap();
                         }
-                        session.complete(ticket, StatusKind::Ok, None, "done").unwrap();
+                        session
+                            .complete(now, ticket, StatusKind::Ok, None, "done")
+                            .unwrap();
                     }
                     CommandBody::Search { .. } => {
                         session.search_result(ticket, &[nz(2)], None).unwrap();
-                        session.complete(ticket, StatusKind::Ok, None, "done").unwrap();
+                        session
+                            .complete(now, ticket, StatusKind::Ok, None, "done")
+                            .unwrap();
                     }
                     CommandBody::Expunge { .. } => {
                         let _ = session.expunged(ticket, nz(2));
-                        session.complete(ticket, StatusKind::Ok, None, "done").unwrap();
+                        session
+                            .complete(now, ticket, StatusKind::Ok, None, "done")
+                            .unwrap();
                     }
-                    _ => session.complete(ticket, StatusKind::No, None, "no").unwrap(),
+                    _ => session
+                        .complete(now, ticket, StatusKind::No, None, "no")
+                        .unwrap(),
                 },
                 _ => {}
             },
-            Output::StartTls => session.tls_started(now),
+            Output::StartTls => session.handle_tls_started(now),
             Output::Timeout(_) => return true,
             Output::Closed => return false,
         }

@@ -29,12 +29,15 @@ fuzz_target!(|data: &[u8]| {
     let _ = serde_json::from_str::<Envelope>(text);
     if let Ok(mailbox) = Mailbox::parse(text) {
         let settings = Settings::default();
-        let directory = Directory::new(&settings, Guard::new(sansmail_server::limits::Policy {
+        let directory = Directory::new(
+            &settings,
+            Guard::new(sansmail_server::limits::Policy {
                 max_connections: 1,
                 lockout_failures: 1,
                 lockout: std::time::Duration::ZERO,
                 max_penalty: std::time::Duration::ZERO,
-            }));
+            }),
+        );
         if let Ok(Route::Local(_)) = directory.route(&mailbox) {
             let local = mailbox.local_part.as_str();
             assert!(!local.contains(['%', '!', '@', '"']), "{text:?}");

@@ -31,7 +31,13 @@ fuzz_target!(|data: &[u8]| {
     }
     // Typed header access never panics.
     let h = &m.root.header;
-    let _ = (h.addresses("from"), h.date(), h.ids("references"), h.received(), h.list_id());
+    let _ = (
+        h.addresses("from"),
+        h.date(),
+        h.ids("references"),
+        h.received(),
+        h.list_id(),
+    );
     let _ = m.body_view();
     for d in m.all_defects() {
         assert!(d.offset <= data.len());

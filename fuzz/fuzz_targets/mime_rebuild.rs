@@ -29,7 +29,11 @@ fuzz_target!(|data: &[u8]| {
             } else {
                 media.as_str()
             };
-            let media = if media.starts_with("text/") { "application/octet-stream" } else { media };
+            let media = if media.starts_with("text/") {
+                "application/octet-stream"
+            } else {
+                media
+            };
             match name {
                 Some(name) => Entity::attachment(media, name, body.as_slice()),
                 None => Entity::bytes(media, body.as_slice()),
@@ -53,6 +57,9 @@ fuzz_target!(|data: &[u8]| {
     if let Some(subject) = subject {
         let expected: String = subject.trim_start().to_owned();
         let got = second.subject().unwrap_or_default();
-        assert_eq!(got.split_whitespace().collect::<Vec<_>>(), expected.split_whitespace().collect::<Vec<_>>());
+        assert_eq!(
+            got.split_whitespace().collect::<Vec<_>>(),
+            expected.split_whitespace().collect::<Vec<_>>()
+        );
     }
 });

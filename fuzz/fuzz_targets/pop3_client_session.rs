@@ -34,16 +34,16 @@ fuzz_target!(|data: &[u8]| {
             assert!(polls < 100_000, "poll_output does not settle");
             match session.poll_output() {
                 Output::Event(Event::Ready { .. }) => {
-                    let _ = session.stat();
-                    let _ = session.uidl(None);
-                    let _ = session.list(Some(1));
-                    let _ = session.retr(1);
-                    let _ = session.top(2, 3);
-                    let _ = session.dele(1);
-                    let _ = session.quit();
+                    let _ = session.stat(now);
+                    let _ = session.uidl(now, None);
+                    let _ = session.list(now, Some(1));
+                    let _ = session.retr(now, 1);
+                    let _ = session.top(now, 2, 3);
+                    let _ = session.dele(now, 1);
+                    let _ = session.quit(now);
                 }
                 Output::Event(_) | Output::Transmit(_) => {}
-                Output::StartTls => session.tls_started(now),
+                Output::StartTls => session.handle_tls_started(now),
                 Output::Timeout(_) => break,
                 Output::Closed => {
                     closed = true;
@@ -62,7 +62,7 @@ fuzz_target!(|data: &[u8]| {
         session.handle_input(now, piece);
     }
     if !closed {
-        session.handle_eof();
+        session.handle_eof(now);
         let mut polls = 0;
         while session.poll_output() != Output::Closed {
             polls += 1;

@@ -56,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
                         | Event::Apop { ticket, .. }
                         | Event::Auth { ticket, .. } => {
                             if refuse {
-                                let _ = session.reject(ticket, no);
+                                let _ = session.reject(now, ticket, no);
                             } else {
                                 let maildrop = (0..2)
                                     .map(|i| MessageInfo {
@@ -64,36 +64,36 @@ fuzz_target!(|data: &[u8]| {
                                         uid: UniqueId::new(format!("u{i}")).unwrap(),
                                     })
                                     .collect();
-                                let _ = session.open(ticket, maildrop);
+                                let _ = session.open(now, ticket, maildrop);
                             }
                         }
                         Event::Retrieve {
                             ticket, message, ..
                         } => {
                             if refuse {
-                                let _ = session.reject(ticket, no);
+                                let _ = session.reject(now, ticket, no);
                             } else {
-                                let _ = session.accept(ticket);
+                                let _ = session.accept(now, ticket);
                                 let body = &messages[(message as usize - 1) % 2];
                                 for piece in body.chunks(3) {
                                     let _ =
                                         session.write_body(ticket, Bytes::copy_from_slice(piece));
                                 }
-                                let _ = session.finish_body(ticket);
+                                let _ = session.finish_body(now, ticket);
                             }
                         }
                         other => {
                             if let Some(t) = other.ticket() {
                                 if refuse {
-                                    let _ = session.reject(t, no);
+                                    let _ = session.reject(now, t, no);
                                 } else {
-                                    let _ = session.accept(t);
+                                    let _ = session.accept(now, t);
                                 }
                             }
                         }
                     }
                 }
-                Output::StartTls => session.tls_started(now),
+                Output::StartTls => session.handle_tls_started(now),
                 Output::Transmit(_) => {}
                 Output::Timeout(_) => break,
                 Output::Closed => {
@@ -113,7 +113,7 @@ fuzz_target!(|data: &[u8]| {
         session.handle_input(now, piece);
     }
     if !closed {
-        session.handle_eof();
+        session.handle_eof(now);
         let mut polls = 0;
         while session.poll_output() != Output::Closed {
             polls += 1;

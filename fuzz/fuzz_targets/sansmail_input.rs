@@ -23,7 +23,10 @@ fuzz_target!(|data: &[u8]| {
             (Protocol::Pop3, Security::Opportunistic) => "pop3",
         };
         let again = Endpoint::parse(&format!("{scheme}://{}", e.server())).unwrap();
-        assert_eq!((again.server(), again.security()), (e.server(), e.security()));
+        assert_eq!(
+            (again.server(), again.security()),
+            (e.server(), e.security())
+        );
     }
     if let Ok(outgoing) = Outgoing::new(data.to_vec()) {
         assert!(!outgoing.recipients().is_empty());

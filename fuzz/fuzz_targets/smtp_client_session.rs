@@ -50,7 +50,7 @@ fuzz_target!(|data: &[u8]| {
                     assert_eq!(o.len(), 2);
                     session.quit(now);
                 }
-                Output::StartTls => session.tls_started(now),
+                Output::StartTls => session.handle_tls_started(now),
                 Output::Event(_) | Output::Transmit(_) => {}
                 Output::Timeout(_) => break,
                 Output::Closed => {

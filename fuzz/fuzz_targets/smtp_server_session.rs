@@ -49,13 +49,14 @@ fuzz_target!(|data: &[u8]| {
                     if let Some(t) = e.ticket() {
                         decisions += 1;
                         if decisions % 3 == 0 {
-                            let _ = session.reject(t, Reply::text(550, (5, 7, 1), "no").unwrap());
+                            let _ =
+                                session.reject(now, t, Reply::text(550, (5, 7, 1), "no").unwrap());
                         } else {
-                            let _ = session.accept(t);
+                            let _ = session.accept(now, t);
                         }
                     }
                 }
-                Output::StartTls => session.tls_started(now),
+                Output::StartTls => session.handle_tls_started(now),
                 Output::Transmit(_) => {}
                 Output::Timeout(_) => break,
                 Output::Closed => {
@@ -75,7 +76,7 @@ fuzz_target!(|data: &[u8]| {
         session.handle_input(now, piece);
     }
     if !closed {
-        session.handle_eof();
+        session.handle_eof(now);
         let mut polls = 0;
         while session.poll_output() != Output::Closed {
             polls += 1;

@@ -27,7 +27,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(again, subscribed);
     let table = scan::parse_keywords(&text);
     assert!(table.len() <= names::KEYWORD_LETTERS);
-    assert_eq!(scan::parse_keywords(&scan::keywords_text(&table)).len(), table.len());
+    assert_eq!(
+        scan::parse_keywords(&scan::keywords_text(&table)).len(),
+        table.len()
+    );
     // Any file name: its flags survive a rename that sets them again.
     let (base, info) = names::split_key(&text);
     let flags = names::flags_from_info(info);
@@ -36,7 +39,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(names::flags_from_info(names::split_key(&renamed).1), flags);
     let _ = names::sizes_in(base);
     let cleared = names::key_with_flags(&renamed, Flags::default());
-    assert_eq!(names::flags_from_info(names::split_key(&cleared).1), Flags::default());
+    assert_eq!(
+        names::flags_from_info(names::split_key(&cleared).1),
+        Flags::default()
+    );
     let _ = names::folder_of_dir(&text);
     let _ = names::folder_dir(std::path::Path::new("/m"), &text);
 });

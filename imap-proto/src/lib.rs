@@ -44,13 +44,17 @@ pub use sansmail_common::Output;
 /// SASL credentials and mechanism messages, shared with the SMTP and POP3 crates.
 pub use sansmail_common::sasl;
 
+/// What every session offers a driver; implemented by the server and
+/// client sessions, so one loop can run any of them.
+pub use sansmail_common::SessionIo;
+
+sansmail_common::impl_session_io!(crate::server::Session, crate::server::Event);
+sansmail_common::impl_session_io!(crate::client::Session, crate::client::Event);
+
 /// Runs sessions over tokio I/O: [`driver::Driver`] writes what a session
 /// transmits, upgrades to TLS when it asks, applies its deadlines and gives
 /// its events to the application (feature `tokio`).
 #[cfg(feature = "tokio")]
 pub mod driver {
-    pub use sansmail_common::driver::{Driver, SessionIo, Step, Stream, Tls};
-
-    sansmail_common::impl_session_io!(crate::server::Session, crate::server::Event);
-    sansmail_common::impl_session_io!(crate::client::Session, crate::client::Event);
+    pub use sansmail_common::driver::{Driver, SessionIo, Step, Stream, Tls, now};
 }

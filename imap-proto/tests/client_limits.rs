@@ -16,7 +16,7 @@ fn run(config: Config, server: &[&[u8]]) -> (Vec<Event>, bool) {
         match session.poll_output() {
             Output::Event(Event::Ready { .. }) => {
                 events.push(Event::Untagged(Untagged::Exists(0)));
-                session.command(CommandBody::Noop).unwrap();
+                session.command(now, CommandBody::Noop).unwrap();
             }
             Output::Event(e) => events.push(e),
             Output::Transmit(_) | Output::StartTls => {}
@@ -129,7 +129,7 @@ fn starttls_drops_what_the_server_sent_before_the_handshake() {
             Output::Event(e) => events.push(e),
             Output::StartTls => {
                 upgraded = true;
-                session.tls_started(now);
+                session.handle_tls_started(now);
             }
             Output::Transmit(_) => {}
             Output::Timeout(_) => match input.split_first() {

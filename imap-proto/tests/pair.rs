@@ -46,7 +46,7 @@ impl Pair {
                         moved = true;
                         self.events.push(e);
                     }
-                    Output::StartTls => self.client.tls_started(self.server.now),
+                    Output::StartTls => self.client.handle_tls_started(self.server.now),
                     Output::Timeout(_) | Output::Closed => break,
                 }
             }
@@ -87,31 +87,37 @@ fn logs_in_with_sasl_ir_and_runs_commands() {
     assert!(p.ready(), "{:?}", p.events);
     let tag = p
         .client
-        .command(CommandBody::Select {
-            mailbox: Mailbox::inbox(),
-            params: SelectParams::default(),
-        })
+        .command(
+            std::time::Instant::now(),
+            CommandBody::Select {
+                mailbox: Mailbox::inbox(),
+                params: SelectParams::default(),
+            },
+        )
         .unwrap();
     p.run();
     assert!(p.events.contains(&Event::Untagged(Untagged::Exists(3))));
     assert!(p.events.iter().any(|e| matches!(e, Event::Done { tag: t, status } if *t == tag && status.kind == StatusKind::Ok)));
     // A literal the server must accept with `+` (no LITERAL+ after login? it is offered: no wait).
     p.client
-        .command(CommandBody::Append {
-            mailbox: Mailbox::inbox(),
-            messages: vec![AppendMessage {
-                flags: vec![Flag::Seen],
-                date: None,
-                data: Bytes::from_static(b"Subject: new\r\n\r\nbody\r\n"),
-                binary: false,
-                utf8: false,
-            }],
-        })
+        .command(
+            std::time::Instant::now(),
+            CommandBody::Append {
+                mailbox: Mailbox::inbox(),
+                messages: vec![AppendMessage {
+                    flags: vec![Flag::Seen],
+                    date: None,
+                    data: Bytes::from_static(b"Subject: new\r\n\r\nbody\r\n"),
+                    binary: false,
+                    utf8: false,
+                }],
+            },
+        )
         .unwrap();
     p.run();
     assert_eq!(p.server.folders["INBOX"].messages.len(), 4);
     assert!(p.events.iter().any(|e| matches!(e, Event::Done { status, .. } if matches!(status.code, Some(Code::AppendUid { .. })))));
-    p.client.logout().unwrap();
+    p.client.logout(std::time::Instant::now()).unwrap();
     p.run();
     assert!(p.server.closed);
 }
@@ -125,13 +131,16 @@ fn starttls_then_login_and_idle() {
     assert!(p.server_tls && p.client.is_tls());
     assert!(p.ready(), "{:?}", p.events);
     p.client
-        .command(CommandBody::Select {
-            mailbox: Mailbox::inbox(),
-            params: SelectParams::default(),
-        })
+        .command(
+            std::time::Instant::now(),
+            CommandBody::Select {
+                mailbox: Mailbox::inbox(),
+                params: SelectParams::default(),
+            },
+        )
         .unwrap();
     p.run();
-    let idle = p.client.idle().unwrap();
+    let idle = p.client.idle(std::time::Instant::now()).unwrap();
     p.run();
     assert!(
         p.events
@@ -145,7 +154,7 @@ fn starttls_then_login_and_idle() {
     p.client.handle_input(p.server.now, pushed.as_bytes());
     p.run();
     assert!(p.events.contains(&Event::Untagged(Untagged::Exists(4))));
-    p.client.done().unwrap();
+    p.client.done(std::time::Instant::now()).unwrap();
     p.run();
     assert!(
         p.events
@@ -179,14 +188,19 @@ fn large_fetch_literals_stream() {
     c.stream_over = 10;
     let mut p = Pair::new(s, c);
     p.client
-        .command(CommandBody::Select {
-            mailbox: Mailbox::inbox(),
-            params: SelectParams::default(),
-        })
+        .command(
+            std::time::Instant::now(),
+            CommandBody::Select {
+                mailbox: Mailbox::inbox(),
+                params: SelectParams::default(),
+            },
+        )
         .unwrap();
     p.run();
     let (_, fetch) = sansmail_imap::codec::parse_command(b"x UID FETCH 2 BODY.PEEK[]\r\n").unwrap();
-    p.client.command(fetch.body).unwrap();
+    p.client
+        .command(std::time::Instant::now(), fetch.body)
+        .unwrap();
     p.run();
     let mut body = Vec::new();
     let mut started = false;

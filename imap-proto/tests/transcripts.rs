@@ -446,7 +446,7 @@ fn pipelined_input_past_the_bound_closes_after_the_pending_answer() {
             Output::Event(Event::Command { ticket, .. }) => *pending = Some(ticket),
             Output::Event(e) => {
                 if let Some(t) = e.ticket() {
-                    session.accept(t).unwrap();
+                    session.accept(now, t).unwrap();
                 }
             }
             Output::Timeout(_) | Output::Closed | Output::StartTls => return,
@@ -459,7 +459,7 @@ fn pipelined_input_past_the_bound_closes_after_the_pending_answer() {
     // 30 NOOPs pile up while the store works: past 100 octets.
     session.handle_input(now, "c NOOP\r\n".repeat(30).as_bytes());
     session
-        .complete(ticket, StatusKind::No, None, "No such mailbox")
+        .complete(now, ticket, StatusKind::No, None, "No such mailbox")
         .unwrap();
     drain(&mut session, &mut wire, &mut pending);
     assert!(
@@ -570,7 +570,7 @@ fn long_message_data_is_sent_as_given_even_before_compress() {
                         vanished: None,
                         mailbox_id: None,
                     };
-                    session.selected(ticket, info).unwrap();
+                    session.selected(now, ticket, info).unwrap();
                 }
                 CommandBody::Fetch { items, .. } => {
                     assert!(matches!(&items.expand()[0], FetchAttr::BodySection { .. }));
@@ -581,14 +581,14 @@ fn long_message_data_is_sent_as_given_even_before_compress() {
                     };
                     session.fetch(ticket, common::nz(1), vec![value]).unwrap();
                     session
-                        .complete(ticket, StatusKind::Ok, None, "FETCH completed")
+                        .complete(now, ticket, StatusKind::Ok, None, "FETCH completed")
                         .unwrap();
                 }
                 other => panic!("{other:?}"),
             },
             Output::Event(e) => {
                 if let Some(t) = e.ticket() {
-                    session.accept(t).unwrap();
+                    session.accept(now, t).unwrap();
                 }
             }
             Output::Timeout(_) => match feed.split_first() {

@@ -121,7 +121,7 @@ fn input_piling_up_while_the_application_decides_closes_after_the_answer() {
     let Output::Event(Event::Connected { ticket }) = session.poll_output() else {
         panic!()
     };
-    session.accept(ticket).unwrap();
+    session.accept(now, ticket).unwrap();
     session.handle_input(now, b"USER a\r\nPASS b\r\n");
     let ticket = loop {
         match session.poll_output() {
@@ -132,7 +132,7 @@ fn input_piling_up_while_the_application_decides_closes_after_the_answer() {
     };
     while let Output::Transmit(_) = session.poll_output() {}
     session.handle_input(now, &vec![b'N'; 100_000]);
-    session.open(ticket, Vec::new()).unwrap();
+    session.open(now, ticket, Vec::new()).unwrap();
     let mut wire = Vec::new();
     let closed = loop {
         match session.poll_output() {
@@ -190,11 +190,14 @@ fn answers_out_of_turn_are_typed_errors() {
         panic!()
     };
     assert_eq!(
-        session.reject(greeting, Response::ok("fine").unwrap()),
+        session.reject(now, greeting, Response::ok("fine").unwrap()),
         Err(AnswerError::NotNegative)
     );
-    session.accept(greeting).unwrap();
-    assert_eq!(session.accept(greeting), Err(AnswerError::UnknownTicket));
+    session.accept(now, greeting).unwrap();
+    assert_eq!(
+        session.accept(now, greeting),
+        Err(AnswerError::UnknownTicket)
+    );
     session.handle_input(now, b"USER a\r\nPASS b\r\n");
     let login = loop {
         match session.poll_output() {
@@ -203,17 +206,20 @@ fn answers_out_of_turn_are_typed_errors() {
             other => panic!("{other:?}"),
         }
     };
-    assert_eq!(session.accept(login), Err(AnswerError::MaildropRequired));
+    assert_eq!(
+        session.accept(now, login),
+        Err(AnswerError::MaildropRequired)
+    );
     assert_eq!(
         session.write_body(login, Bytes::new()),
         Err(AnswerError::NoBody)
     );
     let uid = UniqueId::new("1").unwrap();
     session
-        .open(login, vec![MessageInfo { size: 3, uid }])
+        .open(now, login, vec![MessageInfo { size: 3, uid }])
         .unwrap();
     assert_eq!(
-        session.open(login, Vec::new()),
+        session.open(now, login, Vec::new()),
         Err(AnswerError::UnknownTicket)
     );
     session.handle_input(now, b"TOP 1 0\r\n");
@@ -225,18 +231,21 @@ fn answers_out_of_turn_are_typed_errors() {
         }
     };
     assert_eq!(
-        session.open(retrieve, Vec::new()),
+        session.open(now, retrieve, Vec::new()),
         Err(AnswerError::NotALogin)
     );
-    assert_eq!(session.finish_body(retrieve), Err(AnswerError::NoBody));
-    session.accept(retrieve).unwrap();
-    assert_eq!(session.accept(retrieve), Err(AnswerError::UnknownTicket));
+    assert_eq!(session.finish_body(now, retrieve), Err(AnswerError::NoBody));
+    session.accept(now, retrieve).unwrap();
+    assert_eq!(
+        session.accept(now, retrieve),
+        Err(AnswerError::UnknownTicket)
+    );
     assert_eq!(
         session.write_body(retrieve, Bytes::from_static(b"A: b\r\n\r\nbody\r\n")),
         Ok(BodyFlow::Enough)
     );
-    session.finish_body(retrieve).unwrap();
-    assert_eq!(session.finish_body(retrieve), Err(AnswerError::NoBody));
+    session.finish_body(now, retrieve).unwrap();
+    assert_eq!(session.finish_body(now, retrieve), Err(AnswerError::NoBody));
 }
 
 #[test]
@@ -251,11 +260,11 @@ fn a_refused_retrieve_keeps_the_session() {
     session.handle_input(now, b"USER a\r\nPASS b\r\nRETR 1\r\nSTAT\r\n");
     loop {
         match session.poll_output() {
-            Output::Event(Event::Connected { ticket }) => session.accept(ticket).unwrap(),
+            Output::Event(Event::Connected { ticket }) => session.accept(now, ticket).unwrap(),
             Output::Event(Event::Login { ticket, .. }) => {
                 let uid = UniqueId::new("1").unwrap();
                 session
-                    .open(ticket, vec![MessageInfo { size: 3, uid }])
+                    .open(now, ticket, vec![MessageInfo { size: 3, uid }])
                     .unwrap()
             }
             Output::Event(Event::Retrieve { ticket, .. }) => {
@@ -264,7 +273,7 @@ fn a_refused_retrieve_keeps_the_session() {
                     "message cannot be read",
                 )
                 .unwrap();
-                session.reject(ticket, gone).unwrap()
+                session.reject(now, ticket, gone).unwrap()
             }
             Output::Transmit(b) => wire.extend_from_slice(&b),
             Output::Timeout(_) => break,

@@ -29,7 +29,7 @@ fn run(
                 let answer = server.feed(&bytes);
                 client.handle_input(now, answer.as_bytes());
                 if server.closed {
-                    client.handle_eof();
+                    client.handle_eof(now);
                 }
             }
             Output::Event(event) => {
@@ -38,8 +38,8 @@ fn run(
                 }
                 events.push(event);
             }
-            Output::StartTls => client.tls_started(now),
-            Output::Timeout(_) => client.handle_eof(),
+            Output::StartTls => client.handle_tls_started(now),
+            Output::Timeout(_) => client.handle_eof(now),
             Output::Closed => return events,
         }
     }
@@ -70,12 +70,12 @@ fn stls_then_sasl_plain_then_fetch_and_delete() {
     let msg: &[u8] = b"Subject: hi\r\n\r\n.leading dot\r\nbody\r\n";
     let mut server = stls_server(&[msg, b"Subject: two\r\n\r\nx\r\n"]);
     let events = run(client::Config::password(USER, PASSWORD), &mut server, |c| {
-        c.stat().unwrap();
-        c.uidl(None).unwrap();
-        c.retr(1).unwrap();
-        c.top(2, 0).unwrap();
-        c.dele(1).unwrap();
-        c.quit().unwrap();
+        c.stat(std::time::Instant::now()).unwrap();
+        c.uidl(std::time::Instant::now(), None).unwrap();
+        c.retr(std::time::Instant::now(), 1).unwrap();
+        c.top(std::time::Instant::now(), 2, 0).unwrap();
+        c.dele(std::time::Instant::now(), 1).unwrap();
+        c.quit(std::time::Instant::now()).unwrap();
     });
     assert!(server.starttls);
     let Some(Event::Ready { capabilities }) = events.first() else {
@@ -114,8 +114,8 @@ fn apop_login_without_tls() {
     config.tls = TlsPolicy::Disabled;
     config.apop = true;
     let events = run(config, &mut server, |c| {
-        c.list(Some(2)).unwrap();
-        c.quit().unwrap();
+        c.list(std::time::Instant::now(), Some(2)).unwrap();
+        c.quit(std::time::Instant::now()).unwrap();
     });
     assert!(matches!(
         server.events[1],
@@ -140,7 +140,7 @@ fn user_pass_when_sasl_is_not_offered() {
     };
     let mut server = Server::new(config, &[]);
     let events = run(client::Config::password(USER, PASSWORD), &mut server, |c| {
-        c.quit().unwrap();
+        c.quit(std::time::Instant::now()).unwrap();
     });
     assert!(matches!(events[0], Event::Ready { .. }));
     assert!(matches!(
@@ -217,12 +217,12 @@ fn xoauth2_failure_round_ends_in_auth_failed() {
 fn refused_commands_leave_the_session_usable() {
     let mut server = stls_server(&[b"x\r\n"]);
     let events = run(client::Config::password(USER, PASSWORD), &mut server, |c| {
-        c.retr(5).unwrap();
-        c.dele(1).unwrap();
-        c.dele(1).unwrap();
-        c.rset().unwrap();
-        c.noop().unwrap();
-        c.quit().unwrap();
+        c.retr(std::time::Instant::now(), 5).unwrap();
+        c.dele(std::time::Instant::now(), 1).unwrap();
+        c.dele(std::time::Instant::now(), 1).unwrap();
+        c.rset(std::time::Instant::now()).unwrap();
+        c.noop(std::time::Instant::now()).unwrap();
+        c.quit(std::time::Instant::now()).unwrap();
     });
     let refused = events
         .iter()
@@ -242,9 +242,9 @@ fn without_pipelining_the_client_waits_for_each_answer() {
     };
     let mut server = Server::new(config, &[b"a\r\n", b"b\r\n"]);
     let events = run(client::Config::password(USER, PASSWORD), &mut server, |c| {
-        c.retr(1).unwrap();
-        c.retr(2).unwrap();
-        c.quit().unwrap();
+        c.retr(std::time::Instant::now(), 1).unwrap();
+        c.retr(std::time::Instant::now(), 2).unwrap();
+        c.quit(std::time::Instant::now()).unwrap();
     });
     assert_eq!(bodies(&events), b"a\r\nb\r\n", "{events:?}");
     assert!(!server.feed(b"").contains("-ERR"));
@@ -292,7 +292,7 @@ fn client_drops_responses_injected_before_tls() {
         b"+OK begin TLS\r\n+OK\r\nUSER\r\nSASL PLAIN\r\n.\r\n+OK logged in\r\n",
     );
     assert_eq!(c.poll_output(), Output::StartTls);
-    c.tls_started(now);
+    c.handle_tls_started(now);
     let Output::Transmit(sent) = c.poll_output() else {
         panic!("CAPA is asked again over TLS");
     };

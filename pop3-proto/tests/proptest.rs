@@ -123,7 +123,7 @@ fn server_wire(input: &[u8], cuts: &[usize]) -> String {
     for piece in pieces(input, cuts) {
         wire += &s.feed(piece);
     }
-    s.session.handle_eof();
+    s.session.handle_eof(s.now);
     wire + &s.drain()
 }
 
@@ -139,9 +139,9 @@ fn client_events(server_bytes: &[u8], cuts: &[usize]) -> Vec<client::Event> {
         match c.poll_output() {
             Output::Event(e) => {
                 if matches!(e, client::Event::Ready { .. }) {
-                    c.uidl(None).unwrap();
-                    c.retr(1).unwrap();
-                    c.quit().unwrap();
+                    c.uidl(now, None).unwrap();
+                    c.retr(now, 1).unwrap();
+                    c.quit(now).unwrap();
                 }
                 events.push(e);
             }

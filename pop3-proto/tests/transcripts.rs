@@ -195,7 +195,7 @@ fn connection_loss_applies_no_deletions() {
     let mut s = Server::rfc1939();
     s.drain();
     s.feed(b"APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\nDELE 1\r\n");
-    s.session.handle_eof();
+    s.session.handle_eof(s.now);
     s.drain();
     assert!(s.closed);
     assert!(!s.events.iter().any(|e| matches!(e, Event::Update { .. })));
@@ -377,7 +377,7 @@ fn apop_needs_a_greeting_timestamp() {
     let sansmail_pop3::Output::Event(Event::Connected { ticket }) = session.poll_output() else {
         panic!("expected Connected");
     };
-    session.accept(ticket).unwrap();
+    session.accept(std::time::Instant::now(), ticket).unwrap();
     session.handle_input(
         std::time::Instant::now(),
         b"APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n",

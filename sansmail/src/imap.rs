@@ -6,6 +6,7 @@ use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use sansmail_common::driver::now;
 use sansmail_imap::client::{ClientError, Config, Event, Session, TlsPolicy};
 use sansmail_imap::driver::{Driver, Step};
 use sansmail_imap::types::{
@@ -129,7 +130,7 @@ impl ImapClient {
             config.timeout = t;
         }
         let (stream, tls) = endpoint.connect().await?;
-        let session = Session::new(config, Instant::now());
+        let session = Session::new(config, now());
         let mut client = ImapClient {
             driver: Driver::with_stream(session, stream, tls),
             server: endpoint.server(),
@@ -380,14 +381,14 @@ impl ImapClient {
     /// 30 seconds on servers without it.
     pub async fn wait_for_arrival(&mut self, max: Duration) -> Result<bool, Error> {
         let before = self.selected.map_or(0, |s| s.exists);
-        let until = Instant::now() + max;
+        let until = now() + max;
         if !self.has(&Capability::Idle) {
             loop {
                 self.run(CommandBody::Noop, "NOOP").await?;
                 if self.selected.map_or(0, |s| s.exists) > before {
                     return Ok(true);
                 }
-                let now = Instant::now();
+                let now = now();
                 if now >= until {
                     return Ok(false);
                 }
@@ -397,7 +398,7 @@ impl ImapClient {
         let tag = self
             .driver
             .session()
-            .idle()
+            .idle(now())
             .map_err(|e| Error::lost(&self.server, e.to_string()))?;
         let mut done_sent = false;
         loop {
@@ -431,7 +432,7 @@ impl ImapClient {
         if self.broken {
             return Ok(());
         }
-        if self.driver.session().logout().is_ok() {
+        if self.driver.session().logout(now()).is_ok() {
             while let Ok(Step::Event(_) | Step::Woken) = self.driver.step(None).await {}
         }
         Ok(())
@@ -446,7 +447,7 @@ impl ImapClient {
         let server = &self.server;
         self.driver
             .session()
-            .done()
+            .done(now())
             .map_err(|e| Error::lost(server, e.to_string()))
     }
 
@@ -461,7 +462,7 @@ impl ImapClient {
         let tag = self
             .driver
             .session()
-            .command(body)
+            .command(now(), body)
             .map_err(|e| Error::lost(&self.server, e.to_string()))?;
         let mut responses = Vec::new();
         loop {

@@ -3,6 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use sansmail_common::driver::now;
 use tokio::sync::Semaphore;
 
 use crate::{Endpoint, Error, Outgoing, Report, SmtpConnection};
@@ -94,7 +95,7 @@ impl Mailer {
         }
         if connection.is_usable() {
             let mut idle = self.inner.idle.lock().expect("no panics while locked");
-            idle.push((connection, Instant::now()));
+            idle.push((connection, now()));
         }
         result
     }
@@ -110,7 +111,7 @@ impl Mailer {
     /// The freshest idle connection; those idle too long are dropped.
     fn take_idle(&self) -> Option<SmtpConnection> {
         let mut idle = self.inner.idle.lock().expect("no panics while locked");
-        let now = Instant::now();
+        let now = now();
         idle.retain(|(_, since)| now.duration_since(*since) < self.inner.idle_timeout);
         idle.pop().map(|(c, _)| c)
     }

@@ -1,9 +1,9 @@
 //! Reading mail over POP3: list, retrieve, delete, and resume by UIDL.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
+use sansmail_common::driver::now;
 use sansmail_pop3::client::{ClientError, Config, Event, RequestId, Session, TlsPolicy};
 use sansmail_pop3::driver::{Driver, Step};
 use tokio::net::TcpStream;
@@ -68,7 +68,7 @@ impl Pop3Client {
             config.timeout = t;
         }
         let (stream, tls) = endpoint.connect().await?;
-        let session = Session::new(config, Instant::now());
+        let session = Session::new(config, now());
         let mut client = Pop3Client {
             driver: Driver::with_stream(session, stream, tls),
             server: endpoint.server(),
@@ -84,8 +84,8 @@ impl Pop3Client {
     /// Every message with its size and unique id (LIST and UIDL, pipelined
     /// where the server allows).
     pub async fn list(&mut self) -> Result<Vec<Pop3Message>, Error> {
-        let list = self.request(|s| s.list(None))?;
-        let uidl = self.request(|s| s.uidl(None))?;
+        let list = self.request(|s| s.list(now(), None))?;
+        let uidl = self.request(|s| s.uidl(now(), None))?;
         let mut entries = BTreeMap::new();
         let mut open = 2;
         while open > 0 {
@@ -133,7 +133,7 @@ impl Pop3Client {
 
     /// The whole message `number`.
     pub async fn retrieve(&mut self, number: u32) -> Result<Bytes, Error> {
-        let id = self.request(|s| s.retr(number))?;
+        let id = self.request(|s| s.retr(now(), number))?;
         let mut body = BytesMut::new();
         loop {
             match self.next_event("RETR").await? {
@@ -156,19 +156,19 @@ impl Pop3Client {
 
     /// Marks message `number` for deletion at [`quit`](Self::quit).
     pub async fn delete(&mut self, number: u32) -> Result<(), Error> {
-        let id = self.request(|s| s.dele(number))?;
+        let id = self.request(|s| s.dele(now(), number))?;
         self.wait_done(id, "DELE").await
     }
 
     /// Unmarks every message marked for deletion.
     pub async fn reset(&mut self) -> Result<(), Error> {
-        let id = self.request(|s| s.rset())?;
+        let id = self.request(|s| s.rset(now()))?;
         self.wait_done(id, "RSET").await
     }
 
     /// Ends the session; the server now deletes the marked messages.
     pub async fn quit(mut self) -> Result<(), Error> {
-        let id = self.request(|s| s.quit())?;
+        let id = self.request(|s| s.quit(now()))?;
         self.wait_done(id, "QUIT").await
     }
 

@@ -1,7 +1,6 @@
 //! One SMTP connection: connect, log in, send messages, quit.
 
-use std::time::Instant;
-
+use sansmail_common::driver::now;
 use sansmail_smtp::client::{
     ClientCredentials, ClientError, Config, DeliveryStatus, Envelope, Event, RecipientOutcome,
     Session, TlsPolicy,
@@ -125,7 +124,7 @@ impl SmtpConnection {
     /// Connects with a session configuration of the caller's (for MX delivery).
     pub(crate) async fn open(endpoint: &Endpoint, config: Config) -> Result<SmtpConnection, Error> {
         let (stream, tls) = endpoint.connect().await?;
-        let session = Session::new(config, Instant::now());
+        let session = Session::new(config, now());
         let mut connection = SmtpConnection {
             driver: Driver::with_stream(session, stream, tls),
             server: endpoint.server(),
@@ -183,7 +182,7 @@ impl SmtpConnection {
             .with_size(body.len() as u64);
         self.driver
             .session()
-            .send_mail(Instant::now(), envelope)
+            .send_mail(now(), envelope)
             .map_err(|e| Error::lost(&self.server, e.to_string()))?;
         loop {
             match self.next_event("the server's reply").await? {
@@ -192,14 +191,14 @@ impl SmtpConnection {
                     for piece in body.chunks(64 * 1024) {
                         self.driver
                             .session()
-                            .write_body(Instant::now(), piece)
+                            .write_body(now(), piece)
                             .map_err(|e| Error::lost(&self.server, e.to_string()))?;
                         let flushed = self.driver.flush().await;
                         flushed.map_err(|e| self.fail(Error::io(&self.server, e)))?;
                     }
                     self.driver
                         .session()
-                        .finish_body(Instant::now())
+                        .finish_body(now())
                         .map_err(|e| Error::lost(&self.server, e.to_string()))?;
                     self.body_sent = true;
                 }
@@ -228,7 +227,7 @@ impl SmtpConnection {
         if self.broken {
             return Ok(());
         }
-        self.driver.session().quit(Instant::now());
+        self.driver.session().quit(now());
         loop {
             match self.driver.step(None).await {
                 Ok(Step::Closed) | Err(_) => return Ok(()),

@@ -125,7 +125,7 @@ fn bytes_before_the_handshake_completes_are_dropped() {
     s.auto_tls = false;
     assert_eq!(s.exchange("STARTTLS\r\n"), ["220 2.0.0 Ready to start TLS"]);
     s.input(b"RSET\r\n");
-    s.session.tls_started(s.now);
+    s.session.handle_tls_started(s.now);
     s.drive();
     assert!(s.take_lines().is_empty());
     assert_eq!(
@@ -258,7 +258,7 @@ fn no_timeout_while_the_application_decides() {
     };
     assert_eq!(session.poll_output(), Output::Timeout(None));
     session.handle_timeout(now + Duration::from_secs(3600));
-    session.accept(ticket).unwrap();
+    session.accept(now, ticket).unwrap();
     assert!(matches!(session.poll_output(), Output::Transmit(b) if b.starts_with(b"220 ")));
 }
 
@@ -271,11 +271,11 @@ fn answers_out_of_turn_are_typed_errors() {
     };
     let positive = Reply::text(250, (2, 0, 0), "OK").unwrap();
     assert_eq!(
-        session.reject(ticket, positive),
+        session.reject(now, ticket, positive),
         Err(AnswerError::NotNegative)
     );
-    session.accept(ticket).unwrap();
-    assert_eq!(session.accept(ticket), Err(AnswerError::UnknownTicket));
+    session.accept(now, ticket).unwrap();
+    assert_eq!(session.accept(now, ticket), Err(AnswerError::UnknownTicket));
 }
 
 #[test]
@@ -283,7 +283,7 @@ fn eof_mid_data_aborts_and_closes() {
     let mut s = ready(Config::default());
     start_data(&mut s);
     s.input(b"half a message\r\n");
-    s.session.handle_eof();
+    s.session.handle_eof(s.now);
     s.drive();
     assert!(s.closed);
     assert!(aborted(&s, AbortReason::Closed));
@@ -395,6 +395,7 @@ fn rejected_greeting_closes() {
     };
     session
         .reject(
+            now,
             ticket,
             Reply::text(554, (5, 7, 1), "No service for you").unwrap(),
         )
@@ -441,7 +442,7 @@ fn input_piling_up_while_the_application_decides_is_bounded() {
     let Output::Event(Event::Connected { ticket }) = session.poll_output() else {
         panic!()
     };
-    session.accept(ticket).unwrap();
+    session.accept(now, ticket).unwrap();
     let mut wire = Vec::new();
     let mut pending = None;
     let drain = |session: &mut sansmail_smtp::server::Session, wire: &mut Vec<u8>| loop {
@@ -450,7 +451,7 @@ fn input_piling_up_while_the_application_decides_is_bounded() {
             Output::Event(e) if matches!(e, Event::MessageEnd { .. }) => return e.ticket(),
             Output::Event(e) => {
                 if let Some(t) = e.ticket() {
-                    session.accept(t).unwrap();
+                    session.accept(now, t).unwrap();
                 }
             }
             _ => return None,
@@ -469,7 +470,7 @@ fn input_piling_up_while_the_application_decides_is_bounded() {
     drain(&mut session, &mut wire);
     assert!(!String::from_utf8_lossy(&wire).contains("421"));
     // The message already received is answered first, then the session closes.
-    session.accept(ticket).unwrap();
+    session.accept(now, ticket).unwrap();
     drain(&mut session, &mut wire);
     let text = String::from_utf8_lossy(&wire);
     assert!(
@@ -501,7 +502,7 @@ fn per_recipient_answers_are_checked() {
                 Output::Event(Event::MessageEnd { ticket, .. }) => break ticket,
                 Output::Event(e) => {
                     if let Some(t) = e.ticket() {
-                        session.accept(t).unwrap();
+                        session.accept(now, t).unwrap();
                     }
                 }
                 Output::Transmit(_) => {}
@@ -511,18 +512,18 @@ fn per_recipient_answers_are_checked() {
         let ok = Reply::text(250, (2, 0, 0), "OK").unwrap();
         if mode == sansmail_smtp::Mode::Smtp {
             assert_eq!(
-                session.respond_each(ticket, &[ok]),
+                session.respond_each(now, ticket, &[ok]),
                 Err(AnswerError::NotLmtp)
             );
         } else {
             assert_eq!(
-                session.respond_each(ticket, &[ok.clone(), ok.clone()]),
+                session.respond_each(now, ticket, &[ok.clone(), ok.clone()]),
                 Err(AnswerError::ReplyCount {
                     expected: 1,
                     got: 2
                 })
             );
-            assert_eq!(session.respond_each(ticket, &[ok]), Ok(()));
+            assert_eq!(session.respond_each(now, ticket, &[ok]), Ok(()));
         }
     }
 }

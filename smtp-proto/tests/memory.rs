@@ -18,7 +18,7 @@ fn drain(session: &mut Session) {
         match session.poll_output() {
             Output::Event(e) => {
                 if let Some(t) = e.ticket() {
-                    session.accept(t).unwrap();
+                    session.accept(Instant::now(), t).unwrap();
                 }
             }
             Output::Transmit(_) => {}

@@ -103,7 +103,7 @@ impl Pair {
                     }
                     Output::Event(Event::Failed(e)) => self.failure = Some(e),
                     Output::Event(_) => {}
-                    Output::StartTls => self.client.tls_started(self.now),
+                    Output::StartTls => self.client.handle_tls_started(self.now),
                     Output::Timeout(_) => break,
                     Output::Closed => {
                         self.client_closed = true;
@@ -117,7 +117,7 @@ impl Pair {
                 progress = true;
             }
             if self.server.closed && !self.client_closed && wire.is_empty() {
-                self.client.handle_eof();
+                self.client.handle_eof(self.now);
                 progress = true;
             }
             if !progress {
@@ -422,7 +422,7 @@ fn connection_lost_mid_transaction_is_temporary() {
     c.handle_input(now, b"250 ok\r\n250 ok\r\n550 no\r\n354 go\r\n");
     assert_eq!(c.poll_output(), Output::Event(Event::SendBody));
     c.write_body(now, b"partial").unwrap();
-    c.handle_eof();
+    c.handle_eof(now);
     let _ = c.poll_output();
     let Output::Event(Event::TransactionComplete(o)) = c.poll_output() else {
         panic!()
@@ -455,7 +455,7 @@ fn starttls_drops_what_the_server_sent_after_220() {
     // A man in the middle appends a forged EHLO reply to the 220.
     c.handle_input(now, b"220 go\r\n250-evil\r\n250 AUTH PLAIN\r\n");
     assert_eq!(c.poll_output(), Output::StartTls);
-    c.tls_started(now);
+    c.handle_tls_started(now);
     assert!(matches!(c.poll_output(), Output::Transmit(b) if &b[..] == b"EHLO client.example\r\n"));
     c.handle_input(now, b"250 real\r\n");
     assert_eq!(c.poll_output(), Output::Event(Event::Ready));

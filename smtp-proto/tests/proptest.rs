@@ -310,8 +310,8 @@ fn run_server(pieces: &[&[u8]]) -> (Vec<u8>, Vec<String>) {
                 }
                 events.push(format!("{e:?}"));
                 match common::decide(&e) {
-                    Some(Ok(())) => s.accept(e.ticket().unwrap()).unwrap(),
-                    Some(Err(r)) => s.reject(e.ticket().unwrap(), r).unwrap(),
+                    Some(Ok(())) => s.accept(now, e.ticket().unwrap()).unwrap(),
+                    Some(Err(r)) => s.reject(now, e.ticket().unwrap(), r).unwrap(),
                     None => {}
                 }
             }

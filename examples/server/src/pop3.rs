@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use sansmail_common::driver::now;
 use sansmail_pop3::driver::{Driver, Step, Stream, Tls};
 use sansmail_pop3::server::{Config, Event, MessageInfo, Session, Ticket};
 use sansmail_pop3::types::{Response, ResponseCode, UniqueId};
@@ -115,7 +116,7 @@ async fn serve(
                     Some((inbox, uid)) => retrieve(&mut driver, ticket, &inbox, uid).await?,
                     None => {
                         let no = err(Some(ResponseCode::SysPerm), "no such message");
-                        answer(driver.session().reject(ticket, no));
+                        answer(driver.session().reject(now(), ticket, no));
                     }
                 }
             }
@@ -152,7 +153,7 @@ async fn on_event<'a>(
             let stamp = greeting_timestamp(&shared.hostname.replace(['<', '>', ' '], ""));
             let greeting = Response::ok(format!("POP3 ready {stamp}"))
                 .unwrap_or_else(|_| Response::ok("POP3 ready").expect("valid"));
-            answer(session.respond(ticket, greeting));
+            answer(session.respond(now(), ticket, greeting));
         }
         Event::Login {
             ticket,
@@ -205,7 +206,7 @@ async fn on_event<'a>(
         }
         Event::Update { ticket, deleted } => {
             let Some(drop) = maildrop.as_mut() else {
-                answer(session.accept(ticket));
+                answer(session.accept(now(), ticket));
                 return Ok(());
             };
             let uids: Vec<u32> = deleted
@@ -215,12 +216,12 @@ async fn on_event<'a>(
             match drop.inbox.expunge(&uids).await {
                 Ok(gone) => {
                     info!(%peer, deleted = gone.len(), "update done");
-                    answer(session.accept(ticket));
+                    answer(session.accept(now(), ticket));
                 }
                 Err(e) => {
                     warn!(%peer, error = %e, "cannot delete");
                     let text = "some deleted messages not removed";
-                    answer(session.reject(ticket, err(Some(ResponseCode::SysTemp), text)));
+                    answer(session.reject(now(), ticket, err(Some(ResponseCode::SysTemp), text)));
                 }
             }
         }
@@ -244,7 +245,11 @@ async fn login<'a>(
 ) {
     let Some(user) = account else {
         warn!(%peer, login, "login refused");
-        answer(session.reject(ticket, err(Some(ResponseCode::Auth), "invalid credentials")));
+        answer(session.reject(
+            now(),
+            ticket,
+            err(Some(ResponseCode::Auth), "invalid credentials"),
+        ));
         return;
     };
     let newly_locked = shared
@@ -254,7 +259,7 @@ async fn login<'a>(
         .unwrap_or(false);
     if !newly_locked {
         let text = "maildrop already locked by another session";
-        answer(session.reject(ticket, err(Some(ResponseCode::InUse), text)));
+        answer(session.reject(now(), ticket, err(Some(ResponseCode::InUse), text)));
         return;
     }
     let lock = Lock {
@@ -285,11 +290,12 @@ async fn login<'a>(
                 uids,
                 _lock: lock,
             });
-            answer(session.open(ticket, infos));
+            answer(session.open(now(), ticket, infos));
         }
         Err(e) => {
             warn!(%peer, %user, error = %e, "cannot open the maildrop");
             answer(session.reject(
+                now(),
                 ticket,
                 err(Some(ResponseCode::SysTemp), "cannot open maildrop"),
             ));
@@ -330,11 +336,11 @@ async fn retrieve(
                 _ => ResponseCode::SysTemp,
             };
             let session = driver.session();
-            answer(session.reject(ticket, err(Some(code), "message cannot be read")));
+            answer(session.reject(now(), ticket, err(Some(code), "message cannot be read")));
             return Ok(());
         }
     };
-    answer(driver.session().accept(ticket));
+    answer(driver.session().accept(now(), ticket));
     for chunk in data.chunks(64 * 1024) {
         let flow = driver
             .session()
@@ -346,7 +352,7 @@ async fn retrieve(
             break;
         }
     }
-    answer(driver.session().finish_body(ticket));
+    answer(driver.session().finish_body(now(), ticket));
     Ok(())
 }
 

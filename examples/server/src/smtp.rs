@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use sansmail_common::driver::now;
 use sansmail_mime::Message;
 use sansmail_smtp::driver::{Driver, Step, Tls};
 use sansmail_smtp::server::{Config, Event, Session};
@@ -137,8 +138,8 @@ struct Connection<'a> {
 fn answer(session: &mut Session, ticket: sansmail_smtp::server::Ticket, result: Result<(), Reply>) {
     // The ticket comes from the event being answered, so it is the pending one.
     let _ = match result {
-        Ok(()) => session.accept(ticket),
-        Err(r) => session.reject(ticket, r),
+        Ok(()) => session.accept(now(), ticket),
+        Err(r) => session.reject(now(), ticket, r),
     };
 }
 
@@ -244,7 +245,7 @@ impl Connection<'_> {
                 match self.finish(tx, size).await {
                     Ok(()) => {
                         let r = reply(250, (2, 0, 0), &format!("Ok: queued as {id}"));
-                        let _ = session.respond(ticket, r);
+                        let _ = session.respond(now(), ticket, r);
                     }
                     Err(r) => answer(session, ticket, Err(r)),
                 }
@@ -257,7 +258,7 @@ impl Connection<'_> {
             }
             Event::Verify { ticket, .. } => {
                 let r = reply(252, (2, 1, 5), "Cannot VRFY user, but will accept message");
-                let _ = session.respond(ticket, r);
+                let _ = session.respond(now(), ticket, r);
             }
             Event::Expand { ticket, .. } => answer(
                 session,

@@ -56,12 +56,21 @@ async fn client_and_server_drivers_talk_through_starttls() {
                         vanished: None,
                         mailbox_id: None,
                     };
-                    driver.session().selected(ticket, info).unwrap();
+                    driver
+                        .session()
+                        .selected(sansmail_common::driver::now(), ticket, info)
+                        .unwrap();
                 }
                 Step::Event(ServerEvent::Command { ticket, .. }) => {
                     driver
                         .session()
-                        .complete(ticket, StatusKind::Ok, None, "done")
+                        .complete(
+                            sansmail_common::driver::now(),
+                            ticket,
+                            StatusKind::Ok,
+                            None,
+                            "done",
+                        )
                         .unwrap();
                 }
                 Step::Event(ServerEvent::Login {
@@ -70,12 +79,18 @@ async fn client_and_server_drivers_talk_through_starttls() {
                 }) => {
                     assert_eq!(credentials.password(), Some("secret"));
                     assert!(driver.is_tls(), "the password came over TLS");
-                    driver.session().accept(ticket).unwrap();
+                    driver
+                        .session()
+                        .accept(sansmail_common::driver::now(), ticket)
+                        .unwrap();
                 }
                 Step::Event(ServerEvent::IdleStarted) => idled = true,
                 Step::Event(e) => {
                     if let Some(t) = e.ticket() {
-                        driver.session().accept(t).unwrap();
+                        driver
+                            .session()
+                            .accept(sansmail_common::driver::now(), t)
+                            .unwrap();
                     }
                 }
                 Step::Woken => {
@@ -106,18 +121,30 @@ async fn client_and_server_drivers_talk_through_starttls() {
                 assert!(driver.is_tls());
                 driver
                     .session()
-                    .command(CommandBody::Select {
-                        mailbox: Mailbox::inbox(),
-                        params: SelectParams::default(),
-                    })
+                    .command(
+                        sansmail_common::driver::now(),
+                        CommandBody::Select {
+                            mailbox: Mailbox::inbox(),
+                            params: SelectParams::default(),
+                        },
+                    )
                     .unwrap();
-                driver.session().idle().unwrap();
+                driver
+                    .session()
+                    .idle(sansmail_common::driver::now())
+                    .unwrap();
             }
             Step::Event(ClientEvent::Untagged(Untagged::Exists(n))) => {
                 saw.push(n);
                 if n == 2 {
-                    driver.session().done().unwrap();
-                    driver.session().logout().unwrap();
+                    driver
+                        .session()
+                        .done(sansmail_common::driver::now())
+                        .unwrap();
+                    driver
+                        .session()
+                        .logout(sansmail_common::driver::now())
+                        .unwrap();
                 }
             }
             Step::Event(ClientEvent::Failed(e)) => panic!("{e}"),

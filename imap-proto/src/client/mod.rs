@@ -27,15 +27,15 @@
 //!         Output::Transmit(_bytes) => {} // write them to the server
 //!         Output::Event(Event::Ready { .. }) => {
 //!             let select = CommandBody::Select { mailbox: Mailbox::inbox(), params: SelectParams::default() };
-//!             session.command(select).unwrap();
-//!             session.logout().unwrap();
+//!             session.command(now, select).unwrap();
+//!             session.logout(now).unwrap();
 //!         }
 //!         Output::Event(Event::Untagged(Untagged::Exists(n))) => exists = n,
 //!         Output::Event(_) => {}
 //!         Output::StartTls => unreachable!("TLS is disabled here"),
 //!         Output::Timeout(_) => match server.split_first() {
 //!             Some((next, rest)) => { session.handle_input(now, next); server = rest; }
-//!             None => session.handle_eof(),
+//!             None => session.handle_eof(now),
 //!         },
 //!         Output::Closed => break,
 //!     }
@@ -166,8 +166,9 @@ impl Session {
     }
 
     /// The server closed the connection.
-    pub fn handle_eof(&mut self) {
+    pub fn handle_eof(&mut self, now: Instant) {
         self.eof = true;
+        self.last_activity = now;
     }
 
     /// The deadline from [`Output::Timeout`] passed.
@@ -177,8 +178,8 @@ impl Session {
         }
     }
 
-    /// The TLS handshake after [`Output::StartTls`] finished.
-    pub fn tls_started(&mut self, now: Instant) {
+    /// The TLS handshake after [`Output::StartTls`] finished at `now`.
+    pub fn handle_tls_started(&mut self, now: Instant) {
         if self.phase == Phase::AwaitingTls {
             self.tls = true;
             self.last_activity = now;
@@ -205,8 +206,10 @@ impl Session {
 
     /// Sends a command; its completion comes as [`Event::Done`] with the
     /// returned tag. Literals go as LITERAL+ when the server offers it,
-    /// else each waits for the server's `+`.
-    pub fn command(&mut self, body: CommandBody) -> Result<Tag, UsageError> {
+    /// else each waits for the server's `+`. The reply is due within the
+    /// configured timeout of `now` (or of the reply before, when commands
+    /// are already in flight).
+    pub fn command(&mut self, now: Instant, body: CommandBody) -> Result<Tag, UsageError> {
         if self.phase != Phase::Ready || self.idle.is_some() {
             return Err(UsageError::NotReady);
         }
@@ -219,31 +222,34 @@ impl Session {
         ) {
             return Err(UsageError::UseMethod);
         }
+        self.start_waiting(now);
         Ok(self.send(body))
     }
 
     /// Starts IDLE; [`Event::Continue`] says it runs, [`done`](Self::done) ends it.
-    pub fn idle(&mut self) -> Result<Tag, UsageError> {
+    pub fn idle(&mut self, now: Instant) -> Result<Tag, UsageError> {
         if self.phase != Phase::Ready || self.idle.is_some() {
             return Err(UsageError::NotReady);
         }
+        self.start_waiting(now);
         let tag = self.send(CommandBody::Idle);
         self.idle = Some(tag.clone());
         Ok(tag)
     }
 
-    /// Ends IDLE; its tagged OK follows.
-    pub fn done(&mut self) -> Result<(), UsageError> {
+    /// Ends IDLE; its tagged OK is due within the timeout of `now`.
+    pub fn done(&mut self, now: Instant) -> Result<(), UsageError> {
         if self.idle.take().is_none() {
             return Err(UsageError::NotIdling);
         }
+        self.last_activity = now;
         self.out.extend_from_slice(b"DONE\r\n");
         Ok(())
     }
 
     /// Sends LOGOUT; the session closes when the server answers.
-    pub fn logout(&mut self) -> Result<Tag, UsageError> {
-        let tag = self.command(CommandBody::Logout)?;
+    pub fn logout(&mut self, now: Instant) -> Result<Tag, UsageError> {
+        let tag = self.command(now, CommandBody::Logout)?;
         self.logout_tag = Some(tag.clone());
         Ok(tag)
     }
@@ -284,6 +290,13 @@ impl Session {
         } else {
             None
         })
+    }
+
+    /// Starts the reply timer at `now` unless a reply is already due.
+    fn start_waiting(&mut self, now: Instant) {
+        if !self.waiting() {
+            self.last_activity = now;
+        }
     }
 
     /// True while a response is due (IDLE waits as long as the application likes).

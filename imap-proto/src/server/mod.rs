@@ -25,17 +25,17 @@
 //!         Output::Transmit(bytes) => wire.extend_from_slice(&bytes),
 //!         Output::Event(Event::Command { ticket, command: CommandBody::Namespace }) => {
 //!             // A real server asks its store; every command carries a ticket.
-//!             session.complete(ticket, StatusKind::Ok, None, "NAMESPACE completed").unwrap();
+//!             session.complete(now, ticket, StatusKind::Ok, None, "NAMESPACE completed").unwrap();
 //!         }
 //!         Output::Event(event) => {
 //!             if let Some(ticket) = event.ticket() {
-//!                 session.accept(ticket).unwrap(); // greeting and login
+//!                 session.accept(now, ticket).unwrap(); // greeting and login
 //!             }
 //!         }
 //!         Output::StartTls => unreachable!("not asked for"),
 //!         Output::Timeout(_) => match input.split_first() {
 //!             Some((next, rest)) => { session.handle_input(now, next); input = rest; }
-//!             None => session.handle_eof(),
+//!             None => session.handle_eof(now),
 //!         },
 //!         Output::Closed => break,
 //!     }
@@ -283,7 +283,7 @@ impl Session {
     }
 
     /// The client closed its side of the connection.
-    pub fn handle_eof(&mut self) {
+    pub fn handle_eof(&mut self, _now: Instant) {
         self.eof = true;
     }
 
@@ -296,8 +296,8 @@ impl Session {
         }
     }
 
-    /// The TLS handshake after [`Output::StartTls`] finished.
-    pub fn tls_started(&mut self, now: Instant) {
+    /// The TLS handshake after [`Output::StartTls`] finished at `now`.
+    pub fn handle_tls_started(&mut self, now: Instant) {
         if matches!(self.phase, Phase::AwaitingTls) {
             self.tls = true;
             self.phase = Phase::Command;
@@ -431,9 +431,10 @@ impl Session {
     // ----- answers -------------------------------------------------------
 
     /// Accepts the pending decision: greets a client, logs a user in, or
-    /// takes an APPEND message.
-    pub fn accept(&mut self, ticket: Ticket) -> Result<(), AnswerError> {
-        match self.take_pending(ticket)? {
+    /// takes an APPEND message. Each answer that ends a decision starts
+    /// the client's idle timer again at `now`.
+    pub fn accept(&mut self, now: Instant, ticket: Ticket) -> Result<(), AnswerError> {
+        match self.take_pending(now, ticket)? {
             Pending::Connect => {
                 self.phase = Phase::Command;
                 let caps = self.config.capabilities(self.tls, false);
@@ -472,8 +473,8 @@ impl Session {
 
     /// Greets the client as already logged in (`* PREAUTH`), e.g. after a
     /// client certificate identified it.
-    pub fn preauth(&mut self, ticket: Ticket) -> Result<(), AnswerError> {
-        match self.take_pending(ticket)? {
+    pub fn preauth(&mut self, now: Instant, ticket: Ticket) -> Result<(), AnswerError> {
+        match self.take_pending(now, ticket)? {
             Pending::Connect => {
                 self.phase = Phase::Command;
                 self.state = State::Authenticated;
@@ -498,11 +499,12 @@ impl Session {
     /// refused APPEND message (e.g. `TRYCREATE`, `TOOBIG`, `OVERQUOTA`).
     pub fn reject(
         &mut self,
+        now: Instant,
         ticket: Ticket,
         code: Option<Code>,
         text: &str,
     ) -> Result<(), AnswerError> {
-        match self.take_pending(ticket)? {
+        match self.take_pending(now, ticket)? {
             Pending::Connect => {
                 self.untagged_status(StatusKind::Bye, code, text);
                 self.close();
@@ -769,12 +771,18 @@ impl Session {
 
     /// Completes SELECT or EXAMINE: writes what the client needs to know
     /// of the mailbox and `OK [READ-WRITE]` (or `[READ-ONLY]`).
-    pub fn selected(&mut self, ticket: Ticket, info: SelectInfo) -> Result<(), AnswerError> {
+    pub fn selected(
+        &mut self,
+        now: Instant,
+        ticket: Ticket,
+        info: SelectInfo,
+    ) -> Result<(), AnswerError> {
         let running = self.running(ticket)?.clone();
         let Some(request) = &running.select else {
             return Err(AnswerError::WrongAnswer);
         };
         self.pending = None;
+        self.last_input = now;
         let read_only = request.read_only || info.read_only;
         let condstore = request.condstore || self.enabled.condstore || self.enabled.qresync;
         if request.condstore && !self.enabled.condstore {
@@ -890,6 +898,7 @@ impl Session {
     /// Queued mailbox changes are reported first, where allowed.
     pub fn complete(
         &mut self,
+        now: Instant,
         ticket: Ticket,
         kind: StatusKind,
         code: Option<Code>,
@@ -899,7 +908,7 @@ impl Session {
             return Err(AnswerError::WrongAnswer);
         }
         let status = Status::new(kind, code, text_of(text));
-        match self.take_pending(ticket)? {
+        match self.take_pending(now, ticket)? {
             Pending::Command(running) => {
                 if running.select.is_some() {
                     // A failed SELECT leaves no mailbox selected (RFC 9051 §6.3.2).
@@ -935,9 +944,13 @@ impl Session {
         }
     }
 
-    fn take_pending(&mut self, ticket: Ticket) -> Result<Pending, AnswerError> {
+    /// Ends the pending decision; the client's idle timer starts at `now`.
+    fn take_pending(&mut self, now: Instant, ticket: Ticket) -> Result<Pending, AnswerError> {
         match self.pending.take() {
-            Some((t, p)) if t == ticket => Ok(p),
+            Some((t, p)) if t == ticket => {
+                self.last_input = now;
+                Ok(p)
+            }
             other => {
                 self.pending = other;
                 Err(AnswerError::UnknownTicket)

@@ -123,7 +123,7 @@ impl Harness {
     }
 
     pub fn eof(&mut self) -> String {
-        self.session.handle_eof();
+        self.session.handle_eof(self.now);
         self.drain()
     }
 
@@ -150,7 +150,7 @@ impl Harness {
                 }
                 Output::StartTls => {
                     out.extend_from_slice(b"<TLS>");
-                    self.session.tls_started(self.now);
+                    self.session.handle_tls_started(self.now);
                 }
                 Output::Timeout(_) => break,
                 Output::Closed => {
@@ -169,7 +169,7 @@ impl Harness {
 
     fn answer(&mut self, event: Event) {
         match event {
-            Event::Connected { ticket } => self.session.accept(ticket).unwrap(),
+            Event::Connected { ticket } => self.session.accept(self.now, ticket).unwrap(),
             Event::Login {
                 ticket,
                 credentials,
@@ -181,10 +181,10 @@ impl Harness {
                             sansmail_imap::sasl::Credentials::XOAuth2 { .. }
                         ));
                 if ok && self.answer_login {
-                    self.session.accept(ticket).unwrap();
+                    self.session.accept(self.now, ticket).unwrap();
                 } else {
                     self.session
-                        .reject(ticket, None, "Authentication failed")
+                        .reject(self.now, ticket, None, "Authentication failed")
                         .unwrap();
                 }
             }
@@ -197,10 +197,10 @@ impl Harness {
                 let name = mailbox.name();
                 if self.folders.contains_key(&name) {
                     self.appending.push((name, flags, Vec::new()));
-                    self.session.accept(ticket).unwrap();
+                    self.session.accept(self.now, ticket).unwrap();
                 } else {
                     self.session
-                        .reject(ticket, Some(Code::TryCreate), "No such mailbox")
+                        .reject(self.now, ticket, Some(Code::TryCreate), "No such mailbox")
                         .unwrap();
                 }
             }
@@ -221,6 +221,7 @@ impl Harness {
                 }
                 self.session
                     .complete(
+                        self.now,
                         ticket,
                         StatusKind::Ok,
                         Some(Code::AppendUid {
@@ -239,7 +240,7 @@ impl Harness {
     fn ok(&mut self, ticket: Ticket, name: &str) {
         let text = format!("{name} completed");
         self.session
-            .complete(ticket, StatusKind::Ok, None, &text)
+            .complete(self.now, ticket, StatusKind::Ok, None, &text)
             .unwrap();
     }
 
@@ -250,6 +251,7 @@ impl Harness {
                 let Some(f) = self.folders.get(&mailbox.name()) else {
                     self.session
                         .complete(
+                            self.now,
                             ticket,
                             StatusKind::No,
                             Some(Code::NonExistent),
@@ -287,7 +289,7 @@ impl Harness {
                     mailbox_id: None,
                 };
                 self.selected = Some(mailbox.name());
-                self.session.selected(ticket, info).unwrap();
+                self.session.selected(self.now, ticket, info).unwrap();
             }
             CommandBody::Fetch {
                 uid, set, items, ..
@@ -395,6 +397,7 @@ impl Harness {
                 let Some(mut dest) = self.folders.get(&mailbox.name()).cloned() else {
                     self.session
                         .complete(
+                            self.now,
                             ticket,
                             StatusKind::No,
                             Some(Code::TryCreate),
@@ -443,7 +446,13 @@ impl Harness {
                     self.ok(ticket, name);
                 } else {
                     self.session
-                        .complete(ticket, StatusKind::Ok, Some(code), "COPY completed")
+                        .complete(
+                            self.now,
+                            ticket,
+                            StatusKind::Ok,
+                            Some(code),
+                            "COPY completed",
+                        )
                         .unwrap();
                 }
             }

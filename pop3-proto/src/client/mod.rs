@@ -26,15 +26,15 @@
 //!     match session.poll_output() {
 //!         Output::Transmit(_bytes) => {} // write them to the server
 //!         Output::Event(Event::Ready { .. }) => {
-//!             session.retr(1).unwrap();
-//!             session.quit().unwrap();
+//!             session.retr(now, 1).unwrap();
+//!             session.quit(now).unwrap();
 //!         }
 //!         Output::Event(Event::BodyChunk { chunk, .. }) => body.extend_from_slice(&chunk),
 //!         Output::Event(_) => {}
 //!         Output::StartTls => unreachable!("TLS is disabled here"),
 //!         Output::Timeout(_) => match server.split_first() {
 //!             Some((next, rest)) => { session.handle_input(now, next); server = rest; }
-//!             None => session.handle_eof(),
+//!             None => session.handle_eof(now),
 //!         },
 //!         Output::Closed => break,
 //!     }
@@ -178,7 +178,7 @@ impl Session {
     }
 
     /// The server closed the connection.
-    pub fn handle_eof(&mut self) {
+    pub fn handle_eof(&mut self, _now: Instant) {
         self.eof = true;
     }
 
@@ -189,8 +189,8 @@ impl Session {
         }
     }
 
-    /// The TLS handshake after [`Output::StartTls`] finished: CAPA is asked again.
-    pub fn tls_started(&mut self, now: Instant) {
+    /// The TLS handshake after [`Output::StartTls`] finished at `now`: CAPA is asked again.
+    pub fn handle_tls_started(&mut self, now: Instant) {
         if !self.awaiting_tls {
             return;
         }
@@ -249,60 +249,65 @@ impl Session {
     }
 
     /// STAT: answered with [`Event::Stat`].
-    pub fn stat(&mut self) -> Result<RequestId, UsageError> {
-        self.request(Command::Stat)
+    pub fn stat(&mut self, now: Instant) -> Result<RequestId, UsageError> {
+        self.request(now, Command::Stat)
     }
 
     /// LIST, of one message or all: answered with [`Event::Listed`] entries, then [`Event::Done`].
-    pub fn list(&mut self, message: Option<u32>) -> Result<RequestId, UsageError> {
+    pub fn list(&mut self, now: Instant, message: Option<u32>) -> Result<RequestId, UsageError> {
         check_number(message)?;
-        self.request(Command::List(message))
+        self.request(now, Command::List(message))
     }
 
     /// UIDL, of one message or all: answered with [`Event::UniqueId`] entries, then [`Event::Done`].
-    pub fn uidl(&mut self, message: Option<u32>) -> Result<RequestId, UsageError> {
+    pub fn uidl(&mut self, now: Instant, message: Option<u32>) -> Result<RequestId, UsageError> {
         check_number(message)?;
-        self.request(Command::Uidl(message))
+        self.request(now, Command::Uidl(message))
     }
 
     /// RETR: answered with [`Event::BodyChunk`]s, then [`Event::Done`].
-    pub fn retr(&mut self, message: u32) -> Result<RequestId, UsageError> {
+    pub fn retr(&mut self, now: Instant, message: u32) -> Result<RequestId, UsageError> {
         check_number(Some(message))?;
-        self.request(Command::Retr(message))
+        self.request(now, Command::Retr(message))
     }
 
     /// TOP: the header and `lines` body lines, as for [`Session::retr`].
-    pub fn top(&mut self, message: u32, lines: u32) -> Result<RequestId, UsageError> {
+    pub fn top(&mut self, now: Instant, message: u32, lines: u32) -> Result<RequestId, UsageError> {
         check_number(Some(message))?;
-        self.request(Command::Top { message, lines })
+        self.request(now, Command::Top { message, lines })
     }
 
     /// DELE: marks the message; the server removes it at QUIT.
-    pub fn dele(&mut self, message: u32) -> Result<RequestId, UsageError> {
+    pub fn dele(&mut self, now: Instant, message: u32) -> Result<RequestId, UsageError> {
         check_number(Some(message))?;
-        self.request(Command::Dele(message))
+        self.request(now, Command::Dele(message))
     }
 
     /// NOOP.
-    pub fn noop(&mut self) -> Result<RequestId, UsageError> {
-        self.request(Command::Noop)
+    pub fn noop(&mut self, now: Instant) -> Result<RequestId, UsageError> {
+        self.request(now, Command::Noop)
     }
 
     /// RSET: unmarks deleted messages.
-    pub fn rset(&mut self) -> Result<RequestId, UsageError> {
-        self.request(Command::Rset)
+    pub fn rset(&mut self, now: Instant) -> Result<RequestId, UsageError> {
+        self.request(now, Command::Rset)
     }
 
     /// QUIT: the server applies deletions, answers, and the session closes.
-    pub fn quit(&mut self) -> Result<RequestId, UsageError> {
-        let id = self.request(Command::Quit)?;
+    pub fn quit(&mut self, now: Instant) -> Result<RequestId, UsageError> {
+        let id = self.request(now, Command::Quit)?;
         self.quit_sent = true;
         Ok(id)
     }
 
-    fn request(&mut self, command: Command) -> Result<RequestId, UsageError> {
+    /// Queues a request; its reply is due within the timeout of `now`, or
+    /// of the reply before when requests are already in flight.
+    fn request(&mut self, now: Instant, command: Command) -> Result<RequestId, UsageError> {
         if !self.ready || self.quit_sent || self.closed {
             return Err(UsageError::NotReady);
+        }
+        if self.inflight.is_empty() {
+            self.deadline = Some(now + self.config.timeout);
         }
         let id = RequestId(self.next_id);
         self.next_id += 1;

@@ -25,22 +25,22 @@
 //!             // A real server checks the password and locks the maildrop here.
 //!             assert_eq!((user.as_str(), password.expose().as_str()), ("alice", "secret"));
 //!             let uid = UniqueId::new("msg-1").unwrap();
-//!             session.open(ticket, vec![MessageInfo { size: 9, uid }]).unwrap();
+//!             session.open(now, ticket, vec![MessageInfo { size: 9, uid }]).unwrap();
 //!         }
 //!         Output::Event(Event::Retrieve { ticket, .. }) => {
-//!             session.accept(ticket).unwrap();
+//!             session.accept(now, ticket).unwrap();
 //!             session.write_body(ticket, Bytes::from_static(b"Hi\r\n.dot\r\n")).unwrap();
-//!             session.finish_body(ticket).unwrap();
+//!             session.finish_body(now, ticket).unwrap();
 //!         }
 //!         Output::Event(event) => {
 //!             if let Some(ticket) = event.ticket() {
-//!                 session.accept(ticket).unwrap();
+//!                 session.accept(now, ticket).unwrap();
 //!             }
 //!         }
 //!         Output::StartTls => unreachable!("not offered"),
 //!         Output::Timeout(_) => match input.split_first() {
 //!             Some((next, rest)) => { session.handle_input(now, next); input = rest; }
-//!             None => session.handle_eof(),
+//!             None => session.handle_eof(now),
 //!         },
 //!         Output::Closed => break,
 //!     }
@@ -202,7 +202,7 @@ impl Session {
 
     /// The client closed its side of the connection. Deletions are not
     /// applied: only QUIT enters the UPDATE state (RFC 1939 §6).
-    pub fn handle_eof(&mut self) {
+    pub fn handle_eof(&mut self, _now: Instant) {
         self.eof = true;
     }
 
@@ -216,8 +216,8 @@ impl Session {
         }
     }
 
-    /// The TLS handshake after [`Output::StartTls`] finished.
-    pub fn tls_started(&mut self, now: Instant) {
+    /// The TLS handshake after [`Output::StartTls`] finished at `now`.
+    pub fn handle_tls_started(&mut self, now: Instant) {
         if matches!(self.phase, Phase::AwaitingTls) {
             self.tls = true;
             self.phase = Phase::Command;
@@ -287,8 +287,9 @@ impl Session {
     }
 
     /// Accepts the pending decision with the standard positive response.
-    /// Logins are accepted with [`Session::open`] instead.
-    pub fn accept(&mut self, ticket: Ticket) -> Result<(), AnswerError> {
+    /// Logins are accepted with [`Session::open`] instead. Each answer
+    /// that ends a decision starts the client's idle timer again at `now`.
+    pub fn accept(&mut self, now: Instant, ticket: Ticket) -> Result<(), AnswerError> {
         self.check(ticket)?;
         if matches!(self.pending, Some((_, Pending::Login))) {
             return Err(AnswerError::MaildropRequired);
@@ -296,13 +297,18 @@ impl Session {
         if matches!(self.pending, Some((_, Pending::Body))) {
             return Err(AnswerError::UnknownTicket);
         }
-        let pending = self.take_pending(ticket)?;
+        let pending = self.take_pending(now, ticket)?;
         self.on_accept(ticket, pending, None);
         Ok(())
     }
 
     /// Refuses the pending decision with a `-ERR` response.
-    pub fn reject(&mut self, ticket: Ticket, response: Response) -> Result<(), AnswerError> {
+    pub fn reject(
+        &mut self,
+        now: Instant,
+        ticket: Ticket,
+        response: Response,
+    ) -> Result<(), AnswerError> {
         if response.is_ok() {
             return Err(AnswerError::NotNegative);
         }
@@ -310,23 +316,28 @@ impl Session {
         if matches!(self.pending, Some((_, Pending::Body))) {
             return Err(AnswerError::UnknownTicket);
         }
-        let pending = self.take_pending(ticket)?;
+        let pending = self.take_pending(now, ticket)?;
         self.on_reject(pending, response);
         Ok(())
     }
 
     /// Answers the pending decision with `response`: a `+OK` accepts with that
     /// text (a greeting with an APOP timestamp, a sign-off), a `-ERR` refuses.
-    pub fn respond(&mut self, ticket: Ticket, response: Response) -> Result<(), AnswerError> {
+    pub fn respond(
+        &mut self,
+        now: Instant,
+        ticket: Ticket,
+        response: Response,
+    ) -> Result<(), AnswerError> {
         if !response.is_ok() {
-            return self.reject(ticket, response);
+            return self.reject(now, ticket, response);
         }
         self.check(ticket)?;
         match self.pending {
             Some((_, Pending::Login)) => Err(AnswerError::MaildropRequired),
             Some((_, Pending::Body)) => Err(AnswerError::UnknownTicket),
             _ => {
-                let pending = self.take_pending(ticket)?;
+                let pending = self.take_pending(now, ticket)?;
                 self.on_accept(ticket, pending, Some(response));
                 Ok(())
             }
@@ -335,7 +346,12 @@ impl Session {
 
     /// Accepts a login ([`Event::Login`], [`Event::Apop`], [`Event::Auth`])
     /// and opens the maildrop: message `n` is `maildrop[n - 1]`.
-    pub fn open(&mut self, ticket: Ticket, maildrop: Vec<MessageInfo>) -> Result<(), AnswerError> {
+    pub fn open(
+        &mut self,
+        now: Instant,
+        ticket: Ticket,
+        maildrop: Vec<MessageInfo>,
+    ) -> Result<(), AnswerError> {
         self.check(ticket)?;
         if !matches!(self.pending, Some((_, Pending::Login))) {
             return Err(AnswerError::NotALogin);
@@ -344,6 +360,7 @@ impl Session {
             return Err(AnswerError::MaildropTooLarge);
         }
         self.pending = None;
+        self.deadline = Some(now + self.config.idle_timeout);
         self.phase = Phase::Command;
         self.deleted = vec![false; maildrop.len()];
         self.maildrop = maildrop;
@@ -376,12 +393,13 @@ impl Session {
     }
 
     /// Ends the message being retrieved: the terminating `.` line goes out.
-    pub fn finish_body(&mut self, ticket: Ticket) -> Result<(), AnswerError> {
+    pub fn finish_body(&mut self, now: Instant, ticket: Ticket) -> Result<(), AnswerError> {
         self.body_encoder(ticket)?;
         if let Phase::Streaming(mut encoder) = std::mem::replace(&mut self.phase, Phase::Command) {
             encoder.finish(&mut self.out);
         }
         self.pending = None;
+        self.deadline = Some(now + self.config.idle_timeout);
         Ok(())
     }
 
@@ -399,9 +417,13 @@ impl Session {
         }
     }
 
-    fn take_pending(&mut self, ticket: Ticket) -> Result<Pending, AnswerError> {
+    /// Ends the pending decision; the client's idle timer starts at `now`.
+    fn take_pending(&mut self, now: Instant, ticket: Ticket) -> Result<Pending, AnswerError> {
         match self.pending.take() {
-            Some((t, p)) if t == ticket => Ok(p),
+            Some((t, p)) if t == ticket => {
+                self.deadline = Some(now + self.config.idle_timeout);
+                Ok(p)
+            }
             other => {
                 self.pending = other;
                 Err(AnswerError::UnknownTicket)

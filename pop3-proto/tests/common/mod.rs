@@ -74,13 +74,13 @@ impl Server {
     fn login(&mut self, ticket: Ticket, ok: bool) {
         if self.locked {
             let r = Response::err(Some(ResponseCode::InUse), "maildrop locked").unwrap();
-            self.session.reject(ticket, r).unwrap();
+            self.session.reject(self.now, ticket, r).unwrap();
         } else if ok {
             let maildrop = self.maildrop();
-            self.session.open(ticket, maildrop).unwrap();
+            self.session.open(self.now, ticket, maildrop).unwrap();
         } else {
             let r = Response::err(Some(ResponseCode::Auth), "invalid credentials").unwrap();
-            self.session.reject(ticket, r).unwrap();
+            self.session.reject(self.now, ticket, r).unwrap();
         }
     }
 
@@ -96,7 +96,7 @@ impl Server {
                 }
                 Output::StartTls => {
                     self.starttls = true;
-                    self.session.tls_started(self.now);
+                    self.session.handle_tls_started(self.now);
                 }
                 Output::Timeout(_) => break,
                 Output::Closed => {
@@ -112,7 +112,7 @@ impl Server {
         match event {
             Event::Connected { ticket } => {
                 let greeting = Response::ok(format!("POP3 server ready {TIMESTAMP}")).unwrap();
-                self.session.respond(ticket, greeting).unwrap();
+                self.session.respond(self.now, ticket, greeting).unwrap();
             }
             Event::Login {
                 ticket,
@@ -141,14 +141,14 @@ impl Server {
                 ticket, message, ..
             } => {
                 let content = self.messages[message as usize - 1].clone();
-                self.session.accept(ticket).unwrap();
+                self.session.accept(self.now, ticket).unwrap();
                 for start in (0..content.len()).step_by(self.chunk_size.max(1)) {
                     let end = (start + self.chunk_size).min(content.len());
                     self.session
                         .write_body(ticket, content.slice(start..end))
                         .unwrap();
                 }
-                self.session.finish_body(ticket).unwrap();
+                self.session.finish_body(self.now, ticket).unwrap();
             }
             Event::Update { ticket, deleted } => {
                 if self.fail_update {
@@ -157,10 +157,10 @@ impl Server {
                         "some deleted messages not removed",
                     )
                     .unwrap();
-                    self.session.reject(ticket, r).unwrap();
+                    self.session.reject(self.now, ticket, r).unwrap();
                 } else {
                     self.removed = deleted;
-                    self.session.accept(ticket).unwrap();
+                    self.session.accept(self.now, ticket).unwrap();
                 }
             }
             _ => {}

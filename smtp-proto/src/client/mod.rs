@@ -37,7 +37,7 @@
 //!         Output::StartTls => unreachable!(),
 //!         Output::Timeout(_) => match replies.split_first() {
 //!             Some((next, rest)) => { session.handle_input(now, next); replies = rest; }
-//!             None => session.handle_eof(),
+//!             None => session.handle_eof(now),
 //!         },
 //!         Output::Closed => break,
 //!     }
@@ -235,7 +235,8 @@ impl Session {
     }
 
     /// The server closed the connection.
-    pub fn handle_eof(&mut self) {
+    pub fn handle_eof(&mut self, now: Instant) {
+        self.now = now;
         if self.state == State::Quitting || self.closing {
             self.closing = true;
         } else if self.state != State::Closed {
@@ -251,8 +252,8 @@ impl Session {
         }
     }
 
-    /// The TLS handshake after [`Output::StartTls`] finished: greet again.
-    pub fn tls_started(&mut self, now: Instant) {
+    /// The TLS handshake after [`Output::StartTls`] finished at `now`: greet again.
+    pub fn handle_tls_started(&mut self, now: Instant) {
         if self.state == State::AwaitingTls {
             self.now = now;
             self.tls = true;
@@ -266,11 +267,11 @@ impl Session {
     /// returns [`Output::Timeout`] or [`Output::Closed`].
     pub fn poll_output(&mut self) -> Output<Event> {
         self.process_replies();
-        if !self.out.is_empty() {
-            return Output::Transmit(self.out.split().freeze());
-        }
         if let Some(event) = self.events.pop_front() {
             return Output::Event(event);
+        }
+        if !self.out.is_empty() {
+            return Output::Transmit(self.out.split().freeze());
         }
         if self.starttls_pending {
             self.starttls_pending = false;

@@ -19,13 +19,13 @@
 //!         Output::Event(event) => {
 //!             // A real server checks policy here; every decision carries a ticket.
 //!             if let Some(ticket) = event.ticket() {
-//!                 session.accept(ticket).unwrap();
+//!                 session.accept(now, ticket).unwrap();
 //!             }
 //!         }
 //!         Output::StartTls => unreachable!("not offered"),
 //!         Output::Timeout(_) => match input.split_first() {
 //!             Some((next, rest)) => { session.handle_input(now, next); input = rest; }
-//!             None => session.handle_eof(),
+//!             None => session.handle_eof(now),
 //!         },
 //!         Output::Closed => break,
 //!     }
@@ -205,7 +205,7 @@ impl Session {
     }
 
     /// The client closed its side of the connection.
-    pub fn handle_eof(&mut self) {
+    pub fn handle_eof(&mut self, _now: Instant) {
         self.eof = true;
     }
 
@@ -220,8 +220,8 @@ impl Session {
         }
     }
 
-    /// The TLS handshake after [`Output::StartTls`] finished.
-    pub fn tls_started(&mut self, now: Instant) {
+    /// The TLS handshake after [`Output::StartTls`] finished at `now`.
+    pub fn handle_tls_started(&mut self, now: Instant) {
         if matches!(self.phase, Phase::AwaitingTls) {
             self.tls = true;
             self.phase = Phase::Command;
@@ -290,27 +290,39 @@ impl Session {
     }
 
     /// Accepts the pending decision with the standard positive reply.
-    pub fn accept(&mut self, ticket: Ticket) -> Result<(), AnswerError> {
-        let pending = self.take_pending(ticket)?;
+    /// Each answer takes the time it is given: the client's idle timer
+    /// starts again from `now`.
+    pub fn accept(&mut self, now: Instant, ticket: Ticket) -> Result<(), AnswerError> {
+        let pending = self.take_pending(now, ticket)?;
         self.on_accept(pending, None);
         Ok(())
     }
 
     /// Refuses the pending decision with `reply` (4xx or 5xx).
-    pub fn reject(&mut self, ticket: Ticket, reply: Reply) -> Result<(), AnswerError> {
+    pub fn reject(
+        &mut self,
+        now: Instant,
+        ticket: Ticket,
+        reply: Reply,
+    ) -> Result<(), AnswerError> {
         if reply.code().is_positive_completion() || reply.code().is_intermediate() {
             return Err(AnswerError::NotNegative);
         }
-        let pending = self.take_pending(ticket)?;
+        let pending = self.take_pending(now, ticket)?;
         self.on_reject(pending, reply);
         Ok(())
     }
 
     /// Answers the pending decision with `reply`: a 2xx accepts with that
     /// text, a 4xx or 5xx refuses. EHLO writes its own positive reply.
-    pub fn respond(&mut self, ticket: Ticket, reply: Reply) -> Result<(), AnswerError> {
+    pub fn respond(
+        &mut self,
+        now: Instant,
+        ticket: Ticket,
+        reply: Reply,
+    ) -> Result<(), AnswerError> {
         if reply.code().is_permanent() || reply.code().is_transient() {
-            return self.reject(ticket, reply);
+            return self.reject(now, ticket, reply);
         }
         match &self.pending {
             Some((t, _)) if *t != ticket => Err(AnswerError::UnknownTicket),
@@ -318,7 +330,7 @@ impl Session {
             Some((_, Pending::Hello(_))) => Err(AnswerError::CustomReplyNotAllowed),
             Some(_) if reply.code().is_intermediate() => Err(AnswerError::CustomReplyNotAllowed),
             Some(_) => {
-                let pending = self.take_pending(ticket)?;
+                let pending = self.take_pending(now, ticket)?;
                 self.on_accept(pending, Some(reply));
                 Ok(())
             }
@@ -326,7 +338,12 @@ impl Session {
     }
 
     /// Answers an LMTP [`Event::MessageEnd`] with one reply per accepted recipient, in RCPT order.
-    pub fn respond_each(&mut self, ticket: Ticket, replies: &[Reply]) -> Result<(), AnswerError> {
+    pub fn respond_each(
+        &mut self,
+        now: Instant,
+        ticket: Ticket,
+        replies: &[Reply],
+    ) -> Result<(), AnswerError> {
         let expected = match (&self.pending, &self.tx) {
             (Some((t, Pending::Message)), Some(tx)) if *t == ticket => tx.recipients,
             _ => return Err(AnswerError::UnknownTicket),
@@ -341,6 +358,7 @@ impl Session {
             });
         }
         self.pending = None;
+        self.deadline = Some(now + self.config.idle_timeout);
         for reply in replies {
             self.reply(reply);
         }
@@ -348,9 +366,13 @@ impl Session {
         Ok(())
     }
 
-    fn take_pending(&mut self, ticket: Ticket) -> Result<Pending, AnswerError> {
+    /// Ends the pending decision; the client's idle timer starts at `now`.
+    fn take_pending(&mut self, now: Instant, ticket: Ticket) -> Result<Pending, AnswerError> {
         match self.pending.take() {
-            Some((t, p)) if t == ticket => Ok(p),
+            Some((t, p)) if t == ticket => {
+                self.deadline = Some(now + self.config.idle_timeout);
+                Ok(p)
+            }
             other => {
                 self.pending = other;
                 Err(AnswerError::UnknownTicket)

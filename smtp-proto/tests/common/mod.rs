@@ -94,15 +94,15 @@ impl Server {
                     let ticket = e.ticket();
                     self.events.push(e);
                     match (answer, ticket) {
-                        (Some(Ok(())), Some(t)) => self.session.accept(t).unwrap(),
-                        (Some(Err(r)), Some(t)) => self.session.reject(t, r).unwrap(),
+                        (Some(Ok(())), Some(t)) => self.session.accept(self.now, t).unwrap(),
+                        (Some(Err(r)), Some(t)) => self.session.reject(self.now, t, r).unwrap(),
                         _ => {}
                     }
                 }
                 Output::StartTls => {
                     self.tls_upgrades += 1;
                     if self.auto_tls {
-                        self.session.tls_started(self.now);
+                        self.session.handle_tls_started(self.now);
                     }
                 }
                 Output::Timeout(_) => return,

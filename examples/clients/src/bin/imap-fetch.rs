@@ -8,13 +8,13 @@
 
 use std::io::Write;
 use std::num::NonZeroU32;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sansmail_examples::args::{self, Args, UsageError};
 use sansmail_examples::stream::Connection;
 use sansmail_examples::tls::Trust;
 use sansmail_imap::client::{Config, Event, Session, TlsPolicy};
-use sansmail_imap::driver::{Driver, Step as Drive, Tls};
+use sansmail_imap::driver::{Driver, Step as Drive, Tls, now};
 use sansmail_imap::types::*;
 use sansmail_mime::decode_header_text;
 
@@ -151,13 +151,16 @@ fn print_envelope(items: &[FetchValue]) {
 
 fn fetch_envelopes(session: &mut Session, set: SequenceSet) -> Result<Tag, String> {
     session
-        .command(CommandBody::Fetch {
-            uid: true,
-            set,
-            items: FetchItems::Attrs(vec![FetchAttr::Uid, FetchAttr::Envelope]),
-            changed_since: None,
-            vanished: false,
-        })
+        .command(
+            now(),
+            CommandBody::Fetch {
+                uid: true,
+                set,
+                items: FetchItems::Attrs(vec![FetchAttr::Uid, FetchAttr::Envelope]),
+                changed_since: None,
+                vanished: false,
+            },
+        )
         .map_err(|e| e.to_string())
 }
 
@@ -176,7 +179,7 @@ async fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let mailbox = Mailbox::from_name(&o.mailbox).map_err(|e| e.to_string())?;
-    let session = Session::new(config, Instant::now());
+    let session = Session::new(config, now());
     let tls = Tls::Client(conn.connector.clone(), conn.server_name.clone());
     let mut driver = Driver::new(session, conn.stream, tls);
     let mut step: Option<Stage> = None;
@@ -186,7 +189,7 @@ async fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     let mut arrived = false;
     // Only UIDs above this are printed (`n:*` names the last UID even when it is below n).
     let mut floor = 0u32;
-    let mut idle_since = Instant::now();
+    let mut idle_since = now();
     loop {
         // Servers may end IDLE after 30 minutes: renew it every 25.
         let renew =
@@ -196,7 +199,7 @@ async fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
             Drive::Woken => {
                 if let Some(Stage::Idle(tag)) = &step {
                     let tag = tag.clone();
-                    driver.session().done()?;
+                    driver.session().done(now())?;
                     step = Some(Stage::Done(tag));
                 }
                 continue;
@@ -212,7 +215,7 @@ async fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
                     patterns: vec![Str::from("*")],
                     returns: Vec::new(),
                 };
-                step = Some(Stage::List(session.command(list)?));
+                step = Some(Stage::List(session.command(now(), list)?));
             }
             Event::Untagged(Untagged::List(item)) => println!("folder {}", item.mailbox.name()),
             Event::Untagged(Untagged::Exists(n)) => {
@@ -252,11 +255,11 @@ async fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
             Event::Continue { .. } => {
                 println!("idling");
                 let _ = std::io::stdout().flush();
-                idle_since = Instant::now();
+                idle_since = now();
                 // An arrival announced before IDLE began: fetch it right away.
                 if arrived && let Some(Stage::Idle(tag)) = &step {
                     let tag = tag.clone();
-                    session.done()?;
+                    session.done(now())?;
                     step = Some(Stage::Done(tag));
                 }
             }
@@ -271,7 +274,7 @@ async fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
                             mailbox: mailbox.clone(),
                             params: SelectParams::default(),
                         };
-                        step = Some(Stage::Select(session.command(select)?));
+                        step = Some(Stage::Select(session.command(now(), select)?));
                     }
                     Some(Stage::Select(t)) if t == tag => {
                         let search = CommandBody::Search {
@@ -280,13 +283,13 @@ async fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
                             charset: None,
                             keys: vec![SearchKey::Unseen],
                         };
-                        step = Some(Stage::Search(session.command(search)?));
+                        step = Some(Stage::Search(session.command(now(), search)?));
                     }
                     Some(Stage::Search(t) | Stage::Fetch(t)) if t == tag => {
                         step = Some(if o.idle {
-                            Stage::Idle(session.idle()?)
+                            Stage::Idle(session.idle(now())?)
                         } else {
-                            Stage::Logout(session.logout()?)
+                            Stage::Logout(session.logout(now())?)
                         });
                     }
                     Some(Stage::Done(t)) if t == tag => {
@@ -300,10 +303,12 @@ async fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
                             }]);
                             step = Some(Stage::Fetch(fetch_envelopes(session, set)?));
                         } else {
-                            step = Some(Stage::Idle(session.idle()?));
+                            step = Some(Stage::Idle(session.idle(now())?));
                         }
                     }
-                    Some(Stage::Idle(t)) if t == tag => step = Some(Stage::Idle(session.idle()?)),
+                    Some(Stage::Idle(t)) if t == tag => {
+                        step = Some(Stage::Idle(session.idle(now())?))
+                    }
                     other => step = other,
                 }
             }
@@ -313,7 +318,7 @@ async fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
         // A new message during IDLE: end IDLE to fetch it.
         if arrived && let Some(Stage::Idle(tag)) = &step {
             let tag = tag.clone();
-            if session.done().is_ok() {
+            if session.done(now()).is_ok() {
                 step = Some(Stage::Done(tag));
             }
         }

@@ -8,13 +8,12 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use sansmail_examples::args::{self, Args, UsageError};
 use sansmail_examples::stream::Connection;
 use sansmail_examples::tls::Trust;
 use sansmail_pop3::client::{Config, Event, RequestId, Session, TlsPolicy};
-use sansmail_pop3::driver::{Driver, Step, Tls};
+use sansmail_pop3::driver::{Driver, Step, Tls, now};
 use sansmail_store::plain::Maildir;
 
 const USAGE: &str =
@@ -161,7 +160,7 @@ async fn fetch(o: &Options) -> Result<String, Box<dyn std::error::Error>> {
         }
     }
     let hostname = "pop3-fetch";
-    let session = Session::new(config, Instant::now());
+    let session = Session::new(config, now());
     let tls = Tls::Client(conn.connector.clone(), conn.server_name.clone());
     let mut driver = Driver::with_stream(session, conn.stream, tls);
     let mut stage: Option<Stage> = None;
@@ -174,7 +173,7 @@ async fn fetch(o: &Options) -> Result<String, Box<dyn std::error::Error>> {
     while let Step::Event(event) = driver.step(None).await? {
         let session = driver.session();
         match event {
-            Event::Ready { .. } => stage = Some(Stage::Listing(session.uidl(None)?)),
+            Event::Ready { .. } => stage = Some(Stage::Listing(session.uidl(now(), None)?)),
             Event::UniqueId { message, uid, .. } => {
                 on_server.insert(uid.to_string());
                 uids.insert(message, uid.to_string());
@@ -183,7 +182,7 @@ async fn fetch(o: &Options) -> Result<String, Box<dyn std::error::Error>> {
             {
                 // Without UIDL (a refused listing) every message is new.
                 let count = if uids.is_empty() {
-                    let stat = session.stat()?;
+                    let stat = session.stat(now())?;
                     requests.insert(stat, 0);
                     None
                 } else {
@@ -198,13 +197,13 @@ async fn fetch(o: &Options) -> Result<String, Box<dyn std::error::Error>> {
                         .collect();
                     numbers.sort_unstable();
                     for n in numbers {
-                        requests.insert(session.retr(n)?, n);
+                        requests.insert(session.retr(now(), n)?, n);
                     }
                 }
             }
             Event::Stat { messages, .. } => {
                 for n in 1..=messages {
-                    requests.insert(session.retr(n)?, n);
+                    requests.insert(session.retr(now(), n)?, n);
                 }
             }
             Event::BodyChunk { id, chunk } => {
@@ -247,7 +246,7 @@ async fn fetch(o: &Options) -> Result<String, Box<dyn std::error::Error>> {
                     }
                 }
                 if o.delete {
-                    requests.insert(session.dele(d.message)?, 0);
+                    requests.insert(session.dele(now(), d.message)?, 0);
                     deleted += 1;
                     if let Some(uid) = d.uid {
                         on_server.remove(&uid);
@@ -276,7 +275,7 @@ async fn fetch(o: &Options) -> Result<String, Box<dyn std::error::Error>> {
         let all_answered = requests.is_empty() && download.is_none();
         if !quitting && matches!(stage, Some(Stage::Fetching)) && all_answered {
             quitting = true;
-            session.quit()?;
+            session.quit(now())?;
         }
     }
     if let Some(path) = &o.state {

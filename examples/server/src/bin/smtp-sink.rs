@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use sansmail_common::driver::now;
 use sansmail_examples::args::{self, Args, UsageError};
 use sansmail_server::accounts::{self, Passwords};
 use sansmail_server::tls;
@@ -232,8 +233,8 @@ async fn on_event(
     let answer = |session: &mut Session, ticket, result: Result<(), Reply>| {
         // The ticket comes from the event being answered, so it is the pending one.
         let _ = match result {
-            Ok(()) => session.accept(ticket),
-            Err(r) => session.reject(ticket, r),
+            Ok(()) => session.accept(now(), ticket),
+            Err(r) => session.reject(now(), ticket, r),
         };
     };
     match event {
@@ -320,7 +321,7 @@ async fn on_event(
                         })
                     })
                     .collect();
-                let _ = session.respond_each(ticket, &replies);
+                let _ = session.respond_each(now(), ticket, &replies);
             } else if failed == 0 {
                 answer(session, ticket, Ok(()));
             } else {

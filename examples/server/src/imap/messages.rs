@@ -1,5 +1,6 @@
 //! STORE, COPY and MOVE, APPEND.
 
+use sansmail_common::driver::now;
 use sansmail_imap::message::binary_to_base64;
 use sansmail_imap::server::{Session, Ticket};
 use sansmail_imap::types::*;
@@ -141,6 +142,7 @@ impl Handler<'_> {
         };
         match SequenceSet::from_numbers(modified) {
             Some(set) => answer(session.complete(
+                now(),
                 ticket,
                 StatusKind::Ok,
                 Some(Code::Modified(set)),
@@ -207,7 +209,7 @@ impl Handler<'_> {
         if !moving {
             // A copy into the selected mailbox shows up (EXISTS) before the OK.
             self.refresh(session);
-            return answer(session.complete(ticket, StatusKind::Ok, code, "COPY completed"));
+            return answer(session.complete(now(), ticket, StatusKind::Ok, code, "COPY completed"));
         }
         if let Some(code) = code {
             answer(session.data(
@@ -232,7 +234,7 @@ impl Handler<'_> {
         session: &mut Session,
     ) {
         let Some(account) = self.account.clone() else {
-            return answer(session.reject(ticket, None, "Not logged in"));
+            return answer(session.reject(now(), ticket, None, "Not logged in"));
         };
         let name = Self::name_of(&mailbox, session);
         match account.open(&name).await {
@@ -244,12 +246,14 @@ impl Handler<'_> {
                     binary,
                     data: Vec::new(),
                 });
-                answer(session.accept(ticket));
+                answer(session.accept(now(), ticket));
             }
             Err(StoreError::NotFound) | Err(StoreError::BadName(_)) => {
-                answer(session.reject(ticket, Some(Code::TryCreate), "No such mailbox"))
+                answer(session.reject(now(), ticket, Some(Code::TryCreate), "No such mailbox"))
             }
-            Err(e) => answer(session.reject(ticket, Some(super::store_code(&e)), &e.to_string())),
+            Err(e) => {
+                answer(session.reject(now(), ticket, Some(super::store_code(&e)), &e.to_string()))
+            }
         }
     }
 
@@ -288,7 +292,7 @@ impl Handler<'_> {
                     uid_validity: nz(appended.uid_validity),
                     uids,
                 });
-                answer(session.complete(ticket, StatusKind::Ok, code, "APPEND completed"));
+                answer(session.complete(now(), ticket, StatusKind::Ok, code, "APPEND completed"));
             }
             Err(e) => Self::failed(session, ticket, &e),
         }

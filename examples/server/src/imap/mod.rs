@@ -23,6 +23,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use sansmail_common::driver::now;
 use sansmail_imap::driver::{Driver, Step, Tls};
 use sansmail_imap::mailbox::Change as ViewChange;
 use sansmail_imap::server::{Config, Event, Session, Ticket};
@@ -183,11 +184,17 @@ fn store_code(e: &StoreError) -> Code {
 
 impl Handler<'_> {
     fn ok(session: &mut Session, ticket: Ticket, name: &str) {
-        answer(session.complete(ticket, StatusKind::Ok, None, &format!("{name} completed")));
+        answer(session.complete(
+            now(),
+            ticket,
+            StatusKind::Ok,
+            None,
+            &format!("{name} completed"),
+        ));
     }
 
     fn fail(session: &mut Session, ticket: Ticket, code: Option<Code>, text: &str) {
-        answer(session.complete(ticket, StatusKind::No, code, text));
+        answer(session.complete(now(), ticket, StatusKind::No, code, text));
     }
 
     fn failed(session: &mut Session, ticket: Ticket, e: &StoreError) {
@@ -357,7 +364,7 @@ impl Handler<'_> {
 
     async fn on_event(&mut self, event: Event, session: &mut Session) {
         match event {
-            Event::Connected { ticket } => answer(session.accept(ticket)),
+            Event::Connected { ticket } => answer(session.accept(now(), ticket)),
             Event::Login {
                 ticket,
                 credentials,
@@ -414,6 +421,7 @@ impl Handler<'_> {
         let Some(user) = user else {
             info!(peer = %self.peer, login = %login, "login refused");
             return answer(session.reject(
+                now(),
                 ticket,
                 Some(Code::AuthenticationFailed),
                 "Authentication failed",
@@ -425,6 +433,7 @@ impl Handler<'_> {
             Err(e) => {
                 warn!(error = %e, %user, "cannot open the account");
                 return answer(session.reject(
+                    now(),
                     ticket,
                     Some(Code::Unavailable),
                     "Mailbox unavailable",
@@ -436,7 +445,7 @@ impl Handler<'_> {
         }
         info!(peer = %self.peer, %user, "logged in");
         self.account = Some(account);
-        answer(session.accept(ticket));
+        answer(session.accept(now(), ticket));
     }
 
     async fn command(&mut self, ticket: Ticket, command: CommandBody, session: &mut Session) {
@@ -615,7 +624,7 @@ impl Handler<'_> {
             }
             CommandBody::Expunge { uids } => self.expunge(ticket, uids, session).await,
             CommandBody::Close => self.close(ticket, session).await,
-            _ => answer(session.complete(ticket, StatusKind::Bad, None, "Not supported")),
+            _ => answer(session.complete(now(), ticket, StatusKind::Bad, None, "Not supported")),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use sansmail_common::driver::now;
 use sansmail_imap::server::{SelectInfo, Session, Ticket};
 use sansmail_imap::types::*;
 use sansmail_store::{Account, Mailbox as StoreMailbox, SystemFlag};
@@ -99,7 +100,7 @@ impl Handler<'_> {
             recent,
             read_only,
         });
-        answer(session.selected(ticket, info));
+        answer(session.selected(now(), ticket, info));
     }
 
     fn selected_writable(
