@@ -11,7 +11,7 @@
 //! #   fn handle_input(&mut self, _: Instant, _: &[u8]) {} fn handle_eof(&mut self, _: Instant) {}
 //! #   fn handle_timeout(&mut self, _: Instant) {} fn handle_tls_started(&mut self, _: Instant) {} }
 //! let mut pair = Pair::new(Quiet, Quiet, Instant::now());
-//! let stop = pair.run(|_client, _server, _side: Side<(), ()>| {});
+//! let stop = pair.run(|_now, _client, _server, _side: Side<(), ()>| {});
 //! assert_eq!(stop, Stop::Waiting { client: None, server: None });
 //! pair.advance(Duration::from_secs(600)); // nothing was due
 //! ```
@@ -58,6 +58,9 @@ pub struct Pair<C, S> {
     server_closed: bool,
     client_deadline: Option<Instant>,
     server_deadline: Option<Instant>,
+    /// The past deadlines already given to `handle_timeout`.
+    client_fired: Option<Instant>,
+    server_fired: Option<Instant>,
 }
 
 impl<C: SessionIo, S: SessionIo> Pair<C, S> {
@@ -73,15 +76,17 @@ impl<C: SessionIo, S: SessionIo> Pair<C, S> {
             server_closed: false,
             client_deadline: None,
             server_deadline: None,
+            client_fired: None,
+            server_fired: None,
         }
     }
 
     /// Moves bytes both ways until both sessions wait or close, handing
-    /// every event to `on_event`, which may answer through the sessions it
-    /// is given. The clock does not move.
+    /// every event to `on_event` with the time now; it may answer through
+    /// the sessions it is given. The clock does not move.
     pub fn run(
         &mut self,
-        mut on_event: impl FnMut(&mut C, &mut S, Side<C::Event, S::Event>),
+        mut on_event: impl FnMut(Instant, &mut C, &mut S, Side<C::Event, S::Event>),
     ) -> Stop {
         loop {
             let mut progress = false;
@@ -95,13 +100,26 @@ impl<C: SessionIo, S: SessionIo> Pair<C, S> {
                     }
                     Output::Event(e) => {
                         progress = true;
-                        on_event(&mut self.client, &mut self.server, Side::Client(e));
+                        on_event(
+                            self.now,
+                            &mut self.client,
+                            &mut self.server,
+                            Side::Client(e),
+                        );
                     }
                     Output::StartTls => {
                         progress = true;
                         self.client_tls = true;
                     }
                     Output::Timeout(deadline) => {
+                        // A deadline already past fires at once, as a driver's timer would.
+                        let due = deadline.filter(|d| *d <= self.now);
+                        if due.is_some() && due != self.client_fired {
+                            self.client_fired = due;
+                            self.client.handle_timeout(self.now);
+                            progress = true;
+                            continue;
+                        }
                         self.client_deadline = deadline;
                         break;
                     }
@@ -124,13 +142,26 @@ impl<C: SessionIo, S: SessionIo> Pair<C, S> {
                     }
                     Output::Event(e) => {
                         progress = true;
-                        on_event(&mut self.client, &mut self.server, Side::Server(e));
+                        on_event(
+                            self.now,
+                            &mut self.client,
+                            &mut self.server,
+                            Side::Server(e),
+                        );
                     }
                     Output::StartTls => {
                         progress = true;
                         self.server_tls = true;
                     }
                     Output::Timeout(deadline) => {
+                        // A deadline already past fires at once, as a driver's timer would.
+                        let due = deadline.filter(|d| *d <= self.now);
+                        if due.is_some() && due != self.server_fired {
+                            self.server_fired = due;
+                            self.server.handle_timeout(self.now);
+                            progress = true;
+                            continue;
+                        }
                         self.server_deadline = deadline;
                         break;
                     }

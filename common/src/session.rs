@@ -25,6 +25,27 @@ pub trait SessionIo {
     fn handle_tls_started(&mut self, now: Instant);
 }
 
+/// A session borrowed is driven like one owned (a test keeps its harness
+/// while a [`Pair`](crate::pair::Pair) runs it).
+impl<T: SessionIo + ?Sized> SessionIo for &mut T {
+    type Event = T::Event;
+    fn poll_output(&mut self) -> Output<Self::Event> {
+        (**self).poll_output()
+    }
+    fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        (**self).handle_input(now, data)
+    }
+    fn handle_eof(&mut self, now: Instant) {
+        (**self).handle_eof(now)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        (**self).handle_timeout(now)
+    }
+    fn handle_tls_started(&mut self, now: Instant) {
+        (**self).handle_tls_started(now)
+    }
+}
+
 /// Implements [`SessionIo`] for a session type whose inherent methods have
 /// the same names.
 #[macro_export]

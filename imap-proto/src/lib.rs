@@ -48,6 +48,10 @@ pub use sansmail_common::sasl;
 /// client sessions, so one loop can run any of them.
 pub use sansmail_common::SessionIo;
 
+/// A client and a server session joined in memory with a virtual clock,
+/// for tests of an application against its peer.
+pub use sansmail_common::pair;
+
 sansmail_common::impl_session_io!(crate::server::Session, crate::server::Event);
 sansmail_common::impl_session_io!(crate::client::Session, crate::client::Event);
 

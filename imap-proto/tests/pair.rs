@@ -4,66 +4,43 @@ mod common;
 
 use bytes::Bytes;
 use common::Harness;
-use sansmail_imap::Output;
 use sansmail_imap::client::{self, ClientError, Event, TlsPolicy};
 use sansmail_imap::server::Config;
 use sansmail_imap::types::*;
+use sansmail_imap::{Output, pair};
 
+/// Our client against the harness's server on a virtual clock, and the
+/// client's events.
 struct Pair {
-    server: Harness,
-    client: client::Session,
+    sessions: pair::Pair<client::Session, Harness>,
     events: Vec<Event>,
-    server_tls: bool,
 }
 
 impl Pair {
     fn new(server_config: Config, client_config: client::Config) -> Self {
         let server = Harness::new(server_config);
-        let client = client::Session::new(client_config, server.now);
+        let now = server.now;
+        let client = client::Session::new(client_config, now);
         let mut pair = Pair {
-            server,
-            client,
+            sessions: pair::Pair::new(client, server, now),
             events: Vec::new(),
-            server_tls: false,
         };
-        // The greeting was written when the harness accepted the connection.
-        let greeting = pair.server.drain_written();
-        pair.client
-            .handle_input(pair.server.now, greeting.as_bytes());
         pair.run();
         pair
     }
 
-    /// Shuttles bytes until neither side has anything to say.
-    fn run(&mut self) {
-        for _ in 0..1000 {
-            let mut to_server = Vec::new();
-            let mut moved = false;
-            loop {
-                match self.client.poll_output() {
-                    Output::Transmit(b) => to_server.extend_from_slice(&b),
-                    Output::Event(e) => {
-                        moved = true;
-                        self.events.push(e);
-                    }
-                    Output::StartTls => self.client.handle_tls_started(self.server.now),
-                    Output::Timeout(_) | Output::Closed => break,
-                }
+    /// Moves bytes both ways until both sides wait or close.
+    fn run(&mut self) -> pair::Stop {
+        let events = &mut self.events;
+        self.sessions.run(|_, _, _, side| {
+            if let pair::Side::Client(e) = side {
+                events.push(e);
             }
-            if to_server.is_empty() && !moved {
-                return;
-            }
-            if to_server.is_empty() {
-                continue;
-            }
-            let reply = self.server.send(&to_server);
-            if reply.contains("<TLS>") {
-                self.server_tls = true;
-            }
-            let reply = reply.replace("<TLS>", "");
-            self.client.handle_input(self.server.now, reply.as_bytes());
-        }
-        panic!("the sessions did not settle");
+        })
+    }
+
+    fn server(&mut self) -> &mut Harness {
+        &mut self.sessions.server
     }
 
     fn ready(&self) -> bool {
@@ -86,9 +63,10 @@ fn logs_in_with_sasl_ir_and_runs_commands() {
     let mut p = Pair::new(s, c);
     assert!(p.ready(), "{:?}", p.events);
     let tag = p
+        .sessions
         .client
         .command(
-            std::time::Instant::now(),
+            p.sessions.now,
             CommandBody::Select {
                 mailbox: Mailbox::inbox(),
                 params: SelectParams::default(),
@@ -99,9 +77,10 @@ fn logs_in_with_sasl_ir_and_runs_commands() {
     assert!(p.events.contains(&Event::Untagged(Untagged::Exists(3))));
     assert!(p.events.iter().any(|e| matches!(e, Event::Done { tag: t, status } if *t == tag && status.kind == StatusKind::Ok)));
     // A literal the server must accept with `+` (no LITERAL+ after login? it is offered: no wait).
-    p.client
+    p.sessions
+        .client
         .command(
-            std::time::Instant::now(),
+            p.sessions.now,
             CommandBody::Append {
                 mailbox: Mailbox::inbox(),
                 messages: vec![AppendMessage {
@@ -115,11 +94,11 @@ fn logs_in_with_sasl_ir_and_runs_commands() {
         )
         .unwrap();
     p.run();
-    assert_eq!(p.server.folders["INBOX"].messages.len(), 4);
+    assert_eq!(p.server().folders["INBOX"].messages.len(), 4);
     assert!(p.events.iter().any(|e| matches!(e, Event::Done { status, .. } if matches!(status.code, Some(Code::AppendUid { .. })))));
-    p.client.logout(std::time::Instant::now()).unwrap();
+    p.sessions.client.logout(p.sessions.now).unwrap();
     p.run();
-    assert!(p.server.closed);
+    assert!(p.server().closed);
 }
 
 #[test]
@@ -128,11 +107,12 @@ fn starttls_then_login_and_idle() {
     server.allow_plaintext_auth = false;
     let client_config = client::Config::password("alice", "secret");
     let mut p = Pair::new(server, client_config);
-    assert!(p.server_tls && p.client.is_tls());
+    assert!(p.server().tls_upgrades == 1 && p.sessions.client.is_tls());
     assert!(p.ready(), "{:?}", p.events);
-    p.client
+    p.sessions
+        .client
         .command(
-            std::time::Instant::now(),
+            p.sessions.now,
             CommandBody::Select {
                 mailbox: Mailbox::inbox(),
                 params: SelectParams::default(),
@@ -140,21 +120,25 @@ fn starttls_then_login_and_idle() {
         )
         .unwrap();
     p.run();
-    let idle = p.client.idle(std::time::Instant::now()).unwrap();
+    let idle = p.sessions.client.idle(p.sessions.now).unwrap();
     p.run();
     assert!(
         p.events
             .iter()
             .any(|e| matches!(e, Event::Continue { tag, .. } if *tag == idle))
     );
-    p.server.folders.get_mut("INBOX").unwrap().add(b"x", vec![]);
-    let pushed = p
-        .server
-        .change(sansmail_imap::mailbox::Change::Added { uid: common::nz(4) });
-    p.client.handle_input(p.server.now, pushed.as_bytes());
+    p.server()
+        .folders
+        .get_mut("INBOX")
+        .unwrap()
+        .add(b"x", vec![]);
+    // The store tells the session; the pair carries the push to the client.
+    p.server()
+        .session
+        .mailbox_changed(sansmail_imap::mailbox::Change::Added { uid: common::nz(4) });
     p.run();
     assert!(p.events.contains(&Event::Untagged(Untagged::Exists(4))));
-    p.client.done(std::time::Instant::now()).unwrap();
+    p.sessions.client.done(p.sessions.now).unwrap();
     p.run();
     assert!(
         p.events
@@ -187,9 +171,10 @@ fn large_fetch_literals_stream() {
     let (s, mut c) = plaintext();
     c.stream_over = 10;
     let mut p = Pair::new(s, c);
-    p.client
+    p.sessions
+        .client
         .command(
-            std::time::Instant::now(),
+            p.sessions.now,
             CommandBody::Select {
                 mailbox: Mailbox::inbox(),
                 params: SelectParams::default(),
@@ -198,8 +183,9 @@ fn large_fetch_literals_stream() {
         .unwrap();
     p.run();
     let (_, fetch) = sansmail_imap::codec::parse_command(b"x UID FETCH 2 BODY.PEEK[]\r\n").unwrap();
-    p.client
-        .command(std::time::Instant::now(), fetch.body)
+    p.sessions
+        .client
+        .command(p.sessions.now, fetch.body)
         .unwrap();
     p.run();
     let mut body = Vec::new();
@@ -254,4 +240,62 @@ fn authenticate_plain_without_sasl_ir_answers_the_continuation() {
         String::from_utf8(sent).unwrap(),
         "A1 AUTHENTICATE PLAIN\r\nAGFsaWNlAHNlY3JldA==\r\nA2 CAPABILITY\r\n"
     );
+}
+
+fn select_inbox() -> CommandBody {
+    CommandBody::Select {
+        mailbox: Mailbox::inbox(),
+        params: SelectParams::default(),
+    }
+}
+
+/// True when the command tagged `tag` completed with OK.
+fn completed(p: &Pair, tag: &Tag) -> bool {
+    p.events.iter().any(
+        |e| matches!(e, Event::Done { tag: t, status } if t == tag && status.kind == StatusKind::Ok),
+    )
+}
+
+#[test]
+fn a_client_idle_longer_than_its_reply_timeout_still_selects() {
+    let (s, c) = plaintext();
+    let timeout = c.timeout;
+    let mut p = Pair::new(s, c);
+    assert!(p.ready(), "{:?}", p.events);
+    p.sessions
+        .advance(timeout + std::time::Duration::from_secs(60));
+    let tag = p
+        .sessions
+        .client
+        .command(p.sessions.now, select_inbox())
+        .unwrap();
+    p.run();
+    assert!(completed(&p, &tag), "{:?}", p.events);
+    assert!(!p.events.iter().any(|e| matches!(e, Event::Failed(_))));
+}
+
+#[test]
+fn done_after_a_long_idle_gets_its_own_reply_time() {
+    let (s, c) = plaintext();
+    let mut p = Pair::new(s, c);
+    let tag = p
+        .sessions
+        .client
+        .command(p.sessions.now, select_inbox())
+        .unwrap();
+    p.run();
+    assert!(completed(&p, &tag));
+    let idle = p.sessions.client.idle(p.sessions.now).unwrap();
+    let stop = p.run();
+    // While idling the client sets no deadline of its own.
+    assert!(
+        matches!(stop, pair::Stop::Waiting { client: None, .. }),
+        "{stop:?}"
+    );
+    // Renewed before the server's 30 minutes, as RFC 2177 advises.
+    p.sessions.advance(std::time::Duration::from_secs(25 * 60));
+    p.sessions.client.done(p.sessions.now).unwrap();
+    p.run();
+    assert!(completed(&p, &idle), "{:?}", p.events);
+    assert!(!p.events.iter().any(|e| matches!(e, Event::Failed(_))));
 }

@@ -713,3 +713,31 @@ fn a_huge_literal_before_login_closes_the_connection_unread() {
     );
     assert!(!h.closed);
 }
+
+#[test]
+fn the_idle_timer_starts_again_when_the_application_answers() {
+    use sansmail_imap::Output;
+    use sansmail_imap::server::Session;
+    #[allow(clippy::disallowed_methods)] // the virtual clock starts at now
+    let now = std::time::Instant::now();
+    let config = Config::default();
+    let login = config.login_timeout;
+    let mut session = Session::new(config, now);
+    let Output::Event(Event::Connected { ticket }) = session.poll_output() else {
+        panic!()
+    };
+    // The application takes a while to decide on the greeting.
+    let answered = now + login / 2;
+    session.accept(answered, ticket).unwrap();
+    assert!(matches!(session.poll_output(), Output::Transmit(b) if b.starts_with(b"* OK")));
+    assert_eq!(
+        session.poll_output(),
+        Output::Timeout(Some(answered + login))
+    );
+    // Past the client's last byte plus the timeout, but not past the answer.
+    session.handle_timeout(now + login + Duration::from_secs(1));
+    assert_eq!(
+        session.poll_output(),
+        Output::Timeout(Some(answered + login))
+    );
+}

@@ -304,3 +304,28 @@ fn without_pipelining_queued_commands_are_refused() {
     assert!(!s.session.is_authenticated());
     assert_eq!(s.feed(b"CAPA\r\n").matches("PIPELINING").count(), 0);
 }
+
+#[test]
+fn the_idle_timer_starts_again_when_the_application_answers() {
+    let now = Instant::now();
+    let config = Config::default();
+    let idle = config.idle_timeout;
+    let mut session = Session::new(config, now);
+    let Output::Event(Event::Connected { ticket }) = session.poll_output() else {
+        panic!()
+    };
+    // The application takes four minutes to decide on the greeting.
+    let answered = now + Duration::from_secs(240);
+    session.accept(answered, ticket).unwrap();
+    assert!(matches!(session.poll_output(), Output::Transmit(b) if b.starts_with(b"+OK")));
+    assert_eq!(
+        session.poll_output(),
+        Output::Timeout(Some(answered + idle))
+    );
+    // Past the client's last byte plus the idle time, but not past the answer.
+    session.handle_timeout(now + idle + Duration::from_secs(1));
+    assert_eq!(
+        session.poll_output(),
+        Output::Timeout(Some(answered + idle))
+    );
+}

@@ -9,41 +9,29 @@ use std::time::Instant;
 use common::{PASSWORD, Server, USER};
 use sansmail_pop3::Output;
 use sansmail_pop3::client::{self, ClientCredentials, ClientError, Event, TlsPolicy};
+use sansmail_pop3::pair::{Pair, Side};
 use sansmail_pop3::server::Config;
 use sansmail_pop3::types::{ResponseCode, Secret};
 
-/// Runs a client against `server`; `on_ready` issues commands once logged in.
+/// Runs a client against `server` on a virtual clock until both wait or
+/// close; `on_ready` issues commands once logged in.
 fn run(
     config: client::Config,
     server: &mut Server,
-    mut on_ready: impl FnMut(&mut client::Session),
+    mut on_ready: impl FnMut(Instant, &mut client::Session),
 ) -> Vec<Event> {
-    let now = Instant::now();
-    let mut client = client::Session::new(config, now);
-    let greeting = server.drain();
-    client.handle_input(now, greeting.as_bytes());
+    let now = server.now;
+    let mut pair = Pair::new(client::Session::new(config, now), server, now);
     let mut events = Vec::new();
-    for _ in 0..10_000 {
-        match client.poll_output() {
-            Output::Transmit(bytes) => {
-                let answer = server.feed(&bytes);
-                client.handle_input(now, answer.as_bytes());
-                if server.closed {
-                    client.handle_eof(now);
-                }
+    pair.run(|now, client, _, side| {
+        if let Side::Client(event) = side {
+            if matches!(event, Event::Ready { .. }) {
+                on_ready(now, client);
             }
-            Output::Event(event) => {
-                if matches!(event, Event::Ready { .. }) {
-                    on_ready(&mut client);
-                }
-                events.push(event);
-            }
-            Output::StartTls => client.handle_tls_started(now),
-            Output::Timeout(_) => client.handle_eof(now),
-            Output::Closed => return events,
+            events.push(event);
         }
-    }
-    panic!("the pair did not finish");
+    });
+    events
 }
 
 fn bodies(events: &[Event]) -> Vec<u8> {
@@ -69,14 +57,18 @@ fn stls_server(messages: &[&[u8]]) -> Server {
 fn stls_then_sasl_plain_then_fetch_and_delete() {
     let msg: &[u8] = b"Subject: hi\r\n\r\n.leading dot\r\nbody\r\n";
     let mut server = stls_server(&[msg, b"Subject: two\r\n\r\nx\r\n"]);
-    let events = run(client::Config::password(USER, PASSWORD), &mut server, |c| {
-        c.stat(std::time::Instant::now()).unwrap();
-        c.uidl(std::time::Instant::now(), None).unwrap();
-        c.retr(std::time::Instant::now(), 1).unwrap();
-        c.top(std::time::Instant::now(), 2, 0).unwrap();
-        c.dele(std::time::Instant::now(), 1).unwrap();
-        c.quit(std::time::Instant::now()).unwrap();
-    });
+    let events = run(
+        client::Config::password(USER, PASSWORD),
+        &mut server,
+        |now, c| {
+            c.stat(now).unwrap();
+            c.uidl(now, None).unwrap();
+            c.retr(now, 1).unwrap();
+            c.top(now, 2, 0).unwrap();
+            c.dele(now, 1).unwrap();
+            c.quit(now).unwrap();
+        },
+    );
     assert!(server.starttls);
     let Some(Event::Ready { capabilities }) = events.first() else {
         panic!("{events:?}");
@@ -113,9 +105,9 @@ fn apop_login_without_tls() {
     let mut config = client::Config::password(USER, PASSWORD);
     config.tls = TlsPolicy::Disabled;
     config.apop = true;
-    let events = run(config, &mut server, |c| {
-        c.list(std::time::Instant::now(), Some(2)).unwrap();
-        c.quit(std::time::Instant::now()).unwrap();
+    let events = run(config, &mut server, |now, c| {
+        c.list(now, Some(2)).unwrap();
+        c.quit(now).unwrap();
     });
     assert!(matches!(
         server.events[1],
@@ -139,9 +131,13 @@ fn user_pass_when_sasl_is_not_offered() {
         ..Config::default()
     };
     let mut server = Server::new(config, &[]);
-    let events = run(client::Config::password(USER, PASSWORD), &mut server, |c| {
-        c.quit(std::time::Instant::now()).unwrap();
-    });
+    let events = run(
+        client::Config::password(USER, PASSWORD),
+        &mut server,
+        |now, c| {
+            c.quit(now).unwrap();
+        },
+    );
     assert!(matches!(events[0], Event::Ready { .. }));
     assert!(matches!(
         server.events[1],
@@ -152,7 +148,11 @@ fn user_pass_when_sasl_is_not_offered() {
 #[test]
 fn login_failures_are_typed() {
     let mut server = stls_server(&[]);
-    let events = run(client::Config::password(USER, "wrong"), &mut server, |_| {});
+    let events = run(
+        client::Config::password(USER, "wrong"),
+        &mut server,
+        |_, _| {},
+    );
     let [Event::Failed(ClientError::AuthFailed(r))] = events.as_slice() else {
         panic!("{events:?}");
     };
@@ -163,7 +163,7 @@ fn login_failures_are_typed() {
     let events = run(
         client::Config::password(USER, PASSWORD),
         &mut server,
-        |_| {},
+        |_, _| {},
     );
     let [Event::Failed(ClientError::AuthFailed(r))] = events.as_slice() else {
         panic!("{events:?}");
@@ -178,7 +178,7 @@ fn required_tls_fails_without_stls_and_nothing_leaks() {
     let events = run(
         client::Config::password(USER, PASSWORD),
         &mut server,
-        |_| {},
+        |_, _| {},
     );
     assert_eq!(events, vec![Event::Failed(ClientError::TlsUnavailable)]);
     assert!(server.events.len() == 1, "no login was attempted");
@@ -186,7 +186,7 @@ fn required_tls_fails_without_stls_and_nothing_leaks() {
     let mut server = Server::rfc1939();
     let mut config = client::Config::password(USER, PASSWORD);
     config.tls = TlsPolicy::Opportunistic;
-    let events = run(config, &mut server, |_| {});
+    let events = run(config, &mut server, |_, _| {});
     assert!(matches!(
         events[0],
         Event::Failed(ClientError::AuthUnavailable(_))
@@ -206,7 +206,7 @@ fn xoauth2_failure_round_ends_in_auth_failed() {
         token: Secret::new("token".into()),
     });
     config.implicit_tls = true;
-    let events = run(config, &mut server, |_| {});
+    let events = run(config, &mut server, |_, _| {});
     assert!(
         matches!(events[0], Event::Failed(ClientError::AuthFailed(_))),
         "{events:?}"
@@ -216,14 +216,18 @@ fn xoauth2_failure_round_ends_in_auth_failed() {
 #[test]
 fn refused_commands_leave_the_session_usable() {
     let mut server = stls_server(&[b"x\r\n"]);
-    let events = run(client::Config::password(USER, PASSWORD), &mut server, |c| {
-        c.retr(std::time::Instant::now(), 5).unwrap();
-        c.dele(std::time::Instant::now(), 1).unwrap();
-        c.dele(std::time::Instant::now(), 1).unwrap();
-        c.rset(std::time::Instant::now()).unwrap();
-        c.noop(std::time::Instant::now()).unwrap();
-        c.quit(std::time::Instant::now()).unwrap();
-    });
+    let events = run(
+        client::Config::password(USER, PASSWORD),
+        &mut server,
+        |now, c| {
+            c.retr(now, 5).unwrap();
+            c.dele(now, 1).unwrap();
+            c.dele(now, 1).unwrap();
+            c.rset(now).unwrap();
+            c.noop(now).unwrap();
+            c.quit(now).unwrap();
+        },
+    );
     let refused = events
         .iter()
         .filter(|e| matches!(e, Event::Refused { .. }))
@@ -241,11 +245,15 @@ fn without_pipelining_the_client_waits_for_each_answer() {
         ..Config::default()
     };
     let mut server = Server::new(config, &[b"a\r\n", b"b\r\n"]);
-    let events = run(client::Config::password(USER, PASSWORD), &mut server, |c| {
-        c.retr(std::time::Instant::now(), 1).unwrap();
-        c.retr(std::time::Instant::now(), 2).unwrap();
-        c.quit(std::time::Instant::now()).unwrap();
-    });
+    let events = run(
+        client::Config::password(USER, PASSWORD),
+        &mut server,
+        |now, c| {
+            c.retr(now, 1).unwrap();
+            c.retr(now, 2).unwrap();
+            c.quit(now).unwrap();
+        },
+    );
     assert_eq!(bodies(&events), b"a\r\nb\r\n", "{events:?}");
     assert!(!server.feed(b"").contains("-ERR"));
 }
@@ -302,4 +310,53 @@ fn client_drops_responses_injected_before_tls() {
         "nothing from before TLS was kept"
     );
     assert!(matches!(c.poll_output(), Output::Timeout(Some(_))));
+}
+
+#[test]
+fn a_client_idle_longer_than_its_reply_timeout_still_lists() {
+    let config = Config {
+        stls: true,
+        idle_timeout: std::time::Duration::from_secs(3600),
+        ..Config::default()
+    };
+    let mut server = Server::new(config, &[b"a\r\n"]);
+    let client_config = client::Config::password(USER, PASSWORD);
+    let timeout = client_config.timeout;
+    let now = server.now;
+    let mut pair = Pair::new(client::Session::new(client_config, now), &mut server, now);
+    let mut events = Vec::new();
+    let mut collect = |_, _: &mut client::Session, _: &mut &mut Server, side| {
+        if let Side::Client(event) = side {
+            events.push(event);
+        }
+    };
+    pair.run(&mut collect);
+    // Logged in, the client has nothing due: it sets no deadline.
+    let stop = pair.run(&mut collect);
+    assert_eq!(
+        stop,
+        sansmail_pop3::pair::Stop::Waiting {
+            client: None,
+            server: Some(now + std::time::Duration::from_secs(3600))
+        }
+    );
+    pair.advance(timeout + std::time::Duration::from_secs(60));
+    let now = pair.now;
+    pair.client.list(now, None).unwrap();
+    pair.run(&mut collect);
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            Event::Listed {
+                message: 1,
+                size: 3,
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Failed(_))),
+        "{events:?}"
+    );
 }

@@ -527,3 +527,39 @@ fn per_recipient_answers_are_checked() {
         }
     }
 }
+
+#[test]
+fn the_idle_timer_starts_again_when_the_application_answers() {
+    let now = std::time::Instant::now();
+    let config = Config::default();
+    let idle = config.idle_timeout;
+    let mut session = sansmail_smtp::server::Session::new(config, now);
+    let Output::Event(Event::Connected { ticket }) = session.poll_output() else {
+        panic!()
+    };
+    // The application takes four minutes to decide on the greeting.
+    let answered = now + Duration::from_secs(240);
+    session.accept(answered, ticket).unwrap();
+    assert!(matches!(session.poll_output(), Output::Transmit(b) if b.starts_with(b"220 ")));
+    assert_eq!(
+        session.poll_output(),
+        Output::Timeout(Some(answered + idle))
+    );
+    // Past the client's last byte plus the idle time, but not past the answer's.
+    session.handle_timeout(now + idle + Duration::from_secs(1));
+    assert_eq!(
+        session.poll_output(),
+        Output::Timeout(Some(answered + idle))
+    );
+    session.handle_input(answered, b"EHLO client.example\r\n");
+    let Output::Event(Event::Hello { ticket, .. }) = session.poll_output() else {
+        panic!()
+    };
+    let answered_again = answered + Duration::from_secs(200);
+    session.accept(answered_again, ticket).unwrap();
+    assert!(matches!(session.poll_output(), Output::Transmit(b) if b.starts_with(b"250")));
+    assert_eq!(
+        session.poll_output(),
+        Output::Timeout(Some(answered_again + idle))
+    );
+}

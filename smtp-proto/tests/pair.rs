@@ -13,7 +13,7 @@ use sansmail_smtp::client::{
 };
 use sansmail_smtp::server::{self, Offer};
 use sansmail_smtp::types::{ForwardPath, Host, Mailbox, Mechanism, ReversePath, Secret};
-use sansmail_smtp::{Mode, Output};
+use sansmail_smtp::{Mode, Output, pair};
 
 /// A message to send: envelope and body.
 struct Job {
@@ -32,16 +32,57 @@ fn job(from: &str, to: &[&str], body: &[u8]) -> Job {
     }
 }
 
-struct Pair {
-    client: client::Session,
-    server: Server,
-    now: Instant,
+/// The client's application: sends the jobs in turn, then QUIT.
+struct Sender {
     jobs: Vec<Job>,
     body: Vec<u8>,
     outcomes: Vec<Vec<RecipientOutcome>>,
     failure: Option<ClientError>,
-    client_closed: bool,
-    client_sent: Vec<u8>,
+    /// Stay connected once the jobs are done, instead of QUIT.
+    hold: bool,
+}
+
+impl Sender {
+    fn next_job(&mut self, now: Instant, client: &mut client::Session) {
+        match self.jobs.pop() {
+            Some(job) => {
+                self.body = job.body;
+                client.send_mail(now, job.envelope).unwrap();
+            }
+            None if self.hold => {}
+            None => client.quit(now),
+        }
+    }
+
+    fn on_event(&mut self, now: Instant, client: &mut client::Session, event: Event) {
+        match event {
+            Event::Ready => self.next_job(now, client),
+            Event::SendBody => {
+                // Three uneven pieces, to exercise stuffing across writes.
+                let body = std::mem::take(&mut self.body);
+                let (a, rest) = body.split_at(body.len() / 3);
+                let (b, c) = rest.split_at(rest.len() / 2);
+                for piece in [a, b, c] {
+                    client.write_body(now, piece).unwrap();
+                }
+                client.finish_body(now).unwrap();
+            }
+            Event::TransactionComplete(o) => {
+                self.outcomes.push(o);
+                if self.failure.is_none() {
+                    self.next_job(now, client);
+                }
+            }
+            Event::Failed(e) => self.failure = Some(e),
+            _ => {}
+        }
+    }
+}
+
+/// Our client and our server on the virtual clock, and the client's application.
+struct Pair {
+    sessions: pair::Pair<client::Session, Server>,
+    sender: Sender,
 }
 
 impl Pair {
@@ -51,79 +92,50 @@ impl Pair {
         let mut jobs = jobs;
         jobs.reverse();
         Pair {
-            client: client::Session::new(client_config, now),
-            server,
-            now,
-            jobs,
-            body: Vec::new(),
-            outcomes: Vec::new(),
-            failure: None,
-            client_closed: false,
-            client_sent: Vec::new(),
-        }
-    }
-
-    fn next_job(&mut self) {
-        match self.jobs.pop() {
-            Some(job) => {
-                self.body = job.body;
-                self.client.send_mail(self.now, job.envelope).unwrap();
-            }
-            None => self.client.quit(self.now),
+            sessions: pair::Pair::new(client::Session::new(client_config, now), server, now),
+            sender: Sender {
+                jobs,
+                body: Vec::new(),
+                outcomes: Vec::new(),
+                failure: None,
+                hold: false,
+            },
         }
     }
 
     /// Moves bytes both ways until neither side has anything to do.
-    fn run(&mut self) {
-        loop {
-            let mut progress = false;
-            loop {
-                match self.client.poll_output() {
-                    Output::Transmit(b) => {
-                        self.client_sent.extend_from_slice(&b);
-                        self.server.input(&b);
-                        progress = true;
-                    }
-                    Output::Event(Event::Ready) => self.next_job(),
-                    Output::Event(Event::SendBody) => {
-                        // Three uneven pieces, to exercise stuffing across writes.
-                        let body = std::mem::take(&mut self.body);
-                        let (a, rest) = body.split_at(body.len() / 3);
-                        let (b, c) = rest.split_at(rest.len() / 2);
-                        for piece in [a, b, c] {
-                            self.client.write_body(self.now, piece).unwrap();
-                        }
-                        self.client.finish_body(self.now).unwrap();
-                    }
-                    Output::Event(Event::TransactionComplete(o)) => {
-                        self.outcomes.push(o);
-                        if self.failure.is_none() {
-                            self.next_job();
-                        }
-                    }
-                    Output::Event(Event::Failed(e)) => self.failure = Some(e),
-                    Output::Event(_) => {}
-                    Output::StartTls => self.client.handle_tls_started(self.now),
-                    Output::Timeout(_) => break,
-                    Output::Closed => {
-                        self.client_closed = true;
-                        break;
-                    }
-                }
+    fn run(&mut self) -> pair::Stop {
+        let sender = &mut self.sender;
+        self.sessions.run(|now, client, _, side| {
+            if let pair::Side::Client(event) = side {
+                sender.on_event(now, client, event);
             }
-            let wire = std::mem::take(&mut self.server.wire);
-            if !wire.is_empty() && !self.client_closed {
-                self.client.handle_input(self.now, &wire);
-                progress = true;
-            }
-            if self.server.closed && !self.client_closed && wire.is_empty() {
-                self.client.handle_eof(self.now);
-                progress = true;
-            }
-            if !progress {
-                return;
-            }
-        }
+        })
+    }
+
+    fn client(&self) -> &client::Session {
+        &self.sessions.client
+    }
+
+    fn server(&self) -> &Server {
+        &self.sessions.server
+    }
+
+    fn client_closed(&self) -> bool {
+        self.sessions.closed().0
+    }
+
+    /// What the client sent.
+    fn client_sent(&self) -> String {
+        String::from_utf8_lossy(&self.sessions.server.received).into_owned()
+    }
+
+    fn outcomes(&self) -> &[Vec<RecipientOutcome>] {
+        &self.sender.outcomes
+    }
+
+    fn failure(&self) -> Option<&ClientError> {
+        self.sender.failure.as_ref()
     }
 }
 
@@ -165,10 +177,10 @@ fn data_with_dot_stuffing_round_trips() {
         vec![job("a@example.com", &["b@example.com"], DOTTY)],
     );
     p.run();
-    assert!(p.failure.is_none(), "{:?}", p.failure);
-    assert_eq!(statuses(&p.outcomes[0]), ["delivered"]);
-    assert_eq!(p.server.messages, vec![DOTTY_RECEIVED.to_vec()]);
-    assert!(p.client_closed && p.server.closed);
+    assert!(p.failure().is_none(), "{:?}", p.failure());
+    assert_eq!(statuses(&p.outcomes()[0]), ["delivered"]);
+    assert_eq!(p.server().messages, vec![DOTTY_RECEIVED.to_vec()]);
+    assert!(p.client_closed() && p.server().closed);
 }
 
 #[test]
@@ -182,9 +194,9 @@ fn bdat_sends_the_body_unchanged_in_chunks() {
         vec![job("a@example.com", &["b@example.com"], &body)],
     );
     p.run();
-    assert_eq!(statuses(&p.outcomes[0]), ["delivered"]);
-    assert_eq!(p.server.messages, vec![body]);
-    assert!(String::from_utf8_lossy(&p.client_sent).contains("BDAT 7\r\n"));
+    assert_eq!(statuses(&p.outcomes()[0]), ["delivered"]);
+    assert_eq!(p.server().messages, vec![body]);
+    assert!(p.client_sent().contains("BDAT 7\r\n"));
 }
 
 #[test]
@@ -202,16 +214,16 @@ fn each_recipient_gets_its_own_outcome() {
     let mut p = Pair::new(client_config(), server::Config::default(), jobs);
     p.run();
     assert_eq!(
-        statuses(&p.outcomes[0]),
+        statuses(&p.outcomes()[0]),
         ["permanent", "temporary", "delivered"]
     );
-    assert_eq!(statuses(&p.outcomes[1]), ["permanent"]);
-    assert_eq!(statuses(&p.outcomes[2]), ["delivered"]);
+    assert_eq!(statuses(&p.outcomes()[1]), ["permanent"]);
+    assert_eq!(statuses(&p.outcomes()[2]), ["delivered"]);
     assert_eq!(
-        p.server.messages,
+        p.server().messages,
         vec![b"hi\r\n".to_vec(), b"second\r\n".to_vec()]
     );
-    assert!(String::from_utf8_lossy(&p.client_sent).contains("RSET\r\n"));
+    assert!(p.client_sent().contains("RSET\r\n"));
 }
 
 #[test]
@@ -231,8 +243,8 @@ fn without_pipelining_commands_go_one_by_one() {
     )];
     let mut p = Pair::new(client_config(), server_config, jobs);
     p.run();
-    assert_eq!(statuses(&p.outcomes[0]), ["permanent", "delivered"]);
-    assert_eq!(p.server.messages, vec![DOTTY_RECEIVED.to_vec()]);
+    assert_eq!(statuses(&p.outcomes()[0]), ["permanent", "delivered"]);
+    assert_eq!(p.server().messages, vec![DOTTY_RECEIVED.to_vec()]);
 }
 
 #[test]
@@ -252,12 +264,12 @@ fn lmtp_gives_one_outcome_per_recipient() {
         )];
         let mut p = Pair::new(config.clone(), server_config, jobs);
         p.run();
-        assert!(p.failure.is_none(), "{:?}", p.failure);
+        assert!(p.failure().is_none(), "{:?}", p.failure());
         assert_eq!(
-            statuses(&p.outcomes[0]),
+            statuses(&p.outcomes()[0]),
             ["delivered", "permanent", "delivered"]
         );
-        assert_eq!(p.server.messages, vec![b"lmtp\r\n".to_vec()]);
+        assert_eq!(p.server().messages, vec![b"lmtp\r\n".to_vec()]);
     }
 }
 
@@ -279,10 +291,10 @@ fn starttls_then_auth_plain() {
         vec![job("a@example.com", &["b@example.com"], b"x\r\n")],
     );
     p.run();
-    assert!(p.failure.is_none(), "{:?}", p.failure);
-    assert!(p.client.is_tls() && p.client.is_authenticated());
-    assert_eq!(statuses(&p.outcomes[0]), ["delivered"]);
-    assert_eq!(p.server.tls_upgrades, 1);
+    assert!(p.failure().is_none(), "{:?}", p.failure());
+    assert!(p.client().is_tls() && p.client().is_authenticated());
+    assert_eq!(statuses(&p.outcomes()[0]), ["delivered"]);
+    assert_eq!(p.server().tls_upgrades, 1);
 }
 
 #[test]
@@ -323,8 +335,8 @@ fn auth_login_and_bearer_mechanisms() {
             vec![job("a@example.com", &["b@example.com"], b"x\r\n")],
         );
         p.run();
-        assert!(p.failure.is_none(), "{:?}", p.failure);
-        assert!(p.client.is_authenticated());
+        assert!(p.failure().is_none(), "{:?}", p.failure());
+        assert!(p.client().is_authenticated());
     }
 }
 
@@ -349,11 +361,11 @@ fn refused_credentials_fail_the_session() {
         let mut p = Pair::new(config, tls_auth_config(), vec![]);
         p.run();
         assert!(
-            matches!(&p.failure, Some(ClientError::AuthFailed(r)) if r.code().get() == 535),
+            matches!(p.failure(), Some(ClientError::AuthFailed(r)) if r.code().get() == 535),
             "{:?}",
-            p.failure
+            p.failure()
         );
-        assert!(p.client_closed);
+        assert!(p.client_closed());
     }
 }
 
@@ -363,8 +375,8 @@ fn required_tls_without_offer_fails() {
     config.tls = TlsPolicy::Required;
     let mut p = Pair::new(config, server::Config::default(), vec![]);
     p.run();
-    assert_eq!(p.failure, Some(ClientError::TlsUnavailable));
-    assert!(p.client_closed && p.server.closed);
+    assert_eq!(p.failure(), Some(&ClientError::TlsUnavailable));
+    assert!(p.client_closed() && p.server().closed);
 }
 
 #[test]
@@ -381,9 +393,9 @@ fn size_is_checked_before_sending() {
     let mut p = Pair::new(client_config(), server_config, jobs);
     p.run();
     assert!(
-        matches!(&p.outcomes[0][0].status, DeliveryStatus::PermanentFailure(r) if r.code().get() == 552)
+        matches!(&p.outcomes()[0][0].status, DeliveryStatus::PermanentFailure(r) if r.code().get() == 552)
     );
-    assert!(!String::from_utf8_lossy(&p.client_sent).contains("MAIL FROM"));
+    assert!(!p.client_sent().contains("MAIL FROM"));
 }
 
 #[test]
@@ -391,8 +403,8 @@ fn smtputf8_addresses_go_through() {
     let jobs = vec![job("jörg@bücher.example", &["ü@example.com"], b"utf8\r\n")];
     let mut p = Pair::new(client_config(), server::Config::default(), jobs);
     p.run();
-    assert_eq!(statuses(&p.outcomes[0]), ["delivered"]);
-    assert!(String::from_utf8_lossy(&p.client_sent).contains("SMTPUTF8"));
+    assert_eq!(statuses(&p.outcomes()[0]), ["delivered"]);
+    assert!(p.client_sent().contains("SMTPUTF8"));
 }
 
 #[test]
@@ -423,15 +435,22 @@ fn connection_lost_mid_transaction_is_temporary() {
     assert_eq!(c.poll_output(), Output::Event(Event::SendBody));
     c.write_body(now, b"partial").unwrap();
     c.handle_eof(now);
-    let _ = c.poll_output();
-    let Output::Event(Event::TransactionComplete(o)) = c.poll_output() else {
-        panic!()
+    let mut events = Vec::new();
+    loop {
+        match c.poll_output() {
+            Output::Event(e) => events.push(e),
+            Output::Transmit(_) => {}
+            other => {
+                assert_eq!(other, Output::Closed);
+                break;
+            }
+        }
+    }
+    let [Event::TransactionComplete(o), failed] = &events[..] else {
+        panic!("{events:?}")
     };
-    assert_eq!(statuses(&o), ["temporary", "permanent"]);
-    assert_eq!(
-        c.poll_output(),
-        Output::Event(Event::Failed(ClientError::ConnectionClosed))
-    );
+    assert_eq!(statuses(o), ["temporary", "permanent"]);
+    assert_eq!(failed, &Event::Failed(ClientError::ConnectionClosed));
 }
 
 #[test]
@@ -478,9 +497,9 @@ fn utf8_addresses_need_the_servers_smtputf8() {
     );
     p.run();
     assert!(
-        matches!(&p.outcomes[0][0].status, DeliveryStatus::PermanentFailure(r) if r.code().get() == 553)
+        matches!(&p.outcomes()[0][0].status, DeliveryStatus::PermanentFailure(r) if r.code().get() == 553)
     );
-    assert!(!String::from_utf8_lossy(&p.client_sent).contains("MAIL FROM"));
+    assert!(!p.client_sent().contains("MAIL FROM"));
 }
 
 #[test]
@@ -519,4 +538,31 @@ fn a_refused_bdat_chunk_stops_the_body_and_resets() {
     };
     assert!(matches!(&o[0].status, DeliveryStatus::PermanentFailure(r) if r.code().get() == 552));
     assert_eq!(c.poll_output(), Output::Timeout(None));
+}
+
+#[test]
+fn a_client_idle_longer_than_its_reply_timeout_still_sends() {
+    // The server lets a client idle for an hour; the client waits 300 s for a reply.
+    let server_config = server::Config {
+        idle_timeout: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let first = job("a@example.com", &["b@example.com"], b"one\r\n");
+    let mut p = Pair::new(client_config(), server_config, vec![first]);
+    p.sender.hold = true;
+    let stop = p.run();
+    assert_eq!(statuses(&p.outcomes()[0]), ["delivered"]);
+    // Nothing is due from the server while the client has nothing to say.
+    let pair::Stop::Waiting { client: None, .. } = stop else {
+        panic!("{stop:?}")
+    };
+    p.sessions.advance(Duration::from_secs(11 * 60));
+    p.sender
+        .jobs
+        .push(job("a@example.com", &["c@example.com"], b"two\r\n"));
+    p.sender.next_job(p.sessions.now, &mut p.sessions.client);
+    p.run();
+    assert!(p.failure().is_none(), "{:?}", p.failure());
+    assert_eq!(statuses(&p.outcomes()[1]), ["delivered"]);
+    assert_eq!(p.server().messages.len(), 2);
 }

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
-use sansmail_imap::Output;
 use sansmail_imap::mailbox::Change;
 use sansmail_imap::server::{Config, Event, SelectInfo, Session, Ticket};
 use sansmail_imap::types::*;
+use sansmail_imap::{Output, SessionIo};
 
 pub fn nz(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n).unwrap()
@@ -68,6 +68,8 @@ pub struct Harness {
     /// Refuse APPEND messages to mailboxes that do not exist (TRYCREATE).
     pub answer_login: bool,
     greeting: String,
+    /// TLS upgrades run through [`SessionIo`].
+    pub tls_upgrades: usize,
 }
 
 impl Harness {
@@ -90,6 +92,7 @@ impl Harness {
             appending: Vec::new(),
             answer_login: true,
             greeting: String::new(),
+            tls_upgrades: 0,
         };
         h.greeting = h.drain();
         h
@@ -517,5 +520,56 @@ fn matches_key(
         SearchKey::Subject(s) => m.data.windows(s.len()).any(|w| w.eq_ignore_ascii_case(s)),
         SearchKey::ModSeq { modseq, .. } => m.modseq >= *modseq,
         _ => false,
+    }
+}
+
+/// The harness as a session whose application is the store above, for
+/// [`sansmail_imap::pair::Pair`]; it reports no events of its own.
+impl SessionIo for Harness {
+    type Event = ();
+
+    fn poll_output(&mut self) -> Output<()> {
+        if !self.greeting.is_empty() {
+            let greeting = std::mem::take(&mut self.greeting);
+            return Output::Transmit(greeting.into_bytes().into());
+        }
+        loop {
+            match self.session.poll_output() {
+                Output::Event(e) => {
+                    self.events.push(e.clone());
+                    self.answer(e);
+                }
+                Output::StartTls => {
+                    self.tls_upgrades += 1;
+                    return Output::StartTls;
+                }
+                Output::Closed => {
+                    self.closed = true;
+                    return Output::Closed;
+                }
+                Output::Transmit(b) => return Output::Transmit(b),
+                Output::Timeout(t) => return Output::Timeout(t),
+            }
+        }
+    }
+
+    fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        self.now = now;
+        self.session.handle_input(now, data);
+    }
+
+    fn handle_eof(&mut self, now: Instant) {
+        self.now = now;
+        self.session.handle_eof(now);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        self.session.handle_timeout(now);
+    }
+
+    fn handle_tls_started(&mut self, now: Instant) {
+        self.now = now;
+        self.session.handle_tls_started(now);
     }
 }

@@ -4,9 +4,9 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use sansmail_pop3::Output;
 use sansmail_pop3::server::{Config, Event, MessageInfo, Session, Ticket};
 use sansmail_pop3::types::{Response, ResponseCode, UniqueId};
+use sansmail_pop3::{Output, SessionIo};
 
 /// The greeting timestamp of RFC 1939 §7's example.
 pub const TIMESTAMP: &str = "<1896.697170952@dbc.mtview.ca.us>";
@@ -225,4 +225,51 @@ pub fn replay(server: &mut Server, transcript: &str) {
         }
     }
     flush(server, pending_input, &mut expected);
+}
+
+/// The harness as a session whose application answers every event, for
+/// [`sansmail_pop3::pair::Pair`]; it reports no events of its own.
+impl SessionIo for Server {
+    type Event = ();
+
+    fn poll_output(&mut self) -> Output<()> {
+        loop {
+            match self.session.poll_output() {
+                Output::Event(event) => {
+                    self.events.push(event.clone());
+                    self.answer(event);
+                }
+                Output::StartTls => {
+                    self.starttls = true;
+                    return Output::StartTls;
+                }
+                Output::Closed => {
+                    self.closed = true;
+                    return Output::Closed;
+                }
+                Output::Transmit(b) => return Output::Transmit(b),
+                Output::Timeout(t) => return Output::Timeout(t),
+            }
+        }
+    }
+
+    fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        self.now = now;
+        self.session.handle_input(now, data);
+    }
+
+    fn handle_eof(&mut self, now: Instant) {
+        self.now = now;
+        self.session.handle_eof(now);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        self.session.handle_timeout(now);
+    }
+
+    fn handle_tls_started(&mut self, now: Instant) {
+        self.now = now;
+        self.session.handle_tls_started(now);
+    }
 }

@@ -210,9 +210,14 @@ impl Session {
     }
 
     /// Decodes buffered replies while each one has a command waiting for it
-    /// and the application has nothing left to act on.
+    /// and nothing is left to hand out: what one reply produces goes out
+    /// before the next is read, however the input was split.
     fn process_replies(&mut self) {
-        while self.events.is_empty() && !self.closing && !self.starttls_pending {
+        while self.events.is_empty()
+            && self.out.is_empty()
+            && !self.closing
+            && !self.starttls_pending
+        {
             if self.expect.is_empty() {
                 if self.input.len() > self.config.max_reply_size {
                     let error = crate::codec::SyntaxError::Reply("unsolicited data");

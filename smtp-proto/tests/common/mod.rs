@@ -4,16 +4,18 @@
 
 use std::time::{Duration, Instant};
 
-use sansmail_smtp::Output;
 use sansmail_smtp::sasl::Credentials;
 use sansmail_smtp::server::{Config, Event, Session};
 use sansmail_smtp::types::{ForwardPath, Reply};
+use sansmail_smtp::{Output, SessionIo};
 
 /// Everything observable about a server session: the bytes it sent and the events it gave.
 pub struct Server {
     pub session: Session,
     pub now: Instant,
     pub wire: Vec<u8>,
+    /// Everything the client sent.
+    pub received: Vec<u8>,
     pub events: Vec<Event>,
     pub messages: Vec<Vec<u8>>,
     pub body: Vec<u8>,
@@ -65,6 +67,7 @@ impl Server {
             session: Session::new(config, now),
             now,
             wire: Vec::new(),
+            received: Vec::new(),
             events: Vec::new(),
             messages: Vec::new(),
             body: Vec::new(),
@@ -81,24 +84,7 @@ impl Server {
         loop {
             match self.session.poll_output() {
                 Output::Transmit(b) => self.wire.extend_from_slice(&b),
-                Output::Event(e) => {
-                    match &e {
-                        Event::DataChunk(c) => self.body.extend_from_slice(c),
-                        Event::MessageEnd { .. } => {
-                            self.messages.push(std::mem::take(&mut self.body))
-                        }
-                        Event::TransactionAborted { .. } => self.body.clear(),
-                        _ => {}
-                    }
-                    let answer = decide(&e);
-                    let ticket = e.ticket();
-                    self.events.push(e);
-                    match (answer, ticket) {
-                        (Some(Ok(())), Some(t)) => self.session.accept(self.now, t).unwrap(),
-                        (Some(Err(r)), Some(t)) => self.session.reject(self.now, t, r).unwrap(),
-                        _ => {}
-                    }
-                }
+                Output::Event(e) => self.on_event(e),
                 Output::StartTls => {
                     self.tls_upgrades += 1;
                     if self.auto_tls {
@@ -111,6 +97,24 @@ impl Server {
                     return;
                 }
             }
+        }
+    }
+
+    /// Records an event and answers it with [`decide`].
+    fn on_event(&mut self, e: Event) {
+        match &e {
+            Event::DataChunk(c) => self.body.extend_from_slice(c),
+            Event::MessageEnd { .. } => self.messages.push(std::mem::take(&mut self.body)),
+            Event::TransactionAborted { .. } => self.body.clear(),
+            _ => {}
+        }
+        let answer = decide(&e);
+        let ticket = e.ticket();
+        self.events.push(e);
+        match (answer, ticket) {
+            (Some(Ok(())), Some(t)) => self.session.accept(self.now, t).unwrap(),
+            (Some(Err(r)), Some(t)) => self.session.reject(self.now, t, r).unwrap(),
+            _ => {}
         }
     }
 
@@ -220,5 +224,53 @@ pub fn tls_auth_config() -> Config {
             sansmail_smtp::types::Mechanism::OAuthBearer,
         ],
         ..Config::default()
+    }
+}
+
+/// The harness as a session whose application is [`decide`], for
+/// [`sansmail_common::pair::Pair`]: it answers its own events and reports none.
+impl SessionIo for Server {
+    type Event = ();
+
+    fn poll_output(&mut self) -> Output<()> {
+        if !self.wire.is_empty() {
+            return Output::Transmit(std::mem::take(&mut self.wire).into());
+        }
+        loop {
+            match self.session.poll_output() {
+                Output::Event(e) => self.on_event(e),
+                Output::StartTls => {
+                    self.tls_upgrades += 1;
+                    return Output::StartTls;
+                }
+                Output::Closed => {
+                    self.closed = true;
+                    return Output::Closed;
+                }
+                Output::Transmit(b) => return Output::Transmit(b),
+                Output::Timeout(t) => return Output::Timeout(t),
+            }
+        }
+    }
+
+    fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        self.now = now;
+        self.received.extend_from_slice(data);
+        self.session.handle_input(now, data);
+    }
+
+    fn handle_eof(&mut self, now: Instant) {
+        self.now = now;
+        self.session.handle_eof(now);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        self.session.handle_timeout(now);
+    }
+
+    fn handle_tls_started(&mut self, now: Instant) {
+        self.now = now;
+        self.session.handle_tls_started(now);
     }
 }
