@@ -52,6 +52,11 @@ fn login_needs_tls_and_starttls_drops_pipelined_input() {
         h.send(b"a2 STARTTLS\r\na3 LOGIN alice secret\r\n"),
         "a2 OK Begin TLS negotiation now\r\n<TLS>"
     );
+    // The application is told, as by the SMTP and POP3 sessions.
+    assert_eq!(
+        h.events.last(),
+        Some(&Event::PipelinedInputDiscarded { bytes: 23 })
+    );
     let out = h.send(b"a4 CAPABILITY\r\n");
     assert!(!caps_line(&out).contains("STARTTLS") && caps_line(&out).contains("AUTH=PLAIN"));
     let out = h.send(b"a5 LOGIN alice secret\r\n");

@@ -107,6 +107,12 @@ pub enum Event {
     Unselected,
     /// The client logged out or the connection ended.
     Closed,
+    /// Bytes that followed STARTTLS in the same plaintext read were thrown
+    /// away (RFC 9051 §11.1; the CVE-2011-0411 class of injection).
+    PipelinedInputDiscarded {
+        /// How many.
+        bytes: usize,
+    },
 }
 
 impl Event {

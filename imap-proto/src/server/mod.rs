@@ -1815,7 +1815,12 @@ impl Session {
                     self.ok(&tag, "Begin TLS negotiation now");
                     // Anything pipelined after STARTTLS is plaintext an
                     // attacker may have injected: drop it (CVE-2011-0411 class).
+                    let bytes = self.input.len();
                     self.input = BytesMut::new();
+                    if bytes > 0 {
+                        self.events
+                            .push_back(Event::PipelinedInputDiscarded { bytes });
+                    }
                     self.starttls_pending = true;
                 }
             }

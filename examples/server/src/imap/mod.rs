@@ -397,6 +397,9 @@ impl Handler<'_> {
             }
             Event::IdleEnded => self.idling = false,
             Event::Unselected => self.selected = None,
+            Event::PipelinedInputDiscarded { bytes } => {
+                warn!(peer = %self.peer, bytes, "discarded plaintext sent after STARTTLS")
+            }
             _ => {}
         }
     }
