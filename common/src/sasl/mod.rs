@@ -2,6 +2,7 @@
 //! and OAUTHBEARER (RFC 7628). Sessions decode them; applications verify.
 
 mod mechanism;
+pub mod server;
 
 pub use mechanism::Mechanism;
 

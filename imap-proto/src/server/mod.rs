@@ -62,6 +62,7 @@ pub use event::{AnswerError, AppendAbort, Event, SelectInfo, Ticket};
 use crate::Output;
 use crate::codec::{self, DecodeError, Parser, W};
 use crate::mailbox::{Change, SelectedMailbox};
+use crate::sasl::server::{Exchange, Failure, Step};
 use crate::sasl::{self, Credentials, Mechanism, Secret};
 use crate::types::{
     Capability, Code, Command, CommandBody, Continue, EsearchItem, FetchAttr, FetchValue,
@@ -97,23 +98,18 @@ enum Phase {
     Skip { remaining: u32 },
     /// The octets of an APPEND message, passed on as chunks.
     AppendData { remaining: u32 },
-    /// A SASL response line.
-    Auth { tag: Tag, stage: AuthStage },
-    /// The client's answer to an error challenge; then the NO goes out.
-    AuthFailureAck { tag: Tag, status: Status },
+    /// An AUTHENTICATE exchange: its response lines (also the answer to
+    /// an error challenge), and its credentials while they are checked.
+    Auth {
+        tag: Tag,
+        exchange: Exchange<Status>,
+    },
     /// IDLE: waiting for DONE.
     Idle { tag: Tag },
     /// After the OK to STARTTLS, until the application says TLS is up.
     AwaitingTls,
     /// Finished.
     Closed,
-}
-
-#[derive(Debug)]
-enum AuthStage {
-    Single(Mechanism),
-    LoginUser,
-    LoginPassword(String),
 }
 
 /// What a pending command is, for checking answers and placing updates.
@@ -212,10 +208,6 @@ pub struct Session {
     /// Chunks written before compression started (up to the OK to COMPRESS).
     plain_chunks: usize,
 }
-
-const SASL_LOGIN_USER: &str = "VXNlcm5hbWU6"; // "Username:"
-const SASL_LOGIN_PASSWORD: &str = "UGFzc3dvcmQ6"; // "Password:"
-const OAUTH_ERROR: &str = "eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIn0="; // {"status":"invalid_token"}
 
 impl Session {
     /// A session for a client that just connected. The first event is
@@ -446,8 +438,8 @@ impl Session {
                 )));
             }
             Pending::Login { tag } => {
-                // A bearer login readied an error challenge it no longer needs.
-                if matches!(self.phase, Phase::AuthFailureAck { .. }) {
+                // The AUTHENTICATE exchange is over.
+                if matches!(self.phase, Phase::Auth { .. }) {
                     self.phase = Phase::Command;
                 }
                 self.logged_in(&tag)
@@ -515,14 +507,23 @@ impl Session {
                     Some(code.unwrap_or(Code::AuthenticationFailed)),
                     text_of(text),
                 );
-                if matches!(&self.phase, Phase::AuthFailureAck { .. }) {
-                    // Set in `finish_auth` for the bearer mechanisms.
-                    self.phase = Phase::AuthFailureAck { tag, status };
-                    self.send_continue(OAUTH_ERROR);
-                } else {
-                    self.tagged(&tag, status);
-                    self.count_error();
-                }
+                let status = match std::mem::replace(&mut self.phase, Phase::Command) {
+                    // RFC 7628 §3.2.2: an error challenge, the client's answer, then the NO.
+                    Phase::Auth { tag, mut exchange } => match exchange.refuse(status) {
+                        Ok(challenge) => {
+                            self.send_continue(challenge);
+                            self.phase = Phase::Auth { tag, exchange };
+                            return Ok(());
+                        }
+                        Err(status) => status,
+                    },
+                    other => {
+                        self.phase = other;
+                        status
+                    }
+                };
+                self.tagged(&tag, status);
+                self.count_error();
             }
             Pending::AppendStart { sync } => {
                 let status = Status::new(StatusKind::No, code, text_of(text));
@@ -1262,60 +1263,29 @@ impl Session {
                 "Unsupported authentication mechanism",
             );
         };
-        match (mech, initial) {
-            (Mechanism::Login, None) => {
-                self.send_continue(SASL_LOGIN_USER);
-                self.phase = Phase::Auth {
-                    tag,
-                    stage: AuthStage::LoginUser,
-                };
-            }
-            (Mechanism::Login, Some(user)) => match decode_b64(&user) {
-                Some(user) => {
-                    self.send_continue(SASL_LOGIN_PASSWORD);
-                    let user = String::from_utf8_lossy(&user).into_owned();
-                    self.phase = Phase::Auth {
-                        tag,
-                        stage: AuthStage::LoginPassword(user),
-                    };
-                }
-                None => self.bad(Some(&tag), None, "Invalid base64"),
+        let initial = match initial {
+            None => None,
+            Some(data) => match sasl::server::decode_response(data.as_bytes()) {
+                Some(data) => Some(data),
+                None => return self.bad(Some(&tag), None, "Invalid base64"),
             },
-            (mech, None) => {
-                self.send_continue("");
-                self.phase = Phase::Auth {
-                    tag,
-                    stage: AuthStage::Single(mech),
-                };
-            }
-            (mech, Some(data)) => match decode_b64(&data) {
-                Some(data) => self.finish_auth(tag, &mech, &data),
-                None => self.bad(Some(&tag), None, "Invalid base64"),
-            },
-        }
+        };
+        let (exchange, step) = Exchange::start(mech, initial);
+        self.auth_step(tag, exchange, step);
     }
 
-    /// A client line during AUTHENTICATE.
-    fn auth_line(&mut self, tag: Tag, stage: AuthStage, line: &[u8]) {
-        if line == b"*" {
-            return self.bad(Some(&tag), None, "Authentication canceled");
-        }
-        let Some(data) = decode_b64(line) else {
-            return self.bad(Some(&tag), None, "Invalid base64");
-        };
-        match stage {
-            AuthStage::LoginUser => {
-                self.send_continue(SASL_LOGIN_PASSWORD);
-                let user = String::from_utf8_lossy(&data).into_owned();
-                self.phase = Phase::Auth {
-                    tag,
-                    stage: AuthStage::LoginPassword(user),
-                };
+    /// Carries out what the SASL exchange asks for.
+    fn auth_step(&mut self, tag: Tag, exchange: Exchange<Status>, step: Step<Status>) {
+        match step {
+            Step::Challenge(challenge) => {
+                self.send_continue(challenge);
+                self.phase = Phase::Auth { tag, exchange };
             }
-            AuthStage::LoginPassword(username) => {
-                let credentials = Credentials::Login {
-                    username,
-                    password: Secret::new(String::from_utf8_lossy(&data).into_owned()),
+            Step::Credentials(credentials) => {
+                // Kept while the application decides, for the error round of a refusal.
+                self.phase = Phase::Auth {
+                    tag: tag.clone(),
+                    exchange,
                 };
                 let ticket = self.wait_for(Pending::Login { tag });
                 self.events.push_back(Event::Login {
@@ -1323,33 +1293,14 @@ impl Session {
                     credentials,
                 });
             }
-            AuthStage::Single(mech) => self.finish_auth(tag, &mech, &data),
-        }
-    }
-
-    fn finish_auth(&mut self, tag: Tag, mech: &Mechanism, data: &[u8]) {
-        let decoded = match mech {
-            Mechanism::Plain => sasl::decode_plain(data),
-            Mechanism::XOAuth2 => sasl::decode_xoauth2(data),
-            Mechanism::OAuthBearer => sasl::decode_oauthbearer(data),
-            _ => Err(sasl::SaslError("SASL")),
-        };
-        match decoded {
-            Ok(credentials) => {
-                if matches!(mech, Mechanism::XOAuth2 | Mechanism::OAuthBearer) {
-                    // A refusal then goes through an error challenge (RFC 7628 §3.2.2).
-                    self.phase = Phase::AuthFailureAck {
-                        tag: tag.clone(),
-                        status: Status::new(StatusKind::No, None, "pending"),
-                    };
-                }
-                let ticket = self.wait_for(Pending::Login { tag });
-                self.events.push_back(Event::Login {
-                    ticket,
-                    credentials,
-                });
+            Step::Refused(status) => {
+                self.tagged(&tag, status);
+                self.count_error();
             }
-            Err(e) => self.bad(Some(&tag), None, &e.to_string()),
+            Step::Failed(Failure::Cancelled) => {
+                self.bad(Some(&tag), None, "Authentication canceled")
+            }
+            Step::Failed(e) => self.bad(Some(&tag), None, &e.to_string()),
         }
     }
 
@@ -1407,9 +1358,7 @@ impl Session {
                 }
                 true
             }
-            Phase::Auth { .. } | Phase::AuthFailureAck { .. } | Phase::Idle { .. } => {
-                self.step_line()
-            }
+            Phase::Auth { .. } | Phase::Idle { .. } => self.step_line(),
             Phase::Greeting | Phase::AwaitingTls | Phase::Closed => false,
         }
     }
@@ -1451,10 +1400,9 @@ impl Session {
             return true;
         }
         match std::mem::replace(&mut self.phase, Phase::Command) {
-            Phase::Auth { tag, stage } => self.auth_line(tag, stage, line),
-            Phase::AuthFailureAck { tag, status } => {
-                self.tagged(&tag, status);
-                self.count_error();
+            Phase::Auth { tag, mut exchange } => {
+                let step = exchange.respond(line);
+                self.auth_step(tag, exchange, step);
             }
             Phase::Idle { tag } => {
                 self.events.push_back(Event::IdleEnded);
@@ -1956,15 +1904,6 @@ fn text_of(s: &str) -> Text {
             .collect();
         Text::new(Str::from(cleaned)).unwrap_or_default()
     })
-}
-
-/// Decodes SASL base64; `=` is an empty response.
-fn decode_b64(data: &[u8]) -> Option<Vec<u8>> {
-    use base64::Engine;
-    if data == b"=" {
-        return Some(Vec::new());
-    }
-    base64::engine::general_purpose::STANDARD.decode(data).ok()
 }
 
 fn is_uid(body: &CommandBody) -> bool {

@@ -61,11 +61,10 @@ pub use config::Config;
 pub use event::{AnswerError, BodyFlow, Event, MessageInfo, Ticket};
 
 use crate::Output;
-use crate::codec::{
-    Command, SyntaxError, decode_sasl, encode_base64, write_scan_line, write_uid_line,
-};
+use crate::codec::{Command, SyntaxError, write_scan_line, write_uid_line};
 use crate::multiline::BodyEncoder;
-use crate::sasl::{self, Credentials, Mechanism};
+use crate::sasl::server::{Exchange, Failure, Step};
+use crate::sasl::{self, Mechanism};
 use crate::types::{Capability, Response, ResponseCode, Secret, UniqueId};
 use sansmail_common::line::{LineError, LineReader};
 
@@ -87,23 +86,15 @@ enum Phase {
     Greeting,
     /// Command lines.
     Command,
-    /// A SASL response line.
-    AuthResponse(AuthStage),
-    /// The line a client sends after an error challenge; then `response` goes out.
-    AuthFailureAck(Response),
+    /// A SASL exchange: its response lines (also the one after an error
+    /// challenge), and its credentials while the application checks them.
+    AuthResponse(Exchange<Response>),
     /// Message content from the application.
     Streaming(BodyEncoder),
     /// After `+OK` to STLS, until the application says TLS is up.
     AwaitingTls,
     /// Finished.
     Closed,
-}
-
-#[derive(Debug)]
-enum AuthStage {
-    Single(Mechanism),
-    LoginUser,
-    LoginPassword(String),
 }
 
 /// A decision the application owes.
@@ -491,17 +482,18 @@ impl Session {
             }
             Pending::Login => {
                 self.user = None;
-                if let Phase::AuthResponse(AuthStage::Single(
-                    Mechanism::OAuthBearer | Mechanism::XOAuth2,
-                )) = self.phase
-                {
+                let response = match std::mem::replace(&mut self.phase, Phase::Command) {
                     // RFC 7628 §3.2.2: an error challenge, the client's dummy reply, then the failure.
-                    self.out
-                        .put_slice(b"+ eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIn0=\r\n");
-                    self.phase = Phase::AuthFailureAck(response);
-                    return;
-                }
-                self.phase = Phase::Command;
+                    Phase::AuthResponse(mut exchange) => match exchange.refuse(response) {
+                        Ok(challenge) => {
+                            self.challenge(challenge);
+                            self.phase = Phase::AuthResponse(exchange);
+                            return;
+                        }
+                        Err(response) => response,
+                    },
+                    _ => response,
+                };
                 self.error(&response);
             }
             Pending::Retrieve { .. } => self.respond_line(&response),
@@ -544,7 +536,7 @@ impl Session {
         }
         match self.phase {
             Phase::Command => self.step_command(),
-            Phase::AuthResponse(_) | Phase::AuthFailureAck(_) => self.step_auth_line(),
+            Phase::AuthResponse(_) => self.step_auth_line(),
             Phase::Greeting | Phase::Streaming(_) | Phase::AwaitingTls | Phase::Closed => false,
         }
     }
@@ -838,76 +830,52 @@ impl Session {
         }
         let initial = match initial {
             None => None,
-            Some(r) => match decode_sasl(r.expose().as_bytes()) {
+            Some(r) => match sasl::server::decode_response(r.expose().as_bytes()) {
                 Some(bytes) => Some(bytes),
                 None => return self.error_text(None, "Invalid base64"),
             },
         };
-        match (mechanism, initial) {
-            (Mechanism::Login, None) => {
-                self.challenge(b"Username:");
-                self.phase = Phase::AuthResponse(AuthStage::LoginUser);
-            }
-            (Mechanism::Login, Some(user)) => self.login_user(user),
-            (mechanism, None) => {
-                self.challenge(b"");
-                self.phase = Phase::AuthResponse(AuthStage::Single(mechanism));
-            }
-            (mechanism, Some(message)) => {
-                self.phase = Phase::AuthResponse(AuthStage::Single(mechanism.clone()));
-                self.finish_sasl(mechanism, &message);
-            }
-        }
+        let (exchange, step) = Exchange::start(mechanism, initial);
+        self.auth_step(exchange, step);
     }
 
-    fn challenge(&mut self, text: &[u8]) {
+    /// Sends a challenge, already base64.
+    fn challenge(&mut self, challenge: &str) {
         self.out.put_slice(b"+ ");
-        self.out.put_slice(encode_base64(text).as_bytes());
+        self.out.put_slice(challenge.as_bytes());
         self.out.put_slice(b"\r\n");
     }
 
-    fn login_user(&mut self, user: Vec<u8>) {
-        match String::from_utf8(user) {
-            Ok(user) if !user.is_empty() => {
-                self.challenge(b"Password:");
-                self.phase = Phase::AuthResponse(AuthStage::LoginPassword(user));
-            }
-            _ => self.sasl_failed("Malformed LOGIN response"),
-        }
-    }
-
-    fn finish_sasl(&mut self, mechanism: Mechanism, message: &[u8]) {
-        let decoded = match mechanism {
-            Mechanism::Plain => sasl::decode_plain(message),
-            Mechanism::XOAuth2 => sasl::decode_xoauth2(message),
-            Mechanism::OAuthBearer => sasl::decode_oauthbearer(message),
-            _ => Err(sasl::SaslError("SASL")),
-        };
-        match decoded {
-            Ok(credentials) => self.credentials(mechanism, credentials),
-            Err(_) => self.sasl_failed("Malformed SASL response"),
-        }
-    }
-
-    fn credentials(&mut self, mechanism: Mechanism, credentials: Credentials) {
-        if let Some(user) = credentials.username()
-            && !user.is_ascii()
-            && !self.utf8
-        {
-            self.phase = Phase::Command;
-            return self.error_text(None, "UTF-8 user names need the UTF8 command");
-        }
-        let ticket = self.wait_for(Pending::Login);
-        self.events.push_back(Event::Auth {
-            ticket,
-            mechanism,
-            credentials,
-        });
-    }
-
-    fn sasl_failed(&mut self, text: &str) {
+    /// Carries out what the SASL exchange asks for.
+    fn auth_step(&mut self, exchange: Exchange<Response>, step: Step<Response>) {
         self.phase = Phase::Command;
-        self.error_text(None, text);
+        match step {
+            Step::Challenge(challenge) => {
+                self.challenge(challenge);
+                self.phase = Phase::AuthResponse(exchange);
+            }
+            Step::Credentials(credentials) => {
+                let mechanism = exchange.mechanism().clone();
+                if let Some(user) = credentials.username()
+                    && !user.is_ascii()
+                    && !self.utf8
+                {
+                    return self.error_text(None, "UTF-8 user names need the UTF8 command");
+                }
+                // Kept while the application decides, for the error round of a refusal.
+                self.phase = Phase::AuthResponse(exchange);
+                let ticket = self.wait_for(Pending::Login);
+                self.events.push_back(Event::Auth {
+                    ticket,
+                    mechanism,
+                    credentials,
+                });
+            }
+            Step::Refused(response) => self.error(&response),
+            Step::Failed(Failure::Cancelled) => self.error_text(None, "Authentication cancelled"),
+            Step::Failed(Failure::InvalidBase64) => self.error_text(None, "Invalid base64"),
+            Step::Failed(_) => self.error_text(None, "Malformed SASL response"),
+        }
     }
 
     fn step_auth_line(&mut self) -> bool {
@@ -920,36 +888,11 @@ impl Session {
             }
             None => return false,
         };
-        match std::mem::replace(&mut self.phase, Phase::Command) {
-            Phase::AuthFailureAck(response) => self.error(&response),
-            Phase::AuthResponse(_) if &line[..] == b"*" => {
-                self.error_text(None, "Authentication cancelled")
-            }
-            Phase::AuthResponse(stage) => match (stage, decode_sasl(&line)) {
-                (_, None) => self.sasl_failed("Invalid base64"),
-                (AuthStage::LoginUser, Some(user)) => self.login_user(user),
-                (AuthStage::LoginPassword(username), Some(password)) => {
-                    match String::from_utf8(password) {
-                        Ok(password) if !password.is_empty() => {
-                            self.phase =
-                                Phase::AuthResponse(AuthStage::LoginPassword(username.clone()));
-                            self.credentials(
-                                Mechanism::Login,
-                                Credentials::Login {
-                                    username,
-                                    password: Secret::new(password),
-                                },
-                            );
-                        }
-                        _ => self.sasl_failed("Malformed LOGIN response"),
-                    }
-                }
-                (AuthStage::Single(mechanism), Some(message)) => {
-                    self.phase = Phase::AuthResponse(AuthStage::Single(mechanism.clone()));
-                    self.finish_sasl(mechanism, &message);
-                }
-            },
-            _ => {}
+        if let Phase::AuthResponse(mut exchange) =
+            std::mem::replace(&mut self.phase, Phase::Command)
+        {
+            let step = exchange.respond(&line);
+            self.auth_step(exchange, step);
         }
         true
     }

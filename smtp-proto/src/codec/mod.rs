@@ -98,12 +98,3 @@ impl SyntaxError {
         }
     }
 }
-
-/// Decodes one SASL response line: empty for an empty response, else strict base64.
-pub(crate) fn decode_sasl_line(line: &[u8]) -> Option<Vec<u8>> {
-    if line.is_empty() {
-        Some(Vec::new())
-    } else {
-        command::decode_base64(line)
-    }
-}

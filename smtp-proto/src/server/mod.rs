@@ -49,7 +49,8 @@ pub use event::{AbortReason, AnswerError, Event, HelloKind, Ticket};
 use crate::Output;
 use crate::codec::{Command, SyntaxError};
 use crate::data::{DataStep, DotUnstuffer};
-use crate::sasl::{self, Credentials};
+use crate::sasl;
+use crate::sasl::server::{Exchange, Failure, Step};
 use crate::types::{
     BodyType, ForwardPath, MailParameter, Mechanism, RcptParameter, Reply, ReversePath,
 };
@@ -78,10 +79,8 @@ enum Phase {
     Greeting,
     /// Command lines.
     Command,
-    /// A SASL response line.
-    AuthResponse(AuthStage),
-    /// The line a client sends after a 334 error challenge; then `reply` goes out.
-    AuthFailureAck(Reply),
+    /// A SASL response line (also the one after an error challenge).
+    AuthResponse(Exchange<Reply>),
     /// A DATA body.
     Data(DotUnstuffer),
     /// The octets of a BDAT chunk.
@@ -97,19 +96,12 @@ enum Phase {
     Closed,
 }
 
-#[derive(Debug)]
-enum AuthStage {
-    Single(Mechanism),
-    LoginUser,
-    LoginPassword(String),
-}
-
 /// A decision the application owes.
 #[derive(Debug)]
 enum Pending {
     Connect,
     Hello(event::HelloKind),
-    Auth(Mechanism),
+    Auth(Exchange<Reply>),
     Mail { smtputf8: bool, body: BodyType },
     Rcpt,
     Message,
@@ -453,12 +445,14 @@ impl Session {
                 self.reply(&reply);
                 self.closing = true;
             }
-            Pending::Auth(Mechanism::OAuthBearer | Mechanism::XOAuth2) => {
-                // RFC 7628 §3.2.2: an error challenge, then the client's dummy reply, then the failure.
-                self.send((334, None, "eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIn0="));
-                self.phase = Phase::AuthFailureAck(reply);
-            }
-            Pending::Auth(_) => self.error(&reply),
+            Pending::Auth(mut exchange) => match exchange.refuse(reply) {
+                // RFC 7628 §3.2.2: an error challenge, the client's dummy reply, then the failure.
+                Ok(challenge) => {
+                    self.send((334, None, challenge));
+                    self.phase = Phase::AuthResponse(exchange);
+                }
+                Err(reply) => self.error(&reply),
+            },
             Pending::Message => {
                 let count = match self.config.mode {
                     Mode::Lmtp => self.tx.as_ref().map_or(1, |t| t.recipients),
@@ -540,7 +534,7 @@ impl Session {
         }
         match self.phase {
             Phase::Command => self.step_command(),
-            Phase::AuthResponse(_) | Phase::AuthFailureAck(_) => self.step_auth_line(),
+            Phase::AuthResponse(_) => self.step_auth_line(),
             Phase::Data(_) => self.step_data(),
             Phase::Bdat { .. } => self.step_bdat(),
             Phase::Greeting | Phase::AwaitingTls | Phase::Closed => false,
@@ -1009,18 +1003,8 @@ impl Session {
         if !self.config.auth_mechanisms.contains(&mechanism) || !sasl::is_supported(&mechanism) {
             return self.error_fixed((504, Some((5, 5, 4)), "Unrecognized authentication type"));
         }
-        match (mechanism, initial) {
-            (Mechanism::Login, None) => {
-                self.send((334, None, "VXNlcm5hbWU6"));
-                self.phase = Phase::AuthResponse(AuthStage::LoginUser);
-            }
-            (Mechanism::Login, Some(user)) => self.auth_step(AuthStage::LoginUser, user),
-            (mech, None) => {
-                self.send((334, None, ""));
-                self.phase = Phase::AuthResponse(AuthStage::Single(mech));
-            }
-            (mech, Some(data)) => self.auth_step(AuthStage::Single(mech), data),
-        }
+        let (exchange, step) = Exchange::start(mechanism, initial);
+        self.auth_step(exchange, step);
     }
 
     fn step_auth_line(&mut self) -> bool {
@@ -1029,59 +1013,43 @@ impl Session {
             None => return discarding && !self.input.is_empty(),
             Some(line) => line,
         };
-        let phase = std::mem::replace(&mut self.phase, Phase::Command);
-        match (phase, line) {
-            (Phase::AuthFailureAck(reply), _) => self.error(&reply),
-            (_, Err(e)) => self.error(&e.reply()),
-            (_, Ok(line)) if &line[..] == b"*" => {
-                self.error_fixed((501, Some((5, 0, 0)), "Authentication cancelled"))
+        match (std::mem::replace(&mut self.phase, Phase::Command), line) {
+            (Phase::AuthResponse(_), Err(e)) => self.error(&e.reply()),
+            (Phase::AuthResponse(mut exchange), Ok(line)) => {
+                let step = exchange.respond(&line);
+                self.auth_step(exchange, step);
             }
-            (Phase::AuthResponse(stage), Ok(line)) => match crate::codec::decode_sasl_line(&line) {
-                Some(data) => self.auth_step(stage, data),
-                None => self.error_fixed((501, Some((5, 5, 2)), "Invalid base64 data")),
-            },
-            (_, Ok(_)) => {}
+            _ => {}
         }
         true
     }
 
-    fn auth_step(&mut self, stage: AuthStage, data: Vec<u8>) {
-        let decoded = match stage {
-            AuthStage::LoginUser => match String::from_utf8(data) {
-                Ok(user) if !user.is_empty() => {
-                    self.send((334, None, "UGFzc3dvcmQ6"));
-                    self.phase = Phase::AuthResponse(AuthStage::LoginPassword(user));
-                    return;
-                }
-                _ => Err(sasl::SaslError("LOGIN")),
-            },
-            AuthStage::LoginPassword(username) => match String::from_utf8(data) {
-                Ok(p) if !p.is_empty() => Ok((
-                    Mechanism::Login,
-                    Credentials::Login {
-                        username,
-                        password: crate::types::Secret::new(p),
-                    },
-                )),
-                _ => Err(sasl::SaslError("LOGIN")),
-            },
-            AuthStage::Single(mech) => match mech {
-                Mechanism::Plain => sasl::decode_plain(&data),
-                Mechanism::XOAuth2 => sasl::decode_xoauth2(&data),
-                _ => sasl::decode_oauthbearer(&data),
+    /// Carries out what the SASL exchange asks for.
+    fn auth_step(&mut self, exchange: Exchange<Reply>, step: Step<Reply>) {
+        match step {
+            Step::Challenge(challenge) => {
+                self.send((334, None, challenge));
+                self.phase = Phase::AuthResponse(exchange);
             }
-            .map(|c| (mech, c)),
-        };
-        match decoded {
-            Ok((mechanism, credentials)) => {
-                let ticket = self.wait_for(Pending::Auth(mechanism.clone()));
+            Step::Credentials(credentials) => {
+                let mechanism = exchange.mechanism().clone();
+                let ticket = self.wait_for(Pending::Auth(exchange));
                 self.events.push_back(Event::Auth {
                     ticket,
                     mechanism,
                     credentials,
                 });
             }
-            Err(_) => self.error_fixed((501, Some((5, 5, 2)), "Malformed authentication data")),
+            Step::Refused(reply) => self.error(&reply),
+            Step::Failed(Failure::Cancelled) => {
+                self.error_fixed((501, Some((5, 0, 0)), "Authentication cancelled"))
+            }
+            Step::Failed(Failure::InvalidBase64) => {
+                self.error_fixed((501, Some((5, 5, 2)), "Invalid base64 data"))
+            }
+            Step::Failed(_) => {
+                self.error_fixed((501, Some((5, 5, 2)), "Malformed authentication data"))
+            }
         }
     }
 }
