@@ -104,19 +104,32 @@ print("ok")
     assert!(log.contains("message refused"), "{log}");
 }
 
-#[test]
-fn swaks_curl_mutt_mbsync_and_fetchmail() {
-    let server = MailServer::start(&[]);
-    let p = server.ports;
-    let cert = server.cert();
-    let home = TempDir::new("clients");
+/// Three messages for bob, submitted by alice, as the mirroring and
+/// downloading peers find them.
+fn three_for_bob(server: &MailServer) -> [&'static str; 3] {
+    let subjects = ["first", "second", "third"];
+    for subject in subjects {
+        submit(
+            server,
+            &["bob@example.test"],
+            &message_text("alice@example.test", "bob@example.test", subject),
+        );
+    }
+    assert_eq!(
+        server.wait_inbox("bob", 3, Duration::from_secs(10)).len(),
+        3
+    );
+    subjects
+}
 
-    // swaks over implicit TLS with AUTH LOGIN.
+#[test]
+fn swaks_submits_over_implicit_tls_with_auth_login() {
+    let server = MailServer::start(&[]);
     let out = succeed(
         Command::new(require("swaks"))
             .args([
                 "--server",
-                &format!("127.0.0.1:{}", p.submissions),
+                &format!("127.0.0.1:{}", server.ports.submissions),
                 "--tls-on-connect",
             ])
             .args([
@@ -132,14 +145,24 @@ fn swaks_curl_mutt_mbsync_and_fetchmail() {
         b"",
     );
     assert!(out.contains("250 2.0.0 Ok: queued as"), "{out}");
+    let inbox = server.wait_inbox("bob", 1, Duration::from_secs(10));
+    assert!(inbox[0].contains("Subject: via swaks"), "{}", inbox[0]);
+    assert!(inbox[0].contains("with ESMTPSA"), "authenticated over TLS");
+}
 
-    // curl submits over STARTTLS, checking the certificate.
+#[test]
+fn curl_submits_over_starttls_and_reads_over_imaps_and_pop3s() {
+    let server = MailServer::start(&[]);
+    let p = server.ports;
+    let cert = server.cert();
+    let home = TempDir::new("curl");
     let message = home.path().join("message.eml");
     std::fs::write(
         &message,
         message_text("alice@example.test", "bob@example.test", "via-curl"),
     )
     .unwrap();
+    // The certificate is checked on every connection.
     succeed(
         Command::new(require("curl"))
             .args(["-sS", "--ssl-reqd", "--cacert"])
@@ -155,8 +178,32 @@ fn swaks_curl_mutt_mbsync_and_fetchmail() {
             .arg(&message),
         b"",
     );
+    let inbox = server.wait_inbox("bob", 1, Duration::from_secs(10));
+    assert!(inbox[0].contains("with ESMTPSA"), "authenticated over TLS");
+    let fetched = succeed(
+        Command::new("curl")
+            .args(["-sS", "--cacert"])
+            .arg(&cert)
+            .arg(format!("imaps://127.0.0.1:{}/INBOX;UID=1", p.imaps))
+            .args(["--user", "bob:bob-pw"]),
+        b"",
+    );
+    assert!(fetched.contains("Subject: via-curl"), "{fetched}");
+    let listed = succeed(
+        Command::new("curl")
+            .args(["-sS", "--cacert"])
+            .arg(&cert)
+            .arg(format!("pop3s://127.0.0.1:{}/", p.pop3s))
+            .args(["--user", "bob:bob-pw"]),
+        b"",
+    );
+    assert_eq!(listed.trim(), format!("1 {}", inbox[0].len()), "{listed}");
+}
 
-    // mutt in batch mode through submission.
+#[test]
+fn mutt_sends_through_submission() {
+    let server = MailServer::start(&[]);
+    let home = TempDir::new("mutt");
     let muttrc = home.path().join("muttrc");
     std::fs::write(
         &muttrc,
@@ -165,8 +212,8 @@ fn swaks_curl_mutt_mbsync_and_fetchmail() {
              set ssl_starttls=yes\nset ssl_force_tls=yes\nset certificate_file=\"{}\"\n\
              set from=\"alice@example.test\"\nset use_from=yes\nset realname=\"Alice\"\n\
              set record=\"\"\nset folder=\"{d}\"\nset spoolfile=\"{d}\"\nset mbox_type=Maildir\n",
-            p.submission,
-            cert.display(),
+            server.ports.submission,
+            server.cert().display(),
             d = home.path().display()
         ),
     )
@@ -179,44 +226,22 @@ fn swaks_curl_mutt_mbsync_and_fetchmail() {
             .env("HOME", home.path()),
         b"written with mutt\n",
     );
-    let inbox = server.wait_inbox("bob", 3, Duration::from_secs(10));
-    assert_eq!(inbox.len(), 3, "{}", server.log());
-    for subject in [
-        "Subject: via swaks",
-        "Subject: via-curl",
-        "Subject: via mutt",
-    ] {
-        assert!(
-            inbox.iter().any(|m| m.contains(subject)),
-            "{subject} missing"
-        );
-    }
+    let inbox = server.wait_inbox("bob", 1, Duration::from_secs(10));
+    let message = &inbox[0];
+    assert!(message.contains("Subject: via mutt"), "{message}");
     assert!(
-        inbox.iter().all(|m| m.contains("with ESMTPSA")),
-        "authenticated over TLS"
+        message.contains("From: Alice <alice@example.test>"),
+        "{message}"
     );
+    assert!(message.contains("written with mutt"), "{message}");
+    assert!(message.contains("with ESMTPSA"), "authenticated over TLS");
+}
 
-    // curl reads one message over IMAPS and lists over POP3S.
-    let fetched = succeed(
-        Command::new("curl")
-            .args(["-sS", "--cacert"])
-            .arg(&cert)
-            .arg(format!("imaps://127.0.0.1:{}/INBOX;UID=1", p.imaps))
-            .args(["--user", "bob:bob-pw"]),
-        b"",
-    );
-    assert!(fetched.contains("Subject: via swaks"), "{fetched}");
-    let listed = succeed(
-        Command::new("curl")
-            .args(["-sS", "--cacert"])
-            .arg(&cert)
-            .arg(format!("pop3s://127.0.0.1:{}/", p.pop3s))
-            .args(["--user", "bob:bob-pw"]),
-        b"",
-    );
-    assert_eq!(listed.lines().count(), 3, "{listed}");
-
-    // mbsync mirrors bob's INBOX and pushes a flag back.
+#[test]
+fn mbsync_mirrors_the_folders_and_pushes_a_flag_back() {
+    let server = MailServer::start(&[]);
+    three_for_bob(&server);
+    let home = TempDir::new("mbsync");
     let local = home.path().join("mirror");
     let rc = home.path().join("mbsyncrc");
     std::fs::write(
@@ -226,8 +251,8 @@ fn swaks_curl_mutt_mbsync_and_fetchmail() {
              IMAPStore remote\nAccount test\n\n\
              MaildirStore local\nPath {d}/\nInbox {d}/INBOX\nSubFolders Verbatim\n\n\
              Channel sync\nFar :remote:\nNear :local:\nPatterns *\nCreate Both\nSync All\nSyncState *\n",
-            p.imap,
-            cert.display(),
+            server.ports.imap,
+            server.cert().display(),
             d = local.display()
         ),
     )
@@ -278,8 +303,13 @@ print(m.search(None, "FLAGGED")[1][0].decode())
 "#,
     );
     assert_eq!(flags.split_whitespace().count(), 1, "{flags}");
+}
 
-    // fetchmail downloads over POP3 with STLS and deletes.
+#[test]
+fn fetchmail_downloads_over_pop3_with_stls_and_deletes() {
+    let server = MailServer::start(&[]);
+    let subjects = three_for_bob(&server);
+    let home = TempDir::new("fetchmail");
     let delivered = home.path().join("fetched");
     let rcfile = home.path().join("fetchmailrc");
     std::fs::write(
@@ -289,8 +319,8 @@ print(m.search(None, "FLAGGED")[1][0].decode())
              \tuser \"bob\" there with password \"bob-pw\" is \"bob\" here\n\
              \tsslproto 'tls1.2+' sslcertck sslcertfile \"{}\" sslcommonname \"mail.example.test\"\n\
              \tfetchall no keep mda \"/bin/sh -c 'cat >> {}'\"\n",
-            p.pop3,
-            cert.display(),
+            server.ports.pop3,
+            server.cert().display(),
             delivered.display()
         ),
     )
@@ -307,12 +337,11 @@ print(m.search(None, "FLAGGED")[1][0].decode())
         b"",
     );
     let fetched = std::fs::read_to_string(&delivered).unwrap();
-    for subject in [
-        "Subject: via swaks",
-        "Subject: via-curl",
-        "Subject: via mutt",
-    ] {
-        assert!(fetched.contains(subject), "{subject} not fetched");
+    for subject in subjects {
+        assert!(
+            fetched.contains(&format!("Subject: {subject}")),
+            "{subject} not fetched"
+        );
     }
     assert!(
         server.inbox("bob").is_empty(),
