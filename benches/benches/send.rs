@@ -134,7 +134,7 @@ async fn throughput(which: &str, port: u16, raw: &'static [u8], connections: usi
                 let (mailer, message) = (mailer.clone(), message.clone());
                 async move {
                     for _ in 0..per_task {
-                        mailer.send(&message).await.unwrap();
+                        assert!(mailer.send(&message).await.unwrap().all_accepted());
                     }
                 }
             });
@@ -232,8 +232,10 @@ async fn memory(which: &str, port: u16) -> usize {
                 sansmail::Outgoing::with_envelope("app@example.com", &["user@example.net"], raw)
                     .unwrap();
             for _ in 0..IDLE_CONNECTIONS {
-                let mut c = sansmail::SmtpConnection::connect(&endpoint).await.unwrap();
-                c.send(&message).await.unwrap();
+                let mut c = sansmail::SmtpConnection::connect_to(&endpoint)
+                    .await
+                    .unwrap();
+                assert!(c.send(&message).await.unwrap().all_accepted());
                 connections.push(c);
             }
             Box::new(connections)

@@ -12,6 +12,76 @@ pub struct Mailbox {
     pub address: String,
 }
 
+impl Mailbox {
+    /// A mailbox from a display name (or none) and an address, as given.
+    ///
+    /// ```
+    /// use sansmail_mime::Mailbox;
+    ///
+    /// let ann = Mailbox::new(Some("Ann Smith"), "ann@example.com");
+    /// assert_eq!(ann.to_string(), "Ann Smith <ann@example.com>");
+    /// assert_eq!("Ann Smith <ann@example.com>".parse(), Ok(ann));
+    /// ```
+    pub fn new(name: Option<&str>, address: &str) -> Mailbox {
+        Mailbox {
+            name: name.map(str::to_owned),
+            address: address.to_owned(),
+        }
+    }
+}
+
+/// Reads one mailbox, `Name <local@domain>` or `local@domain`, as a
+/// header field would hold it (quoted and encoded names included).
+impl std::str::FromStr for Mailbox {
+    type Err = MailboxError;
+
+    fn from_str(s: &str) -> Result<Mailbox, MailboxError> {
+        let error = || MailboxError(s.to_owned());
+        if s.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+            return Err(error());
+        }
+        let list = parse_addresses(s.as_bytes());
+        match list.addresses.as_slice() {
+            [Address::Mailbox(m)] if is_plain_address(&m.address) => Ok(m.clone()),
+            _ => Err(error()),
+        }
+    }
+}
+
+/// `local@domain` with both parts present and no spaces or angle brackets.
+fn is_plain_address(address: &str) -> bool {
+    match address.rsplit_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !address
+                    .bytes()
+                    .any(|b| b <= b' ' || matches!(b, b'<' | b'>' | 0x7f))
+        }
+        None => false,
+    }
+}
+
+/// Writes the mailbox as a header field holds it: the name quoted or
+/// encoded where it needs to be (see [`crate::builder::format_mailbox`]).
+impl std::fmt::Display for Mailbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::builder::format_mailbox(self))
+    }
+}
+
+/// The text given to [`Mailbox`]'s `parse` is not one mailbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailboxError(pub String);
+
+impl std::fmt::Display for MailboxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} is not one mailbox (Name <local@domain>)", self.0)
+    }
+}
+
+impl std::error::Error for MailboxError {}
+
 /// A mailbox or a named group of them (`Team: a@x, b@y;`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Address {

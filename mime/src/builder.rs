@@ -169,24 +169,79 @@ impl<'a> MessageBuilder<'a> {
         self
     }
 
-    /// `From`.
-    pub fn from(self, mailbox: Mailbox) -> Self {
-        self.push("From", FieldValue::Addresses(vec![mailbox]))
+    /// Adds `mailboxes` to the address field `name`, made on first use.
+    fn add(mut self, name: &str, mailboxes: impl IntoMailboxes) -> Self {
+        let mut mailboxes = mailboxes.into_mailboxes();
+        let existing = self.fields.iter_mut().find(|(n, _)| n == name);
+        match existing {
+            Some((_, FieldValue::Addresses(list))) => list.append(&mut mailboxes),
+            _ => self
+                .fields
+                .push((name.to_owned(), FieldValue::Addresses(mailboxes))),
+        }
+        self
     }
 
-    /// `To`.
-    pub fn to(self, mailboxes: Vec<Mailbox>) -> Self {
-        self.push("To", FieldValue::Addresses(mailboxes))
+    /// `From` (set again, it adds an author).
+    pub fn from(self, mailbox: impl IntoMailboxes) -> Self {
+        self.add("From", mailbox)
     }
 
-    /// `Cc`.
-    pub fn cc(self, mailboxes: Vec<Mailbox>) -> Self {
-        self.push("Cc", FieldValue::Addresses(mailboxes))
+    /// Adds recipients to `To`: one mailbox or several, call after call.
+    pub fn to(self, mailboxes: impl IntoMailboxes) -> Self {
+        self.add("To", mailboxes)
     }
 
-    /// `Reply-To`.
-    pub fn reply_to(self, mailboxes: Vec<Mailbox>) -> Self {
-        self.push("Reply-To", FieldValue::Addresses(mailboxes))
+    /// Adds recipients to `Cc`.
+    pub fn cc(self, mailboxes: impl IntoMailboxes) -> Self {
+        self.add("Cc", mailboxes)
+    }
+
+    /// Adds blind recipients: in the envelope ([`MessageBuilder::recipients`]),
+    /// never in what [`MessageBuilder::write_to`] writes.
+    pub fn bcc(self, mailboxes: impl IntoMailboxes) -> Self {
+        self.add("Bcc", mailboxes)
+    }
+
+    /// Adds addresses to `Reply-To`.
+    pub fn reply_to(self, mailboxes: impl IntoMailboxes) -> Self {
+        self.add("Reply-To", mailboxes)
+    }
+
+    /// `Sender`, when the one sending is not the author.
+    pub fn sender(self, mailbox: Mailbox) -> Self {
+        self.add("Sender", mailbox)
+    }
+
+    /// Who sends, for the SMTP envelope: `Sender` if set, else the first `From`.
+    pub fn envelope_sender(&self) -> Option<&Mailbox> {
+        let first = |name: &str| self.mailboxes(name).next();
+        first("Sender").or_else(|| first("From"))
+    }
+
+    /// Every recipient, for the SMTP envelope: `To`, `Cc` and `Bcc` in order.
+    pub fn recipients(&self) -> impl Iterator<Item = &Mailbox> {
+        ["To", "Cc", "Bcc"]
+            .into_iter()
+            .flat_map(|name| self.mailboxes(name))
+    }
+
+    /// The mailboxes of the address field `name` (as set through this builder).
+    fn mailboxes(&self, name: &str) -> impl Iterator<Item = &Mailbox> {
+        self.fields
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .flat_map(|(_, value)| match value {
+                FieldValue::Addresses(list) => list.as_slice(),
+                _ => &[],
+            })
+    }
+
+    /// True when a field named `name` (any case) is set.
+    pub fn has_field(&self, name: &str) -> bool {
+        self.fields
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
     }
 
     /// `Subject`, encoded where it is not plain ASCII.
@@ -226,10 +281,13 @@ impl<'a> MessageBuilder<'a> {
         self.push(name, FieldValue::Text(value.to_owned()))
     }
 
-    /// Writes the message; `boundary_seed` (the caller's randomness) makes
-    /// the multipart boundaries.
+    /// Writes the message, every field but `Bcc`; `boundary_seed` (the
+    /// caller's randomness) makes the multipart boundaries.
     pub fn write_to(&self, out: &mut impl Write, boundary_seed: u64) -> io::Result<()> {
         for (name, value) in &self.fields {
+            if name.eq_ignore_ascii_case("Bcc") {
+                continue;
+            }
             let text = match value {
                 FieldValue::Text(t) => encode_header_text(t, false, " ").into_owned(),
                 FieldValue::Addresses(list) => list
@@ -252,6 +310,54 @@ impl<'a> MessageBuilder<'a> {
         self.write_to(&mut out, boundary_seed)
             .expect("writing to a Vec cannot fail");
         out
+    }
+}
+
+/// One mailbox or several: what the address methods of [`MessageBuilder`] take.
+///
+/// ```
+/// use sansmail_mime::Mailbox;
+/// use sansmail_mime::builder::{Entity, MessageBuilder};
+///
+/// let ann: Mailbox = "Ann <ann@example.com>".parse().unwrap();
+/// let bob = Mailbox::new(None, "bob@example.com");
+/// let message = MessageBuilder::new(Entity::text("Hello\n"))
+///     .from(ann.clone())
+///     .to(bob.clone())
+///     .to(vec![Mailbox::new(Some("Cy"), "cy@example.com")])
+///     .bcc(Mailbox::new(None, "archive@example.com"));
+/// assert_eq!(message.envelope_sender(), Some(&ann));
+/// assert_eq!(message.recipients().count(), 3);
+/// let text = String::from_utf8(message.to_vec(1)).unwrap();
+/// assert!(text.contains("To: <bob@example.com>, Cy <cy@example.com>\r\n"));
+/// assert!(!text.contains("archive@"));
+/// ```
+pub trait IntoMailboxes {
+    /// The mailboxes, in order.
+    fn into_mailboxes(self) -> Vec<Mailbox>;
+}
+
+impl IntoMailboxes for Mailbox {
+    fn into_mailboxes(self) -> Vec<Mailbox> {
+        vec![self]
+    }
+}
+
+impl IntoMailboxes for Vec<Mailbox> {
+    fn into_mailboxes(self) -> Vec<Mailbox> {
+        self
+    }
+}
+
+impl<const N: usize> IntoMailboxes for [Mailbox; N] {
+    fn into_mailboxes(self) -> Vec<Mailbox> {
+        self.into()
+    }
+}
+
+impl IntoMailboxes for &[Mailbox] {
+    fn into_mailboxes(self) -> Vec<Mailbox> {
+        self.to_vec()
     }
 }
 

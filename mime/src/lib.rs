@@ -41,7 +41,7 @@ pub mod stream;
 pub mod transfer;
 pub mod words;
 
-pub use address::{Address, AddressList, Mailbox, parse_addresses};
+pub use address::{Address, AddressList, Mailbox, MailboxError, parse_addresses};
 pub use body_view::{BodyView, SectionPart};
 pub use charset::{DecodedText, decode_text};
 pub use content_type::{ContentType, Disposition, Param};

@@ -189,7 +189,33 @@ mod builder {
             })
     }
 
+    #[test]
+    fn only_one_plain_mailbox_parses() {
+        let ann: Mailbox = "\"Ann, Smith\" <ann@example.com>".parse().unwrap();
+        assert_eq!(ann, Mailbox::new(Some("Ann, Smith"), "ann@example.com"));
+        let bare: Mailbox = "bob@example.com".parse().unwrap();
+        assert_eq!(bare, Mailbox::new(None, "bob@example.com"));
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "Ann <>",
+            "a@example.com, b@example.com",
+            "Team: a@example.com;",
+            "a@example.com\r\nBcc: b@example.com",
+        ] {
+            let error = bad.parse::<Mailbox>().unwrap_err();
+            assert!(error.to_string().contains("is not one mailbox"), "{bad:?}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn a_mailbox_written_parses_back(m in mailbox()) {
+            prop_assert_eq!(m.to_string().parse::<Mailbox>(), Ok(m));
+        }
+
         #[test]
         fn what_the_builder_writes_parses_back(
             subject in "[!-~][ -~é日本\t]{0,150}[!-~]",

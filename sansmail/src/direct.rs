@@ -10,7 +10,7 @@ use sansmail_smtp::client::{Config, RecipientOutcome, TlsPolicy};
 use sansmail_smtp::types::{ForwardPath, Host};
 
 use crate::smtp::{set_timeouts, unsent};
-use crate::{Endpoint, Error, Outgoing, Report, SmtpConnection};
+use crate::{ConfigProblem, Endpoint, Error, Outgoing, Report, SmtpConnection};
 
 /// Delivers like an MTA: looks up each recipient domain's MX hosts
 /// (RFC 5321 §5), tries them in preference order (every address of each)
@@ -44,8 +44,7 @@ pub struct DirectMailer {
 impl DirectMailer {
     /// Delivers as `hello_name` (sent with EHLO: the sending host's name).
     pub fn new(hello_name: &str) -> Result<DirectMailer, Error> {
-        Host::parse(hello_name)
-            .map_err(|_| Error::Config(format!("{hello_name:?} is not a host name")))?;
+        Host::parse(hello_name).map_err(|_| ConfigProblem::HostName(hello_name.to_owned()))?;
         Ok(DirectMailer {
             hello_name: hello_name.to_owned(),
             nameservers: None,
@@ -75,7 +74,12 @@ impl DirectMailer {
     /// Delivers `message` to every recipient's domain. `Ok` when at least
     /// one recipient was accepted; the report gives each one's outcome
     /// (with DNS failures as 4xx or 5xx replies of their own).
-    pub async fn send(&self, message: &Outgoing) -> Result<Report, Error> {
+    pub async fn send<M>(&self, message: M) -> Result<Report, Error>
+    where
+        M: TryInto<Outgoing>,
+        Error: From<M::Error>,
+    {
+        let message: Outgoing = message.try_into()?;
         let mut by_domain: BTreeMap<String, Vec<ForwardPath>> = BTreeMap::new();
         for recipient in message.recipients() {
             let domain = match recipient.mailbox() {
@@ -86,9 +90,7 @@ impl DirectMailer {
         }
         let nameservers = match &self.nameservers {
             Some(servers) => servers.clone(),
-            None => {
-                system_nameservers().map_err(|e| Error::Config(format!("/etc/resolv.conf: {e}")))?
-            }
+            None => system_nameservers().map_err(ConfigProblem::Resolvers)?,
         };
         let mut outcomes = Vec::new();
         for (domain, recipients) in by_domain {
@@ -162,7 +164,7 @@ impl DirectMailer {
             set_timeouts(&mut config, t);
         }
         let mut connection = SmtpConnection::open(endpoint, config).await?;
-        let outcomes = match connection.send(message).await {
+        let outcomes = match connection.send_outgoing(message).await {
             Ok(report) => report.recipients,
             Err(Error::Rejected { recipients }) => recipients,
             Err(e) => return Err(e),

@@ -10,7 +10,7 @@ use sansmail_common::driver::{Stream, Tls};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use crate::Error;
+use crate::{ConfigProblem, Error};
 
 /// The protocols an [`Endpoint`] can name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,7 +105,12 @@ impl fmt::Debug for Endpoint {
 impl Endpoint {
     /// Reads a URL (see the table above).
     pub fn parse(url: &str) -> Result<Endpoint, Error> {
-        let bad = |why: &str| Error::Config(format!("{url:?}: {why}"));
+        let bad = |reason: &'static str| {
+            Error::Config(ConfigProblem::Url {
+                url: url.to_owned(),
+                reason,
+            })
+        };
         let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("no scheme://"))?;
         let (protocol, security, port) = match scheme.to_ascii_lowercase().as_str() {
             "smtp" => (Protocol::Smtp, Security::Opportunistic, 25),
@@ -193,11 +198,11 @@ impl Endpoint {
     pub fn trust_pem(mut self, pem: &[u8]) -> Result<Self, Error> {
         let certs = rustls_pemfile::certs(&mut &pem[..])
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Error::Config(format!("trusted certificates: {e}")))?;
+            .map_err(|e| ConfigProblem::Certificates(e.to_string()))?;
         if certs.is_empty() {
-            return Err(Error::Config(
-                "trusted certificates: no certificate in the PEM text".into(),
-            ));
+            return Err(
+                ConfigProblem::Certificates("no certificate in the PEM text".into()).into(),
+            );
         }
         self.tls = client_tls_config(&Trust::Roots(certs));
         Ok(self)
@@ -238,11 +243,19 @@ impl Endpoint {
     /// The user and password for `protocol`, which must be this endpoint's.
     pub(crate) fn login(&self, protocol: Protocol) -> Result<(String, String), Error> {
         if self.protocol != protocol {
-            return Err(Error::Config(format!("{self:?} is not a {protocol:?} URL")));
+            return Err(self.wrong_protocol(protocol));
         }
         self.credentials
             .clone()
-            .ok_or_else(|| Error::Config(format!("{protocol:?} needs a user and password")))
+            .ok_or(Error::Config(ConfigProblem::NoCredentials(protocol)))
+    }
+
+    /// The error for giving this endpoint to a client of another protocol.
+    pub(crate) fn wrong_protocol(&self, expected: Protocol) -> Error {
+        Error::Config(ConfigProblem::WrongProtocol {
+            endpoint: format!("{self:?}"),
+            expected,
+        })
     }
 
     /// The session's STARTTLS policy, from the crate's own three values.
@@ -260,7 +273,7 @@ impl Endpoint {
         let server = self.server();
         let connector = TlsConnector::from(self.tls.clone());
         let name = ServerName::try_from(self.host.clone())
-            .map_err(|e| Error::Config(format!("{}: {e}", self.host)))?;
+            .map_err(|_| ConfigProblem::HostName(self.host.clone()))?;
         let connect = async {
             let tcp = TcpStream::connect((self.host.as_str(), self.port))
                 .await
@@ -276,7 +289,7 @@ impl Endpoint {
                     .await
                     .map_err(|e| Error::io(&server, e))?;
             }
-            Ok(stream)
+            Ok::<_, Error>(stream)
         };
         let stream = tokio::time::timeout(self.connect_timeout, connect)
             .await

@@ -6,6 +6,8 @@ use std::io;
 use rustls::CertificateError;
 use sansmail_smtp::client::{DeliveryStatus, RecipientOutcome};
 
+use crate::Protocol;
+
 /// Why an operation failed.
 ///
 /// [`Error::is_temporary`] tells whether trying again later can help.
@@ -22,10 +24,14 @@ use sansmail_smtp::client::{DeliveryStatus, RecipientOutcome};
 pub enum Error {
     /// The URL or a setting is wrong; nothing was sent.
     #[error("bad configuration: {0}")]
-    Config(String),
+    Config(#[from] ConfigProblem),
     /// The message cannot be sent as it is (no sender, no recipient, bad address).
     #[error("cannot send this message: {0}")]
-    Message(String),
+    Message(#[from] MessageProblem),
+    /// A call the session cannot take now, or with this argument (POP3
+    /// message number 0, a command after the session ended).
+    #[error("invalid call: {0}")]
+    Usage(#[from] sansmail_pop3::client::UsageError),
     /// The server could not be reached (DNS, refused, unreachable).
     #[error("cannot connect to {server}: {source}")]
     Connect {
@@ -142,6 +148,83 @@ impl Error {
             detail: detail.into(),
         }
     }
+}
+
+impl From<std::convert::Infallible> for Error {
+    fn from(never: std::convert::Infallible) -> Error {
+        match never {}
+    }
+}
+
+/// What is wrong with a URL or setting.
+///
+/// ```
+/// use sansmail::{ConfigProblem, Endpoint, Error};
+///
+/// let error = Endpoint::parse("smtp.example.com").unwrap_err();
+/// assert!(matches!(error, Error::Config(ConfigProblem::Url { .. })));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigProblem {
+    /// The URL cannot be read.
+    #[error("{url:?}: {reason}")]
+    Url {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The endpoint is for another protocol than the client it was given to.
+    #[error("{endpoint} is not a {expected:?} URL")]
+    WrongProtocol {
+        /// The endpoint, without its password.
+        endpoint: String,
+        /// The protocol the client speaks.
+        expected: Protocol,
+    },
+    /// Reading mail needs a user and password, and the endpoint has none.
+    #[error("{0:?} needs a user and password")]
+    NoCredentials(Protocol),
+    /// Not a host name (for TLS, or to greet with).
+    #[error("{0:?} is not a host name")]
+    HostName(String),
+    /// Not a valid IMAP folder name.
+    #[error("folder {name:?}: {reason}")]
+    Folder {
+        /// The name as given.
+        name: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// The trusted certificates given cannot be used.
+    #[error("trusted certificates: {0}")]
+    Certificates(String),
+    /// The system's DNS resolvers could not be read.
+    #[error("/etc/resolv.conf: {0}")]
+    Resolvers(#[source] io::Error),
+}
+
+/// Why a message cannot be sent as it is.
+///
+/// ```
+/// use sansmail::{Error, MessageProblem, Outgoing};
+///
+/// let error = Outgoing::new(&b"To: a@example.com\r\n\r\nhi\r\n"[..]).unwrap_err();
+/// assert!(matches!(error, Error::Message(MessageProblem::NoSender)));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MessageProblem {
+    /// No Sender or From field (or builder `from`) to take the envelope sender from.
+    #[error("no From field to take the sender from")]
+    NoSender,
+    /// No recipient in To, Cc or Bcc (or in the envelope given).
+    #[error("no recipients")]
+    NoRecipients,
+    /// An address that SMTP cannot carry.
+    #[error("{0:?} is not a mail address")]
+    BadAddress(String),
 }
 
 fn rejected_text(recipients: &[RecipientOutcome]) -> String {

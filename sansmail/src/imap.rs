@@ -17,9 +17,9 @@ use sansmail_imap::types::{
 use sansmail_mime::Message;
 use tokio::net::TcpStream;
 
-use crate::Error;
 use crate::endpoint::{Endpoint, Protocol, Security};
 use crate::error::TlsProblem;
+use crate::{ConfigProblem, Error};
 
 pub use sansmail_imap::types::Flag;
 
@@ -561,7 +561,12 @@ fn client_error(server: &str, error: ClientError, what: &'static str) -> Error {
 }
 
 fn mailbox(name: &str) -> Result<Mailbox, Error> {
-    Mailbox::from_name(name).map_err(|e| Error::Config(format!("folder {name:?}: {e}")))
+    Mailbox::from_name(name).map_err(|e| {
+        Error::Config(ConfigProblem::Folder {
+            name: name.to_owned(),
+            reason: e.to_string(),
+        })
+    })
 }
 
 fn uid_set(uids: &[u32]) -> Option<SequenceSet> {

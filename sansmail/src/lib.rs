@@ -6,7 +6,8 @@
 //! - Sending: [`Mailer`] (a pool of submission connections from a URL such
 //!   as `smtp+starttls://user:pass@host`), [`SmtpConnection`] (one
 //!   session), [`DirectMailer`] (straight to the recipients' MX hosts).
-//!   Messages are [`Outgoing`]: built with [`mime::builder`] or raw bytes.
+//!   Messages are [`Outgoing`]: built with [`mime::builder`] (which `send`
+//!   takes as it is) or raw bytes.
 //!   Each send reports every recipient's outcome.
 //! - Reading: [`ImapClient`] (folders, new messages as parsed [`mime`]
 //!   messages, flags, move, delete), [`Watcher`] (arrivals through IDLE,
@@ -21,17 +22,21 @@
 //! # async fn f() -> Result<(), sansmail::Error> {
 //! use sansmail::mime::builder::{Entity, MessageBuilder};
 //! use sansmail::mime::Mailbox;
-//! use sansmail::{Mailer, Outgoing};
+//! use sansmail::Mailer;
 //!
 //! let mailer = Mailer::new("smtp+starttls://app:secret@mail.example.com")?;
 //! let message = MessageBuilder::new(Entity::mixed(vec![
 //!     Entity::text("The report is attached.\n"),
 //!     Entity::attachment("application/pdf", "report.pdf", std::fs::read("report.pdf").unwrap()),
 //! ]))
-//! .from(Mailbox { name: None, address: "app@example.com".into() })
-//! .to(vec![Mailbox { name: None, address: "boss@example.com".into() }])
+//! .from("Reports <app@example.com>".parse::<Mailbox>().unwrap())
+//! .to(Mailbox::new(Some("The Boss"), "boss@example.com"))
+//! .bcc(Mailbox::new(None, "archive@example.com"))
 //! .subject("Monthly report");
-//! mailer.send(&Outgoing::from_builder(&message)?).await?;
+//! let report = mailer.send(message).await?;
+//! for refused in report.refused() {
+//!     eprintln!("{} refused: {}", refused.recipient, refused.status.reply());
+//! }
 //! # Ok(()) }
 //! ```
 //!
@@ -62,7 +67,7 @@ mod smtp;
 
 pub use direct::DirectMailer;
 pub use endpoint::{Endpoint, Protocol, Security, Trust, client_tls_config};
-pub use error::{Error, TlsProblem};
+pub use error::{ConfigProblem, Error, MessageProblem, TlsProblem};
 pub use imap::{FetchedMessage, Flag, Folder, FolderState, ImapClient, Watcher};
 pub use message::Outgoing;
 pub use pool::Mailer;

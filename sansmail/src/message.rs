@@ -3,12 +3,12 @@
 use std::collections::HashSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use sansmail_mime::builder::MessageBuilder;
 use sansmail_mime::{DateTime, Message};
 use sansmail_smtp::types::{ForwardPath, Mailbox, ReversePath};
 
-use crate::Error;
+use crate::{Error, MessageProblem};
 
 /// A message and its envelope (the SMTP sender and recipients).
 ///
@@ -57,7 +57,7 @@ impl Outgoing {
         };
         let from = first("Sender")
             .or_else(|| first("From"))
-            .ok_or_else(|| Error::Message("no From field to take the sender from".into()))?;
+            .ok_or(MessageProblem::NoSender)?;
         let mut to = Vec::new();
         for name in ["To", "Cc", "Bcc"] {
             for field in header.get_all(name) {
@@ -66,19 +66,10 @@ impl Outgoing {
             }
         }
         let to: Vec<&str> = to.iter().map(String::as_str).collect();
+        let (from_path, to) = envelope(&from, &to)?;
         let mut body = BytesMut::with_capacity(raw.len() + 128);
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        if header.get("Date").is_none() {
-            let date = DateTime::from_unix_time(now, 0).to_rfc5322();
-            body.extend_from_slice(format!("Date: {date}\r\n").as_bytes());
-        }
-        if header.get("Message-ID").is_none() {
-            let domain = from.rsplit_once('@').map_or("localhost", |(_, d)| d);
-            let id = format!("{:016x}{:016x}", now, random());
-            body.extend_from_slice(format!("Message-ID: <{id}@{domain}>\r\n").as_bytes());
-        }
+        let has = |name: &str| header.get(name).is_some();
+        add_missing_fields(&mut body, &from, has("Date"), has("Message-ID"));
         // Leave the Bcc fields out; everything else goes as it came.
         let mut at = 0;
         for field in header.fields.iter().filter(|f| f.is("Bcc")) {
@@ -86,17 +77,36 @@ impl Outgoing {
             at = field.range.end;
         }
         body.extend_from_slice(&raw[at..]);
-        let (from, to) = envelope(&from, &to)?;
         Ok(Outgoing {
-            from,
+            from: from_path,
             to,
             body: body.freeze(),
         })
     }
 
-    /// A message written by the mime builder (see the example above).
+    /// A message written by the mime builder (see the example above): the
+    /// envelope comes from the builder's `Sender` or `From` and its `To`,
+    /// `Cc` and `Bcc`, with no parsing; `Bcc` is not written.
     pub fn from_builder(message: &MessageBuilder<'_>) -> Result<Outgoing, Error> {
-        Outgoing::new(message.to_vec(random()))
+        let sender = message.envelope_sender().ok_or(MessageProblem::NoSender)?;
+        let to: Vec<&str> = message.recipients().map(|m| m.address.as_str()).collect();
+        let (from, to) = envelope(&sender.address, &to)?;
+        let mut body = BytesMut::new();
+        add_missing_fields(
+            &mut body,
+            &sender.address,
+            message.has_field("Date"),
+            message.has_field("Message-ID"),
+        );
+        let mut writer = (&mut body).writer();
+        message
+            .write_to(&mut writer, random())
+            .expect("writing to memory cannot fail");
+        Ok(Outgoing {
+            from,
+            to,
+            body: body.freeze(),
+        })
     }
 
     /// A message sent exactly as `raw` is, to this envelope; `from` may be
@@ -145,10 +155,48 @@ impl Outgoing {
     }
 }
 
+/// Writes `Date` and `Message-ID` unless the message has them.
+fn add_missing_fields(out: &mut BytesMut, sender: &str, has_date: bool, has_id: bool) {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    if !has_date {
+        let date = DateTime::from_unix_time(now, 0).to_rfc5322();
+        out.extend_from_slice(format!("Date: {date}\r\n").as_bytes());
+    }
+    if !has_id {
+        let domain = sender.rsplit_once('@').map_or("localhost", |(_, d)| d);
+        let id = format!("{:016x}{:016x}", now, random());
+        out.extend_from_slice(format!("Message-ID: <{id}@{domain}>\r\n").as_bytes());
+    }
+}
+
+impl From<&Outgoing> for Outgoing {
+    fn from(message: &Outgoing) -> Outgoing {
+        message.clone()
+    }
+}
+
+impl TryFrom<&MessageBuilder<'_>> for Outgoing {
+    type Error = Error;
+
+    fn try_from(message: &MessageBuilder<'_>) -> Result<Outgoing, Error> {
+        Outgoing::from_builder(message)
+    }
+}
+
+impl TryFrom<MessageBuilder<'_>> for Outgoing {
+    type Error = Error;
+
+    fn try_from(message: MessageBuilder<'_>) -> Result<Outgoing, Error> {
+        Outgoing::from_builder(&message)
+    }
+}
+
 fn envelope(from: &str, to: &[&str]) -> Result<(ReversePath, Vec<ForwardPath>), Error> {
     let mailbox = |a: &str| {
         Mailbox::parse(a.trim().trim_start_matches('<').trim_end_matches('>'))
-            .map_err(|_| Error::Message(format!("{a:?} is not a mail address")))
+            .map_err(|_| Error::Message(MessageProblem::BadAddress(a.to_owned())))
     };
     let from = match from.trim() {
         "" | "<>" => ReversePath::Null,
@@ -162,7 +210,7 @@ fn envelope(from: &str, to: &[&str]) -> Result<(ReversePath, Vec<ForwardPath>), 
         }
     }
     if paths.is_empty() {
-        return Err(Error::Message("no recipients".into()));
+        return Err(MessageProblem::NoRecipients.into());
     }
     Ok((from, paths))
 }
@@ -210,6 +258,35 @@ mod tests {
                 .unwrap()
                 .ends_with("@example.com")
         );
+    }
+
+    #[test]
+    fn a_builder_gives_its_envelope_and_leaves_bcc_out() {
+        use sansmail_mime::Mailbox;
+        use sansmail_mime::builder::Entity;
+        let builder = MessageBuilder::new(Entity::text("hello\n"))
+            .from("Ann <ann@example.com>".parse::<Mailbox>().unwrap())
+            .to(Mailbox::new(None, "bob@example.net"))
+            .to(Mailbox::new(Some("Cy"), "cy@example.net"))
+            .bcc(Mailbox::new(None, "BOB@example.net"))
+            .bcc(Mailbox::new(None, "dee@example.org"));
+        let m = Outgoing::try_from(&builder).unwrap();
+        assert_eq!(m.sender().to_string(), "<ann@example.com>");
+        let to: Vec<String> = m.recipients().iter().map(|r| r.to_string()).collect();
+        assert_eq!(
+            to,
+            ["<bob@example.net>", "<cy@example.net>", "<dee@example.org>"]
+        );
+        let parsed = Message::parse(m.body());
+        let header = &parsed.root.header;
+        assert!(header.get("Bcc").is_none());
+        assert_eq!(header.get_all("To").count(), 1);
+        assert!(header.date().is_some() && header.message_id().is_some());
+        let no_sender = MessageBuilder::new(Entity::text("x")).to(Mailbox::new(None, "b@x.org"));
+        assert!(matches!(
+            Outgoing::try_from(no_sender),
+            Err(Error::Message(MessageProblem::NoSender))
+        ));
     }
 
     #[test]

@@ -18,21 +18,21 @@ use crate::{Endpoint, Error, Outgoing, Report, SmtpConnection};
 ///
 /// ```no_run
 /// # async fn f() -> Result<(), sansmail::Error> {
-/// use sansmail::{Mailer, Outgoing};
+/// use sansmail::Mailer;
 /// use sansmail::mime::builder::{Entity, MessageBuilder};
 /// use sansmail::mime::Mailbox;
 ///
 /// let mailer = Mailer::new("smtp+starttls://app%40example.com:secret@mail.example.com")?;
-/// let me = Mailbox { name: Some("The App".into()), address: "app@example.com".into() };
-/// let you = Mailbox { name: None, address: "you@example.net".into() };
+/// let me: Mailbox = "The App <app@example.com>".parse().unwrap();
+/// let you = Mailbox::new(None, "you@example.net");
 /// let message = MessageBuilder::new(Entity::mixed(vec![
 ///     Entity::text("Your invoice is attached.\n"),
 ///     Entity::attachment("application/pdf", "invoice.pdf", std::fs::read("invoice.pdf").unwrap()),
 /// ]))
 /// .from(me)
-/// .to(vec![you])
+/// .to(you)
 /// .subject("Your invoice");
-/// let report = mailer.send(&Outgoing::from_builder(&message)?).await?;
+/// let report = mailer.send(&message).await?;
 /// for refused in report.refused() {
 ///     eprintln!("{}: {}", refused.recipient, refused.status.reply());
 /// }
@@ -68,8 +68,14 @@ impl Mailer {
         }
     }
 
-    /// Sends `message` over a pooled connection; see [`SmtpConnection::send`].
-    pub async fn send(&self, message: &Outgoing) -> Result<Report, Error> {
+    /// Sends `message` (an [`Outgoing`], a reference to one, or a mime
+    /// builder) over a pooled connection; see [`SmtpConnection::send`].
+    pub async fn send<M>(&self, message: M) -> Result<Report, Error>
+    where
+        M: TryInto<Outgoing>,
+        Error: From<M::Error>,
+    {
+        let message: Outgoing = message.try_into()?;
         let _slot = self
             .inner
             .slots
@@ -78,9 +84,12 @@ impl Mailer {
             .expect("the semaphore is never closed");
         let (mut connection, reused) = match self.take_idle() {
             Some(c) => (c, true),
-            None => (SmtpConnection::connect(&self.inner.endpoint).await?, false),
+            None => (
+                SmtpConnection::connect_to(&self.inner.endpoint).await?,
+                false,
+            ),
         };
-        let mut result = connection.send(message).await;
+        let mut result = connection.send_outgoing(&message).await;
         let stale = matches!(
             result,
             Err(Error::ConnectionLost { .. } | Error::Timeout { .. })
@@ -90,8 +99,8 @@ impl Mailer {
         // copy is the caller's choice.
         if stale && reused && !connection.body_was_sent() {
             // The server dropped the idle connection: nothing was handed over.
-            connection = SmtpConnection::connect(&self.inner.endpoint).await?;
-            result = connection.send(message).await;
+            connection = SmtpConnection::connect_to(&self.inner.endpoint).await?;
+            result = connection.send_outgoing(&message).await;
         }
         if connection.is_usable() {
             let mut idle = self.inner.idle.lock().expect("no panics while locked");

@@ -194,7 +194,7 @@ impl Pop3Client {
                 "an earlier failure closed this session",
             ));
         }
-        send(self.driver.session()).map_err(|e| Error::Config(e.to_string()))
+        Ok(send(self.driver.session())?)
     }
 
     fn refused(&self, command: &str, response: &sansmail_pop3::types::Response) -> Error {

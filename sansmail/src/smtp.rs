@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 
 use crate::endpoint::{Endpoint, Protocol, Security};
 use crate::error::TlsProblem;
-use crate::{Error, Outgoing};
+use crate::{ConfigProblem, Error, Outgoing};
 
 /// What became of each recipient of a message.
 ///
@@ -35,6 +35,7 @@ use crate::{Error, Outgoing};
 /// assert_eq!(refused, ["<b@example.com>"]);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use = "some recipients may have been refused; check Report::refused"]
 pub struct Report {
     /// Every recipient, in envelope order, with the server's reply.
     pub recipients: Vec<RecipientOutcome>,
@@ -80,7 +81,7 @@ impl Report {
 /// use sansmail::{Endpoint, Outgoing, SmtpConnection};
 ///
 /// let endpoint = Endpoint::parse("smtp+starttls://me:secret@mail.example.com")?;
-/// let mut smtp = SmtpConnection::connect(&endpoint).await?;
+/// let mut smtp = SmtpConnection::connect_to(&endpoint).await?;
 /// let message = Outgoing::new(&b"From: me@example.com\r\nTo: you@example.net\r\nSubject: hi\r\n\r\nHello\r\n"[..])?;
 /// let report = smtp.send(&message).await?;
 /// assert!(report.all_accepted());
@@ -97,13 +98,19 @@ pub struct SmtpConnection {
 }
 
 impl SmtpConnection {
+    /// Connects to the server of an `smtp://`, `smtp+starttls://` or
+    /// `smtps://` URL (see [`Endpoint`]) and logs in.
+    pub async fn connect(url: &str) -> Result<SmtpConnection, Error> {
+        SmtpConnection::connect_to(&Endpoint::parse(url)?).await
+    }
+
     /// Connects, upgrades to TLS and logs in as the endpoint says.
-    pub async fn connect(endpoint: &Endpoint) -> Result<SmtpConnection, Error> {
+    pub async fn connect_to(endpoint: &Endpoint) -> Result<SmtpConnection, Error> {
         if endpoint.protocol() != Protocol::Smtp {
-            return Err(Error::Config(format!("{endpoint:?} is not an SMTP URL")));
+            return Err(endpoint.wrong_protocol(Protocol::Smtp));
         }
         let hello = Host::parse(&endpoint.hello_name)
-            .map_err(|_| Error::Config(format!("{:?} is not a host name", endpoint.hello_name)))?;
+            .map_err(|_| ConfigProblem::HostName(endpoint.hello_name.clone()))?;
         let mut config = Config::new(hello);
         use TlsPolicy::*;
         config.tls = endpoint.starttls(Disabled, Required, Opportunistic);
@@ -152,7 +159,19 @@ impl SmtpConnection {
     /// report says which); [`Error::Rejected`] when none was;
     /// [`Error::OutcomeUnknown`] when the connection failed after the
     /// message went out but before the server's answer.
-    pub async fn send(&mut self, message: &Outgoing) -> Result<Report, Error> {
+    ///
+    /// `message` is an [`Outgoing`] (or a reference to one) or a mime
+    /// [`MessageBuilder`](crate::mime::builder::MessageBuilder).
+    pub async fn send<M>(&mut self, message: M) -> Result<Report, Error>
+    where
+        M: TryInto<Outgoing>,
+        Error: From<M::Error>,
+    {
+        self.send_outgoing(&message.try_into()?).await
+    }
+
+    /// [`SmtpConnection::send`] once the message is an [`Outgoing`].
+    pub(crate) async fn send_outgoing(&mut self, message: &Outgoing) -> Result<Report, Error> {
         let result = self.send_once(message).await;
         match result {
             Err(Error::ConnectionLost { server, detail }) if self.body_sent => {

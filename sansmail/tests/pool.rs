@@ -92,7 +92,7 @@ fn message(n: u32) -> Outgoing {
 async fn a_connection_lost_after_the_body_is_reported_not_resent() {
     let (addr, bodies) = scripted(2, AfterBody::Vanish).await;
     let mailer = mailer(addr);
-    mailer.send(&message(1)).await.unwrap();
+    assert!(mailer.send(&message(1)).await.unwrap().all_accepted());
     // The pooled connection is reused; the server takes the body and vanishes.
     let error = mailer.send(&message(2)).await.unwrap_err();
     assert!(matches!(error, Error::OutcomeUnknown { .. }), "{error:?}");
@@ -103,7 +103,7 @@ async fn a_connection_lost_after_the_body_is_reported_not_resent() {
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_eq!(bodies.load(Ordering::SeqCst), 2, "sent once, not again");
     // The pool goes on with a fresh connection.
-    mailer.send(&message(3)).await.unwrap();
+    assert!(mailer.send(&message(3)).await.unwrap().all_accepted());
     assert_eq!(bodies.load(Ordering::SeqCst), 3);
 }
 
@@ -111,7 +111,7 @@ async fn a_connection_lost_after_the_body_is_reported_not_resent() {
 async fn an_idle_connection_the_server_closed_is_replaced_before_anything_is_sent() {
     let (addr, bodies) = scripted(1, AfterBody::AcceptThenClose).await;
     let mailer = mailer(addr);
-    mailer.send(&message(1)).await.unwrap();
+    assert!(mailer.send(&message(1)).await.unwrap().all_accepted());
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let report = mailer.send(&message(2)).await.unwrap();
     assert!(report.all_accepted());

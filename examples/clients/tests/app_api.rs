@@ -18,24 +18,14 @@ use sansmail_test_support::{
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-fn mailbox(address: &str) -> Mailbox {
-    Mailbox {
-        name: None,
-        address: address.into(),
-    }
-}
-
 /// A message with an attachment, from the builder.
 fn report_message(subject: &str, to: &[&str]) -> Outgoing {
     let message = MessageBuilder::new(Entity::mixed(vec![
         Entity::text("The numbers are attached.\n"),
         Entity::attachment("text/csv", "numbers.csv", b"day,count\nmon,3\n".as_slice()),
     ]))
-    .from(Mailbox {
-        name: Some("Reports".into()),
-        address: "alice@example.test".into(),
-    })
-    .to(to.iter().map(|a| mailbox(a)).collect())
+    .from("Reports <alice@example.test>".parse::<Mailbox>().unwrap())
+    .to(to.iter().map(|a| Mailbox::new(None, a)).collect::<Vec<_>>())
     .subject(subject);
     Outgoing::from_builder(&message).unwrap()
 }
@@ -183,12 +173,16 @@ async fn submit_to_postfix_then_read_from_dovecot() {
     imap.delete(&[moved[0].uid]).await.unwrap();
     assert_eq!(imap.select("Archive").await.unwrap().exists, 0);
 
-    // Implicit TLS (port 465 style) on one connection, arriving in INBOX.
+    // Implicit TLS (port 465 style) on one connection, arriving in INBOX:
+    // the builder itself is sent, its Bcc recipient in the envelope only.
     let smtps = stack.endpoint("smtps", stack.postfix.smtps_port.unwrap(), "wonderland");
-    let mut connection = SmtpConnection::connect(&smtps).await.unwrap();
+    let mut connection = SmtpConnection::connect_to(&smtps).await.unwrap();
     assert!(connection.is_tls());
-    let second = report_message("Over smtps", &["alice@example.test"]);
-    assert!(connection.send(&second).await.unwrap().all_accepted());
+    let second = MessageBuilder::new(Entity::text("blind copy\n"))
+        .from("Reports <alice@example.test>".parse::<Mailbox>().unwrap())
+        .bcc(Mailbox::new(Some("Alice"), "alice@example.test"))
+        .subject("Over smtps");
+    assert!(connection.send(second).await.unwrap().all_accepted());
     connection.quit().await.unwrap();
     imap.select("INBOX").await.unwrap();
     let mut arrived = imap.fetch_after(uid).await.unwrap();
@@ -201,6 +195,13 @@ async fn submit_to_postfix_then_read_from_dovecot() {
         arrived = imap.fetch_after(uid).await.unwrap();
     }
     assert_eq!(arrived[0].parse().subject().as_deref(), Some("Over smtps"));
+    let header_end = arrived[0]
+        .raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap();
+    let header = String::from_utf8_lossy(&arrived[0].raw[..header_end]);
+    assert!(!header.contains("Bcc:"), "{header}");
     imap.logout().await.unwrap();
     mailer.close().await;
 }
@@ -210,7 +211,7 @@ async fn errors_name_what_to_fix() {
     let stack = Stack::start();
     let message = report_message("x", &["alice@example.test"]);
 
-    let wrong = SmtpConnection::connect(&stack.submission("not the password")).await;
+    let wrong = SmtpConnection::connect_to(&stack.submission("not the password")).await;
     assert!(
         matches!(&wrong, Err(Error::AuthRefused { reply, .. }) if reply.starts_with("535")),
         "{:?}",
@@ -266,7 +267,7 @@ async fn errors_name_what_to_fix() {
         .unwrap()
         .trust_pem(&stack.dovecot.cert_pem())
         .unwrap();
-    let wrong_name = SmtpConnection::connect(&endpoint).await;
+    let wrong_name = SmtpConnection::connect_to(&endpoint).await;
     assert!(
         matches!(
             wrong_name,
@@ -281,7 +282,7 @@ async fn errors_name_what_to_fix() {
 
     // Every recipient refused: an error carrying each outcome, permanent.
     let nobody = report_message("x", &["nobody@example.test", "ghost@example.test"]);
-    let rejected = SmtpConnection::connect(&stack.submission("wonderland"))
+    let rejected = SmtpConnection::connect_to(&stack.submission("wonderland"))
         .await
         .unwrap()
         .send(&nobody)
@@ -309,7 +310,7 @@ async fn errors_name_what_to_fix() {
     let endpoint = Endpoint::parse(&url)
         .unwrap()
         .timeout(Duration::from_millis(300));
-    let timed_out = SmtpConnection::connect(&endpoint).await;
+    let timed_out = SmtpConnection::connect_to(&endpoint).await;
     assert!(
         matches!(&timed_out, Err(e @ Error::Timeout { waiting_for: "the greeting", .. }) if e.is_temporary()),
         "{:?}",
@@ -394,10 +395,13 @@ async fn direct_delivery_follows_the_mx_plan_with_opportunistic_tls() {
 async fn the_watcher_reports_only_new_arrivals_from_postfix() {
     let stack = Stack::start();
     let mailer = Mailer::with_endpoint(stack.submission("wonderland"), 1);
-    mailer
-        .send(&report_message("before", &["alice@example.test"]))
-        .await
-        .unwrap();
+    assert!(
+        mailer
+            .send(&report_message("before", &["alice@example.test"]))
+            .await
+            .unwrap()
+            .all_accepted()
+    );
     // Wait until the first is in the mailbox, so the watcher starts after it.
     let mut imap = ImapClient::connect_to(&stack.imap()).await.unwrap();
     imap.select("INBOX").await.unwrap();
@@ -409,10 +413,13 @@ async fn the_watcher_reports_only_new_arrivals_from_postfix() {
     let mut watcher = Watcher::new(stack.imap(), "INBOX");
     // Watching begins here: "before" is already in the folder.
     watcher.start().await.unwrap();
-    mailer
-        .send(&report_message("after", &["alice@example.test"]))
-        .await
-        .unwrap();
+    assert!(
+        mailer
+            .send(&report_message("after", &["alice@example.test"]))
+            .await
+            .unwrap()
+            .all_accepted()
+    );
     let next = tokio::spawn(async move {
         within("watcher", watcher.next())
             .await
@@ -420,10 +427,13 @@ async fn the_watcher_reports_only_new_arrivals_from_postfix() {
     });
     let (message, mut watcher) = next.await.unwrap().unwrap();
     assert_eq!(message.parse().subject().as_deref(), Some("after"));
-    mailer
-        .send(&report_message("third", &["alice@example.test"]))
-        .await
-        .unwrap();
+    assert!(
+        mailer
+            .send(&report_message("third", &["alice@example.test"]))
+            .await
+            .unwrap()
+            .all_accepted()
+    );
     let third = within("watcher", watcher.next()).await.unwrap();
     assert_eq!(third.parse().subject().as_deref(), Some("third"));
     assert!(third.uid > message.uid);
