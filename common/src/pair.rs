@@ -52,15 +52,19 @@ pub struct Pair<C, S> {
     pub server: S,
     /// The virtual time now.
     pub now: Instant,
-    client_tls: bool,
-    server_tls: bool,
-    client_closed: bool,
-    server_closed: bool,
-    client_deadline: Option<Instant>,
-    server_deadline: Option<Instant>,
-    /// The past deadlines already given to `handle_timeout`.
-    client_fired: Option<Instant>,
-    server_fired: Option<Instant>,
+    client_end: End,
+    server_end: End,
+}
+
+/// What the pair knows of one side.
+#[derive(Debug, Default)]
+struct End {
+    /// Asked for TLS; waiting for the other side to ask too.
+    tls: bool,
+    closed: bool,
+    deadline: Option<Instant>,
+    /// The past deadline already given to `handle_timeout`.
+    fired: Option<Instant>,
 }
 
 impl<C: SessionIo, S: SessionIo> Pair<C, S> {
@@ -70,14 +74,8 @@ impl<C: SessionIo, S: SessionIo> Pair<C, S> {
             client,
             server,
             now,
-            client_tls: false,
-            server_tls: false,
-            client_closed: false,
-            server_closed: false,
-            client_deadline: None,
-            server_deadline: None,
-            client_fired: None,
-            server_fired: None,
+            client_end: End::default(),
+            server_end: End::default(),
         }
     }
 
@@ -88,107 +86,35 @@ impl<C: SessionIo, S: SessionIo> Pair<C, S> {
         &mut self,
         mut on_event: impl FnMut(Instant, &mut C, &mut S, Side<C::Event, S::Event>),
     ) -> Stop {
+        let now = self.now;
         loop {
-            let mut progress = false;
-            while !self.client_closed {
-                match self.client.poll_output() {
-                    Output::Transmit(bytes) => {
-                        progress = true;
-                        if !self.server_closed {
-                            self.server.handle_input(self.now, &bytes);
-                        }
-                    }
-                    Output::Event(e) => {
-                        progress = true;
-                        on_event(
-                            self.now,
-                            &mut self.client,
-                            &mut self.server,
-                            Side::Client(e),
-                        );
-                    }
-                    Output::StartTls => {
-                        progress = true;
-                        self.client_tls = true;
-                    }
-                    Output::Timeout(deadline) => {
-                        // A deadline already past fires at once, as a driver's timer would.
-                        let due = deadline.filter(|d| *d <= self.now);
-                        if due.is_some() && due != self.client_fired {
-                            self.client_fired = due;
-                            self.client.handle_timeout(self.now);
-                            progress = true;
-                            continue;
-                        }
-                        self.client_deadline = deadline;
-                        break;
-                    }
-                    Output::Closed => {
-                        progress = true;
-                        self.client_closed = true;
-                        if !self.server_closed {
-                            self.server.handle_eof(self.now);
-                        }
-                    }
-                }
-            }
-            while !self.server_closed {
-                match self.server.poll_output() {
-                    Output::Transmit(bytes) => {
-                        progress = true;
-                        if !self.client_closed {
-                            self.client.handle_input(self.now, &bytes);
-                        }
-                    }
-                    Output::Event(e) => {
-                        progress = true;
-                        on_event(
-                            self.now,
-                            &mut self.client,
-                            &mut self.server,
-                            Side::Server(e),
-                        );
-                    }
-                    Output::StartTls => {
-                        progress = true;
-                        self.server_tls = true;
-                    }
-                    Output::Timeout(deadline) => {
-                        // A deadline already past fires at once, as a driver's timer would.
-                        let due = deadline.filter(|d| *d <= self.now);
-                        if due.is_some() && due != self.server_fired {
-                            self.server_fired = due;
-                            self.server.handle_timeout(self.now);
-                            progress = true;
-                            continue;
-                        }
-                        self.server_deadline = deadline;
-                        break;
-                    }
-                    Output::Closed => {
-                        progress = true;
-                        self.server_closed = true;
-                        if !self.client_closed {
-                            self.client.handle_eof(self.now);
-                        }
-                    }
-                }
-            }
+            let mut progress = drain(
+                now,
+                (&mut self.client, &mut self.client_end),
+                (&mut self.server, &mut self.server_end),
+                |client, server, e| on_event(now, client, server, Side::Client(e)),
+            );
+            progress |= drain(
+                now,
+                (&mut self.server, &mut self.server_end),
+                (&mut self.client, &mut self.client_end),
+                |server, client, e| on_event(now, client, server, Side::Server(e)),
+            );
             // The handshake completes once both sides asked for it.
-            if self.client_tls && self.server_tls {
-                self.client_tls = false;
-                self.server_tls = false;
-                self.client.handle_tls_started(self.now);
-                self.server.handle_tls_started(self.now);
+            if self.client_end.tls && self.server_end.tls {
+                self.client_end.tls = false;
+                self.server_end.tls = false;
+                self.client.handle_tls_started(now);
+                self.server.handle_tls_started(now);
                 progress = true;
             }
-            if self.client_closed && self.server_closed {
+            if self.client_end.closed && self.server_end.closed {
                 return Stop::Closed;
             }
             if !progress {
                 return Stop::Waiting {
-                    client: self.client_deadline.filter(|_| !self.client_closed),
-                    server: self.server_deadline.filter(|_| !self.server_closed),
+                    client: self.client_end.deadline.filter(|_| !self.client_end.closed),
+                    server: self.server_end.deadline.filter(|_| !self.server_end.closed),
                 };
             }
         }
@@ -198,18 +124,76 @@ impl<C: SessionIo, S: SessionIo> Pair<C, S> {
     /// (run the pair again to see what it does).
     pub fn advance(&mut self, by: Duration) {
         self.now += by;
-        if !self.client_closed && self.client_deadline.is_some_and(|d| d <= self.now) {
-            self.client_deadline = None;
+        if self.client_end.take_due(self.now) {
             self.client.handle_timeout(self.now);
         }
-        if !self.server_closed && self.server_deadline.is_some_and(|d| d <= self.now) {
-            self.server_deadline = None;
+        if self.server_end.take_due(self.now) {
             self.server.handle_timeout(self.now);
         }
     }
 
     /// True once the side has closed.
     pub fn closed(&self) -> (bool, bool) {
-        (self.client_closed, self.server_closed)
+        (self.client_end.closed, self.server_end.closed)
     }
+}
+
+impl End {
+    /// True (and the deadline cleared) when the side is open and its deadline has come.
+    fn take_due(&mut self, now: Instant) -> bool {
+        let due = !self.closed && self.deadline.is_some_and(|d| d <= now);
+        if due {
+            self.deadline = None;
+        }
+        due
+    }
+}
+
+/// Polls `this` side until it waits or closes: its bytes go to `other`,
+/// its events to `on_event`. True when anything happened.
+fn drain<A: SessionIo, B: SessionIo>(
+    now: Instant,
+    (this, this_end): (&mut A, &mut End),
+    (other, other_end): (&mut B, &mut End),
+    mut on_event: impl FnMut(&mut A, &mut B, A::Event),
+) -> bool {
+    let mut progress = false;
+    while !this_end.closed {
+        match this.poll_output() {
+            Output::Transmit(bytes) => {
+                progress = true;
+                if !other_end.closed {
+                    other.handle_input(now, &bytes);
+                }
+            }
+            Output::Event(e) => {
+                progress = true;
+                on_event(this, other, e);
+            }
+            Output::StartTls => {
+                progress = true;
+                this_end.tls = true;
+            }
+            Output::Timeout(deadline) => {
+                // A deadline already past fires at once, as a driver's timer would.
+                let due = deadline.filter(|d| *d <= now);
+                if due.is_some() && due != this_end.fired {
+                    this_end.fired = due;
+                    this.handle_timeout(now);
+                    progress = true;
+                    continue;
+                }
+                this_end.deadline = deadline;
+                break;
+            }
+            Output::Closed => {
+                progress = true;
+                this_end.closed = true;
+                if !other_end.closed {
+                    other.handle_eof(now);
+                }
+            }
+        }
+    }
+    progress
 }

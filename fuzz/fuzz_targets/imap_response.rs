@@ -1,34 +1,8 @@
 //! IMAP responses on arbitrary bytes: no panic, every parsed response writes
 //! and parses back to itself, and parsing stops (never loops) on any input.
+//!
+//! The check itself is `sansmail_fuzz_checks::imap_response`, which `cargo test`
+//! also runs on every input kept in `regressions/imap_response/`.
 #![no_main]
 
-use bytes::Bytes;
-use libfuzzer_sys::fuzz_target;
-use sansmail_imap::codec::{DecodeError, parse_response_with, write_response};
-
-fuzz_target!(|data: &[u8]| {
-    let mut input = Bytes::copy_from_slice(data);
-    while !input.is_empty() {
-        match parse_response_with(&input, 16) {
-            Ok((rest, value)) => {
-                assert!(rest.len() < input.len(), "parsing made progress");
-                let mut wire = Vec::new();
-                write_response(&mut wire, &value);
-                let (left, again) =
-                    parse_response_with(&Bytes::from(wire), 16).expect("a written response parses");
-                assert!(left.is_empty());
-                assert_eq!(again, value);
-                input = rest;
-            }
-            Err(DecodeError::Failed { position, .. }) => {
-                assert!(position <= input.len());
-                // Skip the bad line, as a session would.
-                match memchr::memchr(b'\n', &input) {
-                    Some(lf) => input = input.slice(lf + 1..),
-                    None => break,
-                }
-            }
-            Err(_) => break,
-        }
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sansmail_fuzz_checks::imap_response::check(data));

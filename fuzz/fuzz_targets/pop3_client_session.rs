@@ -1,72 +1,8 @@
 //! A POP3 client session fed arbitrary chunked server bytes never panics or
 //! loops, and ends closed after EOF. The first byte steers the configuration.
+//!
+//! The check itself is `sansmail_fuzz_checks::pop3_client_session`, which `cargo test`
+//! also runs on every input kept in `regressions/pop3_client_session/`.
 #![no_main]
 
-use std::time::{Duration, Instant};
-
-use libfuzzer_sys::fuzz_target;
-
-mod common;
-use sansmail_pop3::Output;
-use sansmail_pop3::client::{Config, Event, Session, TlsPolicy};
-
-fuzz_target!(|data: &[u8]| {
-    let Some((&knobs, mut rest)) = data.split_first() else {
-        return;
-    };
-    let mut config = Config::password("alice", "pw");
-    config.tls = match knobs % 3 {
-        0 => TlsPolicy::Disabled,
-        1 => TlsPolicy::Opportunistic,
-        _ => TlsPolicy::Required,
-    };
-    config.allow_plaintext_auth = knobs & 4 != 0;
-    config.apop = knobs & 8 != 0;
-    config.pipelining = knobs & 16 != 0;
-    config.max_line_length = 200;
-    let mut now = Instant::now();
-    let mut session = Session::new(config, now);
-    let mut closed = false;
-    loop {
-        let mut polls = 0;
-        loop {
-            polls += 1;
-            assert!(polls < 100_000, "poll_output does not settle");
-            match session.poll_output() {
-                Output::Event(Event::Ready { .. }) => {
-                    let _ = session.stat(now);
-                    let _ = session.uidl(now, None);
-                    let _ = session.list(now, Some(1));
-                    let _ = session.retr(now, 1);
-                    let _ = session.top(now, 2, 3);
-                    let _ = session.dele(now, 1);
-                    let _ = session.quit(now);
-                }
-                Output::Event(_) | Output::Transmit(_) => {}
-                Output::StartTls => session.handle_tls_started(now),
-                Output::Timeout(_) => break,
-                Output::Closed => {
-                    closed = true;
-                    break;
-                }
-            }
-        }
-        if closed || rest.is_empty() {
-            break;
-        }
-        let (piece, jump_clock) = common::next_piece(&mut rest);
-        if jump_clock {
-            now += Duration::from_secs(601);
-            session.handle_timeout(now);
-        }
-        session.handle_input(now, piece);
-    }
-    if !closed {
-        session.handle_eof(now);
-        let mut polls = 0;
-        while session.poll_output() != Output::Closed {
-            polls += 1;
-            assert!(polls < 100_000, "no close after EOF");
-        }
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sansmail_fuzz_checks::pop3_client_session::check(data));

@@ -1,22 +1,7 @@
 //! POP3 command decoding on arbitrary bytes, and decode → write → decode round-trips.
+//!
+//! The check itself is `sansmail_fuzz_checks::pop3_command`, which `cargo test`
+//! also runs on every input kept in `regressions/pop3_command/`.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use sansmail_pop3::codec::{Command, DecodeError};
-
-fuzz_target!(|data: &[u8]| {
-    let mut input = data;
-    while !input.is_empty() {
-        match Command::decode(input) {
-            Ok((rest, command)) => {
-                let wire = command.to_bytes();
-                let (left, again) = Command::decode(&wire).expect("a written command parses");
-                assert!(left.is_empty());
-                assert_eq!(again, command);
-                input = rest;
-            }
-            Err(DecodeError::Failed { consumed, .. }) if consumed > 0 => input = &input[consumed..],
-            Err(_) => break,
-        }
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sansmail_fuzz_checks::pop3_command::check(data));

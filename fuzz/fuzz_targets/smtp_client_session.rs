@@ -1,72 +1,7 @@
 //! A client session fed arbitrary chunked server bytes never panics or loops.
+//!
+//! The check itself is `sansmail_fuzz_checks::smtp_client_session`, which `cargo test`
+//! also runs on every input kept in `regressions/smtp_client_session/`.
 #![no_main]
 
-use std::time::{Duration, Instant};
-
-use libfuzzer_sys::fuzz_target;
-
-mod common;
-use sansmail_smtp::Output;
-use sansmail_smtp::client::{ClientCredentials, Config, Envelope, Event, Session};
-use sansmail_smtp::types::{ForwardPath, Host, Mailbox, ReversePath, Secret};
-
-fuzz_target!(|data: &[u8]| {
-    let Some((&knobs, mut rest)) = data.split_first() else {
-        return;
-    };
-    let mut config = Config::new(Host::parse("client.example").unwrap());
-    config.allow_plaintext_auth = true;
-    config.chunk_size = 16;
-    config.chunking = knobs & 1 != 0;
-    if knobs & 2 != 0 {
-        config.credentials = Some(ClientCredentials::Password {
-            username: "u".into(),
-            password: Secret::new("p".into()),
-        });
-    }
-    let mut now = Instant::now();
-    let mut session = Session::new(config, now);
-    let rcpt = |s: &str| ForwardPath::Mailbox(Mailbox::parse(s).unwrap());
-    loop {
-        let mut polls = 0;
-        let mut closed = false;
-        loop {
-            polls += 1;
-            assert!(polls < 100_000, "poll_output does not settle");
-            match session.poll_output() {
-                Output::Event(Event::Ready) => {
-                    let env = Envelope::new(
-                        ReversePath::Null,
-                        [rcpt("a@x.example"), rcpt("b@x.example")],
-                    )
-                    .with_size(40);
-                    let _ = session.send_mail(now, env);
-                }
-                Output::Event(Event::SendBody) => {
-                    let _ = session.write_body(now, b".line one\r\nline two\n.\r\n");
-                    let _ = session.finish_body(now);
-                }
-                Output::Event(Event::TransactionComplete(o)) => {
-                    assert_eq!(o.len(), 2);
-                    session.quit(now);
-                }
-                Output::StartTls => session.handle_tls_started(now),
-                Output::Event(_) | Output::Transmit(_) => {}
-                Output::Timeout(_) => break,
-                Output::Closed => {
-                    closed = true;
-                    break;
-                }
-            }
-        }
-        if closed || rest.is_empty() {
-            break;
-        }
-        let (piece, jump_clock) = common::next_piece(&mut rest);
-        if jump_clock {
-            now += Duration::from_secs(601);
-            session.handle_timeout(now);
-        }
-        session.handle_input(now, piece);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sansmail_fuzz_checks::smtp_client_session::check(data));

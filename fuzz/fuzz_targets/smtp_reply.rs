@@ -1,23 +1,7 @@
 //! Reply decoding on arbitrary bytes, and decode → write → decode round-trips.
+//!
+//! The check itself is `sansmail_fuzz_checks::smtp_reply`, which `cargo test`
+//! also runs on every input kept in `regressions/smtp_reply/`.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use sansmail_smtp::codec::DecodeError;
-use sansmail_smtp::types::Reply;
-
-fuzz_target!(|data: &[u8]| {
-    let mut input = data;
-    while !input.is_empty() {
-        match Reply::decode(input) {
-            Ok((rest, reply)) => {
-                let wire = reply.to_wire_string();
-                let (left, again) = Reply::decode(wire.as_bytes()).expect("a written reply parses");
-                assert!(left.is_empty());
-                assert_eq!(again, reply);
-                input = rest;
-            }
-            Err(DecodeError::Failed { consumed, .. }) if consumed > 0 => input = &input[consumed..],
-            Err(_) => break,
-        }
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sansmail_fuzz_checks::smtp_reply::check(data));
