@@ -1,51 +1,202 @@
-//! sansmail-smtp beside Stalwart's smtp-proto 0.2.5 on the same inputs:
-//! command parsing, DATA unstuffing, and whole server sessions.
+//! sansmail-smtp beside Stalwart's smtp-proto 0.2.5 on the same inputs
+//! (`sansmail_benches::smtp_inputs`): 10,000 commands, 5,000 replies, a
+//! 1 MiB DATA body, and whole server sessions. Before timing, each
+//! benchmark checks that both read every input to the same values.
 #![allow(missing_docs)] // criterion_group! makes an undocumented function
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use bytes::BytesMut;
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use sansmail_smtp::Output;
 use sansmail_smtp::codec::Command;
 use sansmail_smtp::data::{DataStep, DotUnstuffer};
 use sansmail_smtp::server::{Config, Event, Session};
+use sansmail_smtp::types::Reply;
 
-const MAIL: &[u8] = b"MAIL FROM:<sender.name@example.com> SIZE=123456 BODY=8BITMIME RET=HDRS ENVID=QQ314159 SMTPUTF8\r\n";
-const RCPT: &[u8] = b"RCPT TO:<recipient.one@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;recipient.one@example.org\r\n";
-const SESSION_MIX: &[u8] = b"EHLO client.example.com\r\n\
-MAIL FROM:<alice@example.com> SIZE=4096 BODY=8BITMIME\r\n\
-RCPT TO:<bob@example.org>\r\n\
-RCPT TO:<carol@example.org> NOTIFY=FAILURE\r\n\
-RCPT TO:<dave@example.org>\r\n\
-DATA\r\n\
-RSET\r\n\
-NOOP\r\n\
-AUTH PLAIN AHVzZXIAcGFzc3dvcmQ=\r\n\
-STARTTLS\r\n\
-VRFY postmaster\r\n\
-QUIT\r\n";
-
-fn count_commands(input: &[u8]) -> u64 {
-    input.iter().filter(|&&b| b == b'\n').count() as u64
+/// What a command says, in one form both parsers' results map to, so the
+/// benchmark can check they read every input the same before timing them.
+#[derive(Debug, PartialEq)]
+enum Said {
+    Hello(&'static str, String),
+    Mail {
+        from: String,
+        size: u64,
+        flags: u64,
+        env_id: Option<String>,
+    },
+    Rcpt {
+        to: String,
+        notify: u64,
+        orcpt: Option<String>,
+    },
+    Bare(&'static str),
+    Text(&'static str, String),
+    Bdat(u64, bool),
+    Auth(&'static str, Option<Vec<u8>>),
 }
 
-fn ours_parse_all(input: &[u8]) -> usize {
+fn ours_said(c: &Command) -> Said {
+    use sansmail_smtp::types::{BodyType, DsnReturn, MailParameter, RcptParameter};
+    use stalwart_smtp_proto as st;
+    let text = |t: &Option<sansmail_smtp::types::Text>| {
+        t.as_ref().map_or(String::new(), |t| t.to_string())
+    };
+    match c {
+        Command::Ehlo(h) => Said::Hello("EHLO", h.to_string()),
+        Command::Helo(h) => Said::Hello("HELO", h.to_string()),
+        Command::Lhlo(h) => Said::Hello("LHLO", h.to_string()),
+        Command::Mail { from, params } => {
+            let (mut size, mut flags, mut env_id) = (0, 0, None);
+            for p in params {
+                match p {
+                    MailParameter::Size(n) => size = *n,
+                    MailParameter::Body(BodyType::EightBitMime) => flags |= st::MAIL_BODY_8BITMIME,
+                    MailParameter::Body(BodyType::SevenBit) => flags |= st::MAIL_BODY_7BIT,
+                    MailParameter::Body(BodyType::BinaryMime) => flags |= st::MAIL_BODY_BINARYMIME,
+                    MailParameter::SmtpUtf8 => flags |= st::MAIL_SMTPUTF8,
+                    MailParameter::Ret(DsnReturn::Full) => flags |= st::MAIL_RET_FULL,
+                    MailParameter::Ret(DsnReturn::Headers) => flags |= st::MAIL_RET_HDRS,
+                    MailParameter::EnvId(id) => env_id = Some(id.to_string()),
+                    other => panic!("not in the input: {other:?}"),
+                }
+            }
+            let from = from.mailbox().map_or(String::new(), |m| m.to_string());
+            Said::Mail {
+                from,
+                size,
+                flags,
+                env_id,
+            }
+        }
+        Command::Rcpt { to, params } => {
+            let (mut notify, mut orcpt) = (0, None);
+            for p in params {
+                match p {
+                    RcptParameter::Notify(n) if n.is_never() => notify |= st::RCPT_NOTIFY_NEVER,
+                    RcptParameter::Notify(n) => {
+                        notify |= if n.success {
+                            st::RCPT_NOTIFY_SUCCESS
+                        } else {
+                            0
+                        } | if n.failure {
+                            st::RCPT_NOTIFY_FAILURE
+                        } else {
+                            0
+                        } | if n.delay { st::RCPT_NOTIFY_DELAY } else { 0 }
+                    }
+                    RcptParameter::Orcpt { address, .. } => orcpt = Some(address.to_string()),
+                    other => panic!("not in the input: {other:?}"),
+                }
+            }
+            let to = to
+                .mailbox()
+                .map_or("Postmaster".to_owned(), |m| m.to_string());
+            Said::Rcpt { to, notify, orcpt }
+        }
+        Command::Data => Said::Bare("DATA"),
+        Command::Rset => Said::Bare("RSET"),
+        Command::Quit => Said::Bare("QUIT"),
+        Command::StartTls => Said::Bare("STARTTLS"),
+        Command::Noop(t) => Said::Text("NOOP", text(t)),
+        Command::Help(t) => Said::Text("HELP", text(t)),
+        Command::Vrfy(t) => Said::Text("VRFY", t.to_string()),
+        Command::Expn(t) => Said::Text("EXPN", t.to_string()),
+        Command::Bdat { size, last } => Said::Bdat(*size, *last),
+        Command::Auth {
+            mechanism,
+            initial_response,
+        } => Said::Auth(
+            match mechanism.to_string().as_str() {
+                "PLAIN" => "PLAIN",
+                "LOGIN" => "LOGIN",
+                other => panic!("not in the input: {other}"),
+            },
+            initial_response.as_ref().map(|r| r.expose().clone()),
+        ),
+        other => panic!("not in the input: {other:?}"),
+    }
+}
+
+fn stalwart_said(r: &stalwart_smtp_proto::Request<std::borrow::Cow<'_, str>>) -> Said {
+    use base64::Engine as _;
+    use stalwart_smtp_proto as st;
+    match r {
+        st::Request::Ehlo { host } => Said::Hello("EHLO", host.to_string()),
+        st::Request::Helo { host } => Said::Hello("HELO", host.to_string()),
+        st::Request::Lhlo { host } => Said::Hello("LHLO", host.to_string()),
+        st::Request::Mail { from } => Said::Mail {
+            from: from.address.to_string(),
+            size: from.size as u64,
+            flags: from.flags,
+            env_id: from.env_id.as_ref().map(|e| e.to_string()),
+        },
+        st::Request::Rcpt { to } => Said::Rcpt {
+            to: to.address.to_string(),
+            notify: to.flags,
+            orcpt: to.orcpt.as_ref().map(|o| o.to_string()),
+        },
+        st::Request::Data => Said::Bare("DATA"),
+        st::Request::Rset => Said::Bare("RSET"),
+        st::Request::Quit => Said::Bare("QUIT"),
+        st::Request::StartTls => Said::Bare("STARTTLS"),
+        st::Request::Noop { value } => Said::Text("NOOP", value.to_string()),
+        st::Request::Help { value } => Said::Text("HELP", value.to_string()),
+        st::Request::Vrfy { value } => Said::Text("VRFY", value.to_string()),
+        st::Request::Expn { value } => Said::Text("EXPN", value.to_string()),
+        st::Request::Bdat {
+            chunk_size,
+            is_last,
+        } => Said::Bdat(*chunk_size as u64, *is_last),
+        st::Request::Auth {
+            mechanism,
+            initial_response,
+        } => Said::Auth(
+            match *mechanism {
+                st::AUTH_PLAIN => "PLAIN",
+                st::AUTH_LOGIN => "LOGIN",
+                other => panic!("not in the input: {other}"),
+            },
+            match initial_response.as_ref() {
+                "" => None,
+                "=" => Some(Vec::new()),
+                b64 => Some(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b64)
+                        .unwrap(),
+                ),
+            },
+        ),
+        other => panic!("not in the input: {}", other.name()),
+    }
+}
+
+/// Both parsers read every command of `input` to the same values.
+fn assert_same_commands(input: &[u8]) {
+    let mut ours = Vec::new();
     let mut rest = input;
-    let mut n = 0;
     while !rest.is_empty() {
         let (r, cmd) = Command::decode(rest).expect("valid input");
-        black_box(&cmd);
+        ours.push(ours_said(&cmd));
         rest = r;
-        n += 1;
     }
-    n
+    let mut theirs = Vec::new();
+    let mut it = input.iter();
+    while it.len() > 0 {
+        let req = stalwart_smtp_proto::Request::parse(&mut it).expect("valid input");
+        theirs.push(stalwart_said(&req));
+    }
+    assert_eq!(ours.len(), theirs.len());
+    for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+        assert_eq!(a, b, "command {i} read differently");
+    }
 }
 
 /// The session's path: each read is appended to the session's receive
 /// buffer (reused once the commands split from it are dropped), and every
-/// line is split off it and parsed without further copies.
+/// line is split off it and parsed without further copies. The copy into
+/// the buffer is timed too.
 fn ours_parse_buf(buf: &mut BytesMut, input: &[u8]) -> usize {
     buf.extend_from_slice(input);
     let mut n = 0;
@@ -68,113 +219,167 @@ fn stalwart_parse_all(input: &[u8]) -> usize {
     n
 }
 
-/// Stalwart's parse made owned, as a server must before handing commands to
-/// an application that outlives the receive buffer (a reference row).
-fn stalwart_parse_owned(input: &[u8]) -> usize {
+fn command_parsing(c: &mut Criterion) {
+    let input = sansmail_benches::smtp_inputs::commands(10_000);
+    assert_same_commands(&input);
+    let mut group = c.benchmark_group("command_parse");
+    group.throughput(Throughput::Elements(10_000));
+    let mut buf = BytesMut::with_capacity(input.len());
+    assert_eq!(ours_parse_buf(&mut buf, &input), 10_000);
+    group.bench_function("sansmail/10k_commands", |b| {
+        b.iter(|| ours_parse_buf(&mut buf, black_box(&input)))
+    });
+    group.bench_function("stalwart/10k_commands", |b| {
+        b.iter(|| stalwart_parse_all(black_box(&input)))
+    });
+    group.finish();
+}
+
+/// Both parsers read every reply of `input` to the same code, enhanced
+/// status and text (lines joined by LF, as smtp-proto gives them).
+fn assert_same_replies(input: &[u8]) {
+    let mut rest = input;
     let mut it = input.iter();
+    let mut receiver = stalwart_smtp_proto::response::parser::ResponseReceiver::default();
     let mut n = 0;
-    while it.len() > 0 {
-        let req = stalwart_smtp_proto::Request::parse(&mut it)
-            .expect("valid input")
-            .into_owned();
-        black_box(&req);
+    while !rest.is_empty() {
+        let (r, ours) = Reply::decode(rest).expect("valid input");
+        rest = r;
+        let theirs = receiver.parse(&mut it).expect("valid input");
+        receiver.reset();
+        let status = ours.status().map_or([0, 0, 0], |s| {
+            [s.class(), s.subject() as u8, s.detail() as u8]
+        });
+        assert_eq!(
+            (ours.code().get(), status, ours.joined_text()),
+            (theirs.code, theirs.esc, theirs.message.as_str()),
+            "reply {n} read differently"
+        );
+        n += 1;
+    }
+    assert_eq!(it.len(), 0);
+}
+
+fn ours_replies(input: &[u8]) -> usize {
+    let mut rest = input;
+    let mut n = 0;
+    while !rest.is_empty() {
+        let (r, reply) = Reply::decode(rest).expect("valid input");
+        black_box(&reply);
+        rest = r;
         n += 1;
     }
     n
 }
 
-fn command_parsing(c: &mut Criterion) {
-    let mut group = c.benchmark_group("command_parse");
-    for (name, input) in [
-        ("mail_with_params", MAIL),
-        ("rcpt_with_params", RCPT),
-        ("session_mix", SESSION_MIX),
-    ] {
-        assert_eq!(ours_parse_all(input), stalwart_parse_all(input));
-        group.throughput(Throughput::Elements(count_commands(input)));
-        let mut buf = BytesMut::with_capacity(4096);
-        assert_eq!(ours_parse_buf(&mut buf, input), stalwart_parse_all(input));
-        group.bench_with_input(BenchmarkId::new("sansmail", name), input, |b, i| {
-            b.iter(|| ours_parse_buf(&mut buf, black_box(i)))
-        });
-        group.bench_with_input(
-            BenchmarkId::new("sansmail_slice_api", name),
-            input,
-            |b, i| b.iter(|| ours_parse_all(black_box(i))),
-        );
-        group.bench_with_input(BenchmarkId::new("stalwart", name), input, |b, i| {
-            b.iter(|| stalwart_parse_all(black_box(i)))
-        });
-        group.bench_with_input(BenchmarkId::new("stalwart_owned", name), input, |b, i| {
-            b.iter(|| stalwart_parse_owned(black_box(i)))
-        });
+fn stalwart_replies(input: &[u8]) -> usize {
+    let mut it = input.iter();
+    let mut receiver = stalwart_smtp_proto::response::parser::ResponseReceiver::default();
+    let mut n = 0;
+    while it.len() > 0 {
+        let reply = receiver.parse(&mut it).expect("valid input");
+        black_box(&reply);
+        receiver.reset();
+        n += 1;
     }
+    n
+}
+
+fn reply_parsing(c: &mut Criterion) {
+    let input = sansmail_benches::smtp_inputs::replies(5_000);
+    assert_same_replies(&input);
+    assert_eq!(ours_replies(&input), stalwart_replies(&input));
+    let mut group = c.benchmark_group("reply_parse");
+    group.throughput(Throughput::Elements(5_000));
+    group.bench_function("sansmail/5k_replies", |b| {
+        b.iter(|| ours_replies(black_box(&input)))
+    });
+    group.bench_function("stalwart/5k_replies", |b| {
+        b.iter(|| stalwart_replies(black_box(&input)))
+    });
     group.finish();
 }
 
-/// About 1 MB of mail-like lines, some starting with a dot, then the end of
-/// data. The first line has no dot: smtp-proto 0.2.5 does not unstuff a dot on
-/// the first line of a message (RFC 5321 §4.5.2 says to), and the outputs
-/// must match.
-fn data_body() -> Vec<u8> {
-    let mut body = Vec::with_capacity(1 << 20);
-    let mut i = 0u32;
-    while body.len() < 1_000_000 {
-        if i % 50 == 49 {
-            body.extend_from_slice(b"..a line that begins with a stuffed dot\r\n");
-        } else {
-            body.extend_from_slice(b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor\r\n");
-        }
-        i += 1;
-    }
-    body.extend_from_slice(b".\r\n");
-    body
-}
-
-fn ours_unstuff(reads: &[&[u8]]) -> usize {
-    let mut buf = BytesMut::new();
+/// Feeds `reads` one after another through the receive buffer `buf` (the
+/// copy into it stands for the socket read) and hands each chunk of
+/// unstuffed body to `each`, as the server session does.
+fn ours_unstuff(reads: &[&[u8]], buf: &mut BytesMut, mut each: impl FnMut(&[u8])) {
     let mut dec = DotUnstuffer::new();
-    let mut total = 0;
     for read in reads {
         buf.extend_from_slice(read);
         loop {
-            match dec.decode(&mut buf) {
-                DataStep::Chunk(c) => total += c.len(),
+            match dec.decode(buf) {
+                DataStep::Chunk(c) => each(&c),
                 DataStep::NeedMore => break,
-                DataStep::End => return total,
+                DataStep::End => return,
                 DataStep::BareLineEnding => panic!("bad input"),
             }
         }
     }
-    total
 }
 
-fn stalwart_unstuff(reads: &[&[u8]]) -> usize {
+/// The body already in the receive buffer (as one socket read left it):
+/// only the unstuffing is timed.
+fn ours_unstuff_in_place(mut buf: BytesMut) -> usize {
+    let mut dec = DotUnstuffer::new();
+    let mut total = 0;
+    loop {
+        match dec.decode(&mut buf) {
+            DataStep::Chunk(c) => total += black_box(c).len(),
+            DataStep::End => return total,
+            DataStep::NeedMore | DataStep::BareLineEnding => panic!("bad input"),
+        }
+    }
+}
+
+/// smtp-proto copies the unstuffed body into `out` (its only way to give it).
+fn stalwart_unstuff(reads: &[&[u8]], out: &mut Vec<u8>) -> usize {
     let mut rx = stalwart_smtp_proto::request::receiver::DataReceiver::new();
-    let mut out = Vec::with_capacity(1 << 20);
+    out.clear();
     for read in reads {
-        if rx.ingest(&mut read.iter(), &mut out) {
-            return out.len();
+        if rx.ingest(&mut read.iter(), out) {
+            break;
         }
     }
     out.len()
 }
 
 fn data_unstuffing(c: &mut Criterion) {
-    let body = data_body();
+    let body = sansmail_benches::smtp_inputs::data_body(1 << 20);
     let whole: Vec<&[u8]> = vec![&body];
     let reads: Vec<&[u8]> = body.chunks(64 * 1024).collect();
-    assert_eq!(ours_unstuff(&whole), stalwart_unstuff(&whole));
-    let mut group = c.benchmark_group("data_unstuff_1MB");
-    group.throughput(Throughput::Bytes(body.len() as u64));
-    for (name, input) in [("one_buffer", &whole), ("64KiB_reads", &reads)] {
-        group.bench_with_input(BenchmarkId::new("sansmail", name), input, |b, i| {
-            b.iter(|| ours_unstuff(black_box(i)))
-        });
-        group.bench_with_input(BenchmarkId::new("stalwart", name), input, |b, i| {
-            b.iter(|| stalwart_unstuff(black_box(i)))
-        });
+    // Both give the same bytes, whole and in reads.
+    let (mut buf, mut ours, mut theirs) = (BytesMut::new(), Vec::new(), Vec::new());
+    for input in [&whole, &reads] {
+        ours.clear();
+        ours_unstuff(input, &mut buf, |c| ours.extend_from_slice(c));
+        stalwart_unstuff(input, &mut theirs);
+        assert_eq!(ours, theirs);
+        assert!(buf.is_empty());
     }
+    assert_eq!(
+        ours_unstuff_in_place(BytesMut::from(&body[..])),
+        theirs.len()
+    );
+    let mut group = c.benchmark_group("data_unstuff_1MiB");
+    group.throughput(Throughput::Bytes(body.len() as u64));
+    group.bench_function("sansmail/one_buffer", |b| {
+        b.iter_batched(
+            || BytesMut::from(&body[..]),
+            ours_unstuff_in_place,
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("stalwart/one_buffer", |b| {
+        b.iter(|| stalwart_unstuff(black_box(&whole), &mut theirs))
+    });
+    let mut total = 0;
+    group.bench_function("sansmail/64KiB_reads_copied_in", |b| {
+        b.iter(|| ours_unstuff(black_box(&reads), &mut buf, |c| total += c.len()))
+    });
+    group.bench_function("stalwart/64KiB_reads", |b| {
+        b.iter(|| stalwart_unstuff(black_box(&reads), &mut theirs))
+    });
     group.finish();
 }
 
@@ -227,5 +432,11 @@ fn server_sessions(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, command_parsing, data_unstuffing, server_sessions);
+criterion_group!(
+    benches,
+    command_parsing,
+    reply_parsing,
+    data_unstuffing,
+    server_sessions
+);
 criterion_main!(benches);

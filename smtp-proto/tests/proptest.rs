@@ -28,7 +28,7 @@ fn host() -> impl Strategy<Value = Host> {
         4 => domain().prop_map(Host::Domain),
         1 => any::<[u8; 4]>().prop_map(|a| Host::Ipv4(a.into())),
         1 => any::<[u16; 8]>().prop_map(|a| Host::Ipv6(a.into())),
-        1 => ("x-[a-z]{1,5}", "[a-zA-Z0-9.:-]{1,10}").prop_map(|(tag, content)| Host::General { tag: tag.into(), content: content.into() }),
+        1 => ("x-[a-z]{1,5}", "[a-zA-Z0-9.:-]{1,10}").prop_map(|(tag, content)| Host::General(Box::new(GeneralLiteral { tag: tag.into(), content: content.into() }))),
     ]
 }
 

@@ -547,7 +547,7 @@ impl Session {
                 self.fail(ClientError::HelloRefused(reply), true)
             }
             Expect::Helo => {
-                self.caps = Capabilities::from_ehlo_lines(&reply.lines()[..1]);
+                self.caps = Capabilities::from_ehlo_lines(reply.lines().take(1));
                 self.after_hello();
             }
             Expect::StartTls if reply.code().get() == 220 => {

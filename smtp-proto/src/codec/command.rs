@@ -6,8 +6,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{DEFAULT_MAX_LINE, DecodeError, Line, SyntaxError, frame_line};
 use crate::types::{
-    ForwardPath, Host, KEYWORD, MailParameter, Mechanism, RcptParameter, ReversePath, Secret, Text,
-    VALUE, parse_forward_path, parse_host, parse_reverse_path, split_path,
+    ForwardPath, Host, KEYWORD, MailParameter, Mechanism, Path, RcptParameter, ReversePath, Secret,
+    Source, Text, VALUE, parse_host, read_path,
 };
 
 /// One command line, parsed.
@@ -68,7 +68,9 @@ pub enum Command {
 
 impl Command {
     /// Parses the first command line of `input` (at most [`DEFAULT_MAX_LINE`] octets).
-    /// The line is copied once; [`Command::decode_buf`] avoids even that.
+    /// The first value taken (an address, a parameter) copies the line
+    /// once and every value shares that copy; a command without values
+    /// copies nothing ([`Command::decode_buf`] shares the receive buffer).
     pub fn decode(input: &[u8]) -> Result<(&[u8], Command), DecodeError> {
         Self::decode_with_limit(input, DEFAULT_MAX_LINE)
     }
@@ -80,7 +82,7 @@ impl Command {
     ) -> Result<(&[u8], Command), DecodeError> {
         match frame_line(input, max_line) {
             Line::Complete { len, total } => {
-                match Self::parse(&Bytes::copy_from_slice(&input[..len])) {
+                match Self::parse_source(&Source::borrowed(&input[..len])) {
                     Ok(cmd) => Ok((&input[total..], cmd)),
                     Err(error) => Err(DecodeError::Failed {
                         error,
@@ -113,19 +115,36 @@ impl Command {
         }
     }
 
-    /// Parses one command line given without its CRLF (copies it once).
+    /// Parses one command line given without its CRLF (see [`Command::decode`] for copies).
     pub fn parse_line(line: &[u8]) -> Result<Command, SyntaxError> {
-        Self::parse(&Bytes::copy_from_slice(line))
+        Self::parse_source(&Source::borrowed(line))
     }
 
     /// Parses one command line given without its CRLF; text in the command shares `line`.
     pub fn parse(line: &Bytes) -> Result<Command, SyntaxError> {
-        if line.contains(&0) {
-            return Err(SyntaxError::Nul);
-        }
-        let (verb, args) = match find(line, b' ') {
-            Some(sp) => (&line[..sp], Some(&line[sp + 1..])),
-            None => (&line[..], None),
+        Self::parse_source(&Source::shared(line))
+    }
+
+    /// One pass over the line: the verb, then each argument read and
+    /// checked as the cursor moves (lookup tables for the character
+    /// classes). No field accepts a NUL, so a line holding one never
+    /// parses; the NUL is looked for only then, to name it as the reason.
+    fn parse_source(line: &Source<'_>) -> Result<Command, SyntaxError> {
+        Self::parse_fields(line).map_err(|error| {
+            if memchr::memchr(0, line.bytes()).is_some() {
+                SyntaxError::Nul
+            } else {
+                error
+            }
+        })
+    }
+
+    /// [`Command::parse`] but for naming a NUL.
+    fn parse_fields(line: &Source<'_>) -> Result<Command, SyntaxError> {
+        let bytes = line.bytes();
+        let (verb, args) = match find(bytes, b' ') {
+            Some(sp) => (&bytes[..sp], Some(&bytes[sp + 1..])),
+            None => (bytes, None),
         };
         if verb.len() > 8 {
             return Err(SyntaxError::UnknownCommand);
@@ -238,7 +257,7 @@ fn required(args: Option<&[u8]>) -> Result<&[u8], SyntaxError> {
 }
 
 /// Free text (VRFY, EXPN, NOOP, HELP): printable UTF-8.
-fn text_arg(line: &Bytes, arg: &[u8]) -> Result<Text, SyntaxError> {
+fn text_arg(line: &Source<'_>, arg: &[u8]) -> Result<Text, SyntaxError> {
     let text = Text::slice_of(line, arg).ok_or(SyntaxError::Arguments("invalid UTF-8"))?;
     if text.is_empty() || text.chars().any(char::is_control) {
         return Err(SyntaxError::Arguments("invalid text"));
@@ -246,7 +265,7 @@ fn text_arg(line: &Bytes, arg: &[u8]) -> Result<Text, SyntaxError> {
     Ok(text)
 }
 
-fn hello_host(line: &Bytes, args: Option<&[u8]>) -> Result<Host, SyntaxError> {
+fn hello_host(line: &Source<'_>, args: Option<&[u8]>) -> Result<Host, SyntaxError> {
     parse_host(line, required(args)?)
         .map_err(|_| SyntaxError::Arguments("invalid domain or address literal"))
 }
@@ -319,11 +338,14 @@ fn bad_param(keyword: &[u8]) -> SyntaxError {
     SyntaxError::Parameter(String::from_utf8_lossy(keyword).into_owned())
 }
 
-fn parse_mail(line: &Bytes, args: &[u8]) -> Result<Command, SyntaxError> {
+fn parse_mail(line: &Source<'_>, args: &[u8]) -> Result<Command, SyntaxError> {
     let rest =
         strip_keyword(args, b"FROM:").ok_or(SyntaxError::Arguments("expected FROM:<path>"))?;
-    let (path, rest) = split_path(rest).map_err(|_| SyntaxError::SenderAddress)?;
-    let from = parse_reverse_path(line, path).map_err(|_| SyntaxError::SenderAddress)?;
+    let (from, rest) = match read_path(line, rest) {
+        Ok((Path::Null, rest)) => (ReversePath::Null, rest),
+        Ok((Path::Mailbox(m), rest)) => (ReversePath::Mailbox(m), rest),
+        Ok((Path::Postmaster, _)) | Err(_) => return Err(SyntaxError::SenderAddress),
+    };
     let mut params = Vec::new();
     each_param(rest, |k, v| {
         params.push(MailParameter::from_wire(line, k, v).map_err(|_| bad_param(k))?);
@@ -332,10 +354,13 @@ fn parse_mail(line: &Bytes, args: &[u8]) -> Result<Command, SyntaxError> {
     Ok(Command::Mail { from, params })
 }
 
-fn parse_rcpt(line: &Bytes, args: &[u8]) -> Result<Command, SyntaxError> {
+fn parse_rcpt(line: &Source<'_>, args: &[u8]) -> Result<Command, SyntaxError> {
     let rest = strip_keyword(args, b"TO:").ok_or(SyntaxError::Arguments("expected TO:<path>"))?;
-    let (path, rest) = split_path(rest).map_err(|_| SyntaxError::RecipientAddress)?;
-    let to = parse_forward_path(line, path).map_err(|_| SyntaxError::RecipientAddress)?;
+    let (to, rest) = match read_path(line, rest) {
+        Ok((Path::Postmaster, rest)) => (ForwardPath::Postmaster, rest),
+        Ok((Path::Mailbox(m), rest)) => (ForwardPath::Mailbox(m), rest),
+        Ok((Path::Null, _)) | Err(_) => return Err(SyntaxError::RecipientAddress),
+    };
     let mut params = Vec::new();
     each_param(rest, |k, v| {
         params.push(RcptParameter::from_wire(line, k, v).map_err(|_| bad_param(k))?);
@@ -497,6 +522,41 @@ mod tests {
             matches!(parse("AUTH LOGIN =").unwrap(), Command::Auth { initial_response: Some(ir), .. } if ir.expose().is_empty())
         );
         assert!(parse("AUTH PLAIN !!!").is_err());
+    }
+
+    #[test]
+    fn a_nul_anywhere_is_named() {
+        for good in [
+            "EHLO client.example",
+            "HELO [192.0.2.1]",
+            "LHLO [IPv6:2001:db8::1]",
+            "MAIL FROM:<a.b@c.example> SIZE=10 BODY=8BITMIME ENVID=QQ+2B1 AUTH=<>",
+            "MAIL FROM:<@relay.example,@[192.0.2.1]:\"a b\"@c.example>",
+            "MAIL FROM:<>",
+            "RCPT TO:<Postmaster> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a+2Bb@c.example",
+            "RCPT TO:<jörg@bücher.example> X-FOO=bar",
+            "RCPT TO:<u@[tag:content]>",
+            "DATA",
+            "BDAT 100 LAST",
+            "AUTH PLAIN AGEAYg==",
+            "AUTH XOAUTH2 =",
+            "NOOP hello",
+            "HELP",
+            "VRFY someone",
+            "EXPN list",
+            "RSET",
+            "QUIT",
+            "STARTTLS",
+        ] {
+            assert!(parse(good).is_ok(), "{good}");
+            for at in 0..=good.len() {
+                if !good.is_char_boundary(at) {
+                    continue;
+                }
+                let bad = format!("{}\0{}", &good[..at], &good[at..]);
+                assert_eq!(parse(&bad), Err(SyntaxError::Nul), "{bad:?}");
+            }
+        }
     }
 
     #[test]

@@ -10,81 +10,209 @@ impl Reply {
     }
 
     /// Parses the first complete reply of `input`, all lines together at most `max` octets.
+    ///
+    /// A reply of well-formed lines of printable text (the usual case) is
+    /// read by [`decode_plain`]: one scan per line for its end, and the
+    /// text copied once into a string of the right size. Anything else
+    /// (control characters, invalid UTF-8, many lines, incomplete or bad
+    /// input) is read line by line here: invalid UTF-8 and control
+    /// characters become `?`, and every error gets its precise reason.
     pub fn decode_with_limit(input: &[u8], max: usize) -> Result<(&[u8], Reply), DecodeError> {
-        let fail = |error, consumed| Err(DecodeError::Failed { error, consumed });
-        let mut pos = 0;
-        let mut code = None;
-        let mut raw_lines: Vec<&[u8]> = Vec::new();
-        loop {
-            let rest = &input[pos..];
-            let Some(lf) = memchr::memchr(b'\n', rest) else {
-                if input.len() >= max {
-                    return fail(SyntaxError::Reply("reply too long"), 0);
-                }
-                return Err(DecodeError::Incomplete);
-            };
-            let total = pos + lf + 1;
-            if total > max {
-                return fail(SyntaxError::Reply("reply too long"), total);
+        if let Some((consumed, reply)) = decode_plain(&input[..input.len().min(max)]) {
+            return Ok((&input[consumed..], reply));
+        }
+        decode_lines(input, max)
+    }
+}
+
+/// The general path of [`Reply::decode_with_limit`]: line by line, every
+/// text accepted (lossily), every error named.
+fn decode_lines(input: &[u8], max: usize) -> Result<(&[u8], Reply), DecodeError> {
+    let fail = |error, consumed| Err(DecodeError::Failed { error, consumed });
+    let mut pos = 0;
+    let mut code: Option<ReplyCode> = None;
+    let mut status = None;
+    let mut text = String::new();
+    loop {
+        let rest = &input[pos..];
+        let Some(lf) = memchr::memchr(b'\n', rest) else {
+            if input.len() >= max {
+                return fail(SyntaxError::Reply("reply too long"), 0);
             }
-            let Some(line) = rest[..lf].strip_suffix(b"\r") else {
-                return fail(SyntaxError::BareLineEnding, total);
-            };
-            if line.contains(&b'\r') {
-                return fail(SyntaxError::BareLineEnding, total);
+            return Err(DecodeError::Incomplete);
+        };
+        let total = pos + lf + 1;
+        if total > max {
+            return fail(SyntaxError::Reply("reply too long"), total);
+        }
+        let Some(line) = rest[..lf].strip_suffix(b"\r") else {
+            return fail(SyntaxError::BareLineEnding, total);
+        };
+        pos = total;
+        let n = match line {
+            [a, b, c, ..] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
+                u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0')
             }
-            pos = total;
-            if line.len() < 3 || !line[..3].iter().all(u8::is_ascii_digit) {
-                return fail(SyntaxError::Reply("missing reply code"), total);
+            _ => return fail(SyntaxError::Reply("missing reply code"), total),
+        };
+        let (more, body) = match line.get(3) {
+            None => (false, &b""[..]),
+            Some(b' ') => (false, &line[4..]),
+            Some(b'-') => (true, &line[4..]),
+            Some(_) => return fail(SyntaxError::Reply("bad separator after code"), total),
+        };
+        match code {
+            None => {
+                let Ok(first) = ReplyCode::new(n) else {
+                    return fail(SyntaxError::Reply("invalid reply code"), total);
+                };
+                code = Some(first);
+                status = EnhancedStatus::parse_prefix(body)
+                    .map(|(s, _)| s)
+                    .filter(|s| u16::from(s.class()) == n / 100);
             }
-            let n = line[..3]
-                .iter()
-                .fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
-            let Ok(this) = ReplyCode::new(n) else {
-                return fail(SyntaxError::Reply("invalid reply code"), total);
-            };
-            if code.is_some_and(|c| c != this) {
+            Some(c) if c.get() != n => {
                 return fail(
                     SyntaxError::Reply("reply code changed between lines"),
                     total,
                 );
             }
-            code = Some(this);
-            let (more, text) = match line.get(3) {
-                None => (false, &b""[..]),
-                Some(b' ') => (false, &line[4..]),
-                Some(b'-') => (true, &line[4..]),
-                Some(_) => return fail(SyntaxError::Reply("bad separator after code"), total),
-            };
-            raw_lines.push(text);
-            if !more {
-                break;
-            }
+            Some(_) => text.push('\n'),
         }
-        // Checked: the loop ran at least once and set the code.
-        let code = code.ok_or(DecodeError::Incomplete)?;
-        let status = raw_lines
-            .first()
-            .and_then(|l| EnhancedStatus::parse_prefix(l))
-            .map(|(s, _)| s)
-            .filter(|s| u16::from(s.class()) == code.get() / 100);
-        let lines = raw_lines
-            .iter()
-            .map(|l| {
-                let text = match status.and_then(|_| EnhancedStatus::parse_prefix(l)) {
-                    Some((s, len)) if Some(s) == status => {
-                        l[len..].strip_prefix(b" ").unwrap_or(&l[len..])
-                    }
-                    _ => l,
-                };
-                String::from_utf8_lossy(text).replace(|c: char| c.is_control() && c != '\t', "?")
-            })
-            .collect();
-        match Reply::new(code, status, lines) {
-            Ok(reply) => Ok((&input[pos..], reply)),
-            Err(_) => fail(SyntaxError::Reply("invalid reply text"), pos),
+        let body = match status.and_then(|_| EnhancedStatus::parse_prefix(body)) {
+            Some((s, len)) if Some(s) == status => {
+                body[len..].strip_prefix(b" ").unwrap_or(&body[len..])
+            }
+            _ => body,
+        };
+        if push_text(&mut text, body).is_err() {
+            return fail(SyntaxError::BareLineEnding, total);
+        }
+        if !more {
+            break;
         }
     }
+    // The loop ran at least once and set the code.
+    let code = code.ok_or(DecodeError::Incomplete)?;
+    Ok((&input[pos..], Reply::from_checked(code, status, text)))
+}
+
+/// A complete reply of lines of printable text (tabs and UTF-8 allowed)
+/// in `input`, and the bytes it took; `None` when the reply is anything
+/// else. The text goes into one buffer sized from the first line.
+fn decode_plain(input: &[u8]) -> Option<(usize, Reply)> {
+    let mut text: Vec<u8> = Vec::new();
+    let mut pos = 0;
+    let mut status: Option<EnhancedStatus> = None;
+    let mut code = 0;
+    loop {
+        let line = &input[pos..];
+        // The line ends at its first control character, which must be the CR of CRLF.
+        let mut end = first_control(line)?;
+        while line[end] == b'\t' {
+            end += 1 + first_control(&line[end + 1..])?;
+        }
+        if line[end] != b'\r' || line.get(end + 1) != Some(&b'\n') || end < 3 {
+            return None;
+        }
+        let [a, b, c] = [line[0], line[1], line[2]];
+        if !(a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit()) {
+            return None;
+        }
+        let n = u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0');
+        let (more, text_start) = match line[3] {
+            b'\r' => (false, 3),
+            b' ' => (false, 4),
+            b'-' => (true, 4),
+            _ => return None,
+        };
+        let mut body = &line[text_start..end];
+        if pos == 0 {
+            code = n;
+            status = EnhancedStatus::parse_prefix(body)
+                .map(|(s, _)| s)
+                .filter(|s| u16::from(s.class()) == n / 100);
+            // Room for this line, or for a few like it when more follow.
+            text.reserve_exact(if more {
+                body.len() * 8 + 64
+            } else {
+                body.len()
+            });
+        } else if n != code {
+            return None;
+        } else {
+            text.push(b'\n');
+        }
+        // Take the status off each line that repeats it.
+        if status.is_some()
+            && body.first().is_some_and(u8::is_ascii_digit)
+            && let Some((s, len)) = EnhancedStatus::parse_prefix(body)
+            && Some(s) == status
+        {
+            body = &body[(len + 1).min(body.len())..];
+        }
+        text.extend_from_slice(body);
+        pos += end + 2;
+        if !more {
+            break;
+        }
+    }
+    let code = ReplyCode::new(code).ok()?;
+    let text = String::from_utf8(text).ok()?;
+    Some((pos, Reply::from_checked(code, status, text)))
+}
+
+/// The index of the first byte below 0x20 or 0x7f (DEL) in `b`, eight
+/// bytes at a time: in each 64-bit word, `x - 0x20` borrows into the top
+/// bit of every byte below 0x20 that had it clear, and `x ^ 0x7f` is zero
+/// exactly for DEL; the lowest flagged byte is exact.
+fn first_control(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const TOPS: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = b.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let below_space = x.wrapping_sub(ONES * 0x20) & !x & TOPS;
+        let del = (x ^ (ONES * 0x7f)).wrapping_sub(ONES) & !(x ^ (ONES * 0x7f)) & TOPS;
+        let flagged = below_space | del;
+        if flagged != 0 {
+            return Some(at + (flagged.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b < 0x20 || b == 0x7f)
+        .map(|p| at + p)
+}
+
+/// Appends a line's text: printable ASCII and tabs as they are (checked
+/// in one pass the compiler vectorises), anything else with invalid UTF-8
+/// and control characters as `?`. A CR is an error: it has no place
+/// inside a line.
+fn push_text(text: &mut String, body: &[u8]) -> Result<(), ()> {
+    let plain = !body.iter().fold(false, |odd, &b| {
+        odd | ((b < 0x20) & (b != b'\t')) | (b >= 0x7f)
+    });
+    if plain {
+        // Printable ASCII is UTF-8.
+        text.push_str(std::str::from_utf8(body).map_err(|_| ())?);
+        return Ok(());
+    }
+    if body.contains(&b'\r') {
+        return Err(());
+    }
+    let lossy = String::from_utf8_lossy(body);
+    text.extend(
+        lossy
+            .chars()
+            .map(|c| if c.is_control() && c != '\t' { '?' } else { c }),
+    );
+    Ok(())
 }
 
 #[cfg(test)]
@@ -97,7 +225,11 @@ mod tests {
         let (rest, reply) = Reply::decode(input).unwrap();
         assert_eq!(rest, b"rest");
         assert_eq!(reply.code().get(), 250);
-        assert_eq!(reply.lines(), ["mx.example.com", "SIZE 1000", "PIPELINING"]);
+        assert!(
+            reply
+                .lines()
+                .eq(["mx.example.com", "SIZE 1000", "PIPELINING"])
+        );
         assert_eq!(reply.status(), None);
     }
 
@@ -105,12 +237,62 @@ mod tests {
     fn decodes_status() {
         let (_, reply) = Reply::decode(b"550-5.1.1 No such\r\n550 5.1.1 user\r\n").unwrap();
         assert_eq!(reply.status(), Some(EnhancedStatus::new(5, 1, 1).unwrap()));
-        assert_eq!(reply.lines(), ["No such", "user"]);
+        assert!(reply.lines().eq(["No such", "user"]));
         let (_, reply) = Reply::decode(b"250\r\n").unwrap();
-        assert_eq!(reply.lines(), [""]);
+        assert!(reply.lines().eq([""]));
         // A status whose class disagrees with the code is text.
         let (_, reply) = Reply::decode(b"250 5.0.0 odd\r\n").unwrap();
         assert_eq!(reply.status(), None);
+    }
+
+    #[test]
+    fn first_control_finds_the_first_control_byte() {
+        for len in 0..40 {
+            for at in 0..=len {
+                for special in [0u8, b'\t', b'\r', b'\n', 0x1f, 0x7f] {
+                    let mut line = vec![b'a'; len];
+                    // Bytes at 0x80 and above are not control bytes.
+                    if len > 2 {
+                        line[len / 2] = 0xc3;
+                    }
+                    if at < len {
+                        line[at] = special;
+                    }
+                    let expect = line.iter().position(|&b| b < 0x20 || b == 0x7f);
+                    assert_eq!(first_control(&line), expect, "{line:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn plain_and_general_paths_agree() {
+        for input in [
+            &b"250 ok\r\n"[..],
+            b"250\r\n",
+            b"250 \r\n",
+            b"250-2.0.0\r\n250 2.0.0 done\r\n",
+            b"550-5.1.1 a\r\n550-5.1.1\r\n550 b\r\n",
+            b"250-mx\ttab\r\n250 caf\xc3\xa9\r\n",
+            b"250 5.0.0 class differs\r\n",
+            b"421-4.3.2 x\r\n421 4.3.2x y\r\nnext",
+            b"250-2.0.0 a\r\n250 2.00.0 b\r\n",
+        ] {
+            let (consumed, plain) = decode_plain(input).expect("plain");
+            let (rest, general) = decode_lines(input, DEFAULT_MAX_REPLY).unwrap();
+            assert_eq!((rest, &general), (&input[consumed..], &plain), "{input:?}");
+        }
+        // Not plain: a bare LF, a control byte, invalid UTF-8, a code
+        // change, an unfinished reply.
+        for input in [
+            &b"250 a\n"[..],
+            b"250 a\x01b\r\n",
+            b"250 \xff\r\n",
+            b"250-a\r\n251 b\r\n",
+            b"250-a\r\n",
+        ] {
+            assert!(decode_plain(input).is_none(), "{input:?}");
+        }
     }
 
     #[test]

@@ -159,17 +159,13 @@ pub struct Capabilities {
 
 impl Capabilities {
     /// Reads the capabilities out of the lines of an EHLO reply (malformed lines are skipped).
-    pub fn from_ehlo_lines(lines: &[String]) -> Self {
+    pub fn from_ehlo_lines<S: AsRef<str>>(lines: impl IntoIterator<Item = S>) -> Self {
+        let mut lines = lines.into_iter();
         let server_name = lines
-            .first()
-            .and_then(|l| l.split(' ').next())
-            .unwrap_or_default()
-            .to_owned();
-        let extensions = lines
-            .iter()
-            .skip(1)
-            .filter_map(|l| Extension::parse(l))
-            .collect();
+            .next()
+            .map(|l| l.as_ref().split(' ').next().unwrap_or_default().to_owned())
+            .unwrap_or_default();
+        let extensions = lines.filter_map(|l| Extension::parse(l.as_ref())).collect();
         Capabilities {
             server_name,
             extensions,

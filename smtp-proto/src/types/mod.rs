@@ -8,9 +8,10 @@ mod reply;
 mod text;
 
 pub use address::{
-    Domain, ForwardPath, Host, LocalPart, MAX_DOMAIN, MAX_LOCAL_PART, Mailbox, ReversePath,
+    Domain, ForwardPath, GeneralLiteral, Host, LocalPart, MAX_DOMAIN, MAX_LOCAL_PART, Mailbox,
+    ReversePath,
 };
-pub(crate) use address::{parse_forward_path, parse_host, parse_reverse_path, split_path};
+pub(crate) use address::{Path, parse_host, read_path};
 pub(crate) use chars::{KEYWORD, VALUE};
 pub use extension::{Capabilities, Extension, Mechanism};
 pub use params::{
@@ -19,6 +20,7 @@ pub use params::{
 };
 pub use reply::{EnhancedStatus, Reply, ReplyCode};
 pub use sansmail_common::Secret;
+pub(crate) use text::Source;
 pub use text::Text;
 
 /// A value that failed validation; says which kind of value it was.

@@ -2,10 +2,8 @@
 
 use std::fmt::Write as _;
 
-use bytes::Bytes;
-
 use super::chars::{KEYWORD, XCHAR, all_in};
-use super::{InvalidInput, Text};
+use super::{InvalidInput, Source, Text};
 
 /// The BODY parameter (RFC 6152, RFC 3030).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -207,7 +205,7 @@ fn signed(v: &[u8], max_digits: usize) -> Result<i64, InvalidInput> {
 }
 
 /// xtext as [`Text`]: a slice of the line when it has no `+HH` escapes.
-fn xtext(line: &Bytes, raw: &[u8]) -> Result<Text, InvalidInput> {
+fn xtext(line: &Source<'_>, raw: &[u8]) -> Result<Text, InvalidInput> {
     for &b in raw {
         if b == b'+' {
             return xtext_decode(raw).map(Text::from);
@@ -219,12 +217,12 @@ fn xtext(line: &Bytes, raw: &[u8]) -> Result<Text, InvalidInput> {
     Text::slice_of(line, raw).ok_or(InvalidInput::Xtext)
 }
 
-fn text(line: &Bytes, v: &[u8]) -> Result<Text, InvalidInput> {
+fn text(line: &Source<'_>, v: &[u8]) -> Result<Text, InvalidInput> {
     Text::slice_of(line, v).ok_or(InvalidInput::Parameter)
 }
 
 /// Splits `keyword[=value]` text into a line and its parts, for the `&str` constructors.
-fn owned_line(keyword: &str, value: Option<&str>) -> (Bytes, usize, Option<usize>) {
+fn owned_line(keyword: &str, value: Option<&str>) -> (Vec<u8>, usize, Option<usize>) {
     let mut raw = keyword.as_bytes().to_vec();
     let value_at = value.map(|v| {
         raw.push(b'=');
@@ -232,19 +230,20 @@ fn owned_line(keyword: &str, value: Option<&str>) -> (Bytes, usize, Option<usize
         raw.extend_from_slice(v.as_bytes());
         at
     });
-    (Bytes::from(raw), keyword.len(), value_at)
+    (raw, keyword.len(), value_at)
 }
 
 impl MailParameter {
     /// Parses `keyword[=value]` (the keyword is case-insensitive).
     pub fn parse(keyword: &str, value: Option<&str>) -> Result<Self, InvalidInput> {
-        let (line, k_end, v_at) = owned_line(keyword, value);
-        Self::from_wire(&line, &line[..k_end], v_at.map(|at| &line[at..]))
+        let (raw, k_end, v_at) = owned_line(keyword, value);
+        let line = Source::borrowed(&raw);
+        Self::from_wire(&line, &raw[..k_end], v_at.map(|at| &raw[at..]))
     }
 
     /// Parses a parameter whose keyword and value are parts of `line`.
     pub(crate) fn from_wire(
-        line: &Bytes,
+        line: &Source<'_>,
         k: &[u8],
         value: Option<&[u8]>,
     ) -> Result<Self, InvalidInput> {
@@ -390,13 +389,14 @@ impl MailParameter {
 impl RcptParameter {
     /// Parses `keyword[=value]` (the keyword is case-insensitive).
     pub fn parse(keyword: &str, value: Option<&str>) -> Result<Self, InvalidInput> {
-        let (line, k_end, v_at) = owned_line(keyword, value);
-        Self::from_wire(&line, &line[..k_end], v_at.map(|at| &line[at..]))
+        let (raw, k_end, v_at) = owned_line(keyword, value);
+        let line = Source::borrowed(&raw);
+        Self::from_wire(&line, &raw[..k_end], v_at.map(|at| &raw[at..]))
     }
 
     /// Parses a parameter whose keyword and value are parts of `line`.
     pub(crate) fn from_wire(
-        line: &Bytes,
+        line: &Source<'_>,
         k: &[u8],
         value: Option<&[u8]>,
     ) -> Result<Self, InvalidInput> {

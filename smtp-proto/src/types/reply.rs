@@ -126,11 +126,15 @@ impl fmt::Display for EnhancedStatus {
 }
 
 /// A complete reply: code, optional enhanced status and one or more lines of text.
+///
+/// The lines are kept in one string, joined by LF (a line never holds
+/// one), so a reply of any length costs one allocation; [`Reply::lines`]
+/// borrows them on demand.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reply {
     code: ReplyCode,
     status: Option<EnhancedStatus>,
-    lines: Vec<String>,
+    text: String,
 }
 
 impl Reply {
@@ -147,16 +151,26 @@ impl Reply {
         {
             return Err(InvalidInput::ReplyText);
         }
-        let lines = if lines.is_empty() {
-            vec![String::new()]
-        } else {
-            lines
-        };
         Ok(Reply {
             code,
             status,
-            lines,
+            text: lines.join("\n"),
         })
+    }
+
+    /// A reply from text already checked: lines joined by LF, no other
+    /// control character but tab.
+    pub(crate) fn from_checked(
+        code: ReplyCode,
+        status: Option<EnhancedStatus>,
+        text: String,
+    ) -> Self {
+        debug_assert!(
+            !text
+                .bytes()
+                .any(|b| (b < 32 && b != b'\t' && b != b'\n') || b == 127)
+        );
+        Reply { code, status, text }
     }
 
     /// Shorthand for the replies the crate writes itself: a valid code,
@@ -167,7 +181,7 @@ impl Reply {
             code: ReplyCode::new(code).expect("literal reply code is valid"),
             status: status
                 .map(|(c, s, d)| EnhancedStatus::new(c, s, d).expect("literal status is valid")),
-            lines: vec![text.to_owned()],
+            text: text.to_owned(),
         }
     }
 
@@ -187,9 +201,19 @@ impl Reply {
         self.status
     }
 
-    /// The text lines, without code or status.
-    pub fn lines(&self) -> &[String] {
-        &self.lines
+    /// The text lines, without code or status (at least one, maybe empty).
+    pub fn lines(&self) -> std::str::Split<'_, char> {
+        self.text.split('\n')
+    }
+
+    /// The first text line (for a greeting or EHLO reply, the server's name first).
+    pub fn first_line(&self) -> &str {
+        self.lines().next().unwrap_or_default()
+    }
+
+    /// All the text: the lines joined by LF.
+    pub fn joined_text(&self) -> &str {
+        &self.text
     }
 
     /// True for 2xx replies.
@@ -206,10 +230,10 @@ impl Reply {
     /// `with_status` (RFC 2034 allows it only after ENHANCEDSTATUSCODES was offered).
     pub fn write_with_status(&self, out: &mut impl bytes::BufMut, with_status: bool) {
         let status = self.status.filter(|_| with_status);
-        let last = self.lines.len() - 1;
         let mut digits = itoa3(self.code.0);
-        for (i, line) in self.lines.iter().enumerate() {
-            digits[3] = if i == last { b' ' } else { b'-' };
+        let mut lines = self.lines().peekable();
+        while let Some(line) = lines.next() {
+            digits[3] = if lines.peek().is_none() { b' ' } else { b'-' };
             out.put_slice(&digits);
             if let Some(status) = status {
                 out.put_slice(status.to_string().as_bytes());
@@ -245,7 +269,9 @@ impl fmt::Display for Reply {
         if let Some(s) = self.status {
             write!(f, " {s}")?;
         }
-        write!(f, " {}", self.lines.join(" / "))
+        let mut lines = self.lines();
+        write!(f, " {}", lines.next().unwrap_or_default())?;
+        lines.try_for_each(|line| write!(f, " / {line}"))
     }
 }
 
