@@ -15,6 +15,9 @@ pub fn corpus_dir() -> PathBuf {
 }
 
 /// The messages of a corpus tier: `T1-small`, `T2-mixed` (the whole manifest) or `T3-large`.
+///
+/// A tier that is not there is an error, not an empty list: a benchmark
+/// that quietly measured nothing would report a meaningless ratio.
 pub fn tier(name: &str) -> Vec<Vec<u8>> {
     let dir = corpus_dir();
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -23,11 +26,24 @@ pub fn tier(name: &str) -> Vec<Vec<u8>> {
         "T2-mixed" => "manifest.tsv".to_owned(),
         _ => format!("{name}.txt"),
     };
-    let list = std::fs::read_to_string(repo.join("mime/tests/corpus").join(file)).unwrap();
-    list.lines()
+    let list_path = repo.join("mime/tests/corpus").join(file);
+    let list = std::fs::read_to_string(&list_path)
+        .unwrap_or_else(|e| panic!("tier {name}: {}: {e}", list_path.display()));
+    let messages: Vec<Vec<u8>> = list
+        .lines()
         .filter_map(|l| l.split('\t').next().filter(|p| !p.is_empty()))
-        .filter_map(|p| std::fs::read(dir.join(p)).ok())
-        .collect()
+        .map(|p| {
+            std::fs::read(dir.join(p)).unwrap_or_else(|e| {
+                panic!(
+                    "tier {name}: {}: {e} (the large tier needs `python3 gen_large.py` run once in {})",
+                    dir.join(p).display(),
+                    dir.display()
+                )
+            })
+        })
+        .collect();
+    assert!(!messages.is_empty(), "tier {name} lists no message");
+    messages
 }
 
 /// Inputs for the SMTP benchmarks, made by a fixed pseudo-random sequence

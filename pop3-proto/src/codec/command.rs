@@ -99,8 +99,15 @@ impl Command {
     }
 
     /// Parses one command line, CRLF already removed.
+    ///
+    /// One scan rejects control characters, the keyword is matched as one
+    /// 32-bit word, and the arguments are split at single spaces.
     pub fn parse_line(line: &[u8]) -> Result<Command, SyntaxError> {
-        if line.iter().any(|&b| b < 0x20 || b == 0x7f) {
+        // No early exit: the compiler checks many bytes per step.
+        let controls = line
+            .iter()
+            .fold(false, |found, &b| found | (b < 0x20) | (b == 0x7f));
+        if controls {
             return Err(if line.contains(&0) {
                 SyntaxError::Nul
             } else {
@@ -112,21 +119,19 @@ impl Command {
         if !line.is_ascii() && line.chars().any(char::is_control) {
             return Err(SyntaxError::Arguments("control character"));
         }
-        let (keyword, rest) = match line.split_once(' ') {
-            Some((k, r)) => (k, Some(r)),
+        // Short lines: a plain loop finds a space sooner than a searcher starts.
+        let space = |s: &str| s.bytes().position(|b| b == b' ');
+        let (keyword, rest) = match space(line) {
+            Some(at) => (&line[..at], Some(&line[at + 1..])),
             None => (line, None),
         };
         let keyword = match keyword.as_bytes() {
-            [a, b, c] => [*a, *b, *c, b' '],
-            [a, b, c, d] => [*a, *b, *c, *d],
+            [a, b, c] => word([*a, *b, *c, b' ']),
+            [a, b, c, d] => word([*a, *b, *c, *d]),
             _ => return Err(SyntaxError::UnknownCommand),
-        }
-        .map(|b| b.to_ascii_uppercase());
-        let keyword = std::str::from_utf8(&keyword)
-            .map_err(|_| SyntaxError::UnknownCommand)?
-            .trim_end();
+        };
         // PASS takes the rest of the line as it is: passwords may hold spaces.
-        if keyword == "PASS" {
+        if keyword == PASS {
             return match rest {
                 Some(p) if !p.is_empty() => Ok(Command::Pass(Secret::new(p.to_owned()))),
                 _ => Err(SyntaxError::Arguments("PASS needs a password")),
@@ -135,8 +140,12 @@ impl Command {
         // At most two arguments; a third word makes the count wrong for every command.
         let mut words = ["", "", ""];
         let mut count = 0;
-        if let Some(rest) = rest {
-            for word in rest.splitn(3, ' ') {
+        if let Some(mut rest) = rest {
+            loop {
+                let (word, more) = match space(rest).filter(|_| count < 2) {
+                    Some(at) => (&rest[..at], Some(&rest[at + 1..])),
+                    None => (rest, None),
+                };
                 if word.is_empty() {
                     return Err(SyntaxError::Arguments(
                         "arguments are separated by one space",
@@ -144,36 +153,40 @@ impl Command {
                 }
                 words[count] = word;
                 count += 1;
+                match more {
+                    Some(next) => rest = next,
+                    None => break,
+                }
             }
         }
         let args = &words[..count];
         let command = match (keyword, args) {
-            ("USER", [name]) => Command::User((*name).to_owned()),
-            ("APOP", [name, digest]) => Command::Apop {
+            (USER, [name]) => Command::User((*name).to_owned()),
+            (APOP, [name, digest]) => Command::Apop {
                 name: (*name).to_owned(),
                 digest: parse_digest(digest)?,
             },
-            ("STAT", []) => Command::Stat,
-            ("LIST", []) => Command::List(None),
-            ("LIST", [n]) => Command::List(Some(message_number(n)?)),
-            ("RETR", [n]) => Command::Retr(message_number(n)?),
-            ("DELE", [n]) => Command::Dele(message_number(n)?),
-            ("NOOP", []) => Command::Noop,
-            ("RSET", []) => Command::Rset,
-            ("QUIT", []) => Command::Quit,
-            ("TOP", [n, lines]) => Command::Top {
+            (STAT, []) => Command::Stat,
+            (LIST, []) => Command::List(None),
+            (LIST, [n]) => Command::List(Some(message_number(n)?)),
+            (RETR, [n]) => Command::Retr(message_number(n)?),
+            (DELE, [n]) => Command::Dele(message_number(n)?),
+            (NOOP, []) => Command::Noop,
+            (RSET, []) => Command::Rset,
+            (QUIT, []) => Command::Quit,
+            (TOP, [n, lines]) => Command::Top {
                 message: message_number(n)?,
                 lines: number(lines).ok_or(SyntaxError::Arguments("bad line count"))?,
             },
-            ("UIDL", []) => Command::Uidl(None),
-            ("UIDL", [n]) => Command::Uidl(Some(message_number(n)?)),
-            ("CAPA", []) => Command::Capa,
-            ("STLS", []) => Command::Stls,
-            ("AUTH", []) => Command::Auth {
+            (UIDL, []) => Command::Uidl(None),
+            (UIDL, [n]) => Command::Uidl(Some(message_number(n)?)),
+            (CAPA, []) => Command::Capa,
+            (STLS, []) => Command::Stls,
+            (AUTH, []) => Command::Auth {
                 mechanism: None,
                 initial_response: None,
             },
-            ("AUTH", [mech, initial @ ..]) if initial.len() <= 1 => Command::Auth {
+            (AUTH, [mech, initial @ ..]) if initial.len() <= 1 => Command::Auth {
                 mechanism: Some(
                     Mechanism::parse(mech).ok_or(SyntaxError::Arguments("bad mechanism name"))?,
                 ),
@@ -183,12 +196,12 @@ impl Command {
                     _ => return Err(SyntaxError::Arguments("initial response is not base64")),
                 },
             },
-            ("UTF8", []) => Command::Utf8,
-            ("LANG", []) => Command::Lang(None),
-            ("LANG", [tag]) if is_language_range(tag) => Command::Lang(Some((*tag).to_owned())),
+            (UTF8, []) => Command::Utf8,
+            (LANG, []) => Command::Lang(None),
+            (LANG, [tag]) if is_language_range(tag) => Command::Lang(Some((*tag).to_owned())),
             (
-                "USER" | "APOP" | "STAT" | "LIST" | "RETR" | "DELE" | "NOOP" | "RSET" | "QUIT"
-                | "TOP" | "UIDL" | "CAPA" | "STLS" | "AUTH" | "UTF8" | "LANG",
+                USER | APOP | STAT | LIST | RETR | DELE | NOOP | RSET | QUIT | TOP | UIDL | CAPA
+                | STLS | AUTH | UTF8 | LANG,
                 _,
             ) => return Err(SyntaxError::Arguments("wrong number of arguments")),
             _ => return Err(SyntaxError::UnknownCommand),
@@ -294,6 +307,35 @@ fn message_number(s: &str) -> Result<u32, SyntaxError> {
         _ => Err(SyntaxError::Arguments("bad message number")),
     }
 }
+
+/// A keyword as one word: four octets (a three-letter one padded with a
+/// space), uppercased, so matching it is one comparison.
+const fn word(k: [u8; 4]) -> u32 {
+    u32::from_le_bytes([
+        k[0].to_ascii_uppercase(),
+        k[1].to_ascii_uppercase(),
+        k[2].to_ascii_uppercase(),
+        k[3].to_ascii_uppercase(),
+    ])
+}
+
+const USER: u32 = word(*b"USER");
+const PASS: u32 = word(*b"PASS");
+const APOP: u32 = word(*b"APOP");
+const STAT: u32 = word(*b"STAT");
+const LIST: u32 = word(*b"LIST");
+const RETR: u32 = word(*b"RETR");
+const DELE: u32 = word(*b"DELE");
+const NOOP: u32 = word(*b"NOOP");
+const RSET: u32 = word(*b"RSET");
+const QUIT: u32 = word(*b"QUIT");
+const TOP: u32 = word(*b"TOP ");
+const UIDL: u32 = word(*b"UIDL");
+const CAPA: u32 = word(*b"CAPA");
+const STLS: u32 = word(*b"STLS");
+const AUTH: u32 = word(*b"AUTH");
+const UTF8: u32 = word(*b"UTF8");
+const LANG: u32 = word(*b"LANG");
 
 fn parse_digest(s: &str) -> Result<String, SyntaxError> {
     if s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -295,6 +295,40 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whenever the plain path reads a reply, the general path reads
+        /// the same reply from the same bytes.
+        #[test]
+        fn the_plain_path_agrees_with_the_general_one(
+            lines in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec!["250", "550", "421", "25", "2x0", "354"]),
+                    proptest::sample::select(vec!["-", " ", "", "x"]),
+                    proptest::collection::vec(
+                        proptest::sample::select(vec![
+                            "ok", "2.0.0", "5.1.1", " ", "\t", "\r", "\n", "\u{7f}", "é", "\u{1}", "4.00.1",
+                        ]),
+                        0..5,
+                    ),
+                ),
+                1..5,
+            )
+        ) {
+            let mut wire = Vec::new();
+            for (code, sep, words) in &lines {
+                wire.extend_from_slice(code.as_bytes());
+                wire.extend_from_slice(sep.as_bytes());
+                wire.extend_from_slice(words.concat().as_bytes());
+                wire.extend_from_slice(b"\r\n");
+            }
+            if let Some((consumed, plain)) = decode_plain(&wire) {
+                let (rest, general) = decode_lines(&wire, DEFAULT_MAX_REPLY).unwrap();
+                proptest::prop_assert_eq!(rest, &wire[consumed..]);
+                proptest::prop_assert_eq!(general, plain);
+            }
+        }
+    }
+
     #[test]
     fn rejects_bad_replies() {
         assert_eq!(Reply::decode(b"250-a\r\n25"), Err(DecodeError::Incomplete));
