@@ -28,7 +28,9 @@ fn typed_field(name: &str) -> bool {
     ["content-type", "content-disposition", "content-id"]
         .iter()
         .any(|n| name.eq_ignore_ascii_case(n))
-        || ["from", "to", "date"].iter().any(|n| name.eq_ignore_ascii_case(n))
+        || ["from", "to", "date"]
+            .iter()
+            .any(|n| name.eq_ignore_ascii_case(n))
 }
 
 /// Decoded, the same work in every parser: every header field of every
@@ -220,7 +222,12 @@ fn base64_decoding(c: &mut Criterion) {
     let mut joined = Vec::with_capacity(encoded.len());
     let mut peer_out = Vec::with_capacity(data.len());
     sansmail_mime::transfer::decode_base64(&encoded, &mut out);
-    joined.extend(encoded.iter().copied().filter(|&c| c != b'\r' && c != b'\n'));
+    joined.extend(
+        encoded
+            .iter()
+            .copied()
+            .filter(|&c| c != b'\r' && c != b'\n'),
+    );
     base64::engine::general_purpose::STANDARD
         .decode_vec(&joined, &mut peer_out)
         .unwrap();

@@ -263,9 +263,10 @@ fn retr(c: &mut Criterion) {
     group.bench_function("pop3-codec response_retr (client side)", |b| {
         b.iter(|| peer_read_retr(black_box(&wire)))
     });
-    group.bench_function("sansmail server+client sessions (both sides, no peer)", |b| {
-        b.iter(|| retr_through_sessions(black_box(&message)))
-    });
+    group.bench_function(
+        "sansmail server+client sessions (both sides, no peer)",
+        |b| b.iter(|| retr_through_sessions(black_box(&message))),
+    );
     group.finish();
 }
 

@@ -1,6 +1,8 @@
 //! Reply decoding: single and multi-line replies (RFC 5321 §4.2.1).
 
 use super::{DEFAULT_MAX_REPLY, DecodeError, SyntaxError};
+use compact_str::CompactString;
+
 use crate::types::{EnhancedStatus, Reply, ReplyCode};
 
 impl Reply {
@@ -94,14 +96,24 @@ fn decode_lines(input: &[u8], max: usize) -> Result<(&[u8], Reply), DecodeError>
     }
     // The loop ran at least once and set the code.
     let code = code.ok_or(DecodeError::Incomplete)?;
-    Ok((&input[pos..], Reply::from_checked(code, status, text)))
+    Ok((
+        &input[pos..],
+        Reply::from_checked(code, status, text.into()),
+    ))
 }
 
-/// A complete reply of lines of printable text (tabs and UTF-8 allowed)
-/// in `input`, and the bytes it took; `None` when the reply is anything
-/// else. The text goes into one buffer sized from the first line.
+/// Most lines a reply may have for [`decode_plain`] (EHLO replies have 10 or so).
+const PLAIN_LINES: usize = 16;
+
+/// A complete reply of at most [`PLAIN_LINES`] lines of printable text
+/// (tabs and UTF-8 allowed) in `input`, and the bytes it took; `None` when
+/// the reply is anything else. The lines are checked in one pass that
+/// notes where each text lies; then the reply's bytes are checked as
+/// UTF-8 once and the texts copied into the reply's string.
 fn decode_plain(input: &[u8]) -> Option<(usize, Reply)> {
-    let mut text: Vec<u8> = Vec::new();
+    let mut spans = [(0u32, 0u32); PLAIN_LINES];
+    let mut lines = 0;
+    let mut text_len = 0;
     let mut pos = 0;
     let mut status: Option<EnhancedStatus> = None;
     let mut code = 0;
@@ -120,46 +132,66 @@ fn decode_plain(input: &[u8]) -> Option<(usize, Reply)> {
             return None;
         }
         let n = u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0');
-        let (more, text_start) = match line[3] {
+        let (more, mut start) = match line[3] {
             b'\r' => (false, 3),
             b' ' => (false, 4),
             b'-' => (true, 4),
             _ => return None,
         };
-        let mut body = &line[text_start..end];
-        if pos == 0 {
+        if lines == 0 {
             code = n;
-            status = EnhancedStatus::parse_prefix(body)
-                .map(|(s, _)| s)
-                .filter(|s| u16::from(s.class()) == n / 100);
-            // Room for this line, or for a few like it when more follow.
-            text.reserve_exact(if more {
-                body.len() * 8 + 64
-            } else {
-                body.len()
-            });
-        } else if n != code {
+            // The status, taken off the first line here and off the others below.
+            if let Some((s, len)) = EnhancedStatus::parse_prefix(&line[start..end])
+                && u16::from(s.class()) == n / 100
+            {
+                status = Some(s);
+                start = (start + len + 1).min(end);
+            }
+        } else if n != code || lines == PLAIN_LINES {
             return None;
         } else {
-            text.push(b'\n');
+            start = end - strip_status(&line[start..end], status).len();
         }
-        // Take the status off each line that repeats it.
-        if status.is_some()
-            && body.first().is_some_and(u8::is_ascii_digit)
-            && let Some((s, len)) = EnhancedStatus::parse_prefix(body)
-            && Some(s) == status
-        {
-            body = &body[(len + 1).min(body.len())..];
-        }
-        text.extend_from_slice(body);
+        spans[lines] = (
+            u32::try_from(pos + start).ok()?,
+            u32::try_from(pos + end).ok()?,
+        );
+        text_len += end - start + usize::from(lines > 0);
+        lines += 1;
         pos += end + 2;
         if !more {
             break;
         }
     }
     let code = ReplyCode::new(code).ok()?;
-    let text = String::from_utf8(text).ok()?;
+    // Every span starts and ends at an ASCII byte, so at a character boundary.
+    let all = std::str::from_utf8(&input[..pos]).ok()?;
+    let span = |&(a, b): &(u32, u32)| all.get(a as usize..b as usize);
+    let text = if lines == 1 {
+        CompactString::from(span(&spans[0])?)
+    } else {
+        let mut text = String::with_capacity(text_len);
+        for (i, s) in spans[..lines].iter().enumerate() {
+            if i > 0 {
+                text.push('\n');
+            }
+            text.push_str(span(s)?);
+        }
+        CompactString::from(text)
+    };
     Some((pos, Reply::from_checked(code, status, text)))
+}
+
+/// A line's text without the enhanced status, when it repeats the reply's.
+fn strip_status(body: &[u8], status: Option<EnhancedStatus>) -> &[u8] {
+    if status.is_some()
+        && body.first().is_some_and(u8::is_ascii_digit)
+        && let Some((s, len)) = EnhancedStatus::parse_prefix(body)
+        && Some(s) == status
+    {
+        return &body[(len + 1).min(body.len())..];
+    }
+    body
 }
 
 /// The index of the first byte below 0x20 or 0x7f (DEL) in `b`, eight

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use compact_str::CompactString;
+
 use super::InvalidInput;
 
 /// A three-digit reply code: first digit 2–5, second 0–5, third 0–9.
@@ -128,13 +130,13 @@ impl fmt::Display for EnhancedStatus {
 /// A complete reply: code, optional enhanced status and one or more lines of text.
 ///
 /// The lines are kept in one string, joined by LF (a line never holds
-/// one), so a reply of any length costs one allocation; [`Reply::lines`]
-/// borrows them on demand.
+/// one): inline when they fit in 24 octets (most one-line replies), else
+/// one allocation; [`Reply::lines`] borrows them on demand.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reply {
     code: ReplyCode,
     status: Option<EnhancedStatus>,
-    text: String,
+    text: CompactString,
 }
 
 impl Reply {
@@ -154,7 +156,7 @@ impl Reply {
         Ok(Reply {
             code,
             status,
-            text: lines.join("\n"),
+            text: CompactString::from(lines.join("\n")),
         })
     }
 
@@ -163,7 +165,7 @@ impl Reply {
     pub(crate) fn from_checked(
         code: ReplyCode,
         status: Option<EnhancedStatus>,
-        text: String,
+        text: CompactString,
     ) -> Self {
         debug_assert!(
             !text
@@ -181,7 +183,7 @@ impl Reply {
             code: ReplyCode::new(code).expect("literal reply code is valid"),
             status: status
                 .map(|(c, s, d)| EnhancedStatus::new(c, s, d).expect("literal status is valid")),
-            text: text.to_owned(),
+            text: CompactString::from(text),
         }
     }
 
@@ -213,7 +215,7 @@ impl Reply {
 
     /// All the text: the lines joined by LF.
     pub fn joined_text(&self) -> &str {
-        &self.text
+        self.text.as_str()
     }
 
     /// True for 2xx replies.
