@@ -149,30 +149,36 @@ impl Command {
         if verb.len() > 8 {
             return Err(SyntaxError::UnknownCommand);
         }
-        let mut upper = [0u8; 8];
-        upper[..verb.len()].copy_from_slice(verb);
-        upper.make_ascii_uppercase();
+        // The verb as one word, letters uppercased by clearing bit 5 (only
+        // `a`-`z` and `A`-`Z` give a letter that way), matched with its
+        // length (so a NUL or space is never taken for the padding) in one switch.
+        let mut padded = [0u8; 8];
+        padded[..verb.len()].copy_from_slice(verb);
+        let verb = (
+            verb.len(),
+            u64::from_le_bytes(padded) & 0xdfdf_dfdf_dfdf_dfdf,
+        );
         let no_args = |cmd: Command| match args {
             None => Ok(cmd),
             Some(_) => Err(SyntaxError::Arguments("no arguments allowed")),
         };
         let text = |arg: &[u8]| text_arg(line, arg);
-        match &upper[..verb.len()] {
-            b"MAIL" => parse_mail(line, args.unwrap_or_default()),
-            b"RCPT" => parse_rcpt(line, args.unwrap_or_default()),
-            b"EHLO" => Ok(Command::Ehlo(hello_host(line, args)?)),
-            b"HELO" => Ok(Command::Helo(hello_host(line, args)?)),
-            b"LHLO" => Ok(Command::Lhlo(hello_host(line, args)?)),
-            b"DATA" => no_args(Command::Data),
-            b"RSET" => no_args(Command::Rset),
-            b"QUIT" => no_args(Command::Quit),
-            b"STARTTLS" => no_args(Command::StartTls),
-            b"NOOP" => Ok(Command::Noop(args.map(text).transpose()?)),
-            b"HELP" => Ok(Command::Help(args.map(text).transpose()?)),
-            b"VRFY" => Ok(Command::Vrfy(text(required(args)?)?)),
-            b"EXPN" => Ok(Command::Expn(text(required(args)?)?)),
-            b"BDAT" => parse_bdat(required(args)?),
-            b"AUTH" => parse_auth(required(args)?),
+        match verb {
+            MAIL => parse_mail(line, args.unwrap_or_default()),
+            RCPT => parse_rcpt(line, args.unwrap_or_default()),
+            EHLO => Ok(Command::Ehlo(hello_host(line, args)?)),
+            HELO => Ok(Command::Helo(hello_host(line, args)?)),
+            LHLO => Ok(Command::Lhlo(hello_host(line, args)?)),
+            DATA => no_args(Command::Data),
+            RSET => no_args(Command::Rset),
+            QUIT => no_args(Command::Quit),
+            STARTTLS => no_args(Command::StartTls),
+            NOOP => Ok(Command::Noop(args.map(text).transpose()?)),
+            HELP => Ok(Command::Help(args.map(text).transpose()?)),
+            VRFY => Ok(Command::Vrfy(text(required(args)?)?)),
+            EXPN => Ok(Command::Expn(text(required(args)?)?)),
+            BDAT => parse_bdat(required(args)?),
+            AUTH => parse_auth(required(args)?),
             _ => Err(SyntaxError::UnknownCommand),
         }
     }
@@ -229,6 +235,34 @@ impl Command {
         out
     }
 }
+
+/// A verb as [`Command::parse`] compares it: its length, and up to eight
+/// uppercase letters in one word.
+const fn verb(name: &[u8]) -> (usize, u64) {
+    let mut padded = [0u8; 8];
+    let mut i = 0;
+    while i < name.len() {
+        padded[i] = name[i];
+        i += 1;
+    }
+    (name.len(), u64::from_le_bytes(padded))
+}
+
+const MAIL: (usize, u64) = verb(b"MAIL");
+const RCPT: (usize, u64) = verb(b"RCPT");
+const EHLO: (usize, u64) = verb(b"EHLO");
+const HELO: (usize, u64) = verb(b"HELO");
+const LHLO: (usize, u64) = verb(b"LHLO");
+const DATA: (usize, u64) = verb(b"DATA");
+const RSET: (usize, u64) = verb(b"RSET");
+const QUIT: (usize, u64) = verb(b"QUIT");
+const STARTTLS: (usize, u64) = verb(b"STARTTLS");
+const NOOP: (usize, u64) = verb(b"NOOP");
+const HELP: (usize, u64) = verb(b"HELP");
+const VRFY: (usize, u64) = verb(b"VRFY");
+const EXPN: (usize, u64) = verb(b"EXPN");
+const BDAT: (usize, u64) = verb(b"BDAT");
+const AUTH: (usize, u64) = verb(b"AUTH");
 
 /// The first `byte` in a short slice (memchr's dispatch costs more than it saves here).
 fn find(s: &[u8], byte: u8) -> Option<usize> {

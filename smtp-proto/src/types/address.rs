@@ -4,7 +4,7 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::chars::{ATEXT, LDH};
+use super::chars::{ATEXT, LDH, LOCAL_OR_DOT};
 use super::{InvalidInput, Source, Text};
 
 /// Longest local part RFC 5321 §4.5.3.1.1 allows, in octets.
@@ -481,21 +481,20 @@ pub(crate) fn read_path<'a>(
 ) -> Result<(Path, &'a [u8]), InvalidInput> {
     if let Some(inner) = input.strip_prefix(b"<") {
         let n = inner.len();
-        // The local part: atoms separated by single dots.
+        // The local part: atext and dots, a dot never next to another.
         let mut i = 0;
-        let mut prev = b'.';
-        while i < n {
-            let b = inner[i];
-            if !(ATEXT[usize::from(b)] || (b == b'.' && prev != b'.')) {
-                break;
-            }
-            prev = b;
+        let (mut was_dot, mut double_dot) = (false, false);
+        while i < n && LOCAL_OR_DOT[usize::from(inner[i])] {
+            let dot = inner[i] == b'.';
+            double_dot |= dot & was_dot;
+            was_dot = dot;
             i += 1;
         }
         if i == 0 && inner.first() == Some(&b'>') {
             return Ok((Path::Null, &inner[1..]));
         }
-        if inner.get(i) == Some(&b'@') && i > 0 && i <= MAX_LOCAL_PART && prev != b'.' {
+        let local_ok = i > 0 && i <= MAX_LOCAL_PART && !double_dot;
+        if local_ok && inner[0] != b'.' && !was_dot && inner.get(i) == Some(&b'@') {
             // The domain: labels of 1 to 63 octets, no hyphen at either end.
             let start = i + 1;
             let mut j = start;
@@ -516,8 +515,9 @@ pub(crate) fn read_path<'a>(
                 prev = b;
                 j += 1;
             }
+            let labels_ok = label > 0 && prev != b'-';
             let closed = inner.get(j) == Some(&b'>');
-            if closed && label > 0 && prev != b'-' && j - start <= MAX_DOMAIN {
+            if closed && labels_ok && j - start <= MAX_DOMAIN {
                 let local = Text::slice_of(line, &inner[..i]);
                 let domain = Text::slice_of(line, &inner[start..j]);
                 if let (Some(local), Some(domain)) = (local, domain) {
