@@ -52,7 +52,8 @@ impl Stack {
              smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination\n\
              virtual_mailbox_domains = example.test\n\
              virtual_mailbox_maps = texthash:{users}\n\
-             virtual_transport = lmtp:inet:127.0.0.1:{lmtp}\n",
+             virtual_transport = lmtp:inet:127.0.0.1:{lmtp}\n\
+             queue_run_delay = 1s\nminimal_backoff_time = 1s\nmaximal_backoff_time = 2s\n",
                 cert = cert.display(),
                 key = key.display(),
                 sasl = dovecot.auth_socket().display(),
@@ -402,11 +403,18 @@ async fn the_watcher_reports_only_new_arrivals_from_postfix() {
             .unwrap()
             .all_accepted()
     );
-    // Wait until the first is in the mailbox, so the watcher starts after it.
+    // Wait until the first is in the mailbox, so the watcher starts after
+    // it: short waits, looking again after each, within one overall limit.
     let mut imap = ImapClient::connect_to(&stack.imap()).await.unwrap();
     imap.select("INBOX").await.unwrap();
+    let deadline = std::time::Instant::now() + LIMIT;
     while imap.fetch_after(0).await.unwrap().is_empty() {
-        within("first arrival", imap.wait_for_arrival(LIMIT))
+        assert!(
+            std::time::Instant::now() < deadline,
+            "first arrival took longer than {LIMIT:?}: {}",
+            stack.postfix.log()
+        );
+        imap.wait_for_arrival(std::time::Duration::from_secs(2))
             .await
             .unwrap();
     }

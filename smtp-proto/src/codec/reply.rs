@@ -110,6 +110,7 @@ const PLAIN_LINES: usize = 16;
 /// the reply is anything else. The lines are checked in one pass that
 /// notes where each text lies; then the reply's bytes are checked as
 /// UTF-8 once and the texts copied into the reply's string.
+#[inline]
 fn decode_plain(input: &[u8]) -> Option<(usize, Reply)> {
     let mut spans = [(0u32, 0u32); PLAIN_LINES];
     let mut lines = 0;

@@ -162,6 +162,7 @@ impl Reply {
 
     /// A reply from text already checked: lines joined by LF, no other
     /// control character but tab.
+    #[inline]
     pub(crate) fn from_checked(
         code: ReplyCode,
         status: Option<EnhancedStatus>,
