@@ -1,8 +1,8 @@
 //! Reply decoding: single and multi-line replies (RFC 5321 §4.2.1).
 
-use super::{DEFAULT_MAX_REPLY, DecodeError, SyntaxError};
 use compact_str::CompactString;
 
+use super::{DEFAULT_MAX_REPLY, DecodeError, SyntaxError};
 use crate::types::{EnhancedStatus, Reply, ReplyCode};
 
 impl Reply {
@@ -14,8 +14,8 @@ impl Reply {
     /// Parses the first complete reply of `input`, all lines together at most `max` octets.
     ///
     /// A reply of well-formed lines of printable text (the usual case) is
-    /// read by [`decode_plain`]: one scan per line for its end, and the
-    /// text copied once into a string of the right size. Anything else
+    /// read by `decode_plain`: one scan per line for its end, and the text
+    /// copied once into the reply's string. Anything else
     /// (control characters, invalid UTF-8, many lines, incomplete or bad
     /// input) is read line by line here: invalid UTF-8 and control
     /// characters become `?`, and every error gets its precise reason.
