@@ -510,9 +510,13 @@ impl<'a> Context<'a> {
             let Some(at) = finder.find(&input[from..end]).map(|i| i + from) else {
                 break;
             };
-            let line_end = memchr::memchr(b'\n', &input[at..end]).map_or(end, |i| at + i + 1);
+            // The line as written, even where it runs past this part's end
+            // (a stray CR before the parent's line break stays in the line),
+            // so the whole parse and the incremental one judge the same line.
+            let real_end = memchr::memchr(b'\n', &input[at..]).map_or(input.len(), |i| at + i + 1);
+            let line_end = real_end.min(end);
             let is_line_start = at == start || input[at - 1] == b'\n';
-            match delimiter_line(&input[at..line_end], boundary) {
+            match delimiter_line(&input[at..real_end], boundary) {
                 Some(close) if is_line_start => {
                     found.push(Delimiter {
                         line_start: at,
