@@ -2,7 +2,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use super::{DEFAULT_MAX_LINE, DecodeError, Line, SyntaxError, frame_line};
 use crate::types::{
@@ -94,11 +94,24 @@ impl Command {
         }
     }
 
-    /// Splits the first command line off `buf` and parses it without copying:
-    /// the command's text shares the buffer. On [`DecodeError::Failed`] the
-    /// bad line has been removed (except an over-long one, `consumed == 0`).
+    /// Takes the first command line off `buf` and parses it without copying:
+    /// the command's text shares the buffer (a line that can hold none is
+    /// read in place, with no reference to the buffer kept). On
+    /// [`DecodeError::Failed`] the bad line has been removed (except an
+    /// over-long one, `consumed == 0`).
     pub fn decode_buf(buf: &mut BytesMut, max_line: usize) -> Result<Command, DecodeError> {
         match frame_line(buf, max_line) {
+            // A line that can hold no text value (DATA, RSET, QUIT, BDAT,
+            // AUTH, a bare NOOP...) is parsed where it lies; one that can is
+            // split off so its values share the buffer.
+            Line::Complete { len, total } if !may_hold_text(&buf[..len]) => {
+                let parsed = Self::parse_source(&Source::borrowed(&buf[..len]));
+                buf.advance(total);
+                parsed.map_err(|error| DecodeError::Failed {
+                    error,
+                    consumed: total,
+                })
+            }
             Line::Complete { len, total } => {
                 let mut line = buf.split_to(total);
                 line.truncate(len);
@@ -263,6 +276,23 @@ const VRFY: (usize, u64) = verb(b"VRFY");
 const EXPN: (usize, u64) = verb(b"EXPN");
 const BDAT: (usize, u64) = verb(b"BDAT");
 const AUTH: (usize, u64) = verb(b"AUTH");
+
+/// False for a line whose command holds no text value: one not starting
+/// with a verb that takes an address, a host or free text, or one of
+/// those alone (a value-less line is parsed in place; a wrong guess costs
+/// only a copy of the line).
+fn may_hold_text(line: &[u8]) -> bool {
+    let Some(head) = line.get(..4) else {
+        return false;
+    };
+    let verb = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) & 0xdfdf_dfdf;
+    let takes_text = [
+        *b"MAIL", *b"RCPT", *b"EHLO", *b"HELO", *b"LHLO", *b"VRFY", *b"EXPN", *b"NOOP", *b"HELP",
+    ]
+    .iter()
+    .any(|v| u32::from_le_bytes(*v) == verb);
+    takes_text && line.len() > 4
+}
 
 /// The first `byte` in a short slice (memchr's dispatch costs more than it saves here).
 fn find(s: &[u8], byte: u8) -> Option<usize> {
@@ -590,6 +620,39 @@ mod tests {
                 let bad = format!("{}\0{}", &good[..at], &good[at..]);
                 assert_eq!(parse(&bad), Err(SyntaxError::Nul), "{bad:?}");
             }
+        }
+    }
+
+    #[test]
+    fn decode_buf_reads_in_place_or_shared_alike() {
+        for line in [
+            "DATA",
+            "rset",
+            "QUIT",
+            "STARTTLS",
+            "NOOP",
+            "NOOP hi",
+            "noop hi",
+            "HELP",
+            "help me",
+            "BDAT 10 LAST",
+            "AUTH PLAIN AGEAYg==",
+            "EHLO a.example",
+            "mail from:<a@b.example>",
+            "RCPT TO:<Postmaster>",
+            "VRFY x",
+            "EXPN y",
+            "DATA x",
+            "XYZZY",
+            "NOOP\0",
+        ] {
+            let mut buf = BytesMut::from(format!("{line}\r\nRSET\r\n").as_bytes());
+            let decoded = Command::decode_buf(&mut buf, 512).map_err(|e| match e {
+                DecodeError::Failed { error, .. } => error,
+                DecodeError::Incomplete => panic!("complete"),
+            });
+            assert_eq!(decoded, parse(line), "{line}");
+            assert_eq!(&buf[..], b"RSET\r\n", "{line}");
         }
     }
 
