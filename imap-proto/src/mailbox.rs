@@ -24,7 +24,7 @@
 //! assert_eq!(view.seq_of(uid(6)), Some(uid(3)));
 //! ```
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU32;
 
 use crate::types::{
@@ -84,6 +84,11 @@ pub struct SelectedMailbox {
     read_only: bool,
     /// The highest mod-sequence the client was told of (CONDSTORE).
     highest_modseq: u64,
+    /// The newest mod-sequence of each message whose flags the client was
+    /// told with one: news of an older change that arrives later (another
+    /// session's, delivered after this session's own) is not sent, so the
+    /// client is never taken back to older flags.
+    told: HashMap<NonZeroU32, u64>,
 }
 
 impl SelectedMailbox {
@@ -99,6 +104,7 @@ impl SelectedMailbox {
             qresync: false,
             read_only: false,
             highest_modseq: 0,
+            told: HashMap::new(),
         }
     }
 
@@ -243,7 +249,19 @@ impl SelectedMailbox {
         });
         if let Some(m) = modseq {
             self.highest_modseq = self.highest_modseq.max(m);
+            self.note_told(uid, m);
         }
+    }
+
+    /// Records that the client knows `uid`'s flags as of `modseq`; false
+    /// when it already knew them as of that or a newer one.
+    fn note_told(&mut self, uid: NonZeroU32, modseq: u64) -> bool {
+        let known = self.told.entry(uid).or_insert(0);
+        if *known >= modseq {
+            return false;
+        }
+        *known = modseq;
+        true
     }
 
     /// The flags defined in the mailbox were just reported: queued news of
@@ -320,6 +338,7 @@ impl SelectedMailbox {
                         out.push(Untagged::Exists(self.exists()));
                         grew = false;
                     }
+                    self.told.remove(&uid);
                     if let Ok(i) = self.uids.binary_search(&uid) {
                         self.uids.remove(i);
                         if self.qresync {
@@ -354,6 +373,9 @@ impl SelectedMailbox {
                 Change::Flags { uid, flags, modseq } => {
                     if let Some(m) = modseq {
                         self.highest_modseq = self.highest_modseq.max(m);
+                        if !self.note_told(uid, m) {
+                            continue;
+                        }
                     }
                     if grew {
                         out.push(Untagged::Exists(self.exists()));
@@ -491,6 +513,33 @@ mod tests {
             matches!(&out[1], Untagged::Status(s) if s.code == Some(Code::PermanentFlags(vec![PermanentFlag::Flag(junk.clone()), PermanentFlag::CreateKeywords])))
         );
         assert!(matches!(out[2], Untagged::Fetch { .. }));
+    }
+
+    #[test]
+    fn news_older_than_what_the_client_was_told_is_not_sent() {
+        let mut v = view(&[1]);
+        v.set_modes(true, false);
+        let flagged = |modseq| Change::Flags {
+            uid: nz(1),
+            flags: vec![Flag::Flagged],
+            modseq: Some(modseq),
+        };
+        // The session's own STORE reported modseq 143; another session's
+        // change at 140 is delivered afterwards.
+        v.flags_reported(nz(1), Some(143));
+        v.push(flagged(140));
+        v.push(flagged(143));
+        let mut out = Vec::new();
+        v.flush(true, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        // Newer news goes out, once.
+        v.push(flagged(150));
+        v.push(flagged(150));
+        v.flush(true, &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(
+            matches!(&out[0], Untagged::Fetch { items, .. } if items.contains(&FetchValue::ModSeq(150)))
+        );
     }
 
     #[test]
