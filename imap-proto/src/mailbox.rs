@@ -253,6 +253,14 @@ impl SelectedMailbox {
         }
     }
 
+    /// A message's MODSEQ was just reported without its flags: news of
+    /// older changes of it is no longer sent (it would take the client's
+    /// MODSEQ back).
+    pub fn modseq_reported(&mut self, uid: NonZeroU32, modseq: u64) {
+        self.highest_modseq = self.highest_modseq.max(modseq);
+        self.note_told(uid, modseq);
+    }
+
     /// Records that the client knows `uid`'s flags as of `modseq`; false
     /// when it already knew them as of that or a newer one.
     fn note_told(&mut self, uid: NonZeroU32, modseq: u64) -> bool {
@@ -540,6 +548,24 @@ mod tests {
         assert!(
             matches!(&out[0], Untagged::Fetch { items, .. } if items.contains(&FetchValue::ModSeq(150)))
         );
+    }
+
+    #[test]
+    fn a_modseq_reported_alone_keeps_older_news_from_going_out() {
+        let mut v = view(&[1]);
+        v.set_modes(true, false);
+        // News of a change at 140 waits; a FETCH then reports MODSEQ 145
+        // without FLAGS (an application that did not send them).
+        v.push(Change::Flags {
+            uid: nz(1),
+            flags: vec![Flag::Flagged],
+            modseq: Some(140),
+        });
+        v.modseq_reported(nz(1), 145);
+        assert_eq!(v.highest_modseq(), 145);
+        let mut out = Vec::new();
+        v.flush(true, &mut out);
+        assert!(out.is_empty(), "{out:?}");
     }
 
     #[test]

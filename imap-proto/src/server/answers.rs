@@ -185,13 +185,19 @@ impl Session {
         }
         // The client now knows these flags: older queued news of them would
         // take it back in time (and its MODSEQ backwards).
-        if items.iter().any(|i| matches!(i, FetchValue::Flags(_))) {
-            let modseq = items.iter().find_map(|i| match i {
-                FetchValue::ModSeq(m) => Some(*m),
-                _ => None,
-            });
-            if let Some(view) = self.selected.as_mut() {
-                view.flags_reported(uid, modseq);
+        // A MODSEQ alone still moves what the client knows: older news is
+        // then not sent (the application should send FLAGS with a MODSEQ
+        // while `has_pending_flags` is true, so the client learns them).
+        let modseq = items.iter().find_map(|i| match i {
+            FetchValue::ModSeq(m) => Some(*m),
+            _ => None,
+        });
+        let has_flags = items.iter().any(|i| matches!(i, FetchValue::Flags(_)));
+        if let Some(view) = self.selected.as_mut() {
+            match (has_flags, modseq) {
+                (true, _) => view.flags_reported(uid, modseq),
+                (false, Some(m)) => view.modseq_reported(uid, m),
+                (false, None) => {}
             }
         }
         // Long message data goes out as the application gave it, uncopied.

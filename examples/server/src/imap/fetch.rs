@@ -146,6 +146,17 @@ impl Handler<'_> {
         }
         let mut expunge_issued = false;
         for (_, uid) in targets {
+            // A new MODSEQ must not go out ahead of older flag news of the
+            // same message: send its flags too, which replaces that news.
+            let mut attrs_here = std::borrow::Cow::Borrowed(&attrs);
+            if attrs.contains(&FetchAttr::ModSeq)
+                && !attrs.contains(&FetchAttr::Flags)
+                && session
+                    .selected_mailbox()
+                    .is_some_and(|v| v.has_pending_flags(uid))
+            {
+                attrs_here.to_mut().push(FetchAttr::Flags);
+            }
             let found = {
                 let index = mailbox.index();
                 match index.get(uid.get()) {
@@ -162,7 +173,7 @@ impl Handler<'_> {
             let Some((meta, bare_lf)) = found else {
                 // Expunged by another session; its number stays until the
                 // client is told. FLAGS and UID can still be answered.
-                let last = if attrs
+                let last = if attrs_here
                     .iter()
                     .all(|a| matches!(a, FetchAttr::Uid | FetchAttr::Flags | FetchAttr::ModSeq))
                 {
@@ -172,7 +183,7 @@ impl Handler<'_> {
                 };
                 match last {
                     Some((flags, modseq)) => {
-                        let values = attrs
+                        let values = attrs_here
                             .iter()
                             .map(|a| match a {
                                 FetchAttr::Uid => FetchValue::Uid(uid),
@@ -200,17 +211,6 @@ impl Handler<'_> {
                 Bytes::new()
             };
             let parsed = Message::parse(&raw);
-            // A new MODSEQ must not go out ahead of older flag news of the
-            // same message: send its flags too, which replaces that news.
-            let mut attrs_here = std::borrow::Cow::Borrowed(&attrs);
-            if attrs.contains(&FetchAttr::ModSeq)
-                && !attrs.contains(&FetchAttr::Flags)
-                && session
-                    .selected_mailbox()
-                    .is_some_and(|v| v.has_pending_flags(uid))
-            {
-                attrs_here.to_mut().push(FetchAttr::Flags);
-            }
             match message::fetch_shared(&raw, &parsed, &meta, &attrs_here) {
                 Ok(values) => {
                     super::messages::announce_keywords(sel, ticket, session);
