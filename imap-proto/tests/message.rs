@@ -111,6 +111,25 @@ fn bodystructure_of_a_mixed_message() {
     round_trips(FetchValue::Body(Box::new(body_structure(&m, false))));
 }
 
+#[test]
+fn bodystructure_of_a_multipart_without_parts_has_an_empty_text_part() {
+    let m = Message::parse(b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b--\r\n");
+    let b = body_structure(&m, true);
+    let mut wire = Vec::new();
+    let response = Response::Untagged(Untagged::Fetch {
+        seq: nz(1),
+        items: vec![FetchValue::BodyStructure(Box::new(b.clone()))],
+    });
+    write_response(&mut wire, &response);
+    let text = String::from_utf8(wire).unwrap();
+    assert_eq!(
+        text,
+        "* 1 FETCH (BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 0 0 NIL NIL NIL NIL) \"MIXED\" (\"BOUNDARY\" \"b\") NIL NIL NIL))\r\n"
+    );
+    round_trips(FetchValue::BodyStructure(Box::new(b)));
+    round_trips(FetchValue::Body(Box::new(body_structure(&m, false))));
+}
+
 fn sec(part: &[u32], text: Option<SectionText>) -> Section {
     Section {
         part: part.iter().map(|&n| nz(n)).collect(),

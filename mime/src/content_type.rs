@@ -74,6 +74,26 @@ impl<'a> ContentType<'a> {
         })
     }
 
+    /// The content type of a part whose `Content-Type` field has `value`,
+    /// and whether that field gave a valid one. No field gives `default`;
+    /// a value without a valid `type/subtype` gives `text/plain` (RFC 2045
+    /// §5.2) with the parameters it has, so an attachment keeps its name.
+    pub fn resolve(value: Option<&'a [u8]>, default: Self) -> (Self, bool) {
+        let Some(value) = value else {
+            return (default, false);
+        };
+        if let Some(given) = ContentType::parse(value) {
+            return (given, true);
+        }
+        let mut fallback = ContentType::text_plain();
+        let params = parse_params(split_first_param(value).1);
+        if params.iter().any(|p| p.name == "charset") {
+            fallback.params.clear();
+        }
+        fallback.params.extend(params);
+        (fallback, false)
+    }
+
     /// True for `multipart/*`.
     pub fn is_multipart(&self) -> bool {
         self.kind == "multipart"
@@ -103,13 +123,18 @@ pub struct Disposition<'a> {
 }
 
 impl<'a> Disposition<'a> {
-    /// Parses a field value; `None` when it has no type token.
+    /// Parses a field value; `None` when it has neither a type token nor
+    /// parameters. Parameters without a valid type (`; filename="x.png"`)
+    /// make an `attachment`, as RFC 2183 §2.8 reads unknown types.
     pub fn parse(value: &'a [u8]) -> Option<Self> {
         let (kind, rest) = split_first_param(value);
-        Some(Disposition {
-            kind: token(trim(kind))?,
-            params: parse_params(rest),
-        })
+        let params = parse_params(rest);
+        let kind = match token(trim(kind)) {
+            Some(kind) => kind,
+            None if !params.is_empty() => "attachment".to_owned(),
+            None => return None,
+        };
+        Some(Disposition { kind, params })
     }
 
     /// The first parameter named `name` (lowercase).

@@ -21,7 +21,9 @@ pub enum DefectKind {
     InvalidHeaderName,
     /// A multipart part with no `boundary` parameter: read as a single part.
     NoBoundaryInMultipart,
-    /// A multipart body in which the boundary never appears: read as a single part.
+    /// A multipart body without an opening delimiter line: read as a single
+    /// part when the boundary never appears, as a multipart without parts
+    /// when its first delimiter line is the closing one.
     StartBoundaryNotFound,
     /// A multipart body that ends without its closing boundary.
     CloseBoundaryNotFound,

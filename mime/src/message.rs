@@ -196,8 +196,14 @@ impl<'a> Message<'a> {
             limits,
             parts: 0,
             defects: Vec::new(),
+            boundaries_overlap: false,
         };
-        let root = ctx.entity(0, raw.len(), ContentType::text_plain(), 0);
+        let root = ctx.entity(0, raw.len(), ContentType::text_plain(), 0, None);
+        if ctx.boundaries_overlap {
+            // A line may be a delimiter of two open multiparts: the
+            // incremental parser settles which (the innermost) line by line.
+            return crate::stream::parse_whole(raw, limits);
+        }
         Message {
             raw,
             root,
@@ -368,6 +374,30 @@ struct Context<'a> {
     limits: Limits,
     parts: usize,
     defects: Vec<Defect>,
+    /// A multipart is nested in one whose boundary is a prefix of its own,
+    /// or the other way round: some line may be a delimiter of both.
+    boundaries_overlap: bool,
+}
+
+/// The boundaries of the multiparts a part is nested in, innermost first.
+#[derive(Clone, Copy)]
+struct Open<'p> {
+    boundary: &'p [u8],
+    outer: Option<&'p Open<'p>>,
+}
+
+impl Open<'_> {
+    /// True when a line could be a delimiter of both `boundary` and one of these.
+    fn overlaps(&self, boundary: &[u8]) -> bool {
+        let mut open = Some(self);
+        while let Some(o) = open {
+            if o.boundary.starts_with(boundary) || boundary.starts_with(o.boundary) {
+                return true;
+            }
+            open = o.outer;
+        }
+        false
+    }
 }
 
 impl<'a> Context<'a> {
@@ -382,6 +412,7 @@ impl<'a> Context<'a> {
         end: usize,
         default: ContentType<'a>,
         depth: usize,
+        open: Option<&Open<'_>>,
     ) -> Part<'a> {
         let parsed = header::parse(
             self.input,
@@ -392,11 +423,8 @@ impl<'a> Context<'a> {
         );
         let header = parsed.header;
         let body_start = parsed.body_start;
-        let given = header
-            .get("content-type")
-            .and_then(|f| ContentType::parse(f.raw_value));
-        let content_type_given = given.is_some();
-        let content_type = given.unwrap_or(default);
+        let (content_type, content_type_given) =
+            ContentType::resolve(header.get("content-type").map(|f| f.raw_value), default);
         let mut part = Part {
             header,
             header_range: start..body_start,
@@ -412,10 +440,10 @@ impl<'a> Context<'a> {
             return part;
         }
         if part.content_type.is_multipart() {
-            part.body = self.multipart(&part.content_type, body_start, end, depth);
+            part.body = self.multipart(&part.content_type, body_start, end, depth, open);
         } else if part.content_type.is_message() {
             self.parts += 1;
-            let inner = self.entity(body_start, end, ContentType::text_plain(), depth + 1);
+            let inner = self.entity(body_start, end, ContentType::text_plain(), depth + 1, open);
             part.body = Body::Message(Box::new(inner));
         }
         part
@@ -427,6 +455,7 @@ impl<'a> Context<'a> {
         start: usize,
         end: usize,
         depth: usize,
+        open: Option<&Open<'_>>,
     ) -> Body<'a> {
         let Some(boundary) = ct
             .params
@@ -437,15 +466,23 @@ impl<'a> Context<'a> {
             self.defect(DefectKind::NoBoundaryInMultipart, start);
             return Body::Leaf;
         };
-        if boundary.is_empty() {
-            self.defect(DefectKind::NoBoundaryInMultipart, start);
+        if open.is_some_and(|o| o.overlaps(&boundary)) {
+            self.boundaries_overlap = true;
             return Body::Leaf;
         }
         let digest = ct.subtype == "digest";
         let delimiters = self.delimiters(&boundary, start, end);
-        let Some(first) = delimiters.first().filter(|d| !d.close) else {
+        let Some(first) = delimiters.first() else {
             self.defect(DefectKind::StartBoundaryNotFound, start);
             return Body::Leaf;
+        };
+        if first.close {
+            // A multipart without parts.
+            self.defect(DefectKind::StartBoundaryNotFound, start);
+        }
+        let inner = Open {
+            boundary: &boundary,
+            outer: open,
         };
         let preamble = start..before_line_break(self.input, start, first.line_start);
         let mut parts = Vec::new();
@@ -480,7 +517,7 @@ impl<'a> Context<'a> {
             } else {
                 ContentType::text_plain()
             };
-            parts.push(self.entity(d.line_end, part_end, default, depth + 1));
+            parts.push(self.entity(d.line_end, part_end, default, depth + 1, Some(&inner)));
         }
         let epilogue = match closed {
             Some(after) => after..end,
@@ -636,6 +673,111 @@ epilogue\r\n";
         };
         assert_eq!(m.slice(preamble), b"preamble");
         assert_eq!(m.slice(epilogue), b"epilogue\r\n");
+    }
+
+    /// (section, type/subtype, file name, body) of every leaf.
+    fn leaf_summary(m: &Message<'_>) -> Vec<(String, String, Option<String>, String)> {
+        m.leaves()
+            .into_iter()
+            .map(|(s, p)| {
+                let ct = format!("{}/{}", p.content_type.kind, p.content_type.subtype);
+                let body = String::from_utf8_lossy(m.slice(&p.body_range)).into_owned();
+                (s, ct, p.filename(), body)
+            })
+            .collect()
+    }
+
+    fn leaf(
+        section: &str,
+        ct: &str,
+        name: Option<&str>,
+        body: &str,
+    ) -> (String, String, Option<String>, String) {
+        (section.into(), ct.into(), name.map(Into::into), body.into())
+    }
+
+    #[test]
+    fn a_nested_multipart_that_reuses_its_parents_boundary_keeps_its_parts() {
+        // As Thunderbird, MimeKit and Dovecot read it: the innermost open
+        // multipart takes the delimiter line, so the attachment after the
+        // inner multipart's closing line is the outer one's second part.
+        let raw = b"Content-Type: multipart/mixed; boundary=\"B\"\n\npre\n--B\n\
+Content-Type: multipart/alternative; boundary=\"B\"\n\n--B\nContent-Type: text/plain\n\ntext\n\
+--B\nContent-Type: text/html\n\n<p>html</p>\n--B--\n\n--B\n\
+Content-Type: image/gif; name=\"xx.gif\"\nContent-Disposition: attachment\n\nGIF\n--B--\n";
+        let m = Message::parse(raw);
+        assert_eq!(
+            leaf_summary(&m),
+            vec![
+                leaf("1.1", "text/plain", None, "text"),
+                leaf("1.2", "text/html", None, "<p>html</p>"),
+                leaf("2", "image/gif", Some("xx.gif"), "GIF"),
+            ]
+        );
+        assert!(m.defects.is_empty(), "{:?}", m.defects);
+        crate::stream::compare_with_whole(raw, &[], Limits::default()).unwrap();
+    }
+
+    #[test]
+    fn an_empty_boundary_splits_at_lines_of_two_hyphens() {
+        let m = Message::parse(
+            b"Content-Type: multipart/mixed; boundary=\"\"\n\n--\nContent-Type: text/plain\n\nhello\n--\n\nworld\n----\n",
+        );
+        assert_eq!(
+            leaf_summary(&m),
+            vec![
+                leaf("1", "text/plain", None, "hello"),
+                leaf("2", "text/plain", None, "world"),
+            ]
+        );
+        assert!(m.defects.is_empty(), "{:?}", m.defects);
+    }
+
+    #[test]
+    fn a_content_type_without_a_subtype_is_text_that_keeps_its_parameters() {
+        let m = Message::parse(
+            b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\
+Content-Type: application-x-gzip; name=\"logs.gz\"\n\ndata\n--b--\n",
+        );
+        assert_eq!(
+            leaf_summary(&m),
+            vec![leaf("1", "text/plain", Some("logs.gz"), "data")]
+        );
+        let part = m.leaves()[0].1;
+        assert!(!part.content_type_given);
+        assert_eq!(part.content_type.param("charset"), Some(&b"us-ascii"[..]));
+        assert_eq!(part.charset(), None);
+    }
+
+    #[test]
+    fn a_multipart_of_only_its_closing_delimiter_has_no_parts() {
+        let m = Message::parse(
+            b"Content-Type: multipart/mixed; boundary=b\n\npreamble\n--b--\nepilogue\n",
+        );
+        let Body::Multipart {
+            parts,
+            preamble,
+            epilogue,
+            ..
+        } = &m.root.body
+        else {
+            panic!("multipart: {:?}", m.root.body)
+        };
+        assert!(parts.is_empty());
+        assert_eq!(m.slice(preamble), b"preamble");
+        assert_eq!(m.slice(epilogue), b"epilogue\n");
+        assert!(m.leaves().is_empty());
+        assert_eq!(m.defects[0].kind, DefectKind::StartBoundaryNotFound);
+    }
+
+    #[test]
+    fn a_disposition_without_a_type_still_names_the_file() {
+        let m = Message::parse(
+            b"Content-Type: image/png\nContent-Disposition: ; filename=\"x.png\"\n\nPNG",
+        );
+        assert_eq!(m.root.filename().as_deref(), Some("x.png"));
+        assert_eq!(m.root.disposition().unwrap().kind, "attachment");
+        assert_eq!(Disposition::parse(b" ; "), None);
     }
 
     #[test]

@@ -282,7 +282,15 @@ impl StreamParser {
     /// A complete header line (or the last line of the message), already counted in `at`.
     fn header_line(&mut self, line: Vec<u8>, sink: &mut Sink<'_>) {
         if let Some((k, close)) = self.active_delimiter(&line) {
-            self.delimiter(k, close, &line, sink);
+            if self.header_opens_with(&line) {
+                // The part being read is a multipart that reuses an outer
+                // boundary: the line is its own first delimiter.
+                self.at -= line.len();
+                self.commit_header_and_rescan(sink);
+                self.scan(&line, sink);
+            } else {
+                self.delimiter(k, close, &line, sink);
+            }
             return;
         }
         if self.breaks_after_blank > 0 {
@@ -314,6 +322,28 @@ impl StreamParser {
         } else if kind == LineKind::Blank {
             self.breaks_after_blank = 1;
         }
+    }
+
+    /// True when the held header block makes a multipart that `line` is a
+    /// delimiter line of.
+    fn header_opens_with(&self, line: &[u8]) -> bool {
+        if self.frame().depth >= self.limits.max_depth {
+            return false;
+        }
+        let header = &self.header;
+        let parsed = header::parse(
+            header,
+            0,
+            header.len(),
+            self.limits.max_header_len,
+            &mut Vec::new(),
+        );
+        let field = parsed.header.get("content-type").map(|f| f.raw_value);
+        let (content_type, _) = ContentType::resolve(field, ContentType::text_plain());
+        content_type.is_multipart()
+            && content_type
+                .param("boundary")
+                .is_some_and(|b| delimiter_line(line, b).is_some())
     }
 
     /// Ends the header block of the innermost part where the header parser
@@ -350,24 +380,20 @@ impl StreamParser {
             defect.offset += start;
             sink(Event::Defect(defect));
         }
-        let given = header
-            .get("content-type")
-            .and_then(|f| ContentType::parse(f.raw_value));
-        let content_type_given = given.is_some();
-        let content_type = given.unwrap_or_else(|| {
-            if in_digest {
-                ContentType::message_rfc822()
-            } else {
-                ContentType::text_plain()
-            }
-        });
+        let default = if in_digest {
+            ContentType::message_rfc822()
+        } else {
+            ContentType::text_plain()
+        };
+        let (content_type, content_type_given) =
+            ContentType::resolve(header.get("content-type").map(|f| f.raw_value), default);
         let nests = content_type.is_multipart() || content_type.is_message();
         let mut defect = None;
         let state = if nests && depth >= limits.max_depth {
             defect = Some(DefectKind::NestingTooDeep);
             State::Leaf { body_start }
         } else if content_type.is_multipart() {
-            match content_type.param("boundary").filter(|b| !b.is_empty()) {
+            match content_type.param("boundary") {
                 Some(boundary) => State::Multipart {
                     body_start,
                     boundary: boundary.to_vec(),
@@ -475,7 +501,9 @@ impl StreamParser {
         }
     }
 
-    /// The outermost open multipart that `line` is a delimiter line of.
+    /// The innermost open multipart that `line` is a delimiter line of: a
+    /// nested multipart that reuses an outer boundary keeps its own parts,
+    /// as mail clients read it.
     fn active_delimiter(&self, line: &[u8]) -> Option<(usize, bool)> {
         if !line.starts_with(b"--") {
             return None;
@@ -483,6 +511,7 @@ impl StreamParser {
         self.frames
             .iter()
             .enumerate()
+            .rev()
             .find_map(|(k, f)| match &f.state {
                 State::Multipart {
                     boundary,
@@ -513,17 +542,14 @@ impl StreamParser {
                 self.end_frames(k + 1, line_start, true, sink);
                 preamble
             }
-            Phase::Preamble if close => {
-                // The first delimiter closes: the multipart is one part.
-                sink(Event::Defect(Defect {
-                    kind: DefectKind::StartBoundaryNotFound,
-                    offset: body_start,
-                }));
-                self.frames[k].state = State::Leaf { body_start };
-                self.content(line, sink);
-                return;
-            }
             _ => {
+                if close {
+                    // The first delimiter closes: a multipart without parts.
+                    sink(Event::Defect(Defect {
+                        kind: DefectKind::StartBoundaryNotFound,
+                        offset: body_start,
+                    }));
+                }
                 let end = self.drop_line_break(line_start, body_start);
                 self.give_pending(self.pending.len(), end, sink);
                 body_start..end
@@ -887,6 +913,90 @@ impl OutlineBuilder {
     }
 }
 
+/// Parses `raw` whole with the incremental parser, which settles line by
+/// line which open multipart a delimiter line belongs to (the innermost):
+/// [`Message::parse`](crate::Message::parse) hands it messages where a
+/// line could be a delimiter of two nested multiparts.
+pub(crate) fn parse_whole(raw: &[u8], limits: Limits) -> crate::Message<'_> {
+    let mut open: Vec<(Part<'_>, Vec<Part<'_>>)> = Vec::new();
+    let mut root = None;
+    let mut defects = Vec::new();
+    let mut sink = |event: Event<'_>| match event {
+        Event::PartStart(start) => {
+            let range = start.header_range;
+            // The fields again, borrowed from the input; the stream already
+            // reported their defects.
+            let header = header::parse(
+                raw,
+                range.start,
+                range.end,
+                limits.max_header_len,
+                &mut Vec::new(),
+            )
+            .header;
+            let default = if start.content_type.is_message() {
+                ContentType::message_rfc822()
+            } else {
+                ContentType::text_plain()
+            };
+            let (content_type, content_type_given) =
+                ContentType::resolve(header.get("content-type").map(|f| f.raw_value), default);
+            let part = Part {
+                header,
+                body_range: range.end..range.end,
+                header_range: range,
+                content_type,
+                content_type_given,
+                body: Body::Leaf,
+            };
+            open.push((part, Vec::new()));
+        }
+        Event::Body { .. } => {}
+        Event::PartEnd { body_range, kind } => {
+            let Some((mut part, mut children)) = open.pop() else {
+                return;
+            };
+            part.body_range = body_range;
+            part.body = match kind {
+                PartKind::Leaf => Body::Leaf,
+                PartKind::Message => match children.pop() {
+                    Some(inner) => Body::Message(Box::new(inner)),
+                    None => Body::Leaf,
+                },
+                PartKind::Multipart { preamble, epilogue } => Body::Multipart {
+                    boundary: part
+                        .content_type
+                        .params
+                        .iter()
+                        .find(|p| p.name == "boundary")
+                        .map(|p| p.value.clone())
+                        .unwrap_or_default(),
+                    parts: children,
+                    preamble,
+                    epilogue,
+                },
+            };
+            match open.last_mut() {
+                Some((_, siblings)) => siblings.push(part),
+                None => root = Some(part),
+            }
+        }
+        Event::Defect(defect) => defects.push(defect),
+    };
+    let mut parser = StreamParser::new(limits);
+    parser.feed(raw, &mut sink);
+    parser.finish(&mut sink);
+    let root = root.unwrap_or_else(|| Part {
+        header: Header::default(),
+        header_range: 0..0,
+        body_range: 0..raw.len(),
+        content_type: ContentType::text_plain(),
+        content_type_given: false,
+        body: Body::Leaf,
+    });
+    crate::Message { raw, root, defects }
+}
+
 /// Checks that streaming `raw` cut at `cuts` gives what parsing it whole
 /// gives: the same outline, defects and body octets. For tests and fuzzing.
 #[doc(hidden)]
@@ -1010,6 +1120,10 @@ Subject: inner\r\n\r\nthree\r\n--outer--\r\nepilogue\r\n",
             b"Content-Type: multipart/mixed; boundary=b\n\n--b \t\n\n--bx\n--b-\n--b--  x\n-- b\n-\n--\n--b--\r",
             b"Content-Type: message/rfc822\n\nContent-Type: message/rfc822\n\n\n",
             b"Content-Type: multipart/mixed\n\nno boundary\n",
+            b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b--\n--b\n\ny\n--b--\n",
+            b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: multipart/mixed; boundary=bb\n\n--bb\n\nx\n--b\n\ny\n--b--\n",
+            b"Content-Type: multipart/mixed; boundary=\"\"\n\n--\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n----\n",
+            b"Content-Type: multipart/mixed; boundary=b\n\npre\n--b--\npost\n",
             b"Subject: x\nnot a header line\nbody\n",
             b" continuation first\nFrom nobody\nX : y\n\nbody\r",
             b"\r\n\r",

@@ -22,27 +22,33 @@ fn tree() -> impl Strategy<Value = Tree> {
     })
 }
 
-/// Writes `t` as an entity (header block, blank line, body) with line end `nl`.
-fn write(t: &Tree, nl: &str, depth: usize, out: &mut String) {
+/// Writes `t` as an entity (header block, blank line, body) with line end
+/// `nl`; with `reuse`, every multipart has the same boundary (a nested one
+/// keeps its own parts: the innermost open multipart takes a delimiter line).
+fn write(t: &Tree, nl: &str, depth: usize, reuse: bool, out: &mut String) {
     match t {
         Tree::Leaf(text) => {
             out.push_str(&format!("Content-Type: text/plain{nl}{nl}{text}"));
         }
         Tree::Multipart(parts) => {
-            let b = format!("b{depth}x");
+            let b = if reuse {
+                "bx".to_string()
+            } else {
+                format!("b{depth}x")
+            };
             out.push_str(&format!(
                 "Content-Type: multipart/mixed; boundary=\"{b}\"{nl}{nl}"
             ));
             for p in parts {
                 out.push_str(&format!("--{b}{nl}"));
-                write(p, nl, depth + 1, out);
+                write(p, nl, depth + 1, reuse, out);
                 out.push_str(nl);
             }
             out.push_str(&format!("--{b}--{nl}"));
         }
         Tree::Enclosed(inner) => {
             out.push_str(&format!("Content-Type: message/rfc822{nl}{nl}"));
-            write(inner, nl, depth + 1, out);
+            write(inner, nl, depth + 1, reuse, out);
         }
     }
 }
@@ -74,10 +80,10 @@ fn expected(t: &Tree) -> String {
 
 proptest! {
     #[test]
-    fn part_trees_round_trip(t in tree(), crlf in any::<bool>()) {
+    fn part_trees_round_trip(t in tree(), crlf in any::<bool>(), reuse in any::<bool>()) {
         let nl = if crlf { "\r\n" } else { "\n" };
         let mut text = String::new();
-        write(&t, nl, 0, &mut text);
+        write(&t, nl, 0, reuse, &mut text);
         let m = Message::parse(text.as_bytes());
         prop_assert_eq!(shape(&m, &m.root), expected(&t));
         prop_assert!(m.defects.is_empty(), "{:?}", m.defects);
@@ -114,12 +120,13 @@ proptest! {
     fn streaming_is_the_same_at_every_split_point(
         t in tree(),
         crlf in any::<bool>(),
+        reuse in any::<bool>(),
         edits in damage(),
         many in proptest::collection::vec(1..40usize, 1..60),
     ) {
         let nl = if crlf { "\r\n" } else { "\n" };
         let mut text = String::new();
-        write(&t, nl, 0, &mut text);
+        write(&t, nl, 0, reuse, &mut text);
         let raw = damaged(&text, &edits);
         let limits = sansmail_mime::Limits::default();
         for cut in 0..=raw.len() {

@@ -166,11 +166,17 @@ fn lines(body: &[u8]) -> u32 {
 pub fn structure_of(message: &Message<'_>, part: &Part<'_>, extensions: bool) -> BodyStructure {
     let ct = &part.content_type;
     if let Body::Multipart { parts, .. } = &part.body {
+        let mut parts: Vec<BodyStructure> = parts
+            .iter()
+            .map(|p| structure_of(message, p, extensions))
+            .collect();
+        if parts.is_empty() {
+            // A multipart without parts (only its closing delimiter): the
+            // grammar needs one, so an empty text part stands in, as Dovecot writes it.
+            parts.push(empty_text_part(extensions));
+        }
         return BodyStructure::Multipart {
-            parts: parts
-                .iter()
-                .map(|p| structure_of(message, p, extensions))
-                .collect(),
+            parts,
             subtype: upper(&ct.subtype),
             extension: extensions.then(|| (params(&ct.params), extension(part))),
         };
@@ -208,6 +214,23 @@ pub fn structure_of(message: &Message<'_>, part: &Part<'_>, extensions: bool) ->
         fields,
         kind,
         extension: extensions.then(|| (raw_field(part, "content-md5"), extension(part))),
+    }
+}
+
+/// An empty `text/plain; charset=us-ascii` part.
+fn empty_text_part(extensions: bool) -> BodyStructure {
+    BodyStructure::Single {
+        fields: BasicFields {
+            media_type: Str::from("TEXT"),
+            subtype: Str::from("PLAIN"),
+            params: vec![(Str::from("CHARSET"), Str::from("us-ascii"))],
+            id: None,
+            description: None,
+            encoding: Str::from("7BIT"),
+            size: 0,
+        },
+        kind: SinglePart::Text { lines: 0 },
+        extension: extensions.then(|| (None, BodyExtension::default())),
     }
 }
 
