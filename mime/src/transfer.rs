@@ -113,6 +113,16 @@ const BASE64_ALPHABET: &[u8; 64] =
 /// skipped; other characters outside the alphabet are skipped and flagged;
 /// decoding stops at the first complete padding (`=`), as mail readers do.
 pub fn decode_base64(input: &[u8], out: &mut Vec<u8>) -> DecodeFlaws {
+    decode_base64_with(input, out, true)
+}
+
+/// [`decode_base64`] without the vector instructions, to check them against.
+#[doc(hidden)]
+pub fn decode_base64_portable(input: &[u8], out: &mut Vec<u8>) -> DecodeFlaws {
+    decode_base64_with(input, out, false)
+}
+
+fn decode_base64_with(input: &[u8], out: &mut Vec<u8>, wide: bool) -> DecodeFlaws {
     let mut flaws = DecodeFlaws::default();
     out.reserve(input.len() / 4 * 3 + 3);
     let mut quad = [0u8; 4];
@@ -122,6 +132,9 @@ pub fn decode_base64(input: &[u8], out: &mut Vec<u8>) -> DecodeFlaws {
     while i < input.len() {
         // Fast path: whole quads of clean alphabet at a quad boundary.
         if filled == 0 {
+            if wide {
+                i += crate::base64_wide::decode_blocks(&input[i..], out);
+            }
             while i + 8 <= input.len() {
                 let c = &input[i..i + 8];
                 let a = QUAD0[c[0] as usize]
@@ -144,6 +157,23 @@ pub fn decode_base64(input: &[u8], out: &mut Vec<u8>) -> DecodeFlaws {
                     b as u8,
                 ]);
                 i += 8;
+            }
+            // The rest of a line of 76: one more quad.
+            if i + 4 <= input.len() {
+                let c = &input[i..i + 4];
+                let a = QUAD0[c[0] as usize]
+                    | QUAD1[c[1] as usize]
+                    | QUAD2[c[2] as usize]
+                    | QUAD3[c[3] as usize];
+                if a & 0xFF00_0000 == 0 {
+                    out.extend_from_slice(&[(a >> 16) as u8, (a >> 8) as u8, a as u8]);
+                    i += 4;
+                }
+            }
+            // The line break.
+            if input.get(i..i + 2) == Some(b"\r\n") {
+                i += 2;
+                continue;
             }
             if i >= input.len() {
                 break;
