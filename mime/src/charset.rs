@@ -109,10 +109,27 @@ pub fn decode_text<'a>(bytes: &'a [u8], label: Option<&[u8]>) -> DecodedText<'a>
 /// [`decode_text`] of owned bytes: text that is already UTF-8 keeps its buffer.
 pub(crate) fn decode_text_owned(bytes: Vec<u8>, label: Option<&[u8]>) -> DecodedText<'static> {
     let (encoding, unknown_charset) = chosen(label);
-    let (text, malformed) = match as_utf8(&bytes, encoding) {
-        Some(text) if text.len() == bytes.len() => {
-            (String::from_utf8(bytes).unwrap_or_default(), false)
+    // Text that reads as UTF-8 as it is keeps its buffer, validated once.
+    let as_it_is = match encoding {
+        None => true,
+        Some(e) if e == UTF_8 => !bytes.starts_with(b"\xEF\xBB\xBF"),
+        Some(e) => e.is_ascii_compatible() && bytes.is_ascii(),
+    };
+    let bytes = if as_it_is {
+        match String::from_utf8(bytes) {
+            Ok(text) => {
+                return DecodedText {
+                    text: Cow::Owned(text),
+                    unknown_charset,
+                    malformed: false,
+                };
+            }
+            Err(e) => e.into_bytes(),
         }
+    } else {
+        bytes
+    };
+    let (text, malformed) = match as_utf8(&bytes, encoding) {
         Some(text) => (text.to_owned(), false),
         None => {
             let (text, malformed) = decode_other(&bytes, encoding);

@@ -260,49 +260,51 @@ fn hex_value(b: u8) -> Option<u8> {
 pub fn decode_quoted_printable(input: &[u8], out: &mut Vec<u8>) -> DecodeFlaws {
     let mut flaws = DecodeFlaws::default();
     out.reserve(input.len());
-    let mut rest = input;
-    while !rest.is_empty() {
-        let (line, eol, next) = match memchr::memchr(b'\n', rest) {
-            Some(n) => {
-                let cr = n > 0 && rest[n - 1] == b'\r';
-                let line_end = if cr { n - 1 } else { n };
-                (&rest[..line_end], &rest[line_end..=n], &rest[n + 1..])
-            }
-            None => (rest, &rest[rest.len()..], &rest[rest.len()..]),
-        };
-        rest = next;
-        let body = trim_trailing_whitespace(line);
-        let mut soft_break = false;
-        let mut i = 0;
-        while i < body.len() {
-            let Some(eq) = memchr::memchr(b'=', &body[i..]) else {
-                out.extend_from_slice(&body[i..]);
-                break;
+    let mut i = 0;
+    // One scan for the two octets that matter; the runs between are copied.
+    while let Some(k) = memchr::memchr2(b'=', b'\n', &input[i..]) {
+        let at = i + k;
+        if input[at] == b'\n' {
+            // A line break: the run before it loses its trailing blanks
+            // (RFC 2045 §6.7 (3)); the break is kept as written.
+            let line_end = if at > i && input[at - 1] == b'\r' {
+                at - 1
+            } else {
+                at
             };
-            out.extend_from_slice(&body[i..i + eq]);
-            i += eq + 1;
-            if i == body.len() {
-                soft_break = true;
-                break;
-            }
-            match (
-                hex_value(body[i]),
-                body.get(i + 1).and_then(|&b| hex_value(b)),
-            ) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 2;
-                }
-                _ => {
-                    flaws.bad_escape = true;
-                    out.push(b'=');
-                }
-            }
+            out.extend_from_slice(trim_trailing_whitespace(&input[i..line_end]));
+            out.extend_from_slice(&input[line_end..=at]);
+            i = at + 1;
+            continue;
         }
-        if !soft_break {
-            out.extend_from_slice(eol);
+        out.extend_from_slice(&input[i..at]);
+        i = at + 1;
+        if let (Some(h), Some(l)) = (
+            input.get(i).and_then(|&b| hex_value(b)),
+            input.get(i + 1).and_then(|&b| hex_value(b)),
+        ) {
+            out.push(h << 4 | l);
+            i += 2;
+            continue;
+        }
+        // `=` and nothing but blanks to the line end: a soft line break.
+        let (rest_end, eol) = match memchr::memchr(b'\n', &input[i..]) {
+            Some(n) => (i + n, 1),
+            None => (input.len(), 0),
+        };
+        let mut rest = &input[i..rest_end];
+        if eol == 1 {
+            rest = rest.strip_suffix(b"\r").unwrap_or(rest);
+        }
+        if trim_trailing_whitespace(rest).is_empty() {
+            i = rest_end + eol;
+        } else {
+            flaws.bad_escape = true;
+            out.push(b'=');
         }
     }
+    // The last line, without a line break.
+    out.extend_from_slice(trim_trailing_whitespace(&input[i..]));
     flaws
 }
 
