@@ -116,7 +116,7 @@ pub(crate) fn decode_text_owned(bytes: Vec<u8>, label: Option<&[u8]>) -> Decoded
         Some(e) => e.is_ascii_compatible() && bytes.is_ascii(),
     };
     let bytes = if as_it_is {
-        match String::from_utf8(bytes) {
+        match crate::wide::utf8_string(bytes) {
             Ok(text) => {
                 return DecodedText {
                     text: Cow::Owned(text),
@@ -124,7 +124,7 @@ pub(crate) fn decode_text_owned(bytes: Vec<u8>, label: Option<&[u8]>) -> Decoded
                     malformed: false,
                 };
             }
-            Err(e) => e.into_bytes(),
+            Err(bytes) => bytes,
         }
     } else {
         bytes
@@ -156,12 +156,14 @@ fn chosen(label: Option<&[u8]>) -> (Option<&'static Encoding>, bool) {
 /// or ASCII in an ASCII-compatible charset, or a guess that finds valid UTF-8.
 fn as_utf8<'a>(bytes: &'a [u8], encoding: Option<&'static Encoding>) -> Option<&'a str> {
     match encoding {
-        None => std::str::from_utf8(bytes).ok(),
+        None => simdutf8::basic::from_utf8(bytes).ok(),
         Some(e) if e == UTF_8 => {
-            std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)).ok()
+            simdutf8::basic::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)).ok()
         }
         // Every ASCII-compatible encoding reads ASCII as itself.
-        Some(e) if e.is_ascii_compatible() && bytes.is_ascii() => std::str::from_utf8(bytes).ok(),
+        Some(e) if e.is_ascii_compatible() && bytes.is_ascii() => {
+            simdutf8::basic::from_utf8(bytes).ok()
+        }
         Some(_) => None,
     }
 }
@@ -181,7 +183,7 @@ fn decode_other<'a>(bytes: &'a [u8], encoding: Option<&'static Encoding>) -> (Co
 /// `bytes` as text, invalid UTF-8 replaced: like `String::from_utf8_lossy`,
 /// with the fast validation for the usual case of valid input.
 pub(crate) fn lossy(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
+    match simdutf8::basic::from_utf8(bytes) {
         Ok(text) => Cow::Borrowed(text),
         Err(_) => String::from_utf8_lossy(bytes),
     }

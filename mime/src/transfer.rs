@@ -133,7 +133,7 @@ fn decode_base64_with(input: &[u8], out: &mut Vec<u8>, wide: bool) -> DecodeFlaw
         // Fast path: whole quads of clean alphabet at a quad boundary.
         if filled == 0 {
             if wide {
-                i += crate::base64_wide::decode_blocks(&input[i..], out);
+                i += crate::wide::decode_blocks(&input[i..], out);
             }
             while i + 8 <= input.len() {
                 let c = &input[i..i + 8];
@@ -248,9 +248,25 @@ pub fn encode_base64(input: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-fn hex_value(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
-}
+/// Marks an octet that is no hexadecimal digit in [`HEX_VALUE`].
+const NOT_HEX: u8 = 0xFF;
+
+/// The value of each hexadecimal digit (either case), [`NOT_HEX`] for other octets.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'A' as usize + i] = 10 + i as u8;
+        table[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 /// Decodes quoted-printable (RFC 2045 §6.7), appending to `out`: `=XX`
 /// escapes (either case), soft line breaks (`=` then optional whitespace
@@ -259,52 +275,74 @@ fn hex_value(b: u8) -> Option<u8> {
 /// valid is kept and flagged.
 pub fn decode_quoted_printable(input: &[u8], out: &mut Vec<u8>) -> DecodeFlaws {
     let mut flaws = DecodeFlaws::default();
-    out.reserve(input.len());
+    let start = out.len();
+    // Decoding never lengthens: write into a zeroed tail, cut it at the end.
+    out.resize(start + input.len(), 0);
+    let buf = &mut out[start..];
+    let mut w = 0;
+    // Where the line's output ends without its trailing blanks (RFC 2045
+    // §6.7 (3): blanks at a line end were added in transport); a CR just
+    // before the LF belongs to the line break.
+    let mut keep = 0;
     let mut i = 0;
-    // One scan for the two octets that matter; the runs between are copied.
-    while let Some(k) = memchr::memchr2(b'=', b'\n', &input[i..]) {
-        let at = i + k;
-        if input[at] == b'\n' {
-            // A line break: the run before it loses its trailing blanks
-            // (RFC 2045 §6.7 (3)); the break is kept as written.
-            let line_end = if at > i && input[at - 1] == b'\r' {
-                at - 1
-            } else {
-                at
-            };
-            out.extend_from_slice(trim_trailing_whitespace(&input[i..line_end]));
-            out.extend_from_slice(&input[line_end..=at]);
-            i = at + 1;
-            continue;
-        }
-        out.extend_from_slice(&input[i..at]);
-        i = at + 1;
-        if let (Some(h), Some(l)) = (
-            input.get(i).and_then(|&b| hex_value(b)),
-            input.get(i + 1).and_then(|&b| hex_value(b)),
-        ) {
-            out.push(h << 4 | l);
-            i += 2;
-            continue;
-        }
-        // `=` and nothing but blanks to the line end: a soft line break.
-        let (rest_end, eol) = match memchr::memchr(b'\n', &input[i..]) {
-            Some(n) => (i + n, 1),
-            None => (input.len(), 0),
-        };
-        let mut rest = &input[i..rest_end];
-        if eol == 1 {
-            rest = rest.strip_suffix(b"\r").unwrap_or(rest);
-        }
-        if trim_trailing_whitespace(rest).is_empty() {
-            i = rest_end + eol;
-        } else {
-            flaws.bad_escape = true;
-            out.push(b'=');
+    while i < input.len() {
+        let b = input[i];
+        match b {
+            b'=' => {
+                let h = input.get(i + 1).map_or(NOT_HEX, |&c| HEX_VALUE[c as usize]);
+                let l = input.get(i + 2).map_or(NOT_HEX, |&c| HEX_VALUE[c as usize]);
+                if (h | l) < 16 {
+                    buf[w] = h << 4 | l;
+                    w += 1;
+                    keep = w;
+                    i += 3;
+                    continue;
+                }
+                // `=` and nothing but blanks to the line end: a soft line break.
+                let (rest_end, eol) = match memchr::memchr(b'\n', &input[i + 1..]) {
+                    Some(n) => (i + 1 + n, 1),
+                    None => (input.len(), 0),
+                };
+                let mut rest = &input[i + 1..rest_end];
+                if eol == 1 {
+                    rest = rest.strip_suffix(b"\r").unwrap_or(rest);
+                }
+                if trim_trailing_whitespace(rest).is_empty() {
+                    keep = w;
+                    i = rest_end + eol;
+                } else {
+                    flaws.bad_escape = true;
+                    buf[w] = b'=';
+                    w += 1;
+                    keep = w;
+                    i += 1;
+                }
+            }
+            b'\n' => {
+                w = keep;
+                if i > 0 && input[i - 1] == b'\r' {
+                    buf[w] = b'\r';
+                    w += 1;
+                }
+                buf[w] = b'\n';
+                w += 1;
+                keep = w;
+                i += 1;
+            }
+            _ => {
+                buf[w] = b;
+                w += 1;
+                let blank =
+                    b == b' ' || b == b'\t' || (b == b'\r' && input.get(i + 1) == Some(&b'\n'));
+                if !blank {
+                    keep = w;
+                }
+                i += 1;
+            }
         }
     }
-    // The last line, without a line break.
-    out.extend_from_slice(trim_trailing_whitespace(&input[i..]));
+    // The last line, without a line break, loses its trailing blanks too.
+    out.truncate(start + keep);
     flaws
 }
 

@@ -240,6 +240,34 @@ mod codecs {
             prop_assert_eq!(wide, portable);
         }
 
+        /// Lines of one length (the vector path's fast case) with damage
+        /// here and there: the two decoders still agree.
+        #[test]
+        fn base64_damaged_lines_decode_alike(
+            data in proptest::collection::vec(any::<u8>(), 0..3000),
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), 0..6u8), 0..4),
+        ) {
+            let mut encoded = Vec::new();
+            encode_base64(&data, &mut encoded);
+            for (at, what) in edits {
+                let at = at.index(encoded.len() + 1);
+                match what {
+                    0 if at < encoded.len() => { encoded.remove(at); }
+                    1 => encoded.insert(at, b'*'),
+                    2 => encoded.insert(at, b'='),
+                    3 => encoded.insert(at, b'\r'),
+                    4 => encoded.insert(at, b'\n'),
+                    _ => encoded.splice(at..at, *b"\r\n").for_each(drop),
+                }
+            }
+            let mut wide = Vec::new();
+            let mut portable = Vec::new();
+            let a = decode_base64(&encoded, &mut wide);
+            let b = decode_base64_portable(&encoded, &mut portable);
+            prop_assert_eq!(a, b);
+            prop_assert_eq!(wide, portable);
+        }
+
         #[test]
         fn base64_lines_decode_alike(data in proptest::collection::vec(any::<u8>(), 0..4000)) {
             let mut encoded = Vec::new();
