@@ -20,7 +20,7 @@ pub struct BodyView<'p, 'a> {
 fn media(part: &Part<'_>) -> (String, bool) {
     let ct = &part.content_type;
     let kind = format!("{}/{}", ct.kind, ct.subtype);
-    let inline_media = matches!(ct.kind.as_str(), "image" | "audio" | "video");
+    let inline_media = matches!(ct.kind.as_ref(), "image" | "audio" | "video");
     (kind, inline_media)
 }
 

@@ -10,7 +10,7 @@ use crate::header::trim;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Param<'a> {
     /// The name, lowercased, without RFC 2231 `*N` or `*` marks.
-    pub name: String,
+    pub name: Cow<'a, str>,
     /// The value's octets.
     pub value: Cow<'a, [u8]>,
     /// The RFC 2231 charset of an extended value, lowercased.
@@ -21,9 +21,9 @@ pub struct Param<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContentType<'a> {
     /// The type, lowercased (`text`, `multipart`, ...).
-    pub kind: String,
+    pub kind: Cow<'a, str>,
     /// The subtype, lowercased (`plain`, `mixed`, ...).
-    pub subtype: String,
+    pub subtype: Cow<'a, str>,
     /// The parameters, in order, continuations joined.
     pub params: Vec<Param<'a>>,
 }
@@ -117,7 +117,7 @@ impl<'a> ContentType<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Disposition<'a> {
     /// The disposition type, lowercased.
-    pub kind: String,
+    pub kind: Cow<'a, str>,
     /// The parameters, continuations joined.
     pub params: Vec<Param<'a>>,
 }
@@ -131,7 +131,7 @@ impl<'a> Disposition<'a> {
         let params = parse_params(rest);
         let kind = match token(trim(kind)) {
             Some(kind) => kind,
-            None if !params.is_empty() => "attachment".to_owned(),
+            None if !params.is_empty() => Cow::Borrowed("attachment"),
             None => return None,
         };
         Some(Disposition { kind, params })
@@ -165,12 +165,36 @@ pub(crate) fn find_param<'a>(value: &'a [u8], name: &str) -> Option<&'a [u8]> {
     None
 }
 
-/// An RFC 2045 token, lowercased; `None` when empty or not a token.
-fn token(t: &[u8]) -> Option<String> {
-    let ok = !t.is_empty()
-        && t.iter()
-            .all(|&b| (33..=126).contains(&b) && !b"()<>@,;:\\\"/[]?=".contains(&b));
-    ok.then(|| crate::charset::lossy(t).to_ascii_lowercase())
+/// True for the octets an RFC 2045 token may hold.
+const TOKEN_OCTET: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 33;
+    while b <= 126 {
+        table[b] = true;
+        b += 1;
+    }
+    let specials = b"()<>@,;:\\\"/[]?=";
+    let mut i = 0;
+    while i < specials.len() {
+        table[specials[i] as usize] = false;
+        i += 1;
+    }
+    table
+};
+
+/// An RFC 2045 token, lowercased (borrowed when it already is); `None`
+/// when empty or not a token.
+fn token(t: &[u8]) -> Option<Cow<'_, str>> {
+    if t.is_empty() || !t.iter().all(|&b| TOKEN_OCTET[b as usize]) {
+        return None;
+    }
+    // Token octets are ASCII, so this never fails.
+    let text = std::str::from_utf8(t).ok()?;
+    Some(if t.iter().any(u8::is_ascii_uppercase) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(text)
+    })
 }
 
 /// Splits at the first `;` outside quotes.
@@ -191,7 +215,7 @@ fn split_first_param(v: &[u8]) -> (&[u8], &[u8]) {
 
 /// A parameter as written, before RFC 2231 joining.
 struct RawParam<'a> {
-    name: String,
+    name: Cow<'a, str>,
     section: Option<u32>,
     extended: bool,
     value: Cow<'a, [u8]>,
@@ -227,9 +251,10 @@ fn parse_params(mut rest: &[u8]) -> Vec<Param<'_>> {
             value
         };
         // name*N*, name*N, name*
-        let (base, section, extended) = match name.split_once('*') {
+        let (base, section, extended) = match name.find('*') {
             None => (name, None, false),
-            Some((base, marks)) => {
+            Some(star) => {
+                let marks = &name[star + 1..];
                 let extended = marks.is_empty() || marks.ends_with('*');
                 let number = marks.trim_end_matches('*');
                 let section = if number.is_empty() {
@@ -237,7 +262,14 @@ fn parse_params(mut rest: &[u8]) -> Vec<Param<'_>> {
                 } else {
                     number.parse().ok()
                 };
-                (base.to_owned(), section, extended)
+                let base = match name {
+                    Cow::Borrowed(n) => Cow::Borrowed(&n[..star]),
+                    Cow::Owned(mut n) => {
+                        n.truncate(star);
+                        Cow::Owned(n)
+                    }
+                };
+                (base, section, extended)
             }
         };
         raw.push(RawParam {
@@ -252,8 +284,22 @@ fn parse_params(mut rest: &[u8]) -> Vec<Param<'_>> {
 
 /// Joins `name*0`, `name*1`... in section order and decodes extended values.
 fn join_continuations(raw: Vec<RawParam<'_>>) -> Vec<Param<'_>> {
+    // The usual case: plain parameters, each named once.
+    let plain = raw.iter().enumerate().all(|(i, p)| {
+        p.section.is_none() && !p.extended && raw[..i].iter().all(|q| q.name != p.name)
+    });
+    if plain {
+        return raw
+            .into_iter()
+            .map(|p| Param {
+                name: p.name,
+                value: p.value,
+                charset: None,
+            })
+            .collect();
+    }
     let mut out: Vec<Param<'_>> = Vec::new();
-    let mut names: Vec<String> = Vec::new();
+    let mut names: Vec<Cow<'_, str>> = Vec::new();
     for p in &raw {
         if !names.contains(&p.name) {
             names.push(p.name.clone());
@@ -374,7 +420,7 @@ mod tests {
     fn parses_types_and_params() {
         let ct = ContentType::parse(b" Multipart/Mixed; boundary=\"a;b\\\"c\"; X=1").unwrap();
         assert_eq!(
-            (ct.kind.as_str(), ct.subtype.as_str()),
+            (ct.kind.as_ref(), ct.subtype.as_ref()),
             ("multipart", "mixed")
         );
         assert_eq!(ct.param("boundary"), Some(&b"a;b\"c"[..]));

@@ -27,16 +27,7 @@ impl<'a> Field<'a> {
     /// The value unfolded (RFC 5322 §2.2.3: CRLF before whitespace removed)
     /// and trimmed; borrowed when there was nothing to remove.
     pub fn value(&self) -> Cow<'a, [u8]> {
-        let v = trim(self.raw_value);
-        if memchr::memchr2(b'\r', b'\n', v).is_none() {
-            return Cow::Borrowed(v);
-        }
-        Cow::Owned(
-            v.iter()
-                .copied()
-                .filter(|&b| b != b'\r' && b != b'\n')
-                .collect(),
-        )
+        unfold(trim(self.raw_value))
     }
 }
 
@@ -58,21 +49,29 @@ impl Field<'_> {
             .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
             .unwrap_or(v.len());
         let v = &v[start..];
-        let v = strip_eol(v);
-        let unfolded: Cow<'_, [u8]> = if memchr::memchr2(b'\r', b'\n', v).is_none() {
-            Cow::Borrowed(v)
-        } else {
-            Cow::Owned(
-                v.iter()
-                    .copied()
-                    .filter(|&b| b != b'\r' && b != b'\n')
-                    .collect(),
-            )
-        };
+        let unfolded = unfold(strip_eol(v));
         crate::words::decode_header_text_with(&unfolded, fallback)
             .text
             .into_owned()
     }
+}
+
+/// `v` without its CR and LF octets (a folded value unfolded), copied
+/// only when it has any.
+fn unfold(v: &[u8]) -> Cow<'_, [u8]> {
+    let mut breaks = memchr::memchr2_iter(b'\r', b'\n', v);
+    let Some(first) = breaks.next() else {
+        return Cow::Borrowed(v);
+    };
+    let mut out = Vec::with_capacity(v.len());
+    out.extend_from_slice(&v[..first]);
+    let mut from = first + 1;
+    for at in breaks {
+        out.extend_from_slice(&v[from..at]);
+        from = at + 1;
+    }
+    out.extend_from_slice(&v[from..]);
+    Cow::Owned(out)
 }
 
 /// The fields of one header block, in order.
@@ -187,16 +186,28 @@ pub(crate) fn classify_line(content: &[u8], first: bool) -> LineKind {
     if first && content.starts_with(b"From ") {
         return LineKind::MboxFrom;
     }
-    let Some(colon) = memchr::memchr(b':', content) else {
-        return LineKind::NotAField;
-    };
-    let raw_name = &content[..colon];
-    let name = trim_end_wsp(raw_name);
-    if name.is_empty() || name.iter().any(|&b| b == b' ' || b == b'\t') {
-        return LineKind::NotAField;
+    // One pass over the name (names are short): blanks may only end it.
+    let mut name_end = 0;
+    let mut blank_seen = false;
+    let mut bad_octet = false;
+    for (i, &b) in content.iter().enumerate() {
+        match b {
+            b':' if name_end == 0 => return LineKind::NotAField,
+            b':' => {
+                return LineKind::Field {
+                    colon: i,
+                    bad_name: bad_octet || name_end != i,
+                };
+            }
+            b' ' | b'\t' => blank_seen = true,
+            _ if blank_seen => return LineKind::NotAField,
+            _ => {
+                bad_octet |= !(33..=126).contains(&b);
+                name_end = i + 1;
+            }
+        }
     }
-    let bad_name = name.len() != raw_name.len() || !name.iter().all(|&b| (33..=126).contains(&b));
-    LineKind::Field { colon, bad_name }
+    LineKind::NotAField
 }
 
 /// True when a line whose content ends at `content_end` takes a header

@@ -113,10 +113,15 @@ pub fn decode_header_text_with<'a>(
     fallback: Option<&'static Encoding>,
 ) -> HeaderText<'a> {
     let literal = |bytes| decode_literal(bytes, fallback);
-    let finder = memchr::memmem::Finder::new(b"=?");
     let mut words: Vec<Word<'_>> = Vec::new();
     let mut from = 0;
-    while let Some(at) = finder.find(&raw[from..]).map(|i| i + from) {
+    // Header values are short: a search for `=` beats setting up a
+    // substring searcher for `=?` each time.
+    while let Some(at) = memchr::memchr(b'=', &raw[from..]).map(|i| i + from) {
+        if raw.get(at + 1) != Some(&b'?') {
+            from = at + 1;
+            continue;
+        }
         match word_at(raw, at) {
             Some(w) => {
                 from = w.end;
@@ -189,7 +194,7 @@ pub fn decode_header_text_with<'a>(
 /// Raw header text: UTF-8 when valid, else in `fallback` or windows-1252;
 /// true when it was not UTF-8.
 fn decode_literal<'a>(raw: &'a [u8], fallback: Option<&'static Encoding>) -> (Cow<'a, str>, bool) {
-    match std::str::from_utf8(raw) {
+    match simdutf8::basic::from_utf8(raw) {
         Ok(text) => (Cow::Borrowed(text), false),
         Err(_) => {
             let encoding = fallback.unwrap_or(encoding_rs::WINDOWS_1252);

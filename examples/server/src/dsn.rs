@@ -125,7 +125,7 @@ mod tests {
         let parsed = Message::parse(&raw);
         let ct = &parsed.root.content_type;
         assert_eq!(
-            (ct.kind.as_str(), ct.subtype.as_str()),
+            (ct.kind.as_ref(), ct.subtype.as_ref()),
             ("multipart", "report")
         );
         assert_eq!(ct.param("report-type"), Some(&b"delivery-status"[..]));
