@@ -133,6 +133,19 @@ enum Token {
 /// A token and whether whitespace came before it.
 type Spaced = (Token, bool);
 
+/// True for the octets that end an atom: whitespace, a quote, a comment,
+/// an angle address or a special.
+const ENDS_ATOM: [bool; 256] = {
+    let mut table = [false; 256];
+    let ends = b" \t\r\n\"(<,:;@>";
+    let mut i = 0;
+    while i < ends.len() {
+        table[ends[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 fn tokens(v: &[u8], out: &mut Vec<Spaced>) {
     let mut i = 0;
     let mut gap = false;
@@ -206,7 +219,7 @@ fn tokens(v: &[u8], out: &mut Vec<Spaced>) {
             }
             _ => {
                 let start = i;
-                while i < v.len() && !b" \t\r\n\"(<,:;@>".contains(&v[i]) {
+                while i < v.len() && !ENDS_ATOM[v[i] as usize] {
                     i += 1;
                 }
                 let atom = crate::charset::lossy(&v[start..i]).into_owned();

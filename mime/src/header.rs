@@ -48,8 +48,22 @@ impl Field<'_> {
             .iter()
             .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
             .unwrap_or(v.len());
-        let v = &v[start..];
-        let unfolded = unfold(strip_eol(v));
+        let v = strip_eol(&v[start..]);
+        // The usual value, UTF-8 without encoded words: unfolded straight
+        // into the text, one copy.
+        let has_word = memchr::memchr_iter(b'=', v).any(|i| v.get(i + 1) == Some(&b'?'));
+        if !has_word && let Ok(value) = simdutf8::basic::from_utf8(v) {
+            let mut text = String::with_capacity(value.len());
+            let mut from = 0;
+            // CR and LF are single octets: the pieces between are whole characters.
+            for at in memchr::memchr2_iter(b'\r', b'\n', v) {
+                text.push_str(&value[from..at]);
+                from = at + 1;
+            }
+            text.push_str(&value[from..]);
+            return text;
+        }
+        let unfolded = unfold(v);
         crate::words::decode_header_text_with(&unfolded, fallback)
             .text
             .into_owned()
@@ -224,7 +238,7 @@ pub(crate) fn parse<'a>(
     max_len: usize,
     defects: &mut Vec<Defect>,
 ) -> Parsed<'a> {
-    let mut fields: Vec<Field<'a>> = Vec::new();
+    let mut fields: Vec<Field<'a>> = Vec::with_capacity(16);
     let mut value_start = start;
     let mut pos = start;
     let mut first = true;
