@@ -26,6 +26,8 @@ command -v openssl >/dev/null || missing+=(openssl)
 [ -d /usr/share/spamassassin ] || missing+=(spamassassin)
 [ -x /usr/sbin/clamd ] || missing+=(clamav-daemon)
 command -v mutt >/dev/null || missing+=(mutt)
+# The SPF test suite is YAML: scripts/spf_suite.py reads it with PyYAML.
+python3 -c 'import yaml' 2>/dev/null || missing+=(python3-yaml)
 # DNS: NSD serves the MX test zone on loopback.
 [ -x /usr/sbin/nsd ] || missing+=(nsd)
 # Dovecot's imaptest (compliance and stress) is built against dovecot-dev.
@@ -61,6 +63,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   [ -z "$made_policy" ] || $sudo rm -f "$policy"
 fi
+# A python3 other than Debian's (pyenv) does not see python3-yaml: pip, then.
+python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q pyyaml
 if [ ! -x "$exim_root/usr/sbin/exim4" ]; then
   echo "== unpacking exim4-daemon-light into $exim_root"
   debs="$(mktemp -d)"

@@ -26,4 +26,6 @@ pub mod smtp_command;
 pub mod smtp_data;
 pub mod smtp_reply;
 pub mod smtp_server_session;
+pub mod spf_check;
+pub mod spf_record;
 pub mod store_files;

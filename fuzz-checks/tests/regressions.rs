@@ -28,6 +28,8 @@ fn check_of(target: &str) -> Option<fn(&[u8])> {
         "smtp_data" => checks::smtp_data::check,
         "smtp_reply" => checks::smtp_reply::check,
         "smtp_server_session" => checks::smtp_server_session::check,
+        "spf_check" => checks::spf_check::check,
+        "spf_record" => checks::spf_record::check,
         "store_files" => checks::store_files::check,
         _ => return None,
     })
@@ -67,7 +69,7 @@ fn every_fuzz_target_has_its_check() {
         assert!(check_of(name).is_some(), "{name}: not in check_of");
         count += 1;
     }
-    assert_eq!(count, 21);
+    assert_eq!(count, 23);
 }
 
 #[test]

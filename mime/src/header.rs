@@ -200,7 +200,18 @@ pub(crate) fn classify_line(content: &[u8], first: bool) -> LineKind {
     if first && content.starts_with(b"From ") {
         return LineKind::MboxFrom;
     }
-    // One pass over the name (names are short): blanks may only end it.
+    // The usual name: visible ASCII up to the colon.
+    let plain = content
+        .iter()
+        .position(|&b| !NAME_OCTET[b as usize])
+        .unwrap_or(content.len());
+    if plain > 0 && content.get(plain) == Some(&b':') {
+        return LineKind::Field {
+            colon: plain,
+            bad_name: false,
+        };
+    }
+    // Anything else in one pass over the name: blanks may only end it.
     let mut name_end = 0;
     let mut blank_seen = false;
     let mut bad_octet = false;
@@ -223,6 +234,17 @@ pub(crate) fn classify_line(content: &[u8], first: bool) -> LineKind {
     }
     LineKind::NotAField
 }
+
+/// True for the octets of a field name (RFC 5322 §3.6.8: visible ASCII but the colon).
+const NAME_OCTET: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 33;
+    while b <= 126 {
+        table[b] = b != b':' as usize;
+        b += 1;
+    }
+    table
+};
 
 /// True when a line whose content ends at `content_end` takes a header
 /// block that starts at `start` past `max_len` octets.

@@ -1,0 +1,561 @@
+//! `check_host()` (RFC 7208 §4): the evaluation, replayed over the answers
+//! known so far.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+
+use super::macros::{self, MacroString, MacroValues};
+use super::record::{Mechanism, Qualifier, Record};
+use crate::dns::{Answer, QueryKind, Question, Record as Rr};
+
+/// The result of an SPF check (RFC 7208 §2.6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpfResult {
+    /// No SPF record, or no domain to check.
+    None,
+    /// The domain says nothing about this client.
+    Neutral,
+    /// The client may send for the domain.
+    Pass,
+    /// The client may not send for the domain.
+    Fail,
+    /// The client probably may not send for the domain.
+    SoftFail,
+    /// A transient DNS error: try again later.
+    TempError,
+    /// The domain's records are wrong: a person must fix them.
+    PermError,
+}
+
+impl fmt::Display for SpfResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SpfResult::None => "none",
+            SpfResult::Neutral => "neutral",
+            SpfResult::Pass => "pass",
+            SpfResult::Fail => "fail",
+            SpfResult::SoftFail => "softfail",
+            SpfResult::TempError => "temperror",
+            SpfResult::PermError => "permerror",
+        })
+    }
+}
+
+/// How a check ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpfOutcome {
+    /// The result.
+    pub result: SpfResult,
+    /// For `fail`: the domain's own explanation (`exp=`), when it gave a
+    /// usable one; the caller supplies its default otherwise.
+    pub explanation: Option<String>,
+    /// The domain checked.
+    pub domain: String,
+    /// What went wrong, for temperror and permerror.
+    pub problem: Option<String>,
+}
+
+/// What the check needs next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Answer this question with [`SpfCheck::answer`], then poll again.
+    Lookup(Question),
+    /// The check is over.
+    Done(SpfOutcome),
+}
+
+/// One SPF check of one identity.
+#[derive(Clone, Debug)]
+pub struct SpfCheck {
+    ip: IpAddr,
+    sender: String,
+    local_part: String,
+    domain: String,
+    helo: String,
+    receiver: String,
+    timestamp: u64,
+    answers: HashMap<Question, Answer>,
+}
+
+/// The deepest include/redirect nesting followed (the 10-lookup limit
+/// stops loops first; this bounds the stack whatever the answers).
+const MAX_DEPTH: usize = 12;
+/// DNS mechanisms and redirects one check may use (RFC 7208 §4.6.4).
+const MAX_LOOKUPS: usize = 10;
+/// Lookups answered with no records one check may make.
+const MAX_VOID: usize = 2;
+/// MX records and PTR names one mechanism may follow.
+const MAX_NAMES: usize = 10;
+
+impl SpfCheck {
+    /// Checks the MAIL FROM identity (`mail_from` empty: the HELO identity,
+    /// as RFC 7208 §2.4 asks for the null sender).
+    pub fn mail_from(ip: IpAddr, mail_from: &str, helo: &str) -> Self {
+        if mail_from.is_empty() {
+            return SpfCheck::helo(ip, helo);
+        }
+        let (local, domain) = match mail_from.rsplit_once('@') {
+            Some((l, d)) => (l, d),
+            None => ("", mail_from),
+        };
+        SpfCheck::new(ip, local, domain, helo)
+    }
+
+    /// Checks the HELO identity.
+    pub fn helo(ip: IpAddr, helo: &str) -> Self {
+        SpfCheck::new(ip, "", helo, helo)
+    }
+
+    fn new(ip: IpAddr, local: &str, domain: &str, helo: &str) -> Self {
+        let local = if local.is_empty() {
+            "postmaster"
+        } else {
+            local
+        };
+        // An IPv4-mapped IPv6 client is the IPv4 client it stands for.
+        let ip = match ip {
+            IpAddr::V6(a) => a.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            IpAddr::V4(_) => ip,
+        };
+        SpfCheck {
+            ip,
+            sender: format!("{local}@{domain}"),
+            local_part: local.to_owned(),
+            domain: domain.to_owned(),
+            helo: helo.to_owned(),
+            receiver: "unknown".to_owned(),
+            timestamp: 0,
+            answers: HashMap::new(),
+        }
+    }
+
+    /// The receiving host's name, for `%{r}` in explanations.
+    pub fn with_receiver(mut self, name: &str) -> Self {
+        self.receiver = name.to_owned();
+        self
+    }
+
+    /// The current time (seconds since the epoch), for `%{t}`.
+    pub fn at_time(mut self, unix_seconds: u64) -> Self {
+        self.timestamp = unix_seconds;
+        self
+    }
+
+    /// The next question, or the outcome.
+    pub fn poll(&mut self) -> Step {
+        let mut run = Run {
+            check: self,
+            lookups: 0,
+            voids: 0,
+        };
+        let domain = self.domain.clone();
+        match run.check_host(&domain, 0) {
+            Ok((result, explanation)) => Step::Done(SpfOutcome {
+                result,
+                explanation,
+                domain,
+                problem: None,
+            }),
+            Err(Stop::Need(q)) => Step::Lookup(q),
+            Err(Stop::Error(result, problem)) => Step::Done(SpfOutcome {
+                result,
+                explanation: None,
+                domain,
+                problem: Some(problem),
+            }),
+        }
+    }
+
+    /// The answer to a question [`poll`](Self::poll) asked.
+    pub fn answer(&mut self, question: Question, answer: Answer) {
+        self.answers.insert(question, answer);
+    }
+}
+
+/// Why an evaluation stopped before its end.
+enum Stop {
+    /// It needs this answer first.
+    Need(Question),
+    /// temperror or permerror, and why.
+    Error(SpfResult, String),
+}
+
+type Flow<T> = Result<T, Stop>;
+
+fn perm<T>(why: impl Into<String>) -> Flow<T> {
+    Err(Stop::Error(SpfResult::PermError, why.into()))
+}
+
+fn temp<T>(why: impl Into<String>) -> Flow<T> {
+    Err(Stop::Error(SpfResult::TempError, why.into()))
+}
+
+/// One replay of the evaluation.
+struct Run<'c> {
+    check: &'c SpfCheck,
+    lookups: usize,
+    voids: usize,
+}
+
+/// A name as DNS is asked about it: lowercase, without the trailing dot.
+fn normal(name: &str) -> String {
+    name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase()
+}
+
+/// RFC 7208 §4.3: a multi-label name of non-empty labels of at most 63 octets.
+fn valid_domain(domain: &str) -> bool {
+    let d = domain.strip_suffix('.').unwrap_or(domain);
+    let labels: Vec<&str> = d.split('.').collect();
+    d.len() <= 253 && labels.len() >= 2 && labels.iter().all(|l| !l.is_empty() && l.len() <= 63)
+}
+
+impl Run<'_> {
+    /// The answer to a question, or a stop to ask it.
+    fn ask(&self, name: &str, kind: QueryKind) -> Flow<&Answer> {
+        let q = Question {
+            name: normal(name),
+            kind,
+        };
+        match self.check.answers.get(&q) {
+            Some(a) => Ok(a),
+            None => Err(Stop::Need(q)),
+        }
+    }
+
+    /// The records of `kind` at `name`: `None` when the name does not
+    /// exist; a stop with temperror when the lookup failed.
+    fn records(&self, name: &str, kind: QueryKind) -> Flow<Option<Vec<Rr>>> {
+        match self.ask(name, kind)? {
+            Answer::TempFail => temp(format!("DNS failure for {name}")),
+            Answer::NxDomain => Ok(None),
+            Answer::Records(r) => Ok(Some(
+                r.iter()
+                    .filter(|r| {
+                        matches!(
+                            (r, kind),
+                            (Rr::Txt(_), QueryKind::Txt)
+                                | (Rr::A(_), QueryKind::A)
+                                | (Rr::Aaaa(_), QueryKind::Aaaa)
+                                | (Rr::Mx { .. }, QueryKind::Mx)
+                                | (Rr::Ptr(_), QueryKind::Ptr)
+                        )
+                    })
+                    .cloned()
+                    .collect(),
+            )),
+        }
+    }
+
+    fn count_lookup(&mut self) -> Flow<()> {
+        self.lookups += 1;
+        if self.lookups > MAX_LOOKUPS {
+            return perm("more than 10 DNS lookups");
+        }
+        Ok(())
+    }
+
+    fn count_void(&mut self) -> Flow<()> {
+        self.voids += 1;
+        if self.voids > MAX_VOID {
+            return perm("more than 2 lookups found nothing");
+        }
+        Ok(())
+    }
+
+    /// check_host(): the result and, for fail, the explanation.
+    fn check_host(&mut self, domain: &str, depth: usize) -> Flow<(SpfResult, Option<String>)> {
+        if depth > MAX_DEPTH {
+            return perm("includes nested too deeply");
+        }
+        if !valid_domain(domain) {
+            return Ok((SpfResult::None, None));
+        }
+        let Some(txt) = self.records(domain, QueryKind::Txt)? else {
+            return Ok((SpfResult::None, None));
+        };
+        let spf: Vec<&[u8]> = txt
+            .iter()
+            .filter_map(|r| match r {
+                Rr::Txt(t) if Record::is_spf(t) => Some(t.as_slice()),
+                _ => None,
+            })
+            .collect();
+        let text = match spf.as_slice() {
+            [] => return Ok((SpfResult::None, None)),
+            [one] => *one,
+            _ => return perm(format!("{domain} has more than one SPF record")),
+        };
+        let Ok(text) = std::str::from_utf8(text) else {
+            return perm(format!("{domain}: the SPF record is not text"));
+        };
+        let record = match Record::parse(text) {
+            Ok(r) => r,
+            Err(e) => return perm(format!("{domain}: {e}")),
+        };
+        for d in record.directives() {
+            if self.matches(&d.mechanism, domain, depth)? {
+                let result = match d.qualifier.unwrap_or(Qualifier::Pass) {
+                    Qualifier::Pass => SpfResult::Pass,
+                    Qualifier::Fail => SpfResult::Fail,
+                    Qualifier::SoftFail => SpfResult::SoftFail,
+                    Qualifier::Neutral => SpfResult::Neutral,
+                };
+                let explanation = match result {
+                    SpfResult::Fail => self.explain(&record, domain)?,
+                    _ => None,
+                };
+                return Ok((result, explanation));
+            }
+        }
+        if let Some(target) = record.redirect() {
+            self.count_lookup()?;
+            let target = self.expand_domain(target, domain)?;
+            return match self.check_host(&target, depth + 1)? {
+                (SpfResult::None, _) => {
+                    perm(format!("redirect to {target}, which has no SPF record"))
+                }
+                found => Ok(found),
+            };
+        }
+        Ok((SpfResult::Neutral, None))
+    }
+
+    fn matches(&mut self, mechanism: &Mechanism, domain: &str, depth: usize) -> Flow<bool> {
+        let ip = self.check.ip;
+        match mechanism {
+            Mechanism::All => Ok(true),
+            Mechanism::Ip4(net, len) => Ok(match ip {
+                IpAddr::V4(a) => in_prefix(&a.octets(), &net.octets(), len.unwrap_or(32)),
+                IpAddr::V6(_) => false,
+            }),
+            Mechanism::Ip6(net, len) => Ok(match ip {
+                IpAddr::V6(a) => in_prefix(&a.octets(), &net.octets(), len.unwrap_or(128)),
+                IpAddr::V4(_) => false,
+            }),
+            Mechanism::Include(target) => {
+                self.count_lookup()?;
+                let target = self.expand_domain(target, domain)?;
+                match self.check_host(&target, depth + 1)? {
+                    (SpfResult::Pass, _) => Ok(true),
+                    (SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral, _) => Ok(false),
+                    _ => perm(format!("include:{target} has no SPF record")),
+                }
+            }
+            Mechanism::A(target, cidr) => {
+                self.count_lookup()?;
+                let target = self.target(target.as_ref(), domain)?;
+                let addresses = self.addresses(&target, true)?;
+                Ok(addresses.iter().any(|a| self.in_cidr(a, cidr.v4, cidr.v6)))
+            }
+            Mechanism::Mx(target, cidr) => {
+                self.count_lookup()?;
+                let target = self.target(target.as_ref(), domain)?;
+                let mx = self.records(&target, QueryKind::Mx)?.unwrap_or_default();
+                if mx.is_empty() {
+                    self.count_void()?;
+                    return Ok(false);
+                }
+                if mx.len() > MAX_NAMES {
+                    return perm(format!("{target} has more than 10 MX records"));
+                }
+                for r in &mx {
+                    let Rr::Mx { exchange, .. } = r else { continue };
+                    let addresses = self.addresses(exchange, false)?;
+                    if addresses.iter().any(|a| self.in_cidr(a, cidr.v4, cidr.v6)) {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            Mechanism::Ptr(target) => {
+                self.count_lookup()?;
+                let target = self.target(target.as_ref(), domain)?;
+                let names = self.validated_names()?;
+                Ok(names
+                    .iter()
+                    .any(|n| n == &target || n.ends_with(&format!(".{target}"))))
+            }
+            Mechanism::Exists(target) => {
+                self.count_lookup()?;
+                let target = self.target(Some(target), domain)?;
+                let found = self.records(&target, QueryKind::A)?.unwrap_or_default();
+                if found.is_empty() {
+                    self.count_void()?;
+                }
+                Ok(!found.is_empty())
+            }
+        }
+    }
+
+    /// The name a mechanism looks at: its domain-spec expanded, or the
+    /// current domain. A name DNS cannot hold (an empty label, one over 63
+    /// octets) is permerror, one of the two results RFC 7208 allows.
+    fn target(&mut self, spec: Option<&MacroString>, domain: &str) -> Flow<String> {
+        let name = match spec {
+            Some(m) => self.expand_domain(m, domain)?,
+            None => normal(domain),
+        };
+        if name.split('.').any(|l| l.is_empty() || l.len() > 63) {
+            return perm(format!("{name} is not a valid domain name"));
+        }
+        Ok(name)
+    }
+
+    /// The addresses of `name` in the client's family; a name with none
+    /// counts as a void lookup when `void_counts`.
+    fn addresses(&mut self, name: &str, void_counts: bool) -> Flow<Vec<IpAddr>> {
+        let kind = match self.check.ip {
+            IpAddr::V4(_) => QueryKind::A,
+            IpAddr::V6(_) => QueryKind::Aaaa,
+        };
+        let found: Vec<IpAddr> = self
+            .records(name, kind)?
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|r| match r {
+                Rr::A(a) => Some(IpAddr::V4(a)),
+                Rr::Aaaa(a) => Some(IpAddr::V6(a)),
+                _ => None,
+            })
+            .collect();
+        if found.is_empty() && void_counts {
+            self.count_void()?;
+        }
+        Ok(found)
+    }
+
+    fn in_cidr(&self, a: &IpAddr, v4: Option<u8>, v6: Option<u8>) -> bool {
+        match (self.check.ip, a) {
+            (IpAddr::V4(ip), IpAddr::V4(a)) => {
+                in_prefix(&ip.octets(), &a.octets(), v4.unwrap_or(32))
+            }
+            (IpAddr::V6(ip), IpAddr::V6(a)) => {
+                in_prefix(&ip.octets(), &a.octets(), v6.unwrap_or(128))
+            }
+            _ => false,
+        }
+    }
+
+    /// The client's names that resolve back to it (at most 10 tried).
+    fn validated_names(&mut self) -> Flow<Vec<String>> {
+        let reverse = match self.check.ip {
+            IpAddr::V4(a) => {
+                let o = a.octets();
+                format!("{}.{}.{}.{}.in-addr.arpa", o[3], o[2], o[1], o[0])
+            }
+            IpAddr::V6(a) => {
+                let mut n = macros::nibbles(&a.octets()).to_ascii_lowercase();
+                n = n.split('.').rev().collect::<Vec<_>>().join(".");
+                format!("{n}.ip6.arpa")
+            }
+        };
+        let names = match self.records(&reverse, QueryKind::Ptr) {
+            Ok(found) => found.unwrap_or_default(),
+            // A failed PTR lookup makes the mechanism not match (RFC 7208 §5.5).
+            Err(Stop::Error(..)) => return Ok(Vec::new()),
+            Err(need) => return Err(need),
+        };
+        let mut validated = Vec::new();
+        for r in names.iter().take(MAX_NAMES) {
+            let Rr::Ptr(name) = r else { continue };
+            match self.addresses(name, false) {
+                Ok(a) if a.contains(&self.check.ip) => validated.push(normal(name)),
+                Ok(_) | Err(Stop::Error(..)) => {}
+                Err(need) => return Err(need),
+            }
+        }
+        Ok(validated)
+    }
+
+    /// `%{p}`: a validated name, one within `domain` first.
+    fn validated_for(&mut self, domain: &str) -> Flow<String> {
+        let names = self.validated_names()?;
+        let d = normal(domain);
+        let within = names
+            .iter()
+            .find(|n| **n == d || n.ends_with(&format!(".{d}")));
+        Ok(within
+            .or(names.first())
+            .cloned()
+            .unwrap_or_else(|| "unknown".to_owned()))
+    }
+
+    fn expand(&mut self, m: &MacroString, domain: &str) -> Flow<String> {
+        let validated = if macros::uses_p(m) {
+            Some(self.validated_for(domain)?)
+        } else {
+            None
+        };
+        let c = self.check;
+        let values = MacroValues {
+            sender: &c.sender,
+            local_part: &c.local_part,
+            sender_domain: &c.domain,
+            domain,
+            ip: c.ip,
+            helo: &c.helo,
+            receiver: &c.receiver,
+            timestamp: c.timestamp,
+            validated: validated.as_deref(),
+        };
+        Ok(macros::expand(m, &values))
+    }
+
+    /// A domain-spec expanded (RFC 7208 §7.3): no trailing dot, and left
+    /// labels dropped until it fits in 253 octets.
+    fn expand_domain(&mut self, m: &MacroString, domain: &str) -> Flow<String> {
+        let mut name = self.expand(m, domain)?;
+        if name.ends_with('.') {
+            name.pop();
+        }
+        while name.len() > 253 {
+            match name.find('.') {
+                Some(dot) => {
+                    name.drain(..=dot);
+                }
+                None => break,
+            }
+        }
+        Ok(normal(&name))
+    }
+
+    /// The domain's own explanation of a fail (RFC 7208 §6.2), if usable.
+    fn explain(&mut self, record: &Record, domain: &str) -> Flow<Option<String>> {
+        let Some(exp) = record.exp() else {
+            return Ok(None);
+        };
+        let target = self.expand_domain(exp, domain)?;
+        if !valid_domain(&target) {
+            return Ok(None);
+        }
+        let txt = match self.records(&target, QueryKind::Txt) {
+            Ok(Some(t)) => t,
+            Ok(None) | Err(Stop::Error(..)) => return Ok(None),
+            Err(need) => return Err(need),
+        };
+        let [Rr::Txt(text)] = txt.as_slice() else {
+            return Ok(None);
+        };
+        let Ok(text) = std::str::from_utf8(text) else {
+            return Ok(None);
+        };
+        match MacroString::parse(text, true) {
+            Ok(m) => Ok(Some(self.expand(&m, domain)?)),
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+/// True when `a` and `b` agree on the first `len` bits.
+fn in_prefix(a: &[u8], b: &[u8], len: u8) -> bool {
+    let len = usize::from(len).min(a.len() * 8);
+    let (whole, bits) = (len / 8, len % 8);
+    if a[..whole] != b[..whole] {
+        return false;
+    }
+    bits == 0 || {
+        let mask = 0xFFu8 << (8 - bits);
+        a[whole] & mask == b[whole] & mask
+    }
+}
