@@ -31,4 +31,5 @@
 #![deny(missing_docs)]
 
 pub mod dns;
+pub mod results;
 pub mod spf;

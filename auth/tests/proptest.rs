@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use proptest::prelude::*;
 use sansmail_auth::dns::{Answer, QueryKind, Record as Rr};
+use sansmail_auth::results::{AuthenticationResults, MethodResult, Property};
 use sansmail_auth::spf::macros::MacroString;
 use sansmail_auth::spf::{
     Directive, DualCidr, Mechanism, Modifier, Qualifier, Record, SpfCheck, Step, Term,
@@ -58,7 +59,43 @@ fn term() -> impl Strategy<Value = Term> {
     ]
 }
 
+fn keyword() -> impl Strategy<Value = String> {
+    "[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?"
+}
+
+fn method_result() -> impl Strategy<Value = MethodResult> {
+    let property = (keyword(), keyword(), "[ -~é]{1,20}")
+        .prop_map(|(ptype, name, value)| Property { ptype, name, value });
+    (
+        keyword(),
+        proptest::option::of(0u32..10),
+        keyword(),
+        proptest::option::of("[ -~]{1,20}"),
+        proptest::collection::vec(property, 0..4),
+    )
+        .prop_map(
+            |(method, version, result, reason, properties)| MethodResult {
+                method,
+                version,
+                result,
+                reason,
+                properties,
+            },
+        )
+}
+
 proptest! {
+    #[test]
+    fn authentication_results_written_parse_back(
+        authserv_id in "[!-~]{1,20}",
+        version in proptest::option::of(0u32..5),
+        results in proptest::collection::vec(method_result(), 0..4),
+    ) {
+        let ar = AuthenticationResults { authserv_id, version, results };
+        let text = ar.to_string();
+        prop_assert_eq!(AuthenticationResults::parse(&text), Ok(ar), "{}", text);
+    }
+
     #[test]
     fn a_record_written_parses_back(
         terms in proptest::collection::vec(term(), 0..8),

@@ -8,6 +8,7 @@ use sansmail_fuzz_checks as checks;
 /// The check of the fuzz target named `target`.
 fn check_of(target: &str) -> Option<fn(&[u8])> {
     Some(match target {
+        "auth_results" => checks::auth_results::check,
         "imap_client_session" => checks::imap_client_session::check,
         "imap_command" => checks::imap_command::check,
         "imap_response" => checks::imap_response::check,
@@ -69,7 +70,7 @@ fn every_fuzz_target_has_its_check() {
         assert!(check_of(name).is_some(), "{name}: not in check_of");
         count += 1;
     }
-    assert_eq!(count, 23);
+    assert_eq!(count, 24);
 }
 
 #[test]
