@@ -268,8 +268,9 @@ impl Cursor<'_> {
                         break;
                     }
                     Some(b'\\') => {
+                        // Line breaks are folding, quoted or not: they are no part of a value.
                         self.at += 1;
-                        out.extend(self.peek());
+                        out.extend(self.peek().filter(|b| !matches!(b, b'\r' | b'\n')));
                     }
                     Some(b'\r' | b'\n') => {}
                     Some(b) => out.push(b),
