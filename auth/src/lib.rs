@@ -1,4 +1,5 @@
-//! Sans-IO sender authentication. This first part is SPF (RFC 7208): an
+//! Sans-IO sender authentication: SPF (RFC 7208), DMARC (RFC 7489,
+//! [`dmarc`]) and Authentication-Results (RFC 8601, [`results`]). An
 //! [`spf::SpfCheck`] asks its caller for DNS answers one question at a
 //! time ([`dns::Question`] in, [`dns::Answer`] back) and ends with a
 //! result. It does no I/O and reads no clock: the caller owns the
@@ -30,6 +31,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod dmarc;
 pub mod dns;
 pub mod results;
 pub mod spf;

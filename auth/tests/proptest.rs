@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use proptest::prelude::*;
+use sansmail_auth::dmarc::{Alignment, DmarcRecord, Policy, ReportUri};
 use sansmail_auth::dns::{Answer, QueryKind, Record as Rr};
 use sansmail_auth::results::{AuthenticationResults, MethodResult, Property};
 use sansmail_auth::spf::macros::MacroString;
@@ -84,7 +85,50 @@ fn method_result() -> impl Strategy<Value = MethodResult> {
         )
 }
 
+fn policy() -> impl Strategy<Value = Policy> {
+    prop_oneof![
+        Just(Policy::None),
+        Just(Policy::Quarantine),
+        Just(Policy::Reject)
+    ]
+}
+
+fn alignment() -> impl Strategy<Value = Alignment> {
+    prop_oneof![Just(Alignment::Relaxed), Just(Alignment::Strict)]
+}
+
+fn uris() -> impl Strategy<Value = Vec<ReportUri>> {
+    proptest::collection::vec(
+        (
+            "mailto:[a-z]{1,8}@[a-z]{1,8}\\.example",
+            proptest::option::of(0u64..1 << 40),
+        )
+            .prop_map(|(uri, max_size)| ReportUri { uri, max_size }),
+        0..3,
+    )
+}
+
 proptest! {
+    #[test]
+    fn a_dmarc_record_written_parses_back(
+        policy in policy(),
+        subdomain_policy in proptest::option::of(policy()),
+        percent in 0u8..=100,
+        dkim_alignment in alignment(),
+        spf_alignment in alignment(),
+        aggregate_reports in uris(),
+        failure_reports in uris(),
+        failure_options in proptest::option::of("[01ds](:[01ds]){0,2}"),
+        interval in any::<u32>(),
+    ) {
+        let record = DmarcRecord {
+            policy, subdomain_policy, percent, dkim_alignment, spf_alignment,
+            aggregate_reports, failure_reports, failure_options, interval,
+        };
+        let text = record.to_string();
+        prop_assert_eq!(DmarcRecord::parse(&text), Ok(record), "{}", text);
+    }
+
     #[test]
     fn authentication_results_written_parse_back(
         authserv_id in "[!-~]{1,20}",

@@ -7,6 +7,7 @@
 mod pieces;
 
 pub mod auth_results;
+pub mod dmarc_record;
 pub mod imap_client_session;
 pub mod imap_command;
 pub mod imap_response;

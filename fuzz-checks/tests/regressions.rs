@@ -9,6 +9,7 @@ use sansmail_fuzz_checks as checks;
 fn check_of(target: &str) -> Option<fn(&[u8])> {
     Some(match target {
         "auth_results" => checks::auth_results::check,
+        "dmarc_record" => checks::dmarc_record::check,
         "imap_client_session" => checks::imap_client_session::check,
         "imap_command" => checks::imap_command::check,
         "imap_response" => checks::imap_response::check,
@@ -70,7 +71,7 @@ fn every_fuzz_target_has_its_check() {
         assert!(check_of(name).is_some(), "{name}: not in check_of");
         count += 1;
     }
-    assert_eq!(count, 24);
+    assert_eq!(count, 25);
 }
 
 #[test]
