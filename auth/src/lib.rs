@@ -1,4 +1,4 @@
-//! Sans-IO sender authentication: SPF (RFC 7208), DMARC (RFC 7489,
+//! Sans-IO sender authentication: SPF (RFC 7208), DKIM (RFC 6376, [`dkim`]), DMARC (RFC 7489,
 //! [`dmarc`]) and Authentication-Results (RFC 8601, [`results`]). An
 //! [`spf::SpfCheck`] asks its caller for DNS answers one question at a
 //! time ([`dns::Question`] in, [`dns::Answer`] back) and ends with a
@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod dkim;
 pub mod dmarc;
 pub mod dns;
 pub mod results;

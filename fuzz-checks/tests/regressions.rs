@@ -9,6 +9,7 @@ use sansmail_fuzz_checks as checks;
 fn check_of(target: &str) -> Option<fn(&[u8])> {
     Some(match target {
         "auth_results" => checks::auth_results::check,
+        "dkim_verify" => checks::dkim_verify::check,
         "dmarc_record" => checks::dmarc_record::check,
         "imap_client_session" => checks::imap_client_session::check,
         "imap_command" => checks::imap_command::check,
@@ -71,7 +72,7 @@ fn every_fuzz_target_has_its_check() {
         assert!(check_of(name).is_some(), "{name}: not in check_of");
         count += 1;
     }
-    assert_eq!(count, 25);
+    assert_eq!(count, 26);
 }
 
 #[test]

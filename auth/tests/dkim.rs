@@ -1,0 +1,249 @@
+//! DKIM signing and verification: our signatures verify here and with
+//! dkimpy (Python's DKIM library), dkimpy's verify here, and every way of
+//! breaking one is caught.
+
+use std::collections::HashMap;
+use std::process::Command;
+use std::time::Duration;
+
+use sansmail_auth::dkim::{
+    DkimResult, DkimSigner, DkimVerifier, MAX_SIGNATURES, SignatureResult, SigningKey, Step,
+};
+use sansmail_auth::dns::{Answer, Record};
+use sansmail_test_support::{TempDir, require, run};
+
+const MESSAGE: &[u8] = b"From: Ann <ann@example.com>\r\nTo: bob@example.org\r\nSubject: Lunch\r\n\
+Date: Wed, 02 Dec 2026 10:00:00 +0000\r\nMessage-ID: <m1@example.com>\r\n\r\nShall we?\r\n  Noon  \r\n\r\n\r\n";
+
+fn openssl_key(algorithm: &[&str]) -> String {
+    let out = run(
+        Command::new(require("openssl"))
+            .arg("genpkey")
+            .args(algorithm),
+        b"",
+        Duration::from_secs(60),
+    );
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn rsa_pem() -> String {
+    openssl_key(&["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
+}
+
+fn verify(message: &[u8], zone: &HashMap<String, Answer>) -> (Vec<SignatureResult>, usize) {
+    let mut v = DkimVerifier::new(message, 1_800_000_000);
+    let mut asked = 0;
+    loop {
+        match v.poll() {
+            Step::Lookup(q) => {
+                asked += 1;
+                let answer = zone.get(&q.name).cloned().unwrap_or(Answer::NxDomain);
+                v.answer(q, answer);
+            }
+            Step::Done(results) => return (results, asked),
+        }
+    }
+}
+
+fn zone_for(key: &SigningKey) -> HashMap<String, Answer> {
+    HashMap::from([(
+        "sel._domainkey.example.com".to_owned(),
+        Answer::Records(vec![Record::Txt(key.public_key_record().into_bytes())]),
+    )])
+}
+
+fn signed(signer: &DkimSigner, message: &[u8]) -> Vec<u8> {
+    let field = signer.sign(message, 1_790_000_000).unwrap();
+    [field.as_bytes(), message].concat()
+}
+
+#[test]
+fn rsa_and_ed25519_signatures_verify_and_every_change_breaks_them() {
+    for pem in [rsa_pem(), openssl_key(&["-algorithm", "ed25519"])] {
+        let key = SigningKey::from_pem(&pem).unwrap();
+        let zone = zone_for(&key);
+        let signer = DkimSigner::new("example.com", "sel", SigningKey::from_pem(&pem).unwrap());
+        let message = signed(&signer, MESSAGE);
+        let (results, _) = verify(&message, &zone);
+        assert_eq!(results.len(), 1);
+        assert_eq!(results[0].result, DkimResult::Pass, "{:?}", results[0]);
+        assert_eq!(results[0].domain, "example.com");
+        // Whitespace changes relaxed canonicalization forgives.
+        let respaced = String::from_utf8(message.clone())
+            .unwrap()
+            .replace("Subject: Lunch", "Subject:   Lunch")
+            .replace("  Noon  ", " Noon");
+        assert_eq!(
+            verify(respaced.as_bytes(), &zone).0[0].result,
+            DkimResult::Pass
+        );
+        // Changes it does not.
+        let text = String::from_utf8(message.clone()).unwrap();
+        for broken in [
+            text.replace("Shall we?", "Shall we not?"),
+            text.replace("Subject: Lunch", "Subject: Dinner"),
+            text.replace(
+                "To: bob@example.org\r\n",
+                "To: bob@example.org\r\nFrom: mallory@example.net\r\n",
+            ),
+            text.replace(
+                "Message-ID: <m1@example.com>\r\n",
+                "Message-ID: <m1@example.com>\r\nSubject: extra\r\n",
+            ),
+        ] {
+            let (r, _) = verify(broken.as_bytes(), &zone);
+            assert_eq!(r[0].result, DkimResult::Fail, "{broken}");
+        }
+    }
+}
+
+#[test]
+fn key_problems_give_the_results_rfc_6376_names() {
+    let pem = rsa_pem();
+    let signer = DkimSigner::new("example.com", "sel", SigningKey::from_pem(&pem).unwrap());
+    let message = signed(&signer, MESSAGE);
+    let with = |answer: Answer| {
+        let zone = HashMap::from([("sel._domainkey.example.com".to_owned(), answer)]);
+        verify(&message, &zone).0[0].result
+    };
+    assert_eq!(with(Answer::TempFail), DkimResult::TempError);
+    assert_eq!(with(Answer::NxDomain), DkimResult::PermError);
+    assert_eq!(
+        with(Answer::Records(vec![Record::Txt(
+            b"v=DKIM1; k=rsa; p=".to_vec()
+        )])),
+        DkimResult::Fail
+    );
+    assert_eq!(
+        with(Answer::Records(vec![Record::Txt(
+            b"v=DKIM1; k=ed25519; p=AAAA".to_vec()
+        )])),
+        DkimResult::PermError
+    );
+    // A 1024-bit key is still a key (RFC 8301): the signature is just wrong for it.
+    let dir = TempDir::new("dkim-1024");
+    let path = dir.path().join("small.pem");
+    std::fs::write(
+        &path,
+        openssl_key(&["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"]),
+    )
+    .unwrap();
+    let out = run(
+        Command::new(require("openssl"))
+            .args(["pkey", "-pubout", "-outform", "DER", "-in"])
+            .arg(&path),
+        b"",
+        Duration::from_secs(60),
+    );
+    let mut b64 = Vec::new();
+    sansmail_mime::transfer::encode_base64(&out.stdout, &mut b64);
+    let b64: String = String::from_utf8(b64).unwrap().split_whitespace().collect();
+    let record = format!("v=DKIM1; k=rsa; p={b64}");
+    assert_eq!(
+        with(Answer::Records(vec![Record::Txt(record.into_bytes())])),
+        DkimResult::Fail
+    );
+}
+
+#[test]
+fn hundreds_of_signatures_cost_a_bounded_amount_of_work() {
+    let pem = rsa_pem();
+    let signer = DkimSigner::new("example.com", "sel", SigningKey::from_pem(&pem).unwrap());
+    let one = signer.sign(MESSAGE, 1_790_000_000).unwrap();
+    let mut message = one.repeat(300).into_bytes();
+    message.extend_from_slice(MESSAGE);
+    let (results, asked) = verify(&message, &zone_for(&SigningKey::from_pem(&pem).unwrap()));
+    assert_eq!(results.len(), MAX_SIGNATURES);
+    assert!(asked <= MAX_SIGNATURES);
+    assert!(results.iter().all(|r| r.result == DkimResult::Pass));
+}
+
+#[test]
+fn dkimpy_verifies_ours_and_we_verify_dkimpy() {
+    let python = require("python3");
+    let dir = TempDir::new("dkim");
+    let pem = rsa_pem();
+    let key_path = dir.path().join("key.pem");
+    std::fs::write(&key_path, &pem).unwrap();
+    let key = SigningKey::from_pem(&pem).unwrap();
+    let record = key.public_key_record();
+    let signer = DkimSigner::new("example.com", "sel", key);
+    let ours = signed(&signer, MESSAGE);
+    let msg_path = dir.path().join("ours.eml");
+    std::fs::write(&msg_path, &ours).unwrap();
+    let script = format!(
+        r#"
+import dkim, sys
+record = {record:?}.encode()
+dns = lambda name, timeout=5: record if name == b"sel._domainkey.example.com." else None
+ours = open({msg:?}, "rb").read()
+print("verified" if dkim.verify(ours, dnsfunc=dns) else "not verified")
+message = {message:?}.encode()
+sig = dkim.sign(message, b"sel", b"example.com", open({key:?}, "rb").read(), canonicalize=(b"relaxed", b"simple"))
+sys.stdout.write(sig.decode() + message.decode())
+"#,
+        msg = msg_path.display().to_string(),
+        key = key_path.display().to_string(),
+        message = String::from_utf8(MESSAGE.to_vec()).unwrap(),
+    );
+    let out = run(
+        Command::new(python).arg("-c").arg(script),
+        b"",
+        Duration::from_secs(60),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (first, theirs) = stdout.split_once('\n').unwrap();
+    assert_eq!(first, "verified", "dkimpy did not verify our signature");
+    let theirs = theirs.replace("\r\n", "\n").replace('\n', "\r\n");
+    let zone = HashMap::from([(
+        "sel._domainkey.example.com".to_owned(),
+        Answer::Records(vec![Record::Txt(record.into_bytes())]),
+    )]);
+    let (results, _) = verify(theirs.as_bytes(), &zone);
+    assert_eq!(results[0].result, DkimResult::Pass, "{results:?}\n{theirs}");
+    assert!(!results[0].unsigned_body);
+    // With l=, what is added after the signed length is no part of what
+    // verifies, and the result says so.
+    let script = format!(
+        r#"
+import dkim, sys
+message = {message:?}.encode()
+sig = dkim.sign(message, b"sel", b"example.com", open({key:?}, "rb").read(), canonicalize=(b"relaxed", b"relaxed"), length=True)
+sys.stdout.write(sig.decode() + message.decode())
+"#,
+        key = key_path.display().to_string(),
+        message = String::from_utf8(MESSAGE.to_vec()).unwrap(),
+    );
+    let out = run(
+        Command::new(require("python3")).arg("-c").arg(script),
+        b"",
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let with_l = String::from_utf8(out.stdout)
+        .unwrap()
+        .replace("\r\n", "\n")
+        .replace('\n', "\r\n");
+    assert!(with_l.contains("l="), "{with_l}");
+    let (results, _) = verify(with_l.as_bytes(), &zone);
+    assert_eq!(
+        (results[0].result, results[0].unsigned_body),
+        (DkimResult::Pass, false)
+    );
+    let extended = format!("{with_l}Click here: http://phish.example/\r\n");
+    let (results, _) = verify(extended.as_bytes(), &zone);
+    assert_eq!(
+        (results[0].result, results[0].unsigned_body),
+        (DkimResult::Pass, true)
+    );
+}
