@@ -139,6 +139,11 @@ impl DkimSigner {
         }
     }
 
+    /// The domain signed for, lowercased.
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
     /// Signs `message` at `now` (seconds since the epoch); returns the
     /// field to put at the top of the header, CRLF included.
     pub fn sign(&self, message: &[u8], now: u64) -> Result<String, DkimError> {

@@ -38,6 +38,9 @@ pub struct Settings {
     pub limits: Limits,
     /// Content filters run at the end of DATA.
     pub filter: Filter,
+    /// DKIM keys: mail submitted with a From address in one of these
+    /// domains is signed with its key.
+    pub dkim: Vec<DkimKey>,
 }
 
 /// Where each service listens; `"off"` turns one off.
@@ -103,6 +106,18 @@ pub struct Limits {
     pub quota_mb: u64,
 }
 
+/// A DKIM signing key for one domain (`[[dkim]]`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DkimKey {
+    /// The domain signed for (`d=`).
+    pub domain: String,
+    /// The selector (`s=`): the key record is at `SELECTOR._domainkey.DOMAIN`.
+    pub selector: String,
+    /// A PKCS#8 PEM private key, RSA (2048 bits or more) or Ed25519.
+    pub key: PathBuf,
+}
+
 /// Content filters; each is off unless its address is set.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -132,6 +147,7 @@ impl Default for Settings {
             queue: Queue::default(),
             limits: Limits::default(),
             filter: Filter::default(),
+            dkim: Vec::new(),
         }
     }
 }

@@ -189,6 +189,19 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
         settings.queue.clone(),
         settings.hostname.clone(),
     );
+    let mut dkim = Vec::new();
+    for k in &settings.dkim {
+        let pem = std::fs::read_to_string(&k.key)
+            .map_err(|e| format!("dkim key {}: {e}", k.key.display()))?;
+        let key = sansmail_auth::dkim::SigningKey::from_pem(&pem)
+            .map_err(|e| format!("dkim key {}: {e}", k.key.display()))?;
+        info!(domain = %k.domain, selector = %k.selector, record = %key.public_key_record(), "DKIM signing on");
+        dkim.push(sansmail_auth::dkim::DkimSigner::new(
+            &k.domain,
+            &k.selector,
+            key,
+        ));
+    }
     let context = Arc::new(Context {
         hostname: settings.hostname.clone(),
         directory: directory.clone(),
@@ -196,6 +209,7 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
         queue: queue.clone(),
         relay: relay.clone(),
         filter: settings.filter.clone(),
+        dkim,
     });
 
     let smtp_config = sansmail_smtp::server::Config {

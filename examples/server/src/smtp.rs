@@ -44,6 +44,8 @@ pub struct Context {
     pub relay: Arc<Relay>,
     /// Content filters.
     pub filter: config::Filter,
+    /// DKIM signers, one per domain, for submitted mail.
+    pub dkim: Vec<sansmail_auth::dkim::DkimSigner>,
 }
 
 /// One SMTP listener's service.
@@ -467,6 +469,13 @@ impl Connection<'_> {
                 }
             }
         }
+        if self.service.submission
+            && self.user.is_some()
+            && let Some(signature) = self.dkim_signature(&tx).await
+        {
+            // Above every other field: the signature covers the message as sent.
+            added.insert_str(0, &signature);
+        }
         let delivery = Delivery {
             mailboxes: context.mailboxes.clone(),
             queue: context.queue.clone(),
@@ -499,6 +508,43 @@ impl Connection<'_> {
                 };
                 log_rejection(&r);
                 Err(r)
+            }
+        }
+    }
+
+    /// A `DKIM-Signature` field for a submitted message whose From domain
+    /// has a key; `None` when none has, or the message cannot be read.
+    async fn dkim_signature(&self, tx: &Transaction) -> Option<String> {
+        let signers = &self.context().dkim;
+        if signers.is_empty() {
+            return None;
+        }
+        let message: std::borrow::Cow<'_, [u8]> = match &tx.spilled {
+            None => std::borrow::Cow::Borrowed(&tx.body),
+            Some((path, _)) => {
+                // The spool file starts with the trace fields: skip them.
+                let whole = tokio::fs::read(path).await.ok()?;
+                std::borrow::Cow::Owned(whole.get(tx.trace.len()..)?.to_vec())
+            }
+        };
+        let parsed = Message::parse(&message);
+        let from = parsed.root.header.addresses("from")?;
+        let domain = from
+            .mailboxes()
+            .next()?
+            .address
+            .rsplit_once('@')?
+            .1
+            .to_ascii_lowercase();
+        let signer = signers.iter().find(|s| s.domain() == domain)?;
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        match signer.sign(&message, now) {
+            Ok(field) => Some(field),
+            Err(e) => {
+                warn!(queue_id = %tx.id, error = %e, "cannot DKIM-sign the message");
+                None
             }
         }
     }

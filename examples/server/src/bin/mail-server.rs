@@ -7,6 +7,7 @@ use sansmail_server::{config::Settings, server, users};
 
 const USAGE: &str = "usage: mail-server [--config FILE] [overrides...]
        mail-server hash-password [PASSWORD]   (reads it from standard input when not given)
+       mail-server dkim-record KEY.pem        (the TXT record that publishes a DKIM key)
 
 With no arguments it serves ./mail-data on unprivileged ports with a demo
 user whose password is printed at first start.
@@ -71,9 +72,10 @@ fn hash_password(given: Option<String>) {
 
 fn main() {
     let mut raw = std::env::args().skip(1);
-    if raw.next().as_deref() == Some("hash-password") {
-        hash_password(raw.next());
-        return;
+    match raw.next().as_deref() {
+        Some("hash-password") => return hash_password(raw.next()),
+        Some("dkim-record") => return dkim_record(raw.next()),
+        _ => {}
     }
     let settings = parse().unwrap_or_else(|e| args::exit_usage(&e, USAGE));
     args::init_logging();
@@ -83,4 +85,17 @@ fn main() {
     }
     // Sessions past the grace period are dropped with the runtime.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+}
+
+/// Prints the TXT record value that publishes the public half of a DKIM key.
+fn dkim_record(path: Option<String>) {
+    let Some(path) = path else {
+        args::exit_usage(&UsageError("dkim-record needs a key file".into()), USAGE);
+    };
+    let pem =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| args::exit_error(format!("{path}: {e}")));
+    match sansmail_auth::dkim::SigningKey::from_pem(&pem) {
+        Ok(key) => println!("{}", key.public_key_record()),
+        Err(e) => args::exit_error(format!("{path}: {e}")),
+    }
 }
