@@ -8,6 +8,7 @@ mod pieces;
 
 pub mod auth_results;
 pub mod dkim_verify;
+pub mod dmarc_check;
 pub mod dmarc_record;
 pub mod imap_client_session;
 pub mod imap_command;

@@ -10,6 +10,7 @@ fn check_of(target: &str) -> Option<fn(&[u8])> {
     Some(match target {
         "auth_results" => checks::auth_results::check,
         "dkim_verify" => checks::dkim_verify::check,
+        "dmarc_check" => checks::dmarc_check::check,
         "dmarc_record" => checks::dmarc_record::check,
         "imap_client_session" => checks::imap_client_session::check,
         "imap_command" => checks::imap_command::check,
@@ -72,7 +73,7 @@ fn every_fuzz_target_has_its_check() {
         assert!(check_of(name).is_some(), "{name}: not in check_of");
         count += 1;
     }
-    assert_eq!(count, 26);
+    assert_eq!(count, 27);
 }
 
 #[test]
