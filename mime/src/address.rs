@@ -1,6 +1,8 @@
 //! Address lists (RFC 5322 §3.4 with the obsolete syntax of §4.4): mailboxes,
 //! groups, display names (quoted, encoded words), comments and source routes.
 
+use std::borrow::Cow;
+
 use crate::words::decode_header_text;
 
 /// One mailbox: `Name <local@domain>` or a bare `local@domain`.
@@ -119,9 +121,9 @@ impl AddressList {
 pub const MAX_ADDRESSES: usize = 10_000;
 
 #[derive(Debug, PartialEq)]
-enum Token {
+enum Token<'a> {
     /// An atom or dot-atom as written (encoded words still encoded).
-    Atom(String),
+    Atom(Cow<'a, str>),
     /// A quoted string's content, decoded.
     Quoted(String),
     Comment(String),
@@ -131,7 +133,7 @@ enum Token {
 }
 
 /// A token and whether whitespace came before it.
-type Spaced = (Token, bool);
+type Spaced<'a> = (Token<'a>, bool);
 
 /// True for the octets that end an atom: whitespace, a quote, a comment,
 /// an angle address or a special.
@@ -146,7 +148,7 @@ const ENDS_ATOM: [bool; 256] = {
     table
 };
 
-fn tokens(v: &[u8], out: &mut Vec<Spaced>) {
+fn tokens<'a>(v: &'a [u8], out: &mut Vec<Spaced<'a>>) {
     let mut i = 0;
     let mut gap = false;
     while i < v.len() {
@@ -222,7 +224,7 @@ fn tokens(v: &[u8], out: &mut Vec<Spaced>) {
                 while i < v.len() && !ENDS_ATOM[v[i] as usize] {
                     i += 1;
                 }
-                let atom = crate::charset::lossy(&v[start..i]).into_owned();
+                let atom = crate::charset::lossy(&v[start..i]);
                 out.push((Token::Atom(atom), gap));
             }
         }
@@ -238,6 +240,13 @@ fn angle_address(v: &[u8]) -> String {
         (Some(b'@'), Some(colon)) => &v[colon + 1..],
         _ => v,
     };
+    // The usual address: nothing to drop and nothing quoted.
+    if !v
+        .iter()
+        .any(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'(' | b'"'))
+    {
+        return crate::charset::lossy(v).into_owned();
+    }
     let mut out = Vec::with_capacity(v.len());
     let mut depth = 0;
     let mut quoted = false;
@@ -288,7 +297,7 @@ fn phrase(parts: &[Spaced]) -> String {
     };
     for (t, gap) in parts {
         let text = match t {
-            Token::Atom(a) => a.as_str(),
+            Token::Atom(a) => a.as_ref(),
             Token::Special(b'@') => "@",
             Token::Special(b'.') => ".",
             Token::Quoted(q) => {
@@ -341,7 +350,8 @@ fn mailbox(parts: &[Spaced]) -> Option<Mailbox> {
             let mut bare = String::new();
             for (t, _) in parts {
                 match t {
-                    Token::Atom(a) | Token::Quoted(a) => bare.push_str(a),
+                    Token::Atom(a) => bare.push_str(a),
+                    Token::Quoted(a) => bare.push_str(a),
                     Token::Special(b'@') => bare.push('@'),
                     _ => {}
                 }

@@ -250,6 +250,17 @@ pub fn encode_base64(input: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// The top bit of each octet of a word.
+const TOPS: u64 = 0x8080_8080_8080_8080;
+
+/// The top bit set in exactly the octets of `x` equal to `b` (no carries
+/// between octets: each is tested on its low seven bits, then its top one).
+fn is_byte(x: u64, b: u8) -> u64 {
+    const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let y = x ^ (u64::from(b) * 0x0101_0101_0101_0101);
+    !(((y & LOW) + LOW) | y) & TOPS
+}
+
 /// Marks an octet that is no hexadecimal digit in [`HEX_VALUE`].
 const NOT_HEX: u8 = 0xFF;
 
@@ -332,6 +343,23 @@ pub fn decode_quoted_printable(input: &[u8], out: &mut Vec<u8>) -> DecodeFlaws {
                 i += 1;
             }
             _ => {
+                // Eight octets at a time while none of them is `=`, CR or LF.
+                if let Some(chunk) = input.get(i..i + 8) {
+                    let mut word = [0u8; 8];
+                    word.copy_from_slice(chunk);
+                    let x = u64::from_le_bytes(word);
+                    if is_byte(x, b'=') | is_byte(x, b'\r') | is_byte(x, b'\n') == 0 {
+                        buf[w..w + 8].copy_from_slice(chunk);
+                        let text = !(is_byte(x, b' ') | is_byte(x, b'\t')) & TOPS;
+                        if text != 0 {
+                            // The last octet that is not a blank ends the kept text.
+                            keep = w + 8 - (text.leading_zeros() / 8) as usize;
+                        }
+                        w += 8;
+                        i += 8;
+                        continue;
+                    }
+                }
                 buf[w] = b;
                 w += 1;
                 let blank =
