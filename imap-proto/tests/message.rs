@@ -89,17 +89,22 @@ fn envelope_keeps_header_syntax_and_groups() {
     round_trips(FetchValue::Envelope(Box::new(e)));
 }
 
+/// A FETCH response carrying `value`, as written on the wire.
+fn wire_of(value: FetchValue) -> String {
+    let mut wire = Vec::new();
+    let response = Response::Untagged(Untagged::Fetch {
+        seq: nz(1),
+        items: vec![value],
+    });
+    write_response(&mut wire, &response);
+    String::from_utf8(wire).unwrap()
+}
+
 #[test]
 fn bodystructure_of_a_mixed_message() {
     let m = Message::parse(MIXED);
     let b = body_structure(&m, true);
-    let mut wire = Vec::new();
-    let response = Response::Untagged(Untagged::Fetch {
-        seq: nz(1),
-        items: vec![FetchValue::BodyStructure(Box::new(b.clone()))],
-    });
-    write_response(&mut wire, &response);
-    let text = String::from_utf8(wire).unwrap();
+    let text = wire_of(FetchValue::BodyStructure(Box::new(b.clone())));
     assert!(text.starts_with("* 1 FETCH (BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"iso-8859-1\") NIL NIL \"QUOTED-PRINTABLE\" 36 2 NIL NIL NIL NIL)"), "{text}");
     assert!(text.contains("(\"APPLICATION\" \"OCTET-STREAM\" (\"NAME\" \"data.bin\") NIL NIL \"BASE64\" 8 NIL (\"ATTACHMENT\" (\"FILENAME*\" \"utf-8''d%C3%A4ta.bin\")) (\"en\" \"de\") NIL)"), "{text}");
     assert!(text.contains("(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 53 (NIL \"inner\" ((NIL NIL \"inner\" \"example.com\"))"), "{text}");
@@ -115,13 +120,7 @@ fn bodystructure_of_a_mixed_message() {
 fn bodystructure_of_a_multipart_without_parts_has_an_empty_text_part() {
     let m = Message::parse(b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b--\r\n");
     let b = body_structure(&m, true);
-    let mut wire = Vec::new();
-    let response = Response::Untagged(Untagged::Fetch {
-        seq: nz(1),
-        items: vec![FetchValue::BodyStructure(Box::new(b.clone()))],
-    });
-    write_response(&mut wire, &response);
-    let text = String::from_utf8(wire).unwrap();
+    let text = wire_of(FetchValue::BodyStructure(Box::new(b.clone())));
     assert_eq!(
         text,
         "* 1 FETCH (BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 0 0 NIL NIL NIL NIL) \"MIXED\" (\"BOUNDARY\" \"b\") NIL NIL NIL))\r\n"

@@ -106,6 +106,13 @@ const QUAD1: [u32; 256] = shifted(12);
 const QUAD2: [u32; 256] = shifted(6);
 const QUAD3: [u32; 256] = shifted(0);
 
+/// The 24 bits four characters stand for, with a bit above them set when
+/// any of them is outside the alphabet.
+#[inline]
+fn quad_bits(c: &[u8]) -> u32 {
+    QUAD0[c[0] as usize] | QUAD1[c[1] as usize] | QUAD2[c[2] as usize] | QUAD3[c[3] as usize]
+}
+
 const BASE64_ALPHABET: &[u8; 64] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -138,15 +145,7 @@ fn decode_base64_with(input: &[u8], out: &mut Vec<u8>, wide: bool) -> DecodeFlaw
                 i += crate::wide::decode_blocks(&input[i..], out);
             }
             while i + 8 <= input.len() {
-                let c = &input[i..i + 8];
-                let a = QUAD0[c[0] as usize]
-                    | QUAD1[c[1] as usize]
-                    | QUAD2[c[2] as usize]
-                    | QUAD3[c[3] as usize];
-                let b = QUAD0[c[4] as usize]
-                    | QUAD1[c[5] as usize]
-                    | QUAD2[c[6] as usize]
-                    | QUAD3[c[7] as usize];
+                let (a, b) = (quad_bits(&input[i..i + 4]), quad_bits(&input[i + 4..i + 8]));
                 if (a | b) & 0xFF00_0000 != 0 {
                     break;
                 }
@@ -162,11 +161,7 @@ fn decode_base64_with(input: &[u8], out: &mut Vec<u8>, wide: bool) -> DecodeFlaw
             }
             // The rest of a line of 76: one more quad.
             if i + 4 <= input.len() {
-                let c = &input[i..i + 4];
-                let a = QUAD0[c[0] as usize]
-                    | QUAD1[c[1] as usize]
-                    | QUAD2[c[2] as usize]
-                    | QUAD3[c[3] as usize];
+                let a = quad_bits(&input[i..i + 4]);
                 if a & 0xFF00_0000 == 0 {
                     out.extend_from_slice(&[(a >> 16) as u8, (a >> 8) as u8, a as u8]);
                     i += 4;

@@ -54,15 +54,20 @@ impl SigningKey {
             SigningKey::Rsa(k) => ("rsa", spki_rsa(k.public_key().as_ref())),
             SigningKey::Ed25519(k) => ("ed25519", k.public_key().as_ref().to_vec()),
         };
-        let mut b64 = Vec::new();
-        encode_base64(&key, &mut b64);
-        let b64: String = b64
-            .iter()
-            .filter(|b| !b.is_ascii_whitespace())
-            .map(|&b| b as char)
-            .collect();
+        let b64 = base64_text(&key);
         format!("v=DKIM1; k={kind}; p={b64}")
     }
+}
+
+/// `bytes` in base64 on one line.
+fn base64_text(bytes: &[u8]) -> String {
+    let mut lines = Vec::new();
+    encode_base64(bytes, &mut lines);
+    lines
+        .iter()
+        .filter(|b| !b.is_ascii_whitespace())
+        .map(|&b| b as char)
+        .collect()
 }
 
 /// Wraps an RSAPublicKey in a SubjectPublicKeyInfo, as `p=` holds it.
@@ -152,13 +157,7 @@ impl DkimSigner {
             return Err(DkimError::Message("no From field"));
         }
         let body = canon::body(&message[body_start.min(message.len())..], Canon::Relaxed);
-        let mut bh = Vec::new();
-        encode_base64(digest(&SHA256, &body).as_ref(), &mut bh);
-        let bh: String = bh
-            .iter()
-            .filter(|b| !b.is_ascii_whitespace())
-            .map(|&b| b as char)
-            .collect();
+        let bh = base64_text(digest(&SHA256, &body).as_ref());
         // h=: every listed field present, bottom-up order per name, plus one
         // more of each listed name when over-signing.
         let mut names: Vec<&str> = Vec::new();
@@ -200,13 +199,7 @@ impl DkimSigner {
             }
             SigningKey::Ed25519(k) => k.sign(digest(&SHA256, &data).as_ref()).as_ref().to_vec(),
         };
-        let mut b = Vec::new();
-        encode_base64(&signature, &mut b);
-        let b: String = b
-            .iter()
-            .filter(|b| !b.is_ascii_whitespace())
-            .map(|&b| b as char)
-            .collect();
+        let b = base64_text(&signature);
         // Folded at 72 columns: folding whitespace inside b= is ignored.
         let folded: Vec<&str> = b
             .as_bytes()
