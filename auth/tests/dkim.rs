@@ -121,6 +121,34 @@ fn key_problems_give_the_results_rfc_6376_names() {
         )])),
         DkimResult::PermError
     );
+    // The key record's own limits: hash algorithms, service types, testing.
+    let key = SigningKey::from_pem(&pem).unwrap();
+    let record = key.public_key_record();
+    let flagged = |extra: &str| {
+        let text = record.replace("v=DKIM1; ", &format!("v=DKIM1; {extra}; "));
+        let zone = HashMap::from([(
+            "sel._domainkey.example.com".to_owned(),
+            Answer::Records(vec![Record::Txt(text.into_bytes())]),
+        )]);
+        verify(&message, &zone).0.remove(0)
+    };
+    assert_eq!(flagged("h=sha1").result, DkimResult::PermError);
+    assert_eq!(flagged("h=sha1:sha256").result, DkimResult::Pass);
+    assert_eq!(flagged("s=tlsrpt").result, DkimResult::PermError);
+    assert_eq!(flagged("s=email").result, DkimResult::Pass);
+    let testing = flagged("t=y");
+    assert_eq!((testing.result, testing.testing), (DkimResult::Pass, true));
+    // Two records, or a version other than DKIM1, are no key.
+    let two = Answer::Records(vec![
+        Record::Txt(record.clone().into_bytes()),
+        Record::Txt(record.clone().into_bytes()),
+    ]);
+    assert_eq!(with(two), DkimResult::PermError);
+    let v2 = record.replace("v=DKIM1", "v=DKIM2");
+    assert_eq!(
+        with(Answer::Records(vec![Record::Txt(v2.into_bytes())])),
+        DkimResult::PermError
+    );
     // A 1024-bit key is still a key (RFC 8301): the signature is just wrong for it.
     let dir = TempDir::new("dkim-1024");
     let path = dir.path().join("small.pem");
