@@ -25,13 +25,65 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
-use crate::{Config, DeliveryPlan, Lookup, Output, Query, Transport};
+use crate::{
+    Config, DeliveryPlan, Lookup, Output, Query, RData, RecordLookup, RecordType, Transport,
+};
 
 pub use crate::system::{ResolveError, parse_resolv_conf, random_seed, system_nameservers};
 
 /// Resolves `domain` with `config`.
 pub async fn resolve(domain: &str, config: Config) -> Result<DeliveryPlan, ResolveError> {
-    let mut lookup = Lookup::new(domain, config.clone(), Instant::now())?;
+    let lookup = Lookup::new(domain, config.clone(), Instant::now())?;
+    drive(lookup, config.timeout).await
+}
+
+/// Asks for the `rtype` records of `name` (see [`RecordLookup`]): the
+/// records, or `ResolveError::Lookup(MxError::NxDomain { .. })` when the
+/// name does not exist.
+pub async fn records(
+    name: &str,
+    rtype: RecordType,
+    config: Config,
+) -> Result<Vec<RData>, ResolveError> {
+    let lookup = RecordLookup::new(name, rtype, config.clone(), Instant::now())?;
+    drive(lookup, config.timeout).await
+}
+
+/// What the driving loop needs of a lookup.
+trait Machine {
+    type Found;
+    fn poll_output(&mut self) -> Output<Self::Found>;
+    fn handle_response(&mut self, now: Instant, from: SocketAddr, via: Transport, message: &[u8]);
+    fn handle_timeout(&mut self, now: Instant);
+}
+
+macro_rules! machine {
+    ($type:ty, $found:ty) => {
+        impl Machine for $type {
+            type Found = $found;
+            fn poll_output(&mut self) -> Output<$found> {
+                <$type>::poll_output(self)
+            }
+            fn handle_response(
+                &mut self,
+                now: Instant,
+                from: SocketAddr,
+                via: Transport,
+                message: &[u8],
+            ) {
+                <$type>::handle_response(self, now, from, via, message)
+            }
+            fn handle_timeout(&mut self, now: Instant) {
+                <$type>::handle_timeout(self, now)
+            }
+        }
+    };
+}
+machine!(Lookup, DeliveryPlan);
+machine!(RecordLookup, Vec<RData>);
+
+/// Runs a lookup to its end over tokio sockets.
+async fn drive<M: Machine>(mut lookup: M, timeout: Duration) -> Result<M::Found, ResolveError> {
     let mut v4: Option<UdpSocket> = None;
     let mut v6: Option<UdpSocket> = None;
     let mut buf4 = vec![0u8; 65_535];
@@ -53,7 +105,7 @@ pub async fn resolve(domain: &str, config: Config) -> Result<DeliveryPlan, Resol
                     let _ = socket.send_to(&query.bytes, query.server).await;
                 }
                 Transport::Tcp => {
-                    if let Ok(answer) = tcp_exchange(&query, config.timeout).await {
+                    if let Ok(answer) = tcp_exchange(&query, timeout).await {
                         lookup.handle_response(
                             Instant::now(),
                             query.server,

@@ -6,8 +6,9 @@
 //! the configured name servers, and ends with a [`DeliveryPlan`] (MX hosts
 //! by preference, equal preferences in seeded random order, each with its
 //! addresses; or the domain itself as implicit MX) or an [`MxError`] that
-//! says whether a queue should bounce or retry. It does no I/O, reads no
-//! clock and draws no randomness of its own.
+//! says whether a queue should bounce or retry. A [`RecordLookup`] asks
+//! one question (TXT, A, AAAA, MX, PTR, ...) with the same machinery. It
+//! does no I/O, reads no clock and draws no randomness of its own.
 //!
 //! ```
 //! use std::time::Instant;
@@ -41,6 +42,7 @@
 mod config;
 mod lookup;
 mod plan;
+mod records;
 
 #[cfg(feature = "blocking")]
 pub mod blocking;
@@ -50,5 +52,8 @@ pub mod driver;
 mod system;
 
 pub use config::{Config, FamilyOrder};
+/// The DNS types a [`RecordLookup`] is asked for and answers with (`hickory-proto`'s).
+pub use hickory_proto::rr::{Name, RData, RecordType};
 pub use lookup::{Lookup, Output, Query, Transport};
 pub use plan::{DeliveryPlan, InputError, MxError, MxHost};
+pub use records::RecordLookup;

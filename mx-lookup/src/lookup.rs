@@ -1,4 +1,5 @@
-//! The resolver state machine: one recipient domain in, a delivery plan out.
+//! The resolver state machine: one recipient domain in, a delivery plan
+//! out; or, for [`crate::RecordLookup`], one question in, its records out.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -33,16 +34,24 @@ pub struct Query {
     pub bytes: Bytes,
 }
 
-/// What the lookup asks of its driver.
+/// What a lookup asks of its driver; `R` is what it ends with (a
+/// [`DeliveryPlan`] for [`Lookup`], records for [`crate::RecordLookup`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[must_use]
-pub enum Output {
+pub enum Output<R = DeliveryPlan> {
     /// Send this query, then give the response to `handle_response`.
     Send(Query),
     /// Nothing more until a response arrives or this deadline passes (then call `handle_timeout`).
     Timeout(Instant),
     /// The lookup is over.
-    Done(Result<DeliveryPlan, MxError>),
+    Done(Result<R, MxError>),
+}
+
+/// What a finished lookup found.
+#[derive(Clone, Debug)]
+pub(crate) enum Found {
+    Plan(DeliveryPlan),
+    Records(Vec<RData>),
 }
 
 /// Why one query gave no usable answer.
@@ -58,7 +67,11 @@ enum Failure {
 #[derive(Clone, Copy, Debug)]
 enum Purpose {
     Mx,
-    Address { host: usize },
+    Address {
+        host: usize,
+    },
+    /// The one question of a record lookup.
+    Records,
 }
 
 /// A question being resolved: the name (after any CNAME hops) and type.
@@ -111,7 +124,7 @@ pub struct Lookup {
     outbox: VecDeque<Query>,
     hosts: Vec<HostState>,
     implicit: bool,
-    result: Option<Result<DeliveryPlan, MxError>>,
+    result: Option<Result<Found, MxError>>,
 }
 
 impl Lookup {
@@ -120,6 +133,28 @@ impl Lookup {
     /// octets is refused before any query.
     pub fn new(domain: &str, config: Config, now: Instant) -> Result<Self, InputError> {
         let domain = parse_domain(domain)?;
+        Self::start_with(domain, RecordType::MX, Purpose::Mx, config, now)
+    }
+
+    /// Starts asking for the `rtype` records of `name`, any DNS name
+    /// (underscores and other octets included, as SPF and DKIM need).
+    pub(crate) fn question(
+        name: &str,
+        rtype: RecordType,
+        config: Config,
+        now: Instant,
+    ) -> Result<Self, InputError> {
+        let name = parse_query_name(name)?;
+        Self::start_with(name, rtype, Purpose::Records, config, now)
+    }
+
+    fn start_with(
+        domain: Name,
+        rtype: RecordType,
+        purpose: Purpose,
+        config: Config,
+        now: Instant,
+    ) -> Result<Self, InputError> {
         if config.nameservers.is_empty() {
             return Err(InputError::NoNameServers);
         }
@@ -139,8 +174,8 @@ impl Lookup {
         lookup.start(
             Task {
                 name: domain,
-                rtype: RecordType::MX,
-                purpose: Purpose::Mx,
+                rtype,
+                purpose,
                 depth: 0,
             },
             now,
@@ -161,6 +196,17 @@ impl Lookup {
     /// The next thing to do. Call after every input until it returns
     /// [`Output::Timeout`] or [`Output::Done`].
     pub fn poll_output(&mut self) -> Output {
+        match self.poll() {
+            Output::Send(query) => Output::Send(query),
+            Output::Timeout(deadline) => Output::Timeout(deadline),
+            Output::Done(Ok(Found::Plan(plan))) => Output::Done(Ok(plan)),
+            Output::Done(Err(error)) => Output::Done(Err(error)),
+            Output::Done(Ok(Found::Records(_))) => unreachable!("an MX lookup ends with a plan"),
+        }
+    }
+
+    /// The next thing to do, whatever kind of lookup this is.
+    pub(crate) fn poll(&mut self) -> Output<Found> {
         if let Some(result) = &self.result {
             return Output::Done(result.clone());
         }
@@ -175,7 +221,7 @@ impl Lookup {
                     name: self.domain_text.clone(),
                     detail: "lookup stalled".into(),
                 }));
-                self.poll_output()
+                self.poll()
             }
         }
     }
@@ -313,7 +359,7 @@ impl Lookup {
             Failure::Malformed(detail) => MxError::Malformed { name, detail },
         };
         match task.purpose {
-            Purpose::Mx => self.finish(Err(error)),
+            Purpose::Mx | Purpose::Records => self.finish(Err(error)),
             Purpose::Address { host } => {
                 let state = &mut self.hosts[host];
                 state.failure.get_or_insert(error);
@@ -341,9 +387,16 @@ impl Lookup {
                 };
                 self.start(next, now);
             }
-            (Purpose::Mx, Answer::NxDomain) => self.finish(Err(MxError::NxDomain {
-                domain: self.domain_text.clone(),
-            })),
+            (Purpose::Mx | Purpose::Records, Answer::NxDomain) => {
+                self.finish(Err(MxError::NxDomain {
+                    domain: self.domain_text.clone(),
+                }))
+            }
+            (Purpose::Records, Answer::NoData) => self.finish(Ok(Found::Records(Vec::new()))),
+            (Purpose::Records, Answer::Records(records)) => {
+                let data = records.into_iter().map(|r| r.data).collect();
+                self.finish(Ok(Found::Records(data)));
+            }
             (Purpose::Mx, Answer::NoData) => {
                 self.implicit = true;
                 let domain = self.domain.clone();
@@ -531,10 +584,10 @@ impl Lookup {
             (true, None) if self.implicit => Err(MxError::NoMailHost { domain }),
             (true, None) => Err(MxError::NoAddresses { domain }),
         };
-        self.finish(result);
+        self.finish(result.map(Found::Plan));
     }
 
-    fn finish(&mut self, result: Result<DeliveryPlan, MxError>) {
+    fn finish(&mut self, result: Result<Found, MxError>) {
         if self.result.is_none() {
             self.result = Some(result);
             self.in_flight.clear();
@@ -634,6 +687,44 @@ fn check_labels(ascii: &str) -> Result<(), Option<InputError>> {
     Ok(())
 }
 
+/// Converts a name to ask about to an absolute name: labels of any octets
+/// but the dot (U-labels become A-labels), 1 to 63 octets each, at most
+/// 255 in wire form.
+fn parse_query_name(input: &str) -> Result<Name, InputError> {
+    let bare = input.strip_suffix('.').unwrap_or(input);
+    let bad = |reason| InputError::NotAHostname {
+        name: input.to_owned(),
+        reason,
+    };
+    if bare.is_empty() {
+        return Err(bad("empty"));
+    }
+    if bare.len() > 1000 {
+        return Err(InputError::TooLong);
+    }
+    let labels: Vec<Vec<u8>> = if bare.is_ascii() {
+        bare.split('.')
+            .map(|l| l.to_ascii_lowercase().into_bytes())
+            .collect()
+    } else {
+        let name =
+            Name::from_utf8(bare).map_err(|_| bad("not a valid (internationalized) name"))?;
+        text(&name)
+            .split('.')
+            .map(|l| l.as_bytes().to_vec())
+            .collect()
+    };
+    if labels.iter().any(|l| l.is_empty() || l.len() > 63) {
+        return Err(bad("labels are 1 to 63 octets"));
+    }
+    if labels.iter().map(|l| l.len() + 1).sum::<usize>() + 1 > 255 {
+        return Err(InputError::TooLong);
+    }
+    let mut name = Name::from_labels(labels).map_err(|_| bad("not a valid name"))?;
+    name.set_fqdn(true);
+    Ok(name)
+}
+
 /// Checks a recipient domain and converts it to an absolute A-label name.
 fn parse_domain(input: &str) -> Result<Name, InputError> {
     let trimmed = input.trim();
@@ -674,6 +765,30 @@ fn parse_domain(input: &str) -> Result<Name, InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_names_take_any_label_but_empty_or_too_long_ones() {
+        let name = |n: &str| parse_query_name(n).map(|n| text(&n));
+        assert_eq!(name("_DMARC.Example.org."), Ok("_dmarc.example.org".into()));
+        assert_eq!(
+            name("sel._domainkey.bücher.example"),
+            Ok("sel._domainkey.xn--bcher-kva.example".into())
+        );
+        assert!(
+            name("a+b.example").is_ok(),
+            "SPF macros expand to any octets"
+        );
+        assert!(matches!(name("a..b"), Err(InputError::NotAHostname { .. })));
+        assert!(matches!(name(""), Err(InputError::NotAHostname { .. })));
+        assert!(matches!(
+            name(&"a".repeat(64)),
+            Err(InputError::NotAHostname { .. })
+        ));
+        assert_eq!(
+            name(&vec!["a".repeat(63); 4].join(".")),
+            Err(InputError::TooLong)
+        );
+    }
 
     #[test]
     fn validates_domains() {
