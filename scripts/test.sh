@@ -66,7 +66,9 @@ fi
 # A python3 other than Debian's (pyenv) does not see python3-yaml: pip, then.
 python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q pyyaml
 # dkimpy, Python's DKIM library, checks our signatures and signs for us to check.
-python3 -c 'import dkim' 2>/dev/null || python3 -m pip install -q dkimpy
+python3 -c "import dkim, authres" 2>/dev/null || python3 -m pip install -q dkimpy authres
+# pyspf (with dnspython) is the SPF peer over the test zone.
+python3 -c "import spf, dns.resolver" 2>/dev/null || python3 -m pip install -q pyspf dnspython
 if [ ! -x "$exim_root/usr/sbin/exim4" ]; then
   echo "== unpacking exim4-daemon-light into $exim_root"
   debs="$(mktemp -d)"

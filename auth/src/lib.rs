@@ -1,5 +1,6 @@
 //! Sans-IO sender authentication: SPF (RFC 7208), DKIM (RFC 6376, [`dkim`]), DMARC (RFC 7489,
-//! [`dmarc`]) and Authentication-Results (RFC 8601, [`results`]). An
+//! [`dmarc`]), ARC (RFC 8617, [`arc`]) and Authentication-Results (RFC 8601, [`results`]);
+//! with the `tokio` feature, a driver that asks DNS (`driver`). An
 //! [`spf::SpfCheck`] asks its caller for DNS answers one question at a
 //! time ([`dns::Question`] in, [`dns::Answer`] back) and ends with a
 //! result. It does no I/O and reads no clock: the caller owns the
@@ -31,8 +32,12 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod arc;
 pub mod dkim;
 pub mod dmarc;
 pub mod dns;
 pub mod results;
 pub mod spf;
+
+#[cfg(feature = "tokio")]
+pub mod driver;

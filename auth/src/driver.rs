@@ -1,0 +1,135 @@
+//! An async driver (feature `tokio`): every question of a check answered
+//! over DNS by `sansmail-mx`'s resolver, the same machinery that finds MX
+//! hosts (retries across servers, TCP after truncation, CNAME chains).
+//!
+//! ```no_run
+//! # async fn f() -> std::io::Result<()> {
+//! use sansmail_auth::driver::Resolver;
+//! use sansmail_auth::spf::SpfCheck;
+//!
+//! let resolver = Resolver::system()?;
+//! let check = SpfCheck::mail_from("192.0.2.1".parse().unwrap(), "ann@example.org", "mx.example.org");
+//! let outcome = resolver.spf(check).await;
+//! println!("spf={}", outcome.result);
+//! # Ok(()) }
+//! ```
+
+use sansmail_mx::driver::{ResolveError, random_seed, records, system_nameservers};
+use sansmail_mx::{MxError, RData, RecordType};
+
+/// The resolver's settings: name servers, timeouts, attempts, query limits.
+pub use sansmail_mx::Config;
+
+use crate::arc::{self, ArcOutcome, ArcVerifier};
+use crate::dkim::{self, DkimVerifier, SignatureResult};
+use crate::dmarc::{self, DmarcCheck, DmarcOutcome};
+use crate::dns::{Answer, QueryKind, Question, Record};
+use crate::spf::{self, SpfCheck, SpfOutcome};
+
+/// Answers the questions of checks from DNS.
+#[derive(Clone, Debug)]
+pub struct Resolver {
+    config: Config,
+}
+
+impl Resolver {
+    /// A resolver with `config` (name servers, timeouts, query limits).
+    pub fn new(config: Config) -> Self {
+        Resolver { config }
+    }
+
+    /// A resolver asking the name servers of `/etc/resolv.conf`.
+    pub fn system() -> std::io::Result<Self> {
+        Ok(Resolver::new(Config::new(
+            system_nameservers()?,
+            random_seed(),
+        )))
+    }
+
+    /// The answer to one question: its records, NXDOMAIN, or a temporary
+    /// failure when no server answered usefully.
+    pub async fn answer(&self, question: &Question) -> Answer {
+        let rtype = match question.kind {
+            QueryKind::Txt => RecordType::TXT,
+            QueryKind::A => RecordType::A,
+            QueryKind::Aaaa => RecordType::AAAA,
+            QueryKind::Mx => RecordType::MX,
+            QueryKind::Ptr => RecordType::PTR,
+        };
+        match records(&question.name, rtype, self.config.clone()).await {
+            Ok(found) => Answer::Records(found.iter().filter_map(record).collect()),
+            Err(ResolveError::Lookup(MxError::NxDomain { .. })) => Answer::NxDomain,
+            // A name no server could hold (an empty label, over 255 octets) does not exist.
+            Err(ResolveError::Input(_)) => Answer::NxDomain,
+            Err(_) => Answer::TempFail,
+        }
+    }
+
+    /// Runs an SPF check to its result.
+    pub async fn spf(&self, mut check: SpfCheck) -> SpfOutcome {
+        loop {
+            match check.poll() {
+                spf::Step::Lookup(q) => {
+                    let a = self.answer(&q).await;
+                    check.answer(q, a);
+                }
+                spf::Step::Done(outcome) => return outcome,
+            }
+        }
+    }
+
+    /// Verifies every DKIM signature of a message.
+    pub async fn dkim(&self, mut verifier: DkimVerifier) -> Vec<SignatureResult> {
+        loop {
+            match verifier.poll() {
+                dkim::Step::Lookup(q) => {
+                    let a = self.answer(&q).await;
+                    verifier.answer(q, a);
+                }
+                dkim::Step::Done(results) => return results,
+            }
+        }
+    }
+
+    /// Runs a DMARC check to its outcome.
+    pub async fn dmarc(&self, mut check: DmarcCheck) -> DmarcOutcome {
+        loop {
+            match check.poll() {
+                dmarc::Step::Lookup(q) => {
+                    let a = self.answer(&q).await;
+                    check.answer(q, a);
+                }
+                dmarc::Step::Done(outcome) => return outcome,
+            }
+        }
+    }
+
+    /// Validates a message's ARC chain.
+    pub async fn arc(&self, mut verifier: ArcVerifier) -> ArcOutcome {
+        loop {
+            match verifier.poll() {
+                arc::Step::Lookup(q) => {
+                    let a = self.answer(&q).await;
+                    verifier.answer(q, a);
+                }
+                arc::Step::Done(outcome) => return outcome,
+            }
+        }
+    }
+}
+
+/// One DNS record as the checks take it; other types are dropped.
+fn record(data: &RData) -> Option<Record> {
+    let name = |n: &sansmail_mx::Name| n.to_ascii().trim_end_matches('.').to_ascii_lowercase();
+    Some(match data {
+        RData::TXT(txt) => Record::Txt(txt.txt_data.concat()),
+        RData::A(a) => Record::A(a.0),
+        RData::AAAA(a) => Record::Aaaa(a.0),
+        RData::MX(mx) => Record::Mx {
+            preference: mx.preference,
+            exchange: name(&mx.exchange),
+        },
+        RData::PTR(ptr) => Record::Ptr(name(&ptr.0)),
+        _ => return None,
+    })
+}
