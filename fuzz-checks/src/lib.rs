@@ -6,6 +6,7 @@
 
 mod pieces;
 
+pub mod arc_verify;
 pub mod auth_results;
 pub mod dkim_verify;
 pub mod dmarc_check;

@@ -8,6 +8,7 @@ use sansmail_fuzz_checks as checks;
 /// The check of the fuzz target named `target`.
 fn check_of(target: &str) -> Option<fn(&[u8])> {
     Some(match target {
+        "arc_verify" => checks::arc_verify::check,
         "auth_results" => checks::auth_results::check,
         "dkim_verify" => checks::dkim_verify::check,
         "dmarc_check" => checks::dmarc_check::check,
@@ -73,7 +74,7 @@ fn every_fuzz_target_has_its_check() {
         assert!(check_of(name).is_some(), "{name}: not in check_of");
         count += 1;
     }
-    assert_eq!(count, 27);
+    assert_eq!(count, 28);
 }
 
 #[test]

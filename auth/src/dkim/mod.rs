@@ -7,10 +7,12 @@
 
 mod canon;
 mod sign;
-mod tags;
-mod verify;
+pub(crate) mod tags;
+pub(crate) mod verify;
 
 pub use canon::Canon;
+pub(crate) use canon::header as canonical_header;
+pub(crate) use sign::folded;
 pub use sign::{DkimSigner, SigningKey};
 pub use verify::{DkimResult, DkimVerifier, MAX_SIGNATURES, SignatureResult, Step};
 

@@ -152,6 +152,28 @@ impl DkimSigner {
     /// Signs `message` at `now` (seconds since the epoch); returns the
     /// field to put at the top of the header, CRLF included.
     pub fn sign(&self, message: &[u8], now: u64) -> Result<String, DkimError> {
+        self.signature_field("DKIM-Signature", "v=1", message, now)
+    }
+
+    /// The key signed with.
+    pub(crate) fn key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    /// The selector of the key.
+    pub(crate) fn selector(&self) -> &str {
+        &self.selector
+    }
+
+    /// A signature field named `field` whose tags start with `first_tag`
+    /// (`v=1` for DKIM, `i=N` for an ARC-Message-Signature).
+    pub(crate) fn signature_field(
+        &self,
+        field: &str,
+        first_tag: &str,
+        message: &[u8],
+        now: u64,
+    ) -> Result<String, DkimError> {
         let (fields, body_start) = split_message(message);
         if !fields.iter().any(|(n, _)| n.eq_ignore_ascii_case(b"from")) {
             return Err(DkimError::Message("no From field"));
@@ -181,34 +203,48 @@ impl DkimSigner {
             }
         }
         let value = format!(
-            "v=1; a={}; c=relaxed/relaxed; d={}; s={}; t={now};\r\n\th={};\r\n\tbh={bh};\r\n\tb=",
+            "{first_tag}; a={}; c=relaxed/relaxed; d={}; s={}; t={now};\r\n\th={};\r\n\tbh={bh};\r\n\tb=",
             self.key.algorithm().name(),
             self.domain,
             self.selector,
             names.join(":"),
         );
-        let own = format!("DKIM-Signature: {value}\r\n");
+        let own = format!("{field}: {value}\r\n");
         canon::header(own.as_bytes(), Canon::Relaxed, &mut data);
         data.truncate(data.len() - 2);
-        let signature = match &self.key {
+        let b = folded(&self.key.sign(&data)?);
+        Ok(format!("{field}: {value}{b}\r\n"))
+    }
+}
+
+impl SigningKey {
+    /// The signature of `data` (the canonical header block a signature covers).
+    pub(crate) fn sign(&self, data: &[u8]) -> Result<Vec<u8>, DkimError> {
+        Ok(match self {
             SigningKey::Rsa(k) => {
                 let mut sig = vec![0; k.public().modulus_len()];
-                k.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), &data, &mut sig)
+                k.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), data, &mut sig)
                     .map_err(|e| DkimError::Key(e.to_string()))?;
                 sig
             }
-            SigningKey::Ed25519(k) => k.sign(digest(&SHA256, &data).as_ref()).as_ref().to_vec(),
-        };
-        let b = base64_text(&signature);
-        // Folded at 72 columns: folding whitespace inside b= is ignored.
-        let folded: Vec<&str> = b
-            .as_bytes()
-            .chunks(72)
-            .map(|c| std::str::from_utf8(c).unwrap_or_default())
-            .collect();
-        Ok(format!(
-            "DKIM-Signature: {value}{}\r\n",
-            folded.join("\r\n\t ")
-        ))
+            SigningKey::Ed25519(k) => k.sign(digest(&SHA256, data).as_ref()).as_ref().to_vec(),
+        })
     }
+
+    /// The `a=` name of the key's algorithm.
+    pub(crate) fn algorithm_name(&self) -> &'static str {
+        self.algorithm().name()
+    }
+}
+
+/// A signature as the `b=` value, folded at 72 columns (folding
+/// whitespace inside `b=` is ignored).
+pub(crate) fn folded(signature: &[u8]) -> String {
+    let b = base64_text(signature);
+    let lines: Vec<&str> = b
+        .as_bytes()
+        .chunks(72)
+        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+        .collect();
+    lines.join("\r\n\t ")
 }

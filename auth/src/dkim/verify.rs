@@ -73,17 +73,33 @@ pub enum Step {
 
 /// A signature read, waiting for its key.
 #[derive(Clone, Debug)]
-struct Pending {
-    algorithm: Algorithm,
-    domain: String,
-    selector: String,
-    identity_domain: Option<String>,
-    signed_data: Vec<u8>,
-    signature: Vec<u8>,
-    body_ok: bool,
-    unsigned_body: bool,
-    expired: bool,
-    header_b: String,
+pub(crate) struct Pending {
+    pub(crate) algorithm: Algorithm,
+    pub(crate) domain: String,
+    pub(crate) selector: String,
+    pub(crate) identity_domain: Option<String>,
+    pub(crate) signed_data: Vec<u8>,
+    pub(crate) signature: Vec<u8>,
+    pub(crate) body_ok: bool,
+    pub(crate) unsigned_body: bool,
+    pub(crate) expired: bool,
+    pub(crate) header_b: String,
+}
+
+impl Pending {
+    /// Where its key is published.
+    pub(crate) fn key_name(&self) -> String {
+        format!("{}._domainkey.{}", self.selector, self.domain).to_ascii_lowercase()
+    }
+}
+
+/// Which kind of signature field is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `DKIM-Signature` (RFC 6376).
+    Dkim,
+    /// `ARC-Message-Signature` (RFC 8617 §4.1.2): no `v=`, and `i=` is the instance.
+    ArcMessage,
 }
 
 /// The verification of one message's signatures.
@@ -105,7 +121,15 @@ impl DkimVerifier {
             .filter(|(name, _)| name.eq_ignore_ascii_case(b"dkim-signature"))
             .take(MAX_SIGNATURES)
             .map(|(_, range)| {
-                read_signature(message, &fields, range.clone(), body, now, &mut body_hashes)
+                read_signature(
+                    Kind::Dkim,
+                    message,
+                    &fields,
+                    range.clone(),
+                    body,
+                    now,
+                    &mut body_hashes,
+                )
             })
             .collect();
         DkimVerifier {
@@ -125,7 +149,7 @@ impl DkimVerifier {
                 }
                 Ok(p) => p,
             };
-            let name = format!("{}._domainkey.{}", p.selector, p.domain).to_ascii_lowercase();
+            let name = p.key_name();
             let Some(answer) = self.keys.get(&name) else {
                 return Step::Lookup(Question {
                     name,
@@ -162,7 +186,8 @@ fn result(
 }
 
 /// Reads one signature field and computes what it covers.
-fn read_signature(
+pub(crate) fn read_signature(
+    kind: Kind,
     message: &[u8],
     fields: &[FieldAt<'_>],
     range: std::ops::Range<usize>,
@@ -185,7 +210,7 @@ fn read_signature(
     let text = |n: &str| get(n).map(|v| String::from_utf8_lossy(v).into_owned());
     let domain = text("d").unwrap_or_default().to_ascii_lowercase();
     let selector = text("s").unwrap_or_default();
-    if text("v").as_deref() != Some("1") {
+    if kind == Kind::Dkim && text("v").as_deref() != Some("1") {
         return perm("v= is not 1", &domain, &selector);
     }
     let algorithm = match text("a").as_deref() {
@@ -211,7 +236,10 @@ fn read_signature(
     if !signed.iter().any(|n| n == "from") {
         return perm("From is not signed", &domain, &selector);
     }
-    let identity_domain = match text("i") {
+    if kind == Kind::ArcMessage && signed.iter().any(|n| n == "arc-seal") {
+        return perm("an ARC-Seal is signed", &domain, &selector);
+    }
+    let identity_domain = match text("i").filter(|_| kind == Kind::Dkim) {
         Some(i) => {
             let d = i
                 .rsplit_once('@')
@@ -312,7 +340,7 @@ fn read_signature(
 }
 
 /// Judges a signature against the answer to its key lookup.
-fn judge(p: &Pending, answer: &Answer) -> SignatureResult {
+pub(crate) fn judge(p: &Pending, answer: &Answer) -> SignatureResult {
     let r = |res, why: &str| SignatureResult {
         unsigned_body: p.unsigned_body,
         ..result(&p.domain, &p.selector, res, why, &p.header_b)
