@@ -41,6 +41,54 @@ pub struct Settings {
     /// DKIM keys: mail submitted with a From address in one of these
     /// domains is signed with its key.
     pub dkim: Vec<DkimKey>,
+    /// Sender authentication of inbound mail (SPF, DKIM, ARC, DMARC).
+    pub sender_auth: SenderAuth,
+}
+
+/// What is checked of inbound mail at the end of DATA (`[sender_auth]`).
+/// The results go into one `Authentication-Results` field.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SenderAuth {
+    /// Check SPF for the MAIL FROM identity (HELO for the null sender).
+    pub spf: bool,
+    /// Verify DKIM signatures.
+    pub dkim: bool,
+    /// Verify an ARC chain.
+    pub arc: bool,
+    /// `"enforce"`: the From domain's `p=reject` refuses the message (550
+    /// 5.7.1) and `p=quarantine` delivers it to Junk; `"monitor"`: results
+    /// only; `"off"`: no DMARC check.
+    pub dmarc: DmarcMode,
+    /// Also check mail from loopback addresses (local programs are trusted otherwise).
+    pub check_loopback: bool,
+    /// Seconds the DNS lookups of one message may take; past it, temperror.
+    pub timeout_secs: u64,
+}
+
+/// How DMARC results are used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DmarcMode {
+    /// Apply the domain's policy.
+    Enforce,
+    /// Record the result only.
+    Monitor,
+    /// Do not check.
+    Off,
+}
+
+impl Default for SenderAuth {
+    fn default() -> Self {
+        SenderAuth {
+            spf: true,
+            dkim: true,
+            arc: true,
+            dmarc: DmarcMode::Enforce,
+            check_loopback: false,
+            timeout_secs: 20,
+        }
+    }
 }
 
 /// Where each service listens; `"off"` turns one off.
@@ -148,6 +196,7 @@ impl Default for Settings {
             limits: Limits::default(),
             filter: Filter::default(),
             dkim: Vec::new(),
+            sender_auth: SenderAuth::default(),
         }
     }
 }
@@ -446,6 +495,11 @@ mod tests {
             "dns",
             "remote_smtp_port",
             "timeout_secs",
+            "[sender_auth]",
+            "spf",
+            "arc",
+            "dmarc",
+            "check_loopback",
             "[limits]",
             "max_message_size",
             "max_recipients",

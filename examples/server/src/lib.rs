@@ -2,14 +2,16 @@
 //!
 //! Modules follow the mail flow: [`listen`] (listeners and the accept
 //! loop) → [`smtp`] (inbound and submission sessions) → policy
-//! ([`users`], [`accounts`], [`limits`], [`filter`]) → [`queue`] and
+//! ([`users`], [`accounts`], [`limits`], [`sender_auth`], [`filter`]) → [`queue`] and
 //! [`relay`] (delivery to other domains, [`dsn`] for bounces) or [`local`]
 //! (delivery into the store) → [`imap`] and [`pop3`] (reading). [`server`]
-//! assembles them from [`config`]; [`tls`] makes the certificates.
+//! assembles them from [`config`]; [`tls`] makes the certificates and
+//! [`dkim_keys`] the DKIM keys.
 //! Mail itself lives in `sansmail-store`, shared by every service.
 
 pub mod accounts;
 pub mod config;
+pub mod dkim_keys;
 pub mod dsn;
 pub mod filter;
 pub mod imap;
@@ -19,6 +21,7 @@ pub mod local;
 pub mod pop3;
 pub mod queue;
 pub mod relay;
+pub mod sender_auth;
 pub mod server;
 pub mod smtp;
 pub mod tls;

@@ -38,19 +38,47 @@ impl Local {
         Ok((path, file))
     }
 
-    /// Delivers a written and synced spool file to `user`.
-    pub async fn deliver_file(&self, spool: &Path, user: &str) -> Result<(), StoreError> {
-        self.deliver(Source::File(spool.to_owned()), user).await
+    /// Delivers a written and synced spool file to `user`'s `folder`.
+    pub async fn deliver_file(
+        &self,
+        spool: &Path,
+        user: &str,
+        folder: Folder,
+    ) -> Result<(), StoreError> {
+        self.deliver(Source::File(spool.to_owned()), user, folder)
+            .await
     }
 
-    /// Delivers these octets to `user`.
-    pub async fn deliver_bytes(&self, message: Bytes, user: &str) -> Result<(), StoreError> {
-        self.deliver(Source::Bytes(message), user).await
+    /// Delivers these octets to `user`'s `folder`.
+    pub async fn deliver_bytes(
+        &self,
+        message: Bytes,
+        user: &str,
+        folder: Folder,
+    ) -> Result<(), StoreError> {
+        self.deliver(Source::Bytes(message), user, folder).await
     }
 
-    async fn deliver(&self, source: Source, user: &str) -> Result<(), StoreError> {
+    async fn deliver(&self, source: Source, user: &str, folder: Folder) -> Result<(), StoreError> {
         let account = self.store.account(user).await?;
-        account.deliver("INBOX", source, FlagSet::new()).await?;
+        let name = match folder {
+            Folder::Inbox => "INBOX",
+            Folder::Junk => {
+                // Junk is made at first login; mail may come before that.
+                account.ensure_default_folders().await?;
+                "Junk"
+            }
+        };
+        account.deliver(name, source, FlagSet::new()).await?;
         Ok(())
     }
+}
+
+/// Where a delivered message goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Folder {
+    /// The user's INBOX.
+    Inbox,
+    /// The Junk folder (made when missing): mail a sender's policy quarantines.
+    Junk,
 }

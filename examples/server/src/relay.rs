@@ -17,7 +17,7 @@ use tracing::{info, warn};
 
 use super::config;
 use super::dsn;
-use super::local::Local;
+use super::local::{Folder, Local};
 use super::queue::{Envelope, Queue, State, new_id, now};
 use super::users::{Directory, Route};
 
@@ -148,7 +148,11 @@ impl Relay {
                 Ok(owner) => {
                     let prefix = format!("Return-Path: <{}>\r\n", envelope.from);
                     let whole = [prefix.as_bytes(), &message].concat();
-                    match self.mailboxes.deliver_bytes(whole.into(), &owner).await {
+                    match self
+                        .mailboxes
+                        .deliver_bytes(whole.into(), &owner, Folder::Inbox)
+                        .await
+                    {
                         Ok(()) => (State::Delivered, "250 2.0.0 delivered to mailbox".into()),
                         Err(e) => (State::Pending, format!("451 4.3.0 mailbox: {e}")),
                     }

@@ -26,6 +26,7 @@ use crate::local::Local;
 use crate::pop3::Pop3Service;
 use crate::queue::Queue;
 use crate::relay::Relay;
+use crate::sender_auth::Checker;
 use crate::smtp::{Context, SmtpService};
 use crate::tls;
 use crate::users::Directory;
@@ -189,19 +190,7 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
         settings.queue.clone(),
         settings.hostname.clone(),
     );
-    let mut dkim = Vec::new();
-    for k in &settings.dkim {
-        let pem = std::fs::read_to_string(&k.key)
-            .map_err(|e| format!("dkim key {}: {e}", k.key.display()))?;
-        let key = sansmail_auth::dkim::SigningKey::from_pem(&pem)
-            .map_err(|e| format!("dkim key {}: {e}", k.key.display()))?;
-        info!(domain = %k.domain, selector = %k.selector, record = %key.public_key_record(), "DKIM signing on");
-        dkim.push(sansmail_auth::dkim::DkimSigner::new(
-            &k.domain,
-            &k.selector,
-            key,
-        ));
-    }
+    let dkim = crate::dkim_keys::load(&settings)?;
     let context = Arc::new(Context {
         hostname: settings.hostname.clone(),
         directory: directory.clone(),
@@ -210,6 +199,11 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
         relay: relay.clone(),
         filter: settings.filter.clone(),
         dkim,
+        sender_auth: Checker::new(
+            settings.sender_auth.clone(),
+            settings.queue.dns.into_iter().collect(),
+            &settings.hostname,
+        ),
     });
 
     let smtp_config = sansmail_smtp::server::Config {

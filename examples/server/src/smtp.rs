@@ -21,9 +21,10 @@ use tracing::{info, warn};
 
 use super::config;
 use super::filter::{self, Verdict};
-use super::local::Local;
+use super::local::{Folder, Local};
 use super::queue::{Queue, new_id};
 use super::relay::Relay;
+use super::sender_auth::{self, Action, Checker, Envelope};
 use super::users::{Directory, Route};
 use crate::accounts;
 
@@ -46,6 +47,8 @@ pub struct Context {
     pub filter: config::Filter,
     /// DKIM signers, one per domain, for submitted mail.
     pub dkim: Vec<sansmail_auth::dkim::DkimSigner>,
+    /// Sender authentication of inbound mail.
+    pub sender_auth: Checker,
 }
 
 /// One SMTP listener's service.
@@ -409,9 +412,10 @@ impl Connection<'_> {
             .map(|(a, _)| a.clone())
             .chain(tx.remote.iter().cloned())
             .collect();
+        let (queue_id, sender) = (tx.id.clone(), tx.from.clone());
         let log_rejection = |why: &Reply| {
             info!(
-                peer = %self.peer, queue_id = %tx.id, from = %tx.from, to = ?recipients, size,
+                peer = %self.peer, %queue_id, from = %sender, to = ?recipients, size,
                 outcome = %why.to_wire_string().trim_end(), "message refused"
             );
         };
@@ -446,10 +450,38 @@ impl Connection<'_> {
             discard(tx);
             return Err(reply(451, (4, 3, 0), "Local error in processing"));
         }
+        let mut folder = Folder::Inbox;
+        let mut auth_summary = String::new();
+        if !self.service.submission && context.sender_auth.applies_to(self.peer.ip()) {
+            match self.check_sender_auth(&mut tx).await {
+                Err(e) => {
+                    warn!(error = %e, "cannot read the spool file");
+                    discard(tx);
+                    return Err(reply(451, (4, 3, 0), "Local error in processing"));
+                }
+                Ok(sender_auth::Verdict {
+                    field,
+                    action,
+                    summary,
+                }) => {
+                    if let Action::Reject(r) = action {
+                        info!(peer = %self.peer, queue_id = %tx.id, auth = %summary, "sender authentication failed");
+                        log_rejection(&r);
+                        discard(tx);
+                        return Err(r);
+                    }
+                    if action == Action::Junk {
+                        folder = Folder::Junk;
+                    }
+                    auth_summary = summary;
+                    added.push_str(&field);
+                }
+            }
+        }
         if context.filter.spamd.is_some() || context.filter.clamd.is_some() {
             // The filters see the message as stored, trace fields included.
             let whole = match &tx.spilled {
-                None => [tx.trace.as_bytes(), &tx.body].concat(),
+                None => [tx.trace.as_bytes(), added.as_bytes(), &tx.body].concat(),
                 Some((path, _)) => match tokio::fs::read(path).await {
                     Ok(bytes) => bytes,
                     Err(e) => {
@@ -460,7 +492,7 @@ impl Connection<'_> {
                 },
             };
             match filter::check(&context.filter, &whole).await {
-                Verdict::Pass(headers) => added = headers,
+                Verdict::Pass(headers) => added.push_str(&headers),
                 Verdict::Reject(r) => {
                     drop(whole);
                     log_rejection(&r);
@@ -486,6 +518,7 @@ impl Connection<'_> {
             header: std::mem::take(&mut tx.trace) + &added,
             body: std::mem::take(&mut tx.body),
             spilled: tx.spilled.take(),
+            folder,
         };
         let (local_count, remote_count) = (delivery.local.len(), delivery.remote.len());
         match delivery.store().await {
@@ -496,7 +529,8 @@ impl Connection<'_> {
                 info!(
                     peer = %self.peer, queue_id = %tx.id, from = %tx.from, to = ?recipients, size,
                     user = self.user.as_deref().unwrap_or(""),
-                    delivered = local_count, queued = remote_count, outcome = "accepted", "message received"
+                    delivered = local_count, queued = remote_count, auth = %auth_summary,
+                    junk = folder == Folder::Junk, outcome = "accepted", "message received"
                 );
                 Ok(())
             }
@@ -510,6 +544,47 @@ impl Connection<'_> {
                 Err(r)
             }
         }
+    }
+
+    /// Runs the sender authentication checks of inbound mail, first removing
+    /// any `Authentication-Results` field that pretends to be ours (from the
+    /// body in memory, or by rewriting the spool file).
+    async fn check_sender_auth(
+        &self,
+        tx: &mut Transaction,
+    ) -> std::io::Result<sender_auth::Verdict> {
+        let checker = &self.context().sender_auth;
+        let message = match &tx.spilled {
+            None => std::mem::take(&mut tx.body),
+            Some((path, _)) => {
+                let whole = tokio::fs::read(path).await?;
+                whole.get(tx.trace.len()..).unwrap_or_default().to_vec()
+            }
+        };
+        let message = match sender_auth::strip_forged_results(&message, checker.authserv_id()) {
+            None => message,
+            Some(cleaned) => {
+                if let Some((old, _)) = tx.spilled.take() {
+                    let (path, mut file) = self.context().mailboxes.spool().await?;
+                    file.write_all(tx.trace.as_bytes()).await?;
+                    file.write_all(&cleaned).await?;
+                    file.flush().await?;
+                    tx.spilled = Some((path, file));
+                    let _ = tokio::fs::remove_file(old).await;
+                }
+                cleaned
+            }
+        };
+        let envelope = Envelope {
+            ip: self.peer.ip(),
+            helo: &self.helo,
+            mail_from: &tx.from,
+        };
+        let verdict = checker.check(&message, &envelope).await;
+        if tx.spilled.is_none() {
+            tx.body = message;
+        }
+        Ok(verdict)
     }
 
     /// A `DKIM-Signature` field for a submitted message whose From domain
@@ -594,6 +669,8 @@ struct Delivery {
     body: Vec<u8>,
     /// The spool file that already holds header and body, for large messages.
     spilled: Option<(PathBuf, tokio::fs::File)>,
+    /// Where local recipients get it.
+    folder: Folder,
 }
 
 impl Delivery {
@@ -608,7 +685,10 @@ impl Delivery {
             all.extend_from_slice(self.header.as_bytes());
             all.extend_from_slice(&self.body);
             let owner = owners.first().copied().unwrap_or_default();
-            return self.mailboxes.deliver_bytes(all.into(), owner).await;
+            return self
+                .mailboxes
+                .deliver_bytes(all.into(), owner, self.folder)
+                .await;
         }
         let (path, mut file) = match self.spilled {
             Some(spilled) => spilled,
@@ -626,7 +706,9 @@ impl Delivery {
             file.sync_all().await?;
             drop(file);
             for owner in owners {
-                self.mailboxes.deliver_file(&path, owner).await?;
+                self.mailboxes
+                    .deliver_file(&path, owner, self.folder)
+                    .await?;
             }
             if !self.remote.is_empty() {
                 // The queued copy has no Return-Path: the final delivery adds it.

@@ -7,6 +7,9 @@ use sansmail_server::{config::Settings, server, users};
 
 const USAGE: &str = "usage: mail-server [--config FILE] [overrides...]
        mail-server hash-password [PASSWORD]   (reads it from standard input when not given)
+       mail-server dkim-keygen DOMAIN [--selector S] [--ed25519] [--data DIR]
+                                              (a DKIM key in DATA/dkim/DOMAIN/S.pem, signing
+                                              DOMAIN's mail at the next start; prints its TXT record)
        mail-server dkim-record KEY.pem        (the TXT record that publishes a DKIM key)
 
 With no arguments it serves ./mail-data on unprivileged ports with a demo
@@ -75,6 +78,7 @@ fn main() {
     match raw.next().as_deref() {
         Some("hash-password") => return hash_password(raw.next()),
         Some("dkim-record") => return dkim_record(raw.next()),
+        Some("dkim-keygen") => return dkim_keygen(raw.collect()),
         _ => {}
     }
     let settings = parse().unwrap_or_else(|e| args::exit_usage(&e, USAGE));
@@ -97,5 +101,40 @@ fn dkim_record(path: Option<String>) {
     match sansmail_auth::dkim::SigningKey::from_pem(&pem) {
         Ok(key) => println!("{}", key.public_key_record()),
         Err(e) => args::exit_error(format!("{path}: {e}")),
+    }
+}
+
+/// Makes a DKIM key under the data directory and prints what to publish.
+fn dkim_keygen(words: Vec<String>) {
+    let usage =
+        |why: &str| -> ! { args::exit_usage(&UsageError(format!("dkim-keygen: {why}")), USAGE) };
+    let mut args = Args::from_vec(words);
+    let (mut domain, mut selector, mut ed25519) = (None, "s1".to_owned(), false);
+    let mut data = Settings::default().data;
+    while let Some(arg) = args.next_arg() {
+        match arg.as_str() {
+            "--selector" => selector = args.value(&arg).unwrap_or_else(|e| usage(&e.0)),
+            "--ed25519" => ed25519 = true,
+            "--data" => data = args.value(&arg).unwrap_or_else(|e| usage(&e.0)).into(),
+            "--config" => {
+                let file = args.value(&arg).unwrap_or_else(|e| usage(&e.0));
+                data = Settings::from_file(file.as_ref())
+                    .unwrap_or_else(|e| args::exit_error(e))
+                    .data;
+            }
+            d if domain.is_none() && !d.starts_with('-') => domain = Some(d.to_owned()),
+            other => usage(&format!("unknown argument {other:?}")),
+        }
+    }
+    let Some(domain) = domain else {
+        usage("a domain is needed")
+    };
+    match sansmail_server::dkim_keys::generate(&data, &domain, &selector, ed25519) {
+        Ok((path, record)) => {
+            println!("key: {}", path.display());
+            println!("publish this TXT record at {selector}._domainkey.{domain}:");
+            println!("{record}");
+        }
+        Err(e) => args::exit_error(e),
     }
 }
