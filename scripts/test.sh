@@ -28,6 +28,10 @@ command -v openssl >/dev/null || missing+=(openssl)
 command -v mutt >/dev/null || missing+=(mutt)
 # The SPF test suite is YAML: scripts/spf_suite.py reads it with PyYAML.
 python3 -c 'import yaml' 2>/dev/null || missing+=(python3-yaml)
+# Sender authentication peers: OpenDKIM (its test mode, and as Postfix's
+# milter) and OpenDMARC (its test mode).
+[ -x /usr/sbin/opendkim ] || missing+=(opendkim)
+[ -x /usr/sbin/opendmarc ] || missing+=(opendmarc)
 # DNS: NSD serves the MX test zone on loopback.
 [ -x /usr/sbin/nsd ] || missing+=(nsd)
 # Dovecot's imaptest (compliance and stress) is built against dovecot-dev.

@@ -275,3 +275,95 @@ sys.stdout.write(sig.decode() + message.decode())
         (DkimResult::Pass, true)
     );
 }
+
+/// OpenDKIM's test mode (`opendkim -t`) on `message` with `config` lines;
+/// returns what it printed (the fields it would add, and its verdict).
+fn opendkim(dir: &TempDir, config: &str, message: &[u8]) -> String {
+    let conf = dir.path().join("opendkim.conf");
+    std::fs::write(
+        &conf,
+        format!("Syslog no\nRequireSafeKeys no\nAuthservID opendkim.test\n{config}"),
+    )
+    .unwrap();
+    let msg = dir.path().join("message.eml");
+    std::fs::write(&msg, message).unwrap();
+    let out = run(
+        Command::new(require("/usr/sbin/opendkim"))
+            .arg("-x")
+            .arg(&conf)
+            .arg("-t")
+            .arg(&msg)
+            .arg("-vv"),
+        b"",
+        Duration::from_secs(60),
+    );
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "opendkim: {text}");
+    text
+}
+
+#[test]
+fn opendkim_verifies_ours_and_we_verify_opendkim() {
+    let dir = TempDir::new("opendkim");
+    for (kind, pem) in [
+        ("rsa", rsa_pem()),
+        ("ed25519", openssl_key(&["-algorithm", "ed25519"])),
+    ] {
+        let key = SigningKey::from_pem(&pem).unwrap();
+        let keys = dir.path().join("keys");
+        std::fs::write(
+            &keys,
+            format!("sel._domainkey.example.com {}\n", key.public_key_record()),
+        )
+        .unwrap();
+        let signer = DkimSigner::new("example.com", "sel", key);
+        let printed = opendkim(
+            &dir,
+            &format!("Mode v\nTestPublicKeys {}\n", keys.display()),
+            &signed(&signer, MESSAGE),
+        );
+        assert!(
+            printed.contains("dkim=pass") && printed.contains("header.d=example.com"),
+            "OpenDKIM did not pass our {kind} signature: {printed}"
+        );
+        // A changed body fails there too.
+        let changed = String::from_utf8(signed(&signer, MESSAGE))
+            .unwrap()
+            .replace("Shall we?", "Shall we not?");
+        let printed = opendkim(
+            &dir,
+            &format!("Mode v\nTestPublicKeys {}\n", keys.display()),
+            changed.as_bytes(),
+        );
+        assert!(printed.contains("dkim=fail"), "{kind}: {printed}");
+    }
+    // OpenDKIM signs (relaxed/simple, its usual choice); we verify.
+    let pem = rsa_pem();
+    let key_path = dir.path().join("signing.pem");
+    std::fs::write(&key_path, &pem).unwrap();
+    let printed = opendkim(
+        &dir,
+        &format!(
+            "Mode s\nDomain example.com\nSelector sel\nKeyFile {}\nCanonicalization relaxed/simple\n",
+            key_path.display()
+        ),
+        MESSAGE,
+    );
+    let value = printed
+        .split("hname='DKIM-Signature' hvalue='")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_else(|| panic!("no signature in {printed}"));
+    let theirs = format!(
+        "DKIM-Signature: {}\r\n{}",
+        value.replace("\r\n", "\n").replace('\n', "\r\n"),
+        String::from_utf8(MESSAGE.to_vec()).unwrap()
+    );
+    let zone = zone_for(&SigningKey::from_pem(&pem).unwrap());
+    let (results, _) = verify(theirs.as_bytes(), &zone);
+    assert_eq!(results[0].result, DkimResult::Pass, "{results:?}\n{theirs}");
+}

@@ -104,3 +104,109 @@ s.quit()
     };
     assert_eq!(results[0].result, DkimResult::Pass, "{results:?}");
 }
+
+/// A private OpenDKIM milter verifying with `keys` (its TestPublicKeys file).
+fn opendkim_milter(dir: &std::path::Path, keys: &std::path::Path) -> (u16, Daemon) {
+    let port = free_port();
+    let conf = dir.join("opendkim.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "Mode v\nSyslog no\nRequireSafeKeys no\nAuthservID opendkim.test\n\
+             Socket inet:{port}@127.0.0.1\nTestPublicKeys {}\n",
+            keys.display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new(require("/usr/sbin/opendkim"))
+        .arg("-f")
+        .arg("-x")
+        .arg(&conf)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("opendkim.log")).unwrap())
+        .spawn()
+        .expect("start opendkim");
+    (port, listening(child, "opendkim", port))
+}
+
+#[test]
+fn relayed_mail_verifies_at_postfix_with_the_opendkim_milter() {
+    let dir = TempDir::new("dkim-relay");
+    let keys = dir.path().join("keys");
+    let made = run(
+        Command::new(bin("mail-server"))
+            .args(["dkim-keygen", "example.test", "--ed25519", "--data"])
+            .arg(&keys),
+        b"",
+        Duration::from_secs(60),
+    );
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let record = String::from_utf8(made.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned();
+    assert!(record.starts_with("v=DKIM1; k=ed25519; p="), "{record}");
+    let public = dir.path().join("public-keys");
+    std::fs::write(&public, format!("s1._domainkey.example.test {record}\n")).unwrap();
+    let (milter, _opendkim) = opendkim_milter(dir.path(), &public);
+
+    let vmail = TempDir::new("vmail-dkim");
+    std::fs::create_dir_all(vmail.path().join("box")).unwrap();
+    chown_nobody(vmail.path());
+    let postfix = Postfix::start(&format!(
+        "smtpd_milters = inet:127.0.0.1:{milter}
+milter_default_action = tempfail
+virtual_mailbox_domains = dk.remote.test
+virtual_mailbox_base = {v}/box
+virtual_mailbox_maps = static:inbox/
+virtual_uid_maps = static:65534
+virtual_gid_maps = static:65534
+virtual_minimum_uid = 100",
+        v = vmail.path().display()
+    ));
+    // mail-server signs with the key `dkim-keygen` made, and relays through DNS to Postfix.
+    let queue = format!(
+        "retry_secs = [1]\ntimeout_secs = 10\n\n[[dkim]]\ndomain = \"example.test\"\nselector = \"s1\"\nkey = \"{}\"\n",
+        keys.join("dkim/example.test/s1.pem").display()
+    );
+    let (_dns, _config, server) = relaying_server(
+        "dk IN MX 10 mx-postfix\nmx-postfix IN A 127.0.0.1\n",
+        &queue,
+        postfix.port,
+    );
+    let raw = "From: Alice <alice@example.test>\r\nTo: bob@dk.remote.test\r\nSubject: through Postfix\r\n\
+Date: Wed, 02 Dec 2026 10:00:00 +0000\r\nMessage-ID: <dkim-relay@example.test>\r\n\r\nSigned, relayed, verified.\r\n";
+    submit(&server, &["bob@dk.remote.test"], raw);
+    let inbox = vmail.path().join("box/inbox/new");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let delivered = loop {
+        let found: Vec<_> = std::fs::read_dir(&inbox)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        if let Some(path) = found.first() {
+            break std::fs::read_to_string(path).unwrap();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing delivered\nmail-server: {}\npostfix: {}",
+            server.log(),
+            postfix.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let unfolded = delivered.replace("\n\t", " ");
+    let verdict = unfolded
+        .lines()
+        .find(|l| l.starts_with("Authentication-Results: opendkim.test"))
+        .unwrap_or_else(|| panic!("OpenDKIM added no result: {delivered}"));
+    assert!(
+        verdict.contains("dkim=pass") && verdict.contains("header.d=example.test"),
+        "{verdict}"
+    );
+}
