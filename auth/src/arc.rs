@@ -13,7 +13,7 @@ use crate::dkim::tags::{compact, tag_list};
 use crate::dkim::verify::{Kind, Pending, judge, read_signature};
 use crate::dkim::{
     Algorithm, Canon, DkimError, DkimResult, DkimSigner, FieldAt, canonical_header, folded,
-    split_message,
+    split_as_prepended, split_message,
 };
 use crate::dns::{Answer, Question};
 use crate::results::AuthenticationResults;
@@ -373,7 +373,7 @@ impl ArcSealer {
         chain: ArcResult,
         now: u64,
     ) -> Result<String, DkimError> {
-        let (fields, _) = split_message(message);
+        let (fields, _) = split_as_prepended(message)?;
         let sets = match collect_sets(message, &fields) {
             Ok(s) => s.sets,
             // A chain that cannot be read is sealed as failed, covering only the new set.

@@ -367,3 +367,32 @@ fn opendkim_verifies_ours_and_we_verify_opendkim() {
     let (results, _) = verify(theirs.as_bytes(), &zone);
     assert_eq!(results[0].result, DkimResult::Pass, "{results:?}\n{theirs}");
 }
+
+#[test]
+fn a_message_starting_with_an_mbox_line_is_not_signed_into_a_broken_signature() {
+    // Alone, the first line would be skipped as an mbox separator; under a
+    // signature field it ends the header block without an empty line, and
+    // verifiers differ on what follows. The signer reads it so, and refuses.
+    let message = b"From ann@example.com Wed Dec  2 10:00:00 2026\r\nFrom: ann@example.com\r\nSubject: x\r\n\r\nbody\r\n";
+    let pem = openssl_key(&["-algorithm", "ed25519"]);
+    let signer = DkimSigner::new("example.com", "sel", SigningKey::from_pem(&pem).unwrap());
+    let error = signer.sign(message, 1_790_000_000).unwrap_err();
+    assert!(error.to_string().contains("not ended by an empty line"), "{error}");
+    // A first line that continues nothing would join the signature field.
+    let error = signer
+        .sign(
+            b" folded\r\nFrom: ann@example.com\r\n\r\nbody\r\n",
+            1_790_000_000,
+        )
+        .unwrap_err();
+    assert!(error.to_string().contains("continuation line"), "{error}");
+    // Nor a header that ends without an empty line: verifiers differ on it.
+    let error = signer
+        .sign(b"From: ann@example.com\r\nnot a field\r\n", 1_790_000_000)
+        .unwrap_err();
+    assert!(error.to_string().contains("empty line"), "{error}");
+    // Without that line it signs, and verifies.
+    let zone = zone_for(&SigningKey::from_pem(&pem).unwrap());
+    let (results, _) = verify(&signed(&signer, &message[47..]), &zone);
+    assert_eq!(results[0].result, DkimResult::Pass, "{results:?}");
+}

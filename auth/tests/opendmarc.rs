@@ -31,7 +31,11 @@ const RECORDS: &[(&str, &str)] = &[
 /// and the unit tests.
 const CASES: &[(&str, Option<&str>, Option<&str>)] = &[
     ("strict.example.net", None, Some("strict.example.net")),
-    ("strict.example.net", None, Some("bounce.strict.example.net")),
+    (
+        "strict.example.net",
+        None,
+        Some("bounce.strict.example.net"),
+    ),
     ("strict.example.net", None, Some("other.example")),
     ("strict.example.net", None, None),
     ("quar.example.net", None, Some("mail.quar.example.net")),

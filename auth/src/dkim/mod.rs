@@ -48,6 +48,45 @@ pub enum DkimError {
 /// A header field: its name, and where it lies (name through final CRLF).
 pub(crate) type FieldAt<'a> = (&'a [u8], std::ops::Range<usize>);
 
+/// The header fields of `message` and where the body starts, as a verifier
+/// will read them once a field is put on top: a message whose first line
+/// is not a field (an mbox `From ` line, say) reads differently with and
+/// without one, and a signer must sign what the verifier will see. A
+/// message starting with a continuation line cannot be signed (it would
+/// join whatever field is put above it), nor one whose header is not
+/// ended by an empty line.
+pub(crate) fn split_as_prepended(message: &[u8]) -> Result<(Vec<FieldAt<'_>>, usize), DkimError> {
+    const TOP: &[u8] = b"X: x\r\n";
+    if message.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
+        return Err(DkimError::Message(
+            "the header starts with a continuation line",
+        ));
+    }
+    let whole = [TOP, message].concat();
+    let parsed = sansmail_mime::Message::parse(&whole);
+    let fields = parsed
+        .root
+        .header
+        .fields
+        .iter()
+        .filter(|f| f.range.start >= TOP.len())
+        .map(|f| {
+            let range = f.range.start - TOP.len()..f.range.end - TOP.len();
+            (&message[range.start..range.start + f.name.len()], range)
+        })
+        .collect();
+    let body = parsed.root.body_range.start.saturating_sub(TOP.len());
+    // A header ended by something other than an empty line is read
+    // differently by different verifiers: not signed.
+    let head = &message[..body.min(message.len())];
+    if body < message.len() && !(head.ends_with(b"\n\r\n") || head.ends_with(b"\n\n")) {
+        return Err(DkimError::Message(
+            "the header is not ended by an empty line",
+        ));
+    }
+    Ok((fields, body))
+}
+
 /// The header fields of `message` and where the body starts.
 pub(crate) fn split_message(message: &[u8]) -> (Vec<FieldAt<'_>>, usize) {
     let parsed = sansmail_mime::Message::parse(message);

@@ -6,7 +6,7 @@ use ring::signature::{Ed25519KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
 use sansmail_mime::transfer::encode_base64;
 
 use super::canon::{self, Canon};
-use super::{Algorithm, DkimError, split_message};
+use super::{Algorithm, DkimError, split_as_prepended};
 
 /// A private key.
 #[derive(Debug)]
@@ -174,7 +174,7 @@ impl DkimSigner {
         message: &[u8],
         now: u64,
     ) -> Result<String, DkimError> {
-        let (fields, body_start) = split_message(message);
+        let (fields, body_start) = split_as_prepended(message)?;
         if !fields.iter().any(|(n, _)| n.eq_ignore_ascii_case(b"from")) {
             return Err(DkimError::Message("no From field"));
         }
