@@ -1,7 +1,7 @@
 //! `check_host()` (RFC 7208 §4): the evaluation, replayed over the answers
 //! known so far.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -75,7 +75,11 @@ pub struct SpfCheck {
     helo: String,
     receiver: String,
     timestamp: u64,
-    answers: HashMap<Question, Answer>,
+    /// The answers so far, in the order asked (a check asks at most a few dozen).
+    answers: Vec<(Question, Answer)>,
+    /// Each domain's SPF record once parsed: every poll replays the
+    /// evaluation, and a record is parsed only the first time.
+    parsed: Vec<(String, Arc<Record>)>,
 }
 
 /// The deepest include/redirect nesting followed (the 10-lookup limit
@@ -126,7 +130,8 @@ impl SpfCheck {
             helo: helo.to_owned(),
             receiver: "unknown".to_owned(),
             timestamp: 0,
-            answers: HashMap::new(),
+            answers: Vec::new(),
+            parsed: Vec::new(),
         }
     }
 
@@ -144,13 +149,17 @@ impl SpfCheck {
 
     /// The next question, or the outcome.
     pub fn poll(&mut self) -> Step {
+        let mut parsed = std::mem::take(&mut self.parsed);
         let mut run = Run {
             check: self,
+            parsed: &mut parsed,
             lookups: 0,
             voids: 0,
         };
         let domain = self.domain.clone();
-        match run.check_host(&domain, 0) {
+        let outcome = run.check_host(&domain, 0);
+        self.parsed = parsed;
+        match outcome {
             Ok((result, explanation)) => Step::Done(SpfOutcome {
                 result,
                 explanation,
@@ -169,7 +178,10 @@ impl SpfCheck {
 
     /// The answer to a question [`poll`](Self::poll) asked.
     pub fn answer(&mut self, question: Question, answer: Answer) {
-        self.answers.insert(question, answer);
+        match self.answers.iter_mut().find(|(q, _)| *q == question) {
+            Some((_, a)) => *a = answer,
+            None => self.answers.push((question, answer)),
+        }
     }
 }
 
@@ -194,6 +206,7 @@ fn temp<T>(why: impl Into<String>) -> Flow<T> {
 /// One replay of the evaluation.
 struct Run<'c> {
     check: &'c SpfCheck,
+    parsed: &'c mut Vec<(String, Arc<Record>)>,
     lookups: usize,
     voids: usize,
 }
@@ -206,26 +219,30 @@ fn normal(name: &str) -> String {
 /// RFC 7208 §4.3: a multi-label name of non-empty labels of at most 63 octets.
 fn valid_domain(domain: &str) -> bool {
     let d = domain.strip_suffix('.').unwrap_or(domain);
-    let labels: Vec<&str> = d.split('.').collect();
-    d.len() <= 253 && labels.len() >= 2 && labels.iter().all(|l| !l.is_empty() && l.len() <= 63)
+    d.len() <= 253 && d.contains('.') && d.split('.').all(|l| !l.is_empty() && l.len() <= 63)
 }
 
-impl Run<'_> {
+impl<'c> Run<'c> {
     /// The answer to a question, or a stop to ask it.
-    fn ask(&self, name: &str, kind: QueryKind) -> Flow<&Answer> {
-        let q = Question {
-            name: normal(name),
-            kind,
-        };
-        match self.check.answers.get(&q) {
-            Some(a) => Ok(a),
-            None => Err(Stop::Need(q)),
+    fn ask(&self, name: &str, kind: QueryKind) -> Flow<&'c Answer> {
+        let bare = name.strip_suffix('.').unwrap_or(name);
+        let known = self
+            .check
+            .answers
+            .iter()
+            .find(|(q, _)| q.kind == kind && q.name.eq_ignore_ascii_case(bare));
+        match known {
+            Some((_, a)) => Ok(a),
+            None => Err(Stop::Need(Question {
+                name: normal(name),
+                kind,
+            })),
         }
     }
 
     /// The records of `kind` at `name`: `None` when the name does not
     /// exist; a stop with temperror when the lookup failed.
-    fn records(&self, name: &str, kind: QueryKind) -> Flow<Option<Vec<Rr>>> {
+    fn records(&self, name: &str, kind: QueryKind) -> Flow<Option<Vec<&'c Rr>>> {
         match self.ask(name, kind)? {
             Answer::TempFail => temp(format!("DNS failure for {name}")),
             Answer::NxDomain => Ok(None),
@@ -241,10 +258,38 @@ impl Run<'_> {
                                 | (Rr::Ptr(_), QueryKind::Ptr)
                         )
                     })
-                    .cloned()
                     .collect(),
             )),
         }
+    }
+
+    /// The SPF record of `domain`, parsed and kept for later replays;
+    /// `None` when it has none.
+    fn record(&mut self, domain: &str) -> Flow<Option<Arc<Record>>> {
+        let Some(txt) = self.records(domain, QueryKind::Txt)? else {
+            return Ok(None);
+        };
+        let spf: Vec<&[u8]> = txt
+            .iter()
+            .filter_map(|r| match r {
+                Rr::Txt(t) if Record::is_spf(t) => Some(t.as_slice()),
+                _ => None,
+            })
+            .collect();
+        let text = match spf.as_slice() {
+            [] => return Ok(None),
+            [one] => *one,
+            _ => return perm(format!("{domain} has more than one SPF record")),
+        };
+        let Ok(text) = std::str::from_utf8(text) else {
+            return perm(format!("{domain}: the SPF record is not text"));
+        };
+        let record = match Record::parse(text) {
+            Ok(r) => Arc::new(r),
+            Err(e) => return perm(format!("{domain}: {e}")),
+        };
+        self.parsed.push((domain.to_owned(), record.clone()));
+        Ok(Some(record))
     }
 
     fn count_lookup(&mut self) -> Flow<()> {
@@ -271,27 +316,13 @@ impl Run<'_> {
         if !valid_domain(domain) {
             return Ok((SpfResult::None, None));
         }
-        let Some(txt) = self.records(domain, QueryKind::Txt)? else {
-            return Ok((SpfResult::None, None));
-        };
-        let spf: Vec<&[u8]> = txt
-            .iter()
-            .filter_map(|r| match r {
-                Rr::Txt(t) if Record::is_spf(t) => Some(t.as_slice()),
-                _ => None,
-            })
-            .collect();
-        let text = match spf.as_slice() {
-            [] => return Ok((SpfResult::None, None)),
-            [one] => *one,
-            _ => return perm(format!("{domain} has more than one SPF record")),
-        };
-        let Ok(text) = std::str::from_utf8(text) else {
-            return perm(format!("{domain}: the SPF record is not text"));
-        };
-        let record = match Record::parse(text) {
-            Ok(r) => r,
-            Err(e) => return perm(format!("{domain}: {e}")),
+        let known = self.parsed.iter().find(|(d, _)| d == domain);
+        let record = match known {
+            Some((_, record)) => record.clone(),
+            None => match self.record(domain)? {
+                Some(record) => record,
+                None => return Ok((SpfResult::None, None)),
+            },
         };
         for d in record.directives() {
             if self.matches(&d.mechanism, domain, depth)? {
@@ -414,8 +445,8 @@ impl Run<'_> {
             .unwrap_or_default()
             .into_iter()
             .filter_map(|r| match r {
-                Rr::A(a) => Some(IpAddr::V4(a)),
-                Rr::Aaaa(a) => Some(IpAddr::V6(a)),
+                Rr::A(a) => Some(IpAddr::V4(*a)),
+                Rr::Aaaa(a) => Some(IpAddr::V6(*a)),
                 _ => None,
             })
             .collect();
