@@ -15,7 +15,7 @@
 //! ```
 
 use sansmail_mx::driver::{ResolveError, random_seed, records, system_nameservers};
-use sansmail_mx::{MxError, RData, RecordType};
+use sansmail_mx::{InputError, MxError, RData, RecordType};
 
 /// The resolver's settings: name servers, timeouts, attempts, query limits.
 pub use sansmail_mx::Config;
@@ -60,7 +60,10 @@ impl Resolver {
             Ok(found) => Answer::Records(found.iter().filter_map(record).collect()),
             Err(ResolveError::Lookup(MxError::NxDomain { .. })) => Answer::NxDomain,
             // A name no server could hold (an empty label, over 255 octets) does not exist.
-            Err(ResolveError::Input(_)) => Answer::NxDomain,
+            Err(ResolveError::Input(InputError::NotAHostname { .. } | InputError::TooLong)) => {
+                Answer::NxDomain
+            }
+            // No name server configured, or no socket: nothing was asked.
             Err(_) => Answer::TempFail,
         }
     }

@@ -377,7 +377,10 @@ fn a_message_starting_with_an_mbox_line_is_not_signed_into_a_broken_signature() 
     let pem = openssl_key(&["-algorithm", "ed25519"]);
     let signer = DkimSigner::new("example.com", "sel", SigningKey::from_pem(&pem).unwrap());
     let error = signer.sign(message, 1_790_000_000).unwrap_err();
-    assert!(error.to_string().contains("not ended by an empty line"), "{error}");
+    assert!(
+        error.to_string().contains("not ended by an empty line"),
+        "{error}"
+    );
     // A first line that continues nothing would join the signature field.
     let error = signer
         .sign(
@@ -395,4 +398,47 @@ fn a_message_starting_with_an_mbox_line_is_not_signed_into_a_broken_signature() 
     let zone = zone_for(&SigningKey::from_pem(&pem).unwrap());
     let (results, _) = verify(&signed(&signer, &message[47..]), &zone);
     assert_eq!(results[0].result, DkimResult::Pass, "{results:?}");
+}
+
+#[test]
+fn generated_keys_read_back_and_sign_what_verifies() {
+    use sansmail_auth::dkim::Algorithm;
+    for (algorithm, kind) in [
+        (Algorithm::RsaSha256, "rsa"),
+        (Algorithm::Ed25519Sha256, "ed25519"),
+    ] {
+        let (key, pem) = SigningKey::generate(algorithm).unwrap();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{pem}");
+        assert!(
+            key.public_key_record()
+                .starts_with(&format!("v=DKIM1; k={kind}; p="))
+        );
+        // OpenSSL reads the PEM as the key it is.
+        let dir = TempDir::new("keygen");
+        let path = dir.path().join("key.pem");
+        std::fs::write(&path, &pem).unwrap();
+        let out = run(
+            Command::new(require("openssl"))
+                .args(["pkey", "-noout", "-text", "-in"])
+                .arg(&path),
+            b"",
+            Duration::from_secs(30),
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let expected = if kind == "rsa" {
+            "Private-Key: (2048 bit"
+        } else {
+            "ED25519 Private-Key"
+        };
+        assert!(text.contains(expected), "{text}");
+        let zone = zone_for(&SigningKey::from_pem(&pem).unwrap());
+        let signer = DkimSigner::new("example.com", "sel", key);
+        let (results, _) = verify(&signed(&signer, MESSAGE), &zone);
+        assert_eq!(results[0].result, DkimResult::Pass, "{kind}: {results:?}");
+    }
 }

@@ -248,6 +248,9 @@ fn answers_come_from_dns_as_records_nxdomain_or_temporary_failure() {
         "h",
     )));
     assert_eq!(outcome.result, SpfResult::TempError);
+    // No name server at all: a temporary failure too, never "no such name".
+    let nowhere = Resolver::new(Config::new(Vec::new(), 3));
+    assert_eq!(rt.block_on(nowhere.answer(&question)), Answer::TempFail);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! [`DkimVerifier`] checks every `DKIM-Signature` of a message (at most
 //! [`MAX_SIGNATURES`]; more cost nothing), asking its caller for each
 //! key record; [`DkimSigner`] signs with rsa-sha256 or ed25519-sha256.
-//! The cryptography is `ring`'s.
+//! The cryptography is `aws-lc-rs`'s.
 
 mod canon;
 mod sign;

@@ -1,8 +1,8 @@
 //! Signing (RFC 6376 §5): a `DKIM-Signature` field for a message.
 
-use ring::digest::{SHA256, digest};
-use ring::rand::SystemRandom;
-use ring::signature::{Ed25519KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
+use aws_lc_rs::digest::{SHA256, digest};
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{Ed25519KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
 use sansmail_mime::transfer::encode_base64;
 
 use super::canon::{self, Canon};
@@ -40,6 +40,32 @@ impl SigningKey {
         SigningKey::rsa_pkcs8(&der).or_else(|_| SigningKey::ed25519_pkcs8(&der))
     }
 
+    /// A new key (RSA 2048 bits, or Ed25519) and its PKCS#8 PEM, to store
+    /// and read back with [`SigningKey::from_pem`].
+    pub fn generate(algorithm: Algorithm) -> Result<(SigningKey, String), DkimError> {
+        use aws_lc_rs::encoding::AsDer;
+        let failed = |e: aws_lc_rs::error::Unspecified| DkimError::Key(e.to_string());
+        let der = match algorithm {
+            Algorithm::RsaSha256 => {
+                let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                    .map_err(failed)?;
+                key.as_der().map_err(failed)?.as_ref().to_vec()
+            }
+            Algorithm::Ed25519Sha256 => Ed25519KeyPair::generate_pkcs8v1(&SystemRandom::new())
+                .map_err(failed)?
+                .as_ref()
+                .to_vec(),
+        };
+        let b64 = base64_text(&der);
+        let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
+        for line in b64.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+            pem.push('\n');
+        }
+        pem.push_str("-----END PRIVATE KEY-----\n");
+        Ok((SigningKey::from_pem(&pem)?, pem))
+    }
+
     fn algorithm(&self) -> Algorithm {
         match self {
             SigningKey::Rsa(_) => Algorithm::RsaSha256,
@@ -49,7 +75,7 @@ impl SigningKey {
 
     /// The public key as the key record's `p=` value.
     pub fn public_key_record(&self) -> String {
-        use ring::signature::KeyPair;
+        use aws_lc_rs::signature::KeyPair;
         let (kind, key) = match self {
             SigningKey::Rsa(k) => ("rsa", spki_rsa(k.public_key().as_ref())),
             SigningKey::Ed25519(k) => ("ed25519", k.public_key().as_ref().to_vec()),
@@ -222,7 +248,7 @@ impl SigningKey {
     pub(crate) fn sign(&self, data: &[u8]) -> Result<Vec<u8>, DkimError> {
         Ok(match self {
             SigningKey::Rsa(k) => {
-                let mut sig = vec![0; k.public().modulus_len()];
+                let mut sig = vec![0; k.public_modulus_len()];
                 k.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), data, &mut sig)
                     .map_err(|e| DkimError::Key(e.to_string()))?;
                 sig

@@ -2,8 +2,10 @@
 
 use std::collections::HashMap;
 
-use ring::digest::{SHA256, digest};
-use ring::signature::{ED25519, RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY, UnparsedPublicKey};
+use aws_lc_rs::digest::{SHA256, digest};
+use aws_lc_rs::signature::{
+    ED25519, RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY, UnparsedPublicKey,
+};
 use sansmail_mime::transfer::decode_base64;
 
 use super::canon::{self, Canon};

@@ -1,9 +1,9 @@
 //! `check_host()` (RFC 7208 §4): the evaluation, replayed over the answers
 //! known so far.
 
-use std::sync::Arc;
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::macros::{self, MacroString, MacroValues};
 use super::record::{Mechanism, Qualifier, Record};

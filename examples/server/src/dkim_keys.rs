@@ -3,8 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rsa::pkcs8::{EncodePrivateKey, LineEnding};
-use sansmail_auth::dkim::{DkimSigner, SigningKey};
+use sansmail_auth::dkim::{Algorithm, DkimSigner, SigningKey};
 use tracing::info;
 
 use super::config::Settings;
@@ -37,29 +36,12 @@ pub fn generate(
             path.display()
         ));
     }
-    let pem = if ed25519 {
-        let rng = ring::rand::SystemRandom::new();
-        let der = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng)
-            .map_err(|e| format!("cannot make an Ed25519 key: {e}"))?;
-        let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
-        let mut b64 = Vec::new();
-        sansmail_mime::transfer::encode_base64(der.as_ref(), &mut b64);
-        pem.push_str(&String::from_utf8_lossy(&b64).replace("\r\n", "\n"));
-        if !pem.ends_with('\n') {
-            pem.push('\n');
-        }
-        pem.push_str("-----END PRIVATE KEY-----\n");
-        pem
-    } else {
-        let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048)
-            .map_err(|e| format!("cannot make an RSA key: {e}"))?;
-        key.to_pkcs8_pem(LineEnding::LF)
-            .map_err(|e| format!("cannot write the RSA key: {e}"))?
-            .to_string()
+    let algorithm = match ed25519 {
+        true => Algorithm::Ed25519Sha256,
+        false => Algorithm::RsaSha256,
     };
-    let record = SigningKey::from_pem(&pem)
-        .map_err(|e| e.to_string())?
-        .public_key_record();
+    let (key, pem) = SigningKey::generate(algorithm).map_err(|e| e.to_string())?;
+    let record = key.public_key_record();
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     write_private(&path, pem.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((path, record))
