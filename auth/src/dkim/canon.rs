@@ -44,36 +44,31 @@ pub(crate) fn header(raw: &[u8], canon: Canon, out: &mut Vec<u8>) {
     }
 }
 
-/// The body canonicalized (at most `limit` octets of it, for `l=`).
+/// The body canonicalized: lines end in CRLF (a bare LF ends one too),
+/// empty lines at the end are dropped, and relaxed also drops trailing
+/// whitespace and folds each run of it to one space.
 pub(crate) fn body(raw: &[u8], canon: Canon) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len() + 2);
-    let mut lines = raw.split(|&b| b == b'\n').peekable();
     let mut empty_run = 0usize;
-    while let Some(line) = lines.next() {
-        let last = lines.peek().is_none();
+    let mut rest = raw;
+    while !rest.is_empty() {
+        let (line, next) = match memchr::memchr(b'\n', rest) {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        rest = next;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if last && line.is_empty() {
-            break;
-        }
-        let mut text = Vec::with_capacity(line.len());
-        match canon {
-            Canon::Simple => text.extend_from_slice(line),
+        let line = match canon {
+            Canon::Simple => line,
             Canon::Relaxed => {
-                let mut space = false;
-                for &b in line {
-                    if b == b' ' || b == b'\t' {
-                        space = true;
-                    } else {
-                        if space {
-                            text.push(b' ');
-                        }
-                        space = false;
-                        text.push(b);
-                    }
-                }
+                let end = line
+                    .iter()
+                    .rposition(|&b| b != b' ' && b != b'\t')
+                    .map_or(0, |e| e + 1);
+                &line[..end]
             }
-        }
-        if text.is_empty() {
+        };
+        if line.is_empty() {
             empty_run += 1;
             continue;
         }
@@ -81,7 +76,25 @@ pub(crate) fn body(raw: &[u8], canon: Canon) -> Vec<u8> {
             out.extend_from_slice(b"\r\n");
         }
         empty_run = 0;
-        out.extend_from_slice(&text);
+        let folded = canon == Canon::Relaxed
+            && (memchr::memchr(b'\t', line).is_some()
+                || memchr::memmem::find(line, b"  ").is_some());
+        if folded {
+            let mut in_space = false;
+            for &b in line {
+                if b == b' ' || b == b'\t' {
+                    if !in_space {
+                        out.push(b' ');
+                    }
+                    in_space = true;
+                } else {
+                    out.push(b);
+                    in_space = false;
+                }
+            }
+        } else {
+            out.extend_from_slice(line);
+        }
         out.extend_from_slice(b"\r\n");
     }
     if out.is_empty() && canon == Canon::Simple {
@@ -93,6 +106,54 @@ pub(crate) fn body(raw: &[u8], canon: Canon) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// RFC 6376 §3.4.3 and §3.4.4 step by step, line by line: what `body` must equal.
+    fn reference(raw: &[u8], canon: Canon) -> Vec<u8> {
+        let mut lines: Vec<Vec<u8>> = raw
+            .split(|&b| b == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
+            .collect();
+        if raw.ends_with(b"\n") || raw.is_empty() {
+            lines.pop();
+        }
+        if canon == Canon::Relaxed {
+            for line in &mut lines {
+                let mut folded = Vec::new();
+                for &b in line.iter() {
+                    let wsp = b == b' ' || b == b'\t';
+                    if !(wsp && folded.last() == Some(&b' ')) {
+                        folded.push(if wsp { b' ' } else { b });
+                    }
+                }
+                while folded.last() == Some(&b' ') {
+                    folded.pop();
+                }
+                *line = folded;
+            }
+        }
+        while lines.last().is_some_and(|l| l.is_empty()) {
+            lines.pop();
+        }
+        let mut out: Vec<u8> = lines
+            .iter()
+            .flat_map(|l| [&l[..], b"\r\n"].concat())
+            .collect();
+        if out.is_empty() && canon == Canon::Simple {
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn body_matches_the_rules(raw in proptest::collection::vec(
+            prop::sample::select(vec![b'a', b' ', b'\t', b'\r', b'\n', b'.']), 0..64)) {
+            for canon in [Canon::Simple, Canon::Relaxed] {
+                prop_assert_eq!(body(&raw, canon), reference(&raw, canon));
+            }
+        }
+    }
 
     #[test]
     fn the_examples_of_rfc_6376_section_3_4_5() {
