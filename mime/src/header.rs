@@ -96,6 +96,21 @@ pub struct Header<'a> {
 }
 
 impl<'a> Header<'a> {
+    /// The header block at the start of `message`, read as
+    /// [`crate::Message::parse`] reads the root's, without the body; and
+    /// where the body starts. For callers that need only the fields (DKIM
+    /// and ARC, say) of messages of any size.
+    pub fn parse_top(message: &'a [u8]) -> (Header<'a>, usize) {
+        let parsed = parse(
+            message,
+            0,
+            message.len(),
+            crate::Limits::default().max_header_len,
+            &mut Vec::new(),
+        );
+        (parsed.header, parsed.body_start)
+    }
+
     /// The first field named `name`.
     pub fn get(&self, name: &str) -> Option<&Field<'a>> {
         self.fields.iter().find(|f| f.is(name))

@@ -139,6 +139,29 @@ proptest! {
     }
 }
 
+proptest! {
+    /// The header alone reads as the whole parse reads the root's header,
+    /// damaged messages included.
+    #[test]
+    fn the_top_header_alone_is_the_root_header(
+        t in tree(),
+        crlf in any::<bool>(),
+        edits in damage(),
+    ) {
+        let nl = if crlf { "\r\n" } else { "\n" };
+        let mut text = String::new();
+        write(&t, nl, 0, false, &mut text);
+        let raw = damaged(&text, &edits);
+        let whole = Message::parse(&raw);
+        let (header, body) = sansmail_mime::Header::parse_top(&raw);
+        prop_assert_eq!(body, whole.root.body_range.start);
+        let names = |h: &sansmail_mime::Header<'_>| -> Vec<(Vec<u8>, std::ops::Range<usize>)> {
+            h.fields.iter().map(|f| (f.name.to_vec(), f.range.clone())).collect()
+        };
+        prop_assert_eq!(names(&header), names(&whole.root.header));
+    }
+}
+
 mod codecs {
     use proptest::prelude::*;
     use sansmail_mime::transfer::{

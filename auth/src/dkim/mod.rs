@@ -63,10 +63,8 @@ pub(crate) fn split_as_prepended(message: &[u8]) -> Result<(Vec<FieldAt<'_>>, us
         ));
     }
     let whole = [TOP, message].concat();
-    let parsed = sansmail_mime::Message::parse(&whole);
-    let fields = parsed
-        .root
-        .header
+    let (header, body) = sansmail_mime::Header::parse_top(&whole);
+    let fields = header
         .fields
         .iter()
         .filter(|f| f.range.start >= TOP.len())
@@ -75,7 +73,7 @@ pub(crate) fn split_as_prepended(message: &[u8]) -> Result<(Vec<FieldAt<'_>>, us
             (&message[range.start..range.start + f.name.len()], range)
         })
         .collect();
-    let body = parsed.root.body_range.start.saturating_sub(TOP.len());
+    let body = body.saturating_sub(TOP.len());
     // A header ended by something other than an empty line is read
     // differently by different verifiers: not signed.
     let head = &message[..body.min(message.len())];
@@ -89,13 +87,11 @@ pub(crate) fn split_as_prepended(message: &[u8]) -> Result<(Vec<FieldAt<'_>>, us
 
 /// The header fields of `message` and where the body starts.
 pub(crate) fn split_message(message: &[u8]) -> (Vec<FieldAt<'_>>, usize) {
-    let parsed = sansmail_mime::Message::parse(message);
-    let fields = parsed
-        .root
-        .header
+    let (header, body) = sansmail_mime::Header::parse_top(message);
+    let fields = header
         .fields
         .iter()
         .map(|f| (f.name, f.range.clone()))
         .collect();
-    (fields, parsed.root.body_range.start)
+    (fields, body)
 }
