@@ -32,6 +32,9 @@ pub struct Settings {
     pub users: BTreeMap<UserName, Secret>,
     /// Local part → the user who receives its mail.
     pub aliases: BTreeMap<UserName, UserName>,
+    /// Local part → an address at another domain its mail is forwarded to
+    /// (ARC-sealed, RFC 8617, when a DKIM key is configured).
+    pub forwards: BTreeMap<UserName, String>,
     /// The outbound queue.
     pub queue: Queue,
     /// Session limits.
@@ -192,6 +195,7 @@ impl Default for Settings {
             listen: Listen::default(),
             users: BTreeMap::new(),
             aliases: BTreeMap::new(),
+            forwards: BTreeMap::new(),
             queue: Queue::default(),
             limits: Limits::default(),
             filter: Filter::default(),
@@ -416,6 +420,15 @@ impl Settings {
             "--pop3" => self.listen.pop3 = listen(args)?,
             "--pop3s" => self.listen.pop3s = listen(args)?,
             "--dns" => self.queue.dns = Some(args.parsed(flag)?),
+            "--forward" => {
+                let v = args.value(flag)?;
+                let (local, target) = v
+                    .split_once(':')
+                    .ok_or_else(|| UsageError(format!("{flag} takes LOCAL:ADDRESS")))?;
+                let local = UserName::try_from(local.to_owned())
+                    .map_err(|e| UsageError(format!("{flag}: {e}")))?;
+                self.forwards.insert(local, target.to_owned());
+            }
             "--remote-smtp-port" => self.queue.remote_smtp_port = args.parsed(flag)?,
             "--allow-plaintext" => self.allow_plaintext = true,
             "--tls-cert" => self.tls_cert = Some(args.value(flag)?.into()),
@@ -441,6 +454,26 @@ impl Settings {
                     "aliases: {} points at {}, who is not a user",
                     alias.0, user.0
                 ));
+            }
+        }
+        for (local, target) in &self.forwards {
+            let remote = sansmail_smtp::types::Mailbox::parse(target)
+                .ok()
+                .filter(|m| match &m.host {
+                    sansmail_smtp::types::Host::Domain(d) => !self
+                        .domains
+                        .iter()
+                        .any(|l| l.0.eq_ignore_ascii_case(d.as_str())),
+                    _ => false,
+                });
+            if remote.is_none() {
+                return Err(format!(
+                    "forwards: {} -> {target:?} is not an address at another domain",
+                    local.0
+                ));
+            }
+            if self.users.contains_key(local) || self.aliases.contains_key(local) {
+                return Err(format!("forwards: {} is already a user or alias", local.0));
             }
         }
         if self.queue.retry_secs.is_empty() {
@@ -488,6 +521,7 @@ mod tests {
             "pop3s",
             "[users]",
             "[aliases]",
+            "[forwards]",
             "[queue]",
             "retry_secs",
             "lifetime_secs",
@@ -544,6 +578,17 @@ mod tests {
             e.0.starts_with("f.toml:2:") && e.0.contains("plain user name"),
             "{e}"
         );
+        let e = Settings::from_toml(
+            "domains = [\"example.com\"]\n[forwards]\nann = \"ann@example.com\"\n",
+            "f.toml",
+        )
+        .unwrap_err();
+        assert!(e.0.contains("not an address at another domain"), "{e}");
+        let e =
+            Settings::from_toml("[forwards]\nann = \"not an address\"\n", "f.toml").unwrap_err();
+        assert!(e.0.contains("not an address at another domain"), "{e}");
+        let ok = Settings::from_toml("[forwards]\nann = \"ann@elsewhere.example\"\n", "f.toml");
+        assert!(ok.is_ok(), "{:?}", ok.err());
         let e = Settings::from_toml("[aliases]\nsales = \"nobody\"\n", "f.toml").unwrap_err();
         assert!(e.0.contains("nobody, who is not a user"), "{e}");
     }

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use sansmail_auth::arc::ArcSealer;
 use sansmail_auth::dkim::{Algorithm, DkimSigner, SigningKey};
 use tracing::info;
 
@@ -59,9 +60,18 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
-/// The signers: every `[[dkim]]` key, then each key under `DATA/dkim` for a
+/// The signing keys: DKIM signers for submitted mail and, from the same
+/// keys, ARC sealers for forwarded mail.
+pub struct Keys {
+    /// One per domain.
+    pub signers: Vec<DkimSigner>,
+    /// The same keys, in the same order.
+    pub sealers: Vec<ArcSealer>,
+}
+
+/// The keys: every `[[dkim]]` key, then each key under `DATA/dkim` for a
 /// domain the config names no key for.
-pub fn load(settings: &Settings) -> Result<Vec<DkimSigner>, String> {
+pub fn load(settings: &Settings) -> Result<Keys, String> {
     let mut keys: Vec<(String, String, PathBuf)> = settings
         .dkim
         .iter()
@@ -99,6 +109,7 @@ pub fn load(settings: &Settings) -> Result<Vec<DkimSigner>, String> {
         }
     }
     let mut signers = Vec::new();
+    let mut sealers = Vec::new();
     for (domain, selector, path) in keys {
         let pem = std::fs::read_to_string(&path)
             .map_err(|e| format!("dkim key {}: {e}", path.display()))?;
@@ -106,6 +117,8 @@ pub fn load(settings: &Settings) -> Result<Vec<DkimSigner>, String> {
             SigningKey::from_pem(&pem).map_err(|e| format!("dkim key {}: {e}", path.display()))?;
         info!(%domain, %selector, record = %key.public_key_record(), "DKIM signing on");
         signers.push(DkimSigner::new(&domain, &selector, key));
+        let again = SigningKey::from_pem(&pem).map_err(|e| e.to_string())?;
+        sealers.push(ArcSealer::new(DkimSigner::new(&domain, &selector, again)));
     }
-    Ok(signers)
+    Ok(Keys { signers, sealers })
 }

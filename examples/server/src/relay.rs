@@ -140,6 +140,14 @@ impl Relay {
                     .entry(m.host.to_string().to_ascii_lowercase())
                     .or_default()
                     .push(r.address.clone()),
+                // Queued under a forwarded local address: on to its target.
+                Ok((_, Ok(Route::Forward(target)))) => {
+                    let domain = target.rsplit_once('@').map_or("", |(_, d)| d);
+                    remote
+                        .entry(domain.to_ascii_lowercase())
+                        .or_default()
+                        .push(target);
+                }
                 Err(_) => local.push((r.address.clone(), Err("553 5.1.3 bad address".into()))),
             }
         }

@@ -38,6 +38,10 @@ pub struct Verdict {
     pub action: Action,
     /// `spf=pass dkim=pass arc=none dmarc=pass`, for the transaction's log line.
     pub summary: String,
+    /// The results written in `field`, for an ARC set when the message is forwarded.
+    pub results: AuthenticationResults,
+    /// The ARC chain's verdict, when it was checked.
+    pub arc: Option<ArcResult>,
 }
 
 /// The checker the SMTP service shares.
@@ -77,6 +81,18 @@ impl Checker {
             resolver: Resolver::new(config),
             hostname: hostname.to_owned(),
         }
+    }
+
+    /// The verdict on `message`'s ARC chain alone (for sealing mail whose
+    /// sender was not checked).
+    pub async fn arc_chain(&self, message: &[u8]) -> ArcResult {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let limit = Duration::from_secs(self.settings.timeout_secs);
+        tokio::time::timeout(limit, self.resolver.arc(ArcVerifier::new(message, now)))
+            .await
+            .map_or(ArcResult::TempError, |o| o.result)
     }
 
     /// True when mail from `ip` is checked at all.
@@ -246,6 +262,8 @@ impl Checker {
             field: folded_field(&results.to_string()),
             action,
             summary: summary.join(" "),
+            results,
+            arc,
         }
     }
 }

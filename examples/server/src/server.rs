@@ -190,7 +190,7 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
         settings.queue.clone(),
         settings.hostname.clone(),
     );
-    let dkim = crate::dkim_keys::load(&settings)?;
+    let keys = crate::dkim_keys::load(&settings)?;
     let context = Arc::new(Context {
         hostname: settings.hostname.clone(),
         directory: directory.clone(),
@@ -198,7 +198,8 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
         queue: queue.clone(),
         relay: relay.clone(),
         filter: settings.filter.clone(),
-        dkim,
+        dkim: keys.signers,
+        arc: keys.sealers,
         sender_auth: Checker::new(
             settings.sender_auth.clone(),
             settings.queue.dns.into_iter().collect(),

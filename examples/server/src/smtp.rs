@@ -14,7 +14,7 @@ use sansmail_mime::Message;
 use sansmail_smtp::driver::{Driver, Step, Tls};
 use sansmail_smtp::server::{Config, Event, Session};
 use sansmail_smtp::types::{ForwardPath, Host, Reply, ReversePath};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn};
@@ -47,6 +47,8 @@ pub struct Context {
     pub filter: config::Filter,
     /// DKIM signers, one per domain, for submitted mail.
     pub dkim: Vec<sansmail_auth::dkim::DkimSigner>,
+    /// ARC sealers (the DKIM keys), for forwarded mail.
+    pub arc: Vec<sansmail_auth::arc::ArcSealer>,
     /// Sender authentication of inbound mail.
     pub sender_auth: Checker,
 }
@@ -72,6 +74,8 @@ struct Transaction {
     local: Vec<(String, String)>,
     /// Remote recipients, for the queue.
     remote: Vec<String>,
+    /// True when a remote recipient is a forwarded local address.
+    forwarded: bool,
     /// The trace fields written before the body (Return-Path first).
     trace: String,
     /// The body while it is small.
@@ -208,6 +212,7 @@ impl Connection<'_> {
                         from: from.mailbox().map(|m| m.to_string()).unwrap_or_default(),
                         local: Vec::new(),
                         remote: Vec::new(),
+                        forwarded: false,
                         trace: String::new(),
                         body: Vec::new(),
                         head: Vec::new(),
@@ -320,6 +325,12 @@ impl Connection<'_> {
                 {
                     tx.local.push((address, owner));
                 }
+            }
+            Route::Forward(target) => {
+                if !tx.remote.iter().any(|a| a.eq_ignore_ascii_case(&target)) {
+                    tx.remote.push(target);
+                }
+                tx.forwarded = true;
             }
             Route::Remote => {
                 let literal = to
@@ -452,6 +463,7 @@ impl Connection<'_> {
         }
         let mut folder = Folder::Inbox;
         let mut auth_summary = String::new();
+        let mut checked = None;
         if !self.service.submission && context.sender_auth.applies_to(self.peer.ip()) {
             match self.check_sender_auth(&mut tx).await {
                 Err(e) => {
@@ -463,7 +475,10 @@ impl Connection<'_> {
                     field,
                     action,
                     summary,
+                    results,
+                    arc,
                 }) => {
+                    checked = Some((results, arc));
                     if let Action::Reject(r) = action {
                         info!(peer = %self.peer, queue_id = %tx.id, auth = %summary, "sender authentication failed");
                         log_rejection(&r);
@@ -501,6 +516,15 @@ impl Connection<'_> {
                 }
             }
         }
+        if tx.forwarded && !self.service.submission {
+            match self.arc_set(&tx, &added, checked).await {
+                // Below the trace fields: the spool file starts with them.
+                Ok(set) => added.insert_str(0, &set),
+                Err(why) => {
+                    warn!(queue_id = %tx.id, %why, "forwarded without an ARC set")
+                }
+            }
+        }
         if self.service.submission
             && self.user.is_some()
             && let Some(signature) = self.dkim_signature(&tx).await
@@ -517,6 +541,7 @@ impl Connection<'_> {
             from: tx.from.clone(),
             header: std::mem::take(&mut tx.trace) + &added,
             body: std::mem::take(&mut tx.body),
+            trace_len: tx.trace.len(),
             spilled: tx.spilled.take(),
             folder,
         };
@@ -585,6 +610,48 @@ impl Connection<'_> {
             tx.body = message;
         }
         Ok(verdict)
+    }
+
+    /// An ARC set (RFC 8617) sealing a message forwarded to another domain
+    /// as it will be relayed: the trace fields but Return-Path, `added`,
+    /// then the body. The results and chain verdict are the sender checks'
+    /// (`checked`), or, when those did not run, none and the chain's alone.
+    async fn arc_set(
+        &self,
+        tx: &Transaction,
+        added: &str,
+        checked: Option<(
+            sansmail_auth::results::AuthenticationResults,
+            Option<sansmail_auth::arc::ArcResult>,
+        )>,
+    ) -> Result<String, String> {
+        let context = self.context();
+        let sealer = context.arc.first().ok_or("no DKIM key to seal with")?;
+        let received = tx.trace.split_once("\r\n").map_or("", |(_, rest)| rest);
+        let body: std::borrow::Cow<'_, [u8]> = match &tx.spilled {
+            None => std::borrow::Cow::Borrowed(&tx.body),
+            Some((path, _)) => {
+                let whole = tokio::fs::read(path).await.map_err(|e| e.to_string())?;
+                std::borrow::Cow::Owned(whole.get(tx.trace.len()..).unwrap_or_default().to_vec())
+            }
+        };
+        let message = [received.as_bytes(), added.as_bytes(), &body].concat();
+        let (results, chain) = match checked {
+            Some((results, Some(chain))) => (results, chain),
+            Some((results, None)) => (results, context.sender_auth.arc_chain(&message).await),
+            None => (
+                sansmail_auth::results::AuthenticationResults::new(
+                    context.sender_auth.authserv_id(),
+                ),
+                context.sender_auth.arc_chain(&message).await,
+            ),
+        };
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        sealer
+            .seal(&message, &results, chain, now)
+            .map_err(|e| e.to_string())
     }
 
     /// A `DKIM-Signature` field for a submitted message whose From domain
@@ -667,8 +734,10 @@ struct Delivery {
     /// Trace and filter fields, before the body.
     header: String,
     body: Vec<u8>,
-    /// The spool file that already holds header and body, for large messages.
+    /// The spool file that already holds the trace fields and body, for large messages.
     spilled: Option<(PathBuf, tokio::fs::File)>,
+    /// The length of the trace fields at the start of the spool file.
+    trace_len: usize,
     /// Where local recipients get it.
     folder: Folder,
 }
@@ -691,6 +760,27 @@ impl Delivery {
                 .await;
         }
         let (path, mut file) = match self.spilled {
+            // Fields were added after the spool file was begun: a new one
+            // with the whole header, then the body copied over.
+            Some((old, file)) if self.header.len() > self.trace_len => {
+                drop(file);
+                let (path, mut new) = self.mailboxes.spool().await?;
+                let copied = async {
+                    new.write_all(self.header.as_bytes()).await?;
+                    let mut body = tokio::fs::File::open(&old).await?;
+                    body.seek(std::io::SeekFrom::Start(self.trace_len as u64))
+                        .await?;
+                    tokio::io::copy(&mut body, &mut new).await?;
+                    Ok::<_, std::io::Error>(())
+                }
+                .await;
+                let _ = tokio::fs::remove_file(&old).await;
+                if let Err(e) = copied {
+                    let _ = tokio::fs::remove_file(&path).await;
+                    return Err(e.into());
+                }
+                (path, new)
+            }
             Some(spilled) => spilled,
             None => {
                 let (path, mut file) = self.mailboxes.spool().await?;

@@ -21,12 +21,15 @@ pub enum Route {
     Local(String),
     /// To another domain's mail exchangers.
     Remote,
+    /// A local address forwarded to this one at another domain.
+    Forward(String),
 }
 
 /// Users, aliases and domains.
 pub struct Directory {
     users: HashMap<String, Secret>,
     aliases: HashMap<String, String>,
+    forwards: HashMap<String, String>,
     domains: Vec<String>,
     guard: Arc<Guard>,
     /// Digests of passwords already verified against a hash, so a client
@@ -58,6 +61,11 @@ impl Directory {
         Directory {
             users,
             aliases,
+            forwards: settings
+                .forwards
+                .iter()
+                .map(|(l, t)| (l.0.clone(), t.clone()))
+                .collect(),
             domains: settings.domains.iter().map(|d| d.0.clone()).collect(),
             guard,
             verified: Mutex::new(HashMap::new()),
@@ -103,6 +111,9 @@ impl Directory {
                 (5, 1, 3),
                 "Bad destination mailbox address syntax",
             ));
+        }
+        if let Some(target) = self.forwards.get(&raw.to_ascii_lowercase()) {
+            return Ok(Route::Forward(target.clone()));
         }
         self.owner(raw)
             .map(Route::Local)
