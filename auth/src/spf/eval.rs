@@ -80,6 +80,21 @@ pub struct SpfCheck {
     /// Each domain's SPF record once parsed: every poll replays the
     /// evaluation, and a record is parsed only the first time.
     parsed: Vec<(String, Arc<Record>)>,
+    /// What each mechanism already evaluated gave, so a replay does not
+    /// evaluate it (nor the includes under it) again.
+    settled: Vec<Settled>,
+}
+
+/// A mechanism whose evaluation finished: where it is, what it gave, and
+/// the lookups it used (added again on each replay, which runs the same way).
+#[derive(Clone, Debug)]
+struct Settled {
+    domain: String,
+    depth: usize,
+    index: usize,
+    matched: bool,
+    lookups: usize,
+    voids: usize,
 }
 
 /// The deepest include/redirect nesting followed (the 10-lookup limit
@@ -132,6 +147,7 @@ impl SpfCheck {
             timestamp: 0,
             answers: Vec::new(),
             parsed: Vec::new(),
+            settled: Vec::new(),
         }
     }
 
@@ -150,15 +166,18 @@ impl SpfCheck {
     /// The next question, or the outcome.
     pub fn poll(&mut self) -> Step {
         let mut parsed = std::mem::take(&mut self.parsed);
+        let mut settled = std::mem::take(&mut self.settled);
         let mut run = Run {
             check: self,
             parsed: &mut parsed,
+            settled: &mut settled,
             lookups: 0,
             voids: 0,
         };
         let domain = self.domain.clone();
         let outcome = run.check_host(&domain, 0);
         self.parsed = parsed;
+        self.settled = settled;
         match outcome {
             Ok((result, explanation)) => Step::Done(SpfOutcome {
                 result,
@@ -207,6 +226,7 @@ fn temp<T>(why: impl Into<String>) -> Flow<T> {
 struct Run<'c> {
     check: &'c SpfCheck,
     parsed: &'c mut Vec<(String, Arc<Record>)>,
+    settled: &'c mut Vec<Settled>,
     lookups: usize,
     voids: usize,
 }
@@ -324,8 +344,8 @@ impl<'c> Run<'c> {
                 None => return Ok((SpfResult::None, None)),
             },
         };
-        for d in record.directives() {
-            if self.matches(&d.mechanism, domain, depth)? {
+        for (index, d) in record.directives().enumerate() {
+            if self.settle(&d.mechanism, domain, depth, index)? {
                 let result = match d.qualifier.unwrap_or(Qualifier::Pass) {
                     Qualifier::Pass => SpfResult::Pass,
                     Qualifier::Fail => SpfResult::Fail,
@@ -350,6 +370,36 @@ impl<'c> Run<'c> {
             };
         }
         Ok((SpfResult::Neutral, None))
+    }
+
+    /// [`Run::matches`], or what it gave on an earlier replay.
+    fn settle(
+        &mut self,
+        mechanism: &Mechanism,
+        domain: &str,
+        depth: usize,
+        index: usize,
+    ) -> Flow<bool> {
+        let known = self
+            .settled
+            .iter()
+            .find(|s| s.index == index && s.depth == depth && s.domain == domain);
+        if let Some(s) = known {
+            self.lookups += s.lookups;
+            self.voids += s.voids;
+            return Ok(s.matched);
+        }
+        let (lookups, voids) = (self.lookups, self.voids);
+        let matched = self.matches(mechanism, domain, depth)?;
+        self.settled.push(Settled {
+            domain: domain.to_owned(),
+            depth,
+            index,
+            matched,
+            lookups: self.lookups - lookups,
+            voids: self.voids - voids,
+        });
+        Ok(matched)
     }
 
     fn matches(&mut self, mechanism: &Mechanism, domain: &str, depth: usize) -> Flow<bool> {

@@ -176,11 +176,13 @@ fn parse_term(word: &str) -> Result<Term, RecordError> {
         if !name_ok {
             return Err(bad());
         }
-        return Ok(Term::Modifier(match name.to_ascii_lowercase().as_str() {
-            "redirect" => {
+        return Ok(Term::Modifier(match name {
+            n if n.eq_ignore_ascii_case("redirect") => {
                 Modifier::Redirect(domain_spec(value).map_err(|e| e.unwrap_or_else(bad))?)
             }
-            "exp" => Modifier::Exp(domain_spec(value).map_err(|e| e.unwrap_or_else(bad))?),
+            n if n.eq_ignore_ascii_case("exp") => {
+                Modifier::Exp(domain_spec(value).map_err(|e| e.unwrap_or_else(bad))?)
+            }
             _ => Modifier::Other(
                 name.to_owned(),
                 MacroString::parse(value, false).map_err(macro_err)?,
@@ -211,7 +213,17 @@ fn parse_term(word: &str) -> Result<Term, RecordError> {
         };
         Ok((domain, dual_cidr(cidr).ok_or_else(bad)?))
     };
-    let mechanism = match name.to_ascii_lowercase().as_str() {
+    // Mechanism names are at most 7 letters: lowercased on the stack.
+    let mut lower = [0u8; 8];
+    let name = match name.len() {
+        n @ 1..=7 => {
+            lower[..n].copy_from_slice(name.as_bytes());
+            lower[..n].make_ascii_lowercase();
+            std::str::from_utf8(&lower[..n]).unwrap_or_default()
+        }
+        _ => "",
+    };
+    let mechanism = match name {
         "all" if args.is_empty() => Mechanism::All,
         "include" => Mechanism::Include(spec(args)?),
         "exists" => Mechanism::Exists(spec(args)?),
