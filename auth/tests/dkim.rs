@@ -442,3 +442,99 @@ fn generated_keys_read_back_and_sign_what_verifies() {
         assert_eq!(results[0].result, DkimResult::Pass, "{kind}: {results:?}");
     }
 }
+
+#[test]
+fn expired_signatures_and_subdomain_identities_are_judged_as_rfc_6376_says() {
+    let dir = TempDir::new("dkim-x-i");
+    let pem = rsa_pem();
+    let key_path = dir.path().join("key.pem");
+    std::fs::write(&key_path, &pem).unwrap();
+    let key = SigningKey::from_pem(&pem).unwrap();
+    let record = key.public_key_record();
+    // OpenDKIM signs with x= one hour after t=.
+    let printed = opendkim(
+        &dir,
+        &format!(
+            "Mode s\nDomain example.com\nSelector sel\nKeyFile {}\nSignatureTTL 3600\n",
+            key_path.display()
+        ),
+        MESSAGE,
+    );
+    let value = printed
+        .split("hname='DKIM-Signature' hvalue='")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_else(|| panic!("no signature in {printed}"));
+    assert!(value.contains("x="), "{value}");
+    let t: u64 = value
+        .split("t=")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .and_then(|t| t.trim().parse().ok())
+        .expect("t=");
+    let signed = format!(
+        "DKIM-Signature: {}\r\n{}",
+        value.replace("\r\n", "\n").replace('\n', "\r\n"),
+        String::from_utf8(MESSAGE.to_vec()).unwrap()
+    );
+    let zone = zone_for(&key);
+    let judge = |now: u64, zone: &HashMap<String, Answer>| {
+        let mut v = DkimVerifier::new(signed.as_bytes(), now);
+        loop {
+            match v.poll() {
+                Step::Lookup(q) => {
+                    let a = zone.get(&q.name).cloned().unwrap_or(Answer::NxDomain);
+                    v.answer(q, a);
+                }
+                Step::Done(r) => break r,
+            }
+        }
+    };
+    assert_eq!(judge(t + 60, &zone)[0].result, DkimResult::Pass);
+    let late = judge(t + 7200, &zone);
+    assert_eq!(late[0].result, DkimResult::Policy, "{late:?}");
+    assert_eq!(late[0].reason.as_deref(), Some("signature expired"));
+
+    // dkimpy signs with i= in a subdomain: fine, unless the key says t=s.
+    let script = format!(
+        r#"
+import dkim, sys
+message = {message:?}.encode()
+sig = dkim.sign(message, b"sel", b"example.com", open({key:?}, "rb").read(), identity=b"ann@mail.example.com")
+sys.stdout.write(sig.decode() + message.decode())
+"#,
+        key = key_path.display().to_string(),
+        message = String::from_utf8(MESSAGE.to_vec()).unwrap(),
+    );
+    let out = run(
+        Command::new(require("python3")).arg("-c").arg(script),
+        b"",
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let with_i = String::from_utf8(out.stdout)
+        .unwrap()
+        .replace("\r\n", "\n")
+        .replace('\n', "\r\n");
+    assert!(with_i.contains("i=ann@mail.example.com"), "{with_i}");
+    let (results, _) = verify(with_i.as_bytes(), &zone);
+    assert_eq!(results[0].result, DkimResult::Pass, "{results:?}");
+    let strict = HashMap::from([(
+        "sel._domainkey.example.com".to_owned(),
+        Answer::Records(vec![Record::Txt(format!("{record}; t=s").into_bytes())]),
+    )]);
+    let (results, _) = verify(with_i.as_bytes(), &strict);
+    assert_eq!(results[0].result, DkimResult::PermError, "{results:?}");
+    assert_eq!(
+        results[0].reason.as_deref(),
+        Some("key forbids subdomains in i=")
+    );
+    // An i= outside d= is refused whatever the key says.
+    let outside = with_i.replace("i=ann@mail.example.com", "i=ann@example.org");
+    let (results, _) = verify(outside.as_bytes(), &zone);
+    assert_eq!(results[0].reason.as_deref(), Some("i= is outside d="));
+}
