@@ -1,6 +1,7 @@
-//! mail-server signs submitted mail with DKIM: the delivered message
-//! verifies with dkimpy (Python's DKIM library) and with sansmail-auth,
-//! against the record `mail-server dkim-record` prints.
+//! DKIM in mail-server: submitted mail is signed and verifies with dkimpy
+//! and sansmail-auth against the record `mail-server dkim-record` prints;
+//! relayed to a Postfix whose OpenDKIM milter verifies it, it passes; and
+//! mail Postfix signs through the OpenDKIM milter passes at mail-server.
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -105,16 +106,15 @@ s.quit()
     assert_eq!(results[0].result, DkimResult::Pass, "{results:?}");
 }
 
-/// A private OpenDKIM milter verifying with `keys` (its TestPublicKeys file).
-fn opendkim_milter(dir: &std::path::Path, keys: &std::path::Path) -> (u16, Daemon) {
+/// A private OpenDKIM milter with `settings` (its mode and keys).
+fn opendkim_milter(dir: &std::path::Path, settings: &str) -> (u16, Daemon) {
     let port = free_port();
     let conf = dir.join("opendkim.conf");
     std::fs::write(
         &conf,
         format!(
-            "Mode v\nSyslog no\nRequireSafeKeys no\nAuthservID opendkim.test\n\
-             Socket inet:{port}@127.0.0.1\nTestPublicKeys {}\n",
-            keys.display()
+            "Syslog no\nRequireSafeKeys no\nAuthservID opendkim.test\n\
+             Socket inet:{port}@127.0.0.1\n{settings}"
         ),
     )
     .unwrap();
@@ -154,7 +154,10 @@ fn relayed_mail_verifies_at_postfix_with_the_opendkim_milter() {
     assert!(record.starts_with("v=DKIM1; k=ed25519; p="), "{record}");
     let public = dir.path().join("public-keys");
     std::fs::write(&public, format!("s1._domainkey.example.test {record}\n")).unwrap();
-    let (milter, _opendkim) = opendkim_milter(dir.path(), &public);
+    let (milter, _opendkim) = opendkim_milter(
+        dir.path(),
+        &format!("Mode v\nTestPublicKeys {}\n", public.display()),
+    );
 
     let vmail = TempDir::new("vmail-dkim");
     std::fs::create_dir_all(vmail.path().join("box")).unwrap();
@@ -209,4 +212,109 @@ Date: Wed, 02 Dec 2026 10:00:00 +0000\r\nMessage-ID: <dkim-relay@example.test>\r
         verdict.contains("dkim=pass") && verdict.contains("header.d=example.test"),
         "{verdict}"
     );
+}
+
+#[test]
+fn postfix_signing_with_the_opendkim_milter_verifies_at_mail_server() {
+    let dir = TempDir::new("dkim-inbound");
+    let key = dir.path().join("od.pem");
+    let made = run(
+        Command::new(require("openssl"))
+            .args([
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+            ])
+            .arg(&key),
+        b"",
+        Duration::from_secs(60),
+    );
+    assert!(made.status.success());
+    let printed = run(
+        Command::new(bin("mail-server"))
+            .arg("dkim-record")
+            .arg(&key),
+        b"",
+        Duration::from_secs(30),
+    );
+    let record = String::from_utf8(printed.stdout).unwrap().trim().to_owned();
+    let chunks: Vec<String> = record
+        .as_bytes()
+        .chunks(200)
+        .map(|c| format!("\"{}\"", std::str::from_utf8(c).unwrap()))
+        .collect();
+    let dns = Nsd::start(
+        "example.net",
+        &format!(
+            "$ORIGIN example.net.\n$TTL 300\n\
+             @ IN SOA ns.example.net. admin.example.net. 1 3600 600 86400 300\n\
+             @ IN NS ns\nns IN A 127.0.0.1\n\
+             sign IN TXT \"v=spf1 ip4:127.0.0.1 -all\"\n\
+             od._domainkey.sign IN TXT {}\n",
+            chunks.join(" ")
+        ),
+    );
+    // mail-server checks mail from loopback too, asking NSD.
+    let config = dir.path().join("mail-server.toml");
+    std::fs::write(&config, "[sender_auth]\ncheck_loopback = true\n").unwrap();
+    let server = MailServer::start(&[
+        "--config",
+        &config.display().to_string(),
+        "--dns",
+        &dns.addr().to_string(),
+    ]);
+    // Postfix signs through OpenDKIM and relays to mail-server.
+    let (milter, _opendkim) = opendkim_milter(
+        dir.path(),
+        &format!(
+            "Mode s\nDomain sign.example.net\nSelector od\nKeyFile {}\n",
+            key.display()
+        ),
+    );
+    let postfix = Postfix::start(&format!(
+        "smtpd_milters = inet:127.0.0.1:{milter}\nmilter_default_action = tempfail\n\
+         relayhost = [127.0.0.1]:{}",
+        server.ports.smtp
+    ));
+    let out = python(
+        &format!(
+            r#"
+import smtplib
+s = smtplib.SMTP("127.0.0.1", {port})
+s.sendmail("ann@sign.example.net", ["bob@example.test"],
+    "From: Ann <ann@sign.example.net>\r\nTo: bob@example.test\r\nSubject: signed by OpenDKIM\r\n"
+    "Date: Wed, 02 Dec 2026 10:00:00 +0000\r\nMessage-ID: <od-1@sign.example.net>\r\n\r\nVia Postfix.\r\n")
+s.quit()
+print("ok")
+"#,
+            port = postfix.port
+        ),
+        &[],
+    );
+    assert_eq!(out.trim(), "ok");
+    let inbox = server.wait_inbox("bob", 1, Duration::from_secs(30));
+    assert_eq!(
+        inbox.len(),
+        1,
+        "nothing arrived\npostfix: {}\nmail-server: {}",
+        postfix.log(),
+        server.log()
+    );
+    let unfolded = inbox[0].replace("\r\n\t", " ").replace("\n\t", " ");
+    assert!(
+        unfolded.contains("DKIM-Signature: v=1; a=rsa-sha256;") && unfolded.contains("s=od;"),
+        "OpenDKIM did not sign: {unfolded}"
+    );
+    let verdict = unfolded
+        .lines()
+        .find(|l| l.starts_with("Authentication-Results: mail.example.test;"))
+        .unwrap_or_else(|| panic!("no verdict: {unfolded}"));
+    assert!(
+        verdict.contains("dkim=pass header.d=sign.example.net header.s=od"),
+        "{verdict}"
+    );
+    assert!(verdict.contains("dmarc=none"), "{verdict}");
 }
