@@ -69,57 +69,67 @@ impl Resolver {
     }
 
     /// Runs an SPF check to its result.
-    pub async fn spf(&self, mut check: SpfCheck) -> SpfOutcome {
-        loop {
-            match check.poll() {
-                spf::Step::Lookup(q) => {
-                    let a = self.answer(&q).await;
-                    check.answer(q, a);
-                }
-                spf::Step::Done(outcome) => return outcome,
-            }
-        }
+    pub async fn spf(&self, check: SpfCheck) -> SpfOutcome {
+        self.run(check).await
     }
 
     /// Verifies every DKIM signature of a message.
-    pub async fn dkim(&self, mut verifier: DkimVerifier) -> Vec<SignatureResult> {
-        loop {
-            match verifier.poll() {
-                dkim::Step::Lookup(q) => {
-                    let a = self.answer(&q).await;
-                    verifier.answer(q, a);
-                }
-                dkim::Step::Done(results) => return results,
-            }
-        }
+    pub async fn dkim(&self, verifier: DkimVerifier) -> Vec<SignatureResult> {
+        self.run(verifier).await
     }
 
     /// Runs a DMARC check to its outcome.
-    pub async fn dmarc(&self, mut check: DmarcCheck) -> DmarcOutcome {
-        loop {
-            match check.poll() {
-                dmarc::Step::Lookup(q) => {
-                    let a = self.answer(&q).await;
-                    check.answer(q, a);
-                }
-                dmarc::Step::Done(outcome) => return outcome,
-            }
-        }
+    pub async fn dmarc(&self, check: DmarcCheck) -> DmarcOutcome {
+        self.run(check).await
     }
 
     /// Validates a message's ARC chain.
-    pub async fn arc(&self, mut verifier: ArcVerifier) -> ArcOutcome {
+    pub async fn arc(&self, verifier: ArcVerifier) -> ArcOutcome {
+        self.run(verifier).await
+    }
+
+    /// Answers `check`'s questions until it ends.
+    async fn run<C: Check>(&self, mut check: C) -> C::Outcome {
         loop {
-            match verifier.poll() {
-                arc::Step::Lookup(q) => {
-                    let a = self.answer(&q).await;
-                    verifier.answer(q, a);
+            match check.next() {
+                Ok(question) => {
+                    let answer = self.answer(&question).await;
+                    check.take(question, answer);
                 }
-                arc::Step::Done(outcome) => return outcome,
+                Err(outcome) => return outcome,
             }
         }
     }
 }
+
+/// What every check does: ask a question or end; take an answer.
+trait Check {
+    type Outcome;
+    fn next(&mut self) -> Result<Question, Self::Outcome>;
+    fn take(&mut self, question: Question, answer: Answer);
+}
+
+macro_rules! check {
+    ($type:ty, $step:path, $outcome:ty) => {
+        impl Check for $type {
+            type Outcome = $outcome;
+            fn next(&mut self) -> Result<Question, $outcome> {
+                use $step as S;
+                match self.poll() {
+                    S::Lookup(q) => Ok(q),
+                    S::Done(outcome) => Err(outcome),
+                }
+            }
+            fn take(&mut self, question: Question, answer: Answer) {
+                self.answer(question, answer);
+            }
+        }
+    };
+}
+check!(SpfCheck, spf::Step, SpfOutcome);
+check!(DkimVerifier, dkim::Step, Vec<SignatureResult>);
+check!(DmarcCheck, dmarc::Step, DmarcOutcome);
+check!(ArcVerifier, arc::Step, ArcOutcome);
 
 /// One DNS record as the checks take it; other types are dropped.
 fn record(data: &RData) -> Option<Record> {

@@ -9,28 +9,12 @@ use sansmail_auth::arc::{ArcOutcome, ArcResult, ArcSealer, ArcVerifier, MAX_INST
 use sansmail_auth::dkim::{DkimSigner, SigningKey};
 use sansmail_auth::dns::{Answer, Record};
 use sansmail_auth::results::{AuthenticationResults, MethodResult};
-use sansmail_test_support::{TempDir, require, run};
+use sansmail_test_support::{TempDir, openssl_key, require, rsa_pem, run};
 
 const MESSAGE: &[u8] = b"From: Ann <ann@example.com>\r\nTo: list@example.org\r\nSubject: Lunch\r\n\
 Date: Wed, 02 Dec 2026 10:00:00 +0000\r\nMessage-ID: <m1@example.com>\r\n\r\nShall we?\r\n";
 
 const NOW: u64 = 1_790_000_000;
-
-fn openssl_key(algorithm: &[&str]) -> String {
-    let out = run(
-        Command::new(require("openssl"))
-            .arg("genpkey")
-            .args(algorithm),
-        b"",
-        Duration::from_secs(60),
-    );
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn rsa_pem() -> String {
-    openssl_key(&["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
-}
 
 /// A sealer for `domain` with selector `arc`, and the zone entry of its key.
 fn sealer(domain: &str, pem: &str) -> (ArcSealer, (String, Answer)) {

@@ -10,26 +10,10 @@ use sansmail_auth::dkim::{
     DkimResult, DkimSigner, DkimVerifier, MAX_SIGNATURES, SignatureResult, SigningKey, Step,
 };
 use sansmail_auth::dns::{Answer, Record};
-use sansmail_test_support::{TempDir, require, run};
+use sansmail_test_support::{TempDir, openssl_key, require, rsa_pem, run};
 
 const MESSAGE: &[u8] = b"From: Ann <ann@example.com>\r\nTo: bob@example.org\r\nSubject: Lunch\r\n\
 Date: Wed, 02 Dec 2026 10:00:00 +0000\r\nMessage-ID: <m1@example.com>\r\n\r\nShall we?\r\n  Noon  \r\n\r\n\r\n";
-
-fn openssl_key(algorithm: &[&str]) -> String {
-    let out = run(
-        Command::new(require("openssl"))
-            .arg("genpkey")
-            .args(algorithm),
-        b"",
-        Duration::from_secs(60),
-    );
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn rsa_pem() -> String {
-    openssl_key(&["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
-}
 
 fn verify(message: &[u8], zone: &HashMap<String, Answer>) -> (Vec<SignatureResult>, usize) {
     let mut v = DkimVerifier::new(message, 1_800_000_000);
@@ -306,6 +290,32 @@ fn opendkim(dir: &TempDir, config: &str, message: &[u8]) -> String {
     text
 }
 
+/// MESSAGE signed by OpenDKIM as example.com, selector sel, with the key
+/// at `key` and `extra` settings: the signature's value, and the message
+/// with it on top.
+fn opendkim_signed(dir: &TempDir, key: &std::path::Path, extra: &str) -> (String, String) {
+    let printed = opendkim(
+        dir,
+        &format!(
+            "Mode s\nDomain example.com\nSelector sel\nKeyFile {}\n{extra}",
+            key.display()
+        ),
+        MESSAGE,
+    );
+    let value = printed
+        .split("hname='DKIM-Signature' hvalue='")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_else(|| panic!("no signature in {printed}"))
+        .replace("\r\n", "\n")
+        .replace('\n', "\r\n");
+    let signed = format!(
+        "DKIM-Signature: {value}\r\n{}",
+        String::from_utf8(MESSAGE.to_vec()).unwrap()
+    );
+    (value, signed)
+}
+
 #[test]
 fn opendkim_verifies_ours_and_we_verify_opendkim() {
     let dir = TempDir::new("opendkim");
@@ -345,24 +355,7 @@ fn opendkim_verifies_ours_and_we_verify_opendkim() {
     let pem = rsa_pem();
     let key_path = dir.path().join("signing.pem");
     std::fs::write(&key_path, &pem).unwrap();
-    let printed = opendkim(
-        &dir,
-        &format!(
-            "Mode s\nDomain example.com\nSelector sel\nKeyFile {}\nCanonicalization relaxed/simple\n",
-            key_path.display()
-        ),
-        MESSAGE,
-    );
-    let value = printed
-        .split("hname='DKIM-Signature' hvalue='")
-        .nth(1)
-        .and_then(|rest| rest.split('\'').next())
-        .unwrap_or_else(|| panic!("no signature in {printed}"));
-    let theirs = format!(
-        "DKIM-Signature: {}\r\n{}",
-        value.replace("\r\n", "\n").replace('\n', "\r\n"),
-        String::from_utf8(MESSAGE.to_vec()).unwrap()
-    );
+    let (_, theirs) = opendkim_signed(&dir, &key_path, "Canonicalization relaxed/simple\n");
     let zone = zone_for(&SigningKey::from_pem(&pem).unwrap());
     let (results, _) = verify(theirs.as_bytes(), &zone);
     assert_eq!(results[0].result, DkimResult::Pass, "{results:?}\n{theirs}");
@@ -452,19 +445,7 @@ fn expired_signatures_and_subdomain_identities_are_judged_as_rfc_6376_says() {
     let key = SigningKey::from_pem(&pem).unwrap();
     let record = key.public_key_record();
     // OpenDKIM signs with x= one hour after t=.
-    let printed = opendkim(
-        &dir,
-        &format!(
-            "Mode s\nDomain example.com\nSelector sel\nKeyFile {}\nSignatureTTL 3600\n",
-            key_path.display()
-        ),
-        MESSAGE,
-    );
-    let value = printed
-        .split("hname='DKIM-Signature' hvalue='")
-        .nth(1)
-        .and_then(|rest| rest.split('\'').next())
-        .unwrap_or_else(|| panic!("no signature in {printed}"));
+    let (value, signed) = opendkim_signed(&dir, &key_path, "SignatureTTL 3600\n");
     assert!(value.contains("x="), "{value}");
     let t: u64 = value
         .split("t=")
@@ -472,11 +453,6 @@ fn expired_signatures_and_subdomain_identities_are_judged_as_rfc_6376_says() {
         .and_then(|r| r.split(';').next())
         .and_then(|t| t.trim().parse().ok())
         .expect("t=");
-    let signed = format!(
-        "DKIM-Signature: {}\r\n{}",
-        value.replace("\r\n", "\n").replace('\n', "\r\n"),
-        String::from_utf8(MESSAGE.to_vec()).unwrap()
-    );
     let zone = zone_for(&key);
     let judge = |now: u64, zone: &HashMap<String, Answer>| {
         let mut v = DkimVerifier::new(signed.as_bytes(), now);

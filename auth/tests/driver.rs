@@ -10,16 +10,7 @@ use sansmail_auth::dmarc::{DmarcCheck, DmarcResult, Policy};
 use sansmail_auth::dns::{Answer, QueryKind, Question, Record};
 use sansmail_auth::driver::{Config, Resolver};
 use sansmail_auth::spf::{SpfCheck, SpfResult};
-use sansmail_test_support::{Nsd, require, run};
-
-/// A TXT record's text as zone-file character-strings of at most 255 octets.
-fn txt(text: &str) -> String {
-    text.as_bytes()
-        .chunks(200)
-        .map(|c| format!("\"{}\"", std::str::from_utf8(c).unwrap()))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+use sansmail_test_support::{Nsd, require, rsa_pem, run, zone_txt};
 
 /// The test zone: one name per SPF case, a DKIM key and DMARC policies.
 fn zone(dkim_record: &str) -> String {
@@ -49,8 +40,11 @@ fn zone(dkim_record: &str) -> String {
          _dmarc IN TXT \"v=DMARC1; p=reject; rua=mailto:dmarc@auth.test\"\n\
          _dmarc.soft IN TXT \"v=DMARC1; p=quarantine; adkim=s\"\n",
     );
-    z.push_str(&format!("long IN TXT {}\n", txt(&long)));
-    z.push_str(&format!("sel._domainkey IN TXT {}\n", txt(dkim_record)));
+    z.push_str(&format!("long IN TXT {}\n", zone_txt(&long)));
+    z.push_str(&format!(
+        "sel._domainkey IN TXT {}\n",
+        zone_txt(dkim_record)
+    ));
     z
 }
 
@@ -132,18 +126,7 @@ for ip, sender, helo in [{cases}]:
 }
 
 fn rsa_key() -> SigningKey {
-    let out = run(
-        Command::new(require("openssl")).args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-        ]),
-        b"",
-        Duration::from_secs(60),
-    );
-    SigningKey::from_pem(&String::from_utf8(out.stdout).unwrap()).unwrap()
+    SigningKey::from_pem(&rsa_pem()).unwrap()
 }
 
 #[test]

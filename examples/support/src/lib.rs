@@ -722,6 +722,36 @@ pub fn chown_nobody(path: &Path) {
     assert!(out.status.success(), "chown failed");
 }
 
+/// A new private key in PKCS#8 PEM from `openssl genpkey` with `args`
+/// (`["-algorithm", "ed25519"]`, say).
+pub fn openssl_key(args: &[&str]) -> String {
+    let out = run(
+        Command::new(require("openssl")).arg("genpkey").args(args),
+        b"",
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "openssl genpkey: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A new RSA-2048 private key in PKCS#8 PEM.
+pub fn rsa_pem() -> String {
+    openssl_key(&["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
+}
+
+/// A TXT record's text as zone-file character-strings of at most 200 octets.
+pub fn zone_txt(text: &str) -> String {
+    text.as_bytes()
+        .chunks(200)
+        .map(|c| format!("\"{}\"", String::from_utf8_lossy(c)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A private NSD (authoritative DNS server) on 127.0.0.1 serving `zone` for `origin`, stopped on drop.
 pub struct Nsd {
     pub port: u16,
