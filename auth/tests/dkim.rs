@@ -222,30 +222,10 @@ sys.stdout.write(sig.decode() + message.decode())
     assert!(!results[0].unsigned_body);
     // With l=, what is added after the signed length is no part of what
     // verifies, and the result says so.
-    let script = format!(
-        r#"
-import dkim, sys
-message = {message:?}.encode()
-sig = dkim.sign(message, b"sel", b"example.com", open({key:?}, "rb").read(), canonicalize=(b"relaxed", b"relaxed"), length=True)
-sys.stdout.write(sig.decode() + message.decode())
-"#,
-        key = key_path.display().to_string(),
-        message = String::from_utf8(MESSAGE.to_vec()).unwrap(),
+    let with_l = dkimpy_signed(
+        &key_path,
+        "canonicalize=(b\"relaxed\", b\"relaxed\"), length=True",
     );
-    let out = run(
-        Command::new(require("python3")).arg("-c").arg(script),
-        b"",
-        Duration::from_secs(60),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let with_l = String::from_utf8(out.stdout)
-        .unwrap()
-        .replace("\r\n", "\n")
-        .replace('\n', "\r\n");
     assert!(with_l.contains("l="), "{with_l}");
     let (results, _) = verify(with_l.as_bytes(), &zone);
     assert_eq!(
@@ -288,6 +268,32 @@ fn opendkim(dir: &TempDir, config: &str, message: &[u8]) -> String {
     );
     assert!(out.status.success(), "opendkim: {text}");
     text
+}
+
+/// MESSAGE signed by dkimpy as example.com, selector sel, with the key at
+/// `key` and `extra` arguments to `dkim.sign`.
+fn dkimpy_signed(key: &std::path::Path, extra: &str) -> String {
+    let script = format!(
+        "import dkim, sys\nmessage = {message:?}.encode()\n\
+         sig = dkim.sign(message, b'sel', b'example.com', open({key:?}, 'rb').read(), {extra})\n\
+         sys.stdout.write(sig.decode() + message.decode())\n",
+        key = key.display().to_string(),
+        message = String::from_utf8(MESSAGE.to_vec()).unwrap(),
+    );
+    let out = run(
+        Command::new(require("python3")).arg("-c").arg(script),
+        b"",
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .replace("\r\n", "\n")
+        .replace('\n', "\r\n")
 }
 
 /// MESSAGE signed by OpenDKIM as example.com, selector sel, with the key
@@ -472,30 +478,7 @@ fn expired_signatures_and_subdomain_identities_are_judged_as_rfc_6376_says() {
     assert_eq!(late[0].reason.as_deref(), Some("signature expired"));
 
     // dkimpy signs with i= in a subdomain: fine, unless the key says t=s.
-    let script = format!(
-        r#"
-import dkim, sys
-message = {message:?}.encode()
-sig = dkim.sign(message, b"sel", b"example.com", open({key:?}, "rb").read(), identity=b"ann@mail.example.com")
-sys.stdout.write(sig.decode() + message.decode())
-"#,
-        key = key_path.display().to_string(),
-        message = String::from_utf8(MESSAGE.to_vec()).unwrap(),
-    );
-    let out = run(
-        Command::new(require("python3")).arg("-c").arg(script),
-        b"",
-        Duration::from_secs(60),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let with_i = String::from_utf8(out.stdout)
-        .unwrap()
-        .replace("\r\n", "\n")
-        .replace('\n', "\r\n");
+    let with_i = dkimpy_signed(&key_path, "identity=b\"ann@mail.example.com\"");
     assert!(with_i.contains("i=ann@mail.example.com"), "{with_i}");
     let (results, _) = verify(with_i.as_bytes(), &zone);
     assert_eq!(results[0].result, DkimResult::Pass, "{results:?}");

@@ -14,24 +14,7 @@ use sansmail_test_support::*;
 fn forwarded_mail_is_arc_sealed_and_the_chain_validates() {
     let dir = TempDir::new("forward");
     let keys = dir.path().join("keys");
-    let made = run(
-        Command::new(bin("mail-server"))
-            .args(["dkim-keygen", "example.test", "--data"])
-            .arg(&keys),
-        b"",
-        Duration::from_secs(60),
-    );
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    let record = String::from_utf8(made.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_owned();
+    let (key, record) = dkim_keygen(&keys, "example.test", &[]);
 
     let port = free_port();
     let destination = Sink::start_at(
@@ -45,7 +28,7 @@ fn forwarded_mail_is_arc_sealed_and_the_chain_validates() {
          [sender_auth]\ncheck_loopback = true\n\n\
          [forwards]\nann = \"ann@fwd.remote.test\"\n\n\
          [[dkim]]\ndomain = \"example.test\"\nselector = \"s1\"\nkey = \"{}\"\n",
-        keys.join("dkim/example.test/s1.pem").display()
+        key.display()
     );
     let (_dns, _config, server) = relaying_server(
         "fwd IN MX 10 mx1\nmx1 IN A 127.0.0.2\nsender IN TXT \"v=spf1 ip4:127.0.0.1 -all\"\n",

@@ -266,6 +266,34 @@ print("ok")
     assert_eq!(out.trim(), "ok");
 }
 
+/// `mail-server dkim-keygen DOMAIN ARGS.. --data DATA`: the key it made
+/// (`DATA/dkim/DOMAIN/s1.pem`, or another selector given in `args`) and the
+/// TXT record it printed.
+pub fn dkim_keygen(data: &Path, domain: &str, args: &[&str]) -> (PathBuf, String) {
+    let made = run(
+        Command::new(bin("mail-server"))
+            .args(["dkim-keygen", domain])
+            .args(args)
+            .arg("--data")
+            .arg(data),
+        b"",
+        Duration::from_secs(60),
+    );
+    let printed = String::from_utf8_lossy(&made.stdout).into_owned();
+    assert!(
+        made.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let key = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("key: "))
+        .expect("the key's path")
+        .into();
+    let record = printed.lines().last().unwrap_or_default().to_owned();
+    (key, record)
+}
+
 /// A mail-server that relays through NSD serving `records` under
 /// remote.test, reaching every exchanger on `remote_port`, with `queue`
 /// as its `[queue]` settings. The DNS server and config outlive it with it.
