@@ -19,6 +19,7 @@ pub mod mail_server_input;
 pub mod mime_parse;
 pub mod mime_rebuild;
 pub mod mime_stream;
+pub mod mta_sts;
 pub mod mx_lookup;
 pub mod pop3_client_session;
 pub mod pop3_command;

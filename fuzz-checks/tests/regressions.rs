@@ -21,6 +21,7 @@ fn check_of(target: &str) -> Option<fn(&[u8])> {
         "mime_parse" => checks::mime_parse::check,
         "mime_rebuild" => checks::mime_rebuild::check,
         "mime_stream" => checks::mime_stream::check,
+        "mta_sts" => checks::mta_sts::check,
         "mx_lookup" => checks::mx_lookup::check,
         "pop3_client_session" => checks::pop3_client_session::check,
         "pop3_command" => checks::pop3_command::check,
@@ -74,7 +75,7 @@ fn every_fuzz_target_has_its_check() {
         assert!(check_of(name).is_some(), "{name}: not in check_of");
         count += 1;
     }
-    assert_eq!(count, 28);
+    assert_eq!(count, 29);
 }
 
 #[test]

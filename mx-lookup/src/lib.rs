@@ -7,7 +7,8 @@
 //! by preference, equal preferences in seeded random order, each with its
 //! addresses; or the domain itself as implicit MX) or an [`MxError`] that
 //! says whether a queue should bounce or retry. A [`RecordLookup`] asks
-//! one question (TXT, A, AAAA, MX, PTR, ...) with the same machinery. It
+//! one question (TXT, A, AAAA, MX, PTR, ...) with the same machinery;
+//! [`mta_sts`] reads MTA-STS records and policies (RFC 8461). It
 //! does no I/O, reads no clock and draws no randomness of its own.
 //!
 //! ```
@@ -41,6 +42,7 @@
 
 mod config;
 mod lookup;
+pub mod mta_sts;
 mod plan;
 mod records;
 

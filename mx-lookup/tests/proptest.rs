@@ -43,3 +43,41 @@ proptest! {
         }
     }
 }
+
+mod mta_sts {
+    use proptest::prelude::*;
+    use sansmail_mx::mta_sts::{MAX_AGE_LIMIT, Mode, Policy, StsRecord};
+
+    fn host() -> impl Strategy<Value = String> {
+        "[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?){1,3}"
+    }
+
+    proptest! {
+        /// A policy written and read back is the same policy, and allows
+        /// each of its own plain host names.
+        #[test]
+        fn policies_round_trip(
+            mode in prop::sample::select(vec![Mode::Enforce, Mode::Testing, Mode::None]),
+            max_age in 0..=MAX_AGE_LIMIT,
+            hosts in proptest::collection::vec((host(), any::<bool>()), 1..5),
+        ) {
+            let mx: Vec<String> = hosts
+                .iter()
+                .map(|(h, wild)| if *wild { format!("*.{h}") } else { h.clone() })
+                .collect();
+            let policy = Policy { mode, max_age, mx };
+            let text = policy.to_string();
+            prop_assert_eq!(Policy::parse(&text), Ok(policy.clone()));
+            for (h, wild) in &hosts {
+                let name = if *wild { format!("mx7.{h}") } else { h.clone() };
+                prop_assert!(policy.allows(&name), "{} in {:?}", name, policy.mx);
+            }
+        }
+
+        #[test]
+        fn records_round_trip(id in "[A-Za-z0-9]{1,32}") {
+            let record = StsRecord { id };
+            prop_assert_eq!(StsRecord::parse(&record.to_string()), Ok(record));
+        }
+    }
+}
