@@ -65,6 +65,11 @@ pub struct SenderAuth {
     pub dmarc: DmarcMode,
     /// Also check mail from loopback addresses (local programs are trusted otherwise).
     pub check_loopback: bool,
+    /// Forwarders (mailing lists, say) whose ARC seal is trusted: when DMARC
+    /// fails but the ARC chain passes, its newest set is sealed by one of
+    /// these and their results say DMARC passed there, the message is
+    /// delivered as if DMARC passed (RFC 8617 §7.2).
+    pub trusted_arc_sealers: Vec<String>,
     /// Seconds the DNS lookups of one message may take; past it, temperror.
     pub timeout_secs: u64,
 }
@@ -89,6 +94,7 @@ impl Default for SenderAuth {
             arc: true,
             dmarc: DmarcMode::Enforce,
             check_loopback: false,
+            trusted_arc_sealers: Vec::new(),
             timeout_secs: 20,
         }
     }
@@ -534,6 +540,7 @@ mod tests {
             "arc",
             "dmarc",
             "check_loopback",
+            "trusted_arc_sealers",
             "[limits]",
             "max_message_size",
             "max_recipients",

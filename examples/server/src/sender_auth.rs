@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
-use sansmail_auth::arc::{ArcResult, ArcVerifier};
+use sansmail_auth::arc::{ArcOutcome, ArcResult, ArcVerifier};
 use sansmail_auth::dkim::{DkimResult, DkimVerifier, SignatureResult};
 use sansmail_auth::dmarc::{DmarcCheck, DmarcOutcome, DmarcResult, Policy};
 use sansmail_auth::driver::{Config, Resolver};
@@ -145,7 +145,13 @@ impl Checker {
             Some(
                 tokio::time::timeout(limit, self.resolver.arc(verifier))
                     .await
-                    .map_or(ArcResult::TempError, |o| o.result),
+                    .unwrap_or_else(|_| ArcOutcome {
+                        result: ArcResult::TempError,
+                        instances: 0,
+                        reason: Some("DNS lookups timed out".into()),
+                        sealers: Vec::new(),
+                        results: Vec::new(),
+                    }),
             )
         };
         let (spf, dkim, arc) = tokio::join!(spf, dkim, arc);
@@ -183,7 +189,7 @@ impl Checker {
         envelope: &Envelope<'_>,
         spf: Option<SpfOutcome>,
         dkim: Option<Vec<SignatureResult>>,
-        arc: Option<ArcResult>,
+        arc: Option<ArcOutcome>,
         from_domain: Option<String>,
         dmarc: Option<DmarcOutcome>,
     ) -> Verdict {
@@ -225,12 +231,13 @@ impl Checker {
                 results.results.push(r);
             }
         }
-        if let Some(arc) = arc {
+        if let Some(arc) = &arc {
             results
                 .results
-                .push(MethodResult::new("arc", &arc.to_string()));
-            summary.push(format!("arc={arc}"));
+                .push(MethodResult::new("arc", &arc.result.to_string()));
+            summary.push(format!("arc={}", arc.result));
         }
+        let vouched = arc.as_ref().and_then(|a| self.trusted_forwarder(a));
         let mut action = Action::Deliver;
         if let (Some(domain), Some(dmarc)) = (&from_domain, &dmarc) {
             let mut r = MethodResult::new("dmarc", &dmarc.result.to_string())
@@ -238,9 +245,17 @@ impl Checker {
             if let Some((_, record)) = &dmarc.record {
                 r = r.with_property("policy", "dmarc", &record.policy.to_string());
             }
-            summary.push(format!("dmarc={}", dmarc.result));
+            if let (DmarcResult::Fail, Some(sealer)) = (dmarc.result, &vouched) {
+                r = r.with_reason(&format!("delivered: ARC sealed by trusted {sealer}"));
+                summary.push(format!("dmarc=fail(arc-override={sealer})"));
+            } else {
+                summary.push(format!("dmarc={}", dmarc.result));
+            }
             results.results.push(r);
-            if self.settings.dmarc == DmarcMode::Enforce && dmarc.result == DmarcResult::Fail {
+            if self.settings.dmarc == DmarcMode::Enforce
+                && dmarc.result == DmarcResult::Fail
+                && vouched.is_none()
+            {
                 action = match dmarc.disposition {
                     Policy::Reject => Action::Reject(
                         Reply::text(
@@ -263,8 +278,29 @@ impl Checker {
             action,
             summary: summary.join(" "),
             results,
-            arc,
+            arc: arc.map(|a| a.result),
         }
+    }
+
+    /// The trusted sealer that vouches for a message DMARC refuses: the
+    /// chain passes, its newest set is sealed by a domain in
+    /// `trusted_arc_sealers`, and that set's results say DMARC passed.
+    fn trusted_forwarder(&self, arc: &ArcOutcome) -> Option<String> {
+        if arc.result != ArcResult::Pass {
+            return None;
+        }
+        let sealer = arc.sealers.last()?;
+        let trusted = self
+            .settings
+            .trusted_arc_sealers
+            .iter()
+            .any(|t| t.trim_end_matches('.').eq_ignore_ascii_case(sealer));
+        let seen = AuthenticationResults::parse(arc.results.last()?).ok()?;
+        let passed = seen
+            .results
+            .iter()
+            .any(|r| r.method == "dmarc" && r.result == "pass");
+        (trusted && passed).then(|| sealer.clone())
     }
 }
 
@@ -342,4 +378,91 @@ pub fn strip_forged_results(message: &[u8], authserv_id: &str) -> Option<Vec<u8>
     }
     out.extend_from_slice(&message[at..]);
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sansmail_auth::dmarc::DmarcRecord;
+
+    fn checker(trusted: &[&str]) -> Checker {
+        let settings = SenderAuth {
+            trusted_arc_sealers: trusted.iter().map(|s| s.to_string()).collect(),
+            ..SenderAuth::default()
+        };
+        Checker::new(
+            settings,
+            vec!["127.0.0.1:53".parse().unwrap()],
+            "mx.example.test",
+        )
+    }
+
+    /// The action for a message whose From domain's `p=reject` failed, after `arc`.
+    fn decide(checker: &Checker, arc: ArcOutcome) -> (Action, String) {
+        let envelope = Envelope {
+            ip: "192.0.2.1".parse().unwrap(),
+            helo: "list.example",
+            mail_from: "bounces@list.example",
+        };
+        let dmarc = DmarcOutcome {
+            result: DmarcResult::Fail,
+            disposition: Policy::Reject,
+            record: Some((
+                "strict.example".into(),
+                DmarcRecord::parse("v=DMARC1; p=reject").unwrap(),
+            )),
+        };
+        let v = checker.verdict(
+            &envelope,
+            None,
+            None,
+            Some(arc),
+            Some("strict.example".into()),
+            Some(dmarc),
+        );
+        (v.action, v.field)
+    }
+
+    fn chain(result: ArcResult, sealer: &str, seen: &str) -> ArcOutcome {
+        ArcOutcome {
+            result,
+            instances: 1,
+            reason: None,
+            sealers: vec![sealer.into()],
+            results: vec![format!("mx.{sealer}; {seen}")],
+        }
+    }
+
+    #[test]
+    fn a_trusted_forwarder_that_saw_dmarc_pass_overrides_the_policy() {
+        let trusting = checker(&["list.example"]);
+        let (action, field) = decide(
+            &trusting,
+            chain(
+                ArcResult::Pass,
+                "list.example",
+                "dmarc=pass header.from=strict.example",
+            ),
+        );
+        assert_eq!(action, Action::Deliver);
+        assert!(
+            field.contains("dmarc=fail reason=\"delivered: ARC sealed by trusted list.example\""),
+            "{field}"
+        );
+        // Anything less and the policy applies.
+        for arc in [
+            chain(ArcResult::Pass, "other.example", "dmarc=pass"),
+            chain(ArcResult::Pass, "list.example", "dmarc=fail"),
+            chain(ArcResult::Fail, "list.example", "dmarc=pass"),
+            chain(ArcResult::TempError, "list.example", "dmarc=pass"),
+        ] {
+            let (action, _) = decide(&trusting, arc.clone());
+            assert!(matches!(action, Action::Reject(_)), "{arc:?}");
+        }
+        let (action, _) = decide(
+            &checker(&[]),
+            chain(ArcResult::Pass, "list.example", "dmarc=pass"),
+        );
+        assert!(matches!(action, Action::Reject(_)));
+    }
 }
