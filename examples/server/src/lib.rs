@@ -6,11 +6,12 @@
 //! [`relay`] (delivery to other domains, [`dsn`] for bounces) or [`local`]
 //! (delivery into the store) → [`imap`] and [`pop3`] (reading). [`server`]
 //! assembles them from [`config`]; [`tls`] makes the certificates and
-//! [`dkim_keys`] the DKIM keys.
+//! [`dkim_keys`] the DKIM keys; [`dane`] the TLSA record of the certificate.
 //! Mail itself lives in `sansmail-store`, shared by every service.
 
 pub mod accounts;
 pub mod config;
+pub mod dane;
 pub mod dkim_keys;
 pub mod dsn;
 pub mod filter;

@@ -11,6 +11,8 @@ const USAGE: &str = "usage: mail-server [--config FILE] [overrides...]
                                               (a DKIM key in DATA/dkim/DOMAIN/S.pem, signing
                                               DOMAIN's mail at the next start; prints its TXT record)
        mail-server dkim-record KEY.pem        (the TXT record that publishes a DKIM key)
+       mail-server dane-record [--config FILE] [--data DIR] [--port N]
+                                              (the TLSA record, 3 1 1, of the server's certificate)
 
 With no arguments it serves ./mail-data on unprivileged ports with a demo
 user whose password is printed at first start.
@@ -79,6 +81,7 @@ fn main() {
         Some("hash-password") => return hash_password(raw.next()),
         Some("dkim-record") => return dkim_record(raw.next()),
         Some("dkim-keygen") => return dkim_keygen(raw.collect()),
+        Some("dane-record") => return dane_record(raw.collect()),
         _ => {}
     }
     let settings = parse().unwrap_or_else(|e| args::exit_usage(&e, USAGE));
@@ -136,5 +139,41 @@ fn dkim_keygen(words: Vec<String>) {
             println!("{record}");
         }
         Err(e) => args::exit_error(e),
+    }
+}
+
+/// Prints the TLSA record of the certificate the server uses.
+fn dane_record(words: Vec<String>) {
+    let usage =
+        |why: &str| -> ! { args::exit_usage(&UsageError(format!("dane-record: {why}")), USAGE) };
+    let mut args = Args::from_vec(words);
+    let mut settings = Settings::default();
+    let mut port = 25;
+    while let Some(arg) = args.next_arg() {
+        match arg.as_str() {
+            "--config" => {
+                let file = args.value(&arg).unwrap_or_else(|e| usage(&e.0));
+                settings =
+                    Settings::from_file(file.as_ref()).unwrap_or_else(|e| args::exit_error(e));
+            }
+            "--data" => settings.data = args.value(&arg).unwrap_or_else(|e| usage(&e.0)).into(),
+            "--hostname" => settings.hostname = args.value(&arg).unwrap_or_else(|e| usage(&e.0)),
+            "--port" => port = args.parsed(&arg).unwrap_or_else(|e| usage(&e.0)),
+            other => usage(&format!("unknown argument {other:?}")),
+        }
+    }
+    let cert = settings
+        .tls_cert
+        .clone()
+        .unwrap_or_else(|| settings.data.join("tls/cert.pem"));
+    let pem = std::fs::read_to_string(&cert).unwrap_or_else(|e| {
+        args::exit_error(format!(
+            "{}: {e} (start the server once to make its certificate, or set tls_cert)",
+            cert.display()
+        ))
+    });
+    match sansmail_server::dane::tlsa_record(&pem, &settings.hostname, port) {
+        Ok(record) => println!("{record}"),
+        Err(e) => args::exit_error(format!("{}: {e}", cert.display())),
     }
 }
