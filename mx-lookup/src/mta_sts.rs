@@ -3,7 +3,10 @@
 //! written, and the policy's test of an MX host name. Fetching the policy
 //! over HTTPS and caching it are the caller's: this module does no I/O.
 
+use std::collections::HashMap;
 use std::fmt;
+
+use crate::{DeliveryPlan, MxHost};
 
 /// The longest `max_age` a policy may give: one year, in seconds.
 pub const MAX_AGE_LIMIT: u64 = 31_557_600;
@@ -210,6 +213,68 @@ impl fmt::Display for Policy {
     }
 }
 
+impl Policy {
+    /// Splits a delivery plan by the policy: the hosts it allows, in the
+    /// plan's order, and those it does not. In `enforce` mode only the
+    /// allowed ones may be tried (over TLS with a valid certificate); in
+    /// `testing` mode all may, the others only reported; `none` allows all.
+    pub fn split(&self, plan: &DeliveryPlan) -> (Vec<MxHost>, Vec<MxHost>) {
+        if self.mode == Mode::None {
+            return (plan.hosts.clone(), Vec::new());
+        }
+        plan.hosts
+            .iter()
+            .cloned()
+            .partition(|h| self.allows(&h.name))
+    }
+}
+
+/// Policies of the domains mail went to, kept for their `max_age` (RFC
+/// 8461 §5.1). Times are seconds since the epoch, given by the caller.
+#[derive(Clone, Debug, Default)]
+pub struct PolicyCache {
+    entries: HashMap<String, Cached>,
+}
+
+#[derive(Clone, Debug)]
+struct Cached {
+    id: String,
+    policy: Policy,
+    fetched: u64,
+}
+
+impl PolicyCache {
+    /// The policy of `domain` still in force at `now`.
+    pub fn get(&self, domain: &str, now: u64) -> Option<&Policy> {
+        let c = self.entries.get(&domain.to_ascii_lowercase())?;
+        (now < c.fetched.saturating_add(c.policy.max_age)).then_some(&c.policy)
+    }
+
+    /// True when the domain's TXT record `record` calls for fetching its
+    /// policy: none is kept, the kept one expired, or the record names
+    /// another id. With no record found (or none could be looked up) nothing
+    /// is fetched, and a kept policy stays in force until its `max_age`.
+    pub fn needs_fetch(&self, domain: &str, record: Option<&StsRecord>, now: u64) -> bool {
+        let Some(record) = record else {
+            return false;
+        };
+        match self.entries.get(&domain.to_ascii_lowercase()) {
+            None => true,
+            Some(c) => c.id != record.id || self.get(domain, now).is_none(),
+        }
+    }
+
+    /// Keeps `policy`, fetched at `now` for the record `id`.
+    pub fn store(&mut self, domain: &str, id: &str, policy: Policy, now: u64) {
+        let cached = Cached {
+            id: id.to_owned(),
+            policy,
+            fetched: now,
+        };
+        self.entries.insert(domain.to_ascii_lowercase(), cached);
+    }
+}
+
 /// A host name, or `*.` and a host name of at least two labels.
 fn valid_pattern(value: &str) -> bool {
     let name = value.trim_end_matches('.');
@@ -280,6 +345,53 @@ mod tests {
             None
         );
         assert_eq!(StsRecord::from_records(["v=spf1 -all"]), None);
+    }
+
+    #[test]
+    fn plans_split_by_the_policy_and_policies_are_kept_for_max_age() {
+        let host = |name: &str| MxHost {
+            preference: 10,
+            name: name.into(),
+            addresses: vec!["192.0.2.1".parse().unwrap()],
+        };
+        let plan = DeliveryPlan {
+            domain: "example.com".into(),
+            hosts: vec![
+                host("mx1.example.com"),
+                host("evil.example.org"),
+                host("mx2.example.com"),
+            ],
+            implicit: false,
+        };
+        let policy =
+            Policy::parse("version: STSv1\nmode: enforce\nmx: *.example.com\nmax_age: 100\n")
+                .unwrap();
+        let (allowed, refused) = policy.split(&plan);
+        let names = |h: &[MxHost]| h.iter().map(|h| h.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&allowed), ["mx1.example.com", "mx2.example.com"]);
+        assert_eq!(names(&refused), ["evil.example.org"]);
+        let none = Policy {
+            mode: Mode::None,
+            ..policy.clone()
+        };
+        assert_eq!(none.split(&plan).0.len(), 3);
+
+        let mut cache = PolicyCache::default();
+        let record = StsRecord { id: "one".into() };
+        assert!(cache.needs_fetch("example.com", Some(&record), 1000));
+        assert!(
+            !cache.needs_fetch("example.com", None, 1000),
+            "no record, nothing kept: no policy"
+        );
+        cache.store("Example.COM", "one", policy.clone(), 1000);
+        assert_eq!(cache.get("example.com", 1099), Some(&policy));
+        assert!(!cache.needs_fetch("example.com", Some(&record), 1050));
+        // The record vanishing does not drop a policy in force.
+        assert!(!cache.needs_fetch("example.com", None, 1050));
+        // A new id, or max_age passed, means fetching again.
+        assert!(cache.needs_fetch("example.com", Some(&StsRecord { id: "two".into() }), 1050));
+        assert_eq!(cache.get("example.com", 1100), None);
+        assert!(cache.needs_fetch("example.com", Some(&record), 1100));
     }
 
     #[test]
