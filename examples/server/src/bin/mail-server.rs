@@ -142,7 +142,7 @@ fn dkim_keygen(words: Vec<String>) {
     }
 }
 
-/// Prints the TLSA record of the certificate the server uses.
+/// Prints the TLSA record of the certificate the server uses (from its key).
 fn dane_record(words: Vec<String>) {
     let usage =
         |why: &str| -> ! { args::exit_usage(&UsageError(format!("dane-record: {why}")), USAGE) };
@@ -162,18 +162,18 @@ fn dane_record(words: Vec<String>) {
             other => usage(&format!("unknown argument {other:?}")),
         }
     }
-    let cert = settings
-        .tls_cert
+    let key = settings
+        .tls_key
         .clone()
-        .unwrap_or_else(|| settings.data.join("tls/cert.pem"));
-    let pem = std::fs::read_to_string(&cert).unwrap_or_else(|e| {
+        .unwrap_or_else(|| settings.data.join("tls/key.pem"));
+    let pem = std::fs::read_to_string(&key).unwrap_or_else(|e| {
         args::exit_error(format!(
-            "{}: {e} (start the server once to make its certificate, or set tls_cert)",
-            cert.display()
+            "{}: {e} (start the server once to make its certificate, or set tls_key)",
+            key.display()
         ))
     });
     match sansmail_server::dane::tlsa_record(&pem, &settings.hostname, port) {
         Ok(record) => println!("{record}"),
-        Err(e) => args::exit_error(format!("{}: {e}", cert.display())),
+        Err(e) => args::exit_error(format!("{}: {e}", key.display())),
     }
 }
