@@ -33,8 +33,8 @@ pub use crate::system::{ResolveError, parse_resolv_conf, random_seed, system_nam
 
 /// Resolves `domain` with `config`.
 pub async fn resolve(domain: &str, config: Config) -> Result<DeliveryPlan, ResolveError> {
-    let lookup = Lookup::new(domain, config.clone(), Instant::now())?;
-    drive(lookup, config.timeout).await
+    let mut lookup = Lookup::new(domain, config.clone(), Instant::now())?;
+    drive(&mut lookup, config.timeout).await
 }
 
 /// Asks for the `rtype` records of `name` (see [`RecordLookup`]): the
@@ -45,8 +45,37 @@ pub async fn records(
     rtype: RecordType,
     config: Config,
 ) -> Result<Vec<RData>, ResolveError> {
-    let lookup = RecordLookup::new(name, rtype, config.clone(), Instant::now())?;
-    drive(lookup, config.timeout).await
+    Ok(validated_records(name, rtype, config).await?.records)
+}
+
+/// Records, and whether the resolver vouched for them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Validated {
+    /// The records of the type asked (empty when the name has none).
+    pub records: Vec<RData>,
+    /// True when the resolver DNSSEC-validated the answer (the AD bit; see
+    /// [`RecordLookup::authenticated`]). Trust it only from a validating
+    /// resolver on a path you trust.
+    pub authenticated: bool,
+}
+
+/// [`records`], with whether they are DNSSEC-authenticated, as DANE's TLSA
+/// lookups need. A name that does not exist gives `Ok` with no records
+/// here, not an error, so a caller can tell it from a failed lookup.
+pub async fn validated_records(
+    name: &str,
+    rtype: RecordType,
+    config: Config,
+) -> Result<Validated, ResolveError> {
+    let mut lookup = RecordLookup::new(name, rtype, config.clone(), Instant::now())?;
+    let records = match drive(&mut lookup, config.timeout).await {
+        Err(ResolveError::Lookup(crate::MxError::NxDomain { .. })) => Vec::new(),
+        other => other?,
+    };
+    Ok(Validated {
+        records,
+        authenticated: lookup.authenticated(),
+    })
 }
 
 /// What the driving loop needs of a lookup.
@@ -83,7 +112,7 @@ machine!(Lookup, DeliveryPlan);
 machine!(RecordLookup, Vec<RData>);
 
 /// Runs a lookup to its end over tokio sockets.
-async fn drive<M: Machine>(mut lookup: M, timeout: Duration) -> Result<M::Found, ResolveError> {
+async fn drive<M: Machine>(lookup: &mut M, timeout: Duration) -> Result<M::Found, ResolveError> {
     let mut v4: Option<UdpSocket> = None;
     let mut v6: Option<UdpSocket> = None;
     let mut buf4 = vec![0u8; 65_535];

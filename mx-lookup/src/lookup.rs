@@ -124,6 +124,8 @@ pub struct Lookup {
     outbox: VecDeque<Query>,
     hosts: Vec<HostState>,
     implicit: bool,
+    /// Every response the answer rests on had the AD bit so far.
+    authenticated: bool,
     result: Option<Result<Found, MxError>>,
 }
 
@@ -169,6 +171,7 @@ impl Lookup {
             outbox: VecDeque::new(),
             hosts: Vec::new(),
             implicit: false,
+            authenticated: true,
             result: None,
         };
         lookup.start(
@@ -191,6 +194,14 @@ impl Lookup {
     /// Queries sent so far, retries included.
     pub fn queries_sent(&self) -> usize {
         self.sent
+    }
+
+    /// True when every response the answer rests on came with the AD bit:
+    /// the resolver validated it with DNSSEC (RFC 4035 §3.2.3). Trust it
+    /// only from a validating resolver on a path you trust, such as one on
+    /// loopback. Meaningful once the lookup is done.
+    pub fn authenticated(&self) -> bool {
+        self.authenticated
     }
 
     /// The next thing to do. Call after every input until it returns
@@ -272,6 +283,15 @@ impl Lookup {
         let rcode = parsed.metadata.response_code;
         if rcode != ResponseCode::NoError && rcode != ResponseCode::NXDomain {
             return self.retry(flight, Failure::Server(rcode), now);
+        }
+        // The MX (or asked) records and, for the implicit MX, the domain's
+        // own addresses: what DANE needs to be DNSSEC-authenticated.
+        let counts = match flight.task.purpose {
+            Purpose::Mx | Purpose::Records => true,
+            Purpose::Address { .. } => self.implicit,
+        };
+        if counts {
+            self.authenticated &= parsed.metadata.authentic_data;
         }
         let answer = follow(&parsed, &flight.task);
         self.on_answer(flight.task, answer, &parsed.additionals, now);
@@ -578,6 +598,7 @@ impl Lookup {
                 domain,
                 hosts: plan,
                 implicit: self.implicit,
+                authenticated: self.authenticated,
             }),
             // A host we could not resolve for now might have addresses: try later.
             (true, Some(temporary)) => Err(temporary),
@@ -636,6 +657,8 @@ fn encode(id: u16, task: &Task, payload: u16, transport: Transport) -> Result<By
     let mut message = Message::query();
     message.metadata.id = id;
     message.metadata.recursion_desired = true;
+    // Asks a validating resolver to say whether it validated the answer (RFC 6840 §5.7).
+    message.metadata.authentic_data = true;
     message.add_query(Question::query(task.name.clone(), task.rtype));
     if payload > 512 {
         let mut edns = Edns::new();

@@ -362,6 +362,7 @@ mod tests {
                 host("mx2.example.com"),
             ],
             implicit: false,
+            authenticated: false,
         };
         let policy =
             Policy::parse("version: STSv1\nmode: enforce\nmx: *.example.com\nmax_age: 100\n")

@@ -12,6 +12,9 @@ pub struct DeliveryPlan {
     pub hosts: Vec<MxHost>,
     /// True when the domain has no MX and its own addresses stand in (the implicit MX).
     pub implicit: bool,
+    /// True when the resolver DNSSEC-validated the MX records (and, for the
+    /// implicit MX, the addresses): the condition for DANE (RFC 7672 §2.2).
+    pub authenticated: bool,
 }
 
 /// One mail exchanger and its addresses.

@@ -46,6 +46,12 @@ impl RecordLookup {
         self.0.domain()
     }
 
+    /// True when the resolver DNSSEC-validated the answer (the AD bit, on
+    /// every response of the CNAME chain included); see [`Lookup::authenticated`].
+    pub fn authenticated(&self) -> bool {
+        self.0.authenticated()
+    }
+
     /// Queries sent so far, retries included.
     pub fn queries_sent(&self) -> usize {
         self.0.queries_sent()

@@ -3,21 +3,39 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use sansmail_mx::driver::{ResolveError, random_seed, resolve, system_nameservers};
+use sansmail_mx::driver::{
+    ResolveError, random_seed, resolve, system_nameservers, validated_records,
+};
+use sansmail_mx::mta_sts::{Mode, Policy};
+use sansmail_mx::{DeliveryPlan, MxHost, RecordType};
 use sansmail_smtp::client::{Config, RecipientOutcome, TlsPolicy};
 use sansmail_smtp::types::{ForwardPath, Host};
 
+use crate::dane::{DaneVerifier, Tlsa};
+use crate::mta_sts::Discovery;
 use crate::smtp::{set_timeouts, unsent};
-use crate::{ConfigProblem, Endpoint, Error, Outgoing, Report, SmtpConnection};
+use crate::{ConfigProblem, Endpoint, Error, Outgoing, Report, SmtpConnection, Trust};
 
 /// Delivers like an MTA: looks up each recipient domain's MX hosts
 /// (RFC 5321 §5), tries them in preference order (every address of each)
-/// until one takes the transaction, and upgrades with STARTTLS whenever a
-/// host offers it (opportunistic TLS, RFC 7435: the certificate is not
-/// checked, as MX hosts rarely have one for their MX name; an active
-/// attacker could still strip TLS).
+/// until one takes the transaction.
+///
+/// How each host is protected, strongest rule first:
+/// - **DANE** (RFC 7672, when turned on with [`DirectMailer::dane`]): a
+///   host with DNSSEC-validated TLSA records gets mail only over STARTTLS
+///   with a certificate those records match;
+/// - **MTA-STS** (RFC 8461, on by default): a domain whose policy is in
+///   `enforce` mode gets mail only at the MX hosts the policy names, over
+///   STARTTLS with a certificate valid for the host name;
+/// - otherwise **opportunistic TLS** (RFC 7435): STARTTLS whenever the host
+///   offers it, the certificate not checked (an active attacker could still
+///   strip it).
+///
+/// A host that fails its rule is skipped, never tried in plaintext; when
+/// no host is left the recipients get a temporary failure (4.7.5).
 ///
 /// Most receivers only take direct mail from hosts with a matching
 /// reverse DNS name, SPF and DKIM; for mail to the wider Internet a
@@ -39,6 +57,24 @@ pub struct DirectMailer {
     nameservers: Option<Vec<SocketAddr>>,
     port: u16,
     timeout: Option<Duration>,
+    dane: bool,
+    mta_sts_on: bool,
+    mta_sts: Discovery,
+}
+
+/// How one MX host must be talked to.
+#[derive(Clone, Debug)]
+enum HostRule {
+    /// STARTTLS when offered, any certificate.
+    Opportunistic,
+    /// STARTTLS required, any certificate (DANE with only unusable records).
+    Encrypted,
+    /// STARTTLS required, a certificate the TLSA records match.
+    Dane(Arc<DaneVerifier>),
+    /// STARTTLS required, a certificate valid for the host name (MTA-STS).
+    Verified,
+    /// Not to be tried: why.
+    Refused(String),
 }
 
 impl DirectMailer {
@@ -50,7 +86,47 @@ impl DirectMailer {
             nameservers: None,
             port: 25,
             timeout: None,
+            dane: false,
+            mta_sts_on: true,
+            mta_sts: Discovery {
+                tls: crate::client_tls_config(&Trust::WebPki),
+                port: 443,
+                timeout: Duration::from_secs(60),
+                cache: Arc::default(),
+            },
         })
+    }
+
+    /// Applies DANE (RFC 7672): TLSA records of each MX host, when the
+    /// name servers say they are DNSSEC-validated, bind the host's
+    /// certificate. Off by default: turn it on only when the name servers
+    /// are validating resolvers on a path you trust (such as `unbound` on
+    /// loopback), since their word (the AD bit) is all it rests on.
+    pub fn dane(mut self, on: bool) -> Self {
+        self.dane = on;
+        self
+    }
+
+    /// Applies MTA-STS (RFC 8461; on by default): policies are fetched over
+    /// HTTPS and kept for their `max_age`, shared by the clones of this mailer.
+    pub fn mta_sts(mut self, on: bool) -> Self {
+        self.mta_sts_on = on;
+        self
+    }
+
+    /// Whom MTA-STS trusts: for the policy servers' certificates and, in
+    /// `enforce` mode, the MX hosts'. Default the Mozilla root store; a
+    /// private CA for tests.
+    pub fn mta_sts_trust(mut self, trust: &Trust) -> Self {
+        self.mta_sts.tls = crate::client_tls_config(trust);
+        self
+    }
+
+    /// Fetches MTA-STS policies from this port instead of 443 (for tests
+    /// with a local policy server).
+    pub fn mta_sts_port(mut self, port: u16) -> Self {
+        self.mta_sts.port = port;
+        self
     }
 
     /// Asks these name servers instead of those in `/etc/resolv.conf`.
@@ -118,7 +194,7 @@ impl DirectMailer {
             recipients.map(|r| unsent(r, code, status, text)).collect()
         };
         let config = sansmail_mx::Config::new(nameservers.to_vec(), random_seed());
-        let plan = match resolve(domain, config).await {
+        let plan = match resolve(domain, config.clone()).await {
             Ok(plan) => plan,
             Err(ResolveError::Lookup(e)) => {
                 let (code, status, _) = e.smtp_reply();
@@ -126,29 +202,100 @@ impl DirectMailer {
             }
             Err(e) => return all(451, (4, 4, 3), &format!("{domain}: {e}")),
         };
+        let policy = match self.mta_sts_on {
+            true => self.mta_sts.policy(domain, &config).await,
+            false => None,
+        };
         let mut last_error = None;
+        let mut security_failure = false;
         for host in &plan.hosts {
+            let rule = self.rule(&plan, host, policy.as_ref(), &config).await;
+            let tls = match &rule {
+                HostRule::Refused(why) => {
+                    tracing::warn!(domain, host = %host.name, reason = %why, "MX host skipped");
+                    last_error = Some(why.clone());
+                    security_failure = true;
+                    continue;
+                }
+                HostRule::Opportunistic | HostRule::Encrypted => {
+                    crate::client_tls_config(&Trust::Anything)
+                }
+                HostRule::Verified => self.mta_sts.tls.clone(),
+                HostRule::Dane(verifier) => dane_tls_config(verifier.clone()),
+            };
+            let required = !matches!(rule, HostRule::Opportunistic);
             for address in &host.addresses {
-                let url = format!("smtp://{}", SocketAddr::new(*address, self.port));
+                let url = format!("smtp://{}:{}", host.name, self.port);
                 let endpoint = match Endpoint::parse(&url) {
-                    Ok(e) => e.danger_accept_any_certificate(),
+                    Ok(e) => e.at_address(SocketAddr::new(*address, self.port), tls.clone()),
                     Err(e) => {
-                        last_error = Some(e);
+                        last_error = Some(e.to_string());
                         continue;
                     }
                 };
-                match self.try_host(&endpoint, message).await {
+                match self.try_host(&endpoint, message, required).await {
                     Ok(outcomes) => return outcomes,
-                    Err(e) => last_error = Some(e),
+                    Err(e) => {
+                        security_failure = required;
+                        last_error = Some(format!("{} ({address}): {e}", host.name));
+                    }
                 }
             }
         }
-        let why = last_error.map_or_else(|| "no address to try".to_owned(), |e| e.to_string());
+        let why = last_error.unwrap_or_else(|| "no address to try".to_owned());
+        let status = if security_failure {
+            (4, 7, 5)
+        } else {
+            (4, 4, 1)
+        };
         all(
             451,
-            (4, 4, 1),
+            status,
             &format!("no mail exchanger of {domain} took the message: {why}"),
         )
+    }
+
+    /// The rule for one MX host: DANE when it has validated TLSA records,
+    /// else the domain's MTA-STS policy, else opportunistic TLS.
+    async fn rule(
+        &self,
+        plan: &DeliveryPlan,
+        host: &MxHost,
+        policy: Option<&Policy>,
+        dns: &sansmail_mx::Config,
+    ) -> HostRule {
+        if self.dane && plan.authenticated {
+            let name = format!("_{}._tcp.{}", self.port, host.name);
+            match validated_records(&name, RecordType::TLSA, dns.clone()).await {
+                // RFC 7672 §2.2: a failed TLSA lookup of a secure host
+                // leaves it unusable for now (it may have records).
+                Err(e) => return HostRule::Refused(format!("DANE: TLSA lookup {name}: {e}")),
+                Ok(found) if found.authenticated && !found.records.is_empty() => {
+                    let records = Tlsa::from_records(&found.records);
+                    return match DaneVerifier::new(records, crate::endpoint::provider()) {
+                        Some(verifier) => HostRule::Dane(Arc::new(verifier)),
+                        // §3.1.3: none usable: TLS still required, unauthenticated.
+                        None => HostRule::Encrypted,
+                    };
+                }
+                Ok(_) => {}
+            }
+        }
+        match policy {
+            Some(p) if p.mode == Mode::Enforce && p.allows(&host.name) => HostRule::Verified,
+            Some(p) if p.mode == Mode::Enforce => HostRule::Refused(format!(
+                "MTA-STS: {} is not among the policy's MX hosts",
+                host.name
+            )),
+            Some(p) if p.mode == Mode::Testing && !p.allows(&host.name) => {
+                tracing::warn!(
+                    domain = %plan.domain, host = %host.name,
+                    "MTA-STS (testing): the host is not among the policy's MX hosts"
+                );
+                HostRule::Opportunistic
+            }
+            _ => HostRule::Opportunistic,
+        }
     }
 
     /// One host: the outcomes once a transaction ran, or why it could not.
@@ -156,10 +303,14 @@ impl DirectMailer {
         &self,
         endpoint: &Endpoint,
         message: &Outgoing,
+        tls_required: bool,
     ) -> Result<Vec<RecipientOutcome>, Error> {
         let hello = Host::parse(&self.hello_name).expect("checked in new");
         let mut config = Config::new(hello);
-        config.tls = TlsPolicy::Opportunistic;
+        config.tls = match tls_required {
+            true => TlsPolicy::Required,
+            false => TlsPolicy::Opportunistic,
+        };
         if let Some(t) = self.timeout {
             set_timeouts(&mut config, t);
         }
@@ -172,4 +323,15 @@ impl DirectMailer {
         let _ = connection.quit().await;
         Ok(outcomes)
     }
+}
+
+/// A client configuration that checks certificates with `verifier`.
+fn dane_tls_config(verifier: Arc<DaneVerifier>) -> Arc<rustls::ClientConfig> {
+    let config = rustls::ClientConfig::builder_with_provider(crate::endpoint::provider())
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    Arc::new(config)
 }

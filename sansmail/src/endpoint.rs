@@ -89,6 +89,9 @@ pub struct Endpoint {
     pub(crate) connect_timeout: Duration,
     pub(crate) timeout: Option<Duration>,
     pub(crate) hello_name: String,
+    /// Where to connect when it is not `host` (an MX host's address, with
+    /// `host` its name for the certificate check).
+    pub(crate) address: Option<std::net::SocketAddr>,
 }
 
 impl fmt::Debug for Endpoint {
@@ -160,6 +163,7 @@ impl Endpoint {
             connect_timeout: Duration::from_secs(30),
             timeout: None,
             hello_name: "localhost".into(),
+            address: None,
         })
     }
 
@@ -240,6 +244,18 @@ impl Endpoint {
         self
     }
 
+    /// Connects to `address`, still checking the certificate for the host
+    /// name, with this TLS configuration.
+    pub(crate) fn at_address(
+        mut self,
+        address: std::net::SocketAddr,
+        tls: Arc<rustls::ClientConfig>,
+    ) -> Self {
+        self.address = Some(address);
+        self.tls = tls;
+        self
+    }
+
     /// The user and password for `protocol`, which must be this endpoint's.
     pub(crate) fn login(&self, protocol: Protocol) -> Result<(String, String), Error> {
         if self.protocol != protocol {
@@ -275,12 +291,14 @@ impl Endpoint {
         let name = ServerName::try_from(self.host.clone())
             .map_err(|_| ConfigProblem::HostName(self.host.clone()))?;
         let connect = async {
-            let tcp = TcpStream::connect((self.host.as_str(), self.port))
-                .await
-                .map_err(|source| Error::Connect {
-                    server: server.clone(),
-                    source,
-                })?;
+            let tcp = match self.address {
+                Some(address) => TcpStream::connect(address).await,
+                None => TcpStream::connect((self.host.as_str(), self.port)).await,
+            };
+            let tcp = tcp.map_err(|source| Error::Connect {
+                server: server.clone(),
+                source,
+            })?;
             let _ = tcp.set_nodelay(true);
             let mut stream = Stream::Plain(tcp);
             if self.security == Security::Implicit {
@@ -353,7 +371,7 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 

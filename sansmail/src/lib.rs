@@ -56,11 +56,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod dane;
 mod direct;
 mod endpoint;
 mod error;
 mod imap;
 mod message;
+mod mta_sts;
 mod pool;
 mod pop3;
 mod smtp;

@@ -136,6 +136,14 @@ pub struct Queue {
     pub remote_smtp_port: u16,
     /// Seconds to wait for each remote reply.
     pub timeout_secs: u64,
+    /// Apply MTA-STS policies (RFC 8461).
+    pub mta_sts: bool,
+    /// CAs (PEM) trusted for MTA-STS instead of the Mozilla roots.
+    pub mta_sts_ca: Option<PathBuf>,
+    /// The port MTA-STS policies are fetched from.
+    pub mta_sts_port: u16,
+    /// Apply DANE (RFC 7672); only with a trusted validating resolver.
+    pub dane: bool,
 }
 
 /// Session limits.
@@ -235,6 +243,10 @@ impl Default for Queue {
             dns: None,
             remote_smtp_port: 25,
             timeout_secs: 300,
+            mta_sts: true,
+            mta_sts_ca: None,
+            mta_sts_port: 443,
+            dane: false,
         }
     }
 }
@@ -535,6 +547,10 @@ mod tests {
             "dns",
             "remote_smtp_port",
             "timeout_secs",
+            "mta_sts",
+            "mta_sts_ca",
+            "mta_sts_port",
+            "dane",
             "[sender_auth]",
             "spf",
             "arc",

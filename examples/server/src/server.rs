@@ -178,7 +178,20 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
     let mut mailer = sansmail::DirectMailer::new(&settings.hostname)
         .map_err(|e| e.to_string())?
         .port(settings.queue.remote_smtp_port)
-        .timeout(Duration::from_secs(settings.queue.timeout_secs));
+        .timeout(Duration::from_secs(settings.queue.timeout_secs))
+        .mta_sts(settings.queue.mta_sts)
+        .mta_sts_port(settings.queue.mta_sts_port)
+        .dane(settings.queue.dane);
+    if let Some(path) = &settings.queue.mta_sts_ca {
+        let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let certs = rustls_pemfile::certs(&mut &pem[..])
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if certs.is_empty() {
+            return Err(format!("{}: no certificate in it", path.display()));
+        }
+        mailer = mailer.mta_sts_trust(&sansmail::Trust::Roots(certs));
+    }
     if let Some(dns) = settings.queue.dns {
         mailer = mailer.nameservers(vec![dns]);
     }

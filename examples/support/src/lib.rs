@@ -4,6 +4,7 @@
 #![allow(missing_docs)]
 
 mod mail_server;
+pub mod secure;
 pub use mail_server::*;
 
 use std::io::Write;
