@@ -34,6 +34,9 @@ python3 -c 'import yaml' 2>/dev/null || missing+=(python3-yaml)
 [ -x /usr/sbin/opendmarc ] || missing+=(opendmarc)
 # DNS: NSD serves the MX test zone on loopback.
 [ -x /usr/sbin/nsd ] || missing+=(nsd)
+# DANE: ldns-signzone signs a zone for NSD, unbound validates it.
+command -v ldns-signzone >/dev/null || missing+=(ldnsutils)
+[ -x /usr/sbin/unbound ] || missing+=(unbound)
 # Dovecot's imaptest (compliance and stress) is built against dovecot-dev.
 [ -f /usr/include/dovecot/config.h ] || missing+=(dovecot-dev)
 command -v autoreconf >/dev/null || missing+=(autoconf automake)
