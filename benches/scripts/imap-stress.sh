@@ -43,7 +43,7 @@ printf '[limits]\nmax_connections_per_ip = 10000\n' > "$work/ms.toml"
 # shellcheck disable=SC2086
 target/release/mail-server --config "$work/ms.toml" --data "$work/ms" --domain example.test $users \
   --allow-plaintext --imap "127.0.0.1:$port" --smtp off --submission off --submissions off \
-  --imaps off --pop3 off --pop3s off 2>"$work/ms.log" &
+  --imaps off --pop3 off --pop3s off --https off 2>"$work/ms.log" &
 server_pid=$!
 until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.1; done
 read -r ms_rate ms_errors < <(stress "$port" "$work/ms.out")

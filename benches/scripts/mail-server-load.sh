@@ -60,7 +60,7 @@ run_mail_server() {
   printf '[limits]\nmax_connections_per_ip = 10000\n' > "$work/ms.toml"
   target/release/mail-server --config "$work/ms.toml" --data "$work/ms$round" --domain example.test --user bob:pw \
     --smtp "127.0.0.1:$port" --submission off --submissions off --imap off --imaps off \
-    --pop3 off --pop3s off 2>"$work/ms.log" &
+    --pop3 off --pop3s off --https off 2>"$work/ms.log" &
   server_pid=$!
   until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.1; done
   load "$port" "$work/ms$round/mail/bob/Maildir" || { tail -5 "$work/ms.log" >&2; return 1; }

@@ -46,6 +46,51 @@ pub struct Settings {
     pub dkim: Vec<DkimKey>,
     /// Sender authentication of inbound mail (SPF, DKIM, ARC, DMARC).
     pub sender_auth: SenderAuth,
+    /// Our own MTA-STS policy, served on the web listener.
+    pub mta_sts: MtaSts,
+}
+
+/// The MTA-STS policy this server publishes (`[mta_sts]`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MtaSts {
+    /// `enforce`, `testing`, `none`, or `off` (no policy served).
+    pub mode: String,
+    /// MX host names or `*.` patterns; empty means the hostname.
+    pub mx: Vec<String>,
+    /// Seconds senders keep the policy.
+    pub max_age: u64,
+}
+
+impl Default for MtaSts {
+    fn default() -> Self {
+        MtaSts {
+            mode: "off".into(),
+            mx: Vec::new(),
+            max_age: 604_800,
+        }
+    }
+}
+
+impl Settings {
+    /// The policy file served at `mta-sts.DOMAIN`, when one is configured.
+    pub fn mta_sts_policy(&self) -> Result<Option<sansmail_mx::mta_sts::Policy>, String> {
+        if self.mta_sts.mode == "off" {
+            return Ok(None);
+        }
+        let mx = match self.mta_sts.mx.is_empty() {
+            true => vec![self.hostname.clone()],
+            false => self.mta_sts.mx.clone(),
+        };
+        let mut text = format!("version: STSv1\nmode: {}\n", self.mta_sts.mode);
+        for host in &mx {
+            text.push_str(&format!("mx: {host}\n"));
+        }
+        text.push_str(&format!("max_age: {}\n", self.mta_sts.max_age));
+        sansmail_mx::mta_sts::Policy::parse(&text)
+            .map(Some)
+            .map_err(|e| format!("mta_sts: {e}"))
+    }
 }
 
 /// What is checked of inbound mail at the end of DATA (`[sender_auth]`).
@@ -118,6 +163,10 @@ pub struct Listen {
     pub pop3: ListenAddr,
     /// POP3 over implicit TLS (995).
     pub pop3s: ListenAddr,
+    /// The web listener over TLS (443).
+    pub https: ListenAddr,
+    /// The web listener without TLS, for behind a TLS-terminating proxy.
+    pub http: ListenAddr,
 }
 
 /// The outbound queue's settings.
@@ -215,6 +264,7 @@ impl Default for Settings {
             filter: Filter::default(),
             dkim: Vec::new(),
             sender_auth: SenderAuth::default(),
+            mta_sts: MtaSts::default(),
         }
     }
 }
@@ -230,6 +280,8 @@ impl Default for Listen {
             imaps: on(1993),
             pop3: on(1110),
             pop3s: on(1995),
+            https: on(8443),
+            http: ListenAddr(None),
         }
     }
 }
@@ -437,6 +489,8 @@ impl Settings {
             "--imaps" => self.listen.imaps = listen(args)?,
             "--pop3" => self.listen.pop3 = listen(args)?,
             "--pop3s" => self.listen.pop3s = listen(args)?,
+            "--https" => self.listen.https = listen(args)?,
+            "--http" => self.listen.http = listen(args)?,
             "--dns" => self.queue.dns = Some(args.parsed(flag)?),
             "--forward" => {
                 let v = args.value(flag)?;
@@ -464,6 +518,7 @@ impl Settings {
         if self.domains.is_empty() {
             return Err("domains: at least one domain is needed".into());
         }
+        self.mta_sts_policy()?;
         sansmail_smtp::types::Host::parse(&self.hostname)
             .map_err(|_| format!("hostname: {:?} is not a host name", self.hostname))?;
         for (alias, user) in &self.aliases {
@@ -537,6 +592,12 @@ mod tests {
             "imaps",
             "pop3",
             "pop3s",
+            "https",
+            "http",
+            "[mta_sts]",
+            "mode",
+            "mx",
+            "max_age",
             "[users]",
             "[aliases]",
             "[forwards]",

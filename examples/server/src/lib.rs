@@ -6,7 +6,8 @@
 //! [`relay`] (delivery to other domains, [`dsn`] for bounces) or [`local`]
 //! (delivery into the store) → [`imap`] and [`pop3`] (reading). [`server`]
 //! assembles them from [`config`]; [`tls`] makes the certificates and
-//! [`dkim_keys`] the DKIM keys; [`dane`] the TLSA record of the certificate.
+//! [`dkim_keys`] the DKIM keys; [`dane`] the TLSA record of the certificate;
+//! [`web`] serves HTTP (the MTA-STS policy).
 //! Mail itself lives in `sansmail-store`, shared by every service.
 
 pub mod accounts;
@@ -27,3 +28,4 @@ pub mod server;
 pub mod smtp;
 pub mod tls;
 pub mod users;
+pub mod web;

@@ -30,6 +30,7 @@ use crate::sender_auth::Checker;
 use crate::smtp::{Context, SmtpService};
 use crate::tls;
 use crate::users::Directory;
+use crate::web::WebService;
 use sansmail_store::{Maildir, Store};
 
 /// How long sessions in flight get to finish after SIGTERM.
@@ -41,6 +42,7 @@ enum Service {
     Smtp(Arc<SmtpService>),
     Imap(Arc<ImapService>),
     Pop3(Arc<Pop3Service>),
+    Web(Arc<WebService>),
 }
 
 impl Service {
@@ -54,6 +56,7 @@ impl Service {
             Service::Smtp(s) => s.serve(tcp, peer, implicit_tls).await,
             Service::Imap(s) => s.serve(tcp, peer, implicit_tls).await,
             Service::Pop3(s) => s.serve(tcp, peer, implicit_tls).await,
+            Service::Web(s) => s.serve(tcp, peer, implicit_tls).await,
         }
     }
 
@@ -63,6 +66,10 @@ impl Service {
             Service::Smtp(_) => format!("421 4.7.0 {text}\r\n"),
             Service::Imap(_) => format!("* BYE [UNAVAILABLE] {text}\r\n"),
             Service::Pop3(_) => format!("-ERR [SYS/TEMP] {text}\r\n"),
+            Service::Web(_) => format!(
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}\n",
+                text.len() + 1
+            ),
         }
     }
 
@@ -71,6 +78,7 @@ impl Service {
             Service::Smtp(s) => &s.acceptor,
             Service::Imap(s) => &s.acceptor,
             Service::Pop3(s) => &s.acceptor,
+            Service::Web(s) => &s.acceptor,
         }
     }
 }
@@ -278,6 +286,9 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
         },
     )));
 
+    let policy = settings.mta_sts_policy()?.map(|p| p.to_string());
+    let domains = settings.domains.iter().map(|d| d.0.clone()).collect();
+    let web = Service::Web(Arc::new(WebService::new(acceptor.clone(), policy, domains)));
     let l = &settings.listen;
     let plan = [
         ("smtp", l.smtp, smtp(false, smtp_config.clone()), false),
@@ -297,6 +308,8 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
         ("imaps", l.imaps, imap, true),
         ("pop3", l.pop3, pop3.clone(), false),
         ("pop3s", l.pop3s, pop3, true),
+        ("https", l.https, web.clone(), true),
+        ("http", l.http, web, false),
     ];
     let mut listeners = Vec::new();
     for (name, address, service, implicit_tls) in plan {

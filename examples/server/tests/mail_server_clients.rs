@@ -364,7 +364,7 @@ fn quick_start_runs_on_built_in_defaults() {
             child,
             name: "mail-server".into(),
         };
-        for port in [2525, 5587, 4465, 1143, 1993, 1110, 1995] {
+        for port in [2525, 5587, 4465, 1143, 1993, 1110, 1995, 8443] {
             wait_for_port(port, "mail-server on its default ports");
         }
         daemon

@@ -148,3 +148,113 @@ fn sha256(bytes: &[u8]) -> String {
     assert!(out.status.success());
     hex(&out.stdout)
 }
+
+#[test]
+fn serves_its_mta_sts_policy_and_another_sender_enforces_it() {
+    let ca = Ca::new();
+    let files = TempDir::new("sts-server");
+    let (cert, key) = ca
+        .issue(&["mail.example.test", "mta-sts.example.test"])
+        .write(files.path(), "server");
+    let ca_file = files.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let config = files.path().join("mail-server.toml");
+    std::fs::write(
+        &config,
+        "hostname = \"mail.example.test\"\ndomains = [\"example.test\"]\n\
+         [mta_sts]\nmode = \"enforce\"\nmx = [\"mail.example.test\"]\nmax_age = 86400\n",
+    )
+    .unwrap();
+    let server = MailServer::start(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    let https = server.ports.https;
+
+    // curl, checking the certificate, reads the policy by its host name.
+    let curl = |host: &str| {
+        let out = run(
+            std::process::Command::new(require("curl"))
+                .args(["-sS", "-D", "-", "--cacert"])
+                .arg(&ca_file)
+                .arg("--resolve")
+                .arg(format!("{host}:{https}:127.0.0.1"))
+                .arg(format!("https://{host}:{https}/.well-known/mta-sts.txt")),
+            b"",
+            Duration::from_secs(20),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let response = curl("mta-sts.example.test");
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/plain"),
+        "{head}"
+    );
+    let policy = "version: STSv1\r\nmode: enforce\r\nmx: mail.example.test\r\nmax_age: 86400\r\n";
+    assert_eq!(body, policy);
+    let other = curl("mail.example.test");
+    assert!(other.starts_with("HTTP/1.1 404"), "{other}");
+
+    // The record to publish names the policy's id.
+    let out = run(
+        std::process::Command::new(bin("mail-server"))
+            .args(["mta-sts-record", "--config"])
+            .arg(&config),
+        b"",
+        Duration::from_secs(20),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let record = String::from_utf8(out.stdout).unwrap();
+    let id = &sha256(policy.as_bytes())[..32];
+    let txt = format!("\"v=STSv1; id={id}\"");
+    assert!(
+        record.contains(&format!("_mta-sts.example.test. IN TXT {txt}")),
+        "{record}"
+    );
+
+    // A sender that enforces it delivers to our listed MX over verified TLS.
+    let zone = format!(
+        "$ORIGIN example.test.\n$TTL 300\n@ IN SOA ns.example.test. admin.example.test. 1 3600 600 86400 300\n\
+         @ IN NS ns\nns IN A 127.0.0.1\n@ IN MX 10 mail\nmail IN A 127.0.0.1\n\
+         _mta-sts IN TXT {txt}\nmta-sts IN A 127.0.0.1\n"
+    );
+    let dns = Nsd::start("example.test", &zone);
+    let mailer = sansmail::DirectMailer::new("sender.example.org")
+        .unwrap()
+        .nameservers(vec![dns.addr()])
+        .port(server.ports.smtp)
+        .timeout(Duration::from_secs(10))
+        .mta_sts_trust(&sansmail::Trust::Roots(vec![ca.der().into()]))
+        .mta_sts_port(https);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let outgoing = sansmail::Outgoing::with_envelope(
+        "someone@example.org",
+        &["alice@example.test"],
+        &b"From: someone@example.org\r\nSubject: sts\r\n\r\nhello\r\n"[..],
+    )
+    .unwrap();
+    let report = runtime
+        .block_on(mailer.send(outgoing))
+        .unwrap_or_else(|e| panic!("{e}\n{}", server.log()));
+    assert!(report.all_accepted());
+    let inbox = server.wait_inbox("alice", 1, Duration::from_secs(10));
+    assert_eq!(inbox.len(), 1);
+    assert!(inbox[0].contains("with ESMTPS"), "{}", inbox[0]);
+    assert!(server.log().contains("status=200"), "{}", server.log());
+}

@@ -18,6 +18,7 @@ pub struct Ports {
     pub imaps: u16,
     pub pop3: u16,
     pub pop3s: u16,
+    pub https: u16,
 }
 
 impl Ports {
@@ -30,6 +31,7 @@ impl Ports {
             imaps: free_port(),
             pop3: free_port(),
             pop3s: free_port(),
+            https: free_port(),
         }
     }
 }
@@ -87,6 +89,8 @@ impl MailServer {
                 &at(p.pop3),
                 "--pop3s",
                 &at(p.pop3s),
+                "--https",
+                &at(p.https),
             ])
             .args(&self.args)
             .env("RUST_LOG", "info")
@@ -103,6 +107,7 @@ impl MailServer {
             p.imaps,
             p.pop3,
             p.pop3s,
+            p.https,
         ] {
             self.wait_listening(port);
         }

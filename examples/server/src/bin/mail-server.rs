@@ -13,6 +13,8 @@ const USAGE: &str = "usage: mail-server [--config FILE] [overrides...]
        mail-server dkim-record KEY.pem        (the TXT record that publishes a DKIM key)
        mail-server dane-record [--config FILE] [--data DIR] [--port N]
                                               (the TLSA record, 3 1 1, of the server's certificate)
+       mail-server mta-sts-record [--config FILE]
+                                              (the DNS records that publish the [mta_sts] policy)
 
 With no arguments it serves ./mail-data on unprivileged ports with a demo
 user whose password is printed at first start.
@@ -29,6 +31,8 @@ user whose password is printed at first start.
   --imaps ADDR           IMAP over TLS (default 0.0.0.0:1993)
   --pop3 ADDR            POP3 (default 0.0.0.0:1110)
   --pop3s ADDR           POP3 over TLS (default 0.0.0.0:1995)
+  --https ADDR           the web listener over TLS: MTA-STS policy (default 0.0.0.0:8443)
+  --http ADDR            the web listener without TLS, behind a TLS proxy (default off)
   --dns ADDR:PORT        the DNS server for relaying (default: /etc/resolv.conf)
   --remote-smtp-port N   the port of remote mail exchangers (default 25)
   --allow-plaintext      allow logins without TLS (tests, loopback-only setups)
@@ -82,6 +86,7 @@ fn main() {
         Some("dkim-record") => return dkim_record(raw.next()),
         Some("dkim-keygen") => return dkim_keygen(raw.collect()),
         Some("dane-record") => return dane_record(raw.collect()),
+        Some("mta-sts-record") => return mta_sts_record(raw.collect()),
         _ => {}
     }
     let settings = parse().unwrap_or_else(|e| args::exit_usage(&e, USAGE));
@@ -175,5 +180,37 @@ fn dane_record(words: Vec<String>) {
     match sansmail_server::dane::tlsa_record(&pem, &settings.hostname, port) {
         Ok(record) => println!("{record}"),
         Err(e) => args::exit_error(format!("{}: {e}", key.display())),
+    }
+}
+
+/// Prints, for each local domain, the TXT record that announces the
+/// `[mta_sts]` policy (its id changes with the policy) and the name the
+/// policy is fetched from.
+fn mta_sts_record(words: Vec<String>) {
+    let usage =
+        |why: &str| -> ! { args::exit_usage(&UsageError(format!("mta-sts-record: {why}")), USAGE) };
+    let mut args = Args::from_vec(words);
+    let mut settings = Settings::default();
+    while let Some(arg) = args.next_arg() {
+        match arg.as_str() {
+            "--config" => {
+                let file = args.value(&arg).unwrap_or_else(|e| usage(&e.0));
+                settings =
+                    Settings::from_file(file.as_ref()).unwrap_or_else(|e| args::exit_error(e));
+            }
+            other => usage(&format!("unknown argument {other:?}")),
+        }
+    }
+    let policy = match settings.mta_sts_policy() {
+        Ok(Some(policy)) => policy,
+        Ok(None) => args::exit_error("[mta_sts] mode is off: there is no policy to publish"),
+        Err(e) => args::exit_error(e),
+    };
+    let id = sansmail_server::web::policy_id(&policy.to_string());
+    for domain in &settings.domains {
+        let d = &domain.0;
+        println!("_mta-sts.{d}. IN TXT \"v=STSv1; id={id}\"");
+        println!("; and mta-sts.{d} must reach this server's web listener on port 443,");
+        println!("; with a certificate valid for mta-sts.{d}");
     }
 }

@@ -1,0 +1,143 @@
+//! The web listener: HTTP/1.1 over TLS (and, behind a TLS proxy, without),
+//! serving our MTA-STS policy at `https://mta-sts.DOMAIN/.well-known/mta-sts.txt`
+//! for each local domain (RFC 8461 §3.3).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode, header};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsAcceptor;
+use tracing::info;
+
+/// How long a client may take to send a request's header.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one connection may stay open.
+const CONNECTION_LIMIT: Duration = Duration::from_secs(300);
+
+/// What the web listener serves.
+pub struct WebService {
+    /// The TLS acceptor (the other services' certificate).
+    pub acceptor: TlsAcceptor,
+    /// The policy file, when `[mta_sts]` configures one.
+    policy: Option<String>,
+    /// The local domains, lowercase.
+    domains: Vec<String>,
+}
+
+impl WebService {
+    /// A service for `domains` publishing `policy`.
+    pub fn new(acceptor: TlsAcceptor, policy: Option<String>, domains: Vec<String>) -> Self {
+        let domains = domains.iter().map(|d| d.to_ascii_lowercase()).collect();
+        WebService {
+            acceptor,
+            policy,
+            domains,
+        }
+    }
+
+    /// Serves one connection (TLS first when `tls`).
+    pub async fn serve(&self, tcp: TcpStream, peer: SocketAddr, tls: bool) -> std::io::Result<()> {
+        let run = async {
+            match tls {
+                true => self.http(self.acceptor.accept(tcp).await?, peer).await,
+                false => self.http(tcp, peer).await,
+            }
+        };
+        tokio::time::timeout(CONNECTION_LIMIT, run)
+            .await
+            .unwrap_or(Ok(()))
+    }
+
+    async fn http<S>(&self, stream: S, peer: SocketAddr) -> std::io::Result<()>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let service = hyper::service::service_fn(|request| async move {
+            Ok::<_, Infallible>(self.respond(&request, peer))
+        });
+        hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_TIMEOUT)
+            .serve_connection(TokioIo::new(stream), service)
+            .await
+            .map_err(std::io::Error::other)
+    }
+
+    /// The answer to one request.
+    fn respond(&self, request: &Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| request.uri().host())
+            .unwrap_or("");
+        // The host without a port; IPv6 literals are not ours anyway.
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let path = request.uri().path();
+        let response = match (request.method(), path) {
+            (&Method::GET | &Method::HEAD, "/.well-known/mta-sts.txt") => {
+                match (&self.policy, host.strip_prefix("mta-sts.")) {
+                    (Some(policy), Some(domain)) if self.domains.iter().any(|d| d == domain) => {
+                        let body = match request.method() {
+                            &Method::HEAD => Bytes::new(),
+                            _ => Bytes::from(policy.clone()),
+                        };
+                        text(StatusCode::OK, body, policy.len())
+                    }
+                    _ => not_found(),
+                }
+            }
+            (_, "/.well-known/mta-sts.txt") => {
+                let mut r = text(StatusCode::METHOD_NOT_ALLOWED, Bytes::new(), 0);
+                r.headers_mut()
+                    .insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
+                r
+            }
+            _ => not_found(),
+        };
+        info!(service = "web", %peer, method = %request.method(), %host, path, status = response.status().as_u16(), "request");
+        response
+    }
+}
+
+/// The id announcing `policy` in the `_mta-sts` TXT record: 32 hex digits
+/// of its SHA-256, so a changed policy gets a new id.
+pub fn policy_id(policy: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(policy.as_bytes())[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A `text/plain` response; `length` is the body's (kept for HEAD).
+fn text(status: StatusCode, body: Bytes, length: usize) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(header::CONTENT_LENGTH, header::HeaderValue::from(length));
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+fn not_found() -> Response<Full<Bytes>> {
+    text(
+        StatusCode::NOT_FOUND,
+        Bytes::from_static(b"not found\n"),
+        10,
+    )
+}
