@@ -532,6 +532,8 @@ impl Connection<'_> {
             // Above every other field: the signature covers the message as sent.
             added.insert_str(0, &signature);
         }
+        // Measured before the trace is taken below.
+        let trace_len = tx.trace.len();
         let delivery = Delivery {
             mailboxes: context.mailboxes.clone(),
             queue: context.queue.clone(),
@@ -541,7 +543,7 @@ impl Connection<'_> {
             from: tx.from.clone(),
             header: std::mem::take(&mut tx.trace) + &added,
             body: std::mem::take(&mut tx.body),
-            trace_len: tx.trace.len(),
+            trace_len,
             spilled: tx.spilled.take(),
             folder,
         };

@@ -127,3 +127,24 @@ print("ok")
     assert_eq!(bob.len(), 1);
     assert!(bob[0].contains("Subject: first"));
 }
+
+#[test]
+fn a_message_larger_than_memory_spooling_gets_its_trace_fields_once() {
+    let server = MailServer::start(&[]);
+    server.python(
+        r#"
+big = "Subject: large\r\n\r\n" + ("z" * 998 + "\r\n") * 2200
+s = smtplib.SMTP("127.0.0.1", P["SMTP"])
+s.sendmail("someone@elsewhere.example", ["bob@example.test"], big)
+s.quit()
+"#,
+    );
+    let inbox = server.wait_inbox("bob", 1, std::time::Duration::from_secs(10));
+    assert_eq!(inbox.len(), 1);
+    let message = &inbox[0];
+    assert!(message.len() > 2_000_000);
+    let head = &message[..message.find("\r\n\r\n").unwrap()];
+    assert_eq!(head.matches("Return-Path:").count(), 1, "{head}");
+    assert_eq!(head.matches("Received:").count(), 1, "{head}");
+    assert!(message.ends_with(&format!("{}\r\n", "z".repeat(998))));
+}
