@@ -37,6 +37,12 @@ use crate::{ConfigProblem, Endpoint, Error, Outgoing, Report, SmtpConnection, Tr
 /// A host that fails its rule is skipped, never tried in plaintext; when
 /// no host is left the recipients get a temporary failure (4.7.5).
 ///
+/// A message may ask for more or less: [`Outgoing::require_tls`]
+/// (REQUIRETLS, RFC 8689) allows only hosts with a verified certificate
+/// (DANE, or the MX name found through DNSSEC or in an MTA-STS policy)
+/// that offer REQUIRETLS themselves; `TLS-Required: No` in its header sets
+/// DANE and MTA-STS aside.
+///
 /// Most receivers only take direct mail from hosts with a matching
 /// reverse DNS name, SPF and DKIM; for mail to the wider Internet a
 /// submission server ([`Mailer`](crate::Mailer)) is usually the better road.
@@ -60,6 +66,15 @@ pub struct DirectMailer {
     dane: bool,
     mta_sts_on: bool,
     mta_sts: Discovery,
+}
+
+/// What the message asks of the hops (RFC 8689).
+#[derive(Clone, Copy, Debug)]
+struct Demands {
+    /// REQUIRETLS.
+    require_tls: bool,
+    /// `TLS-Required: No`.
+    tls_optional: bool,
 }
 
 /// How one MX host must be talked to.
@@ -202,14 +217,20 @@ impl DirectMailer {
             }
             Err(e) => return all(451, (4, 4, 3), &format!("{domain}: {e}")),
         };
-        let policy = match self.mta_sts_on {
+        let demands = Demands {
+            require_tls: message.requires_tls(),
+            tls_optional: message.tls_optional(),
+        };
+        let policy = match self.mta_sts_on && !demands.tls_optional {
             true => self.mta_sts.policy(domain, &config).await,
             false => None,
         };
         let mut last_error = None;
         let mut security_failure = false;
         for host in &plan.hosts {
-            let rule = self.rule(&plan, host, policy.as_ref(), &config).await;
+            let rule = self
+                .rule(&plan, host, policy.as_ref(), &config, demands)
+                .await;
             let tls = match &rule {
                 HostRule::Refused(why) => {
                     tracing::warn!(domain, host = %host.name, reason = %why, "MX host skipped");
@@ -256,8 +277,39 @@ impl DirectMailer {
     }
 
     /// The rule for one MX host: DANE when it has validated TLSA records,
-    /// else the domain's MTA-STS policy, else opportunistic TLS.
+    /// else the domain's MTA-STS policy, else opportunistic TLS; what the
+    /// message itself asks for (RFC 8689) comes first.
     async fn rule(
+        &self,
+        plan: &DeliveryPlan,
+        host: &MxHost,
+        policy: Option<&Policy>,
+        dns: &sansmail_mx::Config,
+        demands: Demands,
+    ) -> HostRule {
+        if demands.tls_optional {
+            return HostRule::Opportunistic;
+        }
+        let rule = self.recipient_rule(plan, host, policy, dns).await;
+        if !demands.require_tls {
+            return rule;
+        }
+        // RFC 8689 §4.2.1: a verified certificate of a host the sender can
+        // trust to be the MX: DANE, or PKIX with the MX name found through
+        // DNSSEC or listed in an MTA-STS policy.
+        let listed = policy.is_some_and(|p| p.mode != Mode::None && p.allows(&host.name));
+        match rule {
+            HostRule::Dane(_) | HostRule::Refused(_) => rule,
+            _ if listed || (self.dane && plan.authenticated) => HostRule::Verified,
+            _ => HostRule::Refused(format!(
+                "REQUIRETLS: {} is neither found through DNSSEC nor listed in an MTA-STS policy",
+                host.name
+            )),
+        }
+    }
+
+    /// The recipient domain's rule for one MX host (see [`Self::rule`]).
+    async fn recipient_rule(
         &self,
         plan: &DeliveryPlan,
         host: &MxHost,

@@ -42,6 +42,7 @@ pub struct Outgoing {
     from: ReversePath,
     to: Vec<ForwardPath>,
     body: Bytes,
+    require_tls: bool,
 }
 
 impl Outgoing {
@@ -81,6 +82,7 @@ impl Outgoing {
             from: from_path,
             to,
             body: body.freeze(),
+            require_tls: false,
         })
     }
 
@@ -106,6 +108,7 @@ impl Outgoing {
             from,
             to,
             body: body.freeze(),
+            require_tls: false,
         })
     }
 
@@ -127,7 +130,35 @@ impl Outgoing {
             from,
             to,
             body: raw.into(),
+            require_tls: false,
         })
+    }
+
+    /// Asks for REQUIRETLS (RFC 8689): every hop must take the message over
+    /// TLS with a verified certificate and pass the request on; where that
+    /// cannot be done the message is not sent (a server without REQUIRETLS
+    /// gets a local `550 5.7.30`).
+    pub fn require_tls(mut self, on: bool) -> Self {
+        self.require_tls = on;
+        self
+    }
+
+    /// True when sent with REQUIRETLS.
+    pub fn requires_tls(&self) -> bool {
+        self.require_tls
+    }
+
+    /// True when the message carries `TLS-Required: No` (RFC 8689 §5): the
+    /// sender asks that recipient-side TLS policies (MTA-STS, DANE) not stop
+    /// delivery. REQUIRETLS, when also asked for, wins.
+    pub fn tls_optional(&self) -> bool {
+        if self.require_tls {
+            return false;
+        }
+        let (header, _) = sansmail_mime::Header::parse_top(&self.body);
+        header
+            .get("TLS-Required")
+            .is_some_and(|f| f.raw_value.trim_ascii().eq_ignore_ascii_case(b"no"))
     }
 
     /// The envelope sender (MAIL FROM).
@@ -151,6 +182,7 @@ impl Outgoing {
             from: self.from.clone(),
             to,
             body: self.body.clone(),
+            require_tls: self.require_tls,
         }
     }
 }

@@ -6,7 +6,7 @@ use sansmail_smtp::client::{
     Session, TlsPolicy,
 };
 use sansmail_smtp::driver::{Driver, Step};
-use sansmail_smtp::types::{ForwardPath, Host, Secret};
+use sansmail_smtp::types::{ForwardPath, Host, MailParameter, Secret};
 use tokio::net::TcpStream;
 
 use crate::endpoint::{Endpoint, Protocol, Security};
@@ -197,8 +197,11 @@ impl SmtpConnection {
             ));
         }
         let body = message.body();
-        let envelope = Envelope::new(message.sender().clone(), message.recipients().to_vec())
+        let mut envelope = Envelope::new(message.sender().clone(), message.recipients().to_vec())
             .with_size(body.len() as u64);
+        if message.requires_tls() {
+            envelope.params.push(MailParameter::RequireTls);
+        }
         self.driver
             .session()
             .send_mail(now(), envelope)

@@ -12,7 +12,9 @@ use sansmail_smtp::client::{
     TlsPolicy,
 };
 use sansmail_smtp::server::{self, Offer};
-use sansmail_smtp::types::{ForwardPath, Host, Mailbox, Mechanism, ReversePath, Secret};
+use sansmail_smtp::types::{
+    ForwardPath, Host, MailParameter, Mailbox, Mechanism, ReversePath, Secret,
+};
 use sansmail_smtp::{Mode, Output, pair};
 
 /// A message to send: envelope and body.
@@ -565,4 +567,53 @@ fn a_client_idle_longer_than_its_reply_timeout_still_sends() {
     assert!(p.failure().is_none(), "{:?}", p.failure());
     assert_eq!(statuses(&p.outcomes()[1]), ["delivered"]);
     assert_eq!(p.server().messages.len(), 2);
+}
+
+/// A job asking for REQUIRETLS.
+fn require_tls_job() -> Job {
+    let mut job = job("a@example.com", &["b@example.com"], b"secret\r\n");
+    job.envelope.params.push(MailParameter::RequireTls);
+    job
+}
+
+#[test]
+fn requiretls_goes_only_to_a_server_offering_it_over_tls() {
+    let mut tls = client_config();
+    tls.tls = TlsPolicy::Required;
+    let offering = server::Config {
+        offer: Offer {
+            require_tls: true,
+            ..Offer::default()
+        },
+        ..tls_auth_config()
+    };
+    let mut p = Pair::new(tls.clone(), offering.clone(), vec![require_tls_job()]);
+    p.run();
+    assert_eq!(statuses(&p.outcomes()[0]), ["delivered"]);
+    assert!(
+        p.client_sent()
+            .contains("MAIL FROM:<a@example.com> REQUIRETLS SIZE=8\r\n"),
+        "{}",
+        p.client_sent()
+    );
+
+    // RFC 8689 §4.2.1: a server that does not offer it, or not over TLS,
+    // gets nothing: 550 5.7.30 for every recipient, before MAIL.
+    let mut plaintext = client_config();
+    plaintext.tls = TlsPolicy::Disabled;
+    let cases = [(tls, tls_auth_config()), (plaintext, offering)];
+    for (client, server) in cases {
+        let mut p = Pair::new(client, server, vec![require_tls_job()]);
+        p.run();
+        let outcome = &p.outcomes()[0][0];
+        let DeliveryStatus::PermanentFailure(reply) = &outcome.status else {
+            panic!("{outcome:?}");
+        };
+        assert!(
+            reply.to_wire_string().starts_with("550 5.7.30 "),
+            "{reply:?}"
+        );
+        assert!(!p.client_sent().contains("MAIL FROM"));
+        assert!(p.server().messages.is_empty());
+    }
 }

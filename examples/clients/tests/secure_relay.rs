@@ -202,20 +202,23 @@ async fn dane_binds_certificates_only_when_the_answers_are_validated() {
          wrong IN MX 10 mx-wrong\nmx-wrong IN A 127.0.0.6\n\
          ta IN MX 10 mx-ta\nmx-ta IN A 127.0.0.7\n\
          strip IN MX 10 mx-strip\nmx-strip IN A 127.0.0.8\n\
-         unusable IN MX 10 mx-unusable\nmx-unusable IN A 127.0.0.6\n",
+         unusable IN MX 10 mx-unusable\nmx-unusable IN A 127.0.0.6\n\
+         req IN MX 10 mx-req\nmx-req IN A 127.0.0.9\n",
     );
     zone += &tlsa("mx-ee", &format!("3 1 1 {ee_digest}"));
     zone += &tlsa("mx-wrong", &format!("3 1 1 {}", "00".repeat(32)));
     zone += &tlsa("mx-ta", &format!("2 0 1 {ca_digest}"));
     zone += &tlsa("mx-strip", &format!("3 1 1 {ee_digest}"));
     zone += &tlsa("mx-unusable", &format!("1 1 1 {ee_digest}"));
+    zone += &tlsa("mx-req", &format!("3 1 1 {ee_digest}"));
     let (signed, anchor) = sign_zone("dane.test", &zone);
     let nsd = Nsd::start("dane.test", &signed);
     let validating = Unbound::start("dane.test", &nsd, Some(&anchor));
     let unanchored = Unbound::start("dane.test", &nsd, None);
 
     let path = |p: &std::path::Path| p.display().to_string();
-    let domains = ["ee", "wrong", "ta", "strip", "unusable"].map(|d| format!("{d}.dane.test"));
+    let domains =
+        ["ee", "wrong", "ta", "strip", "unusable", "req"].map(|d| format!("{d}.dane.test"));
     let mut args = Vec::new();
     for d in &domains {
         args.extend(["--domain", d.as_str()]);
@@ -224,6 +227,9 @@ async fn dane_binds_certificates_only_when_the_answers_are_validated() {
     let mut ee_args = args.clone();
     ee_args.extend(["--tls-cert", &c, "--tls-key", &k]);
     let ee_sink = Sink::start_at(&format!("127.0.0.5:{port}"), &ee_args);
+    let mut req_args = ee_args.clone();
+    req_args.push("--requiretls");
+    let req_sink = Sink::start_at(&format!("127.0.0.9:{port}"), &req_args);
     let wrong_sink = Sink::start_at(&format!("127.0.0.6:{port}"), &args);
     let (c, k) = (path(&ta_cert), path(&ta_key));
     let mut ta_args = args.clone();

@@ -55,6 +55,10 @@ pub struct Envelope {
     pub attempts: u32,
     /// When to try next (Unix seconds).
     pub next_attempt: u64,
+    /// Received with REQUIRETLS (RFC 8689): relayed only over verified TLS
+    /// to servers that take REQUIRETLS too.
+    #[serde(default)]
+    pub require_tls: bool,
 }
 
 impl Envelope {
@@ -144,14 +148,15 @@ impl Queue {
         self.dir.join(format!("{id}.msg"))
     }
 
-    /// Queues `message` under `id` for `recipients`; returns once both
-    /// files are on disk. Blocking.
+    /// Queues `message` under `id` for `recipients` (with REQUIRETLS when
+    /// `require_tls`); returns once both files are on disk. Blocking.
     pub fn enqueue(
         &self,
         id: &str,
         from: &str,
         recipients: &[String],
         message: &[u8],
+        require_tls: bool,
     ) -> io::Result<()> {
         let msg = self.message_path(id);
         let mut file = File::options().write(true).create_new(true).open(&msg)?;
@@ -173,6 +178,7 @@ impl Queue {
             created: now,
             attempts: 0,
             next_attempt: now,
+            require_tls,
         };
         if let Err(e) = self.save(&envelope) {
             let _ = fs::remove_file(&msg);
@@ -266,6 +272,7 @@ mod tests {
                 "a@example.com",
                 &["b@example.net".into()],
                 b"Subject: x\r\n\r\nhi\r\n",
+                false,
             )
             .unwrap();
         // What a crash between the two writes leaves: a message without envelope.
@@ -296,7 +303,7 @@ mod tests {
         let queue = Queue::open(&dir).unwrap();
         let id = new_id();
         queue
-            .enqueue(&id, "", &["b@example.net".into()], b"x")
+            .enqueue(&id, "", &["b@example.net".into()], b"x", true)
             .unwrap();
         let (mut env, _) = queue.load(&id).unwrap();
         env.next_attempt = now() + 100;

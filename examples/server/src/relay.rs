@@ -171,7 +171,9 @@ impl Relay {
         }
         for (domain, recipients) in remote {
             let to: Vec<&str> = recipients.iter().map(String::as_str).collect();
-            let outcomes = match Outgoing::with_envelope(&envelope.from, &to, message.clone()) {
+            let outgoing = Outgoing::with_envelope(&envelope.from, &to, message.clone())
+                .map(|o| o.require_tls(envelope.require_tls));
+            let outcomes = match outgoing {
                 Ok(outgoing) => match self.mailer.send(&outgoing).await {
                     Ok(report) => outcomes(report.recipients),
                     Err(Error::Rejected { recipients }) => outcomes(recipients),
@@ -270,9 +272,12 @@ impl Relay {
                 let queue = self.queue.clone();
                 let to = vec![envelope.from.clone()];
                 let (bid, q_to) = (bounce_id.clone(), to.clone());
-                let queued =
-                    tokio::task::spawn_blocking(move || queue.enqueue(&bid, "", &q_to, &report))
-                        .await;
+                // A bounce of a REQUIRETLS message asks for the same (RFC 8689 §5).
+                let require_tls = envelope.require_tls;
+                let queued = tokio::task::spawn_blocking(move || {
+                    queue.enqueue(&bid, "", &q_to, &report, require_tls)
+                })
+                .await;
                 match queued {
                     Ok(Ok(())) => {
                         info!(queue_id = %envelope.id, bounce_id = %bounce_id, to = %envelope.from, "bounce queued");

@@ -238,6 +238,8 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
         // extension is not offered: bounces follow RFC 5321 alone.
         offer: sansmail_smtp::server::Offer {
             dsn: false,
+            // Over TLS only; the relay honours it (RFC 8689).
+            require_tls: true,
             ..Default::default()
         },
         ..Default::default()

@@ -13,7 +13,7 @@ use sansmail_common::driver::now;
 use sansmail_mime::Message;
 use sansmail_smtp::driver::{Driver, Step, Tls};
 use sansmail_smtp::server::{Config, Event, Session};
-use sansmail_smtp::types::{ForwardPath, Host, Reply, ReversePath};
+use sansmail_smtp::types::{ForwardPath, Host, MailParameter, Reply, ReversePath};
 use tokio::io::{AsyncRead, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
@@ -84,6 +84,8 @@ struct Transaction {
     head: Vec<u8>,
     /// The spool file, once the body outgrew memory.
     spilled: Option<(PathBuf, tokio::fs::File)>,
+    /// MAIL FROM had REQUIRETLS (RFC 8689).
+    require_tls: bool,
 }
 
 fn reply(code: u16, status: (u8, u16, u16), text: &str) -> Reply {
@@ -201,7 +203,11 @@ impl Connection<'_> {
                     ),
                 }
             }
-            Event::MailFrom { ticket, from, .. } => {
+            Event::MailFrom {
+                ticket,
+                from,
+                params,
+            } => {
                 if let Some(tx) = self.tx.take() {
                     discard(tx);
                 }
@@ -217,6 +223,7 @@ impl Connection<'_> {
                         body: Vec::new(),
                         head: Vec::new(),
                         spilled: None,
+                        require_tls: params.contains(&MailParameter::RequireTls),
                     });
                 }
                 answer(session, ticket, result);
@@ -546,6 +553,7 @@ impl Connection<'_> {
             trace_len,
             spilled: tx.spilled.take(),
             folder,
+            require_tls: tx.require_tls,
         };
         let (local_count, remote_count) = (delivery.local.len(), delivery.remote.len());
         match delivery.store().await {
@@ -742,6 +750,8 @@ struct Delivery {
     trace_len: usize,
     /// Where local recipients get it.
     folder: Folder,
+    /// Relay it with REQUIRETLS.
+    require_tls: bool,
 }
 
 impl Delivery {
@@ -811,10 +821,11 @@ impl Delivery {
                     self.remote.clone(),
                     path.clone(),
                 );
+                let require_tls = self.require_tls;
                 tokio::task::spawn_blocking(move || {
                     let stored = std::fs::read(&path)?;
                     let skip = stored.iter().position(|b| *b == b'\n').map_or(0, |i| i + 1);
-                    queue.enqueue(&id, &from, &remote, &stored[skip..])
+                    queue.enqueue(&id, &from, &remote, &stored[skip..], require_tls)
                 })
                 .await
                 .map_err(std::io::Error::other)??;

@@ -118,6 +118,32 @@ virtual_minimum_uid = 100",
         assert!(Instant::now() < deadline, "{log}");
         std::thread::sleep(Duration::from_millis(200));
     }
+    // REQUIRETLS: offered over TLS only; Postfix, the DANE-verified MX,
+    // does not take it, so the message comes back as undeliverable (5.7.30).
+    let out = server.python(
+        r#"
+s = smtplib.SMTP(H, P["SUBMISSION"])
+s.ehlo()
+assert not s.has_extn("requiretls")
+s.starttls(context=TLS)
+s.ehlo()
+assert s.has_extn("requiretls")
+s.login("alice", "alice-pw")
+s.sendmail("alice@example.test", ["dee@good.dane.test"], "From: alice@example.test\r\nSubject: must be sealed\r\n\r\nx\r\n", mail_options=["REQUIRETLS"])
+s.quit()
+print("ok")
+"#,
+    );
+    assert_eq!(out.trim(), "ok");
+    let inbox = server.wait_inbox("alice", 1, Duration::from_secs(20));
+    assert_eq!(inbox.len(), 1, "{}", server.log());
+    assert!(
+        inbox[0].contains("Final-Recipient: rfc822; dee@good.dane.test"),
+        "{}",
+        inbox[0]
+    );
+    assert!(inbox[0].contains("Status: 5.7.30"), "{}", inbox[0]);
+
     std::thread::sleep(Duration::from_secs(2));
     let count = std::fs::read_dir(&delivered).unwrap().count();
     assert_eq!(count, 1, "only ann's copy: {}", postfix.log());

@@ -315,6 +315,15 @@ impl Session {
                 Some((5, 6, 7)),
                 "The server does not offer SMTPUTF8",
             ))
+        } else if envelope.params.contains(&MailParameter::RequireTls)
+            && !(self.tls && self.caps.has(&Extension::RequireTls))
+        {
+            // RFC 8689 §4.2.1: only to a server that promises to pass it on.
+            Some(Reply::fixed(
+                550,
+                Some((5, 7, 30)),
+                "REQUIRETLS support required: the server does not offer it over TLS",
+            ))
         } else {
             None
         };

@@ -26,13 +26,14 @@ use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn};
 
 const USAGE: &str = "usage: smtp-sink [--listen ADDR] [--maildir DIR] [--domain D]... [--user NAME:PASSWORD]...
-                 [--lmtp] [--hostname NAME] [--max-size OCTETS] [--tls-cert PEM --tls-key PEM]
+                 [--lmtp] [--requiretls] [--hostname NAME] [--max-size OCTETS] [--tls-cert PEM --tls-key PEM]
 
   --listen ADDR      address to listen on (default 127.0.0.1:2525)
   --maildir DIR      deliver into DIR/<local-part>/Maildir (default ./mail-data)
   --domain D         a domain to accept mail for; repeatable (default localhost)
   --user NAME:PASS   a user who may log in; with any given, unknown local users get 550 5.1.1
   --lmtp             speak LMTP (RFC 2033) instead of SMTP
+  --requiretls       offer REQUIRETLS (RFC 8689) over TLS
   --hostname NAME    the name in the greeting (default: the first domain)
   --max-size OCTETS  largest message accepted (default 36700160)
   --tls-cert PEM     certificate chain for STARTTLS (default: self-signed, written to DIR/smtp-sink-cert.pem)
@@ -44,6 +45,7 @@ struct Options {
     domains: Vec<String>,
     users: HashMap<String, String>,
     lmtp: bool,
+    requiretls: bool,
     hostname: Option<String>,
     max_size: u64,
     cert: Option<PathBuf>,
@@ -58,6 +60,7 @@ fn parse_options() -> Result<Options, UsageError> {
         domains: Vec::new(),
         users: HashMap::new(),
         lmtp: false,
+        requiretls: false,
         hostname: None,
         max_size: Config::default().max_message_size,
         cert: None,
@@ -82,6 +85,7 @@ fn parse_options() -> Result<Options, UsageError> {
                 o.users.insert(name.to_ascii_lowercase(), pass.to_owned());
             }
             "--lmtp" => o.lmtp = true,
+            "--requiretls" => o.requiretls = true,
             "--hostname" => o.hostname = Some(args.value(&arg)?),
             "--max-size" => o.max_size = args.parsed(&arg)?,
             "--tls-cert" => o.cert = Some(args.value(&arg)?.into()),
@@ -150,6 +154,10 @@ async fn main() {
             vec![Mechanism::Plain, Mechanism::Login]
         },
         max_message_size: options.max_size,
+        offer: sansmail_smtp::server::Offer {
+            require_tls: options.requiretls,
+            ..Default::default()
+        },
         ..Config::default()
     };
     let local = listener
