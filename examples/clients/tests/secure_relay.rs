@@ -267,6 +267,46 @@ async fn dane_binds_certificates_only_when_the_answers_are_validated() {
             .is_empty()
     );
 
+    // REQUIRETLS (RFC 8689): a DANE-verified host that offers it gets the
+    // message; one that does not gets nothing, for good (5.7.30).
+    let required = |to: &str| {
+        Outgoing::with_envelope("app@example.com", &[to], MESSAGE)
+            .unwrap()
+            .require_tls(true)
+    };
+    let report = secure.send(required("fay@req.dane.test")).await.unwrap();
+    assert!(report.all_accepted());
+    assert_received_over_tls(&req_sink, "fay", 1);
+    let Err(Error::Rejected { recipients }) = secure.send(required("gus@ee.dane.test")).await
+    else {
+        panic!("REQUIRETLS to a server without it went through");
+    };
+    let DeliveryStatus::PermanentFailure(reply) = &recipients[0].status else {
+        panic!("{recipients:?}");
+    };
+    assert!(
+        reply.to_wire_string().starts_with("550 5.7.30"),
+        "{reply:?}"
+    );
+    assert!(
+        ee_sink
+            .messages("gus", 1, Duration::from_millis(300))
+            .is_empty()
+    );
+
+    // "TLS-Required: No" sets the recipient's DANE records aside.
+    let optional = Outgoing::with_envelope(
+        "app@example.com",
+        &["hal@wrong.dane.test"],
+        &b"From: app@example.com\r\nTLS-Required: No\r\nSubject: x\r\n\r\nhi\r\n"[..],
+    )
+    .unwrap();
+    assert!(secure.send(optional).await.unwrap().all_accepted());
+    assert_eq!(
+        wrong_sink.messages("hal", 1, Duration::from_secs(10)).len(),
+        1
+    );
+
     // The same records without a trust anchor are not validated: DANE does not apply.
     let insecure = mailer(unanchored.addr());
     assert_delivered(&send(&insecure, "cid@wrong.dane.test").await);
@@ -274,4 +314,10 @@ async fn dane_binds_certificates_only_when_the_answers_are_validated() {
         wrong_sink.messages("cid", 1, Duration::from_secs(10)).len(),
         1
     );
+    // Nor can REQUIRETLS trust the MX host then.
+    let outcome = match insecure.send(required("ivy@req.dane.test")).await {
+        Err(Error::Rejected { mut recipients }) => recipients.remove(0),
+        other => panic!("{other:?}"),
+    };
+    assert_deferred(&outcome, "neither found through DNSSEC");
 }
