@@ -100,6 +100,7 @@ mod tests {
             created: 1_795_000_000,
             attempts: 3,
             next_attempt: 0,
+            require_tls: false,
         };
         let failed = Recipient {
             address: "nobody@example.net".into(),
