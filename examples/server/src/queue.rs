@@ -306,6 +306,7 @@ mod tests {
             .enqueue(&id, "", &["b@example.net".into()], b"x", true)
             .unwrap();
         let (mut env, _) = queue.load(&id).unwrap();
+        assert!(env.require_tls, "REQUIRETLS is kept with the message");
         env.next_attempt = now() + 100;
         env.attempts = 1;
         queue.save(&env).unwrap();
