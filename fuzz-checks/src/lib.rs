@@ -35,3 +35,4 @@ pub mod smtp_server_session;
 pub mod spf_check;
 pub mod spf_record;
 pub mod store_files;
+pub mod tls_rpt;

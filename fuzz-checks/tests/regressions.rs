@@ -37,6 +37,7 @@ fn check_of(target: &str) -> Option<fn(&[u8])> {
         "spf_check" => checks::spf_check::check,
         "spf_record" => checks::spf_record::check,
         "store_files" => checks::store_files::check,
+        "tls_rpt" => checks::tls_rpt::check,
         _ => return None,
     })
 }
@@ -75,7 +76,7 @@ fn every_fuzz_target_has_its_check() {
         assert!(check_of(name).is_some(), "{name}: not in check_of");
         count += 1;
     }
-    assert_eq!(count, 29);
+    assert_eq!(count, 30);
 }
 
 #[test]

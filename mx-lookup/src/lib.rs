@@ -45,6 +45,7 @@ mod lookup;
 pub mod mta_sts;
 mod plan;
 mod records;
+pub mod tls_rpt;
 
 #[cfg(feature = "blocking")]
 pub mod blocking;
