@@ -10,6 +10,7 @@ use sansmail_mx::driver::{
     ResolveError, random_seed, resolve, system_nameservers, validated_records,
 };
 use sansmail_mx::mta_sts::{Mode, Policy};
+use sansmail_mx::tls_rpt::{Collector, PolicyDescription, PolicyType, ResultType, SessionResult};
 use sansmail_mx::{DeliveryPlan, MxHost, RecordType};
 use sansmail_smtp::client::{Config, RecipientOutcome, TlsPolicy};
 use sansmail_smtp::types::{ForwardPath, Host};
@@ -17,7 +18,7 @@ use sansmail_smtp::types::{ForwardPath, Host};
 use crate::dane::{DaneVerifier, Tlsa};
 use crate::mta_sts::Discovery;
 use crate::smtp::{set_timeouts, unsent};
-use crate::{ConfigProblem, Endpoint, Error, Outgoing, Report, SmtpConnection, Trust};
+use crate::{ConfigProblem, Endpoint, Error, Outgoing, Report, SmtpConnection, TlsProblem, Trust};
 
 /// Delivers like an MTA: looks up each recipient domain's MX hosts
 /// (RFC 5321 §5), tries them in preference order (every address of each)
@@ -66,6 +67,7 @@ pub struct DirectMailer {
     dane: bool,
     mta_sts_on: bool,
     mta_sts: Discovery,
+    tls_reports: Option<Arc<std::sync::Mutex<Collector>>>,
 }
 
 /// What the message asks of the hops (RFC 8689).
@@ -82,14 +84,82 @@ struct Demands {
 enum HostRule {
     /// STARTTLS when offered, any certificate.
     Opportunistic,
-    /// STARTTLS required, any certificate (DANE with only unusable records).
-    Encrypted,
+    /// STARTTLS required, any certificate (DANE with only unusable records, given).
+    Encrypted(Vec<String>),
     /// STARTTLS required, a certificate the TLSA records match.
     Dane(Arc<DaneVerifier>),
     /// STARTTLS required, a certificate valid for the host name (MTA-STS).
     Verified,
-    /// Not to be tried: why.
-    Refused(String),
+    /// As `Verified`, but a failure is only reported (MTA-STS `testing`).
+    Testing,
+    /// Not to be tried: why, and the failure to report if it is one.
+    Refused(String, Option<ResultType>),
+}
+
+impl HostRule {
+    /// True when the session must not go on in plaintext.
+    fn requires_tls(&self) -> bool {
+        !matches!(self, HostRule::Opportunistic | HostRule::Testing)
+    }
+}
+
+/// The policy a host's sessions are reported under (RFC 8460 §4.3).
+fn describe(
+    rule: &HostRule,
+    domain: &str,
+    host: &MxHost,
+    policy: Option<&Policy>,
+) -> PolicyDescription {
+    let tlsa = |records: Vec<String>| PolicyDescription {
+        policy_type: PolicyType::Tlsa,
+        policy_string: records,
+        policy_domain: domain.to_owned(),
+        mx_host: vec![host.name.clone()],
+    };
+    match rule {
+        HostRule::Dane(v) => tlsa(v.records().iter().map(Tlsa::to_string).collect()),
+        HostRule::Encrypted(records) => tlsa(records.clone()),
+        HostRule::Refused(_, Some(ResultType::DnssecInvalid)) => tlsa(Vec::new()),
+        _ => describe_sts(domain, policy.filter(|p| p.mode != Mode::None)),
+    }
+}
+
+/// An MTA-STS policy as reported, or no policy.
+fn describe_sts(domain: &str, policy: Option<&Policy>) -> PolicyDescription {
+    PolicyDescription {
+        policy_type: match policy {
+            Some(_) => PolicyType::Sts,
+            None => PolicyType::NoPolicyFound,
+        },
+        policy_string: policy.map_or_else(Vec::new, |p| {
+            p.to_string().lines().map(str::to_owned).collect()
+        }),
+        policy_domain: domain.to_owned(),
+        mx_host: policy.map_or_else(Vec::new, |p| p.mx.clone()),
+    }
+}
+
+fn failure(kind: ResultType, host: &str, address: Option<std::net::IpAddr>) -> SessionResult {
+    SessionResult::Failure {
+        result_type: kind,
+        mx_host: host.to_owned(),
+        address,
+    }
+}
+
+/// The report's name for a failed TLS session; `None` when the failure was
+/// not about TLS (no connection, a timeout).
+fn tls_result(error: &Error) -> Option<ResultType> {
+    let Error::Tls { problem, .. } = error else {
+        return None;
+    };
+    Some(match problem {
+        TlsProblem::NotOffered | TlsProblem::Refused(_) => ResultType::StarttlsNotSupported,
+        TlsProblem::WrongName => ResultType::CertificateHostMismatch,
+        TlsProblem::Expired | TlsProblem::NotValidYet => ResultType::CertificateExpired,
+        TlsProblem::UnknownIssuer => ResultType::CertificateNotTrusted,
+        _ => ResultType::ValidationFailure,
+    })
 }
 
 impl DirectMailer {
@@ -109,6 +179,7 @@ impl DirectMailer {
                 timeout: Duration::from_secs(60),
                 cache: Arc::default(),
             },
+            tls_reports: None,
         })
     }
 
@@ -134,6 +205,14 @@ impl DirectMailer {
     /// private CA for tests.
     pub fn mta_sts_trust(mut self, trust: &Trust) -> Self {
         self.mta_sts.tls = crate::client_tls_config(trust);
+        self
+    }
+
+    /// Counts every session to a host under a TLS policy (MTA-STS, DANE,
+    /// or none) in `collector`, for TLS reports (RFC 8460) the application
+    /// sends to the domains that ask for them.
+    pub fn tls_reports(mut self, collector: Arc<std::sync::Mutex<Collector>>) -> Self {
+        self.tls_reports = Some(collector);
         self
     }
 
@@ -222,7 +301,16 @@ impl DirectMailer {
             tls_optional: message.tls_optional(),
         };
         let policy = match self.mta_sts_on && !demands.tls_optional {
-            true => self.mta_sts.policy(domain, &config).await,
+            true => {
+                let found = self.mta_sts.policy(domain, &config).await;
+                if let Some((kind, why)) = &found.fetch_error {
+                    let policy = describe_sts(domain, None);
+                    let host = format!("mta-sts.{domain}");
+                    self.report(&policy, failure(*kind, &host, None));
+                    tracing::warn!(domain, error = %why, "MTA-STS policy fetch failed");
+                }
+                found.policy
+            }
             false => None,
         };
         let mut last_error = None;
@@ -231,33 +319,48 @@ impl DirectMailer {
             let rule = self
                 .rule(&plan, host, policy.as_ref(), &config, demands)
                 .await;
-            let tls = match &rule {
-                HostRule::Refused(why) => {
-                    tracing::warn!(domain, host = %host.name, reason = %why, "MX host skipped");
-                    last_error = Some(why.clone());
-                    security_failure = true;
-                    continue;
+            let described = describe(&rule, domain, host, policy.as_ref());
+            if let HostRule::Refused(why, kind) = &rule {
+                tracing::warn!(domain, host = %host.name, reason = %why, "MX host skipped");
+                if let Some(kind) = kind {
+                    self.report(&described, failure(*kind, &host.name, None));
                 }
-                HostRule::Opportunistic | HostRule::Encrypted => {
-                    crate::client_tls_config(&Trust::Anything)
-                }
-                HostRule::Verified => self.mta_sts.tls.clone(),
-                HostRule::Dane(verifier) => dane_tls_config(verifier.clone()),
-            };
-            let required = !matches!(rule, HostRule::Opportunistic);
+                last_error = Some(why.clone());
+                security_failure = true;
+                continue;
+            }
             for address in &host.addresses {
-                let url = format!("smtp://{}:{}", host.name, self.port);
-                let endpoint = match Endpoint::parse(&url) {
-                    Ok(e) => e.at_address(SocketAddr::new(*address, self.port), tls.clone()),
-                    Err(e) => {
-                        last_error = Some(e.to_string());
-                        continue;
+                let mut attempt = self.try_address(host, *address, &rule, message).await;
+                // MTA-STS testing: a failed check is reported, then the
+                // host gets the message the opportunistic way.
+                if let (HostRule::Testing, Err(e)) = (&rule, &attempt)
+                    && let Some(kind) = tls_result(e)
+                {
+                    self.report(&described, failure(kind, &host.name, Some(*address)));
+                    attempt = self
+                        .try_address(host, *address, &HostRule::Opportunistic, message)
+                        .await;
+                    if let Ok((outcomes, _)) = attempt {
+                        return outcomes;
                     }
-                };
-                match self.try_host(&endpoint, message, required).await {
-                    Ok(outcomes) => return outcomes,
+                } else {
+                    match &attempt {
+                        Ok((_, true)) => self.report(&described, SessionResult::Success),
+                        Ok((_, false)) => self.report(
+                            &described,
+                            failure(ResultType::StarttlsNotSupported, &host.name, Some(*address)),
+                        ),
+                        Err(e) => {
+                            if let Some(kind) = tls_result(e) {
+                                self.report(&described, failure(kind, &host.name, Some(*address)));
+                            }
+                        }
+                    }
+                }
+                match attempt {
+                    Ok((outcomes, _)) => return outcomes,
                     Err(e) => {
-                        security_failure = required;
+                        security_failure = rule.requires_tls();
                         last_error = Some(format!("{} ({address}): {e}", host.name));
                     }
                 }
@@ -274,6 +377,35 @@ impl DirectMailer {
             status,
             &format!("no mail exchanger of {domain} took the message: {why}"),
         )
+    }
+
+    /// Counts one session for TLS reporting, when reports are collected.
+    fn report(&self, policy: &PolicyDescription, result: SessionResult) {
+        if let Some(collector) = &self.tls_reports {
+            let mut collector = collector.lock().unwrap_or_else(|e| e.into_inner());
+            collector.record(policy, result);
+        }
+    }
+
+    /// One address of one host under `rule`: the outcomes and whether TLS
+    /// protected the session, or why no transaction ran.
+    async fn try_address(
+        &self,
+        host: &MxHost,
+        address: std::net::IpAddr,
+        rule: &HostRule,
+        message: &Outgoing,
+    ) -> Result<(Vec<RecipientOutcome>, bool), Error> {
+        let tls = match rule {
+            HostRule::Opportunistic | HostRule::Encrypted(_) | HostRule::Refused(..) => {
+                crate::client_tls_config(&Trust::Anything)
+            }
+            HostRule::Verified | HostRule::Testing => self.mta_sts.tls.clone(),
+            HostRule::Dane(verifier) => dane_tls_config(verifier.clone()),
+        };
+        let url = format!("smtp://{}:{}", host.name, self.port);
+        let endpoint = Endpoint::parse(&url)?.at_address(SocketAddr::new(address, self.port), tls);
+        self.try_host(&endpoint, message, rule.requires_tls()).await
     }
 
     /// The rule for one MX host: DANE when it has validated TLSA records,
@@ -299,12 +431,15 @@ impl DirectMailer {
         // DNSSEC or listed in an MTA-STS policy.
         let listed = policy.is_some_and(|p| p.mode != Mode::None && p.allows(&host.name));
         match rule {
-            HostRule::Dane(_) | HostRule::Refused(_) => rule,
+            HostRule::Dane(_) | HostRule::Refused(..) => rule,
             _ if listed || (self.dane && plan.authenticated) => HostRule::Verified,
-            _ => HostRule::Refused(format!(
-                "REQUIRETLS: {} is neither found through DNSSEC nor listed in an MTA-STS policy",
-                host.name
-            )),
+            _ => HostRule::Refused(
+                format!(
+                    "REQUIRETLS: {} is neither found through DNSSEC nor listed in an MTA-STS policy",
+                    host.name
+                ),
+                None,
+            ),
         }
     }
 
@@ -321,13 +456,19 @@ impl DirectMailer {
             match validated_records(&name, RecordType::TLSA, dns.clone()).await {
                 // RFC 7672 §2.2: a failed TLSA lookup of a secure host
                 // leaves it unusable for now (it may have records).
-                Err(e) => return HostRule::Refused(format!("DANE: TLSA lookup {name}: {e}")),
+                Err(e) => {
+                    return HostRule::Refused(
+                        format!("DANE: TLSA lookup {name}: {e}"),
+                        Some(ResultType::DnssecInvalid),
+                    );
+                }
                 Ok(found) if found.authenticated && !found.records.is_empty() => {
                     let records = Tlsa::from_records(&found.records);
+                    let texts = records.iter().map(Tlsa::to_string).collect();
                     return match DaneVerifier::new(records, crate::endpoint::provider()) {
                         Some(verifier) => HostRule::Dane(Arc::new(verifier)),
                         // §3.1.3: none usable: TLS still required, unauthenticated.
-                        None => HostRule::Encrypted,
+                        None => HostRule::Encrypted(texts),
                     };
                 }
                 Ok(_) => {}
@@ -335,10 +476,10 @@ impl DirectMailer {
         }
         match policy {
             Some(p) if p.mode == Mode::Enforce && p.allows(&host.name) => HostRule::Verified,
-            Some(p) if p.mode == Mode::Enforce => HostRule::Refused(format!(
-                "MTA-STS: {} is not among the policy's MX hosts",
-                host.name
-            )),
+            Some(p) if p.mode == Mode::Enforce => HostRule::Refused(
+                format!("MTA-STS: {} is not among the policy's MX hosts", host.name),
+                Some(ResultType::ValidationFailure),
+            ),
             Some(p) if p.mode == Mode::Testing && !p.allows(&host.name) => {
                 tracing::warn!(
                     domain = %plan.domain, host = %host.name,
@@ -346,6 +487,7 @@ impl DirectMailer {
                 );
                 HostRule::Opportunistic
             }
+            Some(p) if p.mode == Mode::Testing => HostRule::Testing,
             _ => HostRule::Opportunistic,
         }
     }
@@ -356,7 +498,7 @@ impl DirectMailer {
         endpoint: &Endpoint,
         message: &Outgoing,
         tls_required: bool,
-    ) -> Result<Vec<RecipientOutcome>, Error> {
+    ) -> Result<(Vec<RecipientOutcome>, bool), Error> {
         let hello = Host::parse(&self.hello_name).expect("checked in new");
         let mut config = Config::new(hello);
         config.tls = match tls_required {
@@ -372,8 +514,9 @@ impl DirectMailer {
             Err(Error::Rejected { recipients }) => recipients,
             Err(e) => return Err(e),
         };
+        let tls = connection.is_tls();
         let _ = connection.quit().await;
-        Ok(outcomes)
+        Ok((outcomes, tls))
     }
 }
 

@@ -75,6 +75,7 @@ pub use message::Outgoing;
 pub use pool::Mailer;
 pub use pop3::{Pop3Client, Pop3Message};
 pub use sansmail_mime as mime;
+pub use sansmail_mx::tls_rpt;
 pub use sansmail_smtp::client::{DeliveryStatus, RecipientOutcome};
 pub use sansmail_smtp::types::{ForwardPath, Reply};
 pub use smtp::{Report, SmtpConnection};

@@ -12,9 +12,18 @@ use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use sansmail_mx::driver::records;
 use sansmail_mx::mta_sts::{MAX_POLICY_SIZE, Policy, PolicyCache, StsRecord};
+use sansmail_mx::tls_rpt::ResultType;
 use sansmail_mx::{Config, RData, RecordType};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
+
+/// What discovery found for a domain.
+pub(crate) struct Found {
+    /// The policy in force, if any.
+    pub policy: Option<Policy>,
+    /// Why a fetch that the record called for failed, for TLS reports.
+    pub fetch_error: Option<(ResultType, String)>,
+}
 
 /// Where policies come from and where they are kept.
 #[derive(Clone, Debug)]
@@ -39,24 +48,30 @@ fn unix_now() -> u64 {
 impl Discovery {
     /// The policy in force for `domain`: the cached one while its record's
     /// id is unchanged, else a fresh fetch; a failed fetch falls back to
-    /// the cached policy (RFC 8461 §5.1). `None` when the domain has none.
-    pub(crate) async fn policy(&self, domain: &str, dns: &Config) -> Option<Policy> {
+    /// the cached policy (RFC 8461 §5.1), and says why it failed.
+    pub(crate) async fn policy(&self, domain: &str, dns: &Config) -> Found {
         let now = unix_now();
         let record = self.record(domain, dns).await;
         let cached = self.lock().get(domain, now).cloned();
+        let fresh = |policy| Found {
+            policy,
+            fetch_error: None,
+        };
         if !self.lock().needs_fetch(domain, record.as_ref(), now) {
-            return cached;
+            return fresh(cached);
         }
-        let Some(record) = record else { return cached };
+        let Some(record) = record else {
+            return fresh(cached);
+        };
         match self.fetch(domain, dns).await {
             Ok(policy) => {
                 self.lock().store(domain, &record.id, policy.clone(), now);
-                Some(policy)
+                fresh(Some(policy))
             }
-            Err(why) => {
-                tracing::warn!(domain, error = %why, "MTA-STS policy fetch failed");
-                cached
-            }
+            Err(why) => Found {
+                policy: cached,
+                fetch_error: Some(why),
+            },
         }
     }
 
@@ -85,18 +100,21 @@ impl Discovery {
 
     /// Fetches `https://mta-sts.DOMAIN/.well-known/mta-sts.txt`: no
     /// redirects, a 200 with `text/plain`, at most 64 KiB.
-    async fn fetch(&self, domain: &str, dns: &Config) -> Result<Policy, String> {
+    async fn fetch(&self, domain: &str, dns: &Config) -> Result<Policy, (ResultType, String)> {
         let host = format!("mta-sts.{domain}");
+        let fetch_error = |why: String| (ResultType::StsPolicyFetchError, why);
         let work = async {
-            let addresses = addresses(&host, dns).await?;
-            let name = ServerName::try_from(host.clone()).map_err(|e| e.to_string())?;
-            let mut last = format!("{host} has no address");
+            let addresses = addresses(&host, dns).await.map_err(fetch_error)?;
+            let name =
+                ServerName::try_from(host.clone()).map_err(|e| fetch_error(e.to_string()))?;
+            let mut last = fetch_error(format!("{host} has no address"));
             for address in addresses {
-                match self
-                    .get(SocketAddr::new(address, self.port), &host, &name)
-                    .await
-                {
-                    Ok(text) => return Policy::parse(&text).map_err(|e| e.to_string()),
+                let got = self.get(SocketAddr::new(address, self.port), &host, &name);
+                match got.await {
+                    Ok(text) => {
+                        return Policy::parse(&text)
+                            .map_err(|e| (ResultType::StsPolicyInvalid, e.to_string()));
+                    }
                     Err(why) => last = why,
                 }
             }
@@ -104,7 +122,7 @@ impl Discovery {
         };
         tokio::time::timeout(self.timeout, work)
             .await
-            .map_err(|_| format!("fetching the policy from {host} timed out"))?
+            .map_err(|_| fetch_error(format!("fetching the policy from {host} timed out")))?
     }
 
     /// One GET of the policy from one address.
@@ -113,14 +131,29 @@ impl Discovery {
         address: SocketAddr,
         host: &str,
         name: &ServerName<'static>,
-    ) -> Result<String, String> {
-        let tcp = TcpStream::connect(address)
-            .await
-            .map_err(|e| format!("{host} ({address}): {e}"))?;
+    ) -> Result<String, (ResultType, String)> {
+        let tcp = TcpStream::connect(address).await.map_err(|e| {
+            let why = format!("{host} ({address}): {e}");
+            (ResultType::StsPolicyFetchError, why)
+        })?;
         let tls = TlsConnector::from(self.tls.clone())
             .connect(name.clone(), tcp)
             .await
-            .map_err(|e| format!("{host} ({address}): TLS: {e}"))?;
+            .map_err(|e| {
+                let why = format!("{host} ({address}): TLS: {e}");
+                (ResultType::StsWebpkiInvalid, why)
+            })?;
+        self.http(tls, host)
+            .await
+            .map_err(|why| (ResultType::StsPolicyFetchError, why))
+    }
+
+    /// The GET over an established TLS connection.
+    async fn http(
+        &self,
+        tls: tokio_rustls::client::TlsStream<TcpStream>,
+        host: &str,
+    ) -> Result<String, String> {
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
             .await
             .map_err(|e| format!("{host}: HTTP: {e}"))?;

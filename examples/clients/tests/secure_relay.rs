@@ -3,8 +3,10 @@
 //! in NSD behind a validating unbound), against smtp-sink MX hosts and a
 //! man in the middle that strips STARTTLS.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use sansmail::tls_rpt::Collector;
 use sansmail::{DeliveryStatus, DirectMailer, Error, Outgoing, RecipientOutcome, Trust};
 use sansmail_test_support::secure::{Ca, PolicyServer, Unbound, sign_zone, strip_starttls};
 use sansmail_test_support::{Nsd, Sink, free_port};
@@ -137,13 +139,15 @@ async fn mta_sts_enforce_delivers_only_to_listed_hosts_with_valid_certificates()
     );
     strip_starttls(&format!("127.0.0.4:{port}"), &format!("127.0.0.2:{port}"));
 
+    let reports = Arc::new(Mutex::new(Collector::default()));
     let mailer = DirectMailer::new("client.example.com")
         .unwrap()
         .nameservers(vec![dns.addr()])
         .port(port)
         .timeout(Duration::from_secs(10))
         .mta_sts_trust(&Trust::Roots(vec![ca.der().into()]))
-        .mta_sts_port(https.port);
+        .mta_sts_port(https.port)
+        .tls_reports(reports.clone());
 
     assert_delivered(&send(&mailer, "ann@ok.sts.test").await);
     assert_received_over_tls(&good, "ann", 1);
@@ -170,6 +174,43 @@ async fn mta_sts_enforce_delivers_only_to_listed_hosts_with_valid_certificates()
         good.messages("dan", 1, Duration::from_millis(300))
             .is_empty()
     );
+
+    // Each session was counted under its policy, for TLS reports (RFC 8460).
+    let report = |domain: &str| {
+        let mut reports = reports.lock().unwrap();
+        let report = reports.take_report(domain, (0, 86_400), "us", "tls@example.com", "id");
+        serde_json::to_value(report.expect(domain)).unwrap()
+    };
+    let ok = report("ok.sts.test");
+    assert_eq!(ok["policies"][0]["policy"]["policy-type"], "sts");
+    assert_eq!(ok["policies"][0]["policy"]["mx-host"][0], "mx-ok.sts.test");
+    assert_eq!(
+        ok["policies"][0]["summary"]["total-successful-session-count"],
+        1
+    );
+    let failed = |domain: &str, kind: &str| {
+        let json = report(domain);
+        let policy = &json["policies"][0];
+        assert_eq!(
+            policy["summary"]["total-failure-session-count"], 1,
+            "{json}"
+        );
+        assert_eq!(policy["failure-details"][0]["result-type"], kind, "{json}");
+    };
+    failed("badcert.sts.test", "certificate-not-trusted");
+    failed("offlist.sts.test", "validation-failure");
+    failed("stripped.sts.test", "starttls-not-supported");
+    // testing mode: the failed check is reported though the message went through.
+    failed("testing.sts.test", "certificate-not-trusted");
+    let redirect = report("redirect.sts.test");
+    let kinds: Vec<&serde_json::Value> = redirect["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["failure-details"].as_array().into_iter().flatten())
+        .map(|d| &d["result-type"])
+        .collect();
+    assert_eq!(kinds, ["sts-policy-fetch-error"], "{redirect}");
 
     // Policies are kept for max_age: with the policy server gone they still hold.
     drop(https);
@@ -246,7 +287,8 @@ async fn dane_binds_certificates_only_when_the_answers_are_validated() {
             .mta_sts(false)
             .dane(true)
     };
-    let secure = mailer(validating.addr());
+    let reports = Arc::new(Mutex::new(Collector::default()));
+    let secure = mailer(validating.addr()).tls_reports(reports.clone());
     assert_delivered(&send(&secure, "ann@ee.dane.test").await);
     assert_received_over_tls(&ee_sink, "ann", 1);
     assert_delivered(&send(&secure, "bob@ta.dane.test").await);
@@ -261,6 +303,29 @@ async fn dane_binds_certificates_only_when_the_answers_are_validated() {
             .messages("cid", 1, Duration::from_millis(300))
             .is_empty()
     );
+    // Counted under the hosts' TLSA records, for TLS reports.
+    let report = |domain: &str| {
+        let mut reports = reports.lock().unwrap();
+        let report = reports.take_report(domain, (0, 86_400), "us", "tls@example.com", "id");
+        serde_json::to_value(report.expect(domain)).unwrap()
+    };
+    let ee = report("ee.dane.test");
+    assert_eq!(ee["policies"][0]["policy"]["policy-type"], "tlsa");
+    assert_eq!(
+        ee["policies"][0]["policy"]["policy-string"][0],
+        format!("3 1 1 {ee_digest}")
+    );
+    assert_eq!(
+        ee["policies"][0]["summary"]["total-successful-session-count"],
+        1
+    );
+    let wrong = report("wrong.dane.test");
+    let detail = &wrong["policies"][0]["failure-details"][0];
+    assert_eq!(detail["result-type"], "validation-failure", "{wrong}");
+    assert_eq!(detail["receiving-mx-hostname"], "mx-wrong.dane.test");
+    let strip = report("strip.dane.test");
+    let detail = &strip["policies"][0]["failure-details"][0];
+    assert_eq!(detail["result-type"], "starttls-not-supported", "{strip}");
     assert!(
         ee_sink
             .messages("dan", 1, Duration::from_millis(300))
