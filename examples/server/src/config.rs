@@ -48,6 +48,34 @@ pub struct Settings {
     pub sender_auth: SenderAuth,
     /// Our own MTA-STS policy, served on the web listener.
     pub mta_sts: MtaSts,
+    /// TLS reports (RFC 8460) about our deliveries, to the domains that ask.
+    pub tls_reports: TlsReports,
+}
+
+/// TLS reporting (`[tls_reports]`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsReports {
+    /// Send reports to domains whose `_smtp._tls` record asks for them.
+    pub enabled: bool,
+    /// The organization named in reports; default the hostname.
+    pub organization: Option<String>,
+    /// The contact named in reports, and their envelope sender; default
+    /// `postmaster@` the first domain.
+    pub contact: Option<String>,
+    /// Seconds each report covers (one day; shorter only for tests).
+    pub interval_secs: u64,
+}
+
+impl Default for TlsReports {
+    fn default() -> Self {
+        TlsReports {
+            enabled: true,
+            organization: None,
+            contact: None,
+            interval_secs: 86_400,
+        }
+    }
 }
 
 /// The MTA-STS policy this server publishes (`[mta_sts]`).
@@ -265,6 +293,7 @@ impl Default for Settings {
             dkim: Vec::new(),
             sender_auth: SenderAuth::default(),
             mta_sts: MtaSts::default(),
+            tls_reports: TlsReports::default(),
         }
     }
 }
@@ -519,6 +548,9 @@ impl Settings {
             return Err("domains: at least one domain is needed".into());
         }
         self.mta_sts_policy()?;
+        if self.tls_reports.interval_secs < 1 {
+            return Err("tls_reports: interval_secs must be at least 1".into());
+        }
         sansmail_smtp::types::Host::parse(&self.hostname)
             .map_err(|_| format!("hostname: {:?} is not a host name", self.hostname))?;
         for (alias, user) in &self.aliases {
@@ -598,6 +630,11 @@ mod tests {
             "mode",
             "mx",
             "max_age",
+            "[tls_reports]",
+            "enabled",
+            "organization",
+            "contact",
+            "interval_secs",
             "[users]",
             "[aliases]",
             "[forwards]",

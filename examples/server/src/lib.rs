@@ -7,7 +7,8 @@
 //! (delivery into the store) → [`imap`] and [`pop3`] (reading). [`server`]
 //! assembles them from [`config`]; [`tls`] makes the certificates and
 //! [`dkim_keys`] the DKIM keys; [`dane`] the TLSA record of the certificate;
-//! [`web`] serves HTTP (the MTA-STS policy).
+//! [`web`] serves HTTP (the MTA-STS policy); [`tls_reports`] sends RFC 8460
+//! reports about the relay's TLS sessions.
 //! Mail itself lives in `sansmail-store`, shared by every service.
 
 pub mod accounts;
@@ -27,5 +28,6 @@ pub mod sender_auth;
 pub mod server;
 pub mod smtp;
 pub mod tls;
+pub mod tls_reports;
 pub mod users;
 pub mod web;

@@ -29,6 +29,7 @@ use crate::relay::Relay;
 use crate::sender_auth::Checker;
 use crate::smtp::{Context, SmtpService};
 use crate::tls;
+use crate::tls_reports::TlsReporter;
 use crate::users::Directory;
 use crate::web::WebService;
 use sansmail_store::{Maildir, Store};
@@ -183,22 +184,33 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
     let store = Arc::new(Store::new(Box::new(maildir), quota));
     let mailboxes = Arc::new(Local::new(store.clone()));
     let queue = Arc::new(Queue::open(&data.join("queue")).map_err(|e| e.to_string())?);
+    // Whom MTA-STS policy servers, MX hosts under it and report servers must prove to be.
+    let trust = match &settings.queue.mta_sts_ca {
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let certs = rustls_pemfile::certs(&mut &pem[..])
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            if certs.is_empty() {
+                return Err(format!("{}: no certificate in it", path.display()));
+            }
+            sansmail::Trust::Roots(certs)
+        }
+        None => sansmail::Trust::WebPki,
+    };
+    let tls_reports = Arc::new(std::sync::Mutex::new(
+        sansmail_mx::tls_rpt::Collector::default(),
+    ));
     let mut mailer = sansmail::DirectMailer::new(&settings.hostname)
         .map_err(|e| e.to_string())?
         .port(settings.queue.remote_smtp_port)
         .timeout(Duration::from_secs(settings.queue.timeout_secs))
         .mta_sts(settings.queue.mta_sts)
         .mta_sts_port(settings.queue.mta_sts_port)
+        .mta_sts_trust(&trust)
         .dane(settings.queue.dane);
-    if let Some(path) = &settings.queue.mta_sts_ca {
-        let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let certs = rustls_pemfile::certs(&mut &pem[..])
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        if certs.is_empty() {
-            return Err(format!("{}: no certificate in it", path.display()));
-        }
-        mailer = mailer.mta_sts_trust(&sansmail::Trust::Roots(certs));
+    if settings.tls_reports.enabled {
+        mailer = mailer.tls_reports(tls_reports.clone());
     }
     if let Some(dns) = settings.queue.dns {
         mailer = mailer.nameservers(vec![dns]);
@@ -332,6 +344,13 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     let relay_task = tokio::spawn(relay.clone().run(stop_rx.clone()));
+    let reporter = Arc::new(TlsReporter::new(
+        tls_reports,
+        context.clone(),
+        &settings,
+        sansmail::client_tls_config(&trust),
+    ));
+    let reporter_task = tokio::spawn(reporter.run(stop_rx.clone()));
     let sweeper = tokio::spawn(sweep(store.clone(), stop_rx.clone()));
     let mut loops = Vec::new();
     for (name, listener, service, implicit_tls) in listeners {
@@ -359,6 +378,7 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
         warn!("sessions still open after {SHUTDOWN_GRACE:?}; closing them");
     }
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, relay_task).await;
+    let _ = reporter_task.await;
     let _ = sweeper.await;
     store.close();
     info!(queued = queue.len(), "stopped");

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use sansmail_test_support::secure::{Ca, Unbound, sign_zone, strip_starttls};
+use sansmail_test_support::secure::{Ca, PolicyServer, Unbound, sign_zone, strip_starttls};
 use sansmail_test_support::*;
 
 fn hex(bytes: &[u8]) -> String {
@@ -39,13 +39,18 @@ virtual_minimum_uid = 100",
     let port = postfix.port;
     strip_starttls(&format!("127.0.0.2:{port}"), &postfix.addr());
 
+    // TLS reports: good.dane.test wants them by mail and HTTPS, bad.dane.test by HTTPS.
+    let reports = PolicyServer::start(&ca.issue(&["127.0.0.1"]), &[]);
+    let post_to = format!("https://127.0.0.1:{}/v1/tlsrpt", reports.port);
     let spki = sha256(&issued.spki_der);
     let zone = format!(
         "$ORIGIN dane.test.\n$TTL 300\n@ IN SOA ns.dane.test. admin.dane.test. 1 3600 600 86400 300\n\
          @ IN NS ns\nns IN A 127.0.0.1\n\
          good IN MX 10 mx\nmx IN A 127.0.0.1\n_{port}._tcp.mx IN TLSA 3 1 1 {spki}\n\
          bad IN MX 10 mxbad\nmxbad IN A 127.0.0.1\n_{port}._tcp.mxbad IN TLSA 3 1 1 {zero}\n\
-         strip IN MX 10 mxstrip\nmxstrip IN A 127.0.0.2\n_{port}._tcp.mxstrip IN TLSA 3 1 1 {spki}\n",
+         strip IN MX 10 mxstrip\nmxstrip IN A 127.0.0.2\n_{port}._tcp.mxstrip IN TLSA 3 1 1 {spki}\n\
+         _smtp._tls.good IN TXT \"v=TLSRPTv1; rua=mailto:tlsrpt@good.dane.test,{post_to}\"\n\
+         _smtp._tls.bad IN TXT \"v=TLSRPTv1; rua={post_to}\"\n",
         zero = "00".repeat(32),
     );
     let (signed, anchor) = sign_zone("dane.test", &zone);
@@ -54,9 +59,15 @@ virtual_minimum_uid = 100",
 
     let config = TempDir::new("config");
     let file = config.path().join("mail-server.toml");
+    let ca_file = config.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
     std::fs::write(
         &file,
-        "[queue]\nretry_secs = [1]\ntimeout_secs = 10\ndane = true\nmta_sts = false\n",
+        format!(
+            "[queue]\nretry_secs = [1]\ntimeout_secs = 10\ndane = true\nmta_sts = false\n\
+             mta_sts_ca = {:?}\n[tls_reports]\ninterval_secs = 3\n",
+            ca_file.display().to_string()
+        ),
     )
     .unwrap();
     let server = MailServer::start(&[
@@ -81,14 +92,17 @@ virtual_minimum_uid = 100",
     // The matching host got its message over TLS.
     let delivered = vmail.path().join("box/inbox/new");
     let deadline = Instant::now() + Duration::from_secs(30);
-    let message = loop {
-        let found = std::fs::read_dir(&delivered)
+    let delivered_messages = || {
+        std::fs::read_dir(&delivered)
             .into_iter()
             .flatten()
             .flatten()
             .map(|e| std::fs::read_to_string(e.path()).unwrap())
-            .collect::<Vec<_>>();
-        if let Some(m) = found.first() {
+            .collect::<Vec<_>>()
+    };
+    let message = loop {
+        let found = delivered_messages();
+        if let Some(m) = found.iter().find(|m| m.contains("Subject: dane")) {
             break m.clone();
         }
         assert!(
@@ -144,8 +158,94 @@ print("ok")
     );
     assert!(inbox[0].contains("Status: 5.7.30"), "{}", inbox[0]);
 
-    std::thread::sleep(Duration::from_secs(2));
-    let count = std::fs::read_dir(&delivered).unwrap().count();
+    // The TLS reports: by mail (through the relay, under DANE itself) ...
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mailed = loop {
+        let found = delivered_messages();
+        if let Some(m) = found
+            .iter()
+            .find(|m| m.contains("TLS-Report-Domain: good.dane.test"))
+        {
+            break m.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}\n{}",
+            server.log(),
+            postfix.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let out = run(
+        std::process::Command::new(require("python3")).args([
+            "-c",
+            "import email, gzip, json, sys\n\
+             m = email.message_from_bytes(sys.stdin.buffer.read())\n\
+             assert m.get_content_type() == 'multipart/report', m.get_content_type()\n\
+             assert m.get_param('report-type') == 'tlsrpt'\n\
+             assert ' '.join(m['Subject'].split()).startswith('Report Domain: good.dane.test Submitter: mail.example.test Report-ID: <')\n\
+             part = [p for p in m.walk() if p.get_content_type() == 'application/tlsrpt+gzip'][0]\n\
+             assert part.get_filename().startswith('mail.example.test!good.dane.test!')\n\
+             print(gzip.decompress(part.get_payload(decode=True)).decode())",
+        ]),
+        mailed.as_bytes(),
+        Duration::from_secs(20),
+    );
+    assert!(
+        out.status.success(),
+        "{}\n{mailed}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let policy = &report["policies"][0];
+    assert_eq!(policy["policy"]["policy-type"], "tlsa", "{report}");
+    assert_eq!(
+        policy["policy"]["policy-domain"], "good.dane.test",
+        "{report}"
+    );
+    assert_eq!(
+        policy["policy"]["policy-string"][0],
+        format!("3 1 1 {spki}")
+    );
+    assert!(policy["summary"]["total-successful-session-count"].as_u64() >= Some(1));
+    assert_eq!(report["organization-name"], "mail.example.test");
+    assert_eq!(report["contact-info"], "postmaster@example.test");
+
+    // ... and by HTTPS POST, gzipped JSON.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let bad = loop {
+        let found: Vec<serde_json::Value> = reports
+            .posted()
+            .iter()
+            .map(|(kind, body)| {
+                assert_eq!(kind, "application/tlsrpt+gzip");
+                let mut text = String::new();
+                std::io::Read::read_to_string(
+                    &mut flate2::read::GzDecoder::new(&body[..]),
+                    &mut text,
+                )
+                .unwrap();
+                serde_json::from_str(&text).unwrap()
+            })
+            .collect();
+        let bad = found
+            .into_iter()
+            .find(|r| r["policies"][0]["policy"]["policy-domain"] == "bad.dane.test");
+        if let Some(bad) = bad {
+            break bad;
+        }
+        assert!(Instant::now() < deadline, "{}", server.log());
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let detail = &bad["policies"][0]["failure-details"][0];
+    assert_eq!(detail["result-type"], "validation-failure", "{bad}");
+    assert_eq!(detail["receiving-mx-hostname"], "mxbad.dane.test", "{bad}");
+    assert!(bad["policies"][0]["summary"]["total-failure-session-count"].as_u64() >= Some(1));
+
+    let count = delivered_messages()
+        .iter()
+        .filter(|m| !m.contains("TLS-Report-Domain"))
+        .count();
     assert_eq!(count, 1, "only ann's copy: {}", postfix.log());
     assert!(
         !postfix.log().contains("bob@bad.dane.test"),

@@ -188,10 +188,11 @@ impl Unbound {
 
 /// An HTTPS server (Python's `http.server` with `ssl`) on 127.0.0.1 that
 /// serves `/.well-known/mta-sts.txt` by Host: the policy text for the
-/// host, or a redirect for a policy starting `redirect:`.
+/// host, or a redirect for a policy starting `redirect:`; and keeps the
+/// body of every POST (TLS reports), see [`PolicyServer::posted`].
 pub struct PolicyServer {
     pub port: u16,
-    _dir: TempDir,
+    dir: TempDir,
     _daemon: Daemon,
 }
 
@@ -199,6 +200,9 @@ impl PolicyServer {
     pub fn start(cert: &Issued, policies: &[(&str, &str)]) -> PolicyServer {
         let dir = TempDir::new("https");
         let (cert, key) = cert.write(dir.path(), "https");
+        let posted = dir.path().join("posted");
+        std::fs::create_dir_all(&posted).unwrap();
+        let posted = posted.display().to_string();
         let port = free_port();
         let table: Vec<String> = policies
             .iter()
@@ -224,8 +228,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+    def do_POST(self):
+        global POSTS
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        POSTS += 1
+        kind = self.headers.get("Content-Type") or ""
+        with open(f"{posted}/{{POSTS}}-" + kind.replace("/", "_"), "wb") as f:
+            f.write(body)
+        self.send_response(201); self.send_header("Content-Length", "0"); self.end_headers()
     def log_message(self, *args):
         pass
+POSTS = 0
 server = http.server.ThreadingHTTPServer(("127.0.0.1", {port}), Handler)
 context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 context.load_cert_chain({cert:?}, {key:?})
@@ -247,9 +260,27 @@ server.serve_forever()
         wait_for_port(port, "https policy server");
         PolicyServer {
             port,
-            _dir: dir,
+            dir,
             _daemon: daemon,
         }
+    }
+
+    /// The POSTs received so far: (Content-Type, body), in order.
+    pub fn posted(&self) -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<_> = std::fs::read_dir(self.dir.path().join("posted"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|f| {
+                let name = f.file_name().unwrap().to_str().unwrap();
+                let kind = name.split_once('-').unwrap().1.replace('_', "/");
+                (kind, std::fs::read(f).unwrap())
+            })
+            .collect()
     }
 }
 
