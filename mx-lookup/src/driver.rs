@@ -45,7 +45,8 @@ pub async fn records(
     rtype: RecordType,
     config: Config,
 ) -> Result<Vec<RData>, ResolveError> {
-    Ok(validated_records(name, rtype, config).await?.records)
+    let mut lookup = RecordLookup::new(name, rtype, config.clone(), Instant::now())?;
+    drive(&mut lookup, config.timeout).await
 }
 
 /// Records, and whether the resolver vouched for them.
