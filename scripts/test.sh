@@ -34,6 +34,8 @@ python3 -c 'import yaml' 2>/dev/null || missing+=(python3-yaml)
 [ -x /usr/sbin/opendmarc ] || missing+=(opendmarc)
 # DNS: NSD serves the MX test zone on loopback.
 [ -x /usr/sbin/nsd ] || missing+=(nsd)
+# PGP/MIME: GnuPG checks what we sign and encrypt, and makes what we read.
+command -v gpg >/dev/null || missing+=(gnupg)
 # DANE: ldns-signzone signs a zone for NSD, unbound validates it.
 command -v ldns-signzone >/dev/null || missing+=(ldnsutils)
 [ -x /usr/sbin/unbound ] || missing+=(unbound)

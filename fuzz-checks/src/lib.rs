@@ -21,6 +21,7 @@ pub mod mime_rebuild;
 pub mod mime_stream;
 pub mod mta_sts;
 pub mod mx_lookup;
+pub mod pgp_mime;
 pub mod pop3_client_session;
 pub mod pop3_command;
 pub mod pop3_response;

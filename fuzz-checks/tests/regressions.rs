@@ -23,6 +23,7 @@ fn check_of(target: &str) -> Option<fn(&[u8])> {
         "mime_stream" => checks::mime_stream::check,
         "mta_sts" => checks::mta_sts::check,
         "mx_lookup" => checks::mx_lookup::check,
+        "pgp_mime" => checks::pgp_mime::check,
         "pop3_client_session" => checks::pop3_client_session::check,
         "pop3_command" => checks::pop3_command::check,
         "pop3_response" => checks::pop3_response::check,
@@ -76,7 +77,7 @@ fn every_fuzz_target_has_its_check() {
         assert!(check_of(name).is_some(), "{name}: not in check_of");
         count += 1;
     }
-    assert_eq!(count, 30);
+    assert_eq!(count, 31);
 }
 
 #[test]

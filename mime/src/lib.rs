@@ -36,6 +36,9 @@ mod header;
 pub mod ids;
 pub mod list;
 mod message;
+#[cfg(feature = "openpgp")]
+pub mod openpgp;
+pub mod protect;
 pub mod received;
 pub mod stream;
 pub mod transfer;

@@ -1,0 +1,26 @@
+//! PGP/MIME and Autocrypt from any input: verifying and decrypting never
+//! panic (they refuse), and an Autocrypt header that parses is written
+//! back as one that parses to the same value.
+
+use std::sync::OnceLock;
+
+use sansmail_mime::openpgp::{self, Autocrypt, SecretKey};
+
+/// One key for every run: making keys is slow.
+fn key() -> &'static SecretKey {
+    static KEY: OnceLock<SecretKey> = OnceLock::new();
+    KEY.get_or_init(|| SecretKey::generate("Fuzz <fuzz@example.com>").expect("key generation"))
+}
+
+/// Runs the check on one input; panics when a property fails.
+pub fn check(data: &[u8]) {
+    let key = key();
+    let _ = openpgp::verify(data, &[key.public()]);
+    let _ = openpgp::decrypt(data, key);
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Some(header) = Autocrypt::parse(text)
+    {
+        let unfolded = header.to_string().replace("\r\n", "");
+        assert_eq!(Autocrypt::parse(&unfolded), Some(header));
+    }
+}
