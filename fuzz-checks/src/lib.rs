@@ -28,6 +28,7 @@ pub mod pop3_response;
 pub mod pop3_server_session;
 pub mod sansmail_input;
 pub mod sasl_server;
+pub mod smime;
 pub mod smtp_client_session;
 pub mod smtp_command;
 pub mod smtp_data;

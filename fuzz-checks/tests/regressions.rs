@@ -30,6 +30,7 @@ fn check_of(target: &str) -> Option<fn(&[u8])> {
         "pop3_server_session" => checks::pop3_server_session::check,
         "sansmail_input" => checks::sansmail_input::check,
         "sasl_server" => checks::sasl_server::check,
+        "smime" => checks::smime::check,
         "smtp_client_session" => checks::smtp_client_session::check,
         "smtp_command" => checks::smtp_command::check,
         "smtp_data" => checks::smtp_data::check,
@@ -77,7 +78,7 @@ fn every_fuzz_target_has_its_check() {
         assert!(check_of(name).is_some(), "{name}: not in check_of");
         count += 1;
     }
-    assert_eq!(count, 31);
+    assert_eq!(count, 32);
 }
 
 #[test]

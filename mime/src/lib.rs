@@ -40,6 +40,8 @@ mod message;
 pub mod openpgp;
 pub mod protect;
 pub mod received;
+#[cfg(feature = "smime")]
+pub mod smime;
 pub mod stream;
 pub mod transfer;
 mod wide;
