@@ -2,9 +2,9 @@
 //! the AES modes, and `rustls-webpki` for certificate paths (feature
 //! `smime`): sign (detached `multipart/signed`, or opaque
 //! `application/pkcs7-mime`), verify against a caller-given trust store,
-//! encrypt (enveloped-data, AES-256-CBC, RSA key transport) and decrypt
-//! (enveloped-data with AES-CBC, and auth-enveloped-data with AES-GCM as
-//! other agents send it).
+//! encrypt to RSA recipients (enveloped-data with AES-256-CBC, or
+//! auth-enveloped-data with AES-GCM) and decrypt both (key transport with
+//! PKCS #1 v1.5 or OAEP). ECDH key agreement is not handled yet.
 //!
 //! Messages go in and come out whole, as in [`crate::openpgp`]: envelope
 //! fields outside, the content entity protected. Time is the caller's: no
@@ -43,6 +43,9 @@ use crate::{Body, Message};
 /// The content type of AuthEnvelopedData (RFC 5083).
 const AUTH_ENVELOPED_DATA: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.23");
+/// id-aes128-GCM and id-aes256-GCM (RFC 5084).
+const ID_AES_128_GCM: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.6");
+const ID_AES_256_GCM: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.46");
 /// The extended key usage for S/MIME (id-kp-emailProtection), DER contents.
 const EMAIL_PROTECTION: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x04];
 
@@ -482,21 +485,72 @@ fn check_path(
         .map_err(|e| SmimeError::Untrusted(format!("{e:?}")))
 }
 
+/// How the content is encrypted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContentCipher {
+    /// AES-256-CBC in enveloped-data: what every S/MIME agent reads.
+    Aes256Cbc,
+    /// AES-128-GCM in auth-enveloped-data (RFC 5083, 5084).
+    Aes128Gcm,
+    /// AES-256-GCM in auth-enveloped-data: authenticated, as RFC 8551
+    /// prefers; older agents cannot read it.
+    Aes256Gcm,
+}
+
 /// Encrypts `raw` (a whole message) to `recipients` (add the sender's own
-/// certificate to keep a readable copy): `application/pkcs7-mime;
-/// smime-type=enveloped-data`, AES-256-CBC, RSA key transport.
-pub fn encrypt(raw: &[u8], recipients: &[Certificate]) -> Result<Vec<u8>, SmimeError> {
+/// certificate to keep a readable copy) with RSA key transport:
+/// `application/pkcs7-mime`, `smime-type=enveloped-data` for CBC and
+/// `authEnveloped-data` for GCM.
+pub fn encrypt(
+    raw: &[u8],
+    recipients: &[Certificate],
+    cipher: ContentCipher,
+) -> Result<Vec<u8>, SmimeError> {
     let parts = split(raw);
+    let (content_type, content, smime_type) = match cipher {
+        ContentCipher::Aes256Cbc => (
+            rfc5911::ID_ENVELOPED_DATA,
+            Any::encode_from(&enveloped_cbc(&parts.entity, recipients)?).map_err(bad_key)?,
+            "enveloped-data",
+        ),
+        ContentCipher::Aes128Gcm | ContentCipher::Aes256Gcm => (
+            AUTH_ENVELOPED_DATA,
+            Any::encode_from(&sealed_gcm(&parts.entity, recipients, cipher)?).map_err(bad_key)?,
+            "authEnveloped-data",
+        ),
+    };
+    let der = ContentInfo {
+        content_type,
+        content,
+    }
+    .to_der()
+    .map_err(bad_key)?;
+    Ok(pkcs7_mime(&parts.envelope, smime_type, &der))
+}
+
+/// One KeyTransRecipientInfo per recipient, each carrying `key`.
+fn key_transport(recipients: &[Certificate], key: &[u8]) -> Result<Vec<RecipientInfo>, SmimeError> {
+    use cms::builder::RecipientInfoBuilder;
+    recipients
+        .iter()
+        .map(|recipient| {
+            let rid = RecipientIdentifier::IssuerAndSerialNumber(recipient.issuer_and_serial());
+            let mut rng = rand::rngs::OsRng;
+            let info = KeyEncryptionInfo::Rsa(recipient.rsa_key()?);
+            KeyTransRecipientInfoBuilder::new(rid, info, &mut rng)
+                .and_then(|mut b| b.build(key))
+                .map_err(bad_key)
+        })
+        .collect()
+}
+
+fn enveloped_cbc(entity: &[u8], recipients: &[Certificate]) -> Result<EnvelopedData, SmimeError> {
     let mut rng = rand::rngs::OsRng;
     // One generator per recipient builder, each borrowed until the build.
     let mut rngs: Vec<rand::rngs::OsRng> = recipients.iter().map(|_| rand::rngs::OsRng).collect();
-    let mut builder = EnvelopedDataBuilder::new(
-        None,
-        &parts.entity,
-        ContentEncryptionAlgorithm::Aes256Cbc,
-        None,
-    )
-    .map_err(bad_key)?;
+    let mut builder =
+        EnvelopedDataBuilder::new(None, entity, ContentEncryptionAlgorithm::Aes256Cbc, None)
+            .map_err(bad_key)?;
     for (recipient, rng) in recipients.iter().zip(rngs.iter_mut()) {
         let rid = RecipientIdentifier::IssuerAndSerialNumber(recipient.issuer_and_serial());
         let info = KeyTransRecipientInfoBuilder::new(
@@ -507,13 +561,54 @@ pub fn encrypt(raw: &[u8], recipients: &[Certificate]) -> Result<Vec<u8>, SmimeE
         .map_err(bad_key)?;
         builder.add_recipient_info(info).map_err(bad_key)?;
     }
-    let enveloped = builder.build_with_rng(&mut rng).map_err(bad_key)?;
-    let info = ContentInfo {
-        content_type: rfc5911::ID_ENVELOPED_DATA,
-        content: Any::encode_from(&enveloped).map_err(bad_key)?,
+    builder.build_with_rng(&mut rng).map_err(bad_key)
+}
+
+/// AuthEnvelopedData with AES-GCM: a fresh key and 12-octet nonce, a
+/// 16-octet tag, no authenticated attributes.
+fn sealed_gcm(
+    entity: &[u8],
+    recipients: &[Certificate],
+    cipher: ContentCipher,
+) -> Result<AuthEnvelopedData, SmimeError> {
+    use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
+    use aes_gcm::{Aes128Gcm, Aes256Gcm};
+    let (key, nonce, sealed, oid) = match cipher {
+        ContentCipher::Aes128Gcm => {
+            let key = Aes128Gcm::generate_key(OsRng);
+            let nonce = Aes128Gcm::generate_nonce(OsRng);
+            let sealed = Aes128Gcm::new(&key).encrypt(&nonce, entity);
+            (key.to_vec(), nonce.to_vec(), sealed, ID_AES_128_GCM)
+        }
+        _ => {
+            let key = Aes256Gcm::generate_key(OsRng);
+            let nonce = Aes256Gcm::generate_nonce(OsRng);
+            let sealed = Aes256Gcm::new(&key).encrypt(&nonce, entity);
+            (key.to_vec(), nonce.to_vec(), sealed, ID_AES_256_GCM)
+        }
     };
-    let der = info.to_der().map_err(bad_key)?;
-    Ok(pkcs7_mime(&parts.envelope, "enveloped-data", &der))
+    let mut sealed = sealed.map_err(|_| SmimeError::BadKey("AES-GCM failed".into()))?;
+    let mac = sealed.split_off(sealed.len() - 16);
+    let params = GcmParameters {
+        nonce: OctetString::new(nonce).map_err(bad_key)?,
+        icv_len: 16,
+    };
+    let infos = key_transport(recipients, &key)?;
+    Ok(AuthEnvelopedData {
+        version: cms::content_info::CmsVersion::V0,
+        originator_info: None,
+        recip_infos: cms::enveloped_data::RecipientInfos::try_from(infos).map_err(bad_key)?,
+        auth_encrypted_content: EncryptedContentInfo {
+            content_type: rfc5911::ID_DATA,
+            content_enc_alg: AlgorithmIdentifierOwned {
+                oid,
+                parameters: Some(Any::encode_from(&params).map_err(bad_key)?),
+            },
+            encrypted_content: Some(OctetString::new(sealed).map_err(bad_key)?),
+        },
+        auth_attrs: None,
+        mac: OctetString::new(mac).map_err(bad_key)?,
+    })
 }
 
 /// Decrypts an `application/pkcs7-mime` enveloped message with `identity`:
@@ -665,13 +760,12 @@ fn decrypt_gcm(sealed: &AuthEnvelopedData, key: &[u8]) -> Result<Vec<u8>, SmimeE
         aad: &aad,
     };
     let bad = |_| SmimeError::CannotDecrypt("wrong key or damaged content".into());
-    // id-aes128-GCM and id-aes256-GCM (RFC 5084).
-    match content.content_enc_alg.oid.to_string().as_str() {
-        "2.16.840.1.101.3.4.1.6" => Aes128Gcm::new_from_slice(key)
+    match content.content_enc_alg.oid {
+        ID_AES_128_GCM => Aes128Gcm::new_from_slice(key)
             .map_err(|_| SmimeError::CannotDecrypt("bad key length".into()))?
             .decrypt(nonce, payload)
             .map_err(bad),
-        "2.16.840.1.101.3.4.1.46" => Aes256Gcm::new_from_slice(key)
+        ID_AES_256_GCM => Aes256Gcm::new_from_slice(key)
             .map_err(|_| SmimeError::CannotDecrypt("bad key length".into()))?
             .decrypt(nonce, payload)
             .map_err(bad),

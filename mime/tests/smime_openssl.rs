@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use sansmail_mime::Message;
-use sansmail_mime::smime::{self, Certificate, Identity, SmimeError, TrustStore};
+use sansmail_mime::smime::{self, Certificate, ContentCipher, Identity, SmimeError, TrustStore};
 
 /// A directory with a CA and two users' certificates and keys.
 struct Pki(PathBuf);
@@ -218,24 +218,34 @@ fn openssl_decrypts_what_we_encrypt_and_we_decrypt_what_openssl_encrypts() {
     let pki = Pki::new("crypt");
     let bob = pki.identity("bob");
 
-    let encrypted = smime::encrypt(MESSAGE, &[pki.cert("bob"), pki.cert("alice")]).unwrap();
-    let text = String::from_utf8(encrypted.clone()).unwrap();
-    assert!(
-        text.contains("smime-type=enveloped-data") && !text.contains("in spirit"),
-        "{text}"
-    );
-    assert!(text.contains("Subject: contract\r\n"));
-    pki.write("enc.eml", &encrypted);
-    let plain = pki.openssl(&[
-        "cms", "-decrypt", "-in", "enc.eml", "-recip", "bob.pem", "-inkey", "bob.key",
-    ]);
-    assert!(String::from_utf8_lossy(&plain).contains("The contract is attached in spirit."));
-    let decrypted = smime::decrypt(&encrypted, &bob).unwrap();
-    assert_eq!(
-        body_text(&decrypted),
-        "The contract is attached in spirit.\r\n"
-    );
-    assert!(String::from_utf8_lossy(&decrypted).starts_with("From: alice@example.com\r\n"));
+    for (cipher, smime_type) in [
+        (ContentCipher::Aes256Cbc, "smime-type=enveloped-data"),
+        (ContentCipher::Aes256Gcm, "smime-type=authEnveloped-data"),
+        (ContentCipher::Aes128Gcm, "smime-type=authEnveloped-data"),
+    ] {
+        let recipients = [pki.cert("bob"), pki.cert("alice")];
+        let encrypted = smime::encrypt(MESSAGE, &recipients, cipher).unwrap();
+        let text = String::from_utf8(encrypted.clone()).unwrap();
+        assert!(
+            text.contains(smime_type) && !text.contains("in spirit"),
+            "{text}"
+        );
+        assert!(text.contains("Subject: contract\r\n"));
+        pki.write("enc.eml", &encrypted);
+        let plain = pki.openssl(&[
+            "cms", "-decrypt", "-in", "enc.eml", "-recip", "bob.pem", "-inkey", "bob.key",
+        ]);
+        assert!(
+            String::from_utf8_lossy(&plain).contains("The contract is attached in spirit."),
+            "{cipher:?}"
+        );
+        let decrypted = smime::decrypt(&encrypted, &bob).unwrap();
+        assert_eq!(
+            body_text(&decrypted),
+            "The contract is attached in spirit.\r\n"
+        );
+        assert!(String::from_utf8_lossy(&decrypted).starts_with("From: alice@example.com\r\n"));
+    }
 
     // OpenSSL encrypts with CBC, GCM, and RSA-OAEP key transport.
     let entity = pki.write(
@@ -260,7 +270,7 @@ fn openssl_decrypts_what_we_encrypt_and_we_decrypt_what_openssl_encrypts() {
     }
 
     // Not for alice's key.
-    let only_bob = smime::encrypt(MESSAGE, &[pki.cert("bob")]).unwrap();
+    let only_bob = smime::encrypt(MESSAGE, &[pki.cert("bob")], ContentCipher::Aes256Gcm).unwrap();
     assert!(matches!(
         smime::decrypt(&only_bob, &pki.identity("alice")),
         Err(SmimeError::CannotDecrypt(_))
@@ -294,7 +304,7 @@ mod round_trips {
             let verified = smime::verify(&signed, &pki.trust(), now()).unwrap();
             let expected = format!("Content-Type: text/plain; charset=us-ascii\r\n\r\n{body}");
             prop_assert_eq!(String::from_utf8(verified.entity).unwrap(), expected);
-            let encrypted = smime::encrypt(raw.as_bytes(), &[pki.cert("alice")]).unwrap();
+            let encrypted = smime::encrypt(raw.as_bytes(), &[pki.cert("alice")], ContentCipher::Aes256Cbc).unwrap();
             let decrypted = smime::decrypt(&encrypted, &alice).unwrap();
             prop_assert_eq!(body_text(&decrypted), body);
         }
