@@ -6,10 +6,13 @@ use std::sync::OnceLock;
 
 use sansmail_mime::openpgp::{self, Autocrypt, SecretKey};
 
-/// One key for every run: making keys is slow.
+/// A fixed test key (made with GnuPG), so kept inputs encrypted to it
+/// reach the decrypted content.
 fn key() -> &'static SecretKey {
     static KEY: OnceLock<SecretKey> = OnceLock::new();
-    KEY.get_or_init(|| SecretKey::generate("Fuzz <fuzz@example.com>").expect("key generation"))
+    KEY.get_or_init(|| {
+        SecretKey::parse(include_bytes!("../data/pgp-test.asc")).expect("the test key reads")
+    })
 }
 
 /// Runs the check on one input; panics when a property fails.
