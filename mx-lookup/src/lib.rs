@@ -59,4 +59,4 @@ pub use config::{Config, FamilyOrder};
 pub use hickory_proto::rr::{Name, RData, RecordType};
 pub use lookup::{Lookup, Output, Query, Transport};
 pub use plan::{DeliveryPlan, InputError, MxError, MxHost};
-pub use records::RecordLookup;
+pub use records::{RecordLookup, txt_texts};

@@ -11,6 +11,19 @@ use hickory_proto::rr::{RData, RecordType};
 use crate::lookup::{Found, Lookup};
 use crate::{Config, InputError, Output, Transport};
 
+/// The texts of the TXT records among `records`, each record's
+/// character-strings joined (RFC 7208 §3.3, RFC 8461 §3.1), read as UTF-8
+/// with bad octets replaced.
+pub fn txt_texts(records: &[RData]) -> Vec<String> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            RData::TXT(txt) => Some(String::from_utf8_lossy(&txt.txt_data.concat()).into_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A lookup of one question. It ends with the records of the type asked
 /// (after any CNAMEs; empty when the name exists without them), or an
 /// [`crate::MxError`]: `NxDomain` when the name does not exist, the others

@@ -83,18 +83,7 @@ impl Discovery {
     async fn record(&self, domain: &str, dns: &Config) -> Option<StsRecord> {
         let name = format!("_mta-sts.{domain}");
         let found = records(&name, RecordType::TXT, dns.clone()).await.ok()?;
-        let texts: Vec<String> = found
-            .iter()
-            .filter_map(|r| match r {
-                RData::TXT(txt) => Some(
-                    txt.txt_data
-                        .iter()
-                        .map(|part| String::from_utf8_lossy(part))
-                        .collect::<String>(),
-                ),
-                _ => None,
-            })
-            .collect();
+        let texts = sansmail_mx::txt_texts(&found);
         StsRecord::from_records(texts.iter().map(String::as_str))
     }
 

@@ -14,8 +14,8 @@ use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use sansmail_mime::DateTime;
 use sansmail_mime::builder::{Entity, MessageBuilder};
+use sansmail_mx::RecordType;
 use sansmail_mx::tls_rpt::{Collector, Report, ReportUri, TlsRptRecord};
-use sansmail_mx::{RData, RecordType};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
@@ -124,18 +124,7 @@ impl TlsReporter {
         let records = sansmail_mx::driver::records(&name, RecordType::TXT, config)
             .await
             .ok()?;
-        let texts: Vec<String> = records
-            .iter()
-            .filter_map(|r| match r {
-                RData::TXT(t) => Some(
-                    t.txt_data
-                        .iter()
-                        .map(|p| String::from_utf8_lossy(p))
-                        .collect(),
-                ),
-                _ => None,
-            })
-            .collect();
+        let texts = sansmail_mx::txt_texts(&records);
         TlsRptRecord::from_records(texts.iter().map(String::as_str))
     }
 

@@ -91,7 +91,6 @@ virtual_minimum_uid = 100",
 
     // The matching host got its message over TLS.
     let delivered = vmail.path().join("box/inbox/new");
-    let deadline = Instant::now() + Duration::from_secs(30);
     let delivered_messages = || {
         std::fs::read_dir(&delivered)
             .into_iter()
@@ -100,19 +99,26 @@ virtual_minimum_uid = 100",
             .map(|e| std::fs::read_to_string(e.path()).unwrap())
             .collect::<Vec<_>>()
     };
-    let message = loop {
-        let found = delivered_messages();
-        if let Some(m) = found.iter().find(|m| m.contains("Subject: dane")) {
-            break m.clone();
+    // The first delivered message containing `needle`, waiting up to 30 s.
+    let wait_for_message = |needle: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(m) = delivered_messages()
+                .into_iter()
+                .find(|m| m.contains(needle))
+            {
+                return m;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}\n{}",
+                server.log(),
+                postfix.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
         }
-        assert!(
-            Instant::now() < deadline,
-            "{}\n{}",
-            server.log(),
-            postfix.log()
-        );
-        std::thread::sleep(Duration::from_millis(200));
     };
+    let message = wait_for_message("Subject: dane");
     assert!(message.contains("for <ann@good.dane.test>"), "{message}");
     assert!(message.contains("(using TLS"), "{message}");
 
@@ -159,23 +165,7 @@ print("ok")
     assert!(inbox[0].contains("Status: 5.7.30"), "{}", inbox[0]);
 
     // The TLS reports: by mail (through the relay, under DANE itself) ...
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mailed = loop {
-        let found = delivered_messages();
-        if let Some(m) = found
-            .iter()
-            .find(|m| m.contains("TLS-Report-Domain: good.dane.test"))
-        {
-            break m.clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{}\n{}",
-            server.log(),
-            postfix.log()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let mailed = wait_for_message("TLS-Report-Domain: good.dane.test");
     let out = run(
         std::process::Command::new(require("python3")).args([
             "-c",

@@ -13,7 +13,7 @@ const USAGE: &str = "usage: mail-server [--config FILE] [overrides...]
        mail-server dkim-record KEY.pem        (the TXT record that publishes a DKIM key)
        mail-server dane-record [--config FILE] [--data DIR] [--port N]
                                               (the TLSA record, 3 1 1, of the server's certificate)
-       mail-server mta-sts-record [--config FILE]
+       mail-server mta-sts-record [--config FILE] [--hostname NAME]
                                               (the DNS records that publish the [mta_sts] policy)
 
 With no arguments it serves ./mail-data on unprivileged ports with a demo
@@ -147,13 +147,17 @@ fn dkim_keygen(words: Vec<String>) {
     }
 }
 
-/// Prints the TLSA record of the certificate the server uses (from its key).
-fn dane_record(words: Vec<String>) {
-    let usage =
-        |why: &str| -> ! { args::exit_usage(&UsageError(format!("dane-record: {why}")), USAGE) };
+/// The settings a subcommand works on: defaults, then `--config FILE`,
+/// `--data DIR` and `--hostname NAME`; `other` takes the subcommand's own
+/// flags (true when it knew the flag).
+fn subcommand_settings(
+    name: &str,
+    words: Vec<String>,
+    mut other: impl FnMut(&str, &mut Args) -> Result<bool, UsageError>,
+) -> Settings {
+    let usage = |why: &str| -> ! { args::exit_usage(&UsageError(format!("{name}: {why}")), USAGE) };
     let mut args = Args::from_vec(words);
     let mut settings = Settings::default();
-    let mut port = 25;
     while let Some(arg) = args.next_arg() {
         match arg.as_str() {
             "--config" => {
@@ -163,10 +167,26 @@ fn dane_record(words: Vec<String>) {
             }
             "--data" => settings.data = args.value(&arg).unwrap_or_else(|e| usage(&e.0)).into(),
             "--hostname" => settings.hostname = args.value(&arg).unwrap_or_else(|e| usage(&e.0)),
-            "--port" => port = args.parsed(&arg).unwrap_or_else(|e| usage(&e.0)),
-            other => usage(&format!("unknown argument {other:?}")),
+            flag => match other(flag, &mut args) {
+                Ok(true) => {}
+                Ok(false) => usage(&format!("unknown argument {flag:?}")),
+                Err(e) => usage(&e.0),
+            },
         }
     }
+    settings
+}
+
+/// Prints the TLSA record of the certificate the server uses (from its key).
+fn dane_record(words: Vec<String>) {
+    let mut port = 25;
+    let settings = subcommand_settings("dane-record", words, |flag, args| match flag {
+        "--port" => {
+            port = args.parsed(flag)?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    });
     let key = settings
         .tls_key
         .clone()
@@ -187,20 +207,7 @@ fn dane_record(words: Vec<String>) {
 /// `[mta_sts]` policy (its id changes with the policy) and the name the
 /// policy is fetched from.
 fn mta_sts_record(words: Vec<String>) {
-    let usage =
-        |why: &str| -> ! { args::exit_usage(&UsageError(format!("mta-sts-record: {why}")), USAGE) };
-    let mut args = Args::from_vec(words);
-    let mut settings = Settings::default();
-    while let Some(arg) = args.next_arg() {
-        match arg.as_str() {
-            "--config" => {
-                let file = args.value(&arg).unwrap_or_else(|e| usage(&e.0));
-                settings =
-                    Settings::from_file(file.as_ref()).unwrap_or_else(|e| args::exit_error(e));
-            }
-            other => usage(&format!("unknown argument {other:?}")),
-        }
-    }
+    let settings = subcommand_settings("mta-sts-record", words, |_, _| Ok(false));
     let policy = match settings.mta_sts_policy() {
         Ok(Some(policy)) => policy,
         Ok(None) => args::exit_error("[mta_sts] mode is off: there is no policy to publish"),
