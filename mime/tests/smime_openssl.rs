@@ -37,22 +37,31 @@ impl Pki {
             "-addext",
             "keyUsage=critical,keyCertSign,cRLSign",
         ]);
-        for user in ["alice", "bob"] {
-            pki.openssl(&[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                &format!("{user}.key"),
-                "-out",
-                &format!("{user}.csr"),
-                "-subj",
-                &format!("/CN={user}/emailAddress={user}@example.com"),
+        // alice and bob have RSA keys, carol a P-256 one.
+        let users: [(&str, &[&str], &str); 3] = [
+            ("alice", &["-newkey", "rsa:2048"], "keyEncipherment"),
+            ("bob", &["-newkey", "rsa:2048"], "keyEncipherment"),
+            (
+                "carol",
+                &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"],
+                "keyAgreement",
+            ),
+        ];
+        for (user, key, usage) in users {
+            let (keyout, csr, subject) = (
+                format!("{user}.key"),
+                format!("{user}.csr"),
+                format!("/CN={user}/emailAddress={user}@example.com"),
+            );
+            let mut args = vec!["req"];
+            args.extend_from_slice(key);
+            args.extend_from_slice(&[
+                "-nodes", "-keyout", &keyout, "-out", &csr, "-subj", &subject,
             ]);
+            pki.openssl(&args);
             std::fs::write(
                 pki.path(&format!("{user}.ext")),
-                format!("subjectAltName=email:{user}@example.com\nextendedKeyUsage=emailProtection\nkeyUsage=digitalSignature,keyEncipherment\n"),
+                format!("subjectAltName=email:{user}@example.com\nextendedKeyUsage=emailProtection\nkeyUsage=digitalSignature,{usage}\n"),
             )
             .unwrap();
             pki.openssl(&[
@@ -320,5 +329,103 @@ fn what_holds_no_certificate_is_refused() {
         b"-----BEGIN CERTIFICATE-----\nAAAA\n",
     ] {
         assert!(Certificate::from_pem(pem).is_err());
+    }
+}
+
+#[test]
+fn p256_identities_sign_with_ecdsa_and_receive_through_ecdh() {
+    let pki = Pki::new("ecdh");
+    let carol = pki.identity("carol");
+
+    // ECDSA signatures, both ways.
+    let signed = smime::sign(MESSAGE, &carol, 5).unwrap();
+    pki.write("ec-signed.eml", &signed);
+    let (ok, _, err) = pki.try_openssl(&[
+        "cms",
+        "-verify",
+        "-in",
+        "ec-signed.eml",
+        "-CAfile",
+        "ca.pem",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        smime::verify(&signed, &pki.trust(), now()).unwrap().signer,
+        pki.cert("carol")
+    );
+    let entity = pki.write(
+        "entity",
+        b"Content-Type: text/plain\r\n\r\nFrom Carol's key.\r\n",
+    );
+    let signed = pki.openssl(&[
+        "cms",
+        "-sign",
+        "-in",
+        &entity,
+        "-signer",
+        "carol.pem",
+        "-inkey",
+        "carol.key",
+        "-crlfeol",
+    ]);
+    assert_eq!(
+        smime::verify(&signed, &pki.trust(), now()).unwrap().signer,
+        pki.cert("carol")
+    );
+
+    // We encrypt to carol (ECDH) and bob (RSA) at once; OpenSSL opens both copies.
+    for cipher in [ContentCipher::Aes256Cbc, ContentCipher::Aes256Gcm] {
+        let encrypted =
+            smime::encrypt(MESSAGE, &[pki.cert("carol"), pki.cert("bob")], cipher).unwrap();
+        pki.write("to-carol.eml", &encrypted);
+        for user in ["carol", "bob"] {
+            let (cert, key) = (format!("{user}.pem"), format!("{user}.key"));
+            let (ok, plain, err) = pki.try_openssl(&[
+                "cms",
+                "-decrypt",
+                "-in",
+                "to-carol.eml",
+                "-recip",
+                &cert,
+                "-inkey",
+                &key,
+            ]);
+            assert!(ok, "{cipher:?} {user}: {err}");
+            assert!(
+                String::from_utf8_lossy(&plain).contains("The contract is attached in spirit.")
+            );
+        }
+        let decrypted = smime::decrypt(&encrypted, &carol).unwrap();
+        assert_eq!(
+            body_text(&decrypted),
+            "The contract is attached in spirit.\r\n"
+        );
+    }
+
+    // OpenSSL encrypts to carol with its default SHA-1 KDF and with SHA-256.
+    let entity = pki.write(
+        "entity",
+        b"Content-Type: text/plain\r\n\r\nFor Carol only.\r\n",
+    );
+    let cases: [&[&str]; 3] = [
+        &["-aes256"],
+        &["-aes128", "-keyopt", "ecdh_kdf_md:sha256"],
+        &["-aes-256-gcm", "-keyopt", "ecdh_kdf_md:sha256"],
+    ];
+    for extra in cases {
+        let mut args = vec![
+            "cms",
+            "-encrypt",
+            "-in",
+            &entity,
+            "-crlfeol",
+            "-recip",
+            "carol.pem",
+        ];
+        args.extend_from_slice(extra);
+        let encrypted = pki.openssl(&args);
+        let decrypted =
+            smime::decrypt(&encrypted, &carol).unwrap_or_else(|e| panic!("{extra:?}: {e}"));
+        assert_eq!(body_text(&decrypted), "For Carol only.\r\n", "{extra:?}");
     }
 }

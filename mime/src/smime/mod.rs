@@ -2,9 +2,10 @@
 //! the AES modes, and `rustls-webpki` for certificate paths (feature
 //! `smime`): sign (detached `multipart/signed`, or opaque
 //! `application/pkcs7-mime`), verify against a caller-given trust store,
-//! encrypt to RSA recipients (enveloped-data with AES-256-CBC, or
-//! auth-enveloped-data with AES-GCM) and decrypt both (key transport with
-//! PKCS #1 v1.5 or OAEP). ECDH key agreement is not handled yet.
+//! encrypt (enveloped-data with AES-256-CBC, or auth-enveloped-data with
+//! AES-GCM) to RSA recipients (key transport) and P-256 recipients (ECDH
+//! key agreement, [`ecdh`]), and decrypt all of these (RSA with PKCS #1
+//! v1.5 or OAEP). Identities sign with RSA or ECDSA P-256.
 //!
 //! Messages go in and come out whole, as in [`crate::openpgp`]: envelope
 //! fields outside, the content entity protected. Time is the caller's: no
@@ -17,7 +18,7 @@ use cipher::block_padding::Pkcs7;
 use cipher::{BlockDecryptMut, KeyIvInit};
 use cms::builder::{
     ContentEncryptionAlgorithm, EnvelopedDataBuilder, KeyEncryptionInfo,
-    KeyTransRecipientInfoBuilder, SignedDataBuilder, SignerInfoBuilder,
+    KeyTransRecipientInfoBuilder, RecipientInfoBuilder, SignedDataBuilder, SignerInfoBuilder,
     create_signing_time_attribute,
 };
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
@@ -39,6 +40,8 @@ use x509_cert::Certificate as X509;
 
 use crate::protect::{assemble, boundary, crlf, multipart_body, replace_entity, split};
 use crate::{Body, Message};
+
+mod ecdh;
 
 /// The content type of AuthEnvelopedData (RFC 5083).
 const AUTH_ENVELOPED_DATA: ObjectIdentifier =
@@ -137,10 +140,38 @@ impl Certificate {
         }
     }
 
-    fn rsa_key(&self) -> Result<RsaPublicKey, SmimeError> {
+    /// The certificate's key, RSA or P-256.
+    fn public_key(&self) -> Result<PublicKey, SmimeError> {
         let spki = &self.parsed.tbs_certificate.subject_public_key_info;
-        RsaPublicKey::try_from(spki.owned_to_ref())
-            .map_err(|e| SmimeError::Unsupported(format!("only RSA keys are handled here: {e}")))
+        if let Ok(rsa) = RsaPublicKey::try_from(spki.owned_to_ref()) {
+            return Ok(PublicKey::Rsa(rsa));
+        }
+        p256::PublicKey::try_from(spki.owned_to_ref())
+            .map(PublicKey::P256)
+            .map_err(|e| SmimeError::Unsupported(format!("keys other than RSA and P-256: {e}")))
+    }
+}
+
+/// A certificate's public key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum PublicKey {
+    Rsa(RsaPublicKey),
+    P256(p256::PublicKey),
+}
+
+/// An identity's private key.
+#[derive(Clone, Debug)]
+enum PrivateKey {
+    Rsa(Box<RsaPrivateKey>),
+    P256(p256::SecretKey),
+}
+
+impl PrivateKey {
+    fn public(&self) -> PublicKey {
+        match self {
+            PrivateKey::Rsa(k) => PublicKey::Rsa(RsaPublicKey::from(k.as_ref())),
+            PrivateKey::P256(k) => PublicKey::P256(k.public_key()),
+        }
     }
 }
 
@@ -157,22 +188,26 @@ impl TrustStore {
     }
 }
 
-/// A signer and decrypter: a certificate (with its chain) and its RSA key.
+/// A signer and decrypter: a certificate (with its chain) and its key
+/// (RSA, or P-256 for ECDSA and ECDH).
 #[derive(Clone, Debug)]
 pub struct Identity {
     chain: Vec<Certificate>,
-    key: RsaPrivateKey,
+    key: PrivateKey,
 }
 
 impl Identity {
-    /// The certificate chain (own first) and a PKCS#8 RSA key, both PEM.
+    /// The certificate chain (own first) and a PKCS#8 key, both PEM.
     pub fn from_pem(chain_pem: &[u8], key_pem: &str) -> Result<Identity, SmimeError> {
         let chain = Certificate::from_pem(chain_pem)?;
         if chain.is_empty() {
             return Err(SmimeError::BadKey("no certificate".into()));
         }
-        let key = RsaPrivateKey::from_pkcs8_pem(key_pem).map_err(bad_key)?;
-        if RsaPublicKey::from(&key) != chain[0].rsa_key()? {
+        let key = match RsaPrivateKey::from_pkcs8_pem(key_pem) {
+            Ok(rsa) => PrivateKey::Rsa(Box::new(rsa)),
+            Err(_) => PrivateKey::P256(p256::SecretKey::from_pkcs8_pem(key_pem).map_err(bad_key)?),
+        };
+        if key.public() != chain[0].public_key()? {
             return Err(SmimeError::BadKey(
                 "the key does not belong to the certificate".into(),
             ));
@@ -215,27 +250,42 @@ fn signed_data(entity: &[u8], identity: &Identity, detached: bool) -> Result<Vec
             ),
         },
     };
-    let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new(identity.key.clone());
     let sha256 = AlgorithmIdentifierOwned {
         oid: rfc5912::ID_SHA_256,
         parameters: None,
     };
     let sid = SignerIdentifier::IssuerAndSerialNumber(identity.certificate().issuer_and_serial());
     let external = detached.then_some(&digest[..]);
-    let mut info = SignerInfoBuilder::new(&signer, sid, sha256.clone(), &content, external)
-        .map_err(bad_key)?;
-    info.add_signed_attribute(create_signing_time_attribute().map_err(bad_key)?)
-        .map_err(bad_key)?;
     let mut builder = SignedDataBuilder::new(&content);
-    builder.add_digest_algorithm(sha256).map_err(bad_key)?;
+    builder
+        .add_digest_algorithm(sha256.clone())
+        .map_err(bad_key)?;
     for cert in &identity.chain {
         builder
             .add_certificate(CertificateChoices::Certificate(cert.parsed.clone()))
             .map_err(bad_key)?;
     }
-    builder
-        .add_signer_info::<_, rsa::pkcs1v15::Signature>(info)
-        .map_err(bad_key)?;
+    let signing_time = create_signing_time_attribute().map_err(bad_key)?;
+    match &identity.key {
+        PrivateKey::Rsa(key) => {
+            let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new(key.as_ref().clone());
+            let mut info = SignerInfoBuilder::new(&signer, sid, sha256, &content, external)
+                .map_err(bad_key)?;
+            info.add_signed_attribute(signing_time).map_err(bad_key)?;
+            builder
+                .add_signer_info::<_, rsa::pkcs1v15::Signature>(info)
+                .map_err(bad_key)?;
+        }
+        PrivateKey::P256(key) => {
+            let signer = p256::ecdsa::SigningKey::from(key.clone());
+            let mut info = SignerInfoBuilder::new(&signer, sid, sha256, &content, external)
+                .map_err(bad_key)?;
+            info.add_signed_attribute(signing_time).map_err(bad_key)?;
+            builder
+                .add_signer_info::<_, p256::ecdsa::DerSignature>(info)
+                .map_err(bad_key)?;
+        }
+    }
     builder.build().map_err(bad_key)?.to_der().map_err(bad_key)
 }
 
@@ -528,18 +578,65 @@ pub fn encrypt(
     Ok(pkcs7_mime(&parts.envelope, smime_type, &der))
 }
 
-/// One KeyTransRecipientInfo per recipient, each carrying `key`.
+/// One RecipientInfo per recipient, each carrying `key`.
 fn key_transport(recipients: &[Certificate], key: &[u8]) -> Result<Vec<RecipientInfo>, SmimeError> {
-    use cms::builder::RecipientInfoBuilder;
+    let mut rngs: Vec<rand::rngs::OsRng> = recipients.iter().map(|_| rand::rngs::OsRng).collect();
+    recipient_builders(recipients, &mut rngs)?
+        .iter_mut()
+        .map(|b| b.build(key).map_err(bad_key))
+        .collect()
+}
+
+/// How one recipient gets the key, by its certificate's key.
+enum Recipient<'r> {
+    /// RSA key transport (PKCS #1 v1.5).
+    Rsa(KeyTransRecipientInfoBuilder<'r, rand::rngs::OsRng>),
+    /// ECDH key agreement.
+    Ecdh(ecdh::EcdhRecipient),
+}
+
+impl RecipientInfoBuilder for Recipient<'_> {
+    fn recipient_info_type(&self) -> cms::builder::RecipientInfoType {
+        match self {
+            Recipient::Rsa(b) => b.recipient_info_type(),
+            Recipient::Ecdh(b) => b.recipient_info_type(),
+        }
+    }
+
+    fn recipient_info_version(&self) -> cms::content_info::CmsVersion {
+        match self {
+            Recipient::Rsa(b) => b.recipient_info_version(),
+            Recipient::Ecdh(b) => b.recipient_info_version(),
+        }
+    }
+
+    fn build(&mut self, key: &[u8]) -> Result<RecipientInfo, cms::builder::Error> {
+        match self {
+            Recipient::Rsa(b) => b.build(key),
+            Recipient::Ecdh(b) => b.build(key),
+        }
+    }
+}
+
+/// One builder per recipient; `rngs` has one generator per recipient.
+fn recipient_builders<'r>(
+    recipients: &[Certificate],
+    rngs: &'r mut [rand::rngs::OsRng],
+) -> Result<Vec<Recipient<'r>>, SmimeError> {
     recipients
         .iter()
-        .map(|recipient| {
-            let rid = RecipientIdentifier::IssuerAndSerialNumber(recipient.issuer_and_serial());
-            let mut rng = rand::rngs::OsRng;
-            let info = KeyEncryptionInfo::Rsa(recipient.rsa_key()?);
-            KeyTransRecipientInfoBuilder::new(rid, info, &mut rng)
-                .and_then(|mut b| b.build(key))
-                .map_err(bad_key)
+        .zip(rngs.iter_mut())
+        .map(|(recipient, rng)| match recipient.public_key()? {
+            PublicKey::Rsa(rsa) => {
+                let rid = RecipientIdentifier::IssuerAndSerialNumber(recipient.issuer_and_serial());
+                KeyTransRecipientInfoBuilder::new(rid, KeyEncryptionInfo::Rsa(rsa), rng)
+                    .map(Recipient::Rsa)
+                    .map_err(bad_key)
+            }
+            PublicKey::P256(public) => Ok(Recipient::Ecdh(ecdh::EcdhRecipient {
+                rid: recipient.issuer_and_serial(),
+                public,
+            })),
         })
         .collect()
 }
@@ -548,20 +645,14 @@ fn enveloped_cbc(entity: &[u8], recipients: &[Certificate]) -> Result<EnvelopedD
     let mut rng = rand::rngs::OsRng;
     // One generator per recipient builder, each borrowed until the build.
     let mut rngs: Vec<rand::rngs::OsRng> = recipients.iter().map(|_| rand::rngs::OsRng).collect();
-    let mut builder =
+    let builders = recipient_builders(recipients, &mut rngs)?;
+    let mut envelope =
         EnvelopedDataBuilder::new(None, entity, ContentEncryptionAlgorithm::Aes256Cbc, None)
             .map_err(bad_key)?;
-    for (recipient, rng) in recipients.iter().zip(rngs.iter_mut()) {
-        let rid = RecipientIdentifier::IssuerAndSerialNumber(recipient.issuer_and_serial());
-        let info = KeyTransRecipientInfoBuilder::new(
-            rid,
-            KeyEncryptionInfo::Rsa(recipient.rsa_key()?),
-            rng,
-        )
-        .map_err(bad_key)?;
-        builder.add_recipient_info(info).map_err(bad_key)?;
+    for builder in builders {
+        envelope.add_recipient_info(builder).map_err(bad_key)?;
     }
-    builder.build_with_rng(&mut rng).map_err(bad_key)
+    envelope.build_with_rng(&mut rng).map_err(bad_key)
 }
 
 /// AuthEnvelopedData with AES-GCM: a fresh key and 12-octet nonce, a
@@ -644,7 +735,12 @@ fn content_key<'r>(
 ) -> Result<Vec<u8>, SmimeError> {
     let ours = identity.certificate().issuer_and_serial();
     for info in infos {
-        let RecipientInfo::Ktri(ktri) = info else {
+        let (RecipientInfo::Ktri(ktri), PrivateKey::Rsa(rsa)) = (info, &identity.key) else {
+            if let (RecipientInfo::Kari(kari), PrivateKey::P256(secret)) = (info, &identity.key)
+                && let Some(key) = ecdh::unwrap(kari, &ours, secret)?
+            {
+                return Ok(key);
+            }
             continue;
         };
         if let RecipientIdentifier::IssuerAndSerialNumber(id) = &ktri.rid
@@ -654,10 +750,8 @@ fn content_key<'r>(
         }
         let encrypted = ktri.enc_key.as_bytes();
         let key = match ktri.key_enc_alg.oid {
-            rfc5912::RSA_ENCRYPTION => identity.key.decrypt(Pkcs1v15Encrypt, encrypted),
-            rfc5912::ID_RSAES_OAEP => identity
-                .key
-                .decrypt(rsa::Oaep::new::<sha1::Sha1>(), encrypted),
+            rfc5912::RSA_ENCRYPTION => rsa.decrypt(Pkcs1v15Encrypt, encrypted),
+            rfc5912::ID_RSAES_OAEP => rsa.decrypt(rsa::Oaep::new::<sha1::Sha1>(), encrypted),
             other => return Err(SmimeError::Unsupported(format!("key transport {other}"))),
         };
         return key.map_err(|e| SmimeError::CannotDecrypt(e.to_string()));
