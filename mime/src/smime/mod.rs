@@ -4,7 +4,7 @@
 //! `application/pkcs7-mime`), verify against a caller-given trust store,
 //! encrypt (enveloped-data with AES-256-CBC, or auth-enveloped-data with
 //! AES-GCM) to RSA recipients (key transport) and P-256 recipients (ECDH
-//! key agreement, [`ecdh`]), and decrypt all of these (RSA with PKCS #1
+//! key agreement, RFC 5753), and decrypt all of these (RSA with PKCS #1
 //! v1.5 or OAEP). Identities sign with RSA or ECDSA P-256.
 //!
 //! Messages go in and come out whole, as in [`crate::openpgp`]: envelope
