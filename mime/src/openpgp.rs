@@ -341,6 +341,25 @@ pub fn decrypt(raw: &[u8], key: &SecretKey) -> Result<Vec<u8>, PgpError> {
     Ok(replace_entity(&envelope, &crate::protect::crlf(&entity)))
 }
 
+impl crate::builder::MessageBuilder<'_> {
+    /// The message written (`random` makes its boundaries and id) and
+    /// signed with PGP/MIME: see [`sign`].
+    pub fn sign_pgp(&self, key: &SecretKey, random: u64) -> Result<Vec<u8>, PgpError> {
+        sign(&self.to_vec(random), key, u128::from(random))
+    }
+
+    /// The message written and encrypted with PGP/MIME (signed inside by
+    /// `signer` when given): see [`encrypt`].
+    pub fn encrypt_pgp(
+        &self,
+        recipients: &[PublicKey],
+        signer: Option<&SecretKey>,
+        random: u64,
+    ) -> Result<Vec<u8>, PgpError> {
+        encrypt(&self.to_vec(random), recipients, signer, u128::from(random))
+    }
+}
+
 /// The `Autocrypt` header field (Autocrypt Level 1): a sender's address
 /// and certificate, so correspondents can encrypt to it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -441,6 +460,29 @@ mod tests {
             let unfolded = header.to_string().replace("\r\n", "");
             prop_assert_eq!(Autocrypt::parse(&unfolded), Some(header));
         }
+    }
+
+    #[test]
+    fn the_builder_signs_and_encrypts_what_it_writes() {
+        use crate::builder::{Entity, MessageBuilder};
+        let key = SecretKey::generate("Ann <ann@example.com>").unwrap();
+        let builder = MessageBuilder::new(Entity::text("Grüße\n"))
+            .from(crate::Mailbox {
+                name: None,
+                address: "ann@example.com".into(),
+            })
+            .subject("built");
+        let signed = builder.sign_pgp(&key, 7).unwrap();
+        assert_eq!(
+            crate::Message::parse(&signed).security(),
+            crate::protect::Protection::PgpSigned
+        );
+        assert!(verify(&signed, &[key.public()]).is_ok());
+        let sealed = builder.encrypt_pgp(&[key.public()], Some(&key), 7).unwrap();
+        let opened = decrypt(&sealed, &key).unwrap();
+        let inner = crate::Message::parse(&opened);
+        assert_eq!(inner.security(), crate::protect::Protection::PgpSigned);
+        assert!(verify(&opened, &[key.public()]).is_ok());
     }
 
     #[test]

@@ -3,7 +3,71 @@
 //! entity (the `Content-*` fields and the body), and the entity put back
 //! under the envelope fields, wrapped in a new multipart or alone.
 
-use crate::Header;
+use crate::{Body, Header, Message};
+
+/// How a message's content is protected, read from its structure alone
+/// ([`Message::security`]); who signed it and whether the signature holds
+/// is what `openpgp::verify` and `smime::verify` (features `openpgp`,
+/// `smime`) answer, with the reader's keys or trust store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protection {
+    /// Neither signed nor encrypted.
+    None,
+    /// PGP/MIME `multipart/signed` (RFC 3156 §5).
+    PgpSigned,
+    /// PGP/MIME `multipart/encrypted` (RFC 3156 §4).
+    PgpEncrypted,
+    /// S/MIME: `multipart/signed` with a PKCS #7 signature, or opaque signed-data.
+    SmimeSigned,
+    /// S/MIME enveloped-data or authEnveloped-data.
+    SmimeEncrypted,
+    /// A security multipart (RFC 1847) of another protocol, or one that
+    /// lost a part on the way (a stripped signature): treat it as unsigned.
+    Damaged,
+}
+
+impl Message<'_> {
+    /// How the content is protected (see [`Protection`]).
+    pub fn security(&self) -> Protection {
+        let ct = &self.root.content_type;
+        let protocol = ct
+            .param("protocol")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let parts = match &self.root.body {
+            Body::Multipart { parts, .. } => parts.len(),
+            Body::Leaf | Body::Message(_) => 0,
+        };
+        match (ct.kind.as_ref(), ct.subtype.as_ref()) {
+            ("multipart", "signed") if parts != 2 => Protection::Damaged,
+            ("multipart", "signed") => match protocol.as_slice() {
+                b"application/pgp-signature" => Protection::PgpSigned,
+                b"application/pkcs7-signature" | b"application/x-pkcs7-signature" => {
+                    Protection::SmimeSigned
+                }
+                _ => Protection::Damaged,
+            },
+            ("multipart", "encrypted")
+                if parts == 2 && protocol == b"application/pgp-encrypted" =>
+            {
+                Protection::PgpEncrypted
+            }
+            ("multipart", "encrypted") => Protection::Damaged,
+            ("application", "pkcs7-mime" | "x-pkcs7-mime") => {
+                let smime_type = ct
+                    .param("smime-type")
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                match smime_type.as_slice() {
+                    b"signed-data" => Protection::SmimeSigned,
+                    b"enveloped-data" | b"authenveloped-data" => Protection::SmimeEncrypted,
+                    _ => Protection::Damaged,
+                }
+            }
+            _ => Protection::None,
+        }
+    }
+}
 
 /// A message split at its top header.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,6 +194,41 @@ mod tests {
             b"Content-Type: text/plain; charset=us-ascii\r\n\r\nline one\r\nline two\r\n"
         );
         assert_eq!(plain.envelope, b"Subject: x\r\nFrom: b@example.com\r\n");
+    }
+
+    #[test]
+    fn security_reads_the_structure() {
+        let cases: [(&[u8], Protection); 6] = [
+            (b"Subject: x\r\n\r\nplain\r\n", Protection::None),
+            (
+                b"Content-Type: multipart/signed; protocol=\"application/pgp-signature\"; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b\r\n\r\nsig\r\n--b--\r\n",
+                Protection::PgpSigned,
+            ),
+            (
+                b"Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n",
+                Protection::Damaged,
+            ),
+            (
+                b"Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=b\r\n\r\n--b\r\n\r\nVersion: 1\r\n--b\r\n\r\nx\r\n--b--\r\n",
+                Protection::PgpEncrypted,
+            ),
+            (
+                b"Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data\r\n\r\nAAAA\r\n",
+                Protection::SmimeEncrypted,
+            ),
+            (
+                b"Content-Type: application/pkcs7-mime; smime-type=signed-data\r\n\r\nAAAA\r\n",
+                Protection::SmimeSigned,
+            ),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(
+                Message::parse(raw).security(),
+                expected,
+                "{}",
+                String::from_utf8_lossy(raw)
+            );
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use sansmail_mime::openpgp::{self, Autocrypt, PgpError, PublicKey, SecretKey};
+use sansmail_mime::protect::Protection;
 use sansmail_mime::{Body, Message};
 
 /// A private GnuPG home, removed at the end.
@@ -132,6 +133,18 @@ fn gnupg_verifies_what_we_sign_and_we_verify_what_gnupg_signs() {
         text.contains("multipart/signed; micalg=pgp-sha256"),
         "{text}"
     );
+    assert_eq!(Message::parse(&signed).security(), Protection::PgpSigned);
+    // A stripped signature is a clear result, not a pass.
+    let boundary = format!("=_protected_{:032x}", 42);
+    let signature_part = format!("\r\n--{boundary}\r\nContent-Type: application/pgp-signature");
+    let cut = text.find(&signature_part).unwrap();
+    let stripped = format!("{}\r\n--{boundary}--\r\n", &text[..cut]);
+    assert_eq!(
+        Message::parse(stripped.as_bytes()).security(),
+        Protection::Damaged,
+        "{stripped}"
+    );
+    assert!(openpgp::verify(stripped.as_bytes(), &[alice.public()]).is_err());
     let [entity, signature] = &parts(&signed)[..] else {
         panic!()
     };
@@ -198,6 +211,10 @@ fn gnupg_decrypts_what_we_encrypt_and_we_decrypt_what_gnupg_encrypts() {
     let encrypted =
         openpgp::encrypt(MESSAGE, &[bob.clone(), alice.public()], Some(&alice), 7).unwrap();
     let text = String::from_utf8(encrypted.clone()).unwrap();
+    assert_eq!(
+        Message::parse(&encrypted).security(),
+        Protection::PgpEncrypted
+    );
     assert!(text.contains("Subject: plans\r\n"), "{text}");
     assert!(!text.contains("Meet at noon"), "{text}");
     assert!(

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use sansmail_mime::Message;
+use sansmail_mime::protect::Protection;
 use sansmail_mime::smime::{self, Certificate, ContentCipher, Identity, SmimeError, TrustStore};
 
 /// A directory with a CA and two users' certificates and keys.
@@ -175,6 +176,7 @@ fn openssl_verifies_what_we_sign_and_we_verify_what_openssl_signs() {
             "{name}: {err}"
         );
         assert!(String::from_utf8_lossy(&out).contains("The contract is attached in spirit."));
+        assert_eq!(Message::parse(&signed).security(), Protection::SmimeSigned);
         let verified = smime::verify(&signed, &pki.trust(), now()).unwrap();
         assert_eq!(verified.signer, pki.cert("alice"));
         assert!(

@@ -535,6 +535,24 @@ fn check_path(
         .map_err(|e| SmimeError::Untrusted(format!("{e:?}")))
 }
 
+impl crate::builder::MessageBuilder<'_> {
+    /// The message written (`random` makes its boundaries and id) and
+    /// clear-signed with S/MIME: see [`sign`].
+    pub fn sign_smime(&self, identity: &Identity, random: u64) -> Result<Vec<u8>, SmimeError> {
+        sign(&self.to_vec(random), identity, u128::from(random))
+    }
+
+    /// The message written and encrypted with S/MIME: see [`encrypt`].
+    pub fn encrypt_smime(
+        &self,
+        recipients: &[Certificate],
+        cipher: ContentCipher,
+        random: u64,
+    ) -> Result<Vec<u8>, SmimeError> {
+        encrypt(&self.to_vec(random), recipients, cipher)
+    }
+}
+
 /// How the content is encrypted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ContentCipher {
