@@ -46,18 +46,53 @@ fn run(dir: &Path, program: &str, args: &[&str]) -> Vec<u8> {
 fn pki(dir: &Path) {
     let o = |args: &[&str]| run(dir, "openssl", args);
     o(&[
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
-        "-days", "30", "-subj", "/CN=Bench CA", "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=Bench CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
     ]);
     o(&[
-        "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "alice.key", "-out", "alice.csr",
-        "-subj", "/CN=alice",
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "alice.key",
+        "-out",
+        "alice.csr",
+        "-subj",
+        "/CN=alice",
     ]);
     std::fs::write(dir.join("ext"), "extendedKeyUsage=emailProtection\n").unwrap();
     o(&[
-        "x509", "-req", "-in", "alice.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-out", "alice.pem", "-days", "30", "-extfile", "ext",
+        "x509",
+        "-req",
+        "-in",
+        "alice.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "alice.pem",
+        "-days",
+        "30",
+        "-extfile",
+        "ext",
     ]);
 }
 
@@ -88,7 +123,11 @@ fn smime_benches(c: &mut Criterion) {
     let entity = sansmail_mime::protect::split(&raw).entity;
     std::fs::write(dir.join("entity"), &entity).unwrap();
     let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
-    let alice = Identity::from_pem(&read("alice.pem"), &String::from_utf8(read("alice.key")).unwrap()).unwrap();
+    let alice = Identity::from_pem(
+        &read("alice.pem"),
+        &String::from_utf8(read("alice.key")).unwrap(),
+    )
+    .unwrap();
     let cert = alice.certificate().clone();
     let trust = TrustStore::new(Certificate::from_pem(&read("ca.pem")).unwrap());
     let content = body(&raw);
@@ -96,13 +135,47 @@ fn smime_benches(c: &mut Criterion) {
     // Same work checked first: each side's output read back by the other.
     let ours = smime::sign(&raw, &alice, 1).unwrap();
     std::fs::write(dir.join("ours.eml"), &ours).unwrap();
-    let theirs = run(&dir, "openssl", &["cms", "-verify", "-in", "ours.eml", "-CAfile", "ca.pem"]);
+    let theirs = run(
+        &dir,
+        "openssl",
+        &["cms", "-verify", "-in", "ours.eml", "-CAfile", "ca.pem"],
+    );
     assert!(theirs.ends_with(&content) || body(&theirs) == content);
-    let signed = run(&dir, "openssl", &["cms", "-sign", "-in", "entity", "-signer", "alice.pem", "-inkey", "alice.key", "-crlfeol"]);
-    assert_eq!(body(&smime::verify(&signed, &trust, now()).unwrap().entity), content);
+    let signed = run(
+        &dir,
+        "openssl",
+        &[
+            "cms",
+            "-sign",
+            "-in",
+            "entity",
+            "-signer",
+            "alice.pem",
+            "-inkey",
+            "alice.key",
+            "-crlfeol",
+        ],
+    );
+    assert_eq!(
+        body(&smime::verify(&signed, &trust, now()).unwrap().entity),
+        content
+    );
     let sealed = smime::encrypt(&raw, &[cert.clone()], ContentCipher::Aes256Cbc).unwrap();
     std::fs::write(dir.join("sealed.eml"), &sealed).unwrap();
-    let opened = run(&dir, "openssl", &["cms", "-decrypt", "-in", "sealed.eml", "-recip", "alice.pem", "-inkey", "alice.key"]);
+    let opened = run(
+        &dir,
+        "openssl",
+        &[
+            "cms",
+            "-decrypt",
+            "-in",
+            "sealed.eml",
+            "-recip",
+            "alice.pem",
+            "-inkey",
+            "alice.key",
+        ],
+    );
     assert_eq!(body(&opened), content);
 
     let mut g = c.benchmark_group("smime 100 KB");
@@ -112,8 +185,29 @@ fn smime_benches(c: &mut Criterion) {
     });
     g.bench_function("sign+verify openssl cms", |b| {
         b.iter(|| {
-            run(&dir, "openssl", &["cms", "-sign", "-in", "entity", "-signer", "alice.pem", "-inkey", "alice.key", "-out", "s.eml"]);
-            run(&dir, "openssl", &["cms", "-verify", "-in", "s.eml", "-CAfile", "ca.pem", "-out", "v.out"]);
+            run(
+                &dir,
+                "openssl",
+                &[
+                    "cms",
+                    "-sign",
+                    "-in",
+                    "entity",
+                    "-signer",
+                    "alice.pem",
+                    "-inkey",
+                    "alice.key",
+                    "-out",
+                    "s.eml",
+                ],
+            );
+            run(
+                &dir,
+                "openssl",
+                &[
+                    "cms", "-verify", "-in", "s.eml", "-CAfile", "ca.pem", "-out", "v.out",
+                ],
+            );
         })
     });
     g.bench_function("encrypt+decrypt sansmail", |b| {
@@ -124,8 +218,36 @@ fn smime_benches(c: &mut Criterion) {
     });
     g.bench_function("encrypt+decrypt openssl cms", |b| {
         b.iter(|| {
-            run(&dir, "openssl", &["cms", "-encrypt", "-aes256", "-in", "entity", "-out", "e.eml", "alice.pem"]);
-            run(&dir, "openssl", &["cms", "-decrypt", "-in", "e.eml", "-recip", "alice.pem", "-inkey", "alice.key", "-out", "d.out"]);
+            run(
+                &dir,
+                "openssl",
+                &[
+                    "cms",
+                    "-encrypt",
+                    "-aes256",
+                    "-in",
+                    "entity",
+                    "-out",
+                    "e.eml",
+                    "alice.pem",
+                ],
+            );
+            run(
+                &dir,
+                "openssl",
+                &[
+                    "cms",
+                    "-decrypt",
+                    "-in",
+                    "e.eml",
+                    "-recip",
+                    "alice.pem",
+                    "-inkey",
+                    "alice.key",
+                    "-out",
+                    "d.out",
+                ],
+            );
         })
     });
     g.finish();
@@ -141,7 +263,18 @@ fn pgp_benches(c: &mut Criterion) {
     }
     let home = dir.display().to_string();
     let gpg = |args: &[&str]| {
-        let mut all = vec!["--homedir", &home, "--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", "", "--trust-model", "always"];
+        let mut all = vec![
+            "--homedir",
+            &home,
+            "--batch",
+            "--yes",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+            "--trust-model",
+            "always",
+        ];
         all.extend_from_slice(args);
         run(&dir, "gpg", &all)
     };
@@ -155,19 +288,37 @@ fn pgp_benches(c: &mut Criterion) {
     // Same work checked first.
     let ours = openpgp::encrypt(&raw, &[alice.public()], Some(&alice), 1).unwrap();
     let m = sansmail_mime::Message::parse(&ours);
-    let sansmail_mime::Body::Multipart { parts, .. } = &m.root.body else { panic!() };
+    let sansmail_mime::Body::Multipart { parts, .. } = &m.root.body else {
+        panic!()
+    };
     std::fs::write(dir.join("ours.asc"), m.decoded_body(&parts[1]).0).unwrap();
     let inner = gpg(&["--decrypt", "ours.asc"]);
-    assert!(openpgp::verify(&[b"MIME-Version: 1.0\r\n".as_slice(), &inner].concat(), &[alice.public()]).is_ok());
+    assert!(
+        openpgp::verify(
+            &[b"MIME-Version: 1.0\r\n".as_slice(), &inner].concat(),
+            &[alice.public()]
+        )
+        .is_ok()
+    );
 
     let mut g = c.benchmark_group("openpgp 100 KB");
     g.sample_size(20).measurement_time(Duration::from_secs(8));
     g.bench_function("sign+verify sansmail", |b| {
-        b.iter(|| openpgp::verify(&openpgp::sign(&raw, &alice, 1).unwrap(), &[alice.public()]).unwrap())
+        b.iter(|| {
+            openpgp::verify(&openpgp::sign(&raw, &alice, 1).unwrap(), &[alice.public()]).unwrap()
+        })
     });
     g.bench_function("sign+verify gpg", |b| {
         b.iter(|| {
-            gpg(&["--armor", "--output", "e.sig", "--detach-sign", "-u", "alice@example.com", "entity"]);
+            gpg(&[
+                "--armor",
+                "--output",
+                "e.sig",
+                "--detach-sign",
+                "-u",
+                "alice@example.com",
+                "entity",
+            ]);
             gpg(&["--verify", "e.sig", "entity"]);
         })
     });
@@ -179,12 +330,22 @@ fn pgp_benches(c: &mut Criterion) {
     });
     g.bench_function("encrypt+decrypt gpg", |b| {
         b.iter(|| {
-            gpg(&["--armor", "--output", "e.asc", "--encrypt", "-r", "alice@example.com", "entity"]);
+            gpg(&[
+                "--armor",
+                "--output",
+                "e.asc",
+                "--encrypt",
+                "-r",
+                "alice@example.com",
+                "entity",
+            ]);
             gpg(&["--output", "d.out", "--decrypt", "e.asc"]);
         })
     });
     g.finish();
-    let _ = Command::new("gpgconf").args(["--homedir", &home, "--kill", "all"]).status();
+    let _ = Command::new("gpgconf")
+        .args(["--homedir", &home, "--kill", "all"])
+        .status();
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -9,6 +9,11 @@ use crate::{Body, Header, Message};
 /// ([`Message::security`]); who signed it and whether the signature holds
 /// is what `openpgp::verify` and `smime::verify` (features `openpgp`,
 /// `smime`) answer, with the reader's keys or trust store.
+///
+/// Nothing is decrypted behind a reader's back: the body view of an
+/// encrypted message (what IMAP and JMAP show) offers only the encrypted
+/// part, as a file; a caller holding the key gets, from `openpgp::decrypt`
+/// or `smime::decrypt`, the message whose body view shows the content.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protection {
     /// Neither signed nor encrypted.

@@ -233,6 +233,23 @@ fn gnupg_decrypts_what_we_encrypt_and_we_decrypt_what_gnupg_encrypts() {
         "{inner}"
     );
 
+    // Without the key, the body view (IMAP's and JMAP's) offers only the
+    // encrypted part as a file; with it, the decrypted message shows its text.
+    let sealed = Message::parse(&encrypted);
+    let view = sealed.body_view();
+    assert!(
+        view.text_body
+            .iter()
+            .all(|(_, p)| p.content_type.kind != "text")
+    );
+    assert!(!view.attachments.is_empty());
+    let opened = openpgp::decrypt(&encrypted, &alice).unwrap();
+    let opened = openpgp::verify(&opened, &[alice.public()]).unwrap().entity;
+    let inner = Message::parse(&opened);
+    let text = inner.body_view().text_body;
+    assert_eq!(text.len(), 1);
+    assert_eq!(&inner.decoded_body(text[0].1).0[..], b"Meet at noon.\r\n");
+
     // We decrypt our own copy, and the signature inside checks out.
     let decrypted = openpgp::decrypt(&encrypted, &alice).unwrap();
     let verified = openpgp::verify(&decrypted, &[alice.public()]).unwrap();
