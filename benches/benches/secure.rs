@@ -160,7 +160,8 @@ fn smime_benches(c: &mut Criterion) {
         body(&smime::verify(&signed, &trust, now()).unwrap().entity),
         content
     );
-    let sealed = smime::encrypt(&raw, &[cert.clone()], ContentCipher::Aes256Cbc).unwrap();
+    let sealed =
+        smime::encrypt(&raw, std::slice::from_ref(&cert), ContentCipher::Aes256Cbc).unwrap();
     std::fs::write(dir.join("sealed.eml"), &sealed).unwrap();
     let opened = run(
         &dir,
@@ -212,7 +213,9 @@ fn smime_benches(c: &mut Criterion) {
     });
     g.bench_function("encrypt+decrypt sansmail", |b| {
         b.iter(|| {
-            let sealed = smime::encrypt(&raw, &[cert.clone()], ContentCipher::Aes256Cbc).unwrap();
+            let sealed =
+                smime::encrypt(&raw, std::slice::from_ref(&cert), ContentCipher::Aes256Cbc)
+                    .unwrap();
             smime::decrypt(&sealed, &alice).unwrap()
         })
     });
