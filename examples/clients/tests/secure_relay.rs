@@ -59,14 +59,22 @@ async fn mta_sts_enforce_delivers_only_to_listed_hosts_with_valid_certificates()
     let ca = Ca::new();
     let port = free_port();
     let domains = [
-        "ok", "badcert", "offlist", "testing", "stripped", "redirect",
+        "ok",
+        "badcert",
+        "offlist",
+        "testing",
+        "stripped",
+        "redirect",
+        "wrongtype",
+        "huge",
     ];
     let mut zone = String::from(
         "$ORIGIN sts.test.\n$TTL 300\n@ IN SOA ns.sts.test. admin.sts.test. 1 3600 600 86400 300\n\
          @ IN NS ns\nns IN A 127.0.0.1\n\
          mx-ok IN A 127.0.0.2\nmx-bad IN A 127.0.0.3\nmx-strip IN A 127.0.0.4\n\
          ok IN MX 10 mx-ok\nofflist IN MX 10 mx-ok\nstripped IN MX 10 mx-strip\n\
-         badcert IN MX 10 mx-bad\ntesting IN MX 10 mx-bad\nredirect IN MX 10 mx-bad\n",
+         badcert IN MX 10 mx-bad\ntesting IN MX 10 mx-bad\nredirect IN MX 10 mx-bad\n\
+         wrongtype IN MX 10 mx-bad\nhuge IN MX 10 mx-bad\n",
     );
     for d in domains {
         zone.push_str(&format!(
@@ -100,6 +108,15 @@ async fn mta_sts_enforce_delivers_only_to_listed_hosts_with_valid_certificates()
         (
             "mta-sts.redirect.sts.test",
             "redirect:https://mta-sts.badcert.sts.test/.well-known/mta-sts.txt".into(),
+        ),
+        // Not text/plain, and over 64 KiB (RFC 8461 §3.3): no policy either.
+        (
+            "mta-sts.wrongtype.sts.test",
+            format!("json:{}", policy("enforce", "mx-bad.sts.test")),
+        ),
+        (
+            "mta-sts.huge.sts.test",
+            format!("huge:{}", policy("enforce", "mx-bad.sts.test")),
         ),
     ];
     let table: Vec<(&str, &str)> = policies.iter().map(|(h, p)| (*h, p.as_str())).collect();
@@ -135,6 +152,10 @@ async fn mta_sts_enforce_delivers_only_to_listed_hosts_with_valid_certificates()
             "testing.sts.test",
             "--domain",
             "redirect.sts.test",
+            "--domain",
+            "wrongtype.sts.test",
+            "--domain",
+            "huge.sts.test",
         ],
     );
     strip_starttls(&format!("127.0.0.4:{port}"), &format!("127.0.0.2:{port}"));
@@ -211,6 +232,15 @@ async fn mta_sts_enforce_delivers_only_to_listed_hosts_with_valid_certificates()
         .map(|d| &d["result-type"])
         .collect();
     assert_eq!(kinds, ["sts-policy-fetch-error"], "{redirect}");
+    // A policy served as another type, or too large, is no policy: the
+    // self-signed MX gets the mail, and the fetch error is reported.
+    for (user, domain) in [("gil", "wrongtype.sts.test"), ("hal", "huge.sts.test")] {
+        assert_delivered(&send(&mailer, &format!("{user}@{domain}")).await);
+        assert_eq!(bad.messages(user, 1, Duration::from_secs(10)).len(), 1);
+        let json = report(domain);
+        let kind = &json["policies"][0]["failure-details"][0]["result-type"];
+        assert_eq!(kind, "sts-policy-fetch-error", "{json}");
+    }
 
     // Policies are kept for max_age: with the policy server gone they still hold.
     drop(https);

@@ -188,7 +188,8 @@ impl Unbound {
 
 /// An HTTPS server (Python's `http.server` with `ssl`) on 127.0.0.1 that
 /// serves `/.well-known/mta-sts.txt` by Host: the policy text for the
-/// host, or a redirect for a policy starting `redirect:`; and keeps the
+/// host, or a redirect for a policy starting `redirect:`, the policy as
+/// `application/json` after `json:`, or padded past 64 KiB after `huge:`; and keeps the
 /// body of every POST (TLS reports), see [`PolicyServer::posted`].
 pub struct PolicyServer {
     pub port: u16,
@@ -222,9 +223,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_response(301)
             self.send_header("Location", text[len("redirect:"):])
             self.end_headers(); return
+        kind = "text/plain"
+        if text.startswith("json:"):
+            kind, text = "application/json", text[len("json:"):]
+        if text.startswith("huge:"):
+            text = text[len("huge:"):] + "\r\n" * 40000
         body = text.encode()
         self.send_response(200)
-        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
