@@ -26,6 +26,8 @@ pub struct Settings {
     pub tls_cert: Option<PathBuf>,
     /// Its private key.
     pub tls_key: Option<PathBuf>,
+    /// Certificates from an ACME CA (`[tls.acme]`).
+    pub tls: Tls,
     /// Listening addresses.
     pub listen: Listen,
     /// User name → argon2 password hash (from `mail-server hash-password`).
@@ -50,6 +52,42 @@ pub struct Settings {
     pub mta_sts: MtaSts,
     /// TLS reports (RFC 8460) about our deliveries, to the domains that ask.
     pub tls_reports: TlsReports,
+}
+
+/// Certificate management (`[tls]`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tls {
+    /// Obtain and renew the certificate from an ACME CA.
+    pub acme: Option<Acme>,
+}
+
+/// An ACME CA to take the certificate from (RFC 8555).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Acme {
+    /// The CA's directory URL.
+    pub directory: String,
+    /// Contact URIs for the account (`mailto:...`).
+    #[serde(default)]
+    pub contact: Vec<String>,
+    /// The names the certificate is for; the first is the hostname's usually.
+    pub domains: Vec<String>,
+    /// `http-01` or `tls-alpn-01`; default HTTP-01 when the plain web
+    /// listener is on, TLS-ALPN-01 otherwise.
+    #[serde(default)]
+    pub challenge: Option<String>,
+    /// A PEM root to trust for the directory's HTTPS instead of the system's
+    /// (test CAs such as Pebble).
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
+    /// Renew this many days before the certificate expires.
+    #[serde(default = "default_renew_days")]
+    pub renew_days: u64,
+}
+
+fn default_renew_days() -> u64 {
+    30
 }
 
 /// TLS reporting (`[tls_reports]`).
@@ -193,8 +231,11 @@ pub struct Listen {
     pub pop3s: ListenAddr,
     /// The web listener over TLS (443).
     pub https: ListenAddr,
-    /// The web listener without TLS, for behind a TLS-terminating proxy.
+    /// The web listener without TLS, for behind a TLS-terminating proxy
+    /// (and ACME HTTP-01 validation).
     pub http: ListenAddr,
+    /// Prometheus metrics at `/metrics`, plain HTTP (off by default).
+    pub metrics: ListenAddr,
 }
 
 /// The outbound queue's settings.
@@ -294,6 +335,7 @@ impl Default for Settings {
             sender_auth: SenderAuth::default(),
             mta_sts: MtaSts::default(),
             tls_reports: TlsReports::default(),
+            tls: Tls::default(),
         }
     }
 }
@@ -311,6 +353,7 @@ impl Default for Listen {
             pop3s: on(1995),
             https: on(8443),
             http: ListenAddr(None),
+            metrics: ListenAddr(None),
         }
     }
 }
@@ -520,6 +563,7 @@ impl Settings {
             "--pop3s" => self.listen.pop3s = listen(args)?,
             "--https" => self.listen.https = listen(args)?,
             "--http" => self.listen.http = listen(args)?,
+            "--metrics" => self.listen.metrics = listen(args)?,
             "--dns" => self.queue.dns = Some(args.parsed(flag)?),
             "--forward" => {
                 let v = args.value(flag)?;
@@ -546,6 +590,22 @@ impl Settings {
         }
         if self.domains.is_empty() {
             return Err("domains: at least one domain is needed".into());
+        }
+        if let Some(acme) = &self.tls.acme {
+            if acme.domains.is_empty() {
+                return Err("tls.acme.domains: at least one name is needed".into());
+            }
+            if self.tls_cert.is_some() {
+                return Err(
+                    "tls.acme and tls_cert: the certificate comes from one or the other".into(),
+                );
+            }
+            if !matches!(
+                acme.challenge.as_deref(),
+                None | Some("http-01" | "tls-alpn-01")
+            ) {
+                return Err("tls.acme.challenge: \"http-01\" or \"tls-alpn-01\"".into());
+            }
         }
         self.mta_sts_policy()?;
         if self.tls_reports.interval_secs < 1 {
@@ -626,6 +686,11 @@ mod tests {
             "pop3s",
             "https",
             "http",
+            "metrics",
+            "[tls.acme]",
+            "directory",
+            "challenge",
+            "renew_days",
             "[mta_sts]",
             "mode",
             "mx",

@@ -101,6 +101,7 @@ mod tests {
             attempts: 3,
             next_attempt: 0,
             require_tls: false,
+            held: false,
         };
         let failed = Recipient {
             address: "nobody@example.net".into(),

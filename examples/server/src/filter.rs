@@ -39,8 +39,9 @@ pub async fn check(settings: &config::Filter, message: &[u8]) -> Verdict {
     let limit = Duration::from_secs(settings.timeout_secs);
     if let Some(clamd) = &settings.clamd {
         match tokio::time::timeout(limit, scan_clamd(clamd, message)).await {
-            Ok(Ok(ScanResult::Clean)) => {}
+            Ok(Ok(ScanResult::Clean)) => tally("clamd", "clean"),
             Ok(Ok(ScanResult::Infected(name))) => {
+                tally("clamd", "virus");
                 let name: String = name
                     .chars()
                     .filter(|c| c.is_ascii_graphic() || *c == ' ')
@@ -52,6 +53,7 @@ pub async fn check(settings: &config::Filter, message: &[u8]) -> Verdict {
                 ));
             }
             Ok(Ok(ScanResult::TooLarge)) => {
+                tally("clamd", "too_large");
                 return Verdict::Reject(reply(
                     552,
                     (5, 3, 4),
@@ -60,10 +62,12 @@ pub async fn check(settings: &config::Filter, message: &[u8]) -> Verdict {
             }
             Ok(Err(e)) => {
                 warn!(error = %e, "clamd failed");
+                tally("clamd", "unavailable");
                 return unavailable("virus scanner");
             }
             Err(_) => {
                 warn!("clamd timed out");
+                tally("clamd", "unavailable");
                 return unavailable("virus scanner");
             }
         }
@@ -71,6 +75,7 @@ pub async fn check(settings: &config::Filter, message: &[u8]) -> Verdict {
     let mut headers = String::new();
     if let Some(spamd) = settings.spamd {
         if message.len() > SPAM_CHECK_MAX {
+            tally("spamd", "skipped");
             return Verdict::Pass(headers);
         }
         let result = tokio::time::timeout(limit, ask_spamd(spamd, message)).await;
@@ -78,10 +83,12 @@ pub async fn check(settings: &config::Filter, message: &[u8]) -> Verdict {
             Ok(Ok(score)) => score,
             Ok(Err(e)) => {
                 warn!(error = %e, "spamd failed");
+                tally("spamd", "unavailable");
                 return unavailable("spam filter");
             }
             Err(_) => {
                 warn!("spamd timed out");
+                tally("spamd", "unavailable");
                 return unavailable("spam filter");
             }
         };
@@ -90,11 +97,21 @@ pub async fn check(settings: &config::Filter, message: &[u8]) -> Verdict {
                 .spam_reject_score
                 .is_some_and(|limit| score.score >= limit)
         {
+            tally("spamd", "reject");
             return Verdict::Reject(reply(550, (5, 7, 1), "Message refused as spam"));
         }
+        tally("spamd", if score.is_spam { "spam" } else { "ham" });
         headers = score.headers();
     }
     Verdict::Pass(headers)
+}
+
+/// Counts one filter verdict for the metrics.
+fn tally(filter: &str, verdict: &str) {
+    crate::metrics::count(
+        "sansmail_filter_verdicts_total",
+        &[("filter", filter), ("verdict", verdict)],
+    );
 }
 
 /// What clamd said.

@@ -8,11 +8,16 @@
 //! assembles them from [`config`]; [`tls`] makes the certificates and
 //! [`dkim_keys`] the DKIM keys; [`dane`] the TLSA record of the certificate;
 //! [`web`] serves HTTP (the MTA-STS policy); [`tls_reports`] sends RFC 8460
-//! reports about the relay's TLS sessions.
+//! reports about the relay's TLS sessions; [`acme`] obtains certificates
+//! (RFC 8555); [`control`] and [`admin`] are the admin commands' socket and
+//! what they change (users, reloads); [`metrics`] counts for Prometheus.
 //! Mail itself lives in `sansmail-store`, shared by every service.
 
 pub mod accounts;
+pub mod acme;
+pub mod admin;
 pub mod config;
+pub mod control;
 pub mod dane;
 pub mod dkim_keys;
 pub mod dsn;
@@ -21,6 +26,7 @@ pub mod imap;
 pub mod limits;
 pub mod listen;
 pub mod local;
+pub mod metrics;
 pub mod pop3;
 pub mod queue;
 pub mod relay;

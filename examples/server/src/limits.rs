@@ -169,6 +169,7 @@ impl Guard {
             p.failures += 1;
             if p.failures >= policy.lockout_failures && p.locked_until.is_none() {
                 p.locked_until = Some(now + policy.lockout);
+                crate::metrics::count("sansmail_lockouts_total", &[]);
                 warn!(%ip, failures = p.failures, lockout_secs = policy.lockout.as_secs(), "address locked out after failed logins");
             }
         });

@@ -59,6 +59,9 @@ pub struct Envelope {
     /// to servers that take REQUIRETLS too.
     #[serde(default)]
     pub require_tls: bool,
+    /// Put on hold by the administrator: no delivery until released.
+    #[serde(default)]
+    pub held: bool,
 }
 
 impl Envelope {
@@ -68,11 +71,23 @@ impl Envelope {
     }
 }
 
+/// What the queue keeps in memory about one message.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    /// When it is next due (Unix seconds).
+    due: u64,
+    /// When it was queued.
+    created: u64,
+    /// On hold: never due until released.
+    held: bool,
+}
+
 /// The queue directory.
 pub struct Queue {
     dir: PathBuf,
-    /// Queue id → when it is next due, for every message in the queue.
-    due: Mutex<HashMap<String, u64>>,
+    /// Queue id → its schedule, for every message in the queue. The hold
+    /// flag here is the truth: every save writes it.
+    entries: Mutex<HashMap<String, Entry>>,
 }
 
 /// Seconds since the Unix epoch.
@@ -115,7 +130,14 @@ impl Queue {
             if let Some(id) = name.strip_suffix(".json") {
                 match Self::read_envelope(&path) {
                     Ok(env) if dir.join(format!("{id}.msg")).exists() => {
-                        due.insert(env.id, env.next_attempt);
+                        due.insert(
+                            env.id,
+                            Entry {
+                                due: env.next_attempt,
+                                created: env.created,
+                                held: env.held,
+                            },
+                        );
                     }
                     Ok(_) => fs::remove_file(&path).map_err(named)?,
                     Err(e) => {
@@ -135,7 +157,7 @@ impl Queue {
         }
         Ok(Queue {
             dir: dir.to_owned(),
-            due: Mutex::new(due),
+            entries: Mutex::new(due),
         })
     }
 
@@ -179,6 +201,7 @@ impl Queue {
             attempts: 0,
             next_attempt: now,
             require_tls,
+            held: false,
         };
         if let Err(e) = self.save(&envelope) {
             let _ = fs::remove_file(&msg);
@@ -188,17 +211,85 @@ impl Queue {
     }
 
     /// Writes `envelope` durably (temporary file, sync, rename, sync the
-    /// directory) and schedules it. Blocking.
+    /// directory) and schedules it, keeping the hold the queue knows of.
+    /// Blocking.
     pub fn save(&self, envelope: &Envelope) -> io::Result<()> {
+        let mut entries = self.lock_entries();
+        let held = entries.get(&envelope.id).is_some_and(|e| e.held);
+        let mut envelope = envelope.clone();
+        envelope.held = held;
         let tmp = self.dir.join(format!("{}.json.tmp", envelope.id));
         let mut file = File::create(&tmp)?;
-        file.write_all(&serde_json::to_vec_pretty(envelope).map_err(io::Error::other)?)?;
+        file.write_all(&serde_json::to_vec_pretty(&envelope).map_err(io::Error::other)?)?;
         file.sync_all()?;
         fs::rename(&tmp, self.dir.join(format!("{}.json", envelope.id)))?;
         sync_dir(&self.dir)?;
-        self.lock_due()
-            .insert(envelope.id.clone(), envelope.next_attempt);
+        entries.insert(
+            envelope.id.clone(),
+            Entry {
+                due: envelope.next_attempt,
+                created: envelope.created,
+                held,
+            },
+        );
         Ok(())
+    }
+
+    /// Every queued message's envelope, oldest first. Blocking.
+    pub fn list(&self) -> Vec<Envelope> {
+        let ids: Vec<String> = self.lock_entries().keys().cloned().collect();
+        let mut envelopes: Vec<Envelope> = ids
+            .iter()
+            .filter_map(|id| Self::read_envelope(&self.dir.join(format!("{id}.json"))).ok())
+            .collect();
+        envelopes.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+        envelopes
+    }
+
+    /// Holds or releases `id`: a held message is kept but not delivered.
+    /// Blocking.
+    pub fn set_held(&self, id: &str, held: bool) -> io::Result<()> {
+        self.known(id)?;
+        self.lock_entries()
+            .entry(id.to_owned())
+            .and_modify(|e| e.held = held);
+        let (envelope, _) = self.load(id)?;
+        self.save(&envelope)
+    }
+
+    /// Makes `id` due now (unless held). Blocking.
+    pub fn retry_now(&self, id: &str) -> io::Result<()> {
+        self.known(id)?;
+        let (mut envelope, _) = self.load(id)?;
+        envelope.next_attempt = now();
+        self.save(&envelope)
+    }
+
+    /// The ids of every message not on hold.
+    pub fn unheld(&self) -> Vec<String> {
+        let entries = self.lock_entries();
+        entries
+            .iter()
+            .filter(|(_, e)| !e.held)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    fn known(&self, id: &str) -> io::Result<()> {
+        match self.lock_entries().contains_key(id) {
+            true => Ok(()),
+            false => Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("no message {id} in the queue"),
+            )),
+        }
+    }
+
+    /// The number of messages and the age of the oldest at `now`.
+    pub fn size_and_oldest(&self, now: u64) -> (usize, u64) {
+        let entries = self.lock_entries();
+        let oldest = entries.values().map(|e| e.created).min();
+        (entries.len(), oldest.map_or(0, |c| now.saturating_sub(c)))
     }
 
     /// Reads the envelope and message of `id`. Blocking.
@@ -208,24 +299,27 @@ impl Queue {
         Ok((envelope, message))
     }
 
-    /// Removes `id` once every recipient is settled. Blocking.
+    /// Removes `id` once every recipient is settled (or the administrator
+    /// deletes it). Blocking.
     pub fn remove(&self, id: &str) -> io::Result<()> {
-        self.lock_due().remove(id);
+        self.known(id)?;
+        self.lock_entries().remove(id);
         fs::remove_file(self.dir.join(format!("{id}.json")))?;
         fs::remove_file(self.message_path(id))?;
         sync_dir(&self.dir)
     }
 
-    /// The ids due at `now` (not counting `busy` ones), and when the next
-    /// of the others falls due.
+    /// The ids due at `now` (not counting `busy` or held ones), and when
+    /// the next of the others falls due.
     pub fn due(&self, now: u64, busy: &dyn Fn(&str) -> bool) -> (Vec<String>, Option<u64>) {
-        let due = self.lock_due();
+        let due = self.lock_entries();
         let mut ready: Vec<(u64, String)> = Vec::new();
         let mut next: Option<u64> = None;
-        for (id, at) in due.iter() {
-            if busy(id) {
+        for (id, entry) in due.iter() {
+            if busy(id) || entry.held {
                 continue;
             }
+            let at = &entry.due;
             if *at <= now {
                 ready.push((*at, id.clone()));
             } else {
@@ -238,7 +332,7 @@ impl Queue {
 
     /// How many messages are queued.
     pub fn len(&self) -> usize {
-        self.lock_due().len()
+        self.lock_entries().len()
     }
 
     /// True when nothing is queued.
@@ -246,8 +340,8 @@ impl Queue {
         self.len() == 0
     }
 
-    fn lock_due(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
-        self.due.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock_entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -315,6 +409,36 @@ mod tests {
         assert_eq!(next, Some(env.next_attempt));
         let reopened = Queue::open(&dir).unwrap();
         assert_eq!(reopened.due(now() + 100, &|_| false).0, vec![id]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn held_messages_wait_until_released_even_across_saves_and_restarts() {
+        let dir = temp_dir("hold");
+        let queue = Queue::open(&dir).unwrap();
+        let id = new_id();
+        queue
+            .enqueue(&id, "a@example.com", &["b@example.net".into()], b"x", false)
+            .unwrap();
+        let (envelope, _) = queue.load(&id).unwrap();
+        queue.set_held(&id, true).unwrap();
+        // A delivery attempt under way when the hold came saves its copy.
+        queue.save(&envelope).unwrap();
+        let (ready, next) = queue.due(now() + 1000, &|_| false);
+        assert!(ready.is_empty() && next.is_none(), "held: never due");
+        assert!(queue.unheld().is_empty());
+        let reopened = Queue::open(&dir).unwrap();
+        assert!(reopened.load(&id).unwrap().0.held);
+        assert!(reopened.due(now() + 1000, &|_| false).0.is_empty());
+        reopened.set_held(&id, false).unwrap();
+        reopened.retry_now(&id).unwrap();
+        assert_eq!(reopened.due(now(), &|_| false).0, vec![id.clone()]);
+        assert_eq!(reopened.list().len(), 1);
+        assert_eq!(reopened.size_and_oldest(now()).0, 1);
+        let missing = reopened.set_held("nope", true).unwrap_err();
+        assert!(missing.to_string().contains("no message nope"));
+        reopened.remove(&id).unwrap();
+        assert!(reopened.remove(&id).is_err());
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -62,7 +62,8 @@ impl Relay {
         })
     }
 
-    fn is_busy(&self, id: &str) -> bool {
+    /// True while a delivery attempt of `id` is under way.
+    pub fn is_busy(&self, id: &str) -> bool {
         self.busy
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -90,7 +91,9 @@ impl Relay {
                 self.set_busy(&id, true);
                 let relay = self.clone();
                 tokio::spawn(async move {
+                    let started = std::time::Instant::now();
                     relay.attempt(&id).await;
+                    crate::metrics::observe_delivery(started.elapsed());
                     relay.set_busy(&id, false);
                     drop(permit);
                     relay.wake.notify_one();
@@ -167,7 +170,8 @@ impl Relay {
                 }
                 Err(reply) => (State::Failed, reply),
             };
-            self.record(&mut envelope, &[(address, outcome)]).await;
+            self.record(&mut envelope, "local", &[(address, outcome)])
+                .await;
         }
         for (domain, recipients) in remote {
             let to: Vec<&str> = recipients.iter().map(String::as_str).collect();
@@ -192,15 +196,30 @@ impl Relay {
                     .map(|r| (r.clone(), (State::Failed, format!("553 5.1.3 {e}"))))
                     .collect(),
             };
-            self.record(&mut envelope, &outcomes).await;
+            self.record(&mut envelope, "remote", &outcomes).await;
         }
         self.finish(envelope, &message).await;
     }
 
     /// Stores outcomes at once, so a crash after a server took the message
     /// does not send it again.
-    async fn record(&self, envelope: &mut Envelope, outcomes: &[(String, (State, String))]) {
+    /// `route` (local or remote) labels the metrics.
+    async fn record(
+        &self,
+        envelope: &mut Envelope,
+        route: &str,
+        outcomes: &[(String, (State, String))],
+    ) {
         for (address, (state, reply)) in outcomes {
+            let outcome = match state {
+                State::Delivered => "delivered",
+                State::Pending => "deferred",
+                State::Failed => "failed",
+            };
+            crate::metrics::count(
+                "sansmail_deliveries_total",
+                &[("route", route), ("outcome", outcome)],
+            );
             if let Some(r) = envelope
                 .recipients
                 .iter_mut()

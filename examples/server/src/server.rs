@@ -19,7 +19,10 @@ use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn};
 
+use crate::acme::Acme;
+use crate::admin::{Reloader, Reread, with_managed_users};
 use crate::config::{Secret, Settings, UserName};
+use crate::control;
 use crate::imap::ImapService;
 use crate::limits::{Guard, Policy};
 use crate::local::Local;
@@ -28,7 +31,7 @@ use crate::queue::Queue;
 use crate::relay::Relay;
 use crate::sender_auth::Checker;
 use crate::smtp::{Context, SmtpService};
-use crate::tls;
+use crate::tls::{self, Certificates};
 use crate::tls_reports::TlsReporter;
 use crate::users::Directory;
 use crate::web::WebService;
@@ -86,7 +89,7 @@ impl Service {
 
 /// Adds the demo user when no user is configured: its password is made
 /// and printed on first start, and only its hash is kept.
-fn ensure_demo_user(settings: &mut Settings) -> Result<(), String> {
+pub(crate) fn ensure_demo_user(settings: &mut Settings) -> Result<(), String> {
     if !settings.users.is_empty() {
         return Ok(());
     }
@@ -115,7 +118,7 @@ fn ensure_demo_user(settings: &mut Settings) -> Result<(), String> {
 }
 
 /// Writes a file only its owner can read.
-fn write_private(path: &Path, contents: &[u8]) -> Result<(), String> {
+pub(crate) fn write_private(path: &Path, contents: &[u8]) -> Result<(), String> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -128,7 +131,7 @@ fn write_private(path: &Path, contents: &[u8]) -> Result<(), String> {
 
 /// The configured certificate, or the self-signed one kept in `DATA/tls/`
 /// (made at first start).
-fn tls_identity(settings: &Settings) -> Result<tls::Identity, String> {
+pub(crate) fn tls_identity(settings: &Settings) -> Result<tls::Identity, String> {
     if let (Some(cert), Some(key)) = (&settings.tls_cert, &settings.tls_key) {
         return tls::load_identity(cert, key).map_err(|e| e.to_string());
     }
@@ -160,16 +163,37 @@ fn tls_identity(settings: &Settings) -> Result<tls::Identity, String> {
 }
 
 /// Runs the server until SIGTERM or Ctrl-C; errors are for the operator.
-pub async fn run(mut settings: Settings) -> Result<(), String> {
-    let data = settings.data.clone();
+/// `reread` reads the settings again for SIGHUP and `mail-server reload`
+/// (without it, the first settings are applied again).
+pub async fn run(base: Settings, reread: Option<Reread>) -> Result<(), String> {
+    let data = base.data.clone();
     std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
     // Mail, keys and the queue are the server's alone.
     #[cfg(unix)]
     std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .map_err(|e| format!("{}: {e}", data.display()))?;
-    ensure_demo_user(&mut settings)?;
-    let acceptor =
-        TlsAcceptor::from(tls::server_config(tls_identity(&settings)?).map_err(|e| e.to_string())?);
+    let settings = with_managed_users(base.clone())?;
+    let acme_settings = settings.tls.acme.clone();
+    // A certificate ACME issued before is used from the start.
+    let certificates = Certificates::new(tls_identity(&settings)?).map_err(|e| e.to_string())?;
+    let acme = match acme_settings {
+        Some(acme_settings) => {
+            let acme = Acme::new(
+                acme_settings,
+                &data,
+                certificates.clone(),
+                settings.listen.http.0.is_some(),
+            )?;
+            if let Some(identity) = acme.stored_identity() {
+                certificates
+                    .replace(identity)
+                    .map_err(|e| format!("{}/acme: {e}", data.display()))?;
+            }
+            Some(acme)
+        }
+        None => None,
+    };
+    let acceptor = TlsAcceptor::from(certificates.server_config().map_err(|e| e.to_string())?);
     let limits = &settings.limits;
     let guard = Guard::new(Policy {
         max_connections: limits.max_connections_per_ip,
@@ -301,8 +325,17 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
     )));
 
     let policy = settings.mta_sts_policy()?.map(|p| p.to_string());
-    let domains = settings.domains.iter().map(|d| d.0.clone()).collect();
-    let web = Service::Web(Arc::new(WebService::new(acceptor.clone(), policy, domains)));
+    let web = Service::Web(Arc::new(WebService::new(
+        acceptor.clone(),
+        policy,
+        directory.clone(),
+        acme.clone(),
+    )));
+    let metrics = Service::Web(Arc::new(WebService::metrics(
+        acceptor.clone(),
+        directory.clone(),
+        queue.clone(),
+    )));
     let l = &settings.listen;
     let plan = [
         ("smtp", l.smtp, smtp(false, smtp_config.clone()), false),
@@ -324,6 +357,7 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
         ("pop3s", l.pop3s, pop3, true),
         ("https", l.https, web.clone(), true),
         ("http", l.http, web, false),
+        ("metrics", l.metrics, metrics, false),
     ];
     let mut listeners = Vec::new();
     for (name, address, service, implicit_tls) in plan {
@@ -343,6 +377,28 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
+    let reloader = Reloader::new(
+        reread.unwrap_or_else(|| {
+            let first = base.clone();
+            Box::new(move || Ok(first.clone()))
+        }),
+        base,
+        directory.clone(),
+        certificates.clone(),
+    );
+    let control_task = control::serve(
+        &data,
+        Arc::new(control::Handles {
+            queue: queue.clone(),
+            relay: relay.clone(),
+            admin: reloader.clone(),
+            acme: acme.clone(),
+        }),
+        stop_rx.clone(),
+    )
+    .await?;
+    let hangup_task = tokio::spawn(reload_on_hangup(reloader, stop_rx.clone()));
+    let acme_task = acme.map(|acme| tokio::spawn(acme.run(stop_rx.clone())));
     let relay_task = tokio::spawn(relay.clone().run(stop_rx.clone()));
     let reporter = Arc::new(TlsReporter::new(
         tls_reports,
@@ -380,9 +436,40 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, relay_task).await;
     let _ = reporter_task.await;
     let _ = sweeper.await;
+    let _ = control_task.await;
+    let _ = hangup_task.await;
+    if let Some(task) = acme_task {
+        let _ = task.await;
+    }
     store.close();
     info!(queued = queue.len(), "stopped");
     Ok(())
+}
+
+/// Reloads the configuration on each SIGHUP, until `stop`.
+async fn reload_on_hangup(reloader: Arc<Reloader>, mut stop: watch::Receiver<bool>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            warn!("cannot listen for SIGHUP; reload with `mail-server reload`");
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = hangups.recv() => {
+                    let reloader = reloader.clone();
+                    let done = tokio::task::spawn_blocking(move || control::Admin::reload(&*reloader)).await;
+                    if let Ok(Err(e)) = done {
+                        warn!(error = %e, "SIGHUP: the configuration was not reloaded; the server goes on with the old one");
+                    }
+                }
+                _ = stop.changed() => return,
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (reloader, stop.changed().await);
 }
 
 /// Closes mailboxes nobody used for a while, so their indexes leave memory.
@@ -429,6 +516,10 @@ async fn accept_loop(
             let _admission = match admission {
                 Ok(a) => a,
                 Err(refusal) => {
+                    crate::metrics::count(
+                        "sansmail_connections_refused_total",
+                        &[("service", name), ("reason", refusal.text())],
+                    );
                     info!(service = name, %peer, reason = refusal.text(), "connection refused");
                     let line = service.refusal(refusal.text());
                     let _ =
@@ -436,6 +527,7 @@ async fn accept_loop(
                     return;
                 }
             };
+            let _session = crate::metrics::Session::start(name);
             if let Err(e) = service.serve(tcp, peer, implicit_tls).await {
                 info!(service = name, %peer, error = %e, "connection ended with an error");
             }

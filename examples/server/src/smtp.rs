@@ -103,7 +103,7 @@ impl SmtpService {
         let mut config = self.config.clone();
         if implicit_tls {
             config.implicit_tls = true;
-            let tls = self.acceptor.accept(tcp).await?;
+            let tls = crate::tls::accept(&self.acceptor, tcp).await?;
             let session = Session::new(config, Instant::now());
             return self
                 .run(Driver::new(session, tls, Tls::None), peer, true)
@@ -431,7 +431,15 @@ impl Connection<'_> {
             .chain(tx.remote.iter().cloned())
             .collect();
         let (queue_id, sender) = (tx.id.clone(), tx.from.clone());
+        let service = match self.service.submission {
+            true => "submission",
+            false => "smtp",
+        };
         let log_rejection = |why: &Reply| {
+            crate::metrics::count(
+                "sansmail_messages_received_total",
+                &[("service", service), ("outcome", "refused")],
+            );
             info!(
                 peer = %self.peer, %queue_id, from = %sender, to = ?recipients, size,
                 outcome = %why.to_wire_string().trim_end(), "message refused"
@@ -486,6 +494,15 @@ impl Connection<'_> {
                     arc,
                 }) => {
                     checked = Some((results, arc));
+                    let verdict = match &action {
+                        Action::Reject(_) => "reject",
+                        Action::Junk => "junk",
+                        _ => "deliver",
+                    };
+                    crate::metrics::count(
+                        "sansmail_filter_verdicts_total",
+                        &[("filter", "sender_auth"), ("verdict", verdict)],
+                    );
                     if let Action::Reject(r) = action {
                         info!(peer = %self.peer, queue_id = %tx.id, auth = %summary, "sender authentication failed");
                         log_rejection(&r);
@@ -561,6 +578,15 @@ impl Connection<'_> {
                 if remote_count > 0 {
                     context.relay.wake.notify_one();
                 }
+                crate::metrics::count(
+                    "sansmail_messages_received_total",
+                    &[("service", service), ("outcome", "accepted")],
+                );
+                crate::metrics::add(
+                    "sansmail_deliveries_total",
+                    &[("route", "local"), ("outcome", "delivered")],
+                    local_count as f64,
+                );
                 info!(
                     peer = %self.peer, queue_id = %tx.id, from = %tx.from, to = ?recipients, size,
                     user = self.user.as_deref().unwrap_or(""),

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
@@ -25,22 +25,17 @@ pub enum Route {
     Forward(String),
 }
 
-/// Users, aliases and domains.
-pub struct Directory {
+/// Users, aliases and domains, as one configuration gave them.
+struct Accounts {
     users: HashMap<String, Secret>,
     aliases: HashMap<String, String>,
     forwards: HashMap<String, String>,
     domains: Vec<String>,
-    guard: Arc<Guard>,
-    /// Digests of passwords already verified against a hash, so a client
-    /// that logs in again does not pay for argon2 each time.
-    verified: Mutex<HashMap<String, [u8; 32]>>,
 }
 
-impl Directory {
-    /// The users, aliases and domains of `settings`; logins are counted by `guard`.
+impl Accounts {
     /// `postmaster` goes to the first user unless an alias says otherwise.
-    pub fn new(settings: &Settings, guard: Arc<Guard>) -> Directory {
+    fn new(settings: &Settings) -> Accounts {
         let users: HashMap<String, Secret> = settings
             .users
             .iter()
@@ -58,7 +53,7 @@ impl Directory {
                 .entry("postmaster".into())
                 .or_insert_with(|| first.0.clone());
         }
-        Directory {
+        Accounts {
             users,
             aliases,
             forwards: settings
@@ -67,14 +62,56 @@ impl Directory {
                 .map(|(l, t)| (l.0.clone(), t.clone()))
                 .collect(),
             domains: settings.domains.iter().map(|d| d.0.clone()).collect(),
+        }
+    }
+}
+
+/// Users, aliases and domains; replaced as a whole when the configuration
+/// is reloaded or a user is added or removed.
+pub struct Directory {
+    accounts: RwLock<Arc<Accounts>>,
+    guard: Arc<Guard>,
+    /// Digests of (hash, password) pairs already verified, so a client
+    /// that logs in again does not pay for argon2 each time. A changed
+    /// hash makes its user's entry useless.
+    verified: Mutex<HashMap<String, [u8; 32]>>,
+}
+
+impl Directory {
+    /// The users, aliases and domains of `settings`; logins are counted by `guard`.
+    /// `postmaster` goes to the first user unless an alias says otherwise.
+    pub fn new(settings: &Settings, guard: Arc<Guard>) -> Directory {
+        Directory {
+            accounts: RwLock::new(Arc::new(Accounts::new(settings))),
             guard,
             verified: Mutex::new(HashMap::new()),
         }
     }
 
+    /// From now on, the users, aliases, forwards and domains of `settings`.
+    pub fn reload(&self, settings: &Settings) {
+        let accounts = Arc::new(Accounts::new(settings));
+        *self.accounts.write().unwrap_or_else(|e| e.into_inner()) = accounts;
+    }
+
+    fn accounts(&self) -> Arc<Accounts> {
+        self.accounts
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The local domains.
+    pub fn domains(&self) -> Vec<String> {
+        self.accounts().domains.clone()
+    }
+
     /// True when mail for `domain` is delivered here.
     pub fn is_local_domain(&self, domain: &str) -> bool {
-        self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+        self.accounts()
+            .domains
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(domain))
     }
 
     /// The user whose mailbox a local part names: by name or alias, in any
@@ -85,10 +122,11 @@ impl Directory {
             Some((base, _)) if !base.is_empty() => base,
             _ => &lower,
         };
-        if self.users.contains_key(base) {
+        let accounts = self.accounts();
+        if accounts.users.contains_key(base) {
             return Some(base.to_owned());
         }
-        self.aliases.get(base).cloned()
+        accounts.aliases.get(base).cloned()
     }
 
     /// Where mail for `mailbox` goes, or the refusal. Local parts that could
@@ -112,7 +150,7 @@ impl Directory {
                 "Bad destination mailbox address syntax",
             ));
         }
-        if let Some(target) = self.forwards.get(&raw.to_ascii_lowercase()) {
+        if let Some(target) = self.accounts().forwards.get(&raw.to_ascii_lowercase()) {
             return Ok(Route::Forward(target.clone()));
         }
         self.owner(raw)
@@ -128,13 +166,13 @@ impl Directory {
 
     /// The user names, sorted.
     pub fn user_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.users.keys().cloned().collect();
+        let mut names: Vec<String> = self.accounts().users.keys().cloned().collect();
         names.sort();
         names
     }
 
     fn check(&self, user: &str, password: &str) -> bool {
-        match self.users.get(user) {
+        match self.accounts().users.get(user) {
             Some(Secret::Plain(p)) => p == password,
             Some(Secret::Argon2(hash)) => {
                 let digest: [u8; 32] = Sha256::new()
@@ -165,11 +203,13 @@ impl Directory {
 impl Passwords for Directory {
     fn account_of(&self, login: &str) -> Option<String> {
         let lower = login.to_lowercase();
-        if self.users.contains_key(&lower) {
+        let accounts = self.accounts();
+        if accounts.users.contains_key(&lower) {
             return Some(lower);
         }
         let (local, domain) = lower.rsplit_once('@')?;
-        (self.is_local_domain(domain) && self.users.contains_key(local)).then(|| local.to_owned())
+        (self.is_local_domain(domain) && accounts.users.contains_key(local))
+            .then(|| local.to_owned())
     }
 
     fn verify(&self, user: &str, password: &str) -> bool {
@@ -183,6 +223,8 @@ impl Passwords for Directory {
             };
         }
         let ok = self.check(user, password);
+        let outcome = if ok { "success" } else { "failure" };
+        crate::metrics::count("sansmail_auth_attempts_total", &[("outcome", outcome)]);
         let delay = self.guard.record_login(peer, user, ok);
         if ok {
             Verdict::Accepted
@@ -192,7 +234,7 @@ impl Passwords for Directory {
     }
 
     fn plain(&self, user: &str) -> Option<String> {
-        match self.users.get(user) {
+        match self.accounts().users.get(user) {
             Some(Secret::Plain(p)) => Some(p.clone()),
             _ => None,
         }

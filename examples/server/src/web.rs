@@ -1,9 +1,11 @@
 //! The web listener: HTTP/1.1 over TLS (and, behind a TLS proxy, without),
 //! serving our MTA-STS policy at `https://mta-sts.DOMAIN/.well-known/mta-sts.txt`
-//! for each local domain (RFC 8461 §3.3).
+//! for each local domain (RFC 8461 §3.3) and the answers to ACME HTTP-01
+//! challenges; and the metrics listener, serving `/metrics`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::Full;
@@ -14,6 +16,10 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tracing::info;
+
+use crate::acme::Acme;
+use crate::queue::Queue;
+use crate::users::Directory;
 
 /// How long a client may take to send a request's header.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -26,18 +32,37 @@ pub struct WebService {
     pub acceptor: TlsAcceptor,
     /// The policy file, when `[mta_sts]` configures one.
     policy: Option<String>,
-    /// The local domains, lowercase.
-    domains: Vec<String>,
+    /// The local domains.
+    directory: Arc<Directory>,
+    /// The ACME client, whose HTTP-01 answers are served.
+    acme: Option<Arc<Acme>>,
+    /// Serve `/metrics` (with this queue's figures) and nothing else.
+    metrics: Option<Arc<Queue>>,
 }
 
 impl WebService {
-    /// A service for `domains` publishing `policy`.
-    pub fn new(acceptor: TlsAcceptor, policy: Option<String>, domains: Vec<String>) -> Self {
-        let domains = domains.iter().map(|d| d.to_ascii_lowercase()).collect();
+    /// A service for `directory`'s domains publishing `policy`, and the
+    /// HTTP-01 answers of `acme`.
+    pub fn new(
+        acceptor: TlsAcceptor,
+        policy: Option<String>,
+        directory: Arc<Directory>,
+        acme: Option<Arc<Acme>>,
+    ) -> Self {
         WebService {
             acceptor,
             policy,
-            domains,
+            directory,
+            acme,
+            metrics: None,
+        }
+    }
+
+    /// The metrics listener: `/metrics` only, with `queue`'s size.
+    pub fn metrics(acceptor: TlsAcceptor, directory: Arc<Directory>, queue: Arc<Queue>) -> Self {
+        WebService {
+            metrics: Some(queue),
+            ..WebService::new(acceptor, None, directory, None)
         }
     }
 
@@ -45,7 +70,10 @@ impl WebService {
     pub async fn serve(&self, tcp: TcpStream, peer: SocketAddr, tls: bool) -> std::io::Result<()> {
         let run = async {
             match tls {
-                true => self.http(self.acceptor.accept(tcp).await?, peer).await,
+                true => {
+                    self.http(crate::tls::accept(&self.acceptor, tcp).await?, peer)
+                        .await
+                }
                 false => self.http(tcp, peer).await,
             }
         };
@@ -81,10 +109,43 @@ impl WebService {
         let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         let path = request.uri().path();
+        if let Some(queue) = &self.metrics {
+            return match (request.method(), path) {
+                (&Method::GET, "/metrics") => {
+                    let (size, oldest) = queue.size_and_oldest(crate::queue::now());
+                    let body = crate::metrics::render(size, oldest);
+                    let length = body.len();
+                    let mut r = text(StatusCode::OK, Bytes::from(body), length);
+                    r.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        header::HeaderValue::from_static(
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        ),
+                    );
+                    r
+                }
+                _ => not_found(),
+            };
+        }
+        let acme_token = path.strip_prefix("/.well-known/acme-challenge/");
         let response = match (request.method(), path) {
+            (&Method::GET, _) if acme_token.is_some() => {
+                let answer = self
+                    .acme
+                    .as_ref()
+                    .zip(acme_token)
+                    .and_then(|(acme, token)| acme.http_answer(token));
+                match answer {
+                    Some(answer) => {
+                        let length = answer.len();
+                        text(StatusCode::OK, Bytes::from(answer), length)
+                    }
+                    None => not_found(),
+                }
+            }
             (&Method::GET | &Method::HEAD, "/.well-known/mta-sts.txt") => {
                 match (&self.policy, host.strip_prefix("mta-sts.")) {
-                    (Some(policy), Some(domain)) if self.domains.iter().any(|d| d == domain) => {
+                    (Some(policy), Some(domain)) if self.directory.is_local_domain(domain) => {
                         let body = match request.method() {
                             &Method::HEAD => Bytes::new(),
                             _ => Bytes::from(policy.clone()),

@@ -3,6 +3,7 @@
 //! `examples/mail-server.toml`.
 
 use sansmail_examples::args::{self, Args, UsageError};
+use sansmail_server::control::{self, Request};
 use sansmail_server::{config::Settings, server, users};
 
 const USAGE: &str = "usage: mail-server [--config FILE] [overrides...]
@@ -15,6 +16,21 @@ const USAGE: &str = "usage: mail-server [--config FILE] [overrides...]
                                               (the TLSA record, 3 1 1, of the server's certificate)
        mail-server mta-sts-record [--config FILE] [--hostname NAME]
                                               (the DNS records that publish the [mta_sts] policy)
+       mail-server check-config [FILE]        (reads FILE, its certificate and keys; says what is wrong)
+
+Admin commands, acting on the server running on the data directory (of
+--config FILE or --data DIR) through its control socket DATA/control.sock:
+       mail-server queue list                 (each message: id, age, sender, recipients with
+                                              their last reply, next attempt)
+       mail-server queue show ID              (its envelope and header)
+       mail-server queue retry [ID]           (due now: one message, or every one not held)
+       mail-server queue hold ID | release ID | delete ID
+       mail-server user list | add NAME | passwd NAME | del NAME
+                                              (add and passwd read the password from standard
+                                              input; users are kept in DATA/users.json)
+       mail-server reload                     (users, aliases, domains and the certificate,
+                                              as SIGHUP does; sessions go on)
+       mail-server cert renew                 (orders a new certificate from [tls.acme] now)
 
 With no arguments it serves ./mail-data on unprivileged ports with a demo
 user whose password is printed at first start.
@@ -33,37 +49,18 @@ user whose password is printed at first start.
   --pop3s ADDR           POP3 over TLS (default 0.0.0.0:1995)
   --https ADDR           the web listener over TLS: MTA-STS policy (default 0.0.0.0:8443)
   --http ADDR            the web listener without TLS, behind a TLS proxy (default off)
+  --metrics ADDR         Prometheus metrics at /metrics, plain HTTP (default off)
   --dns ADDR:PORT        the DNS server for relaying (default: /etc/resolv.conf)
   --remote-smtp-port N   the port of remote mail exchangers (default 25)
   --allow-plaintext      allow logins without TLS (tests, loopback-only setups)
   --tls-cert PEM --tls-key PEM   the certificate (default: self-signed, kept in DATA/tls)";
 
-fn parse() -> Result<Settings, UsageError> {
-    let mut args = Args::from_env();
-    let mut rest = Vec::new();
-    let mut config_file = None;
-    while let Some(arg) = args.next_arg() {
-        match arg.as_str() {
-            "--config" => config_file = Some(args.value(&arg)?),
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            _ => rest.push(arg),
-        }
+fn parse(words: Vec<String>) -> Result<Settings, UsageError> {
+    if words.iter().any(|w| w == "-h" || w == "--help") {
+        println!("{USAGE}");
+        std::process::exit(0);
     }
-    let mut settings = match config_file {
-        Some(file) => Settings::from_file(file.as_ref()).unwrap_or_else(|e| args::exit_error(e)),
-        None => Settings::default(),
-    };
-    let mut args = Args::from_vec(rest);
-    while let Some(flag) = args.next_arg() {
-        if !settings.take_flag(&flag, &mut args)? {
-            return Err(UsageError(format!("unknown argument {flag:?}")));
-        }
-    }
-    settings.check().map_err(UsageError)?;
-    Ok(settings)
+    settings_again(&words).map_err(UsageError)
 }
 
 fn hash_password(given: Option<String>) {
@@ -87,16 +84,159 @@ fn main() {
         Some("dkim-keygen") => return dkim_keygen(raw.collect()),
         Some("dane-record") => return dane_record(raw.collect()),
         Some("mta-sts-record") => return mta_sts_record(raw.collect()),
+        Some("check-config") => return check_config(raw.collect()),
+        Some(kind @ ("queue" | "user" | "reload" | "cert")) => {
+            return admin_command(kind, raw.collect());
+        }
         _ => {}
     }
-    let settings = parse().unwrap_or_else(|e| args::exit_usage(&e, USAGE));
+    let words: Vec<String> = std::env::args().skip(1).collect();
+    let settings = parse(words.clone()).unwrap_or_else(|e| args::exit_usage(&e, USAGE));
     args::init_logging();
     let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| args::exit_error(e));
-    if let Err(e) = runtime.block_on(server::run(settings)) {
+    let reread: server_reread::Reread =
+        Box::new(move || settings_again(&words).map_err(|e| e.to_string()));
+    if let Err(e) = runtime.block_on(server::run(settings, Some(reread))) {
         args::exit_error(e);
     }
     // Sessions past the grace period are dropped with the runtime.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+}
+
+use sansmail_server::admin as server_reread;
+
+/// The settings read again, as at start, for a reload: the configuration
+/// file, then the same command-line flags.
+fn settings_again(words: &[String]) -> Result<Settings, String> {
+    let mut args = Args::from_vec(words.to_vec());
+    let mut rest = Vec::new();
+    let mut config_file = None;
+    while let Some(arg) = args.next_arg() {
+        match arg.as_str() {
+            "--config" => config_file = Some(args.value(&arg).map_err(|e| e.0)?),
+            _ => rest.push(arg),
+        }
+    }
+    let mut settings = match config_file {
+        Some(file) => Settings::from_file(file.as_ref()).map_err(|e| e.to_string())?,
+        None => Settings::default(),
+    };
+    let mut args = Args::from_vec(rest);
+    while let Some(flag) = args.next_arg() {
+        if !settings.take_flag(&flag, &mut args).map_err(|e| e.0)? {
+            return Err(format!("unknown argument {flag:?}"));
+        }
+    }
+    settings.check()?;
+    Ok(settings)
+}
+
+/// Sends an admin command to the running server and prints its answer.
+fn admin_command(kind: &str, words: Vec<String>) {
+    let mut command = vec![kind.to_owned()];
+    let settings = subcommand_settings(kind, words, |word, _| {
+        if word.starts_with('-') {
+            return Ok(false);
+        }
+        command.push(word.to_owned());
+        Ok(true)
+    });
+    let words: Vec<&str> = command.iter().map(String::as_str).collect();
+    let input = match words.as_slice() {
+        ["user", "add" | "passwd", _] => Some(read_password()),
+        _ => None,
+    };
+    let request = Request {
+        args: command.clone(),
+        input,
+    };
+    match control::send(&settings.data, &request) {
+        Ok(response) if response.ok => {
+            print!("{}", response.text);
+            if !response.text.ends_with('\n') {
+                println!();
+            }
+        }
+        Ok(response) => args::exit_error(response.text),
+        Err(e) => args::exit_error(e),
+    }
+}
+
+/// One line of standard input, without its line end; exits when empty.
+fn read_password() -> String {
+    let mut line = String::new();
+    if std::io::stdin().read_line(&mut line).is_err()
+        || line.trim_end_matches(['\r', '\n']).is_empty()
+    {
+        args::exit_error("no password given on standard input");
+    }
+    line.trim_end_matches(['\r', '\n']).to_owned()
+}
+
+/// Reads a configuration file (or the defaults) the way the server would
+/// at start, and the files it names; prints a summary or what is wrong.
+fn check_config(words: Vec<String>) {
+    let (origin, settings) = match words.as_slice() {
+        [] => ("the built-in defaults".to_owned(), Settings::default()),
+        [file] => (
+            file.clone(),
+            Settings::from_file(file.as_ref()).unwrap_or_else(|e| args::exit_error(e)),
+        ),
+        _ => args::exit_usage(
+            &UsageError("check-config takes at most one file".into()),
+            USAGE,
+        ),
+    };
+    let problem = |e: String| -> ! { args::exit_error(format!("{origin}: {e}")) };
+    settings.check().unwrap_or_else(|e| problem(e));
+    if let (Some(cert), Some(key)) = (&settings.tls_cert, &settings.tls_key) {
+        let identity = sansmail_server::tls::load_identity(cert, key)
+            .unwrap_or_else(|e| problem(e.to_string()));
+        sansmail_server::tls::Certificates::new(identity)
+            .unwrap_or_else(|e| problem(format!("tls_cert and tls_key: {e}")));
+    }
+    if let Some(acme) = &settings.tls.acme
+        && let Some(ca) = &acme.ca
+        && let Err(e) = std::fs::read(ca)
+    {
+        problem(format!("tls.acme.ca: {}: {e}", ca.display()));
+    }
+    let keys = sansmail_server::dkim_keys::load(&settings).unwrap_or_else(|e| problem(e));
+    let managed = server_reread::managed_users(&settings.data).unwrap_or_else(|e| problem(e));
+    let l = &settings.listen;
+    let listeners: Vec<String> = [
+        ("smtp", l.smtp),
+        ("submission", l.submission),
+        ("submissions", l.submissions),
+        ("imap", l.imap),
+        ("imaps", l.imaps),
+        ("pop3", l.pop3),
+        ("pop3s", l.pop3s),
+        ("https", l.https),
+        ("http", l.http),
+        ("metrics", l.metrics),
+    ]
+    .iter()
+    .filter_map(|(name, a)| a.0.map(|a| format!("{name} {a}")))
+    .collect();
+    println!("{origin}: ok");
+    println!(
+        "  domains: {}",
+        settings
+            .domains
+            .iter()
+            .map(|d| d.0.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "  users: {} in the file, {} in {}",
+        settings.users.len(),
+        managed.len(),
+        settings.data.join(server_reread::USERS_FILE).display()
+    );
+    println!("  DKIM keys: {}", keys.signers.len());
+    println!("  listening: {}", listeners.join(", "));
 }
 
 /// Prints the TXT record value that publishes the public half of a DKIM key.

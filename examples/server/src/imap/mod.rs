@@ -60,7 +60,7 @@ impl ImapService {
         let mut config = self.config.clone();
         if implicit_tls {
             config.implicit_tls = true;
-            let tls = self.acceptor.accept(tcp).await?;
+            let tls = crate::tls::accept(&self.acceptor, tcp).await?;
             let session = Session::new(config, Instant::now());
             return run(Driver::new(session, tls, Tls::None), peer, self).await;
         }
