@@ -39,6 +39,10 @@ command -v gpg >/dev/null || missing+=(gnupg)
 # DANE: ldns-signzone signs a zone for NSD, unbound validates it.
 command -v ldns-signzone >/dev/null || missing+=(ldnsutils)
 [ -x /usr/sbin/unbound ] || missing+=(unbound)
+# Monitoring and certificates: a real Prometheus scrapes mail-server's
+# metrics; Pebble (Let's Encrypt's ACME test server) issues its certificates.
+[ -x /usr/bin/prometheus ] || missing+=(prometheus)
+[ -x /usr/bin/pebble ] || missing+=(pebble)
 # Dovecot's imaptest (compliance and stress) is built against dovecot-dev.
 [ -f /usr/include/dovecot/config.h ] || missing+=(dovecot-dev)
 command -v autoreconf >/dev/null || missing+=(autoconf automake)
