@@ -43,6 +43,8 @@ command -v ldns-signzone >/dev/null || missing+=(ldnsutils)
 # metrics; Pebble (Let's Encrypt's ACME test server) issues its certificates.
 [ -x /usr/bin/prometheus ] || missing+=(prometheus)
 [ -x /usr/bin/pebble ] || missing+=(pebble)
+# systemd-analyze rates the hardening of the packaged unit file, offline.
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 # Dovecot's imaptest (compliance and stress) is built against dovecot-dev.
 [ -f /usr/include/dovecot/config.h ] || missing+=(dovecot-dev)
 command -v autoreconf >/dev/null || missing+=(autoconf automake)
@@ -108,10 +110,16 @@ export IMAPTEST="$PWD/target/imaptest/imaptest"
 
 echo "== cargo fmt"
 cargo fmt --all -- --check
+echo "== declared minimum Rust versions, crate READMEs"
+python3 scripts/msrv.py
+python3 scripts/readmes.py --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --workspace
+echo "== cargo install of the server package"
+CARGO_TARGET_DIR="$PWD/target" cargo install --locked --debug --quiet --path examples/server --root target/install-check
+target/install-check/bin/mail-server check-config >/dev/null
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 echo "== fuzz targets compile"

@@ -150,18 +150,34 @@ static ALPN_CHALLENGES: LazyLock<Mutex<HashMap<String, Arc<rustls::ServerConfig>
 /// Answers TLS-ALPN-01 for `domain` with `identity` (a certificate carrying
 /// the acmeIdentifier extension) until [`withdraw_alpn_challenge`].
 pub fn offer_alpn_challenge(domain: &str, identity: Identity) -> io::Result<()> {
+    // Not `with_single_cert`: it parses the certificate, and webpki refuses
+    // the acmeIdentifier extension it does not know (it is critical).
+    let key = provider()
+        .key_provider
+        .load_private_key(identity.key)
+        .map_err(io::Error::other)?;
+    let challenge = Arc::new(Challenge(Arc::new(CertifiedKey::new(identity.chain, key))));
     let mut config = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(io::Error::other)?
         .with_no_client_auth()
-        .with_single_cert(identity.chain, identity.key)
-        .map_err(io::Error::other)?;
+        .with_cert_resolver(challenge);
     config.alpn_protocols = vec![ACME_TLS_ALPN.to_vec()];
     ALPN_CHALLENGES
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(domain.to_ascii_lowercase(), Arc::new(config));
     Ok(())
+}
+
+/// The one certificate of a TLS-ALPN-01 answer.
+#[derive(Debug)]
+struct Challenge(Arc<CertifiedKey>);
+
+impl ResolvesServerCert for Challenge {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
 }
 
 /// Stops answering TLS-ALPN-01 for `domain`.
