@@ -41,6 +41,9 @@ fn message() -> Vec<u8> {
 }
 
 fn main() {
+    // Both of rustls's providers are built in (mail-auth brings aws-lc-rs):
+    // the peers that ask for the process default get ring, as we use.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     if std::env::var_os("SANSMAIL_BENCH_SINK").is_some() {
         return sink::run();
     }
