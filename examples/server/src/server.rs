@@ -166,6 +166,10 @@ pub(crate) fn tls_identity(settings: &Settings) -> Result<tls::Identity, String>
 /// `reread` reads the settings again for SIGHUP and `mail-server reload`
 /// (without it, the first settings are applied again).
 pub async fn run(base: Settings, reread: Option<Reread>) -> Result<(), String> {
+    // The ACME client asks rustls for the process default; when a build
+    // carries both of rustls's providers (a workspace build with
+    // mail-auth's aws-lc-rs), there is none unless one is installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let data = base.data.clone();
     std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
     // Mail, keys and the queue are the server's alone.
