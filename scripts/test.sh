@@ -82,6 +82,8 @@ fi
 python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q pyyaml
 # dkimpy, Python's DKIM library, checks our signatures and signs for us to check.
 python3 -c "import dkim, authres" 2>/dev/null || python3 -m pip install -q dkimpy authres
+# jmapc, a Python JMAP client library, is the JMAP peer.
+python3 -c "import jmapc" 2>/dev/null || python3 -m pip install -q jmapc
 # pyspf (with dnspython) is the SPF peer over the test zone.
 python3 -c "import spf, dns.resolver" 2>/dev/null || python3 -m pip install -q pyspf dnspython
 if [ ! -x "$exim_root/usr/sbin/exim4" ]; then

@@ -40,6 +40,7 @@ fn check_of(target: &str) -> Option<fn(&[u8])> {
         "spf_record" => checks::spf_record::check,
         "store_files" => checks::store_files::check,
         "tls_rpt" => checks::tls_rpt::check,
+        "jmap_request" => checks::jmap_request::check,
         _ => return None,
     })
 }
@@ -78,15 +79,16 @@ fn every_fuzz_target_has_its_check() {
         assert!(check_of(name).is_some(), "{name}: not in check_of");
         count += 1;
     }
-    assert_eq!(count, 32);
+    assert_eq!(count, 33);
 }
 
 #[test]
 fn the_checks_hold_on_small_everyday_inputs() {
     // Each check on a few ordinary inputs (and none), so a check that
     // rejects good input is found here rather than by the fuzzer.
-    let inputs: [&[u8]; 5] = [
+    let inputs: [&[u8]; 6] = [
         b"",
+        br##"{"using":["urn:ietf:params:jmap:core"],"methodCalls":[["Core/echo",{"a":[1]},"c0"],["Core/echo",{"#b":{"resultOf":"c0","name":"Core/echo","path":"/a/*"}},"c1"]]}"##,
         b"EHLO a\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n",
         b"a1 LOGIN a b\r\na2 SELECT INBOX\r\n* OK [UIDNEXT 4] x\r\n",
         b"From: a@example.com\r\nTo: b@example.com\r\nSubject: hi\r\n\r\nbody\r\n.\r\n",

@@ -7,7 +7,7 @@
 //! (delivery into the store) → [`imap`] and [`pop3`] (reading). [`server`]
 //! assembles them from [`config`]; [`tls`] makes the certificates and
 //! [`dkim_keys`] the DKIM keys; [`dane`] the TLSA record of the certificate;
-//! [`web`] serves HTTP (the MTA-STS policy); [`tls_reports`] sends RFC 8460
+//! [`web`] serves HTTP (the MTA-STS policy, and JMAP through [`jmap_http`]); [`tls_reports`] sends RFC 8460
 //! reports about the relay's TLS sessions; [`acme`] obtains certificates
 //! (RFC 8555); [`control`] and [`admin`] are the admin commands' socket and
 //! what they change (users, reloads); [`metrics`] counts for Prometheus.
@@ -23,6 +23,7 @@ pub mod dkim_keys;
 pub mod dsn;
 pub mod filter;
 pub mod imap;
+pub mod jmap_http;
 pub mod limits;
 pub mod listen;
 pub mod local;

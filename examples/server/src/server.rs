@@ -24,6 +24,7 @@ use crate::admin::{Reloader, Reread, with_managed_users};
 use crate::config::{Secret, Settings, UserName};
 use crate::control;
 use crate::imap::ImapService;
+use crate::jmap_http::JmapHttp;
 use crate::limits::{Guard, Policy};
 use crate::local::Local;
 use crate::pop3::Pop3Service;
@@ -329,12 +330,17 @@ pub async fn run(base: Settings, reread: Option<Reread>) -> Result<(), String> {
     )));
 
     let policy = settings.mta_sts_policy()?.map(|p| p.to_string());
-    let web = Service::Web(Arc::new(WebService::new(
-        acceptor.clone(),
-        policy,
-        directory.clone(),
-        acme.clone(),
-    )));
+    let jmap = Arc::new(JmapHttp {
+        jmap: sansmail_jmap::Jmap::new(
+            store.clone(),
+            sansmail_jmap::Limits::default(),
+            &settings.domains[0].0,
+        ),
+        passwords: directory.clone(),
+    });
+    let web = Service::Web(Arc::new(
+        WebService::new(acceptor.clone(), policy, directory.clone(), acme.clone()).with_jmap(jmap),
+    ));
     let metrics = Service::Web(Arc::new(WebService::metrics(
         acceptor.clone(),
         directory.clone(),

@@ -18,6 +18,7 @@ use tokio_rustls::TlsAcceptor;
 use tracing::info;
 
 use crate::acme::Acme;
+use crate::jmap_http::{JmapHttp, is_jmap_path};
 use crate::queue::Queue;
 use crate::users::Directory;
 
@@ -38,6 +39,8 @@ pub struct WebService {
     acme: Option<Arc<Acme>>,
     /// Serve `/metrics` (with this queue's figures) and nothing else.
     metrics: Option<Arc<Queue>>,
+    /// JMAP, when the server offers it.
+    jmap: Option<Arc<JmapHttp>>,
 }
 
 impl WebService {
@@ -55,7 +58,14 @@ impl WebService {
             directory,
             acme,
             metrics: None,
+            jmap: None,
         }
+    }
+
+    /// Serves JMAP too.
+    pub fn with_jmap(mut self, jmap: Arc<JmapHttp>) -> Self {
+        self.jmap = Some(jmap);
+        self
     }
 
     /// The metrics listener: `/metrics` only, with `queue`'s size.
@@ -71,10 +81,10 @@ impl WebService {
         let run = async {
             match tls {
                 true => {
-                    self.http(crate::tls::accept(&self.acceptor, tcp).await?, peer)
-                        .await
+                    let stream = crate::tls::accept(&self.acceptor, tcp).await?;
+                    self.http(stream, peer, true).await
                 }
-                false => self.http(tcp, peer).await,
+                false => self.http(tcp, peer, false).await,
             }
         };
         tokio::time::timeout(CONNECTION_LIMIT, run)
@@ -82,11 +92,28 @@ impl WebService {
             .unwrap_or(Ok(()))
     }
 
-    async fn http<S>(&self, stream: S, peer: SocketAddr) -> std::io::Result<()>
+    async fn http<S>(&self, stream: S, peer: SocketAddr, tls: bool) -> std::io::Result<()>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let service = hyper::service::service_fn(|request| async move {
+        let service = hyper::service::service_fn(|request: Request<Incoming>| async move {
+            if let Some(jmap) = &self.jmap
+                && is_jmap_path(request.uri().path())
+            {
+                let scheme = if tls { "https" } else { "http" };
+                let host = request
+                    .headers()
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("localhost")
+                    .to_owned();
+                let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+                let response = jmap
+                    .respond(request, peer, &format!("{scheme}://{host}"))
+                    .await;
+                info!(service = "jmap", %peer, %method, path, status = response.status().as_u16(), "request");
+                return Ok::<_, Infallible>(response);
+            }
             Ok::<_, Infallible>(self.respond(&request, peer))
         });
         hyper::server::conn::http1::Builder::new()

@@ -1,0 +1,760 @@
+//! Email/get, Email/query, Email/set and Thread/get (RFC 8621 §3, §4), and
+//! blobs (a message, or a part of one).
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde_json::{Map, Value, json};
+
+use sansmail_mime::{Body, Message, Part};
+use sansmail_store::{FlagAction, FlagSet, Keyword, SystemFlag};
+
+use crate::mailboxes::{pick, requested_ids, requested_properties};
+use crate::view::{AccountView, EmailView};
+use crate::{Limits, MethodError, MethodResult};
+
+const DEFAULT_PROPERTIES: &[&str] = &[
+    "id",
+    "blobId",
+    "threadId",
+    "mailboxIds",
+    "keywords",
+    "size",
+    "receivedAt",
+    "messageId",
+    "inReplyTo",
+    "references",
+    "sender",
+    "from",
+    "to",
+    "cc",
+    "bcc",
+    "replyTo",
+    "subject",
+    "sentAt",
+    "hasAttachment",
+    "preview",
+    "bodyValues",
+    "textBody",
+    "htmlBody",
+    "attachments",
+];
+
+/// Seconds since the epoch as a UTC date (`2026-12-03T06:00:00Z`).
+fn utc(seconds: i64) -> String {
+    let d = sansmail_mime::DateTime::from_unix_time(seconds, 0);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        d.year, d.month, d.day, d.hour, d.minute, d.second
+    )
+}
+
+/// A date in its own offset (`2026-12-03T07:00:00+01:00`).
+fn dated(d: &sansmail_mime::DateTime) -> String {
+    let sign = if d.offset_minutes < 0 { '-' } else { '+' };
+    let off = d.offset_minutes.abs();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        d.year,
+        d.month,
+        d.day,
+        d.hour,
+        d.minute,
+        d.second.min(59),
+        off / 60,
+        off % 60
+    )
+}
+
+fn addresses(message: &Message<'_>, field: &str) -> Value {
+    match message.root.header.addresses(field) {
+        None => Value::Null,
+        Some(list) => Value::Array(
+            list.mailboxes()
+                .map(|m| json!({"name": m.name, "email": m.address}))
+                .collect(),
+        ),
+    }
+}
+
+fn ids(message: &Message<'_>, field: &str) -> Value {
+    let list = message.root.header.ids(field);
+    match list.is_empty() {
+        true => Value::Null,
+        false => json!(list),
+    }
+}
+
+/// The blob id of part `section` of `email`.
+fn part_blob(email: &EmailView, section: &str) -> String {
+    format!("{}_{}", email.id.blob(), section.replace('.', "-"))
+}
+
+/// The part at an IMAP-style section (`1`, `2.1`).
+fn part_at<'p, 'a>(root: &'p Part<'a>, section: &str) -> Option<&'p Part<'a>> {
+    if !matches!(root.body, Body::Multipart { .. }) {
+        return (section == "1").then_some(root);
+    }
+    let mut part = root;
+    for n in section.split('.') {
+        let i: usize = n.parse().ok()?;
+        match &part.body {
+            Body::Multipart { parts, .. } => part = parts.get(i.checked_sub(1)?)?,
+            _ => return None,
+        }
+    }
+    Some(part)
+}
+
+fn body_part(message: &Message<'_>, email: &EmailView, section: &str, part: &Part<'_>) -> Value {
+    let (decoded, _) = message.decoded_body(part);
+    let charset = part
+        .charset()
+        .map(|c| String::from_utf8_lossy(c).to_ascii_lowercase())
+        .or_else(|| (part.content_type.kind == "text").then(|| "us-ascii".to_owned()));
+    let cid = part
+        .header
+        .get("content-id")
+        .map(|f| f.text().trim().trim_matches(['<', '>']).to_owned());
+    json!({
+        "partId": section,
+        "blobId": part_blob(email, section),
+        "size": decoded.len(),
+        "name": part.filename(),
+        "type": format!("{}/{}", part.content_type.kind, part.content_type.subtype),
+        "charset": charset,
+        "disposition": part.disposition().map(|d| d.kind.into_owned()),
+        "cid": cid,
+    })
+}
+
+/// The text of a part, cut at `max` octets (0: no cut) on a character boundary.
+fn body_value(message: &Message<'_>, part: &Part<'_>, max: usize) -> Value {
+    let text = message.body_text(part).text.into_owned();
+    let (value, truncated) = if max > 0 && text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        (text[..end].to_owned(), true)
+    } else {
+        (text, false)
+    };
+    json!({"value": value, "isEncodingProblem": false, "isTruncated": truncated})
+}
+
+/// The first 256 characters of the text body, whitespace collapsed.
+fn preview(message: &Message<'_>) -> String {
+    let view = message.body_view();
+    let Some((_, part)) = view.text_body.first() else {
+        return String::new();
+    };
+    let text = message.body_text(part).text.into_owned();
+    let text = match part.content_type.subtype.as_ref() {
+        "html" => strip_tags(&text),
+        _ => text,
+    };
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(256)
+        .collect()
+}
+
+/// Text without HTML tags (for previews and searching).
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+async fn content(view: &AccountView, email: &EmailView) -> Option<bytes::Bytes> {
+    let (position, uid) = *email.places.first()?;
+    view.mailboxes[position].mailbox.content(uid).await.ok()
+}
+
+/// The email's properties as JSON (every one; the caller picks).
+fn email_json(
+    view: &AccountView,
+    email: &EmailView,
+    raw: &[u8],
+    args: &Map<String, Value>,
+    properties: &[String],
+) -> Value {
+    let message = Message::parse(raw);
+    let header = &message.root.header;
+    let mailbox_ids: Map<String, Value> = email
+        .places
+        .iter()
+        .map(|(p, _)| (view.mailboxes[*p].id.to_string(), Value::Bool(true)))
+        .collect();
+    let keywords: Map<String, Value> = email
+        .jmap_keywords()
+        .into_iter()
+        .map(|k| (k, Value::Bool(true)))
+        .collect();
+    let mut object = json!({
+        "id": email.id.to_string(),
+        "blobId": email.id.blob(),
+        "threadId": email.thread.to_string(),
+        "mailboxIds": mailbox_ids,
+        "keywords": keywords,
+        "size": email.size,
+        "receivedAt": utc(email.received),
+        "messageId": ids(&message, "message-id"),
+        "inReplyTo": ids(&message, "in-reply-to"),
+        "references": ids(&message, "references"),
+        "sender": addresses(&message, "sender"),
+        "from": addresses(&message, "from"),
+        "to": addresses(&message, "to"),
+        "cc": addresses(&message, "cc"),
+        "bcc": addresses(&message, "bcc"),
+        "replyTo": addresses(&message, "reply-to"),
+        "subject": message.subject(),
+        "sentAt": header.date().map(|d| dated(&d)),
+    });
+    let wants = |p: &str| properties.iter().any(|q| q == p);
+    if wants("textBody")
+        || wants("htmlBody")
+        || wants("attachments")
+        || wants("bodyValues")
+        || wants("hasAttachment")
+        || wants("preview")
+    {
+        let body = message.body_view();
+        let parts = |list: &[(String, &Part<'_>)]| -> Value {
+            list.iter()
+                .map(|(section, part)| body_part(&message, email, section, part))
+                .collect()
+        };
+        object["textBody"] = parts(&body.text_body);
+        object["htmlBody"] = parts(&body.html_body);
+        object["attachments"] = parts(&body.attachments);
+        object["hasAttachment"] = Value::Bool(!body.attachments.is_empty());
+        object["preview"] = Value::from(preview(&message));
+        let flag = |name: &str| args.get(name).and_then(Value::as_bool).unwrap_or(false);
+        let max = args
+            .get("maxBodyValueBytes")
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as usize;
+        let mut values = Map::new();
+        let mut add = |list: &[(String, &Part<'_>)]| {
+            for (section, part) in list {
+                if part.content_type.kind == "text" && !values.contains_key(section) {
+                    values.insert(section.clone(), body_value(&message, part, max));
+                }
+            }
+        };
+        if flag("fetchTextBodyValues") || flag("fetchAllBodyValues") {
+            add(&body.text_body);
+        }
+        if flag("fetchHTMLBodyValues") || flag("fetchAllBodyValues") {
+            add(&body.html_body);
+        }
+        object["bodyValues"] = Value::Object(values);
+    }
+    pick(object, properties)
+}
+
+/// Email/get.
+pub(crate) async fn get(
+    view: &AccountView,
+    args: &Map<String, Value>,
+    limits: &Limits,
+) -> MethodResult {
+    let Some(ids) = requested_ids(args, limits.max_objects_in_get)? else {
+        return Err(MethodError::new(
+            "requestTooLarge",
+            "Email/get needs ids (there may be too many emails to give them all)",
+        ));
+    };
+    let properties = requested_properties(args, DEFAULT_PROPERTIES);
+    let (mut list, mut not_found) = (Vec::new(), Vec::new());
+    for id in ids {
+        let Some(email) = view.email(&id) else {
+            not_found.push(Value::from(id));
+            continue;
+        };
+        match content(view, email).await {
+            Some(raw) => list.push(email_json(view, email, &raw, args, &properties)),
+            None => not_found.push(Value::from(id)),
+        }
+    }
+    Ok(json!({"state": view.session_state(), "list": list, "notFound": not_found}))
+}
+
+/// Thread/get: the emails of each thread, oldest first.
+pub(crate) fn thread_get(
+    view: &AccountView,
+    args: &Map<String, Value>,
+    limits: &Limits,
+) -> MethodResult {
+    let ids = requested_ids(args, limits.max_objects_in_get)?.unwrap_or_default();
+    let (mut list, mut not_found) = (Vec::new(), Vec::new());
+    for id in ids {
+        let mut members: Vec<&EmailView> = view
+            .emails
+            .iter()
+            .filter(|e| e.thread.to_string() == id)
+            .collect();
+        if members.is_empty() {
+            not_found.push(Value::from(id));
+            continue;
+        }
+        members.sort_by_key(|e| e.received);
+        let email_ids: Vec<String> = members.iter().map(|e| e.id.to_string()).collect();
+        list.push(json!({"id": id, "emailIds": email_ids}));
+    }
+    Ok(json!({"state": view.session_state(), "list": list, "notFound": not_found}))
+}
+
+/// Whether `email` (whose content is read only when a condition needs
+/// it) passes `filter` (a FilterCondition or FilterOperator).
+async fn matches(
+    view: &AccountView,
+    email: &EmailView,
+    filter: &Value,
+    raw: &mut Option<Option<bytes::Bytes>>,
+) -> Result<bool, MethodError> {
+    let Some(filter) = filter.as_object() else {
+        return Err(MethodError::new(
+            "unsupportedFilter",
+            "a filter is an object",
+        ));
+    };
+    if let Some(operator) = filter.get("operator").and_then(Value::as_str) {
+        let conditions = filter
+            .get("conditions")
+            .and_then(Value::as_array)
+            .ok_or_else(|| MethodError::new("unsupportedFilter", "an operator needs conditions"))?;
+        let mut results = Vec::new();
+        for condition in conditions {
+            results.push(Box::pin(matches(view, email, condition, raw)).await?);
+        }
+        return match operator {
+            "AND" => Ok(results.iter().all(|r| *r)),
+            "OR" => Ok(results.iter().any(|r| *r)),
+            "NOT" => Ok(!results.iter().any(|r| *r)),
+            other => Err(MethodError::new(
+                "unsupportedFilter",
+                format!("unknown operator {other}"),
+            )),
+        };
+    }
+    for (key, wanted) in filter {
+        let text = || wanted.as_str().map(str::to_lowercase).unwrap_or_default();
+        let ok = match key.as_str() {
+            "inMailbox" => email
+                .places
+                .iter()
+                .any(|(p, _)| Some(view.mailboxes[*p].id.to_string().as_str()) == wanted.as_str()),
+            "inMailboxOtherThan" => {
+                let not: HashSet<&str> = wanted
+                    .as_array()
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                email
+                    .places
+                    .iter()
+                    .any(|(p, _)| !not.contains(view.mailboxes[*p].id.to_string().as_str()))
+            }
+            "hasKeyword" => email.jmap_keywords().contains(&text()),
+            "notKeyword" => !email.jmap_keywords().contains(&text()),
+            "minSize" => wanted.as_u64().is_some_and(|n| email.size >= n),
+            "maxSize" => wanted.as_u64().is_some_and(|n| email.size < n),
+            "before" => wanted
+                .as_str()
+                .is_some_and(|d| utc(email.received).as_str() < d),
+            "after" => wanted
+                .as_str()
+                .is_some_and(|d| utc(email.received).as_str() >= d),
+            "from" | "to" | "cc" | "bcc" | "subject" | "text" | "body" | "hasAttachment" => {
+                if raw.is_none() {
+                    *raw = Some(content(view, email).await);
+                }
+                let Some(Some(bytes)) = raw.as_ref() else {
+                    return Ok(false);
+                };
+                let message = Message::parse(bytes);
+                let needle = text();
+                let header_has = |field: &str| {
+                    message
+                        .root
+                        .header
+                        .text(field)
+                        .is_some_and(|v| v.to_lowercase().contains(&needle))
+                };
+                let body_has = || {
+                    let view = message.body_view();
+                    view.text_body.iter().any(|(_, part)| {
+                        message
+                            .body_text(part)
+                            .text
+                            .to_lowercase()
+                            .contains(&needle)
+                    })
+                };
+                match key.as_str() {
+                    "hasAttachment" => {
+                        let has = !message.body_view().attachments.is_empty();
+                        Some(has) == wanted.as_bool()
+                    }
+                    "subject" => header_has("subject"),
+                    "body" => body_has(),
+                    "text" => {
+                        ["from", "to", "cc", "bcc", "subject"]
+                            .iter()
+                            .any(|f| header_has(f))
+                            || body_has()
+                    }
+                    field => header_has(field),
+                }
+            }
+            other => {
+                return Err(MethodError::new(
+                    "unsupportedFilter",
+                    format!("the filter {other} is not supported"),
+                ));
+            }
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Email/query: the standard filters (mailbox, keywords, size, dates,
+/// from/to/cc/bcc/subject/body/text) and operators, sorted by
+/// receivedAt, size or subject, with position, limit and collapseThreads.
+pub(crate) async fn query(view: &AccountView, args: &Map<String, Value>) -> MethodResult {
+    let mut found: Vec<&EmailView> = Vec::new();
+    for email in &view.emails {
+        let keep = match args.get("filter") {
+            None | Some(Value::Null) => true,
+            Some(filter) => matches(view, email, filter, &mut None).await?,
+        };
+        if keep {
+            found.push(email);
+        }
+    }
+    if let Some(sort) = args.get("sort").and_then(Value::as_array) {
+        let mut subjects: BTreeMap<String, String> = BTreeMap::new();
+        for comparator in sort.iter().rev() {
+            let property = comparator
+                .get("property")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let ascending = comparator
+                .get("isAscending")
+                .and_then(Value::as_bool)
+                .unwrap_or(true);
+            match property {
+                "receivedAt" => found.sort_by_key(|e| e.received),
+                "size" => found.sort_by_key(|e| e.size),
+                "subject" => {
+                    for e in &found {
+                        if !subjects.contains_key(&e.id.to_string())
+                            && let Some(raw) = content(view, e).await
+                        {
+                            let subject = Message::parse(&raw).subject().unwrap_or_default();
+                            subjects.insert(e.id.to_string(), subject.to_lowercase());
+                        }
+                    }
+                    found.sort_by(|a, b| {
+                        subjects
+                            .get(&a.id.to_string())
+                            .cmp(&subjects.get(&b.id.to_string()))
+                    });
+                }
+                other => {
+                    return Err(MethodError::new(
+                        "unsupportedSort",
+                        format!("sorting by {other} is not supported"),
+                    ));
+                }
+            }
+            if !ascending {
+                found.reverse();
+            }
+        }
+    }
+    if args.get("collapseThreads").and_then(Value::as_bool) == Some(true) {
+        let mut seen = HashSet::new();
+        found.retain(|e| seen.insert(e.thread));
+    }
+    let total = found.len();
+    let position = match args.get("position").and_then(Value::as_i64).unwrap_or(0) {
+        p if p < 0 => total.saturating_sub(p.unsigned_abs() as usize),
+        p => (p as usize).min(total),
+    };
+    let limit = args
+        .get("limit")
+        .and_then(Value::as_u64)
+        .map_or(total, |l| l as usize);
+    let ids: Vec<String> = found[position..]
+        .iter()
+        .take(limit)
+        .map(|e| e.id.to_string())
+        .collect();
+    let mut out = json!({
+        "queryState": view.session_state(),
+        "canCalculateChanges": false,
+        "position": position,
+        "ids": ids,
+    });
+    if args.get("calculateTotal").and_then(Value::as_bool) == Some(true) {
+        out["total"] = Value::from(total);
+    }
+    Ok(out)
+}
+
+/// The flags a JMAP keyword stands for.
+fn keyword_flags(keyword: &str, set: &mut FlagSet) -> Result<(), MethodError> {
+    match keyword.to_ascii_lowercase().as_str() {
+        "$seen" => set.set(SystemFlag::Seen),
+        "$flagged" => set.set(SystemFlag::Flagged),
+        "$answered" => set.set(SystemFlag::Answered),
+        "$draft" => set.set(SystemFlag::Draft),
+        other => set.add_keyword(
+            Keyword::new(other)
+                .map_err(|_| MethodError::invalid(format!("{keyword:?} is not a keyword")))?,
+        ),
+    }
+    Ok(())
+}
+
+/// Applies one Email/set update: keywords (whole or patched) and
+/// mailboxIds (whole or patched: copies added, copies removed).
+async fn update(
+    view: &AccountView,
+    email: &EmailView,
+    patch: &Map<String, Value>,
+) -> Result<(), String> {
+    let (mut add, mut remove, mut replace) = (FlagSet::new(), FlagSet::new(), None::<FlagSet>);
+    let mut wanted: Option<HashSet<usize>> = None;
+    let mut add_to = Vec::new();
+    let mut remove_from = Vec::new();
+    let bad = |why: String| why;
+    for (path, value) in patch {
+        if path == "keywords" {
+            let mut set = FlagSet::new();
+            for (k, on) in value.as_object().ok_or("keywords is an object")? {
+                if on != &Value::Bool(true) {
+                    return Err("keyword values are true".into());
+                }
+                keyword_flags(k, &mut set).map_err(|e| e.description)?;
+            }
+            replace = Some(set);
+        } else if let Some(keyword) = path.strip_prefix("keywords/") {
+            let target = match value {
+                Value::Bool(true) => &mut add,
+                Value::Null => &mut remove,
+                _ => return Err(bad(format!("{path}: true or null"))),
+            };
+            keyword_flags(keyword, target).map_err(|e| e.description)?;
+        } else if path == "mailboxIds" {
+            let mut set = HashSet::new();
+            for id in value.as_object().ok_or("mailboxIds is an object")?.keys() {
+                set.insert(view.mailbox(id).ok_or(format!("no mailbox {id}"))?);
+            }
+            if set.is_empty() {
+                return Err("an email is in at least one mailbox".into());
+            }
+            wanted = Some(set);
+        } else if let Some(id) = path.strip_prefix("mailboxIds/") {
+            let position = view.mailbox(id).ok_or(format!("no mailbox {id}"))?;
+            match value {
+                Value::Bool(true) => add_to.push(position),
+                Value::Null => remove_from.push(position),
+                _ => return Err(format!("{path}: true or null")),
+            }
+        } else {
+            return Err(format!("{path} cannot be changed"));
+        }
+    }
+    // Flags first, on every copy.
+    for (position, uid) in &email.places {
+        let mailbox = &view.mailboxes[*position].mailbox;
+        let store = |action, set| async move {
+            mailbox
+                .store_flags(&[*uid], action, set, None)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        if let Some(set) = &replace {
+            store(FlagAction::Replace, set).await?;
+        }
+        if add != FlagSet::new() {
+            store(FlagAction::Add, &add).await?;
+        }
+        if remove != FlagSet::new() {
+            store(FlagAction::Remove, &remove).await?;
+        }
+    }
+    // Then the mailboxes: copy where it is wanted, expunge where not.
+    let now: HashSet<usize> = email.places.iter().map(|(p, _)| *p).collect();
+    let target: HashSet<usize> = match wanted {
+        Some(set) => set,
+        None => {
+            let mut set = now.clone();
+            set.extend(add_to);
+            for p in remove_from {
+                set.remove(&p);
+            }
+            set
+        }
+    };
+    if target.is_empty() {
+        return Err("an email is in at least one mailbox".into());
+    }
+    let (from_position, from_uid) = email.places[0];
+    let source = &view.mailboxes[from_position].mailbox;
+    for position in target.difference(&now) {
+        source
+            .copy_to(&[from_uid], &view.mailboxes[*position].mailbox)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    for (position, uid) in &email.places {
+        if !target.contains(position) {
+            view.mailboxes[*position]
+                .mailbox
+                .expunge(&[*uid])
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// Email/set: `update` (keywords, mailboxIds) and `destroy`; `create`
+/// is refused per object (import and drafts come later).
+pub(crate) async fn set(
+    view: &AccountView,
+    args: &Map<String, Value>,
+    limits: &Limits,
+) -> MethodResult {
+    let old_state = view.session_state();
+    if let Some(expected) = args.get("ifInState").and_then(Value::as_str)
+        && expected != old_state
+    {
+        return Err(MethodError::new("stateMismatch", "the state has moved on"));
+    }
+    let count = ["create", "update"]
+        .iter()
+        .filter_map(|k| args.get(*k).and_then(Value::as_object).map(Map::len))
+        .sum::<usize>()
+        + args
+            .get("destroy")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+    if count > limits.max_objects_in_set {
+        return Err(MethodError::new(
+            "requestTooLarge",
+            format!("more than {} objects", limits.max_objects_in_set),
+        ));
+    }
+    let set_error =
+        |kind: &str, description: String| json!({"type": kind, "description": description});
+    let mut not_created = Map::new();
+    if let Some(create) = args.get("create").and_then(Value::as_object) {
+        for id in create.keys() {
+            not_created.insert(
+                id.clone(),
+                set_error("forbidden", "creating emails is not supported yet".into()),
+            );
+        }
+    }
+    let (mut updated, mut not_updated) = (Map::new(), Map::new());
+    if let Some(updates) = args.get("update").and_then(Value::as_object) {
+        for (id, patch) in updates {
+            let Some(email) = view.email(id) else {
+                not_updated.insert(id.clone(), set_error("notFound", format!("no email {id}")));
+                continue;
+            };
+            let Some(patch) = patch.as_object() else {
+                not_updated.insert(
+                    id.clone(),
+                    set_error("invalidPatch", "a patch is an object".into()),
+                );
+                continue;
+            };
+            match update(view, email, patch).await {
+                Ok(()) => {
+                    updated.insert(id.clone(), Value::Null);
+                }
+                Err(why) => {
+                    not_updated.insert(id.clone(), set_error("invalidProperties", why));
+                }
+            }
+        }
+    }
+    let (mut destroyed, mut not_destroyed) = (Vec::new(), Map::new());
+    for id in args
+        .get("destroy")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        let Some(email) = view.email(id) else {
+            not_destroyed.insert(
+                id.to_owned(),
+                set_error("notFound", format!("no email {id}")),
+            );
+            continue;
+        };
+        let mut failed = None;
+        for (position, uid) in &email.places {
+            if let Err(e) = view.mailboxes[*position].mailbox.expunge(&[*uid]).await {
+                failed = Some(e.to_string());
+            }
+        }
+        match failed {
+            None => destroyed.push(Value::from(id)),
+            Some(why) => {
+                not_destroyed.insert(id.to_owned(), set_error("serverFail", why));
+            }
+        }
+    }
+    Ok(json!({
+        "oldState": old_state,
+        "newState": view.session_state(),
+        "created": {},
+        "updated": updated,
+        "destroyed": destroyed,
+        "notCreated": not_created,
+        "notUpdated": not_updated,
+        "notDestroyed": not_destroyed,
+    }))
+}
+
+/// A blob: a whole message (`B...`) or one part, decoded (`B..._1-2`).
+pub(crate) async fn blob(view: &AccountView, blob_id: &str) -> Option<bytes::Bytes> {
+    let (message_blob, section) = match blob_id.split_once('_') {
+        Some((m, s)) => (m, Some(s.replace('-', "."))),
+        None => (blob_id, None),
+    };
+    let email = view.emails.iter().find(|e| e.id.blob() == message_blob)?;
+    let raw = content(view, email).await?;
+    let Some(section) = section else {
+        return Some(raw);
+    };
+    let message = Message::parse(&raw);
+    let part = part_at(&message.root, &section)?;
+    let (decoded, _) = message.decoded_body(part);
+    Some(bytes::Bytes::from(decoded.into_owned()))
+}

@@ -1,0 +1,308 @@
+//! JMAP request processing over the sansmail store: RFC 8620 (the core
+//! protocol: the session resource, requests with result references,
+//! method and request errors, blob download) and RFC 8621 (mail: Mailbox,
+//! Thread, Email, Identity). JSON in, JSON out: the HTTP server, the
+//! authentication and the transport are the caller's.
+//!
+//! ```no_run
+//! # async fn demo(store: std::sync::Arc<sansmail_store::Store>) {
+//! use sansmail_jmap::Jmap;
+//!
+//! let jmap = Jmap::new(store, Default::default(), "example.com");
+//! let session = jmap.session("alice", "https://mail.example.com");
+//! let answer = jmap
+//!     .api("alice", br#"{"using": ["urn:ietf:params:jmap:core"], "methodCalls": [["Core/echo", {"hi": 1}, "c0"]]}"#)
+//!     .await;
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod email;
+mod mailboxes;
+pub mod request;
+mod view;
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use sansmail_store::Store;
+
+pub use request::{Problem, Request, parse_request};
+use view::AccountView;
+
+/// The core capability.
+pub const CORE: &str = "urn:ietf:params:jmap:core";
+/// The mail capability.
+pub const MAIL: &str = "urn:ietf:params:jmap:mail";
+
+/// The limits announced in the session object and enforced.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest request body, octets.
+    pub max_size_request: usize,
+    /// Method calls in one request.
+    pub max_calls_in_request: usize,
+    /// Ids in one `/get`.
+    pub max_objects_in_get: usize,
+    /// Objects changed in one `/set`.
+    pub max_objects_in_set: usize,
+    /// Largest blob upload, octets.
+    pub max_size_upload: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_size_request: 10_000_000,
+            max_calls_in_request: 32,
+            max_objects_in_get: 500,
+            max_objects_in_set: 500,
+            max_size_upload: 50_000_000,
+        }
+    }
+}
+
+/// JMAP over one store.
+pub struct Jmap {
+    store: Arc<Store>,
+    limits: Limits,
+    /// The domain of users' own addresses (Identity/get).
+    domain: String,
+}
+
+/// The account id of `user`: `a` and 16 hex digits of a hash of the name
+/// (JMAP ids are letters, digits, `-` and `_`; user names may hold dots).
+pub fn account_id(user: &str) -> String {
+    let digest = Sha256::digest(user.as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("a{hex}")
+}
+
+/// A method error (RFC 8620 §3.6.2): `["error", {"type": ...}, id]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MethodError {
+    /// The error type, e.g. `invalidArguments`.
+    pub kind: &'static str,
+    /// What was wrong, for people.
+    pub description: String,
+}
+
+impl MethodError {
+    /// An error of `kind` saying `description`.
+    pub fn new(kind: &'static str, description: impl Into<String>) -> MethodError {
+        MethodError {
+            kind,
+            description: description.into(),
+        }
+    }
+
+    fn invalid(description: impl Into<String>) -> MethodError {
+        MethodError::new("invalidArguments", description)
+    }
+
+    fn to_json(&self) -> Value {
+        json!({"type": self.kind, "description": self.description})
+    }
+}
+
+/// What a method gives back: its arguments or an error.
+pub type MethodResult = Result<Value, MethodError>;
+
+impl Jmap {
+    /// JMAP over `store` with `limits`; users' addresses are at `domain`.
+    pub fn new(store: Arc<Store>, limits: Limits, domain: &str) -> Jmap {
+        Jmap {
+            store,
+            limits,
+            domain: domain.to_owned(),
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The session resource (RFC 8620 §2) for `user`, with the URLs under
+    /// `base` (e.g. `https://mail.example.com`).
+    pub fn session(&self, user: &str, base: &str) -> Value {
+        let id = account_id(user);
+        let l = &self.limits;
+        let state = format!(
+            "{:x}",
+            Sha256::digest(format!("{user}\0{id}").as_bytes())[0]
+        );
+        json!({
+            "capabilities": {
+                CORE: {
+                    "maxSizeUpload": l.max_size_upload,
+                    "maxConcurrentUpload": 4,
+                    "maxSizeRequest": l.max_size_request,
+                    "maxConcurrentRequests": 4,
+                    "maxCallsInRequest": l.max_calls_in_request,
+                    "maxObjectsInGet": l.max_objects_in_get,
+                    "maxObjectsInSet": l.max_objects_in_set,
+                    "collationAlgorithms": ["i;ascii-casemap", "i;unicode-casemap"],
+                },
+                MAIL: {},
+            },
+            "accounts": {
+                id.clone(): {
+                    "name": user,
+                    "isPersonal": true,
+                    "isReadOnly": false,
+                    "accountCapabilities": {
+                        CORE: {},
+                        MAIL: {
+                            "maxMailboxesPerEmail": null,
+                            "maxMailboxDepth": 10,
+                            "maxSizeMailboxName": 200,
+                            "maxSizeAttachmentsPerEmail": 50_000_000,
+                            "emailQuerySortOptions": ["receivedAt", "size", "subject", "from", "to", "sentAt"],
+                            "mayCreateTopLevelMailbox": true,
+                        },
+                    },
+                },
+            },
+            "primaryAccounts": {CORE: id.clone(), MAIL: id},
+            "username": user,
+            "apiUrl": format!("{base}/jmap/api"),
+            "downloadUrl": format!("{base}/jmap/download/{{accountId}}/{{blobId}}/{{name}}?type={{type}}"),
+            "uploadUrl": format!("{base}/jmap/upload/{{accountId}}"),
+            "eventSourceUrl": format!("{base}/jmap/eventsource?types={{types}}&closeafter={{closeafter}}&ping={{ping}}"),
+            "state": state,
+        })
+    }
+
+    /// Answers one API request of `user` (its body): the response object,
+    /// or the request-level problem (`notJSON`, `notRequest`,
+    /// `unknownCapability`, `limit`), which HTTP sends with status 400.
+    pub async fn api(&self, user: &str, body: &[u8]) -> Result<Value, Problem> {
+        let request = parse_request(body, &self.limits)?;
+        let account = account_id(user);
+        let mut responses: Vec<(String, Value, String)> = Vec::new();
+        let mut view: Option<AccountView> = None;
+        for (name, args, call_id) in request.calls {
+            let answer = match request::resolve_references(args, &responses) {
+                Ok(args) => {
+                    self.call(&name, args, &request.using, user, &account, &mut view)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            match answer {
+                Ok(result) => responses.push((name, result, call_id)),
+                Err(error) => responses.push(("error".into(), error.to_json(), call_id)),
+            }
+        }
+        let responses: Vec<Value> = responses
+            .into_iter()
+            .map(|(name, args, id)| json!([name, args, id]))
+            .collect();
+        let state = match &view {
+            Some(v) => v.session_state(),
+            None => "0".into(),
+        };
+        Ok(json!({"methodResponses": responses, "sessionState": state}))
+    }
+
+    async fn call(
+        &self,
+        name: &str,
+        args: Map<String, Value>,
+        using: &[String],
+        user: &str,
+        account: &str,
+        view: &mut Option<AccountView>,
+    ) -> MethodResult {
+        let capability = match name {
+            "Core/echo" => CORE,
+            _ => MAIL,
+        };
+        if !using.iter().any(|u| u == capability) {
+            return Err(MethodError::new(
+                "unknownMethod",
+                format!("{name} needs {capability} in \"using\""),
+            ));
+        }
+        if name == "Core/echo" {
+            return Ok(Value::Object(args));
+        }
+        match args.get("accountId").and_then(Value::as_str) {
+            Some(id) if id == account => {}
+            Some(_) => {
+                return Err(MethodError::new(
+                    "accountNotFound",
+                    "no such account for this user",
+                ));
+            }
+            None => return Err(MethodError::invalid("accountId is required")),
+        }
+        // One consistent view of the account per request, reloaded after a change.
+        if view.is_none() {
+            *view = Some(self.load(user).await?);
+        }
+        let v = view.as_mut().expect("loaded above");
+        let result = match name {
+            "Mailbox/get" => mailboxes::get(v, &args, &self.limits),
+            "Mailbox/query" => mailboxes::query(v, &args),
+            "Thread/get" => email::thread_get(v, &args, &self.limits),
+            "Email/get" => email::get(v, &args, &self.limits).await,
+            "Email/query" => email::query(v, &args).await,
+            "Email/set" => {
+                let result = email::set(v, &args, &self.limits).await;
+                *view = Some(self.load(user).await?);
+                result
+            }
+            "Identity/get" => Ok(identities(&self.domain, user)),
+            _ => Err(MethodError::new(
+                "unknownMethod",
+                format!("{name} is not a method here"),
+            )),
+        };
+        result.map(|mut value| {
+            if let Some(object) = value.as_object_mut() {
+                object.insert("accountId".into(), Value::from(account));
+            }
+            value
+        })
+    }
+
+    async fn load(&self, user: &str) -> Result<AccountView, MethodError> {
+        AccountView::load(&self.store, user)
+            .await
+            .map_err(|e| MethodError::new("serverFail", e.to_string()))
+    }
+
+    /// The content of blob `blob_id` of `user`'s account (a message, or a
+    /// part of one: `blobId` as Email/get gives it), when it exists.
+    pub async fn download(&self, user: &str, blob_id: &str) -> Option<bytes::Bytes> {
+        let view = self.load(user).await.ok()?;
+        email::blob(&view, blob_id).await
+    }
+}
+
+/// Identity/get: the user's own address (the store knows no other names).
+fn identities(domain: &str, user: &str) -> Value {
+    let email = match user.contains('@') {
+        true => user.to_owned(),
+        false => format!("{user}@{domain}"),
+    };
+    json!({
+        "state": "0",
+        "list": [{
+            "id": "i0",
+            "name": "",
+            "email": email,
+            "replyTo": null,
+            "bcc": null,
+            "textSignature": "",
+            "htmlSignature": "",
+            "mayDelete": false,
+        }],
+        "notFound": [],
+    })
+}

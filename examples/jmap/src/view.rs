@@ -1,0 +1,176 @@
+//! One consistent picture of an account for a request: its folders as
+//! JMAP mailboxes and its messages as JMAP emails (one email per content,
+//! in every folder that holds a copy).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use sansmail_store::{
+    DELIMITER, EmailId, Mailbox, MailboxId, SpecialUse, Store, StoreError, SystemFlag, ThreadId,
+};
+
+/// A folder as a JMAP mailbox.
+pub(crate) struct MailboxView {
+    /// Its id.
+    pub id: MailboxId,
+    /// Its full store name (levels joined by the delimiter).
+    pub name: String,
+    /// The RFC 8621 role.
+    pub role: Option<&'static str>,
+    /// Subscribed.
+    pub subscribed: bool,
+    /// The open mailbox.
+    pub mailbox: Arc<Mailbox>,
+}
+
+/// One message content, wherever its copies are.
+pub(crate) struct EmailView {
+    /// Its id (from the content).
+    pub id: EmailId,
+    /// Its thread.
+    pub thread: ThreadId,
+    /// (mailbox position in [`AccountView::mailboxes`], UID) of each copy.
+    pub places: Vec<(usize, u32)>,
+    /// System flags of the first copy.
+    pub system: u8,
+    /// Keywords of the first copy.
+    pub keywords: Vec<String>,
+    /// Octets.
+    pub size: u64,
+    /// Arrival (seconds since the epoch).
+    pub received: i64,
+}
+
+impl EmailView {
+    /// The JMAP keywords: system flags as `$seen` and the like, then the
+    /// mailbox keywords (lowercased, as JMAP keywords are).
+    pub(crate) fn jmap_keywords(&self) -> Vec<String> {
+        let mut out: Vec<String> = SystemFlag::ALL
+            .into_iter()
+            .filter(|f| self.system & f.bit() != 0)
+            .filter_map(|f| match f {
+                SystemFlag::Seen => Some("$seen"),
+                SystemFlag::Flagged => Some("$flagged"),
+                SystemFlag::Answered => Some("$answered"),
+                SystemFlag::Draft => Some("$draft"),
+                SystemFlag::Deleted => None,
+            })
+            .map(str::to_owned)
+            .collect();
+        out.extend(self.keywords.iter().map(|k| k.to_ascii_lowercase()));
+        out
+    }
+}
+
+/// The account as one request sees it.
+pub(crate) struct AccountView {
+    /// Its selectable folders.
+    pub mailboxes: Vec<MailboxView>,
+    /// Its emails, newest first.
+    pub emails: Vec<EmailView>,
+    by_id: HashMap<EmailId, usize>,
+}
+
+impl AccountView {
+    /// Opens every selectable folder of `user` and reads their indexes.
+    pub(crate) async fn load(store: &Store, user: &str) -> Result<AccountView, StoreError> {
+        let account = store.account(user).await?;
+        account.ensure_default_folders().await?;
+        let mut mailboxes = Vec::new();
+        for folder in account.folders().await? {
+            if !folder.selectable {
+                continue;
+            }
+            let mailbox = account.open(&folder.name).await?;
+            let role = match (folder.name.as_str(), folder.special_use) {
+                ("INBOX", _) => Some("inbox"),
+                (_, Some(SpecialUse::Sent)) => Some("sent"),
+                (_, Some(SpecialUse::Drafts)) => Some("drafts"),
+                (_, Some(SpecialUse::Trash)) => Some("trash"),
+                (_, Some(SpecialUse::Junk)) => Some("junk"),
+                (_, Some(SpecialUse::Archive)) => Some("archive"),
+                (_, None) => None,
+            };
+            mailboxes.push(MailboxView {
+                id: mailbox.id(),
+                name: folder.name,
+                role,
+                subscribed: folder.subscribed,
+                mailbox,
+            });
+        }
+        let mut emails: Vec<EmailView> = Vec::new();
+        let mut by_id: HashMap<EmailId, usize> = HashMap::new();
+        for (position, view) in mailboxes.iter().enumerate() {
+            let index = view.mailbox.index();
+            for entry in &index.messages {
+                if entry.flags.system & SystemFlag::Deleted.bit() != 0 {
+                    continue;
+                }
+                match by_id.get(&entry.email_id) {
+                    Some(&i) => emails[i].places.push((position, entry.uid)),
+                    None => {
+                        by_id.insert(entry.email_id, emails.len());
+                        emails.push(EmailView {
+                            id: entry.email_id,
+                            thread: entry.thread_id,
+                            places: vec![(position, entry.uid)],
+                            system: entry.flags.system,
+                            keywords: index
+                                .keyword_names(&entry.flags)
+                                .into_iter()
+                                .map(|k| k.as_str().to_owned())
+                                .collect(),
+                            size: entry.size,
+                            received: entry.received,
+                        });
+                    }
+                }
+            }
+        }
+        emails.sort_by(|a, b| b.received.cmp(&a.received).then(a.id.cmp(&b.id)));
+        let by_id = emails.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
+        Ok(AccountView {
+            mailboxes,
+            emails,
+            by_id,
+        })
+    }
+
+    /// The email with id `id` (as text).
+    pub(crate) fn email(&self, id: &str) -> Option<&EmailView> {
+        let id: EmailId = id.parse().ok()?;
+        self.by_id.get(&id).map(|&i| &self.emails[i])
+    }
+
+    /// The mailbox with id `id` (as text), by position.
+    pub(crate) fn mailbox(&self, id: &str) -> Option<usize> {
+        self.mailboxes.iter().position(|m| m.id.to_string() == id)
+    }
+
+    /// A state string that changes with any change to any folder.
+    pub(crate) fn session_state(&self) -> String {
+        let mut digest = Sha256::new();
+        for m in &self.mailboxes {
+            let index = m.mailbox.index();
+            digest.update(m.name.as_bytes());
+            digest.update(index.uid_validity.to_be_bytes());
+            digest.update(index.highest_modseq.to_be_bytes());
+            digest.update(index.messages.len().to_be_bytes());
+        }
+        digest.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The last level of a folder's name, and its parent's full name.
+    pub(crate) fn split_name(name: &str) -> (&str, Option<&str>) {
+        match name.rsplit_once(DELIMITER) {
+            Some((parent, last)) => (last, Some(parent)),
+            None => (name, None),
+        }
+    }
+}

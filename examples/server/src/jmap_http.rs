@@ -1,0 +1,161 @@
+//! JMAP over HTTP on the web listener (RFC 8620 §2, §3.1, §6.2): the
+//! session resource at `/.well-known/jmap` and `/jmap/session`, the API at
+//! `POST /jmap/api`, blob download at `/jmap/download/...`; HTTP Basic
+//! authentication through the same login check (penalties, lockouts) as
+//! the other services.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode, header};
+use serde_json::Value;
+
+use crate::accounts::{self, Passwords};
+
+/// JMAP as the web listener serves it.
+pub struct JmapHttp {
+    /// Request processing.
+    pub jmap: sansmail_jmap::Jmap,
+    /// Who may log in.
+    pub passwords: Arc<dyn Passwords>,
+}
+
+/// True for the paths JMAP answers.
+pub fn is_jmap_path(path: &str) -> bool {
+    path == "/.well-known/jmap" || path.starts_with("/jmap/")
+}
+
+fn json(status: StatusCode, value: &Value, content_type: &'static str) -> Response<Full<Bytes>> {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn unauthorized() -> Response<Full<Bytes>> {
+    let mut response = plain(StatusCode::UNAUTHORIZED, "authentication required\n");
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Basic realm=\"sansmail\", charset=\"UTF-8\""),
+    );
+    response
+}
+
+impl JmapHttp {
+    /// The account a request's Basic credentials open, checked (with the
+    /// penalty delay on failure).
+    async fn user(&self, request: &Request<Incoming>, peer: SocketAddr) -> Option<String> {
+        let value = request
+            .headers()
+            .get(header::AUTHORIZATION)?
+            .to_str()
+            .ok()?;
+        let (scheme, encoded) = value.split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return None;
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()?;
+        let text = String::from_utf8(decoded).ok()?;
+        let (login, password) = text.split_once(':')?;
+        accounts::login(&self.passwords, peer.ip(), login, password).await
+    }
+
+    /// Answers one JMAP request; `base` is the URL prefix clients use.
+    pub async fn respond(
+        &self,
+        request: Request<Incoming>,
+        peer: SocketAddr,
+        base: &str,
+    ) -> Response<Full<Bytes>> {
+        let Some(user) = self.user(&request, peer).await else {
+            return unauthorized();
+        };
+        let path = request.uri().path().to_owned();
+        match (request.method().clone(), path.as_str()) {
+            (Method::GET, "/.well-known/jmap" | "/jmap/session") => json(
+                StatusCode::OK,
+                &self.jmap.session(&user, base),
+                "application/json",
+            ),
+            (Method::POST, "/jmap/api") => {
+                let limit = self.jmap.limits().max_size_request;
+                let body = match Limited::new(request.into_body(), limit).collect().await {
+                    Ok(body) => body.to_bytes(),
+                    Err(_) => {
+                        let problem = sansmail_jmap::Problem {
+                            kind: "urn:ietf:params:jmap:error:limit",
+                            detail: format!("the request is over {limit} octets"),
+                            limit: Some("maxSizeRequest"),
+                        };
+                        return json(
+                            StatusCode::BAD_REQUEST,
+                            &problem.to_json(),
+                            "application/problem+json",
+                        );
+                    }
+                };
+                match self.jmap.api(&user, &body).await {
+                    Ok(answer) => json(StatusCode::OK, &answer, "application/json"),
+                    Err(problem) => json(
+                        StatusCode::BAD_REQUEST,
+                        &problem.to_json(),
+                        "application/problem+json",
+                    ),
+                }
+            }
+            (Method::GET, p) if p.starts_with("/jmap/download/") => {
+                // /jmap/download/{accountId}/{blobId}/{name}
+                let mut parts = p["/jmap/download/".len()..].splitn(3, '/');
+                let (Some(account), Some(blob)) = (parts.next(), parts.next()) else {
+                    return plain(StatusCode::NOT_FOUND, "not found\n");
+                };
+                if account != sansmail_jmap::account_id(&user) {
+                    return plain(StatusCode::NOT_FOUND, "not found\n");
+                }
+                let kind = request
+                    .uri()
+                    .query()
+                    .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("type=")))
+                    .map(|t| t.replace("%2F", "/").replace("%2f", "/"))
+                    .filter(|t| t.bytes().all(|b| b.is_ascii_graphic()))
+                    .unwrap_or_else(|| "application/octet-stream".into());
+                match self.jmap.download(&user, blob).await {
+                    Some(bytes) => {
+                        let mut response = Response::new(Full::new(bytes));
+                        if let Ok(value) = header::HeaderValue::from_str(&kind) {
+                            response.headers_mut().insert(header::CONTENT_TYPE, value);
+                        }
+                        response
+                    }
+                    None => plain(StatusCode::NOT_FOUND, "not found\n"),
+                }
+            }
+            (Method::GET | Method::POST, _) => plain(StatusCode::NOT_FOUND, "not found\n"),
+            _ => plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! JMAP on mail-server's web listener, against a real client library
+//! (Python's `jmapc`) and `curl`: the session, queries, reading, keywords
+//! and moves seen through IMAP (imaplib), blob download, and the
+//! request-level errors.
+
+use std::process::Command;
+use std::time::Duration;
+
+use sansmail_test_support::*;
+
+const ATTACHMENT: &str = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\r\nThe report is attached, caf\u{e9}.\r\n--b\r\n\
+Content-Type: application/octet-stream; name=report.bin\r\n\
+Content-Disposition: attachment; filename=report.bin\r\n\
+Content-Transfer-Encoding: base64\r\n\r\nAAECAwQFBgc=\r\n--b--\r\n";
+
+fn curl(server: &MailServer, args: &[&str]) -> (String, String) {
+    let out = run(
+        Command::new(require("curl"))
+            .args(["-s", "--cacert"])
+            .arg(server.cert())
+            .args(["-w", "\n%{http_code}"])
+            .args(args),
+        b"",
+        Duration::from_secs(30),
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    (body.to_owned(), code.to_owned())
+}
+
+#[test]
+fn jmapc_reads_flags_and_moves_mail_seen_over_imap() {
+    let server = MailServer::start(&[]);
+    let report = format!(
+        "From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nSubject: Report\r\n\
+         Message-ID: <report@test>\r\nDate: Thu, 03 Dec 2026 07:00:00 +0100\r\nMIME-Version: 1.0\r\n{ATTACHMENT}"
+    );
+    let reply = "From: Carol <carol@elsewhere.example>\r\nTo: alice@example.test\r\n\
+                 Subject: Re: Report\r\nMessage-ID: <reply@test>\r\nIn-Reply-To: <report@test>\r\n\
+                 References: <report@test>\r\n\r\nThanks!\r\n";
+    let sent = server.python(&format!(
+        r#"
+s = smtplib.SMTP(H, P["SMTP"])
+s.sendmail("bob@example.test", ["alice@example.test"], {report:?}.encode())
+s.sendmail("carol@elsewhere.example", ["alice@example.test"], {reply:?}.encode())
+s.quit()
+print("sent")
+"#
+    ));
+    assert_eq!(sent.trim(), "sent");
+    server.wait_inbox("alice", 2, Duration::from_secs(20));
+    let base = format!("https://localhost:{}", server.ports.https);
+
+    // curl: authentication, the session, and the request-level errors.
+    let (_, code) = curl(&server, &[&format!("{base}/.well-known/jmap")]);
+    assert_eq!(code, "401");
+    let (_, code) = curl(
+        &server,
+        &["-u", "alice:wrong", &format!("{base}/.well-known/jmap")],
+    );
+    assert_eq!(code, "401");
+    let (session, code) = curl(
+        &server,
+        &["-u", "alice:alice-pw", &format!("{base}/.well-known/jmap")],
+    );
+    assert_eq!(code, "200", "{session}");
+    assert!(
+        session.contains(&format!("\"apiUrl\":\"{base}/jmap/api\"")),
+        "{session}"
+    );
+    for (body, kind) in [
+        ("{not json", "notJSON"),
+        ("[1]", "notRequest"),
+        (
+            r#"{"using":["urn:example:nope"],"methodCalls":[]}"#,
+            "unknownCapability",
+        ),
+    ] {
+        let (answer, code) = curl(
+            &server,
+            &[
+                "-u",
+                "alice:alice-pw",
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+                body,
+                &format!("{base}/jmap/api"),
+            ],
+        );
+        assert_eq!(code, "400", "{answer}");
+        assert!(
+            answer.contains(&format!("urn:ietf:params:jmap:error:{kind}")),
+            "{answer}"
+        );
+    }
+    let many = format!(
+        r#"{{"using":["urn:ietf:params:jmap:core"],"methodCalls":[{}]}}"#,
+        vec![r#"["Core/echo",{},"c"]"#; 40].join(",")
+    );
+    let (answer, code) = curl(
+        &server,
+        &[
+            "-u",
+            "alice:alice-pw",
+            "--data-binary",
+            &many,
+            &format!("{base}/jmap/api"),
+        ],
+    );
+    assert_eq!(code, "400");
+    assert!(
+        answer.contains("\"limit\":\"maxCallsInRequest\""),
+        "{answer}"
+    );
+    let (answer, _) = curl(
+        &server,
+        &[
+            "-u",
+            "alice:alice-pw",
+            "--data-binary",
+            r#"{"using":["urn:ietf:params:jmap:core"],"methodCalls":[["Mailbox/get",{"accountId":"x"},"c1"],["Email/frob",{},"c2"]]}"#,
+            &format!("{base}/jmap/api"),
+        ],
+    );
+    assert!(answer.contains(r#"["error",{"description":"Mailbox/get needs urn:ietf:params:jmap:mail in \"using\"","type":"unknownMethod"},"c1"]"#), "{answer}");
+
+    // jmapc: find the inbox, list it newest first, read, flag, move, download.
+    let out = python(
+        r#"
+import os, imaplib, ssl
+from jmapc import Client, Ref, EmailQueryFilterCondition, MailboxQueryFilterCondition, Comparator
+from jmapc.methods import MailboxQuery, MailboxGet, EmailQuery, EmailGet, EmailSet, ThreadGet
+
+client = Client.create_with_password(host=os.environ["HOST"], user="alice", password="alice-pw")
+results = client.request([
+    MailboxQuery(filter=MailboxQueryFilterCondition(role="inbox")),
+    MailboxGet(ids=Ref("/ids")),
+])
+inbox = results[1].response.data[0]
+results = client.request([
+    EmailQuery(filter=EmailQueryFilterCondition(in_mailbox=inbox.id),
+               sort=[Comparator(property="receivedAt", is_ascending=False)], calculate_total=True),
+    EmailGet(ids=Ref("/ids"), fetch_text_body_values=True),
+])
+results = [None, None] + results
+assert inbox.role == "inbox" and inbox.total_emails == 2 and inbox.unread_emails == 2, inbox
+query = results[2].response
+assert query.total == 2, query
+emails = {e.subject: e for e in results[3].response.data}
+report, reply = emails["Report"], emails["Re: Report"]
+assert report.mail_from[0].email == "bob@example.test" and report.mail_from[0].name == "Bob"
+assert report.has_attachment and not reply.has_attachment
+text = report.body_values[report.text_body[0].part_id].value
+assert "The report is attached, café." in text, text
+assert report.thread_id == reply.thread_id, "the reply joins the report's thread"
+assert report.message_id == ["report@test"] and reply.in_reply_to == ["report@test"]
+thread = client.request(ThreadGet(ids=[report.thread_id])).data[0]
+assert thread.email_ids == [report.id, reply.id], thread
+
+# Attachments by blob.
+attachment = report.attachments[0]
+assert attachment.name == "report.bin" and attachment.size == 8
+client.download_attachment(attachment, os.environ["WORK"] + "/report.bin")
+assert open(os.environ["WORK"] + "/report.bin", "rb").read() == bytes(range(8))
+
+# Flags and moves, then what IMAP sees.
+archive = client.request(MailboxQuery(filter=MailboxQueryFilterCondition(role="archive"))).ids[0]
+done = client.request(EmailSet(update={
+    report.id: {"keywords/$seen": True, "keywords/$flagged": True},
+    reply.id: {"mailboxIds": {archive: True}},
+}))
+assert set(done.updated) == {report.id, reply.id}, done
+unread = client.request(EmailQuery(filter=EmailQueryFilterCondition(not_keyword="$seen"))).ids
+assert unread == [reply.id], unread
+m = imaplib.IMAP4_SSL("localhost", int(os.environ["IMAPS"]), ssl_context=ssl.create_default_context(cafile=os.environ["REQUESTS_CA_BUNDLE"]))
+m.login("alice", "alice-pw")
+m.select("INBOX")
+typ, data = m.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+inbox_view = [d for d in data if isinstance(d, tuple)]
+assert len(inbox_view) == 1 and b"\\Seen" in inbox_view[0][0] and b"\\Flagged" in inbox_view[0][0], data
+m.select("Archive")
+typ, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+assert b"Re: Report" in data[0][1], data
+m.logout()
+print("ok")
+"#,
+        &[
+            ("HOST", &format!("localhost:{}", server.ports.https)),
+            ("REQUESTS_CA_BUNDLE", server.cert().to_str().unwrap()),
+            ("IMAPS", &server.ports.imaps.to_string()),
+            ("WORK", server.dir.path().to_str().unwrap()),
+        ],
+    );
+    assert_eq!(out.trim(), "ok");
+    assert!(server.log().contains("service=\"jmap\""));
+}
