@@ -40,7 +40,7 @@ const DEFAULT_PROPERTIES: &[&str] = &[
 ];
 
 /// Seconds since the epoch as a UTC date (`2026-12-03T06:00:00Z`).
-fn utc(seconds: i64) -> String {
+pub(crate) fn utc(seconds: i64) -> String {
     let d = sansmail_mime::DateTime::from_unix_time(seconds, 0);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
@@ -312,7 +312,8 @@ pub(crate) fn thread_get(
             not_found.push(Value::from(id));
             continue;
         }
-        members.sort_by_key(|e| e.received);
+        // Arrival order; the same second is told apart by mailbox and UID.
+        members.sort_by_key(|e| (e.received, e.places[0]));
         let email_ids: Vec<String> = members.iter().map(|e| e.id.to_string()).collect();
         list.push(json!({"id": id, "emailIds": email_ids}));
     }
@@ -640,12 +641,13 @@ async fn update(
     Ok(())
 }
 
-/// Email/set: `update` (keywords, mailboxIds) and `destroy`; `create`
-/// is refused per object (import and drafts come later).
+/// Email/set: `create` (a message written from the object), `update`
+/// (keywords, mailboxIds) and `destroy`.
 pub(crate) async fn set(
     view: &AccountView,
     args: &Map<String, Value>,
     limits: &Limits,
+    ctx: &mut crate::Context<'_>,
 ) -> MethodResult {
     let old_state = view.session_state();
     if let Some(expected) = args.get("ifInState").and_then(Value::as_str)
@@ -669,13 +671,27 @@ pub(crate) async fn set(
     }
     let set_error =
         |kind: &str, description: String| json!({"type": kind, "description": description});
-    let mut not_created = Map::new();
+    let (mut created, mut not_created) = (Map::new(), Map::new());
     if let Some(create) = args.get("create").and_then(Value::as_object) {
-        for id in create.keys() {
-            not_created.insert(
-                id.clone(),
-                set_error("forbidden", "creating emails is not supported yet".into()),
-            );
+        for (cid, object) in create {
+            let Some(object) = object.as_object() else {
+                not_created.insert(
+                    cid.clone(),
+                    set_error("invalidProperties", "an email is an object".into()),
+                );
+                continue;
+            };
+            match crate::create::create_email(view, object, ctx).await {
+                Ok(email) => {
+                    if let Some(id) = email["id"].as_str() {
+                        ctx.created.insert(cid.clone(), id.to_owned());
+                    }
+                    created.insert(cid.clone(), email);
+                }
+                Err(why) => {
+                    not_created.insert(cid.clone(), set_error("invalidProperties", why));
+                }
+            }
         }
     }
     let (mut updated, mut not_updated) = (Map::new(), Map::new());
@@ -733,7 +749,7 @@ pub(crate) async fn set(
     Ok(json!({
         "oldState": old_state,
         "newState": view.session_state(),
-        "created": {},
+        "created": created,
         "updated": updated,
         "destroyed": destroyed,
         "notCreated": not_created,

@@ -8,7 +8,7 @@
 //! # async fn demo(store: std::sync::Arc<sansmail_store::Store>) {
 //! use sansmail_jmap::Jmap;
 //!
-//! let jmap = Jmap::new(store, Default::default(), "example.com");
+//! let jmap = Jmap::new(store, Default::default(), vec!["example.com".into()]);
 //! let session = jmap.session("alice", "https://mail.example.com");
 //! let answer = jmap
 //!     .api("alice", br#"{"using": ["urn:ietf:params:jmap:core"], "methodCalls": [["Core/echo", {"hi": 1}, "c0"]]}"#)
@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod create;
 mod email;
 mod mailboxes;
 pub mod request;
@@ -30,6 +31,7 @@ use sha2::{Digest, Sha256};
 
 use sansmail_store::Store;
 
+pub use create::Submit;
 pub use request::{Problem, Request, parse_request};
 use view::AccountView;
 
@@ -37,6 +39,8 @@ use view::AccountView;
 pub const CORE: &str = "urn:ietf:params:jmap:core";
 /// The mail capability.
 pub const MAIL: &str = "urn:ietf:params:jmap:mail";
+/// The submission capability.
+pub const SUBMISSION: &str = "urn:ietf:params:jmap:submission";
 
 /// The limits announced in the session object and enforced.
 #[derive(Clone, Debug)]
@@ -69,8 +73,21 @@ impl Default for Limits {
 pub struct Jmap {
     store: Arc<Store>,
     limits: Limits,
-    /// The domain of users' own addresses (Identity/get).
-    domain: String,
+    /// The domains of users' own addresses (Identity/get), the first for
+    /// new Message-IDs.
+    domains: Vec<String>,
+    uploads: create::Uploads,
+    submit: Option<Arc<dyn Submit>>,
+}
+
+/// What the methods of one request share besides the account.
+pub(crate) struct Context<'a> {
+    pub(crate) user: &'a str,
+    pub(crate) domain: &'a str,
+    pub(crate) uploads: &'a create::Uploads,
+    pub(crate) submit: Option<&'a dyn Submit>,
+    /// Creation id → the id made, for `#creationId` references.
+    pub(crate) created: std::collections::HashMap<String, String>,
 }
 
 /// The account id of `user`: `a` and 16 hex digits of a hash of the name
@@ -112,13 +129,41 @@ impl MethodError {
 pub type MethodResult = Result<Value, MethodError>;
 
 impl Jmap {
-    /// JMAP over `store` with `limits`; users' addresses are at `domain`.
-    pub fn new(store: Arc<Store>, limits: Limits, domain: &str) -> Jmap {
+    /// JMAP over `store` with `limits`; users' addresses are at each of
+    /// `domains` (at least one).
+    pub fn new(store: Arc<Store>, limits: Limits, domains: Vec<String>) -> Jmap {
         Jmap {
             store,
             limits,
-            domain: domain.to_owned(),
+            domains,
+            uploads: create::Uploads::default(),
+            submit: None,
         }
+    }
+
+    /// Sends EmailSubmission/set's messages through `submit`.
+    pub fn with_submit(mut self, submit: Arc<dyn Submit>) -> Jmap {
+        self.submit = Some(submit);
+        self
+    }
+
+    /// Keeps an uploaded blob of `user` (RFC 8620 §6.1); the JSON answer,
+    /// or a problem when it is too large.
+    pub fn upload(&self, user: &str, kind: &str, data: bytes::Bytes) -> Result<Value, Problem> {
+        if data.len() > self.limits.max_size_upload {
+            return Err(Problem {
+                kind: "urn:ietf:params:jmap:error:limit",
+                detail: format!("the upload is over {} octets", self.limits.max_size_upload),
+                limit: Some("maxSizeUpload"),
+            });
+        }
+        let size = data.len();
+        let id = self.uploads.put(user, kind, data).map_err(|e| Problem {
+            kind: "urn:ietf:params:jmap:error:limit",
+            detail: e,
+            limit: Some("maxSizeUpload"),
+        })?;
+        Ok(json!({"accountId": account_id(user), "blobId": id, "type": kind, "size": size}))
     }
 
     /// The limits in force.
@@ -148,6 +193,7 @@ impl Jmap {
                     "collationAlgorithms": ["i;ascii-casemap", "i;unicode-casemap"],
                 },
                 MAIL: {},
+                SUBMISSION: {},
             },
             "accounts": {
                 id.clone(): {
@@ -164,10 +210,11 @@ impl Jmap {
                             "emailQuerySortOptions": ["receivedAt", "size", "subject", "from", "to", "sentAt"],
                             "mayCreateTopLevelMailbox": true,
                         },
+                        SUBMISSION: {"maxDelayedSend": 0, "submissionExtensions": {}},
                     },
                 },
             },
-            "primaryAccounts": {CORE: id.clone(), MAIL: id},
+            "primaryAccounts": {CORE: id.clone(), MAIL: id.clone(), SUBMISSION: id},
             "username": user,
             "apiUrl": format!("{base}/jmap/api"),
             "downloadUrl": format!("{base}/jmap/download/{{accountId}}/{{blobId}}/{{name}}?type={{type}}"),
@@ -185,16 +232,40 @@ impl Jmap {
         let account = account_id(user);
         let mut responses: Vec<(String, Value, String)> = Vec::new();
         let mut view: Option<AccountView> = None;
+        let mut context = Context {
+            user,
+            domain: self.domains.first().map_or("localhost", String::as_str),
+            uploads: &self.uploads,
+            submit: self.submit.as_deref(),
+            created: Default::default(),
+        };
         for (name, args, call_id) in request.calls {
             let answer = match request::resolve_references(args, &responses) {
                 Ok(args) => {
-                    self.call(&name, args, &request.using, user, &account, &mut view)
-                        .await
+                    self.call(
+                        &name,
+                        args,
+                        &request.using,
+                        &account,
+                        &mut view,
+                        &mut context,
+                    )
+                    .await
                 }
                 Err(e) => Err(e),
             };
             match answer {
-                Ok(result) => responses.push((name, result, call_id)),
+                Ok(mut result) => {
+                    // EmailSubmission/set's implicit Email/set follows it.
+                    let implicit = result
+                        .as_object_mut()
+                        .and_then(|o| o.remove(create::IMPLICIT_EMAIL_SET));
+                    responses.push((name, result, call_id.clone()));
+                    if let Some(mut email_set) = implicit {
+                        email_set["accountId"] = Value::from(account.as_str());
+                        responses.push(("Email/set".into(), email_set, call_id));
+                    }
+                }
                 Err(error) => responses.push(("error".into(), error.to_json(), call_id)),
             }
         }
@@ -214,12 +285,14 @@ impl Jmap {
         name: &str,
         args: Map<String, Value>,
         using: &[String],
-        user: &str,
         account: &str,
         view: &mut Option<AccountView>,
+        context: &mut Context<'_>,
     ) -> MethodResult {
+        let user = context.user;
         let capability = match name {
             "Core/echo" => CORE,
+            "Identity/get" | "EmailSubmission/set" => SUBMISSION,
             _ => MAIL,
         };
         if !using.iter().any(|u| u == capability) {
@@ -253,11 +326,21 @@ impl Jmap {
             "Email/get" => email::get(v, &args, &self.limits).await,
             "Email/query" => email::query(v, &args).await,
             "Email/set" => {
-                let result = email::set(v, &args, &self.limits).await;
+                let result = email::set(v, &args, &self.limits, context).await;
                 *view = Some(self.load(user).await?);
                 result
             }
-            "Identity/get" => Ok(identities(&self.domain, user)),
+            "Email/import" => {
+                let result = create::import(v, &args, &self.limits, context).await;
+                *view = Some(self.load(user).await?);
+                result
+            }
+            "EmailSubmission/set" => {
+                let result = create::submission_set(v, &args, &self.limits, context).await;
+                *view = Some(self.load(user).await?);
+                result
+            }
+            "Identity/get" => Ok(identities(&self.domains, user)),
             _ => Err(MethodError::new(
                 "unknownMethod",
                 format!("{name} is not a method here"),
@@ -280,29 +363,31 @@ impl Jmap {
     /// The content of blob `blob_id` of `user`'s account (a message, or a
     /// part of one: `blobId` as Email/get gives it), when it exists.
     pub async fn download(&self, user: &str, blob_id: &str) -> Option<bytes::Bytes> {
+        if let Some(uploaded) = self.uploads.get(user, blob_id) {
+            return Some(uploaded);
+        }
         let view = self.load(user).await.ok()?;
         email::blob(&view, blob_id).await
     }
 }
 
-/// Identity/get: the user's own address (the store knows no other names).
-fn identities(domain: &str, user: &str) -> Value {
-    let email = match user.contains('@') {
-        true => user.to_owned(),
-        false => format!("{user}@{domain}"),
-    };
-    json!({
-        "state": "0",
-        "list": [{
-            "id": "i0",
-            "name": "",
-            "email": email,
-            "replyTo": null,
-            "bcc": null,
-            "textSignature": "",
-            "htmlSignature": "",
-            "mayDelete": false,
-        }],
-        "notFound": [],
-    })
+/// Identity/get: the user's address at each local domain.
+fn identities(domains: &[String], user: &str) -> Value {
+    let list: Vec<Value> = domains
+        .iter()
+        .enumerate()
+        .map(|(i, domain)| {
+            json!({
+                "id": format!("i{i}"),
+                "name": "",
+                "email": format!("{user}@{domain}"),
+                "replyTo": null,
+                "bcc": null,
+                "textSignature": "",
+                "htmlSignature": "",
+                "mayDelete": false,
+            })
+        })
+        .collect();
+    json!({"state": "0", "list": list, "notFound": []})
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::{CORE, Limits, MAIL, MethodError};
+use crate::{CORE, Limits, MAIL, MethodError, SUBMISSION};
 
 /// A request-level error: an RFC 7807 problem sent with HTTP 400.
 #[derive(Clone, Debug, PartialEq)]
@@ -74,7 +74,10 @@ pub fn parse_request(body: &[u8], limits: &Limits) -> Result<Request, Problem> {
         .map(|u| u.as_str().map(str::to_owned))
         .collect::<Option<_>>()
         .ok_or_else(|| not_request("\"using\" must hold strings"))?;
-    if let Some(unknown) = using.iter().find(|u| *u != CORE && *u != MAIL) {
+    if let Some(unknown) = using
+        .iter()
+        .find(|u| ![CORE, MAIL, SUBMISSION].contains(&u.as_str()))
+    {
         return Err(Problem::new(
             "urn:ietf:params:jmap:error:unknownCapability",
             format!("the capability {unknown:?} is not supported"),

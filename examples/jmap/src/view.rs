@@ -130,7 +130,7 @@ impl AccountView {
                 }
             }
         }
-        emails.sort_by(|a, b| b.received.cmp(&a.received).then(a.id.cmp(&b.id)));
+        emails.sort_by(|a, b| (b.received, b.places[0]).cmp(&(a.received, a.places[0])));
         let by_id = emails.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
         Ok(AccountView {
             mailboxes,

@@ -1,6 +1,7 @@
 //! JMAP over HTTP on the web listener (RFC 8620 §2, §3.1, §6.2): the
 //! session resource at `/.well-known/jmap` and `/jmap/session`, the API at
-//! `POST /jmap/api`, blob download at `/jmap/download/...`; HTTP Basic
+//! `POST /jmap/api`, blob upload at `POST /jmap/upload/{accountId}` and
+//! download at `/jmap/download/...`; HTTP Basic
 //! authentication through the same login check (penalties, lockouts) as
 //! the other services.
 
@@ -120,6 +121,35 @@ impl JmapHttp {
                 };
                 match self.jmap.api(&user, &body).await {
                     Ok(answer) => json(StatusCode::OK, &answer, "application/json"),
+                    Err(problem) => json(
+                        StatusCode::BAD_REQUEST,
+                        &problem.to_json(),
+                        "application/problem+json",
+                    ),
+                }
+            }
+            (Method::POST, p) if p.starts_with("/jmap/upload/") => {
+                let account = &p["/jmap/upload/".len()..];
+                if account != sansmail_jmap::account_id(&user) {
+                    return plain(StatusCode::NOT_FOUND, "not found\n");
+                }
+                let kind = request
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("application/octet-stream")
+                    .to_owned();
+                let limit = self.jmap.limits().max_size_upload;
+                let answer = match Limited::new(request.into_body(), limit).collect().await {
+                    Ok(body) => self.jmap.upload(&user, &kind, body.to_bytes()),
+                    Err(_) => Err(sansmail_jmap::Problem {
+                        kind: "urn:ietf:params:jmap:error:limit",
+                        detail: format!("the upload is over {limit} octets"),
+                        limit: Some("maxSizeUpload"),
+                    }),
+                };
+                match answer {
+                    Ok(value) => json(StatusCode::CREATED, &value, "application/json"),
                     Err(problem) => json(
                         StatusCode::BAD_REQUEST,
                         &problem.to_json(),

@@ -330,12 +330,22 @@ pub async fn run(base: Settings, reread: Option<Reread>) -> Result<(), String> {
     )));
 
     let policy = settings.mta_sts_policy()?.map(|p| p.to_string());
+    let submitter = Arc::new(crate::smtp::Submitter {
+        context: context.clone(),
+        max_message_size: limits.max_message_size,
+        max_recipients: limits.max_recipients,
+    });
+    let jmap_limits = sansmail_jmap::Limits {
+        max_size_upload: limits.max_message_size as usize,
+        ..Default::default()
+    };
     let jmap = Arc::new(JmapHttp {
         jmap: sansmail_jmap::Jmap::new(
             store.clone(),
-            sansmail_jmap::Limits::default(),
-            &settings.domains[0].0,
-        ),
+            jmap_limits,
+            settings.domains.iter().rev().map(|d| d.0.clone()).collect(),
+        )
+        .with_submit(submitter),
         passwords: directory.clone(),
     });
     let web = Service::Web(Arc::new(

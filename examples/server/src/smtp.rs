@@ -705,56 +705,181 @@ impl Connection<'_> {
                 std::borrow::Cow::Owned(whole.get(tx.trace.len()..)?.to_vec())
             }
         };
-        let parsed = Message::parse(&message);
-        let from = parsed.root.header.addresses("from")?;
-        let domain = from
-            .mailboxes()
-            .next()?
-            .address
-            .rsplit_once('@')?
-            .1
-            .to_ascii_lowercase();
-        let signer = signers.iter().find(|s| s.domain() == domain)?;
-        let now = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        match signer.sign(&message, now) {
-            Ok(field) => Some(field),
-            Err(e) => {
-                warn!(queue_id = %tx.id, error = %e, "cannot DKIM-sign the message");
-                None
-            }
-        }
+        dkim_sign(signers, &message, &tx.id)
     }
 
     /// Every `From:` (and `Sender:`) address must be one of `user`'s.
     fn check_from_header(&self, user: &str, head: &[u8]) -> Result<(), Reply> {
-        let end = memchr::memmem::find(head, b"\r\n\r\n").map_or(head.len(), |i| i + 2);
-        let message = Message::parse(&head[..end]);
-        let header = &message.root.header;
-        let directory = &self.context().directory;
-        let mut seen = false;
-        for name in ["From", "Sender"] {
-            for field in header.get_all(name) {
-                let list = sansmail_mime::address::parse_addresses(&field.value());
-                for mailbox in list.mailboxes() {
-                    seen |= name == "From";
-                    let owned = sansmail_smtp::types::Mailbox::parse(&mailbox.address)
-                        .is_ok_and(|m| directory.owns(user, &m));
-                    if !owned {
-                        return Err(reply(
-                            553,
-                            (5, 7, 1),
-                            "From: address not owned by the authenticated user",
-                        ));
-                    }
+        check_from_header(&self.context().directory, user, head)
+    }
+}
+
+/// Every `From:` (and `Sender:`) address of the header in `head` must be
+/// one of `user`'s, and there must be a From address.
+fn check_from_header(directory: &Directory, user: &str, head: &[u8]) -> Result<(), Reply> {
+    let end = memchr::memmem::find(head, b"\r\n\r\n").map_or(head.len(), |i| i + 2);
+    let message = Message::parse(&head[..end]);
+    let header = &message.root.header;
+    let mut seen = false;
+    for name in ["From", "Sender"] {
+        for field in header.get_all(name) {
+            let list = sansmail_mime::address::parse_addresses(&field.value());
+            for mailbox in list.mailboxes() {
+                seen |= name == "From";
+                let owned = sansmail_smtp::types::Mailbox::parse(&mailbox.address)
+                    .is_ok_and(|m| directory.owns(user, &m));
+                if !owned {
+                    return Err(reply(
+                        553,
+                        (5, 7, 1),
+                        "From: address not owned by the authenticated user",
+                    ));
                 }
             }
         }
-        if !seen {
-            return Err(reply(550, (5, 6, 0), "Message has no From: address"));
+    }
+    if !seen {
+        return Err(reply(550, (5, 6, 0), "Message has no From: address"));
+    }
+    Ok(())
+}
+
+/// The `DKIM-Signature` field for `message` by the key of its From
+/// domain, when there is one.
+fn dkim_sign(
+    signers: &[sansmail_auth::dkim::DkimSigner],
+    message: &[u8],
+    queue_id: &str,
+) -> Option<String> {
+    let parsed = Message::parse(message);
+    let from = parsed.root.header.addresses("from")?;
+    let domain = from
+        .mailboxes()
+        .next()?
+        .address
+        .rsplit_once('@')?
+        .1
+        .to_ascii_lowercase();
+    let signer = signers.iter().find(|s| s.domain() == domain)?;
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    match signer.sign(message, now) {
+        Ok(field) => Some(field),
+        Err(e) => {
+            warn!(%queue_id, error = %e, "cannot DKIM-sign the message");
+            None
         }
-        Ok(())
+    }
+}
+
+/// Mail a user submits outside SMTP (JMAP's EmailSubmission): the checks
+/// of SMTP submission (the envelope sender and every From address the
+/// user's own, the size and recipient limits, relaying only for the
+/// user), DKIM signing, then local delivery and the queue.
+pub struct Submitter {
+    /// What the SMTP services share.
+    pub context: Arc<Context>,
+    /// The largest message, octets.
+    pub max_message_size: u64,
+    /// The most recipients.
+    pub max_recipients: usize,
+}
+
+impl Submitter {
+    async fn run(
+        &self,
+        user: &str,
+        from: &str,
+        to: &[String],
+        message: Vec<u8>,
+    ) -> Result<String, String> {
+        let context = &self.context;
+        let directory = &context.directory;
+        if message.len() as u64 > self.max_message_size {
+            return Err(format!(
+                "the message is over {} octets",
+                self.max_message_size
+            ));
+        }
+        if to.len() > self.max_recipients {
+            return Err(format!("more than {} recipients", self.max_recipients));
+        }
+        let sender = sansmail_smtp::types::Mailbox::parse(from)
+            .map_err(|_| format!("{from:?} is not an address"))?;
+        if !directory.owns(user, &sender) {
+            return Err(format!("{from} is not one of your addresses"));
+        }
+        check_from_header(directory, user, &message)
+            .map_err(|r| r.to_wire_string().trim_end().to_owned())?;
+        let (mut local, mut remote) = (Vec::new(), Vec::new());
+        for address in to {
+            let mailbox = sansmail_smtp::types::Mailbox::parse(address)
+                .map_err(|_| format!("{address:?} is not an address"))?;
+            match directory.route(&mailbox) {
+                Ok(Route::Local(owner)) => local.push((address.clone(), owner)),
+                Ok(Route::Forward(target)) => remote.push(target),
+                Ok(Route::Remote) if matches!(mailbox.host, Host::Domain(_)) => {
+                    remote.push(address.clone())
+                }
+                Ok(Route::Remote) => return Err("address literals are not relayed".into()),
+                Err(refusal) => {
+                    return Err(format!(
+                        "{address}: {}",
+                        refusal.to_wire_string().trim_end()
+                    ));
+                }
+            }
+        }
+        let id = crate::queue::new_id();
+        let signature = dkim_sign(&context.dkim, &message, &id).unwrap_or_default();
+        let trace = format!(
+            "Return-Path: <{from}>\r\nReceived: from jmap (authenticated user {user})\r\n\tby {} (sansmail) with HTTPS id {id};\r\n\t{}\r\n",
+            context.hostname,
+            sansmail_store::plain::rfc5322_date(SystemTime::now())
+        );
+        let trace_len = trace.len();
+        let (local_count, remote_count) = (local.len(), remote.len());
+        let delivery = Delivery {
+            mailboxes: context.mailboxes.clone(),
+            queue: context.queue.clone(),
+            local,
+            remote,
+            id: id.clone(),
+            from: from.to_owned(),
+            header: trace + &signature,
+            body: message,
+            trace_len,
+            spilled: None,
+            folder: Folder::Inbox,
+            require_tls: false,
+        };
+        delivery.store().await.map_err(|e| e.to_string())?;
+        if remote_count > 0 {
+            context.relay.wake.notify_one();
+        }
+        crate::metrics::count(
+            "sansmail_messages_received_total",
+            &[("service", "jmap"), ("outcome", "accepted")],
+        );
+        info!(
+            queue_id = %id, from, to = ?to, user, delivered = local_count, queued = remote_count,
+            outcome = "accepted", "message submitted over JMAP"
+        );
+        Ok(id)
+    }
+}
+
+impl sansmail_jmap::Submit for Submitter {
+    fn submit<'a>(
+        &'a self,
+        user: &'a str,
+        from: &'a str,
+        to: &'a [String],
+        message: Vec<u8>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + 'a>>
+    {
+        Box::pin(self.run(user, from, to, message))
     }
 }
 

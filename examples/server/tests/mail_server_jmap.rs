@@ -196,3 +196,128 @@ print("ok")
     assert_eq!(out.trim(), "ok");
     assert!(server.log().contains("service=\"jmap\""));
 }
+
+#[test]
+fn one_jmap_request_sends_mail_through_the_queue_to_imap_and_postfix() {
+    // Postfix is the remote domain's exchanger, into a maildir.
+    let vmail = TempDir::new("vmail");
+    let postfix = Postfix::start(&format!(
+        "virtual_mailbox_domains = far.remote.test
+virtual_mailbox_base = {v}/box
+virtual_mailbox_maps = static:inbox/
+virtual_uid_maps = static:65534
+virtual_gid_maps = static:65534
+virtual_minimum_uid = 100",
+        v = vmail.path().display()
+    ));
+    std::fs::set_permissions(
+        vmail.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let (_dns, _config, server) = relaying_server(
+        "far IN MX 10 mx\nmx IN A 127.0.0.1\n",
+        "retry_secs = [1]\ntimeout_secs = 10\n",
+        postfix.port,
+    );
+    let attachment = server.dir.path().join("notes.txt");
+    std::fs::write(&attachment, "line one\nline two\n").unwrap();
+    let out = python(
+        r##"
+import os
+from jmapc import Client, Email, EmailAddress, EmailBodyPart, EmailBodyValue, EmailSubmission, Envelope, Address, MailboxQueryFilterCondition
+from jmapc.methods import MailboxQuery, IdentityGet, EmailSet, EmailSubmissionSet, EmailGet
+
+client = Client.create_with_password(host=os.environ["HOST"], user="alice", password="alice-pw")
+identities = client.request(IdentityGet()).data
+identity = [i for i in identities if i.email == "alice@example.test"][0]
+drafts = client.request(MailboxQuery(filter=MailboxQueryFilterCondition(role="drafts"))).ids[0]
+sent = client.request(MailboxQuery(filter=MailboxQueryFilterCondition(role="sent"))).ids[0]
+blob = client.upload_blob(os.environ["ATTACHMENT"])
+results = client.request([
+    EmailSet(create={"draft": Email(
+        mail_from=[EmailAddress(name="Alice", email="alice@example.test")],
+        to=[EmailAddress(email="bob@example.test"), EmailAddress(email="zed@far.remote.test")],
+        subject="Sent over JMAP",
+        keywords={"$draft": True},
+        mailbox_ids={drafts: True},
+        body_values={"body": EmailBodyValue(value="Hello from a program.\n")},
+        text_body=[EmailBodyPart(part_id="body", type="text/plain")],
+        attachments=[EmailBodyPart(blob_id=blob.id, type="text/plain", name="notes.txt")],
+    )}),
+    EmailSubmissionSet(
+        create={"send": EmailSubmission(email_id="#draft", identity_id=identity.id)},
+        on_success_update_email={"#send": {"mailboxIds": {sent: True}, "keywords/$draft": None}},
+    ),
+])
+created = results[0].response.created["draft"]
+submission = results[1].response
+assert "send" in submission.created, submission
+moved = results[2].response
+assert moved.updated is not None and created.id in moved.updated, moved
+email = client.request(EmailGet(ids=[created.id], properties=["mailboxIds", "keywords"])).data[0]
+assert email.mailbox_ids == {sent: True} and "$draft" not in (email.keywords or {}), email
+
+# Refused: a From address that is not alice's.
+results = client.request([
+    EmailSet(create={"forged": Email(
+        mail_from=[EmailAddress(email="bob@example.test")],
+        to=[EmailAddress(email="zed@far.remote.test")],
+        subject="forged", mailbox_ids={drafts: True},
+        body_values={"b": EmailBodyValue(value="x")},
+        text_body=[EmailBodyPart(part_id="b", type="text/plain")],
+    )}),
+    EmailSubmissionSet(create={"s": EmailSubmission(email_id="#forged", identity_id=identity.id)}),
+])
+refused = results[1].response.not_created["s"]
+assert refused.type == "forbiddenToSend" and "is not one of your addresses" in refused.description, refused
+print("ok")
+"##,
+        &[
+            ("HOST", &format!("localhost:{}", server.ports.https)),
+            ("REQUESTS_CA_BUNDLE", server.cert().to_str().unwrap()),
+            ("ATTACHMENT", attachment.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(out.trim(), "ok");
+
+    // bob reads it over IMAP, attachment included.
+    let bob = server.wait_inbox("bob", 1, Duration::from_secs(20));
+    assert!(bob[0].contains("Subject: Sent over JMAP"), "{}", bob[0]);
+    assert!(bob[0].contains("filename=notes.txt") || bob[0].contains("filename=\"notes.txt\""));
+    assert!(!bob[0].contains("X-Draft"), "{}", bob[0]);
+    let imap = server.python(
+        r#"
+m = imaplib.IMAP4_SSL(H, P["IMAPS"], ssl_context=TLS)
+m.login("bob", "bob-pw")
+m.select("INBOX")
+typ, data = m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])")
+print(data[0][1].decode().strip())
+"#,
+    );
+    assert!(imap.contains("Subject: Sent over JMAP"), "{imap}");
+    // Postfix took the relayed copy.
+    let delivered = vmail.path().join("box/inbox/new");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        if let Some(file) = std::fs::read_dir(&delivered)
+            .ok()
+            .and_then(|mut d| d.next())
+        {
+            break std::fs::read_to_string(file.unwrap().path()).unwrap();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Postfix never got it:\n{}\n{}",
+            server.log(),
+            postfix.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(text.contains("Subject: Sent over JMAP"), "{text}");
+    assert!(
+        text.contains("with HTTPS id"),
+        "the trace says how it came: {text}"
+    );
+    assert!(server.log().contains("message submitted over JMAP"));
+}
