@@ -24,6 +24,7 @@ mod mailboxes;
 pub mod request;
 mod view;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
@@ -358,6 +359,44 @@ impl Jmap {
         AccountView::load(&self.store, user)
             .await
             .map_err(|e| MethodError::new("serverFail", e.to_string()))
+    }
+
+    /// The push StateChange object (RFC 8620 §7.1) for `user` now: the
+    /// state of each data type of the account.
+    pub async fn state_change(&self, user: &str) -> Result<Value, MethodError> {
+        let view = self.load(user).await?;
+        let state = view.session_state();
+        Ok(json!({
+            "@type": "StateChange",
+            "changed": {
+                account_id(user): {
+                    "Email": state, "Mailbox": state, "Thread": state,
+                    "EmailDelivery": state,
+                },
+            },
+        }))
+    }
+
+    /// Waits until anything in `user`'s account changes (a delivery, a
+    /// flag, an expunge, by any session or program).
+    pub async fn changed(&self, user: &str) -> Result<(), MethodError> {
+        let view = self.load(user).await?;
+        let mut feeds: Vec<_> = view
+            .mailboxes
+            .iter()
+            .map(|m| m.mailbox.subscribe())
+            .collect();
+        let mut waits: Vec<_> = feeds.iter_mut().map(|f| Box::pin(f.changed())).collect();
+        std::future::poll_fn(|cx| {
+            for wait in waits.iter_mut() {
+                if wait.as_mut().poll(cx).is_ready() {
+                    return std::task::Poll::Ready(());
+                }
+            }
+            std::task::Poll::Pending
+        })
+        .await;
+        Ok(())
     }
 
     /// The content of blob `blob_id` of `user`'s account (a message, or a

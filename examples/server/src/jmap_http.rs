@@ -5,16 +5,50 @@
 //! authentication through the same login check (penalties, lockouts) as
 //! the other services.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use base64::Engine as _;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::{Body, Bytes, Frame, Incoming};
 use hyper::{Method, Request, Response, StatusCode, header};
 use serde_json::Value;
 
+use tokio::sync::mpsc;
+
 use crate::accounts::{self, Passwords};
+
+/// A response body: whole, or a stream of server-sent events.
+pub enum WebBody {
+    /// All of it at once.
+    Whole(Full<Bytes>),
+    /// Events as they come, until the sender is dropped.
+    Events(mpsc::Receiver<Bytes>),
+}
+
+impl Body for WebBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.get_mut() {
+            WebBody::Whole(full) => Pin::new(full).poll_frame(cx),
+            WebBody::Events(events) => events
+                .poll_recv(cx)
+                .map(|event| event.map(|bytes| Ok(Frame::data(bytes)))),
+        }
+    }
+}
+
+/// The shortest ping interval honoured, in seconds.
+const MIN_PING: u64 = 5;
 
 /// JMAP as the web listener serves it.
 pub struct JmapHttp {
@@ -29,9 +63,9 @@ pub fn is_jmap_path(path: &str) -> bool {
     path == "/.well-known/jmap" || path.starts_with("/jmap/")
 }
 
-fn json(status: StatusCode, value: &Value, content_type: &'static str) -> Response<Full<Bytes>> {
+fn json(status: StatusCode, value: &Value, content_type: &'static str) -> Response<WebBody> {
     let body = serde_json::to_vec(value).unwrap_or_default();
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+    let mut response = Response::new(WebBody::Whole(Full::new(Bytes::from(body))));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(
@@ -45,8 +79,10 @@ fn json(status: StatusCode, value: &Value, content_type: &'static str) -> Respon
     response
 }
 
-fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+fn plain(status: StatusCode, text: &'static str) -> Response<WebBody> {
+    let mut response = Response::new(WebBody::Whole(Full::new(Bytes::from_static(
+        text.as_bytes(),
+    ))));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -55,7 +91,7 @@ fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
     response
 }
 
-fn unauthorized() -> Response<Full<Bytes>> {
+fn unauthorized() -> Response<WebBody> {
     let mut response = plain(StatusCode::UNAUTHORIZED, "authentication required\n");
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,
@@ -87,11 +123,11 @@ impl JmapHttp {
 
     /// Answers one JMAP request; `base` is the URL prefix clients use.
     pub async fn respond(
-        &self,
+        self: &Arc<Self>,
         request: Request<Incoming>,
         peer: SocketAddr,
         base: &str,
-    ) -> Response<Full<Bytes>> {
+    ) -> Response<WebBody> {
         let Some(user) = self.user(&request, peer).await else {
             return unauthorized();
         };
@@ -175,7 +211,7 @@ impl JmapHttp {
                     .unwrap_or_else(|| "application/octet-stream".into());
                 match self.jmap.download(&user, blob).await {
                     Some(bytes) => {
-                        let mut response = Response::new(Full::new(bytes));
+                        let mut response = Response::new(WebBody::Whole(Full::new(bytes)));
                         if let Ok(value) = header::HeaderValue::from_str(&kind) {
                             response.headers_mut().insert(header::CONTENT_TYPE, value);
                         }
@@ -184,8 +220,72 @@ impl JmapHttp {
                     None => plain(StatusCode::NOT_FOUND, "not found\n"),
                 }
             }
+            (Method::GET, "/jmap/eventsource") => self.events(user, request.uri().query()),
             (Method::GET | Method::POST, _) => plain(StatusCode::NOT_FOUND, "not found\n"),
             _ => plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),
         }
+    }
+
+    /// Push over EventSource (RFC 8620 §7.3): a `state` event with the
+    /// account's StateChange at once and after each change, `ping` events
+    /// every `ping` seconds when asked, closing after the first state event
+    /// with `closeafter=state`.
+    fn events(self: &Arc<Self>, user: String, query: Option<&str>) -> Response<WebBody> {
+        let param = |name: &str| {
+            query.and_then(|q| {
+                q.split('&')
+                    .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+                    .map(str::to_owned)
+            })
+        };
+        let close_after_state = param("closeafter").as_deref() == Some("state");
+        let ping = param("ping")
+            .and_then(|p| p.parse::<u64>().ok())
+            .filter(|p| *p > 0)
+            .map(|p| Duration::from_secs(p.max(MIN_PING)));
+        let (tx, rx) = mpsc::channel::<Bytes>(8);
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut last = None;
+            loop {
+                let Ok(change) = this.jmap.state_change(&user).await else {
+                    break;
+                };
+                if last.as_ref() != Some(&change) {
+                    let event = format!("event: state\ndata: {change}\n\n");
+                    if tx.send(Bytes::from(event)).await.is_err() {
+                        break;
+                    }
+                    last = Some(change);
+                    if close_after_state {
+                        break;
+                    }
+                }
+                let ping_after = ping.unwrap_or(Duration::from_secs(86_400));
+                tokio::select! {
+                    _ = this.jmap.changed(&user) => {}
+                    _ = tokio::time::sleep(ping_after) => {
+                        if let Some(every) = ping {
+                            let event = format!("event: ping\ndata: {{\"interval\":{}}}\n\n", every.as_secs());
+                            if tx.send(Bytes::from(event)).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                    _ = tx.closed() => break,
+                }
+            }
+        });
+        let mut response = Response::new(WebBody::Events(rx));
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("text/event-stream"),
+        );
+        headers.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-cache"),
+        );
+        response
     }
 }

@@ -18,7 +18,7 @@ use tokio_rustls::TlsAcceptor;
 use tracing::info;
 
 use crate::acme::Acme;
-use crate::jmap_http::{JmapHttp, is_jmap_path};
+use crate::jmap_http::{JmapHttp, WebBody, is_jmap_path};
 use crate::queue::Queue;
 use crate::users::Directory;
 
@@ -114,7 +114,7 @@ impl WebService {
                 info!(service = "jmap", %peer, %method, path, status = response.status().as_u16(), "request");
                 return Ok::<_, Infallible>(response);
             }
-            Ok::<_, Infallible>(self.respond(&request, peer))
+            Ok::<_, Infallible>(self.respond(&request, peer).map(WebBody::Whole))
         });
         hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())

@@ -321,3 +321,38 @@ print(data[0][1].decode().strip())
     );
     assert!(server.log().contains("message submitted over JMAP"));
 }
+
+#[test]
+fn a_delivery_is_pushed_over_event_source_at_once() {
+    let server = MailServer::start(&[]);
+    let out = python(
+        r#"
+import os, signal, smtplib, threading, time
+from jmapc import Client
+signal.alarm(30)
+client = Client.create_with_password(host=os.environ["HOST"], user="alice", password="alice-pw")
+events = client.events
+first = next(events)
+before = first.data.changed[client.account_id]
+def deliver():
+    time.sleep(0.5)
+    s = smtplib.SMTP("localhost", int(os.environ["SMTP"]))
+    s.sendmail("bob@example.test", ["alice@example.test"], b"Subject: push\r\n\r\nnew mail\r\n")
+    s.quit()
+threading.Thread(target=deliver).start()
+started = time.monotonic()
+second = next(events)
+waited = time.monotonic() - started
+after = second.data.changed[client.account_id]
+assert after.email != before.email, (before, after)
+assert waited < 3, waited
+print("ok")
+"#,
+        &[
+            ("HOST", &format!("localhost:{}", server.ports.https)),
+            ("REQUESTS_CA_BUNDLE", server.cert().to_str().unwrap()),
+            ("SMTP", &server.ports.smtp.to_string()),
+        ],
+    );
+    assert_eq!(out.trim(), "ok");
+}
