@@ -56,6 +56,10 @@ pub struct JmapHttp {
     pub jmap: sansmail_jmap::Jmap,
     /// Who may log in.
     pub passwords: Arc<dyn Passwords>,
+    /// Failed logins and lockouts, shared with the other services.
+    pub guard: Arc<crate::limits::Guard>,
+    /// The data directory (API tokens).
+    pub data: std::path::PathBuf,
 }
 
 /// True for the paths JMAP answers.
@@ -95,14 +99,17 @@ fn unauthorized() -> Response<WebBody> {
     let mut response = plain(StatusCode::UNAUTHORIZED, "authentication required\n");
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,
-        header::HeaderValue::from_static("Basic realm=\"sansmail\", charset=\"UTF-8\""),
+        header::HeaderValue::from_static(
+            "Basic realm=\"sansmail\", charset=\"UTF-8\", Bearer realm=\"sansmail\"",
+        ),
     );
     response
 }
 
 impl JmapHttp {
-    /// The account a request's Basic credentials open, checked (with the
-    /// penalty delay on failure).
+    /// The account a request's credentials open: Basic (a password) or
+    /// Bearer (an API token from `mail-server token`), checked with the
+    /// penalty delay and lockout on failure.
     async fn user(&self, request: &Request<Incoming>, peer: SocketAddr) -> Option<String> {
         let value = request
             .headers()
@@ -110,6 +117,9 @@ impl JmapHttp {
             .to_str()
             .ok()?;
         let (scheme, encoded) = value.split_once(' ')?;
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return self.bearer(encoded.trim(), peer).await;
+        }
         if !scheme.eq_ignore_ascii_case("basic") {
             return None;
         }
@@ -119,6 +129,27 @@ impl JmapHttp {
         let text = String::from_utf8(decoded).ok()?;
         let (login, password) = text.split_once(':')?;
         accounts::login(&self.passwords, peer.ip(), login, password).await
+    }
+
+    /// The user of an API token; a wrong token counts as a failed login.
+    async fn bearer(&self, token: &str, peer: SocketAddr) -> Option<String> {
+        if self.guard.is_locked_out(peer.ip()) {
+            return None;
+        }
+        let user = crate::tokens::user_of(&self.data, token)
+            .filter(|u| self.passwords.account_of(u).is_some());
+        match user {
+            Some(user) => {
+                self.guard.record_login(peer.ip(), &user, true);
+                Some(user)
+            }
+            None => {
+                let delay = self.guard.record_login(peer.ip(), "(api token)", false);
+                crate::metrics::count("sansmail_auth_attempts_total", &[("outcome", "failure")]);
+                tokio::time::sleep(delay).await;
+                None
+            }
+        }
     }
 
     /// Answers one JMAP request; `base` is the URL prefix clients use.

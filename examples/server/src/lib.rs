@@ -36,5 +36,6 @@ pub mod server;
 pub mod smtp;
 pub mod tls;
 pub mod tls_reports;
+pub mod tokens;
 pub mod users;
 pub mod web;

@@ -347,6 +347,8 @@ pub async fn run(base: Settings, reread: Option<Reread>) -> Result<(), String> {
         )
         .with_submit(submitter),
         passwords: directory.clone(),
+        guard: guard.clone(),
+        data: data.clone(),
     });
     let web = Service::Web(Arc::new(
         WebService::new(acceptor.clone(), policy, directory.clone(), acme.clone()).with_jmap(jmap),

@@ -356,3 +356,61 @@ print("ok")
     );
     assert_eq!(out.trim(), "ok");
 }
+
+#[test]
+fn api_tokens_open_the_account_until_revoked() {
+    let server = MailServer::start(&[]);
+    let data = server.data();
+    let mail_server = |args: &[&str], input: &str| {
+        run(
+            Command::new(bin("mail-server"))
+                .args(args)
+                .arg("--data")
+                .arg(&data),
+            input.as_bytes(),
+            Duration::from_secs(60),
+        )
+    };
+    assert!(
+        mail_server(&["user", "add", "carol"], "carol-pw\n")
+            .status
+            .success()
+    );
+    let unknown = mail_server(&["token", "nobody"], "");
+    assert_eq!(unknown.status.code(), Some(1));
+    let issued = mail_server(&["token", "carol"], "");
+    assert!(issued.status.success(), "{issued:?}");
+    let token = String::from_utf8_lossy(&issued.stdout).trim().to_owned();
+    assert!(token.starts_with("smt_"), "{token}");
+    let stored = std::fs::read_to_string(data.join("tokens.json")).unwrap();
+    assert!(!stored.contains(&token[4..]), "only a digest is kept");
+
+    let session = |token: &str| {
+        python(
+            r#"
+import os
+from jmapc import Client
+try:
+    client = Client.create_with_api_token(host=os.environ["HOST"], api_token=os.environ["TOKEN"])
+    print(client.jmap_session.username)
+except Exception as e:
+    print("refused", type(e).__name__)
+"#,
+            &[
+                ("HOST", &format!("localhost:{}", server.ports.https)),
+                ("REQUESTS_CA_BUNDLE", server.cert().to_str().unwrap()),
+                ("TOKEN", token),
+            ],
+        )
+        .trim()
+        .to_owned()
+    };
+    assert_eq!(session(&token), "carol");
+    assert_eq!(session("smt_not-a-token"), "refused HTTPError");
+    let revoked = mail_server(&["token", "revoke", "carol"], "");
+    assert_eq!(
+        String::from_utf8_lossy(&revoked.stdout).trim(),
+        "1 token(s) of carol revoked"
+    );
+    assert_eq!(session(&token), "refused HTTPError");
+}

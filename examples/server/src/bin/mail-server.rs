@@ -17,6 +17,9 @@ const USAGE: &str = "usage: mail-server [--config FILE] [overrides...]
        mail-server mta-sts-record [--config FILE] [--hostname NAME]
                                               (the DNS records that publish the [mta_sts] policy)
        mail-server check-config [FILE]        (reads FILE, its certificate and keys; says what is wrong)
+       mail-server token USER | token revoke USER [--config FILE] [--data DIR]
+                                              (a JMAP API token for USER, printed once; or
+                                              remove all of USER's; kept as digests in DATA)
 
 Admin commands, acting on the server running on the data directory (of
 --config FILE or --data DIR) through its control socket DATA/control.sock:
@@ -85,6 +88,7 @@ fn main() {
         Some("dane-record") => return dane_record(raw.collect()),
         Some("mta-sts-record") => return mta_sts_record(raw.collect()),
         Some("check-config") => return check_config(raw.collect()),
+        Some("token") => return token(raw.collect()),
         Some(kind @ ("queue" | "user" | "reload" | "cert")) => {
             return admin_command(kind, raw.collect());
         }
@@ -171,6 +175,50 @@ fn read_password() -> String {
         args::exit_error("no password given on standard input");
     }
     line.trim_end_matches(['\r', '\n']).to_owned()
+}
+
+/// Issues or revokes a JMAP API token.
+fn token(words: Vec<String>) {
+    let mut positional = Vec::new();
+    let settings = subcommand_settings("token", words, |word, _| {
+        if word.starts_with('-') {
+            return Ok(false);
+        }
+        positional.push(word.to_owned());
+        Ok(true)
+    });
+    let data = &settings.data;
+    match positional
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["revoke", user] => match sansmail_server::tokens::revoke(data, user) {
+            Ok(n) => println!("{n} token(s) of {user} revoked"),
+            Err(e) => args::exit_error(e),
+        },
+        [user] => {
+            let known = settings.users.keys().any(|u| u.0 == *user)
+                || server_reread::managed_users(data)
+                    .unwrap_or_else(|e| args::exit_error(e))
+                    .contains_key(*user);
+            if !known {
+                args::exit_error(format!("no user {user} in the configuration or users.json"));
+            }
+            match sansmail_server::tokens::issue(data, user) {
+                Ok(token) => {
+                    println!("{token}");
+                    eprintln!("(printed only now; use it as `Authorization: Bearer TOKEN`)");
+                }
+                Err(e) => args::exit_error(e),
+            }
+        }
+        _ => args::exit_usage(
+            &UsageError("token takes USER, or revoke USER".into()),
+            USAGE,
+        ),
+    }
 }
 
 /// Reads a configuration file (or the defaults) the way the server would
