@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod changes;
 mod create;
 mod email;
 mod mailboxes;
@@ -79,6 +80,7 @@ pub struct Jmap {
     domains: Vec<String>,
     uploads: create::Uploads,
     submit: Option<Arc<dyn Submit>>,
+    history: changes::History,
 }
 
 /// What the methods of one request share besides the account.
@@ -139,6 +141,7 @@ impl Jmap {
             domains,
             uploads: create::Uploads::default(),
             submit: None,
+            history: changes::History::default(),
         }
     }
 
@@ -322,6 +325,13 @@ impl Jmap {
         let v = view.as_mut().expect("loaded above");
         let result = match name {
             "Mailbox/get" => mailboxes::get(v, &args, &self.limits),
+            "Mailbox/changes" => changes::changes(&self.history, user, v, &args, true),
+            "Email/changes" => changes::changes(&self.history, user, v, &args, false),
+            "Mailbox/set" => {
+                let result = mailboxes::set(v, &args, &self.limits).await;
+                *view = Some(self.load(user).await?);
+                result
+            }
             "Mailbox/query" => mailboxes::query(v, &args),
             "Thread/get" => email::thread_get(v, &args, &self.limits),
             "Email/get" => email::get(v, &args, &self.limits).await,
@@ -355,10 +365,13 @@ impl Jmap {
         })
     }
 
+    /// The account now; its state is remembered for `/changes`.
     async fn load(&self, user: &str) -> Result<AccountView, MethodError> {
-        AccountView::load(&self.store, user)
+        let view = AccountView::load(&self.store, user)
             .await
-            .map_err(|e| MethodError::new("serverFail", e.to_string()))
+            .map_err(|e| MethodError::new("serverFail", e.to_string()))?;
+        self.history.record(user, &view);
+        Ok(view)
     }
 
     /// The push StateChange object (RFC 8620 §7.1) for `user` now: the

@@ -186,3 +186,176 @@ pub(crate) fn query(view: &AccountView, args: &Map<String, Value>) -> MethodResu
         "ids": ids,
     }))
 }
+
+/// The full store name for `name` under the mailbox `parent` (an id).
+fn full_name(view: &AccountView, name: &str, parent: Option<&Value>) -> Result<String, String> {
+    if name.is_empty() || name.contains(sansmail_store::DELIMITER) {
+        return Err(format!(
+            "a name is not empty and holds no {:?}",
+            sansmail_store::DELIMITER
+        ));
+    }
+    match parent {
+        None | Some(Value::Null) => Ok(name.to_owned()),
+        Some(Value::String(id)) => {
+            let position = view.mailbox(id).ok_or(format!("no mailbox {id}"))?;
+            Ok(format!(
+                "{}{}{name}",
+                view.mailboxes[position].name,
+                sansmail_store::DELIMITER
+            ))
+        }
+        Some(_) => Err("parentId is an id or null".into()),
+    }
+}
+
+/// Mailbox/set: create (name, parentId), rename or move (name,
+/// parentId), destroy (refused for the inbox, and for a mailbox holding
+/// mail unless `onDestroyRemoveEmails`).
+pub(crate) async fn set(
+    view: &AccountView,
+    args: &Map<String, Value>,
+    limits: &Limits,
+) -> MethodResult {
+    let old_state = view.session_state();
+    if let Some(expected) = args.get("ifInState").and_then(Value::as_str)
+        && expected != old_state
+    {
+        return Err(MethodError::new("stateMismatch", "the state has moved on"));
+    }
+    let count = ["create", "update"]
+        .iter()
+        .filter_map(|k| args.get(*k).and_then(Value::as_object).map(Map::len))
+        .sum::<usize>()
+        + args
+            .get("destroy")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+    if count > limits.max_objects_in_set {
+        return Err(MethodError::new("requestTooLarge", "too many mailboxes"));
+    }
+    let error = |kind: &str, why: String| json!({"type": kind, "description": why});
+    let (mut created, mut not_created) = (Map::new(), Map::new());
+    for (cid, object) in args
+        .get("create")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let result = async {
+            let name = object
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or("name is required")?;
+            let full = full_name(view, name, object.get("parentId"))?;
+            view.account
+                .create(&full)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mailbox = view.account.open(&full).await.map_err(|e| e.to_string())?;
+            Ok::<_, String>(mailbox.id().to_string())
+        }
+        .await;
+        match result {
+            Ok(id) => {
+                created.insert(
+                    cid.clone(),
+                    json!({"id": id, "totalEmails": 0, "unreadEmails": 0, "totalThreads": 0, "unreadThreads": 0}),
+                );
+            }
+            Err(why) => {
+                not_created.insert(cid.clone(), error("invalidProperties", why));
+            }
+        }
+    }
+    let (mut updated, mut not_updated) = (Map::new(), Map::new());
+    for (id, patch) in args
+        .get("update")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let result = async {
+            let position = view.mailbox(id).ok_or(format!("no mailbox {id}"))?;
+            let current = &view.mailboxes[position];
+            let (name, parent) = AccountView::split_name(&current.name);
+            let name = patch.get("name").and_then(Value::as_str).unwrap_or(name);
+            let parent_id = match patch.get("parentId") {
+                Some(value) => value.clone(),
+                None => parent
+                    .and_then(|p| view.mailboxes.iter().find(|m| m.name == p))
+                    .map_or(Value::Null, |m| Value::from(m.id.to_string())),
+            };
+            let full = full_name(view, name, Some(&parent_id))?;
+            if full != current.name {
+                if current.role == Some("inbox") {
+                    return Err("the inbox keeps its name".to_owned());
+                }
+                view.account
+                    .rename(&current.name, &full)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                updated.insert(id.clone(), Value::Null);
+            }
+            Err(why) => {
+                not_updated.insert(id.clone(), error("invalidProperties", why));
+            }
+        }
+    }
+    let remove_emails = args
+        .get("onDestroyRemoveEmails")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let (mut destroyed, mut not_destroyed) = (Vec::new(), Map::new());
+    for id in args
+        .get("destroy")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        let Some(position) = view.mailbox(id) else {
+            not_destroyed.insert(id.to_owned(), error("notFound", format!("no mailbox {id}")));
+            continue;
+        };
+        let mailbox = &view.mailboxes[position];
+        let holds_mail = view
+            .emails
+            .iter()
+            .any(|e| e.places.iter().any(|(p, _)| *p == position));
+        if mailbox.role == Some("inbox") {
+            not_destroyed.insert(id.to_owned(), error("forbidden", "the inbox stays".into()));
+        } else if holds_mail && !remove_emails {
+            not_destroyed.insert(
+                id.to_owned(),
+                error(
+                    "mailboxHasEmail",
+                    "it holds mail (onDestroyRemoveEmails)".into(),
+                ),
+            );
+        } else {
+            match view.account.delete(&mailbox.name).await {
+                Ok(()) => destroyed.push(Value::from(id)),
+                Err(e) => {
+                    not_destroyed.insert(id.to_owned(), error("serverFail", e.to_string()));
+                }
+            }
+        }
+    }
+    Ok(json!({
+        "oldState": old_state,
+        "newState": view.session_state(),
+        "created": created,
+        "updated": updated,
+        "destroyed": destroyed,
+        "notCreated": not_created,
+        "notUpdated": not_updated,
+        "notDestroyed": not_destroyed,
+    }))
+}

@@ -64,8 +64,18 @@ impl EmailView {
     }
 }
 
+/// Fingerprints of an account at one state, for `/changes`.
+pub(crate) struct Snapshot {
+    /// Email id → fingerprint.
+    pub emails: HashMap<EmailId, u64>,
+    /// Mailbox id → fingerprint.
+    pub mailboxes: HashMap<MailboxId, u64>,
+}
+
 /// The account as one request sees it.
 pub(crate) struct AccountView {
+    /// The account.
+    pub account: Arc<sansmail_store::Account>,
     /// Its selectable folders.
     pub mailboxes: Vec<MailboxView>,
     /// Its emails, newest first.
@@ -133,6 +143,7 @@ impl AccountView {
         emails.sort_by(|a, b| (b.received, b.places[0]).cmp(&(a.received, a.places[0])));
         let by_id = emails.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
         Ok(AccountView {
+            account,
             mailboxes,
             emails,
             by_id,
@@ -164,6 +175,54 @@ impl AccountView {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()
+    }
+
+    /// What `/changes` compares: a fingerprint of each email (its
+    /// mailboxes and keywords) and of each mailbox (name and counts).
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let hash = |parts: &[&[u8]]| {
+            let mut digest = Sha256::new();
+            for p in parts {
+                digest.update(p);
+                digest.update([0]);
+            }
+            u64::from_be_bytes(digest.finalize()[..8].try_into().expect("8 octets"))
+        };
+        let emails = self
+            .emails
+            .iter()
+            .map(|e| {
+                let mut places: Vec<String> = e
+                    .places
+                    .iter()
+                    .map(|(p, _)| self.mailboxes[*p].id.to_string())
+                    .collect();
+                places.sort();
+                let keywords = e.jmap_keywords().join(" ");
+                (
+                    e.id,
+                    hash(&[places.join(" ").as_bytes(), keywords.as_bytes()]),
+                )
+            })
+            .collect();
+        let mailboxes = self
+            .mailboxes
+            .iter()
+            .enumerate()
+            .map(|(position, m)| {
+                let (total, unread) = self.emails.iter().fold((0u64, 0u64), |(t, u), e| {
+                    if e.places.iter().any(|(p, _)| *p == position) {
+                        let unseen = e.system & SystemFlag::Seen.bit() == 0;
+                        (t + 1, u + u64::from(unseen))
+                    } else {
+                        (t, u)
+                    }
+                });
+                let counts = format!("{total} {unread} {}", m.subscribed);
+                (m.id, hash(&[m.name.as_bytes(), counts.as_bytes()]))
+            })
+            .collect();
+        Snapshot { emails, mailboxes }
     }
 
     /// The last level of a folder's name, and its parent's full name.

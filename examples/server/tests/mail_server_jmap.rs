@@ -414,3 +414,71 @@ except Exception as e:
     );
     assert_eq!(session(&token), "refused HTTPError");
 }
+
+#[test]
+fn mailboxes_are_made_and_changes_are_told_since_a_state() {
+    let server = MailServer::start(&[]);
+    let out = python(
+        r#"
+import os, imaplib, smtplib, ssl
+from jmapc import Client, Mailbox, MailboxQueryFilterCondition
+from jmapc.methods import MailboxGet, MailboxSet, MailboxChanges, EmailChanges, EmailGet, EmailQuery, EmailSet
+
+client = Client.create_with_password(host=os.environ["HOST"], user="alice", password="alice-pw")
+start = client.request(EmailGet(ids=[])).state
+
+made = client.request(MailboxSet(create={"p": Mailbox(name="Projects")}))
+projects = made.created["p"].id
+made = client.request(MailboxSet(create={"y": Mailbox(name="2026", parent_id=projects)}))
+year = made.created["y"].id
+bad = client.request(MailboxSet(create={"x": Mailbox(name="a.b")}))
+assert bad.not_created["x"].type == "invalidProperties", bad
+mailboxes = {m.id: m for m in client.request(MailboxGet(ids=None)).data}
+assert mailboxes[year].parent_id == projects and mailboxes[year].name == "2026"
+
+s = smtplib.SMTP("localhost", int(os.environ["SMTP"]))
+s.sendmail("bob@example.test", ["alice@example.test"], b"Subject: one\r\n\r\nfirst\r\n")
+s.sendmail("bob@example.test", ["alice@example.test"], b"Subject: two\r\n\r\nsecond\r\n")
+s.quit()
+changes = client.request(EmailChanges(since_state=start))
+assert len(changes.created) == 2 and not changes.updated and not changes.destroyed, changes
+mid = changes.new_state
+first, second = changes.created
+client.request(EmailSet(update={first: {"keywords/$seen": True}, second: {"mailboxIds": {year: True}}}))
+client.request(EmailSet(destroy=[first]))
+changes = client.request(EmailChanges(since_state=mid))
+assert changes.destroyed == [first] and changes.updated == [second] and not changes.created, changes
+boxes = client.request(MailboxChanges(since_state=start))
+assert projects in boxes.created and year in boxes.created, boxes
+old = client.request(EmailChanges(since_state="nonsense"), raise_errors=False)
+assert old.type == "cannotCalculateChanges", old
+
+renamed = client.request(MailboxSet(update={projects: {"name": "Work"}}))
+assert projects in renamed.updated, renamed
+full = client.request(MailboxSet(destroy=[year]))
+assert full.not_destroyed[year].type == "mailboxHasEmail", full
+inbox = client.request(MailboxGet(ids=None)).data
+inbox_id = [m.id for m in inbox if m.role == "inbox"][0]
+assert client.request(MailboxSet(destroy=[inbox_id])).not_destroyed[inbox_id].type == "forbidden"
+
+m = imaplib.IMAP4_SSL("localhost", int(os.environ["IMAPS"]), ssl_context=ssl.create_default_context(cafile=os.environ["REQUESTS_CA_BUNDLE"]))
+m.login("alice", "alice-pw")
+names = b" ".join(l for l in m.list()[1])
+assert b"Work.2026" in names and b"Projects" not in names, names
+m.select("Work.2026")
+typ, data = m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+assert b"Subject: two" in data[0][1], data
+m.logout()
+gone = client.request(MailboxSet(destroy=[year], on_destroy_remove_emails=True))
+assert gone.destroyed == [year], gone
+print("ok")
+"#,
+        &[
+            ("HOST", &format!("localhost:{}", server.ports.https)),
+            ("REQUESTS_CA_BUNDLE", server.cert().to_str().unwrap()),
+            ("SMTP", &server.ports.smtp.to_string()),
+            ("IMAPS", &server.ports.imaps.to_string()),
+        ],
+    );
+    assert_eq!(out.trim(), "ok");
+}
