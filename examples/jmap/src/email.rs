@@ -649,26 +649,7 @@ pub(crate) async fn set(
     limits: &Limits,
     ctx: &mut crate::Context<'_>,
 ) -> MethodResult {
-    let old_state = view.session_state();
-    if let Some(expected) = args.get("ifInState").and_then(Value::as_str)
-        && expected != old_state
-    {
-        return Err(MethodError::new("stateMismatch", "the state has moved on"));
-    }
-    let count = ["create", "update"]
-        .iter()
-        .filter_map(|k| args.get(*k).and_then(Value::as_object).map(Map::len))
-        .sum::<usize>()
-        + args
-            .get("destroy")
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
-    if count > limits.max_objects_in_set {
-        return Err(MethodError::new(
-            "requestTooLarge",
-            format!("more than {} objects", limits.max_objects_in_set),
-        ));
-    }
+    let old_state = crate::mailboxes::set_preamble(view, args, limits)?;
     let set_error =
         |kind: &str, description: String| json!({"type": kind, "description": description});
     let (mut created, mut not_created) = (Map::new(), Map::new());

@@ -187,6 +187,36 @@ pub(crate) fn query(view: &AccountView, args: &Map<String, Value>) -> MethodResu
     }))
 }
 
+/// What every `/set` checks first: `ifInState` against the state now, and
+/// the number of objects against the limit; gives the state now.
+pub(crate) fn set_preamble(
+    view: &AccountView,
+    args: &Map<String, Value>,
+    limits: &Limits,
+) -> Result<String, MethodError> {
+    let old_state = view.session_state();
+    if let Some(expected) = args.get("ifInState").and_then(Value::as_str)
+        && expected != old_state
+    {
+        return Err(MethodError::new("stateMismatch", "the state has moved on"));
+    }
+    let count = ["create", "update"]
+        .iter()
+        .filter_map(|k| args.get(*k).and_then(Value::as_object).map(Map::len))
+        .sum::<usize>()
+        + args
+            .get("destroy")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+    if count > limits.max_objects_in_set {
+        return Err(MethodError::new(
+            "requestTooLarge",
+            format!("more than {} objects", limits.max_objects_in_set),
+        ));
+    }
+    Ok(old_state)
+}
+
 /// The full store name for `name` under the mailbox `parent` (an id).
 fn full_name(view: &AccountView, name: &str, parent: Option<&Value>) -> Result<String, String> {
     if name.is_empty() || name.contains(sansmail_store::DELIMITER) {
@@ -217,23 +247,7 @@ pub(crate) async fn set(
     args: &Map<String, Value>,
     limits: &Limits,
 ) -> MethodResult {
-    let old_state = view.session_state();
-    if let Some(expected) = args.get("ifInState").and_then(Value::as_str)
-        && expected != old_state
-    {
-        return Err(MethodError::new("stateMismatch", "the state has moved on"));
-    }
-    let count = ["create", "update"]
-        .iter()
-        .filter_map(|k| args.get(*k).and_then(Value::as_object).map(Map::len))
-        .sum::<usize>()
-        + args
-            .get("destroy")
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
-    if count > limits.max_objects_in_set {
-        return Err(MethodError::new("requestTooLarge", "too many mailboxes"));
-    }
+    let old_state = set_preamble(view, args, limits)?;
     let error = |kind: &str, why: String| json!({"type": kind, "description": why});
     let (mut created, mut not_created) = (Map::new(), Map::new());
     for (cid, object) in args
