@@ -443,7 +443,8 @@ s.quit()
 changes = client.request(EmailChanges(since_state=start))
 assert len(changes.created) == 2 and not changes.updated and not changes.destroyed, changes
 mid = changes.new_state
-first, second = changes.created
+by_subject = {e.subject: e.id for e in client.request(EmailGet(ids=changes.created, properties=["subject"])).data}
+first, second = by_subject["one"], by_subject["two"]
 client.request(EmailSet(update={first: {"keywords/$seen": True}, second: {"mailboxIds": {year: True}}}))
 client.request(EmailSet(destroy=[first]))
 changes = client.request(EmailChanges(since_state=mid))
