@@ -67,7 +67,7 @@ def main():
     ports = {name: free_port() for name in ["smtp", "imaps", "https"]}
     at = lambda p: f"127.0.0.1:{p}"
     server = subprocess.Popen(
-        [BINARY, "--data", os.path.join(work, "data"), "--hostname", "localhost",
+        [BINARY, "--data", os.path.join(work, "data"), "--hostname", "mail.example.test",
          "--domain", "example.test", "--user", "alice:alice-pw",
          "--smtp", at(ports["smtp"]), "--imaps", at(ports["imaps"]), "--https", at(ports["https"]),
          "--submission", "off", "--submissions", "off", "--imap", "off",
@@ -86,6 +86,7 @@ def main():
         http = requests.Session()
         http.auth = ("alice", "alice-pw")
         http.verify = cert
+        http.trust_env = False  # REQUESTS_CA_BUNDLE would override `verify`
         base = f"https://localhost:{ports['https']}"
         session = http.get(f"{base}/.well-known/jmap").json()
         account = session["primaryAccounts"]["urn:ietf:params:jmap:mail"]
@@ -144,7 +145,10 @@ def main():
             print(f"{name:24} {rate:11.0f} {p50:8.2f} {p90:8.2f} {p99:8.2f}")
     finally:
         server.terminate()
-        server.wait(30)
+        try:
+            server.wait(40)
+        except subprocess.TimeoutExpired:
+            server.kill()
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -461,9 +461,18 @@ pub(crate) async fn query(view: &AccountView, args: &Map<String, Value>) -> Meth
                 .get("isAscending")
                 .and_then(Value::as_bool)
                 .unwrap_or(true);
+            // Ties keep arrival order (mailbox, then UID), whichever way.
+            let order = |a: &&EmailView, b: &&EmailView, primary: std::cmp::Ordering| {
+                let ordering = primary.then(a.places[0].cmp(&b.places[0]));
+                if ascending {
+                    ordering
+                } else {
+                    ordering.reverse()
+                }
+            };
             match property {
-                "receivedAt" => found.sort_by_key(|e| e.received),
-                "size" => found.sort_by_key(|e| e.size),
+                "receivedAt" => found.sort_by(|a, b| order(a, b, a.received.cmp(&b.received))),
+                "size" => found.sort_by(|a, b| order(a, b, a.size.cmp(&b.size))),
                 "subject" => {
                     for e in &found {
                         if !subjects.contains_key(&e.id.to_string())
@@ -474,9 +483,10 @@ pub(crate) async fn query(view: &AccountView, args: &Map<String, Value>) -> Meth
                         }
                     }
                     found.sort_by(|a, b| {
-                        subjects
+                        let primary = subjects
                             .get(&a.id.to_string())
-                            .cmp(&subjects.get(&b.id.to_string()))
+                            .cmp(&subjects.get(&b.id.to_string()));
+                        order(a, b, primary)
                     });
                 }
                 other => {
@@ -485,9 +495,6 @@ pub(crate) async fn query(view: &AccountView, args: &Map<String, Value>) -> Meth
                         format!("sorting by {other} is not supported"),
                     ));
                 }
-            }
-            if !ascending {
-                found.reverse();
             }
         }
     }
