@@ -17,7 +17,7 @@ use instant_acme::{
     Account, AccountCredentials, AuthorizationStatus, ChallengeType, Identifier, NewAccount,
     NewOrder, OrderStatus, RetryPolicy,
 };
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::config;
@@ -39,8 +39,6 @@ pub struct Acme {
     http_answers: Mutex<HashMap<String, String>>,
     /// One order at a time.
     ordering: tokio::sync::Mutex<()>,
-    /// Asks the background task to renew now.
-    renew_now: Notify,
 }
 
 impl Acme {
@@ -69,7 +67,6 @@ impl Acme {
             certificates,
             http_answers: Mutex::default(),
             ordering: tokio::sync::Mutex::new(()),
-            renew_now: Notify::new(),
         }))
     }
 
@@ -96,11 +93,6 @@ impl Acme {
             .cloned()
     }
 
-    /// Asks the background task to renew at once.
-    pub fn renew_soon(&self) {
-        self.renew_now.notify_one();
-    }
-
     /// Renews whenever the certificate is missing, does not cover the
     /// domains or is within `renew_days` of expiry; until `stop`.
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
@@ -118,16 +110,9 @@ impl Acme {
                     }
                 },
             };
-            let renew_now = tokio::select! {
-                _ = tokio::time::sleep(wait.min(CHECK_EVERY)) => false,
-                _ = self.renew_now.notified() => true,
+            tokio::select! {
+                _ = tokio::time::sleep(wait.min(CHECK_EVERY)) => {}
                 _ = stop.changed() => return,
-            };
-            if renew_now {
-                match self.renew().await {
-                    Ok(summary) => info!(%summary, "ACME certificate renewed on request"),
-                    Err(e) => warn!(error = %e, "ACME renewal on request failed"),
-                }
             }
         }
     }

@@ -104,11 +104,6 @@ impl Certificates {
         Ok(())
     }
 
-    /// The leaf certificate presented now.
-    pub fn leaf(&self) -> CertificateDer<'static> {
-        self.current.read().unwrap_or_else(|e| e.into_inner()).cert[0].clone()
-    }
-
     /// A server configuration presenting whatever is current.
     pub fn server_config(self: &Arc<Self>) -> io::Result<Arc<rustls::ServerConfig>> {
         let config = rustls::ServerConfig::builder_with_provider(provider())

@@ -101,11 +101,6 @@ impl Directory {
             .clone()
     }
 
-    /// The local domains.
-    pub fn domains(&self) -> Vec<String> {
-        self.accounts().domains.clone()
-    }
-
     /// True when mail for `domain` is delivered here.
     pub fn is_local_domain(&self, domain: &str) -> bool {
         self.accounts()
