@@ -45,6 +45,11 @@ command -v ldns-signzone >/dev/null || missing+=(ldnsutils)
 [ -x /usr/bin/pebble ] || missing+=(pebble)
 # systemd-analyze rates the hardening of the packaged unit file, offline.
 command -v systemd-analyze >/dev/null || missing+=(systemd)
+# The webmail in a real browser: Chromium, its driver, and Selenium for
+# Debian's own python3 (/usr/bin/python3, which the browser test runs).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+/usr/bin/python3 -c 'import selenium' 2>/dev/null || missing+=(python3-selenium)
 # Dovecot's imaptest (compliance and stress) is built against dovecot-dev.
 [ -f /usr/include/dovecot/config.h ] || missing+=(dovecot-dev)
 command -v autoreconf >/dev/null || missing+=(autoconf automake)

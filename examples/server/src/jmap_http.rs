@@ -60,6 +60,8 @@ pub struct JmapHttp {
     pub guard: Arc<crate::limits::Guard>,
     /// The data directory (API tokens).
     pub data: std::path::PathBuf,
+    /// The webmail's logged-in sessions (cookie and CSRF token).
+    pub sessions: crate::webmail::Sessions,
 }
 
 /// True for the paths JMAP answers.
@@ -111,11 +113,10 @@ impl JmapHttp {
     /// Bearer (an API token from `mail-server token`), checked with the
     /// penalty delay and lockout on failure.
     async fn user(&self, request: &Request<Incoming>, peer: SocketAddr) -> Option<String> {
-        let value = request
-            .headers()
-            .get(header::AUTHORIZATION)?
-            .to_str()
-            .ok()?;
+        let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+            return self.sessions.user_of(request);
+        };
+        let value = value.to_str().ok()?;
         let (scheme, encoded) = value.split_once(' ')?;
         if scheme.eq_ignore_ascii_case("bearer") {
             return self.bearer(encoded.trim(), peer).await;

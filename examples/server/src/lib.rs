@@ -39,3 +39,4 @@ pub mod tls_reports;
 pub mod tokens;
 pub mod users;
 pub mod web;
+pub mod webmail;

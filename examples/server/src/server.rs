@@ -349,6 +349,7 @@ pub async fn run(base: Settings, reread: Option<Reread>) -> Result<(), String> {
         passwords: directory.clone(),
         guard: guard.clone(),
         data: data.clone(),
+        sessions: Default::default(),
     });
     let web = Service::Web(Arc::new(
         WebService::new(acceptor.clone(), policy, directory.clone(), acme.clone()).with_jmap(jmap),

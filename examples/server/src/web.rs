@@ -1,7 +1,8 @@
 //! The web listener: HTTP/1.1 over TLS (and, behind a TLS proxy, without),
 //! serving our MTA-STS policy at `https://mta-sts.DOMAIN/.well-known/mta-sts.txt`
 //! for each local domain (RFC 8461 §3.3) and the answers to ACME HTTP-01
-//! challenges; and the metrics listener, serving `/metrics`.
+//! challenges, JMAP and the webmail; and the metrics listener, serving
+//! `/metrics`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -21,6 +22,7 @@ use crate::acme::Acme;
 use crate::jmap_http::{JmapHttp, WebBody, is_jmap_path};
 use crate::queue::Queue;
 use crate::users::Directory;
+use crate::webmail::{Webmail, is_webmail_path};
 
 /// How long a client may take to send a request's header.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -41,6 +43,8 @@ pub struct WebService {
     metrics: Option<Arc<Queue>>,
     /// JMAP, when the server offers it.
     jmap: Option<Arc<JmapHttp>>,
+    /// The webmail, beside JMAP.
+    webmail: Option<Arc<Webmail>>,
 }
 
 impl WebService {
@@ -59,11 +63,13 @@ impl WebService {
             acme,
             metrics: None,
             jmap: None,
+            webmail: None,
         }
     }
 
-    /// Serves JMAP too.
+    /// Serves JMAP too, and the webmail at `/`.
     pub fn with_jmap(mut self, jmap: Arc<JmapHttp>) -> Self {
+        self.webmail = Some(Arc::new(Webmail { jmap: jmap.clone() }));
         self.jmap = Some(jmap);
         self
     }
@@ -112,6 +118,14 @@ impl WebService {
                     .respond(request, peer, &format!("{scheme}://{host}"))
                     .await;
                 info!(service = "jmap", %peer, %method, path, status = response.status().as_u16(), "request");
+                return Ok::<_, Infallible>(response);
+            }
+            if let Some(webmail) = &self.webmail
+                && is_webmail_path(request.uri().path())
+            {
+                let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+                let response = webmail.respond(request, peer).await;
+                info!(service = "webmail", %peer, %method, path, status = response.status().as_u16(), "request");
                 return Ok::<_, Infallible>(response);
             }
             Ok::<_, Infallible>(self.respond(&request, peer).map(WebBody::Whole))
