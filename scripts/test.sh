@@ -89,6 +89,8 @@ python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q pyyaml
 python3 -c "import dkim, authres" 2>/dev/null || python3 -m pip install -q dkimpy authres
 # jmapc, a Python JMAP client library, is the JMAP peer.
 python3 -c "import jmapc" 2>/dev/null || python3 -m pip install -q jmapc
+# websockets, Python's WebSocket library, is the JMAP-over-WebSocket peer.
+python3 -c "import websockets.sync.client" 2>/dev/null || python3 -m pip install -q websockets
 # pyspf (with dnspython) is the SPF peer over the test zone.
 python3 -c "import spf, dns.resolver" 2>/dev/null || python3 -m pip install -q pyspf dnspython
 if [ ! -x "$exim_root/usr/sbin/exim4" ]; then

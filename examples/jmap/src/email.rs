@@ -436,10 +436,14 @@ async fn matches(
     Ok(true)
 }
 
-/// Email/query: the standard filters (mailbox, keywords, size, dates,
-/// from/to/cc/bcc/subject/body/text) and operators, sorted by
-/// receivedAt, size or subject, with position, limit and collapseThreads.
-pub(crate) async fn query(view: &AccountView, args: &Map<String, Value>) -> MethodResult {
+/// The whole result of an Email/query: the standard filters (mailbox,
+/// keywords, size, dates, from/to/cc/bcc/subject/body/text) and operators,
+/// sorted by receivedAt, size or subject, one email per thread with
+/// collapseThreads.
+pub(crate) async fn results(
+    view: &AccountView,
+    args: &Map<String, Value>,
+) -> Result<Vec<String>, MethodError> {
     let mut found: Vec<&EmailView> = Vec::new();
     for email in &view.emails {
         let keep = match args.get("filter") {
@@ -502,30 +506,7 @@ pub(crate) async fn query(view: &AccountView, args: &Map<String, Value>) -> Meth
         let mut seen = HashSet::new();
         found.retain(|e| seen.insert(e.thread));
     }
-    let total = found.len();
-    let position = match args.get("position").and_then(Value::as_i64).unwrap_or(0) {
-        p if p < 0 => total.saturating_sub(p.unsigned_abs() as usize),
-        p => (p as usize).min(total),
-    };
-    let limit = args
-        .get("limit")
-        .and_then(Value::as_u64)
-        .map_or(total, |l| l as usize);
-    let ids: Vec<String> = found[position..]
-        .iter()
-        .take(limit)
-        .map(|e| e.id.to_string())
-        .collect();
-    let mut out = json!({
-        "queryState": view.session_state(),
-        "canCalculateChanges": false,
-        "position": position,
-        "ids": ids,
-    });
-    if args.get("calculateTotal").and_then(Value::as_bool) == Some(true) {
-        out["total"] = Value::from(total);
-    }
-    Ok(out)
+    Ok(found.iter().map(|e| e.id.to_string()).collect())
 }
 
 /// The flags a JMAP keyword stands for.

@@ -22,6 +22,7 @@ mod changes;
 mod create;
 mod email;
 mod mailboxes;
+mod query;
 pub mod request;
 mod view;
 
@@ -43,6 +44,8 @@ pub const CORE: &str = "urn:ietf:params:jmap:core";
 pub const MAIL: &str = "urn:ietf:params:jmap:mail";
 /// The submission capability.
 pub const SUBMISSION: &str = "urn:ietf:params:jmap:submission";
+/// The WebSocket capability (RFC 8887).
+pub const WEBSOCKET: &str = "urn:ietf:params:jmap:websocket";
 
 /// The limits announced in the session object and enforced.
 #[derive(Clone, Debug)]
@@ -81,6 +84,7 @@ pub struct Jmap {
     uploads: create::Uploads,
     submit: Option<Arc<dyn Submit>>,
     history: changes::History,
+    queries: query::QueryHistory,
 }
 
 /// What the methods of one request share besides the account.
@@ -142,6 +146,7 @@ impl Jmap {
             uploads: create::Uploads::default(),
             submit: None,
             history: changes::History::default(),
+            queries: query::QueryHistory::default(),
         }
     }
 
@@ -198,6 +203,10 @@ impl Jmap {
                 },
                 MAIL: {},
                 SUBMISSION: {},
+                WEBSOCKET: {
+                    "url": format!("{}/jmap/ws", base.replacen("http", "ws", 1)),
+                    "supportsPush": true,
+                },
             },
             "accounts": {
                 id.clone(): {
@@ -211,7 +220,7 @@ impl Jmap {
                             "maxMailboxDepth": 10,
                             "maxSizeMailboxName": 200,
                             "maxSizeAttachmentsPerEmail": 50_000_000,
-                            "emailQuerySortOptions": ["receivedAt", "size", "subject", "from", "to", "sentAt"],
+                            "emailQuerySortOptions": ["receivedAt", "size", "subject"],
                             "mayCreateTopLevelMailbox": true,
                         },
                         SUBMISSION: {"maxDelayedSend": 0, "submissionExtensions": {}},
@@ -332,10 +341,30 @@ impl Jmap {
                 *view = Some(self.load(user).await?);
                 result
             }
-            "Mailbox/query" => mailboxes::query(v, &args),
+            "Mailbox/query" => query::window(
+                &self.queries,
+                user,
+                name,
+                &args,
+                mailboxes::results(v, &args),
+            ),
+            "Mailbox/queryChanges" => query::changes(
+                &self.queries,
+                user,
+                "Mailbox/query",
+                &args,
+                mailboxes::results(v, &args),
+            ),
             "Thread/get" => email::thread_get(v, &args, &self.limits),
             "Email/get" => email::get(v, &args, &self.limits).await,
-            "Email/query" => email::query(v, &args).await,
+            "Email/query" => {
+                let ids = email::results(v, &args).await?;
+                query::window(&self.queries, user, name, &args, ids)
+            }
+            "Email/queryChanges" => {
+                let ids = email::results(v, &args).await?;
+                query::changes(&self.queries, user, "Email/query", &args, ids)
+            }
             "Email/set" => {
                 let result = email::set(v, &args, &self.limits, context).await;
                 *view = Some(self.load(user).await?);

@@ -138,10 +138,10 @@ pub(crate) fn get(view: &AccountView, args: &Map<String, Value>, limits: &Limits
     Ok(json!({"state": view.session_state(), "list": list, "notFound": not_found}))
 }
 
-/// Mailbox/query: filters `role`, `hasAnyRole`, `name` (contains,
-/// case-insensitive), `parentId`, `isSubscribed`; sorted by sortOrder
-/// then name.
-pub(crate) fn query(view: &AccountView, args: &Map<String, Value>) -> MethodResult {
+/// The whole result of a Mailbox/query: filters `role`, `hasAnyRole`,
+/// `name` (contains, case-insensitive), `parentId`, `isSubscribed`; sorted
+/// by sortOrder then name.
+pub(crate) fn results(view: &AccountView, args: &Map<String, Value>) -> Vec<String> {
     let filter = args.get("filter").and_then(Value::as_object);
     let mut positions: Vec<usize> = (0..view.mailboxes.len())
         .filter(|&p| {
@@ -174,17 +174,10 @@ pub(crate) fn query(view: &AccountView, args: &Map<String, Value>) -> MethodResu
             m.name.to_lowercase(),
         )
     });
-    let ids: Vec<String> = positions
+    positions
         .iter()
         .map(|&p| view.mailboxes[p].id.to_string())
-        .collect();
-    Ok(json!({
-        "queryState": view.session_state(),
-        "canCalculateChanges": false,
-        "position": 0,
-        "total": ids.len(),
-        "ids": ids,
-    }))
+        .collect()
 }
 
 /// What every `/set` checks first: `ifInState` against the state now, and

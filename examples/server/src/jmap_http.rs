@@ -1,7 +1,8 @@
 //! JMAP over HTTP on the web listener (RFC 8620 §2, §3.1, §6.2): the
 //! session resource at `/.well-known/jmap` and `/jmap/session`, the API at
 //! `POST /jmap/api`, blob upload at `POST /jmap/upload/{accountId}` and
-//! download at `/jmap/download/...`; HTTP Basic
+//! download at `/jmap/download/...`, push over EventSource at
+//! `/jmap/eventsource` and over WebSocket at `/jmap/ws` (RFC 8887); HTTP Basic
 //! authentication through the same login check (penalties, lockouts) as
 //! the other services.
 
@@ -253,8 +254,197 @@ impl JmapHttp {
                 }
             }
             (Method::GET, "/jmap/eventsource") => self.events(user, request.uri().query()),
+            (Method::GET, "/jmap/ws") => self.websocket(user, request),
             (Method::GET | Method::POST, _) => plain(StatusCode::NOT_FOUND, "not found\n"),
             _ => plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),
+        }
+    }
+
+    /// JMAP over WebSocket (RFC 8887): the upgrade (with the `jmap`
+    /// subprotocol; from our own origin when a browser names one), then
+    /// Request objects answered by Response or RequestError objects, and
+    /// StateChange pushes between `WebSocketPushEnable` and
+    /// `WebSocketPushDisable`.
+    fn websocket(
+        self: &Arc<Self>,
+        user: String,
+        mut request: Request<Incoming>,
+    ) -> Response<WebBody> {
+        let headers = request.headers();
+        let has = |name: header::HeaderName, token: &str| {
+            headers.get_all(name).iter().any(|v| {
+                v.to_str()
+                    .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+            })
+        };
+        if !has(header::UPGRADE, "websocket") || !has(header::CONNECTION, "upgrade") {
+            return plain(
+                StatusCode::BAD_REQUEST,
+                "a WebSocket upgrade is expected here\n",
+            );
+        }
+        if !has(header::SEC_WEBSOCKET_PROTOCOL, "jmap") {
+            return plain(
+                StatusCode::BAD_REQUEST,
+                "the jmap subprotocol is required\n",
+            );
+        }
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let foreign = headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|o| o.split_once("://").map_or("", |(_, a)| a) != host);
+        if foreign {
+            return plain(StatusCode::FORBIDDEN, "WebSocket from another origin\n");
+        }
+        let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
+            return plain(StatusCode::BAD_REQUEST, "no Sec-WebSocket-Key\n");
+        };
+        let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+        let upgrade = hyper::upgrade::on(&mut request);
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Ok(upgraded) = upgrade.await {
+                let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+                    .max_message_size(Some(this.jmap.limits().max_size_request));
+                let socket = tokio_tungstenite::WebSocketStream::from_raw_socket(
+                    hyper_util::rt::TokioIo::new(upgraded),
+                    tokio_tungstenite::tungstenite::protocol::Role::Server,
+                    Some(config),
+                )
+                .await;
+                this.websocket_session(&user, socket).await;
+            }
+        });
+        let mut response = Response::new(WebBody::Whole(Full::new(Bytes::new())));
+        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        let headers = response.headers_mut();
+        headers.insert(
+            header::UPGRADE,
+            header::HeaderValue::from_static("websocket"),
+        );
+        headers.insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("Upgrade"),
+        );
+        headers.insert(
+            header::SEC_WEBSOCKET_PROTOCOL,
+            header::HeaderValue::from_static("jmap"),
+        );
+        if let Ok(value) = header::HeaderValue::from_str(&accept) {
+            headers.insert(header::SEC_WEBSOCKET_ACCEPT, value);
+        }
+        response
+    }
+
+    /// One WebSocket session of `user` until either side closes it.
+    async fn websocket_session<S>(
+        &self,
+        user: &str,
+        mut socket: tokio_tungstenite::WebSocketStream<S>,
+    ) where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
+        use futures_util::{SinkExt as _, StreamExt as _};
+        use tokio_tungstenite::tungstenite::Message;
+        let mut push: Option<(Option<Vec<String>>, Option<Value>)> = None;
+        loop {
+            // With push on, the StateChange not yet sent, if any.
+            if let Some((types, last)) = &mut push
+                && let Ok(change) = self.jmap.state_change(user).await
+            {
+                let change = filter_types(change, types.as_deref());
+                if last.as_ref() != Some(&change) {
+                    let text = serde_json::to_string(&change).unwrap_or_default();
+                    if socket.send(Message::text(text)).await.is_err() {
+                        return;
+                    }
+                    *last = Some(change);
+                }
+            }
+            let message = tokio::select! {
+                message = socket.next() => message,
+                _ = self.jmap.changed(user), if push.is_some() => continue,
+                _ = tokio::time::sleep(Duration::from_secs(60)) => {
+                    if socket.send(Message::Ping(Bytes::new())).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            let text = match message {
+                Some(Ok(Message::Text(text))) => text,
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
+                Some(Ok(Message::Binary(_))) => {
+                    let error = request_error(
+                        None,
+                        "urn:ietf:params:jmap:error:notJSON",
+                        "binary messages are not JMAP",
+                        None,
+                    );
+                    if socket.send(Message::text(error.to_string())).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+            };
+            let value: Value = serde_json::from_str(text.as_str()).unwrap_or(Value::Null);
+            let id = value.get("id").cloned();
+            let reply = match value.get("@type").and_then(Value::as_str) {
+                Some("Request") => match self.jmap.api(user, text.as_bytes()).await {
+                    Ok(mut answer) => {
+                        answer["@type"] = Value::from("Response");
+                        if let Some(id) = id {
+                            answer["requestId"] = id;
+                        }
+                        Some(answer)
+                    }
+                    Err(problem) => Some(request_error(
+                        id,
+                        problem.kind,
+                        &problem.detail,
+                        problem.limit,
+                    )),
+                },
+                Some("WebSocketPushEnable") => {
+                    let types = value
+                        .get("dataTypes")
+                        .and_then(Value::as_array)
+                        .map(|list| {
+                            list.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_owned)
+                                .collect()
+                        });
+                    push = Some((types, None));
+                    None
+                }
+                Some("WebSocketPushDisable") => {
+                    push = None;
+                    None
+                }
+                _ if value.is_null() => Some(request_error(
+                    id,
+                    "urn:ietf:params:jmap:error:notJSON",
+                    "the message is not JSON",
+                    None,
+                )),
+                _ => Some(request_error(
+                    id,
+                    "urn:ietf:params:jmap:error:notRequest",
+                    "@type must be Request, WebSocketPushEnable or WebSocketPushDisable",
+                    None,
+                )),
+            };
+            if let Some(reply) = reply
+                && socket.send(Message::text(reply.to_string())).await.is_err()
+            {
+                return;
+            }
         }
     }
 
@@ -320,4 +510,31 @@ impl JmapHttp {
         );
         response
     }
+}
+
+/// A RequestError object (RFC 8887 §4.3.4).
+fn request_error(id: Option<Value>, kind: &str, detail: &str, limit: Option<&str>) -> Value {
+    let mut error =
+        serde_json::json!({"@type": "RequestError", "type": kind, "status": 400, "detail": detail});
+    if let Some(id) = id {
+        error["requestId"] = id;
+    }
+    if let Some(limit) = limit {
+        error["limit"] = Value::from(limit);
+    }
+    error
+}
+
+/// A StateChange with only the data types in `types` (all when `None`).
+fn filter_types(mut change: Value, types: Option<&[String]>) -> Value {
+    if let Some(types) = types
+        && let Some(changed) = change.get_mut("changed").and_then(Value::as_object_mut)
+    {
+        for account in changed.values_mut() {
+            if let Some(states) = account.as_object_mut() {
+                states.retain(|name, _| types.iter().any(|t| t == name));
+            }
+        }
+    }
+    change
 }

@@ -100,7 +100,7 @@ impl WebService {
 
     async fn http<S>(&self, stream: S, peer: SocketAddr, tls: bool) -> std::io::Result<()>
     where
-        S: AsyncRead + AsyncWrite + Unpin,
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let service = hyper::service::service_fn(|request: Request<Incoming>| async move {
             if let Some(jmap) = &self.jmap
@@ -134,6 +134,7 @@ impl WebService {
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_TIMEOUT)
             .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades()
             .await
             .map_err(std::io::Error::other)
     }

@@ -483,3 +483,90 @@ print("ok")
     );
     assert_eq!(out.trim(), "ok");
 }
+
+#[test]
+fn websocket_answers_requests_pushes_changes_and_tells_query_changes() {
+    let server = MailServer::start(&[]);
+    let out = python(
+        r#"
+import base64, json, os, signal, smtplib, ssl
+from websockets.sync.client import connect
+from websockets.exceptions import InvalidStatus
+signal.alarm(60)
+url = f"wss://localhost:{os.environ['HTTPS']}/jmap/ws"
+context = ssl.create_default_context(cafile=os.environ["CERT"])
+auth = {"Authorization": "Basic " + base64.b64encode(b"alice:alice-pw").decode()}
+
+for headers, subprotocols, status in [
+    ({}, ["jmap"], 401),
+    (auth, None, 400),
+    ({**auth, "Origin": "https://evil.example"}, ["jmap"], 403),
+]:
+    try:
+        connect(url, ssl=context, additional_headers=headers, subprotocols=subprotocols).close()
+        raise AssertionError(f"connected with {headers}, {subprotocols}")
+    except InvalidStatus as e:
+        assert e.response.status_code == status, (e.response.status_code, status)
+
+ws = connect(url, ssl=context, additional_headers=auth, subprotocols=["jmap"])
+assert ws.subprotocol == "jmap"
+def call(request_id, *calls):
+    ws.send(json.dumps({"@type": "Request", "id": request_id,
+        "using": ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"], "methodCalls": list(calls)}))
+    answer = json.loads(ws.recv(timeout=10))
+    while answer["@type"] == "StateChange":  # a push sent before the disable
+        answer = json.loads(ws.recv(timeout=10))
+    assert answer["@type"] == "Response" and answer["requestId"] == request_id, answer
+    return [args for _, args, _ in answer["methodResponses"]]
+
+session = json.loads(__import__("urllib.request").request.urlopen(__import__("urllib.request").request.Request(
+    f"https://localhost:{os.environ['HTTPS']}/jmap/session", headers=auth), context=context).read())
+assert session["capabilities"]["urn:ietf:params:jmap:websocket"] == {"url": url, "supportsPush": True}, session
+account = session["primaryAccounts"]["urn:ietf:params:jmap:mail"]
+inbox = call("m", ["Mailbox/query", {"accountId": account, "filter": {"role": "inbox"}}, "0"])[0]["ids"][0]
+query = {"accountId": account, "filter": {"inMailbox": inbox}, "sort": [{"property": "receivedAt", "isAscending": False}]}
+first = call("q1", ["Email/query", query, "0"])[0]
+assert first["ids"] == [] and first["canCalculateChanges"], first
+
+ws.send(json.dumps({"@type": "WebSocketPushEnable", "dataTypes": ["Email"]}))
+initial = json.loads(ws.recv(timeout=10))
+assert initial["@type"] == "StateChange" and list(initial["changed"][account]) == ["Email"], initial
+s = smtplib.SMTP("localhost", int(os.environ["SMTP"]))
+for subject in ["one", "two"]:
+    s.sendmail("bob@example.test", ["alice@example.test"], f"Subject: {subject}\r\n\r\nbody {subject}\r\n".encode())
+s.quit()
+pushed = json.loads(ws.recv(timeout=10))
+assert pushed["@type"] == "StateChange" and pushed["changed"][account]["Email"] != initial["changed"][account]["Email"], pushed
+ws.send(json.dumps({"@type": "WebSocketPushDisable"}))
+
+changes = call("c1", ["Email/queryChanges", {**query, "sinceQueryState": first["queryState"], "calculateTotal": True}, "0"])[0]
+now = call("q2", ["Email/query", query, "0"])[0]
+assert changes["removed"] == [] and changes["total"] == 2, changes
+assert [a["index"] for a in changes["added"]] == [0, 1] and [a["id"] for a in changes["added"]] == now["ids"], (changes, now)
+assert changes["newQueryState"] == now["queryState"] and changes["oldQueryState"] == first["queryState"]
+same = call("c2", ["Email/queryChanges", {**query, "sinceQueryState": now["queryState"]}, "0"])[0]
+assert same["added"] == [] and same["removed"] == [], same
+other = call("c3", ["Email/queryChanges", {**query, "sort": [{"property": "size"}], "sinceQueryState": now["queryState"]}, "0"])[0]
+assert other == {"type": "cannotCalculateChanges", "description": other["description"]}, other
+anchored = call("a", ["Email/query", {**query, "anchor": now["ids"][1], "anchorOffset": -1, "limit": 1}, "0"])[0]
+assert anchored["position"] == 0 and anchored["ids"] == now["ids"][:1], anchored
+missing = call("a2", ["Email/query", {**query, "anchor": "Mnope"}, "0"])[0]
+assert missing["type"] == "anchorNotFound", missing
+
+ws.send("not json")
+error = json.loads(ws.recv(timeout=10))
+assert error["@type"] == "RequestError" and error["type"].endswith(":notJSON"), error
+ws.send(json.dumps({"@type": "Request", "id": "bad", "using": ["urn:example:nope"], "methodCalls": []}))
+error = json.loads(ws.recv(timeout=10))
+assert error["requestId"] == "bad" and error["type"].endswith(":unknownCapability"), error
+ws.close()
+print("ok")
+"#,
+        &[
+            ("HTTPS", &server.ports.https.to_string()),
+            ("CERT", server.cert().to_str().unwrap()),
+            ("SMTP", &server.ports.smtp.to_string()),
+        ],
+    );
+    assert_eq!(out.trim(), "ok");
+}
