@@ -84,9 +84,9 @@ fn ids(message: &Message<'_>, field: &str) -> Value {
     }
 }
 
-/// The blob id of part `section` of `email`.
-fn part_blob(email: &EmailView, section: &str) -> String {
-    format!("{}_{}", email.id.blob(), section.replace('.', "-"))
+/// The blob id of part `section` of the message whose blob is `message`.
+fn part_blob(message: &str, section: &str) -> String {
+    format!("{message}_{}", section.replace('.', "-"))
 }
 
 /// The part at an IMAP-style section (`1`, `2.1`).
@@ -105,7 +105,7 @@ fn part_at<'p, 'a>(root: &'p Part<'a>, section: &str) -> Option<&'p Part<'a>> {
     Some(part)
 }
 
-fn body_part(message: &Message<'_>, email: &EmailView, section: &str, part: &Part<'_>) -> Value {
+fn body_part(message: &Message<'_>, blob: &str, section: &str, part: &Part<'_>) -> Value {
     let (decoded, _) = message.decoded_body(part);
     let charset = part
         .charset()
@@ -117,7 +117,7 @@ fn body_part(message: &Message<'_>, email: &EmailView, section: &str, part: &Par
         .map(|f| f.text().trim().trim_matches(['<', '>']).to_owned());
     json!({
         "partId": section,
-        "blobId": part_blob(email, section),
+        "blobId": part_blob(blob, section),
         "size": decoded.len(),
         "name": part.filename(),
         "type": format!("{}/{}", part.content_type.kind, part.content_type.subtype),
@@ -162,7 +162,7 @@ fn preview(message: &Message<'_>) -> String {
 }
 
 /// Text without HTML tags (for previews and searching).
-fn strip_tags(html: &str) -> String {
+pub(crate) fn strip_tags(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut in_tag = false;
     for c in html.chars() {
@@ -192,8 +192,6 @@ fn email_json(
     args: &Map<String, Value>,
     properties: &[String],
 ) -> Value {
-    let message = Message::parse(raw);
-    let header = &message.root.header;
     let mailbox_ids: Map<String, Value> = email
         .places
         .iter()
@@ -204,14 +202,31 @@ fn email_json(
         .into_iter()
         .map(|k| (k, Value::Bool(true)))
         .collect();
+    let mut object = message_json(raw, &email.id.blob(), args, properties);
+    object["id"] = Value::from(email.id.to_string());
+    object["threadId"] = Value::from(email.thread.to_string());
+    object["mailboxIds"] = Value::Object(mailbox_ids);
+    object["keywords"] = Value::Object(keywords);
+    object["size"] = Value::from(email.size);
+    object["receivedAt"] = Value::from(utc(email.received));
+    pick(object, properties)
+}
+
+/// The properties of the message `raw` (blob `blob`) that its content
+/// gives: header fields, and the body structure and values when asked;
+/// the ones that belong to a stored email (id, threadId, mailboxIds,
+/// keywords, receivedAt) are null.
+fn message_json(raw: &[u8], blob: &str, args: &Map<String, Value>, properties: &[String]) -> Value {
+    let message = Message::parse(raw);
+    let header = &message.root.header;
     let mut object = json!({
-        "id": email.id.to_string(),
-        "blobId": email.id.blob(),
-        "threadId": email.thread.to_string(),
-        "mailboxIds": mailbox_ids,
-        "keywords": keywords,
-        "size": email.size,
-        "receivedAt": utc(email.received),
+        "id": null,
+        "blobId": blob,
+        "threadId": null,
+        "mailboxIds": null,
+        "keywords": null,
+        "size": raw.len(),
+        "receivedAt": null,
         "messageId": ids(&message, "message-id"),
         "inReplyTo": ids(&message, "in-reply-to"),
         "references": ids(&message, "references"),
@@ -235,7 +250,7 @@ fn email_json(
         let body = message.body_view();
         let parts = |list: &[(String, &Part<'_>)]| -> Value {
             list.iter()
-                .map(|(section, part)| body_part(&message, email, section, part))
+                .map(|(section, part)| body_part(&message, blob, section, part))
                 .collect()
         };
         object["textBody"] = parts(&body.text_body);
@@ -264,7 +279,59 @@ fn email_json(
         }
         object["bodyValues"] = Value::Object(values);
     }
-    pick(object, properties)
+    object
+}
+
+/// Email/parse (RFC 8621 §4.9): blobs holding messages (uploaded, an
+/// email, or a message attached to one) as Email objects.
+pub(crate) async fn parse(
+    view: &AccountView,
+    args: &Map<String, Value>,
+    limits: &Limits,
+    uploads: Option<(&crate::create::Uploads, &str)>,
+) -> MethodResult {
+    let blob_ids: Vec<String> = args
+        .get("blobIds")
+        .and_then(Value::as_array)
+        .ok_or_else(|| MethodError::invalid("blobIds is required"))?
+        .iter()
+        .map(|v| v.as_str().map(str::to_owned))
+        .collect::<Option<_>>()
+        .ok_or_else(|| MethodError::invalid("blobIds holds strings"))?;
+    if blob_ids.len() > limits.max_objects_in_get {
+        return Err(MethodError::new("requestTooLarge", "too many blobIds"));
+    }
+    // RFC 8621 §4.9: the defaults leave out what only a stored email has.
+    let default: Vec<&str> = DEFAULT_PROPERTIES
+        .iter()
+        .copied()
+        .filter(|p| {
+            !matches!(
+                *p,
+                "id" | "blobId" | "threadId" | "mailboxIds" | "keywords" | "size" | "receivedAt"
+            )
+        })
+        .collect();
+    let properties = requested_properties(args, &default);
+    let (mut parsed, mut not_parsable, mut not_found) = (Map::new(), Vec::new(), Vec::new());
+    for id in blob_ids {
+        match blob_from(view, uploads, &id).await {
+            None => not_found.push(Value::from(id)),
+            Some(raw) if !looks_like_message(&raw) => not_parsable.push(Value::from(id)),
+            Some(raw) => {
+                let object = message_json(&raw, &id, args, &properties);
+                parsed.insert(id, pick(object, &properties));
+            }
+        }
+    }
+    Ok(json!({"parsed": parsed, "notParsable": not_parsable, "notFound": not_found}))
+}
+
+/// True when `raw` starts with a header field (a name, a colon).
+fn looks_like_message(raw: &[u8]) -> bool {
+    let line = raw.split(|&b| b == b'\n').next().unwrap_or_default();
+    let name_end = line.iter().position(|&b| b == b':');
+    name_end.is_some_and(|n| n > 0 && line[..n].iter().all(|b| b.is_ascii_graphic()))
 }
 
 /// Email/get.
@@ -727,19 +794,172 @@ pub(crate) async fn set(
     }))
 }
 
-/// A blob: a whole message (`B...`) or one part, decoded (`B..._1-2`).
+/// The content of blob `blob_id`: a message, or a part of one (`M…_2-1`,
+/// decoded), parts of parts (`M…_2_1`: part 1 of the message attached as
+/// part 2).
 pub(crate) async fn blob(view: &AccountView, blob_id: &str) -> Option<bytes::Bytes> {
-    let (message_blob, section) = match blob_id.split_once('_') {
-        Some((m, s)) => (m, Some(s.replace('-', "."))),
-        None => (blob_id, None),
+    blob_from(view, None, blob_id).await
+}
+
+/// As [`blob`], with `user`'s uploads as bases too.
+pub(crate) async fn blob_from(
+    view: &AccountView,
+    uploads: Option<(&crate::create::Uploads, &str)>,
+    blob_id: &str,
+) -> Option<bytes::Bytes> {
+    let mut pieces = blob_id.split('_');
+    let base = pieces.next()?;
+    let mut data = match uploads.and_then(|(u, user)| u.get(user, base)) {
+        Some(uploaded) => uploaded,
+        None => {
+            let email = view.emails.iter().find(|e| e.id.blob() == base)?;
+            content(view, email).await?
+        }
     };
-    let email = view.emails.iter().find(|e| e.id.blob() == message_blob)?;
-    let raw = content(view, email).await?;
-    let Some(section) = section else {
-        return Some(raw);
+    for section in pieces {
+        let section = section.replace('-', ".");
+        let message = Message::parse(&data);
+        let part = part_at(&message.root, &section)?;
+        let (decoded, _) = message.decoded_body(part);
+        data = bytes::Bytes::from(decoded.into_owned());
+    }
+    Some(data)
+}
+
+/// The words a filter searches for in subjects and bodies (`text`,
+/// `subject`, `body`, through AND and OR operators).
+fn search_terms(filter: Option<&Value>, terms: &mut Vec<Vec<char>>) {
+    let Some(filter) = filter.and_then(Value::as_object) else {
+        return;
     };
-    let message = Message::parse(&raw);
-    let part = part_at(&message.root, &section)?;
-    let (decoded, _) = message.decoded_body(part);
-    Some(bytes::Bytes::from(decoded.into_owned()))
+    if filter.get("operator").and_then(Value::as_str) == Some("NOT") {
+        return;
+    }
+    for condition in filter
+        .get("conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        search_terms(Some(condition), terms);
+    }
+    for key in ["text", "subject", "body"] {
+        if let Some(text) = filter.get(key).and_then(Value::as_str) {
+            terms.extend(
+                text.split_whitespace()
+                    .map(|w| w.chars().flat_map(char::to_lowercase).collect()),
+            );
+        }
+    }
+}
+
+/// True when `term` (lower case) is at `at` in `text`, ignoring case.
+fn term_at(text: &[char], at: usize, term: &[char]) -> bool {
+    text.len() >= at + term.len()
+        && text[at..at + term.len()]
+            .iter()
+            .zip(term)
+            .all(|(c, t)| c == t || c.to_lowercase().eq(std::iter::once(*t)))
+}
+
+/// `text` as HTML with every term in `<mark>`; `None` when none is there.
+fn highlight(text: &[char], terms: &[Vec<char>]) -> Option<String> {
+    let mut out = String::new();
+    let (mut i, mut found) = (0, false);
+    while i < text.len() {
+        if let Some(term) = terms.iter().find(|t| !t.is_empty() && term_at(text, i, t)) {
+            out.push_str("<mark>");
+            text[i..i + term.len()]
+                .iter()
+                .for_each(|c| escape(*c, &mut out));
+            out.push_str("</mark>");
+            i += term.len();
+            found = true;
+        } else {
+            escape(text[i], &mut out);
+            i += 1;
+        }
+    }
+    found.then_some(out)
+}
+
+fn escape(c: char, out: &mut String) {
+    match c {
+        '<' => out.push_str("&lt;"),
+        '>' => out.push_str("&gt;"),
+        '&' => out.push_str("&amp;"),
+        '"' => out.push_str("&quot;"),
+        c => out.push(c),
+    }
+}
+
+/// The most body text a snippet looks through, in characters.
+const SNIPPET_SCAN: usize = 100_000;
+
+/// SearchSnippet/get (RFC 8621 §5.1): for each email, its subject and a
+/// piece of its text around the first match, as HTML with the filter's
+/// words in `<mark>` (null where nothing matched).
+pub(crate) async fn search_snippets(
+    view: &AccountView,
+    args: &Map<String, Value>,
+    limits: &Limits,
+) -> MethodResult {
+    let ids: Vec<&str> = args
+        .get("emailIds")
+        .and_then(Value::as_array)
+        .ok_or_else(|| MethodError::invalid("emailIds is required"))?
+        .iter()
+        .map(Value::as_str)
+        .collect::<Option<_>>()
+        .ok_or_else(|| MethodError::invalid("emailIds holds strings"))?;
+    if ids.len() > limits.max_objects_in_get {
+        return Err(MethodError::new("requestTooLarge", "too many emailIds"));
+    }
+    let mut terms = Vec::new();
+    search_terms(args.get("filter"), &mut terms);
+    let (mut list, mut not_found) = (Vec::new(), Vec::new());
+    for id in ids {
+        let Some(email) = view.email(id) else {
+            not_found.push(Value::from(id));
+            continue;
+        };
+        let Some(raw) = content(view, email).await else {
+            not_found.push(Value::from(id));
+            continue;
+        };
+        let message = Message::parse(&raw);
+        let subject: Vec<char> = message.subject().unwrap_or_default().chars().collect();
+        let mut text = String::new();
+        for (_, part) in &message.body_view().text_body {
+            let body = message.body_text(part).text.into_owned();
+            match part.content_type.subtype.as_ref() {
+                "html" => text.push_str(&strip_tags(&body)),
+                _ => text.push_str(&body),
+            }
+            text.push(' ');
+        }
+        let words: Vec<char> = text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .take(SNIPPET_SCAN)
+            .collect();
+        let first = (0..words.len())
+            .find(|&i| terms.iter().any(|t| !t.is_empty() && term_at(&words, i, t)));
+        let preview = first.and_then(|at| {
+            let mut start = at.saturating_sub(60);
+            while start > 0 && start < at && words[start - 1] != ' ' {
+                start += 1;
+            }
+            let end = (start + 255).min(words.len());
+            highlight(&words[start..end], &terms)
+        });
+        list.push(json!({
+            "emailId": id,
+            "subject": highlight(&subject, &terms),
+            "preview": preview,
+        }));
+    }
+    Ok(json!({"list": list, "notFound": not_found}))
 }

@@ -24,6 +24,7 @@ mod email;
 mod mailboxes;
 mod query;
 pub mod request;
+pub mod vacation;
 mod view;
 
 use std::future::Future;
@@ -44,6 +45,8 @@ pub const CORE: &str = "urn:ietf:params:jmap:core";
 pub const MAIL: &str = "urn:ietf:params:jmap:mail";
 /// The submission capability.
 pub const SUBMISSION: &str = "urn:ietf:params:jmap:submission";
+/// The VacationResponse capability (RFC 8621 §8).
+pub const VACATION: &str = "urn:ietf:params:jmap:vacationresponse";
 /// The WebSocket capability (RFC 8887).
 pub const WEBSOCKET: &str = "urn:ietf:params:jmap:websocket";
 
@@ -85,6 +88,8 @@ pub struct Jmap {
     submit: Option<Arc<dyn Submit>>,
     history: changes::History,
     queries: query::QueryHistory,
+    /// Where per-user settings (the vacation response) are kept.
+    settings: Option<std::path::PathBuf>,
 }
 
 /// What the methods of one request share besides the account.
@@ -147,12 +152,20 @@ impl Jmap {
             submit: None,
             history: changes::History::default(),
             queries: query::QueryHistory::default(),
+            settings: None,
         }
     }
 
     /// Sends EmailSubmission/set's messages through `submit`.
     pub fn with_submit(mut self, submit: Arc<dyn Submit>) -> Jmap {
         self.submit = Some(submit);
+        self
+    }
+
+    /// Keeps per-user settings (the VacationResponse) under `dir`, and
+    /// offers the vacation response capability.
+    pub fn with_settings_dir(mut self, dir: std::path::PathBuf) -> Jmap {
+        self.settings = Some(dir);
         self
     }
 
@@ -203,6 +216,7 @@ impl Jmap {
                 },
                 MAIL: {},
                 SUBMISSION: {},
+                VACATION: {},
                 WEBSOCKET: {
                     "url": format!("{}/jmap/ws", base.replacen("http", "ws", 1)),
                     "supportsPush": true,
@@ -224,10 +238,11 @@ impl Jmap {
                             "mayCreateTopLevelMailbox": true,
                         },
                         SUBMISSION: {"maxDelayedSend": 0, "submissionExtensions": {}},
+                        VACATION: {},
                     },
                 },
             },
-            "primaryAccounts": {CORE: id.clone(), MAIL: id.clone(), SUBMISSION: id},
+            "primaryAccounts": {CORE: id.clone(), MAIL: id.clone(), SUBMISSION: id.clone(), VACATION: id},
             "username": user,
             "apiUrl": format!("{base}/jmap/api"),
             "downloadUrl": format!("{base}/jmap/download/{{accountId}}/{{blobId}}/{{name}}?type={{type}}"),
@@ -306,6 +321,7 @@ impl Jmap {
         let capability = match name {
             "Core/echo" => CORE,
             "Identity/get" | "EmailSubmission/set" => SUBMISSION,
+            "VacationResponse/get" | "VacationResponse/set" => VACATION,
             _ => MAIL,
         };
         if !using.iter().any(|u| u == capability) {
@@ -381,6 +397,20 @@ impl Jmap {
                 result
             }
             "Identity/get" => Ok(identities(&self.domains, user)),
+            "SearchSnippet/get" => email::search_snippets(v, &args, &self.limits).await,
+            "Email/parse" => {
+                let uploads = Some((context.uploads, user));
+                email::parse(v, &args, &self.limits, uploads).await
+            }
+            "Email/copy" => Err(copy_error(&args, account)),
+            "VacationResponse/get" | "VacationResponse/set" => match &self.settings {
+                None => Err(MethodError::new(
+                    "unknownMethod",
+                    "this server keeps no vacation response",
+                )),
+                Some(dir) if name.ends_with("/get") => vacation::get(dir, user, &args),
+                Some(dir) => vacation::set(dir, user, &args),
+            },
             _ => Err(MethodError::new(
                 "unknownMethod",
                 format!("{name} is not a method here"),
@@ -449,6 +479,22 @@ impl Jmap {
         }
         let view = self.load(user).await.ok()?;
         email::blob(&view, blob_id).await
+    }
+}
+
+/// Email/copy copies between accounts (RFC 8620 §5.4); each user here has
+/// one account and none is shared, so there is never another to copy from
+/// (within an account, Email/set adds an email to mailboxes).
+fn copy_error(args: &Map<String, Value>, account: &str) -> MethodError {
+    match args.get("fromAccountId").and_then(Value::as_str) {
+        None => MethodError::invalid("fromAccountId is required"),
+        Some(from) if from == account => MethodError::invalid(
+            "fromAccountId must differ from accountId; Email/set adds an email to mailboxes",
+        ),
+        Some(_) => MethodError::new(
+            "fromAccountNotFound",
+            "no other account is shared with this user",
+        ),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::{CORE, Limits, MAIL, MethodError, SUBMISSION};
+use crate::{CORE, Limits, MAIL, MethodError, SUBMISSION, VACATION};
 
 /// A request-level error: an RFC 7807 problem sent with HTTP 400.
 #[derive(Clone, Debug, PartialEq)]
@@ -76,7 +76,7 @@ pub fn parse_request(body: &[u8], limits: &Limits) -> Result<Request, Problem> {
         .ok_or_else(|| not_request("\"using\" must hold strings"))?;
     if let Some(unknown) = using
         .iter()
-        .find(|u| ![CORE, MAIL, SUBMISSION].contains(&u.as_str()))
+        .find(|u| ![CORE, MAIL, SUBMISSION, VACATION].contains(&u.as_str()))
     {
         return Err(Problem::new(
             "urn:ietf:params:jmap:error:unknownCapability",

@@ -38,5 +38,6 @@ pub mod tls;
 pub mod tls_reports;
 pub mod tokens;
 pub mod users;
+pub mod vacation;
 pub mod web;
 pub mod webmail;

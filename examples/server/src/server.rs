@@ -267,6 +267,7 @@ pub async fn run(base: Settings, reread: Option<Reread>) -> Result<(), String> {
             settings.queue.dns.into_iter().collect(),
             &settings.hostname,
         ),
+        data: data.clone(),
     });
 
     let smtp_config = sansmail_smtp::server::Config {
@@ -345,7 +346,8 @@ pub async fn run(base: Settings, reread: Option<Reread>) -> Result<(), String> {
             jmap_limits,
             settings.domains.iter().rev().map(|d| d.0.clone()).collect(),
         )
-        .with_submit(submitter),
+        .with_submit(submitter)
+        .with_settings_dir(data.clone()),
         passwords: directory.clone(),
         guard: guard.clone(),
         data: data.clone(),

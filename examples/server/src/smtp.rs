@@ -51,6 +51,8 @@ pub struct Context {
     pub arc: Vec<sansmail_auth::arc::ArcSealer>,
     /// Sender authentication of inbound mail.
     pub sender_auth: Checker,
+    /// The data directory (users' vacation responses).
+    pub data: PathBuf,
 }
 
 /// One SMTP listener's service.
@@ -561,6 +563,7 @@ impl Connection<'_> {
         let delivery = Delivery {
             mailboxes: context.mailboxes.clone(),
             queue: context.queue.clone(),
+            data: context.data.clone(),
             local: std::mem::take(&mut tx.local),
             remote: std::mem::take(&mut tx.remote),
             id: tx.id.clone(),
@@ -574,8 +577,8 @@ impl Connection<'_> {
         };
         let (local_count, remote_count) = (delivery.local.len(), delivery.remote.len());
         match delivery.store().await {
-            Ok(()) => {
-                if remote_count > 0 {
+            Ok(replies) => {
+                if remote_count + replies > 0 {
                     context.relay.wake.notify_one();
                 }
                 crate::metrics::count(
@@ -843,6 +846,7 @@ impl Submitter {
         let delivery = Delivery {
             mailboxes: context.mailboxes.clone(),
             queue: context.queue.clone(),
+            data: context.data.clone(),
             local,
             remote,
             id: id.clone(),
@@ -854,8 +858,8 @@ impl Submitter {
             folder: Folder::Inbox,
             require_tls: false,
         };
-        delivery.store().await.map_err(|e| e.to_string())?;
-        if remote_count > 0 {
+        let replies = delivery.store().await.map_err(|e| e.to_string())?;
+        if remote_count + replies > 0 {
             context.relay.wake.notify_one();
         }
         crate::metrics::count(
@@ -903,12 +907,58 @@ struct Delivery {
     folder: Folder,
     /// Relay it with REQUIRETLS.
     require_tls: bool,
+    /// The data directory (vacation responses).
+    data: PathBuf,
 }
+
+/// How much of a message is read for a vacation reply (its header).
+const VACATION_HEAD: usize = 64 * 1024;
 
 impl Delivery {
     /// Writes the message to a spool file (synced), delivers it into each
     /// local mailbox and queues it for the remote recipients.
-    async fn store(self) -> Result<(), sansmail_store::StoreError> {
+    /// Gives the number of vacation replies queued (the relay is to be
+    /// woken for them).
+    async fn store(self) -> Result<usize, sansmail_store::StoreError> {
+        // Recipients on vacation, and the message's header to answer.
+        let now = crate::queue::now() as i64;
+        let away: Vec<(String, String)> = match self.folder {
+            Folder::Inbox => self
+                .local
+                .iter()
+                .filter(|(_, owner)| crate::vacation::is_away(&self.data, owner, now))
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        };
+        let head = match (&away[..], &self.spilled) {
+            ([], _) => Vec::new(),
+            (_, None) => self.body[..self.body.len().min(VACATION_HEAD)].to_vec(),
+            (_, Some((path, _))) => {
+                let mut head = vec![0; VACATION_HEAD];
+                let read = async {
+                    let mut file = tokio::fs::File::open(path).await?;
+                    file.seek(std::io::SeekFrom::Start(self.trace_len as u64))
+                        .await?;
+                    tokio::io::AsyncReadExt::read(&mut file, &mut head).await
+                };
+                let n = read.await.unwrap_or(0);
+                head.truncate(n);
+                head
+            }
+        };
+        let (data, queue, from) = (self.data.clone(), self.queue.clone(), self.from.clone());
+        self.store_copies().await?;
+        let mut replies = 0;
+        for (address, owner) in away {
+            replies += crate::vacation::answer(&data, &queue, &owner, &address, &from, &head).await
+                as usize;
+        }
+        Ok(replies)
+    }
+
+    /// Stores the message for its local and remote recipients.
+    async fn store_copies(self) -> Result<(), sansmail_store::StoreError> {
         let owners: BTreeSet<&str> = self.local.iter().map(|(_, o)| o.as_str()).collect();
         if self.spilled.is_none() && self.remote.is_empty() && owners.len() == 1 {
             // One mailbox and the message in memory: written once, straight

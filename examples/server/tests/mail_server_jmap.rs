@@ -570,3 +570,116 @@ print("ok")
     );
     assert_eq!(out.trim(), "ok");
 }
+
+#[test]
+fn snippets_parse_copy_and_a_vacation_response_that_answers_once() {
+    let server = MailServer::start(&[]);
+    let out = python(
+        r##"
+import imaplib, json, os, smtplib, ssl, time, requests
+base = f"https://localhost:{os.environ['HTTPS']}"
+session = requests.Session()
+session.auth = ("alice", "alice-pw")
+account = session.get(base + "/jmap/session").json()["primaryAccounts"]["urn:ietf:params:jmap:mail"]
+USING = ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail", "urn:ietf:params:jmap:vacationresponse"]
+def call(*calls):
+    answer = session.post(base + "/jmap/api", json={"using": USING, "methodCalls": list(calls)})
+    assert answer.status_code == 200, answer.text
+    return [args for _, args, _ in answer.json()["methodResponses"]]
+
+# The vacation response: off, then on (no dates), seen by get.
+got = call(["VacationResponse/get", {"accountId": account}, "0"])[0]
+assert got["list"] == [{"id": "singleton", "isEnabled": False, "fromDate": None, "toDate": None,
+                        "subject": None, "textBody": None, "htmlBody": None}], got
+done = call(["VacationResponse/set", {"accountId": account, "update": {"singleton": {
+    "isEnabled": True, "subject": "Out of office", "textBody": "Back on Monday, <b>promise</b>."}}}, "0"])[0]
+assert done["updated"] == {"singleton": None}, done
+bad = call(["VacationResponse/set", {"accountId": account, "create": {"x": {}}, "update": {"singleton": {"toDate": "soon"}}}, "0"])[0]
+assert bad["notCreated"]["x"]["type"] == "singleton" and bad["notUpdated"]["singleton"]["type"] == "invalidProperties", bad
+
+message = ("From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nSubject: Budget meeting\r\n"
+           "Message-ID: <budget@test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+           "--b\r\nContent-Type: text/plain\r\n\r\nThe quarterly budget needs your review before Friday & no later.\r\n"
+           "--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: carol@elsewhere.example\r\nSubject: Old numbers\r\n\r\nLast year's budget.\r\n--b--\r\n")
+s = smtplib.SMTP("localhost", int(os.environ["SMTP"]))
+s.sendmail("bob@example.test", ["alice@example.test"], message.encode())
+s.sendmail("bob@example.test", ["alice@example.test"], b"Subject: again\r\n\r\nsecond\r\n")
+s.sendmail("news@example.test", ["alice@example.test"], b"Subject: digest\r\nPrecedence: bulk\r\n\r\nbulk\r\n")
+s.quit()
+
+# Bob gets one vacation reply, however many he sends; nobody answers the bulk sender.
+context = ssl.create_default_context(cafile=os.environ["REQUESTS_CA_BUNDLE"])
+deadline = time.time() + 20
+while True:
+    m = imaplib.IMAP4_SSL("localhost", int(os.environ["IMAPS"]), ssl_context=context)
+    m.login("bob", "bob-pw")
+    m.select("INBOX")
+    ids = m.search(None, "ALL")[1][0].split()
+    if ids or time.time() > deadline:
+        break
+    m.logout()
+    time.sleep(0.2)
+time.sleep(1)
+ids = m.search(None, "ALL")[1][0].split()
+assert len(ids) == 1, ids
+reply = m.fetch(ids[0], "(BODY.PEEK[])")[1][0][1].decode()
+m.logout()
+for expected in ["Subject: Out of office", "Auto-Submitted: auto-replied", "In-Reply-To: <budget@test>",
+                 "From: <alice@example.test>", "Back on Monday, <b>promise</b>."]:
+    assert expected in reply, (expected, reply)
+assert "Return-Path: <>" in reply, reply
+
+# SearchSnippet/get: the words in <mark>, escaped text around them.
+query, snippets = call(
+    ["Email/query", {"accountId": account, "filter": {"text": "budget"}}, "q"],
+    ["SearchSnippet/get", {"accountId": account, "filter": {"text": "budget"},
+        "#emailIds": {"resultOf": "q", "name": "Email/query", "path": "/ids"}}, "s"],
+)
+assert len(query["ids"]) == 1, query
+snippet = snippets["list"][0]
+assert snippet["subject"] == "<mark>Budget</mark> meeting", snippet
+assert "quarterly <mark>budget</mark> needs your review before Friday &amp; no later." in snippet["preview"], snippet
+other = call(["SearchSnippet/get", {"accountId": account, "filter": {"text": "zebra"}, "emailIds": query["ids"] + ["Mnope"]}, "s"])[0]
+assert other["list"][0]["subject"] is None and other["list"][0]["preview"] is None and other["notFound"] == ["Mnope"], other
+
+# Email/parse: the attached message, and an uploaded one.
+email = call(["Email/get", {"accountId": account, "ids": query["ids"], "properties": ["attachments"]}, "g"])[0]["list"][0]
+attached = email["attachments"][0]
+assert attached["type"] == "message/rfc822", attached
+upload = session.post(f"{base}/jmap/upload/{account}", data=b"From: dave@example.net\r\nSubject: Uploaded\r\n\r\nhello\r\n",
+                      headers={"Content-Type": "message/rfc822"}).json()
+junk = session.post(f"{base}/jmap/upload/{account}", data=b"\x00\x01 not a message", headers={"Content-Type": "application/octet-stream"}).json()
+parsed = call(["Email/parse", {"accountId": account, "blobIds": [attached["blobId"], upload["blobId"], junk["blobId"], "Mmissing"],
+    "fetchTextBodyValues": True}, "p"])[0]
+old = parsed["parsed"][attached["blobId"]]
+assert old["subject"] == "Old numbers" and old["from"] == [{"name": None, "email": "carol@elsewhere.example"}], old
+assert old.get("id") is None and "mailboxIds" not in old, old
+asked = call(["Email/parse", {"accountId": account, "blobIds": [attached["blobId"]], "properties": ["id", "mailboxIds", "blobId", "size"]}, "p"])[0]
+assert asked["parsed"][attached["blobId"]]["id"] is None and asked["parsed"][attached["blobId"]]["mailboxIds"] is None, asked
+assert asked["parsed"][attached["blobId"]]["blobId"] == attached["blobId"], asked
+text_part = old["textBody"][0]
+assert old["bodyValues"][text_part["partId"]]["value"].strip() == "Last year's budget.", old
+assert session.get(f"{base}/jmap/download/{account}/{text_part['blobId']}/t.txt").content.strip() == b"Last year's budget."
+assert parsed["parsed"][upload["blobId"]]["subject"] == "Uploaded", parsed
+assert parsed["notParsable"] == [junk["blobId"]] and parsed["notFound"] == ["Mmissing"], parsed
+
+# Email/copy: one account per user, none shared.
+same = call(["Email/copy", {"accountId": account, "fromAccountId": account, "create": {}}, "c"])[0]
+assert same["type"] == "invalidArguments", same
+other = call(["Email/copy", {"accountId": account, "fromAccountId": "aother", "create": {}}, "c"])[0]
+assert other["type"] == "fromAccountNotFound", other
+print("ok")
+"##,
+        &[
+            ("HTTPS", &server.ports.https.to_string()),
+            ("IMAPS", &server.ports.imaps.to_string()),
+            ("REQUESTS_CA_BUNDLE", server.cert().to_str().unwrap()),
+            ("SMTP", &server.ports.smtp.to_string()),
+        ],
+    );
+    assert_eq!(out.trim(), "ok");
+    let log = server.log();
+    assert!(log.contains("vacation reply queued"), "{log}");
+    assert!(log.contains("why=\"replied already this week\""), "{log}");
+    assert!(log.contains("why=\"bulk message\""), "{log}");
+}
