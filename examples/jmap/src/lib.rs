@@ -1,8 +1,12 @@
 //! JMAP request processing over the sansmail store: RFC 8620 (the core
 //! protocol: the session resource, requests with result references,
-//! method and request errors, blob download) and RFC 8621 (mail: Mailbox,
-//! Thread, Email, Identity). JSON in, JSON out: the HTTP server, the
-//! authentication and the transport are the caller's.
+//! method and request errors, `/changes` and `/queryChanges`, blob upload
+//! and download, push state) and RFC 8621 (mail: Mailbox get/query/set,
+//! Thread, Email get/query/set/import/parse, SearchSnippet, Identity,
+//! EmailSubmission through the host's submission path, VacationResponse;
+//! Email/copy answers that no account is shared). JSON in, JSON out: the
+//! HTTP server, the authentication and the transport (HTTP, EventSource,
+//! WebSocket as RFC 8887 frames it) are the caller's.
 //!
 //! ```no_run
 //! # async fn demo(store: std::sync::Arc<sansmail_store::Store>) {
