@@ -15,6 +15,7 @@ pub mod imap_client_session;
 pub mod imap_command;
 pub mod imap_response;
 pub mod imap_server_session;
+pub mod jmap_api;
 pub mod jmap_request;
 pub mod mail_server_input;
 pub mod mime_parse;

@@ -41,6 +41,7 @@ fn check_of(target: &str) -> Option<fn(&[u8])> {
         "store_files" => checks::store_files::check,
         "tls_rpt" => checks::tls_rpt::check,
         "jmap_request" => checks::jmap_request::check,
+        "jmap_api" => checks::jmap_api::check,
         _ => return None,
     })
 }
@@ -79,7 +80,7 @@ fn every_fuzz_target_has_its_check() {
         assert!(check_of(name).is_some(), "{name}: not in check_of");
         count += 1;
     }
-    assert_eq!(count, 33);
+    assert_eq!(count, 34);
 }
 
 #[test]
