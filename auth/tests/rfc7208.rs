@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use sansmail_auth::dns::{Answer, QueryKind, Question, Record};
-use sansmail_auth::spf::{SpfCheck, Step};
+use sansmail_auth::spf::{RecordCache, SpfCheck, Step};
 use sansmail_test_support::{require, run};
 use serde_json::Value;
 
@@ -112,6 +112,16 @@ fn lookup(zone: &serde_json::Map<String, Value>, q: &Question, follow: bool) -> 
 
 #[test]
 fn every_rfc_7208_suite_test_gives_an_accepted_result() {
+    run_suite(None);
+}
+
+#[test]
+fn the_suite_gives_the_same_with_one_record_cache_shared_by_every_check() {
+    // Every scenario's records, good and malformed, through one cache.
+    run_suite(Some(std::sync::Arc::new(RecordCache::new())));
+}
+
+fn run_suite(cache: Option<std::sync::Arc<RecordCache>>) {
     let mut failures = Vec::new();
     let mut ran = 0;
     for scenario in suite() {
@@ -123,6 +133,9 @@ fn every_rfc_7208_suite_test_gives_an_accepted_result() {
                 t["mailfrom"].as_str().unwrap(),
                 t["helo"].as_str().unwrap(),
             );
+            if let Some(cache) = &cache {
+                check = check.with_cache(cache.clone());
+            }
             let mut asked: HashMap<Question, usize> = HashMap::new();
             let outcome = loop {
                 match check.poll() {

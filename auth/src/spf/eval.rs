@@ -83,6 +83,42 @@ pub struct SpfCheck {
     /// What each mechanism already evaluated gave, so a replay does not
     /// evaluate it (nor the includes under it) again.
     settled: Vec<Settled>,
+    /// Records parsed by earlier checks, by their text.
+    cache: Option<Arc<RecordCache>>,
+}
+
+/// SPF records already parsed, by their text, shared by many checks (as a
+/// resolver's cache is): a check given one parses a record's text only
+/// when no check parsed the same text before. The DNS answers are still
+/// the caller's to give; only the parsing is saved. Holds at most 4096
+/// records, and starts again empty when full.
+#[derive(Debug, Default)]
+pub struct RecordCache {
+    records: std::sync::Mutex<std::collections::HashMap<Box<str>, Arc<Record>>>,
+}
+
+/// The most records a [`RecordCache`] holds.
+const CACHE_LIMIT: usize = 4096;
+
+impl RecordCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        RecordCache::default()
+    }
+
+    /// The parsed record of `text`, parsed now if no check did before.
+    fn parse(&self, text: &str) -> Result<Arc<Record>, super::record::RecordError> {
+        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(record) = records.get(text) {
+            return Ok(record.clone());
+        }
+        let record = Arc::new(Record::parse(text)?);
+        if records.len() >= CACHE_LIMIT {
+            records.clear();
+        }
+        records.insert(text.into(), record.clone());
+        Ok(record)
+    }
 }
 
 /// A mechanism whose evaluation finished: where it is, what it gave, and
@@ -148,7 +184,14 @@ impl SpfCheck {
             answers: Vec::new(),
             parsed: Vec::new(),
             settled: Vec::new(),
+            cache: None,
         }
+    }
+
+    /// Parses records through `cache`, sharing them with other checks.
+    pub fn with_cache(mut self, cache: Arc<RecordCache>) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     /// The receiving host's name, for `%{r}` in explanations.
@@ -239,7 +282,26 @@ fn normal(name: &str) -> String {
 /// RFC 7208 §4.3: a multi-label name of non-empty labels of at most 63 octets.
 fn valid_domain(domain: &str) -> bool {
     let d = domain.strip_suffix('.').unwrap_or(domain);
-    d.len() <= 253 && d.contains('.') && d.split('.').all(|l| !l.is_empty() && l.len() <= 63)
+    d.len() <= 253 && d.contains('.') && labels_fit(d)
+}
+
+/// True when every label of `name` is 1 to 63 octets long.
+fn labels_fit(name: &str) -> bool {
+    let mut label = 0usize;
+    for &b in name.as_bytes() {
+        if b == b'.' {
+            if label == 0 {
+                return false;
+            }
+            label = 0;
+        } else {
+            label += 1;
+            if label > 63 {
+                return false;
+            }
+        }
+    }
+    label > 0
 }
 
 impl<'c> Run<'c> {
@@ -263,10 +325,9 @@ impl<'c> Run<'c> {
     /// The records of `kind` at `name`: `None` when the name does not
     /// exist; a stop with temperror when the lookup failed.
     fn records(&self, name: &str, kind: QueryKind) -> Flow<Option<Vec<&'c Rr>>> {
-        match self.ask(name, kind)? {
-            Answer::TempFail => temp(format!("DNS failure for {name}")),
-            Answer::NxDomain => Ok(None),
-            Answer::Records(r) => Ok(Some(
+        match self.answered(name, kind)? {
+            None => Ok(None),
+            Some(r) => Ok(Some(
                 r.iter()
                     .filter(|r| {
                         matches!(
@@ -280,6 +341,16 @@ impl<'c> Run<'c> {
                     })
                     .collect(),
             )),
+        }
+    }
+
+    /// The records answered for `name` (of any type): `None` when the
+    /// name does not exist; a stop with temperror when the lookup failed.
+    fn answered(&self, name: &str, kind: QueryKind) -> Flow<Option<&'c [Rr]>> {
+        match self.ask(name, kind)? {
+            Answer::TempFail => temp(format!("DNS failure for {name}")),
+            Answer::NxDomain => Ok(None),
+            Answer::Records(r) => Ok(Some(r)),
         }
     }
 
@@ -304,8 +375,12 @@ impl<'c> Run<'c> {
         let Ok(text) = std::str::from_utf8(text) else {
             return perm(format!("{domain}: the SPF record is not text"));
         };
-        let record = match Record::parse(text) {
-            Ok(r) => Arc::new(r),
+        let parsed = match &self.check.cache {
+            Some(cache) => cache.parse(text),
+            None => Record::parse(text).map(Arc::new),
+        };
+        let record = match parsed {
+            Ok(r) => r,
             Err(e) => return perm(format!("{domain}: {e}")),
         };
         self.parsed.push((domain.to_owned(), record.clone()));
@@ -477,7 +552,7 @@ impl<'c> Run<'c> {
             Some(m) => self.expand_domain(m, domain)?,
             None => normal(domain),
         };
-        if name.split('.').any(|l| l.is_empty() || l.len() > 63) {
+        if !labels_fit(&name) {
             return perm(format!("{name} is not a valid domain name"));
         }
         Ok(name)
@@ -491,12 +566,12 @@ impl<'c> Run<'c> {
             IpAddr::V6(_) => QueryKind::Aaaa,
         };
         let found: Vec<IpAddr> = self
-            .records(name, kind)?
+            .answered(name, kind)?
             .unwrap_or_default()
-            .into_iter()
-            .filter_map(|r| match r {
-                Rr::A(a) => Some(IpAddr::V4(*a)),
-                Rr::Aaaa(a) => Some(IpAddr::V6(*a)),
+            .iter()
+            .filter_map(|r| match (r, kind) {
+                (Rr::A(a), QueryKind::A) => Some(IpAddr::V4(*a)),
+                (Rr::Aaaa(a), QueryKind::Aaaa) => Some(IpAddr::V6(*a)),
                 _ => None,
             })
             .collect();
@@ -598,7 +673,8 @@ impl<'c> Run<'c> {
                 None => break,
             }
         }
-        Ok(normal(&name))
+        name.make_ascii_lowercase();
+        Ok(name)
     }
 
     /// The domain's own explanation of a fail (RFC 7208 §6.2), if usable.

@@ -11,5 +11,5 @@ mod eval;
 pub mod macros;
 pub mod record;
 
-pub use eval::{SpfCheck, SpfOutcome, SpfResult, Step};
+pub use eval::{RecordCache, SpfCheck, SpfOutcome, SpfResult, Step};
 pub use record::{Directive, DualCidr, Mechanism, Modifier, Qualifier, Record, RecordError, Term};

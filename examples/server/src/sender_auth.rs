@@ -50,6 +50,8 @@ pub struct Checker {
     settings: SenderAuth,
     resolver: Resolver,
     hostname: String,
+    /// SPF records parsed by earlier checks.
+    spf_records: std::sync::Arc<sansmail_auth::spf::RecordCache>,
 }
 
 /// The envelope of the message checked.
@@ -80,6 +82,7 @@ impl Checker {
             settings,
             resolver: Resolver::new(config),
             hostname: hostname.to_owned(),
+            spf_records: Default::default(),
         }
     }
 
@@ -121,7 +124,8 @@ impl Checker {
             }
             let check = SpfCheck::mail_from(envelope.ip, envelope.mail_from, envelope.helo)
                 .with_receiver(&self.hostname)
-                .at_time(now);
+                .at_time(now)
+                .with_cache(self.spf_records.clone());
             Some(
                 tokio::time::timeout(limit, self.resolver.spf(check))
                     .await
