@@ -125,7 +125,8 @@ impl RecordCache {
 /// the lookups it used (added again on each replay, which runs the same way).
 #[derive(Clone, Debug)]
 struct Settled {
-    domain: String,
+    /// The record's place in `parsed`.
+    record: usize,
     depth: usize,
     index: usize,
     matched: bool,
@@ -411,16 +412,16 @@ impl<'c> Run<'c> {
         if !valid_domain(domain) {
             return Ok((SpfResult::None, None));
         }
-        let known = self.parsed.iter().find(|(d, _)| d == domain);
-        let record = match known {
-            Some((_, record)) => record.clone(),
+        let known = self.parsed.iter().position(|(d, _)| d == domain);
+        let (place, record) = match known {
+            Some(place) => (place, self.parsed[place].1.clone()),
             None => match self.record(domain)? {
-                Some(record) => record,
+                Some(record) => (self.parsed.len() - 1, record),
                 None => return Ok((SpfResult::None, None)),
             },
         };
         for (index, d) in record.directives().enumerate() {
-            if self.settle(&d.mechanism, domain, depth, index)? {
+            if self.settle(&d.mechanism, domain, place, depth, index)? {
                 let result = match d.qualifier.unwrap_or(Qualifier::Pass) {
                     Qualifier::Pass => SpfResult::Pass,
                     Qualifier::Fail => SpfResult::Fail,
@@ -452,13 +453,14 @@ impl<'c> Run<'c> {
         &mut self,
         mechanism: &Mechanism,
         domain: &str,
+        place: usize,
         depth: usize,
         index: usize,
     ) -> Flow<bool> {
         let known = self
             .settled
             .iter()
-            .find(|s| s.index == index && s.depth == depth && s.domain == domain);
+            .find(|s| s.index == index && s.depth == depth && s.record == place);
         if let Some(s) = known {
             self.lookups += s.lookups;
             self.voids += s.voids;
@@ -467,7 +469,7 @@ impl<'c> Run<'c> {
         let (lookups, voids) = (self.lookups, self.voids);
         let matched = self.matches(mechanism, domain, depth)?;
         self.settled.push(Settled {
-            domain: domain.to_owned(),
+            record: place,
             depth,
             index,
             matched,
