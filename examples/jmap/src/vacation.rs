@@ -122,18 +122,7 @@ pub(crate) fn get(dir: &Path, user: &str, args: &Map<String, Value>) -> MethodRe
     let list = if wanted {
         vec![crate::mailboxes::pick(
             object.clone(),
-            &crate::mailboxes::requested_properties(
-                args,
-                &[
-                    "id",
-                    "isEnabled",
-                    "fromDate",
-                    "toDate",
-                    "subject",
-                    "textBody",
-                    "htmlBody",
-                ],
-            ),
+            &crate::mailboxes::requested_properties(args, PROPERTIES),
         )]
     } else {
         Vec::new()
