@@ -69,9 +69,10 @@ pub enum Step {
 #[derive(Clone, Debug)]
 pub struct SpfCheck {
     ip: IpAddr,
+    /// `local-part@domain`.
     sender: String,
-    local_part: String,
-    domain: String,
+    /// Where the `@` is in `sender`.
+    at: usize,
     helo: String,
     receiver: String,
     timestamp: u64,
@@ -177,10 +178,9 @@ impl SpfCheck {
         SpfCheck {
             ip,
             sender: format!("{local}@{domain}"),
-            local_part: local.to_owned(),
-            domain: domain.to_owned(),
+            at: local.len(),
             helo: helo.to_owned(),
-            receiver: "unknown".to_owned(),
+            receiver: String::new(),
             timestamp: 0,
             answers: Vec::new(),
             parsed: Vec::new(),
@@ -193,6 +193,11 @@ impl SpfCheck {
     pub fn with_cache(mut self, cache: Arc<RecordCache>) -> Self {
         self.cache = Some(cache);
         self
+    }
+
+    /// The domain checked.
+    fn domain(&self) -> &str {
+        &self.sender[self.at + 1..]
     }
 
     /// The receiving host's name, for `%{r}` in explanations.
@@ -218,8 +223,8 @@ impl SpfCheck {
             lookups: 0,
             voids: 0,
         };
-        let domain = self.domain.clone();
-        let outcome = run.check_host(&domain, 0);
+        let outcome = run.check_host(self.domain(), 0);
+        let domain = self.domain().to_owned();
         self.parsed = parsed;
         self.settled = settled;
         match outcome {
@@ -640,6 +645,9 @@ impl<'c> Run<'c> {
     }
 
     fn expand(&mut self, m: &MacroString, domain: &str) -> Flow<String> {
+        if let Some(text) = m.literal() {
+            return Ok(text.to_owned());
+        }
         let validated = if macros::uses_p(m) {
             Some(self.validated_for(domain)?)
         } else {
@@ -648,12 +656,16 @@ impl<'c> Run<'c> {
         let c = self.check;
         let values = MacroValues {
             sender: &c.sender,
-            local_part: &c.local_part,
-            sender_domain: &c.domain,
+            local_part: &c.sender[..c.at],
+            sender_domain: c.domain(),
             domain,
             ip: c.ip,
             helo: &c.helo,
-            receiver: &c.receiver,
+            receiver: if c.receiver.is_empty() {
+                "unknown"
+            } else {
+                &c.receiver
+            },
             timestamp: c.timestamp,
             validated: validated.as_deref(),
         };

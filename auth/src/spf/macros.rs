@@ -24,6 +24,11 @@ const DOMAIN_LETTERS: &str = "slodiphv";
 const EXPLAIN_LETTERS: &str = "slodiphvcrt";
 
 impl MacroString {
+    /// The text itself when it holds no macro (nothing to expand).
+    pub fn literal(&self) -> Option<&str> {
+        (!self.0.contains('%')).then_some(self.0.as_str())
+    }
+
     /// Checks `text` (no spaces allowed unless `explain`).
     pub fn parse(text: &str, explain: bool) -> Result<Self, MacroError> {
         let letters = if explain {
