@@ -1,6 +1,7 @@
 //! `check_host()` (RFC 7208 §4): the evaluation, replayed over the answers
 //! known so far.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -285,6 +286,14 @@ fn normal(name: &str) -> String {
     name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase()
 }
 
+/// `name` when it already is as DNS is asked about it (no trailing dot,
+/// lowercase, at most 253 octets).
+fn as_asked(name: &str) -> Option<&str> {
+    let fits =
+        name.len() <= 253 && !name.ends_with('.') && !name.bytes().any(|b| b.is_ascii_uppercase());
+    fits.then_some(name)
+}
+
 /// RFC 7208 §4.3: a multi-label name of non-empty labels of at most 63 octets.
 fn valid_domain(domain: &str) -> bool {
     let d = domain.strip_suffix('.').unwrap_or(domain);
@@ -508,8 +517,8 @@ impl<'c> Run<'c> {
             Mechanism::A(target, cidr) => {
                 self.count_lookup()?;
                 let target = self.target(target.as_ref(), domain)?;
-                let addresses = self.addresses(&target, true)?;
-                Ok(addresses.iter().any(|a| self.in_cidr(a, cidr.v4, cidr.v6)))
+                let mut addresses = self.addresses(&target, true)?;
+                Ok(addresses.any(|a| self.in_cidr(&a, cidr.v4, cidr.v6)))
             }
             Mechanism::Mx(target, cidr) => {
                 self.count_lookup()?;
@@ -524,8 +533,8 @@ impl<'c> Run<'c> {
                 }
                 for r in &mx {
                     let Rr::Mx { exchange, .. } = r else { continue };
-                    let addresses = self.addresses(exchange, false)?;
-                    if addresses.iter().any(|a| self.in_cidr(a, cidr.v4, cidr.v6)) {
+                    let mut addresses = self.addresses(exchange, false)?;
+                    if addresses.any(|a| self.in_cidr(&a, cidr.v4, cidr.v6)) {
                         return Ok(true);
                     }
                 }
@@ -554,10 +563,13 @@ impl<'c> Run<'c> {
     /// The name a mechanism looks at: its domain-spec expanded, or the
     /// current domain. A name DNS cannot hold (an empty label, one over 63
     /// octets) is permerror, one of the two results RFC 7208 allows.
-    fn target(&mut self, spec: Option<&MacroString>, domain: &str) -> Flow<String> {
+    fn target<'a>(&mut self, spec: Option<&'a MacroString>, domain: &'a str) -> Flow<Cow<'a, str>> {
         let name = match spec {
             Some(m) => self.expand_domain(m, domain)?,
-            None => normal(domain),
+            None => match as_asked(domain) {
+                Some(name) => Cow::Borrowed(name),
+                None => Cow::Owned(normal(domain)),
+            },
         };
         if !labels_fit(&name) {
             return perm(format!("{name} is not a valid domain name"));
@@ -567,22 +579,25 @@ impl<'c> Run<'c> {
 
     /// The addresses of `name` in the client's family; a name with none
     /// counts as a void lookup when `void_counts`.
-    fn addresses(&mut self, name: &str, void_counts: bool) -> Flow<Vec<IpAddr>> {
+    fn addresses(
+        &mut self,
+        name: &str,
+        void_counts: bool,
+    ) -> Flow<impl Iterator<Item = IpAddr> + Clone + 'c> {
         let kind = match self.check.ip {
             IpAddr::V4(_) => QueryKind::A,
             IpAddr::V6(_) => QueryKind::Aaaa,
         };
-        let found: Vec<IpAddr> = self
+        let found = self
             .answered(name, kind)?
             .unwrap_or_default()
             .iter()
-            .filter_map(|r| match (r, kind) {
+            .filter_map(move |r| match (r, kind) {
                 (Rr::A(a), QueryKind::A) => Some(IpAddr::V4(*a)),
                 (Rr::Aaaa(a), QueryKind::Aaaa) => Some(IpAddr::V6(*a)),
                 _ => None,
-            })
-            .collect();
-        if found.is_empty() && void_counts {
+            });
+        if void_counts && found.clone().next().is_none() {
             self.count_void()?;
         }
         Ok(found)
@@ -623,7 +638,7 @@ impl<'c> Run<'c> {
         for r in names.iter().take(MAX_NAMES) {
             let Rr::Ptr(name) = r else { continue };
             match self.addresses(name, false) {
-                Ok(a) if a.contains(&self.check.ip) => validated.push(normal(name)),
+                Ok(a) if a.clone().any(|a| a == self.check.ip) => validated.push(normal(name)),
                 Ok(_) | Err(Stop::Error(..)) => {}
                 Err(need) => return Err(need),
             }
@@ -674,7 +689,10 @@ impl<'c> Run<'c> {
 
     /// A domain-spec expanded (RFC 7208 §7.3): no trailing dot, and left
     /// labels dropped until it fits in 253 octets.
-    fn expand_domain(&mut self, m: &MacroString, domain: &str) -> Flow<String> {
+    fn expand_domain<'m>(&mut self, m: &'m MacroString, domain: &str) -> Flow<Cow<'m, str>> {
+        if let Some(name) = m.literal().and_then(as_asked) {
+            return Ok(Cow::Borrowed(name));
+        }
         let mut name = self.expand(m, domain)?;
         if name.ends_with('.') {
             name.pop();
@@ -688,7 +706,7 @@ impl<'c> Run<'c> {
             }
         }
         name.make_ascii_lowercase();
-        Ok(name)
+        Ok(Cow::Owned(name))
     }
 
     /// The domain's own explanation of a fail (RFC 7208 §6.2), if usable.
