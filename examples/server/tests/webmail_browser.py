@@ -284,6 +284,23 @@ try:
     seen["search"] = subjects
     shot("06-search")
 
+    # ---- a long folder comes a page at a time ----
+    with smtplib.SMTP("127.0.0.1", SMTP) as s:
+        for n in range(55):
+            s.sendmail("bob@example.test", ["alice@example.test"],
+                       f"From: bob@example.test\r\nSubject: Bulk {n:02}\r\nMessage-ID: <bulk{n}@test>\r\n\r\nitem {n}\r\n".encode())
+    search = driver.find_element(By.ID, "search")
+    search.clear()
+    click(By.CSS_SELECTOR, ".folder[data-role='inbox']")
+    wait_for(EC.presence_of_element_located((By.XPATH, row("Bulk 54"))), "the newest of the bulk")
+    wait_for(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".row")) == 50, "one page of 50")
+    assert "(6 more)" in driver.find_element(By.ID, "older").text, driver.find_element(By.ID, "older").text
+    click(By.ID, "older")
+    wait_for(EC.presence_of_element_located((By.XPATH, row("Lunch plans"))), "the older page")
+    assert len(driver.find_elements(By.CSS_SELECTOR, ".row")) == 56
+    assert not driver.find_elements(By.ID, "older")
+    seen["paged"] = 56
+
     # ---- sign out: the session is gone ----
     click(By.ID, "logout")
     wait_for(EC.visibility_of_element_located((By.ID, "login-user")), "the login form after sign-out")

@@ -9,6 +9,7 @@ const USING = [
   "urn:ietf:params:jmap:mail",
   "urn:ietf:params:jmap:submission",
 ];
+const PAGE = 50;
 const LIST_PROPERTIES = ["threadId", "mailboxIds", "keywords", "from", "subject", "receivedAt", "preview"];
 const READ_PROPERTIES = [
   "threadId", "mailboxIds", "keywords", "from", "to", "cc", "replyTo", "subject",
@@ -18,7 +19,7 @@ const READ_PROPERTIES = [
 const S = {
   csrf: null, user: null, accountId: null,
   mailboxes: [], current: null, search: "",
-  threadCounts: {}, openThread: null, threadSignature: null, events: null, compose: null, uploads: [],
+  threadCounts: {}, openThread: null, threadSignature: null, shown: 50, events: null, compose: null, uploads: [],
 };
 
 const $ = (id) => document.getElementById(id);
@@ -145,7 +146,7 @@ function drawFolders() {
     nav.append(el("div", {
       class: "folder" + (m.id === S.current && !S.search ? " current" : ""),
       "data-id": m.id, "data-role": m.role || "", "data-name": m.name,
-      onclick: () => { S.current = m.id; S.search = ""; $("search").value = ""; S.openThread = null; refresh(); },
+      onclick: () => { S.current = m.id; S.search = ""; $("search").value = ""; S.openThread = null; S.shown = PAGE; refresh(); },
     }, el("span", { class: "folder-name" }, m.name), count));
   }
 }
@@ -154,7 +155,7 @@ async function drawList() {
   const filter = S.search ? { text: S.search } : { inMailbox: S.current };
   const [query, got, threads] = await jmap([
     ["Email/query", { accountId: S.accountId, filter, sort: [{ property: "receivedAt", isAscending: false }],
-      collapseThreads: true, limit: 100 }, "q"],
+      collapseThreads: true, limit: S.shown, calculateTotal: true }, "q"],
     ["Email/get", { accountId: S.accountId, "#ids": { resultOf: "q", name: "Email/query", path: "/ids" },
       properties: LIST_PROPERTIES }, "g"],
     ["Thread/get", { accountId: S.accountId, "#ids": { resultOf: "g", name: "Email/get", path: "/list/*/threadId" } }, "t"],
@@ -177,6 +178,11 @@ async function drawList() {
     el("span", { class: "row-from" }, addresses(e.from) || "(no sender)", count > 1 ? ` (${count})` : ""),
     el("span", { class: "row-date" }, e.keywords.$flagged ? el("span", { class: "row-flag", title: "flagged" }, "★ ") : null, shortDate(e.receivedAt)),
     el("span", { class: "row-subject" }, e.subject || "(no subject)")));
+  }
+  const more = query.total - query.ids.length;
+  if (more > 0) {
+    list.append(el("button", { id: "older", type: "button", class: "older",
+      onclick: () => { S.shown += PAGE; drawList(); } }, `Older messages (${more} more)`));
   }
 }
 
@@ -409,6 +415,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     event.preventDefault();
     S.search = $("search").value.trim();
     S.openThread = null;
+    S.shown = PAGE;
     $("reader").replaceChildren();
     refresh();
   });
