@@ -31,18 +31,20 @@ impl<'a> Field<'a> {
     }
 }
 
-impl Field<'_> {
+impl<'a> Field<'a> {
     /// An unstructured value (Subject, Comments, ...) as text: unfolded,
     /// leading whitespace removed (trailing kept, as written), RFC 2047
     /// words decoded, raw 8-bit bytes read as UTF-8 or else windows-1252.
-    pub fn text(&self) -> String {
+    /// Borrowed from the message when there was nothing to change (UTF-8
+    /// on one line, no encoded word: most fields).
+    pub fn text(&self) -> Cow<'a, str> {
         self.text_with(None)
     }
 
     /// [`Field::text`], reading raw 8-bit bytes that are not UTF-8 in
     /// `fallback` (for example the charset of the message's body, as mail
     /// readers do).
-    pub fn text_with(&self, fallback: Option<&'static encoding_rs::Encoding>) -> String {
+    pub fn text_with(&self, fallback: Option<&'static encoding_rs::Encoding>) -> Cow<'a, str> {
         let v = self.raw_value;
         let start = v
             .iter()
@@ -53,20 +55,27 @@ impl Field<'_> {
         // into the text, one copy.
         let has_word = memchr::memchr_iter(b'=', v).any(|i| v.get(i + 1) == Some(&b'?'));
         if !has_word && let Ok(value) = simdutf8::basic::from_utf8(v) {
+            let mut breaks = memchr::memchr2_iter(b'\r', b'\n', v);
+            let Some(first) = breaks.next() else {
+                return Cow::Borrowed(value);
+            };
             let mut text = String::with_capacity(value.len());
-            let mut from = 0;
+            text.push_str(&value[..first]);
+            let mut from = first + 1;
             // CR and LF are single octets: the pieces between are whole characters.
-            for at in memchr::memchr2_iter(b'\r', b'\n', v) {
+            for at in breaks {
                 text.push_str(&value[from..at]);
                 from = at + 1;
             }
             text.push_str(&value[from..]);
-            return text;
+            return Cow::Owned(text);
         }
         let unfolded = unfold(v);
-        crate::words::decode_header_text_with(&unfolded, fallback)
-            .text
-            .into_owned()
+        Cow::Owned(
+            crate::words::decode_header_text_with(&unfolded, fallback)
+                .text
+                .into_owned(),
+        )
     }
 }
 
@@ -117,7 +126,7 @@ impl<'a> Header<'a> {
     }
 
     /// The unstructured text of the first field `name` (see [`Field::text`]).
-    pub fn text(&self, name: &str) -> Option<String> {
+    pub fn text(&self, name: &str) -> Option<Cow<'a, str>> {
         self.get(name).map(Field::text)
     }
 

@@ -219,7 +219,7 @@ impl<'a> Message<'a> {
     /// The decoded `Subject` of the top-level header.
     pub fn subject(&self) -> Option<String> {
         let field = self.root.header.get("subject")?;
-        Some(field.text_with(self.header_fallback()))
+        Some(field.text_with(self.header_fallback()).into_owned())
     }
 
     /// The encoding for raw 8-bit header text that is not UTF-8: that of

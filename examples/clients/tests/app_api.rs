@@ -380,7 +380,7 @@ async fn direct_delivery_follows_the_mx_plan_with_opportunistic_tls() {
         .root
         .header
         .get_all("Received")
-        .map(|f| f.text())
+        .map(|f| f.text().into_owned())
         .collect();
     let received = received
         .iter()
