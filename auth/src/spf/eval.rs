@@ -178,14 +178,15 @@ impl SpfCheck {
         };
         SpfCheck {
             ip,
-            sender: format!("{local}@{domain}"),
+            sender: [local, "@", domain].concat(),
             at: local.len(),
             helo: helo.to_owned(),
             receiver: String::new(),
             timestamp: 0,
-            answers: Vec::new(),
-            parsed: Vec::new(),
-            settled: Vec::new(),
+            // Room for a typical check (a few includes, a or mx) at once.
+            answers: Vec::with_capacity(8),
+            parsed: Vec::with_capacity(4),
+            settled: Vec::with_capacity(8),
             cache: None,
         }
     }
