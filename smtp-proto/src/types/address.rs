@@ -480,42 +480,29 @@ pub(crate) fn read_path<'a>(
     input: &'a [u8],
 ) -> Result<(Path, &'a [u8]), InvalidInput> {
     if let Some(inner) = input.strip_prefix(b"<") {
-        let n = inner.len();
-        // The local part: atext and dots, a dot never next to another.
-        let mut i = 0;
-        let (mut was_dot, mut double_dot) = (false, false);
-        while i < n && LOCAL_OR_DOT[usize::from(inner[i])] {
-            let dot = inner[i] == b'.';
-            double_dot |= dot & was_dot;
-            was_dot = dot;
-            i += 1;
-        }
+        // The local part: atext and dots (checked for placement below).
+        let i = inner
+            .iter()
+            .position(|&b| !LOCAL_OR_DOT[usize::from(b)])
+            .unwrap_or(inner.len());
         if i == 0 && inner.first() == Some(&b'>') {
             return Ok((Path::Null, &inner[1..]));
         }
-        let local_ok = i > 0 && i <= MAX_LOCAL_PART && !double_dot;
-        if local_ok && inner[0] != b'.' && !was_dot && inner.get(i) == Some(&b'@') {
-            // The domain: labels of 1 to 63 octets, no hyphen at either end.
+        let local = &inner[..i];
+        if i > 0 && i <= MAX_LOCAL_PART && dots_apart(local) && inner.get(i) == Some(&b'@') {
+            // The domain: LDH octets and dots, then its labels checked.
             let start = i + 1;
-            let mut j = start;
-            let mut label = 0;
-            let mut prev = b'.';
-            while j < n {
-                let b = inner[j];
+            let (mut j, mut label, mut labels_ok) = (start, start, true);
+            while let Some(&b) = inner.get(j) {
                 if b == b'.' {
-                    if label == 0 || prev == b'-' {
-                        break;
-                    }
-                    label = 0;
-                } else if LDH[usize::from(b)] && (label > 0 || b != b'-') && label < 63 {
-                    label += 1;
-                } else {
+                    labels_ok &= label_ok(&inner[label..j]);
+                    label = j + 1;
+                } else if !LDH[usize::from(b)] {
                     break;
                 }
-                prev = b;
                 j += 1;
             }
-            let labels_ok = label > 0 && prev != b'-';
+            labels_ok &= label_ok(&inner[label..j]);
             let closed = inner.get(j) == Some(&b'>');
             if closed && labels_ok && j - start <= MAX_DOMAIN {
                 let local = Text::slice_of(line, &inner[..i]);
@@ -531,6 +518,30 @@ pub(crate) fn read_path<'a>(
         }
     }
     read_path_generally(line, input)
+}
+
+/// True for a dot-string's dots: none first or last, none next to another.
+fn dots_apart(s: &[u8]) -> bool {
+    // The start counts as a dot, so a leading dot is one next to another.
+    let mut after_dot = true;
+    for &b in s {
+        let dot = b == b'.';
+        if dot && after_dot {
+            return false;
+        }
+        after_dot = dot;
+    }
+    !after_dot
+}
+
+/// True for an LDH label of 1 to 63 octets with no hyphen at either end.
+#[inline]
+fn label_ok(label: &[u8]) -> bool {
+    match label {
+        [first, .., last] => *first != b'-' && *last != b'-' && label.len() <= 63,
+        [only] => *only != b'-',
+        [] => false,
+    }
 }
 
 /// [`read_path`] the general way: any path RFC 5321 allows, every error named.
