@@ -81,6 +81,35 @@ impl Default for Limits {
     }
 }
 
+/// How long a cached account view is used before the folder list is read
+/// again (folders made by other programs show after at most this).
+const VIEW_RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// An account view kept between requests, and what it was made from.
+struct CachedView {
+    view: Arc<AccountView>,
+    /// The account's folder-list generation when it was made.
+    generation: u64,
+    /// Each mailbox's (UIDVALIDITY, highest mod-sequence, messages).
+    marks: Vec<(u32, u64, usize)>,
+    at: std::time::Instant,
+}
+
+/// What tells a mailbox changed: its UIDVALIDITY, highest mod-sequence and
+/// number of messages.
+fn mark(mailbox: &sansmail_store::Mailbox) -> (u32, u64, usize) {
+    let index = mailbox.index();
+    (
+        index.uid_validity,
+        index.highest_modseq,
+        index.messages.len(),
+    )
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// JMAP over one store.
 pub struct Jmap {
     store: Arc<Store>,
@@ -94,6 +123,8 @@ pub struct Jmap {
     queries: query::QueryHistory,
     /// Where per-user settings (the vacation response) are kept.
     settings: Option<std::path::PathBuf>,
+    /// The last view of each user's account.
+    views: std::sync::Mutex<std::collections::HashMap<String, Arc<CachedView>>>,
 }
 
 /// What the methods of one request share besides the account.
@@ -157,6 +188,7 @@ impl Jmap {
             history: changes::History::default(),
             queries: query::QueryHistory::default(),
             settings: None,
+            views: Default::default(),
         }
     }
 
@@ -263,7 +295,7 @@ impl Jmap {
         let request = parse_request(body, &self.limits)?;
         let account = account_id(user);
         let mut responses: Vec<(String, Value, String)> = Vec::new();
-        let mut view: Option<AccountView> = None;
+        let mut view: Option<Arc<AccountView>> = None;
         let mut context = Context {
             user,
             domain: self.domains.first().map_or("localhost", String::as_str),
@@ -318,7 +350,7 @@ impl Jmap {
         args: Map<String, Value>,
         using: &[String],
         account: &str,
-        view: &mut Option<AccountView>,
+        view: &mut Option<Arc<AccountView>>,
         context: &mut Context<'_>,
     ) -> MethodResult {
         let user = context.user;
@@ -428,13 +460,50 @@ impl Jmap {
         })
     }
 
-    /// The account now; its state is remembered for `/changes`.
-    async fn load(&self, user: &str) -> Result<AccountView, MethodError> {
-        let view = AccountView::load(&self.store, user)
-            .await
-            .map_err(|e| MethodError::new("serverFail", e.to_string()))?;
+    /// The account now; its state is remembered for `/changes`. The view
+    /// of the last request is used again while nothing in the account
+    /// changed: the same account and mailboxes, the same folder list, each
+    /// mailbox at the same UIDVALIDITY, mod-sequence and size (a change by
+    /// any session or program moves one of them), checked again in full
+    /// after [`VIEW_RECHECK`] (for folders other programs make).
+    async fn load(&self, user: &str) -> Result<Arc<AccountView>, MethodError> {
+        let fail = |e: sansmail_store::StoreError| MethodError::new("serverFail", e.to_string());
+        let account = self.store.account(user).await.map_err(fail)?;
+        let generation = account.generation();
+        let cached = lock(&self.views).get(user).cloned();
+        if let Some(cached) = cached
+            && Arc::ptr_eq(&cached.view.account, &account)
+            && cached.generation == generation
+            && cached.at.elapsed() < VIEW_RECHECK
+            && self.unchanged(&cached).await
+        {
+            return Ok(cached.view.clone());
+        }
+        let view = Arc::new(AccountView::load(&self.store, user).await.map_err(fail)?);
         self.history.record(user, &view);
+        let marks = view.mailboxes.iter().map(|m| mark(&m.mailbox)).collect();
+        let cached = Arc::new(CachedView {
+            view: view.clone(),
+            generation,
+            marks,
+            at: std::time::Instant::now(),
+        });
+        lock(&self.views).insert(user.to_owned(), cached);
         Ok(view)
+    }
+
+    /// True when every mailbox of a cached view is still the account's
+    /// open one, at the mark it had.
+    async fn unchanged(&self, cached: &CachedView) -> bool {
+        for (m, was) in cached.view.mailboxes.iter().zip(&cached.marks) {
+            let Ok(open) = cached.view.account.open(&m.name).await else {
+                return false;
+            };
+            if !Arc::ptr_eq(&open, &m.mailbox) || open.is_deleted() || mark(&open) != *was {
+                return false;
+            }
+        }
+        true
     }
 
     /// The push StateChange object (RFC 8620 §7.1) for `user` now: the

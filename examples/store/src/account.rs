@@ -87,6 +87,17 @@ pub struct Account {
     usage: Arc<Usage>,
     quota: Option<u64>,
     pub(crate) last_used: AtomicU64,
+    /// Counts changes to the folder list and subscriptions.
+    generation: AtomicU64,
+}
+
+/// Counts one more change when dropped.
+struct GenerationGuard<'a>(&'a AtomicU64);
+
+impl Drop for GenerationGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -104,7 +115,23 @@ impl Account {
             usage: Arc::new(Usage::default()),
             quota,
             last_used: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
         }
+    }
+
+    /// A number that changes after every change to the folder list or the
+    /// subscriptions made through this account (read it before reading
+    /// the folders: a change under way then shows as a new number).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Marks a change of the folder list or subscriptions: now, and again
+    /// when the guard is dropped (after the change, whatever its outcome).
+    fn changing(&self) -> GenerationGuard<'_> {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        GenerationGuard(&self.generation)
     }
 
     /// The user's name.
@@ -154,6 +181,7 @@ impl Account {
         let name = name.trim_end_matches(DELIMITER);
         check_name(name)?;
         let _folders = self.folders.lock().await;
+        let _changing = self.changing();
         let existing: BTreeSet<String> = self
             .storage
             .folders()
@@ -198,6 +226,7 @@ impl Account {
             return Err(StoreError::NotAllowed("INBOX cannot be deleted"));
         }
         let _folders = self.folders.lock().await;
+        let _changing = self.changing();
         if !self.storage.folders().await?.contains(&name) {
             return Err(StoreError::NotFound);
         }
@@ -232,6 +261,7 @@ impl Account {
             return Ok(());
         }
         let _folders = self.folders.lock().await;
+        let _changing = self.changing();
         let existing = self.storage.folders().await?;
         if !existing.contains(&from) {
             return Err(StoreError::NotFound);
@@ -270,6 +300,7 @@ impl Account {
     pub async fn subscribe(&self, name: &str, on: bool) -> Result<()> {
         let name = canonical(name);
         let _folders = self.folders.lock().await;
+        let _changing = self.changing();
         let mut names = self.storage.subscriptions().await?;
         let had = names.contains(&name);
         if on == had {
