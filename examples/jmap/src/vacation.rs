@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::create::object as argument;
 use crate::{MethodError, MethodResult, account_id};
 
 /// The properties a VacationResponse has besides its id.
@@ -57,20 +58,22 @@ fn state(object: &Value) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The reply `user`'s vacation response gives at `now` (a UTCDate, e.g.
-/// `2026-12-03T10:00:00Z`): (subject, text body, HTML body), or `None`
-/// when it is off or `now` is outside its dates.
+/// The reply `user`'s vacation response gives at `now` (seconds since the
+/// epoch): (subject, text body, HTML body), or `None` when it is off or
+/// `now` is outside its dates.
 pub fn active_reply(
     dir: &Path,
     user: &str,
-    now: &str,
+    now: i64,
 ) -> Option<(Option<String>, String, Option<String>)> {
     let object = load(dir, user);
     if object["isEnabled"] != Value::Bool(true) {
         return None;
     }
+    // UTCDates compare as text to the second.
     let second = |v: &Value| v.as_str().map(|s| s.get(..19).unwrap_or(s).to_owned());
-    let now = now.get(..19).unwrap_or(now);
+    let now = crate::email::utc(now);
+    let now = &now[..19];
     if second(&object["fromDate"]).is_some_and(|from| now < from.as_str())
         || second(&object["toDate"]).is_some_and(|to| now >= to.as_str())
     {
@@ -142,12 +145,7 @@ pub(crate) fn set(dir: &Path, user: &str, args: &Map<String, Value>) -> MethodRe
     }
     let singleton = |kind: &str| json!({"type": "singleton", "description": format!("the VacationResponse cannot be {kind}")});
     let mut not_created = Map::new();
-    for (id, _) in args
-        .get("create")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
+    for (id, _) in argument(args, "create").into_iter().flatten() {
         not_created.insert(id.clone(), singleton("created"));
     }
     let mut not_destroyed = Map::new();
@@ -162,12 +160,7 @@ pub(crate) fn set(dir: &Path, user: &str, args: &Map<String, Value>) -> MethodRe
         }
     }
     let (mut updated, mut not_updated) = (Map::new(), Map::new());
-    for (id, patch) in args
-        .get("update")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
+    for (id, patch) in argument(args, "update").into_iter().flatten() {
         if id != "singleton" {
             not_updated.insert(id.clone(), json!({"type": "notFound"}));
             continue;
@@ -223,6 +216,16 @@ pub(crate) fn set(dir: &Path, user: &str, args: &Map<String, Value>) -> MethodRe
 mod tests {
     use super::*;
 
+    /// Seconds since the epoch of the UTCDates the test uses.
+    fn at(date: &str) -> i64 {
+        match date {
+            "2026-12-19T23:59:59Z" => 1_797_724_799,
+            "2026-12-24T12:00:00Z" => 1_798_113_600,
+            "2027-01-04T00:00:00Z" => 1_799_020_800,
+            _ => unreachable!("{date}"),
+        }
+    }
+
     #[test]
     fn set_then_get_and_the_dates_bound_the_reply() {
         let dir = std::env::temp_dir().join(format!("sansmail-vacation-{}", std::process::id()));
@@ -235,14 +238,14 @@ mod tests {
         let got = get(&dir, "alice", &Map::new()).unwrap();
         assert_eq!(got["list"][0]["subject"], "Away");
         assert_eq!(got["state"], result["newState"]);
-        assert!(active_reply(&dir, "alice", "2026-12-19T23:59:59Z").is_none());
-        let (subject, text, _) = active_reply(&dir, "alice", "2026-12-24T12:00:00Z").unwrap();
+        assert!(active_reply(&dir, "alice", at("2026-12-19T23:59:59Z")).is_none());
+        let (subject, text, _) = active_reply(&dir, "alice", at("2026-12-24T12:00:00Z")).unwrap();
         assert_eq!(
             (subject.as_deref(), text.as_str()),
             (Some("Away"), "Back in January.")
         );
-        assert!(active_reply(&dir, "alice", "2027-01-04T00:00:00Z").is_none());
-        assert!(active_reply(&dir, "bob", "2026-12-24T12:00:00Z").is_none());
+        assert!(active_reply(&dir, "alice", at("2027-01-04T00:00:00Z")).is_none());
+        assert!(active_reply(&dir, "bob", at("2026-12-24T12:00:00Z")).is_none());
         let bad: Map<String, Value> = serde_json::from_value(
             json!({"update": {"singleton": {"fromDate": "tomorrow", "color": 1}}, "destroy": ["singleton"]}),
         )

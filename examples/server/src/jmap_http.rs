@@ -289,15 +289,7 @@ impl JmapHttp {
                 "the jmap subprotocol is required\n",
             );
         }
-        let host = headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let foreign = headers
-            .get(header::ORIGIN)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|o| o.split_once("://").map_or("", |(_, a)| a) != host);
-        if foreign {
+        if crate::webmail::foreign_origin(headers) {
             return plain(StatusCode::FORBIDDEN, "WebSocket from another origin\n");
         }
         let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {

@@ -39,15 +39,17 @@ fn write(data: &Path, tokens: &BTreeMap<String, String>) -> Result<(), String> {
     std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// A new token for `user` (32 random octets, base64url, `smt_` first);
-/// only its digest is kept.
-pub fn issue(data: &Path, user: &str) -> Result<String, String> {
+/// 32 random octets as base64url: a secret no one can guess.
+pub fn random() -> String {
     let mut random = [0u8; 32];
     OsRng.fill_bytes(&mut random);
-    let token = format!(
-        "smt_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random)
-    );
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random)
+}
+
+/// A new token for `user` ([`random`], `smt_` first); only its digest is
+/// kept.
+pub fn issue(data: &Path, user: &str) -> Result<String, String> {
+    let token = format!("smt_{}", random());
     let mut tokens = read(data)?;
     tokens.insert(digest(&token), user.to_owned());
     write(data, &tokens)?;

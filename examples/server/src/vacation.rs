@@ -57,7 +57,7 @@ fn reason_not_to_reply(from: &str, own: &str, message: &Message<'_>) -> Option<&
 
 /// True when `owner`'s vacation response is on at `now` (seconds).
 pub fn is_away(data: &Path, owner: &str, now: i64) -> bool {
-    sansmail_jmap::vacation::active_reply(data, owner, &utc(now)).is_some()
+    sansmail_jmap::vacation::active_reply(data, owner, now).is_some()
 }
 
 /// Answers a message delivered to `owner` at `address`, when their
@@ -72,8 +72,7 @@ pub async fn answer(
     head: &[u8],
 ) -> bool {
     let now = crate::queue::now() as i64;
-    let now_utc = utc(now);
-    let Some((subject, text, html)) = sansmail_jmap::vacation::active_reply(data, owner, &now_utc)
+    let Some((subject, text, html)) = sansmail_jmap::vacation::active_reply(data, owner, now)
     else {
         return false;
     };
@@ -145,15 +144,6 @@ pub async fn answer(
             false
         }
     }
-}
-
-/// Seconds since the epoch as a JMAP UTCDate.
-fn utc(seconds: i64) -> String {
-    let d = DateTime::from_unix_time(seconds, 0);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        d.year, d.month, d.day, d.hour, d.minute, d.second
-    )
 }
 
 #[cfg(test)]

@@ -52,14 +52,6 @@ struct Session {
     expires: Instant,
 }
 
-/// 32 random bytes as URL-safe base64.
-fn random_token() -> String {
-    use rand_core::RngCore as _;
-    let mut bytes = [0u8; 32];
-    rand_core::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
 /// Equal strings, compared in time independent of where they differ.
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
@@ -72,7 +64,7 @@ fn same(a: &str, b: &str) -> bool {
 impl Sessions {
     /// Opens a session for `user`: (cookie token, CSRF token).
     pub fn open(&self, user: &str) -> (String, String) {
-        let (token, csrf) = (random_token(), random_token());
+        let (token, csrf) = (crate::tokens::random(), crate::tokens::random());
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         map.retain(|_, s| s.expires > now);
@@ -101,12 +93,16 @@ impl Sessions {
         map.remove(token);
     }
 
+    /// The user and CSRF token of the session a request's cookie names.
+    fn of<B>(&self, request: &Request<B>) -> Option<(String, String)> {
+        self.find(&session_cookie(request)?)
+    }
+
     /// The user a request's session cookie opens: for methods that change
     /// state (anything but GET and HEAD) only with the session's CSRF
     /// token in `X-CSRF-Token`.
     pub fn user_of<B>(&self, request: &Request<B>) -> Option<String> {
-        let token = session_cookie(request)?;
-        let (user, csrf) = self.find(&token)?;
+        let (user, csrf) = self.of(request)?;
         if matches!(*request.method(), Method::GET | Method::HEAD) {
             return Some(user);
         }
@@ -127,6 +123,19 @@ fn session_cookie<B>(request: &Request<B>) -> Option<String> {
             let (name, value) = pair.trim().split_once('=')?;
             (name == COOKIE).then(|| value.to_owned())
         })
+}
+
+/// True when a browser names an `Origin` other than the `Host` asked for
+/// (a page of another site sent the request).
+pub fn foreign_origin(headers: &header::HeaderMap) -> bool {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|origin| origin.split_once("://").map_or("", |(_, a)| a) != host)
 }
 
 /// True for the paths the webmail answers.
@@ -203,16 +212,12 @@ impl Webmail {
                 Bytes::from_static(APP_CSS.as_bytes()),
             ),
             (Method::POST, "/webmail/login") => self.login(request, peer).await,
-            (Method::GET, "/webmail/me") => match self.jmap.sessions.user_of(&request) {
-                Some(user) => {
-                    let token = session_cookie(&request).unwrap_or_default();
-                    let csrf = self.jmap.sessions.find(&token).map(|(_, c)| c);
-                    json_answer(
-                        StatusCode::OK,
-                        &json!({"user": user, "csrf": csrf,
+            (Method::GET, "/webmail/me") => match self.jmap.sessions.of(&request) {
+                Some((user, csrf)) => json_answer(
+                    StatusCode::OK,
+                    &json!({"user": user, "csrf": csrf,
                                 "accountId": sansmail_jmap::account_id(&user)}),
-                    )
-                }
+                ),
                 None => json_answer(StatusCode::UNAUTHORIZED, &json!({"error": "not logged in"})),
             },
             (Method::POST, "/webmail/logout") => {
@@ -278,21 +283,7 @@ impl Webmail {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
-        let host = request
-            .headers()
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let cross_origin = request
-            .headers()
-            .get(header::ORIGIN)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|origin| {
-                let authority = origin.split_once("://").map_or("", |(_, a)| a);
-                authority != host
-            });
-        if !is_json || cross_origin {
+        if !is_json || foreign_origin(request.headers()) {
             return json_answer(
                 StatusCode::FORBIDDEN,
                 &json!({"error": "log in from the webmail page"}),
