@@ -80,9 +80,12 @@ def main():
                     "explanation": t.get("explanation"),
                 }
             scenarios.append({"description": doc["description"], "zone": zone, "tests": tests})
-        with open(target + ".part", "w") as f:
+        # A name of this process's own, so that concurrent runs never
+        # rename each other's file; the last rename wins with equal content.
+        part = f"{target}.{os.getpid()}.part"
+        with open(part, "w") as f:
             json.dump(scenarios, f)
-        os.replace(target + ".part", target)
+        os.replace(part, target)
     print(os.path.abspath(target))
 
 

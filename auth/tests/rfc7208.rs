@@ -14,7 +14,13 @@ use sansmail_auth::spf::{RecordCache, SpfCheck, Step};
 use sansmail_test_support::{require, run};
 use serde_json::Value;
 
-fn suite() -> Vec<Value> {
+/// The suite, fetched and read once for every test in this binary.
+fn suite() -> &'static [Value] {
+    static SUITE: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
+    SUITE.get_or_init(load_suite)
+}
+
+fn load_suite() -> Vec<Value> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/spf_suite.py");
     let out = run(
         Command::new(require("python3")).arg(script),
