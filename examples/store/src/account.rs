@@ -134,6 +134,15 @@ impl Account {
         GenerationGuard(&self.generation)
     }
 
+    /// Another server sharing the store changed the folder list: the
+    /// folders opened here are looked up again at their next open (sessions
+    /// holding one keep it; a deleted one finds out at its next rescan).
+    pub(crate) fn folders_changed_elsewhere(&self) {
+        let _changing = self.changing();
+        lock(&self.open).clear();
+        self.usage.forget();
+    }
+
     /// The user's name.
     pub fn user(&self) -> &str {
         &self.user

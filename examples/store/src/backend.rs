@@ -3,7 +3,11 @@
 //! it; a database backend implements the same traits.
 //!
 //! The core decides UIDs, mod-sequences and flags; a backend only makes
-//! them durable and reads them back. Every method may block on storage:
+//! them durable and reads them back. A backend shared by several servers
+//! refuses a write with [`StoreError::Conflict`](crate::StoreError::Conflict)
+//! when another server changed the mailbox since its last
+//! [`rescan`](MailboxStorage::rescan); the core then rescans and tries
+//! again with the counters the rescan gave. Every method may block on storage:
 //! backends run their work off the async runtime's reactor threads.
 
 use std::future::Future;
@@ -28,6 +32,9 @@ pub enum Source {
     /// A file that is already written and synced (a spool file, or a
     /// message in another folder of the same store); linked where possible.
     File(PathBuf),
+    /// A message the backend already holds, by the name it gave it (a
+    /// copy between folders of a database store shares the stored octets).
+    Stored(Box<str>),
 }
 
 /// A message written and synced where [`MailboxStorage::commit`] can take
@@ -159,8 +166,9 @@ pub trait MailboxStorage: Send + Sync {
         keywords: Vec<Keyword>,
     ) -> BoxFuture<'_, Result<Vec<Box<str>>>>;
 
-    /// Saves a grown keyword table before messages use it.
-    fn save_keywords(&self, keywords: Vec<Keyword>) -> BoxFuture<'_, Result<()>>;
+    /// Saves a grown keyword table before messages use it; `modseq` is
+    /// the mod-sequence the core gave the change.
+    fn save_keywords(&self, keywords: Vec<Keyword>, modseq: u64) -> BoxFuture<'_, Result<()>>;
 
     /// Removes messages.
     fn expunge(&self, removals: Vec<Removal>) -> BoxFuture<'_, Result<()>>;
@@ -218,4 +226,13 @@ pub trait Backend: Send + Sync {
     /// A directory for spool files: messages written once before they go
     /// to several mailboxes.
     fn spool_dir(&self) -> PathBuf;
+    /// Calls `changed` with a user's name when another server sharing the
+    /// storage changed that user's folder list (nothing for a backend that
+    /// only this process writes).
+    fn on_folders_changed(&self, changed: FoldersChanged) {
+        let _ = changed;
+    }
 }
+
+/// Told the name of a user whose folders another server changed.
+pub type FoldersChanged = std::sync::Arc<dyn Fn(&str) + Send + Sync>;

@@ -24,6 +24,10 @@ pub enum StoreError {
     /// The mailbox cannot take more keywords.
     #[error("too many keywords in this mailbox")]
     TooManyKeywords,
+    /// Another server sharing the storage changed the mailbox since this
+    /// one last read it: read the changes, then try again.
+    #[error("the mailbox changed elsewhere")]
+    Conflict,
     /// The storage failed.
     #[error("storage error: {0}")]
     Io(#[from] io::Error),
@@ -32,7 +36,7 @@ pub enum StoreError {
 impl StoreError {
     /// True when trying again later may succeed (a storage failure).
     pub fn is_temporary(&self) -> bool {
-        matches!(self, StoreError::Io(_))
+        matches!(self, StoreError::Io(_) | StoreError::Conflict)
     }
 }
 

@@ -39,6 +39,7 @@ pub mod index;
 pub mod mailbox;
 pub mod maildir;
 pub mod plain;
+pub mod postgres;
 pub mod store;
 
 pub use account::{Account, DEFAULT_FOLDERS, DELIMITER, FolderInfo, SpecialUse};
@@ -49,4 +50,5 @@ pub use ids::{EmailId, MailboxId, ThreadId};
 pub use index::{Change, Entry, Index, LogEntry};
 pub use mailbox::{Appended, FlagsOutcome, Mailbox, NewMessage, Stored};
 pub use maildir::Maildir;
+pub use postgres::{Database, Postgres};
 pub use store::Store;

@@ -25,6 +25,41 @@ use crate::flags::{FlagAction, FlagSet, Flags, Keyword, SystemFlag};
 use crate::ids::MailboxId;
 use crate::index::{Entry, Index};
 
+/// How often a write refused for a [`StoreError::Conflict`] is tried again
+/// (each time after reading what the other server changed).
+const CONFLICT_RETRIES: usize = 16;
+
+/// Runs `$write` (which uses `$counters`) until it is not refused for a
+/// [`StoreError::Conflict`]: after each refusal, and a random pause that
+/// grows with the tries (so two servers writing in a loop do not keep
+/// colliding), the other server's changes are read first, so the next try
+/// starts from what the storage holds.
+/// A random pause of up to 2^tries milliseconds (at most 256).
+fn conflict_pause(tries: usize) -> Duration {
+    let mut bytes = [0u8; 4];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
+    let ceiling = 1u32 << tries.min(8);
+    Duration::from_micros(u64::from(u32::from_le_bytes(bytes) % (ceiling * 1000)))
+}
+
+macro_rules! retrying {
+    ($mailbox:expr, $counters:expr, $write:expr) => {{
+        let mut tries = 0;
+        loop {
+            match $write {
+                Err(StoreError::Conflict) if tries < CONFLICT_RETRIES => {
+                    tries += 1;
+                    tokio::time::sleep(conflict_pause(tries)).await;
+                    if let Err(e) = $mailbox.rescan_locked($counters).await {
+                        break Err(e);
+                    }
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
 /// A message to add.
 #[derive(Clone, Debug)]
 pub struct NewMessage {
@@ -281,9 +316,17 @@ impl Mailbox {
         self.feed.send_replace(highest);
     }
 
-    /// Picks up what other programs changed (new files, renames, removals).
+    /// Picks up what other programs changed (new files, renames, removals;
+    /// other servers' writes to a shared store).
     pub async fn rescan(&self) -> Result<()> {
         let mut counters = self.writer.lock().await;
+        self.rescan_locked(&mut counters).await
+    }
+
+    /// [`rescan`](Self::rescan) for a caller holding the write lock. The
+    /// findings join the index in mod-sequence order, so the change log
+    /// stays ordered whatever order the backend found them in.
+    async fn rescan_locked(&self, counters: &mut Counters) -> Result<()> {
         let (known, keywords) = {
             let index = self.index();
             let known = index
@@ -293,34 +336,66 @@ impl Mailbox {
                 .collect();
             (known, index.keywords.clone())
         };
-        let (found, next) = self.storage.rescan(known, keywords, *counters).await?;
+        let (found, next) = match self.storage.rescan(known, keywords, *counters).await {
+            Ok(found) => found,
+            Err(StoreError::NotFound) => {
+                // Deleted by another server sharing the store.
+                self.deleted.store(true, Ordering::Release);
+                self.notify();
+                return Err(StoreError::NotFound);
+            }
+            Err(e) => return Err(e),
+        };
         *counters = next;
-        let empty = found.keywords.is_none()
-            && found.added.is_empty()
-            && found.flags.is_empty()
-            && found.removed.is_empty();
-        if empty {
+        enum Found {
+            Keywords(Vec<Keyword>),
+            Removed(u32),
+            Flags(u32, Flags, Box<str>),
+            Added(Entry),
+        }
+        let mut all: Vec<(u64, Found)> = Vec::new();
+        if let Some((table, modseq)) = found.keywords {
+            all.push((modseq, Found::Keywords(table)));
+        }
+        all.extend(
+            found
+                .removed
+                .into_iter()
+                .map(|(uid, m)| (m, Found::Removed(uid))),
+        );
+        all.extend(
+            found
+                .flags
+                .into_iter()
+                .map(|(uid, flags, m, key)| (m, Found::Flags(uid, flags, key))),
+        );
+        all.extend(found.added.into_iter().map(|e| (e.modseq, Found::Added(e))));
+        if all.is_empty() {
             return Ok(());
         }
+        all.sort_by_key(|(modseq, _)| *modseq);
         {
             let mut index = self.index_mut();
-            if let Some((table, modseq)) = found.keywords {
-                let new: Vec<Keyword> = table[index.keywords.len().min(table.len())..].to_vec();
-                if !new.is_empty() {
-                    index.add_keywords(new, modseq);
+            for (modseq, change) in all {
+                match change {
+                    Found::Keywords(table) => {
+                        let new: Vec<Keyword> =
+                            table[index.keywords.len().min(table.len())..].to_vec();
+                        if !new.is_empty() {
+                            index.add_keywords(new, modseq);
+                        }
+                    }
+                    Found::Removed(uid) => {
+                        if let Some(gone) = index.remove(uid, modseq) {
+                            self.usage.sub(gone.size);
+                        }
+                    }
+                    Found::Flags(uid, flags, key) => index.set_flags(uid, flags, modseq, key),
+                    Found::Added(entry) => {
+                        self.usage.add(entry.size);
+                        index.add(entry);
+                    }
                 }
-            }
-            for (uid, modseq) in found.removed {
-                if let Some(gone) = index.remove(uid, modseq) {
-                    self.usage.sub(gone.size);
-                }
-            }
-            for (uid, flags, modseq, key) in found.flags {
-                index.set_flags(uid, flags, modseq, key);
-            }
-            for entry in found.added {
-                self.usage.add(entry.size);
-                index.add(entry);
             }
             index.highest_modseq = index.highest_modseq.max(next.modseq);
             index.uid_next = index.uid_next.max(next.uid_next);
@@ -358,8 +433,8 @@ impl Mailbox {
             }
         }
         if table.len() > known {
-            self.storage.save_keywords(table.clone()).await?;
             let modseq = counters.take_modseq();
+            self.storage.save_keywords(table.clone(), modseq).await?;
             self.index_mut()
                 .add_keywords(table[known..].to_vec(), modseq);
         }
@@ -436,17 +511,13 @@ impl Mailbox {
     }
 
     async fn commit_batch(&self, counters: &mut Counters, batch: Vec<Pending>) {
-        let sets: Vec<&FlagSet> = batch
-            .iter()
-            .flat_map(|p| p.items.iter().map(|i| &i.1))
-            .collect();
-        let resolved = self.resolve(counters, &sets, true).await;
         let staged: Vec<Staged> = batch
             .iter()
             .flat_map(|p| p.items.iter().map(|i| i.0.clone()))
             .collect();
-        let bits = match resolved {
-            Ok((bits, _)) => bits,
+        let written = retrying!(self, counters, self.try_commit(counters, &batch).await);
+        let (commits, keys) = match written {
+            Ok(written) => written,
             Err(e) => {
                 self.storage.discard(staged).await;
                 for p in batch {
@@ -455,9 +526,50 @@ impl Mailbox {
                 return;
             }
         };
+        let uid_validity = {
+            let mut index = self.index_mut();
+            for (c, key) in commits.iter().zip(keys) {
+                self.usage.add(c.staged.size);
+                index.add(Entry {
+                    uid: c.uid,
+                    flags: c.flags,
+                    modseq: c.modseq,
+                    size: c.staged.size,
+                    vsize: c.staged.vsize,
+                    received: c.received,
+                    email_id: c.staged.email_id,
+                    thread_id: c.staged.thread_id,
+                    key,
+                });
+            }
+            index.uid_validity
+        };
+        self.notify();
+        let mut uids = commits.iter().map(|c| c.uid);
+        for p in batch {
+            let mine = uids.by_ref().take(p.items.len()).collect();
+            let _ = p.done.send(Ok(Appended {
+                uid_validity,
+                uids: mine,
+            }));
+        }
+    }
+
+    /// One try at making a batch durable: UIDs and mod-sequences from
+    /// `counters`, flags against the keyword table (grown where needed).
+    async fn try_commit(
+        &self,
+        counters: &mut Counters,
+        batch: &[Pending],
+    ) -> Result<(Vec<Commit>, Vec<Box<str>>)> {
+        let sets: Vec<&FlagSet> = batch
+            .iter()
+            .flat_map(|p| p.items.iter().map(|i| &i.1))
+            .collect();
+        let (bits, _) = self.resolve(counters, &sets, true).await?;
         let mut commits = Vec::with_capacity(bits.len());
         let mut flags = bits.into_iter();
-        for p in &batch {
+        for p in batch {
             for (staged, _, received) in &p.items {
                 commits.push(Commit {
                     staged: staged.clone(),
@@ -469,43 +581,8 @@ impl Mailbox {
             }
         }
         let table = self.index().keywords.clone();
-        match self.storage.commit(commits.clone(), table).await {
-            Ok(keys) => {
-                let uid_validity = {
-                    let mut index = self.index_mut();
-                    for (c, key) in commits.iter().zip(keys) {
-                        self.usage.add(c.staged.size);
-                        index.add(Entry {
-                            uid: c.uid,
-                            flags: c.flags,
-                            modseq: c.modseq,
-                            size: c.staged.size,
-                            vsize: c.staged.vsize,
-                            received: c.received,
-                            email_id: c.staged.email_id,
-                            thread_id: c.staged.thread_id,
-                            key,
-                        });
-                    }
-                    index.uid_validity
-                };
-                self.notify();
-                let mut uids = commits.iter().map(|c| c.uid);
-                for p in batch {
-                    let mine = uids.by_ref().take(p.items.len()).collect();
-                    let _ = p.done.send(Ok(Appended {
-                        uid_validity,
-                        uids: mine,
-                    }));
-                }
-            }
-            Err(e) => {
-                self.storage.discard(staged).await;
-                for p in batch {
-                    let _ = p.done.send(Err(copy_error(&e)));
-                }
-            }
-        }
+        let keys = self.storage.commit(commits.clone(), table).await?;
+        Ok((commits, keys))
     }
 
     /// Changes flags. With `unchanged_since`, messages changed after that
@@ -518,8 +595,24 @@ impl Mailbox {
         unchanged_since: Option<u64>,
     ) -> Result<FlagsOutcome> {
         let mut counters = self.writer.lock().await;
+        retrying!(
+            self,
+            &mut counters,
+            self.try_store_flags(&mut counters, uids, action, flags, unchanged_since)
+                .await
+        )
+    }
+
+    async fn try_store_flags(
+        &self,
+        counters: &mut Counters,
+        uids: &[u32],
+        action: FlagAction,
+        flags: &FlagSet,
+        unchanged_since: Option<u64>,
+    ) -> Result<FlagsOutcome> {
         let grow = action != FlagAction::Remove;
-        let (bits, dropped) = self.resolve(&mut counters, &[flags], grow).await?;
+        let (bits, dropped) = self.resolve(counters, &[flags], grow).await?;
         let given = bits[0];
         let mut outcome = FlagsOutcome {
             dropped_keywords: dropped,
@@ -577,6 +670,14 @@ impl Mailbox {
     /// Expunges messages; returns the UIDs removed, ascending.
     pub async fn expunge(&self, uids: &[u32]) -> Result<Vec<u32>> {
         let mut counters = self.writer.lock().await;
+        retrying!(
+            self,
+            &mut counters,
+            self.try_expunge(&mut counters, uids).await
+        )
+    }
+
+    async fn try_expunge(&self, counters: &mut Counters, uids: &[u32]) -> Result<Vec<u32>> {
         let removals: Vec<Removal> = {
             let index = self.index();
             let mut uids = uids.to_vec();

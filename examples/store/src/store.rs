@@ -13,7 +13,7 @@ use crate::error::Result;
 /// The mail store of a process.
 pub struct Store {
     backend: Box<dyn Backend>,
-    accounts: Mutex<HashMap<String, Arc<Account>>>,
+    accounts: Arc<Mutex<HashMap<String, Arc<Account>>>>,
     opening: tokio::sync::Mutex<()>,
     quota: Option<u64>,
 }
@@ -31,9 +31,20 @@ fn now_secs() -> u64 {
 impl Store {
     /// A store over `backend`; each account may hold `quota` octets.
     pub fn new(backend: Box<dyn Backend>, quota: Option<u64>) -> Store {
+        let accounts: Arc<Mutex<HashMap<String, Arc<Account>>>> = Arc::default();
+        let weak = Arc::downgrade(&accounts);
+        backend.on_folders_changed(Arc::new(move |user: &str| {
+            let Some(accounts) = weak.upgrade() else {
+                return;
+            };
+            let account = lock(&accounts).get(user).cloned();
+            if let Some(account) = account {
+                account.folders_changed_elsewhere();
+            }
+        }));
         Store {
             backend,
-            accounts: Mutex::new(HashMap::new()),
+            accounts,
             opening: tokio::sync::Mutex::new(()),
             quota,
         }

@@ -4,6 +4,8 @@
 #![allow(missing_docs)]
 
 mod mail_server;
+mod postgres;
+pub use postgres::Postgres;
 pub mod secure;
 pub use mail_server::*;
 

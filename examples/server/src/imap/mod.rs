@@ -178,6 +178,8 @@ fn store_code(e: &StoreError) -> Code {
         StoreError::BadName(_) | StoreError::NotAllowed(_) => Code::Cannot,
         StoreError::OverQuota => Code::OverQuota,
         StoreError::TooManyKeywords => Code::Limit,
+        // The storage (a database, a disk) is away for now: try again later.
+        e if e.is_temporary() => Code::Unavailable,
         _ => Code::ServerBug,
     }
 }

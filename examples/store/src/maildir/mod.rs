@@ -573,6 +573,13 @@ impl Folder {
                 Bytes::from(fs::read(&path).map_err(not_found_as_store)?),
                 Some(path),
             ),
+            Source::Stored(key) => {
+                let path = self.cur().join(&*key);
+                (
+                    Bytes::from(fs::read(&path).map_err(not_found_as_store)?),
+                    Some(path),
+                )
+            }
         };
         let size = data.len() as u64;
         let vsize = names::crlf_size(&data);
@@ -852,7 +859,7 @@ impl MailboxStorage for MaildirFolder {
         blocking(move || inner.set_flags(updates))
     }
 
-    fn save_keywords(&self, keywords: Vec<Keyword>) -> BoxFuture<'_, Result<()>> {
+    fn save_keywords(&self, keywords: Vec<Keyword>, _modseq: u64) -> BoxFuture<'_, Result<()>> {
         let inner = self.inner.clone();
         blocking(move || inner.save_keywords(&keywords))
     }

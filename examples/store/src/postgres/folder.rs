@@ -1,0 +1,829 @@
+//! One account's folders and one folder's messages in PostgreSQL.
+
+use std::collections::HashSet;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use deadpool_postgres::Transaction;
+use sha2::{Digest, Sha256};
+use tokio_postgres::error::SqlState;
+
+use super::{Database, db_error};
+use crate::account::DELIMITER;
+use crate::backend::{
+    AccountStorage, BoxFuture, Commit, Counters, Findings, FlagUpdate, MailboxStorage, Removal,
+    Source, Staged, Wake, WatchGuard,
+};
+use crate::error::{Result, StoreError};
+use crate::flags::{Flags, Keyword};
+use crate::ids::{EmailId, MailboxId, ThreadId, header_of};
+use crate::index::{Entry, Index};
+use crate::maildir::names::crlf_size;
+
+/// Bits of [`Flags::keywords`]: a mailbox keeps up to 64 keywords.
+const KEYWORD_LIMIT: usize = 64;
+
+/// One user's folders.
+pub(super) struct PgAccount {
+    db: Arc<Database>,
+    blob_dir: Option<Arc<Path>>,
+    id: i64,
+    user: String,
+}
+
+impl PgAccount {
+    /// The account of `user`, made (with its INBOX) at first use.
+    pub(super) async fn open(
+        db: Arc<Database>,
+        blob_dir: Option<Arc<Path>>,
+        user: &str,
+    ) -> Result<PgAccount> {
+        let client = db.client().await?;
+        let id: i64 = client
+            .query_one(
+                "INSERT INTO accounts (name) VALUES ($1)
+                 ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
+                &[&user],
+            )
+            .await
+            .map_err(db_error)?
+            .get(0);
+        let account = PgAccount {
+            db: db.clone(),
+            blob_dir,
+            id,
+            user: user.to_owned(),
+        };
+        account.make("INBOX", &client).await.or_else(|e| match e {
+            StoreError::AlreadyExists => Ok(()),
+            e => Err(e),
+        })?;
+        Ok(account)
+    }
+
+    async fn make(&self, name: &str, client: &tokio_postgres::Client) -> Result<()> {
+        let made = client
+            .query_opt(
+                "INSERT INTO mailboxes (account, name, jmap_id) VALUES ($1, $2, 0)
+                 ON CONFLICT (account, name) DO NOTHING RETURNING id",
+                &[&self.id, &name],
+            )
+            .await
+            .map_err(db_error)?;
+        let Some(row) = made else {
+            return Err(StoreError::AlreadyExists);
+        };
+        let id: i64 = row.get(0);
+        let jmap = MailboxId::made(&self.user, name, id as u64).0 as i64;
+        client
+            .execute(
+                "UPDATE mailboxes SET jmap_id = $2 WHERE id = $1",
+                &[&id, &jmap],
+            )
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn folders_changed(&self, client: &tokio_postgres::Client) {
+        let notice = self.db.folders_notice(&self.user);
+        let _ = client
+            .execute("SELECT pg_notify($1, $2)", &[&super::CHANNEL, &notice])
+            .await;
+    }
+}
+
+impl AccountStorage for PgAccount {
+    fn folders(&self) -> BoxFuture<'_, Result<Vec<String>>> {
+        Box::pin(async move {
+            let client = self.db.client().await?;
+            let rows = client
+                .query(
+                    "SELECT name FROM mailboxes WHERE account = $1 ORDER BY name",
+                    &[&self.id],
+                )
+                .await
+                .map_err(db_error)?;
+            Ok(rows.iter().map(|r| r.get(0)).collect())
+        })
+    }
+
+    fn create(&self, name: &str) -> BoxFuture<'_, Result<()>> {
+        let name = name.to_owned();
+        Box::pin(async move {
+            let client = self.db.client().await?;
+            self.make(&name, &client).await?;
+            self.folders_changed(&client).await;
+            Ok(())
+        })
+    }
+
+    fn delete(&self, name: &str) -> BoxFuture<'_, Result<()>> {
+        let name = name.to_owned();
+        Box::pin(async move {
+            let mut client = self.db.client().await?;
+            let tx = client.transaction().await.map_err(db_error)?;
+            let gone = tx
+                .query_opt(
+                    "DELETE FROM mailboxes WHERE account = $1 AND name = $2 RETURNING id",
+                    &[&self.id, &name],
+                )
+                .await
+                .map_err(db_error)?;
+            let Some(row) = gone else {
+                return Err(StoreError::NotFound);
+            };
+            let id: i64 = row.get(0);
+            let held: Vec<Vec<u8>> = tx
+                .query(
+                    "SELECT DISTINCT blob FROM messages WHERE mailbox = $1",
+                    &[&id],
+                )
+                .await
+                .map_err(db_error)?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            notify(&tx, &self.db.mailbox_notice(id)).await?;
+            notify(&tx, &self.db.folders_notice(&self.user)).await?;
+            tx.commit().await.map_err(db_error)?;
+            self.db.wake_local(id, 0);
+            collect_garbage(&self.db, self.blob_dir.as_deref(), held).await;
+            Ok(())
+        })
+    }
+
+    fn rename(&self, from: &str, to: &str) -> BoxFuture<'_, Result<()>> {
+        let (from, to) = (from.to_owned(), to.to_owned());
+        Box::pin(async move {
+            let client = self.db.client().await?;
+            let below = format!("{from}{DELIMITER}");
+            let moved = client
+                .execute(
+                    "UPDATE mailboxes SET name = $3 || substr(name, length($2) + 1)
+                     WHERE account = $1 AND (name = $2 OR starts_with(name, $4))",
+                    &[&self.id, &from, &to, &below],
+                )
+                .await
+                .map_err(unique_as_exists)?;
+            if moved == 0 {
+                return Err(StoreError::NotFound);
+            }
+            self.folders_changed(&client).await;
+            Ok(())
+        })
+    }
+
+    fn subscriptions(&self) -> BoxFuture<'_, Result<Vec<String>>> {
+        Box::pin(async move {
+            let client = self.db.client().await?;
+            let row = client
+                .query_one(
+                    "SELECT subscriptions FROM accounts WHERE id = $1",
+                    &[&self.id],
+                )
+                .await
+                .map_err(db_error)?;
+            Ok(row.get(0))
+        })
+    }
+
+    fn set_subscriptions(&self, names: Vec<String>) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            let client = self.db.client().await?;
+            client
+                .execute(
+                    "UPDATE accounts SET subscriptions = $2 WHERE id = $1",
+                    &[&self.id, &names],
+                )
+                .await
+                .map_err(db_error)?;
+            self.folders_changed(&client).await;
+            Ok(())
+        })
+    }
+
+    fn mailbox(&self, name: &str) -> BoxFuture<'_, Result<Box<dyn MailboxStorage>>> {
+        let name = name.to_owned();
+        Box::pin(async move {
+            let client = self.db.client().await?;
+            let row = client
+                .query_opt(
+                    "SELECT id FROM mailboxes WHERE account = $1 AND name = $2",
+                    &[&self.id, &name],
+                )
+                .await
+                .map_err(db_error)?
+                .ok_or(StoreError::NotFound)?;
+            let token = self.db.next_watcher.fetch_add(1, Ordering::Relaxed);
+            Ok(Box::new(PgFolder {
+                db: self.db.clone(),
+                blob_dir: self.blob_dir.clone(),
+                id: row.get(0),
+                synced: AtomicU64::new(0),
+                token,
+            }) as Box<dyn MailboxStorage>)
+        })
+    }
+
+    fn usage(&self) -> BoxFuture<'_, Result<u64>> {
+        Box::pin(async move {
+            let client = self.db.client().await?;
+            let used: i64 = client
+                .query_one(
+                    "SELECT coalesce(sum(b.size), 0)::bigint FROM messages m
+                     JOIN mailboxes f ON f.id = m.mailbox JOIN blobs b ON b.hash = m.blob
+                     WHERE f.account = $1",
+                    &[&self.id],
+                )
+                .await
+                .map_err(db_error)?
+                .get(0);
+            Ok(used as u64)
+        })
+    }
+}
+
+fn unique_as_exists(e: tokio_postgres::Error) -> StoreError {
+    if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+        StoreError::AlreadyExists
+    } else {
+        db_error(e)
+    }
+}
+
+async fn notify(tx: &Transaction<'_>, payload: &str) -> Result<()> {
+    tx.execute("SELECT pg_notify($1, $2)", &[&super::CHANNEL, &payload])
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+/// Removes the octets among `hashes` that no message refers to any more.
+async fn collect_garbage(db: &Database, blob_dir: Option<&Path>, hashes: Vec<Vec<u8>>) {
+    if hashes.is_empty() {
+        return;
+    }
+    let Ok(client) = db.client().await else {
+        return;
+    };
+    let gone = client
+        .query(
+            "DELETE FROM blobs b WHERE b.hash = ANY($1)
+             AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob = b.hash)
+             RETURNING hash",
+            &[&hashes],
+        )
+        .await;
+    if let (Ok(rows), Some(dir)) = (gone, blob_dir) {
+        for row in rows {
+            let hash: Vec<u8> = row.get(0);
+            let _ = std::fs::remove_file(blob_path(dir, &hex(&hash)));
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
+}
+
+/// Where the blob directory keeps octets with this hash (`ab/cdef…`).
+fn blob_path(dir: &Path, hash: &str) -> PathBuf {
+    dir.join(&hash[..2]).join(&hash[2..])
+}
+
+/// A message's key: its UID and the hash of its octets.
+fn key_of(uid: u32, hash: &str) -> Box<str> {
+    format!("{uid}.{hash}").into()
+}
+
+fn hash_of_key(key: &str) -> Option<Vec<u8>> {
+    unhex(key.split_once('.').map_or(key, |(_, h)| h))
+}
+
+/// One folder's messages.
+struct PgFolder {
+    db: Arc<Database>,
+    blob_dir: Option<Arc<Path>>,
+    id: i64,
+    /// The mailbox's highest mod-sequence as this folder last read or
+    /// wrote it: a write finding another is refused (a conflict).
+    synced: AtomicU64,
+    /// Names this folder's own wake-ups (it is not woken by its own writes).
+    token: u64,
+}
+
+/// The mailbox row, locked for a write; `Conflict` when another server
+/// wrote since this folder last read it.
+async fn lock_mailbox(tx: &Transaction<'_>, id: i64, synced: u64) -> Result<Vec<String>> {
+    let row = tx
+        .query_opt(
+            "SELECT highest_modseq, keywords FROM mailboxes WHERE id = $1 FOR UPDATE",
+            &[&id],
+        )
+        .await
+        .map_err(db_error)?
+        .ok_or(StoreError::NotFound)?;
+    let highest: i64 = row.get(0);
+    if highest as u64 != synced {
+        return Err(StoreError::Conflict);
+    }
+    Ok(row.get(1))
+}
+
+impl PgFolder {
+    fn synced(&self) -> u64 {
+        self.synced.load(Ordering::Acquire)
+    }
+
+    /// Commits `tx` after announcing the change, then records `modseq` as read.
+    async fn finish(&self, tx: Transaction<'_>, modseq: u64) -> Result<()> {
+        notify(&tx, &self.db.mailbox_notice(self.id)).await?;
+        tx.commit().await.map_err(db_error)?;
+        self.synced.store(modseq, Ordering::Release);
+        self.db.wake_local(self.id, self.token);
+        Ok(())
+    }
+
+    async fn load(&self) -> Result<Index> {
+        let mut client = self.db.client().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(db_error)?;
+        let row = tx
+            .query_opt(
+                "SELECT jmap_id, uid_next, highest_modseq, keywords FROM mailboxes WHERE id = $1",
+                &[&self.id],
+            )
+            .await
+            .map_err(db_error)?
+            .ok_or(StoreError::NotFound)?;
+        let (jmap, uid_next, highest): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        let keywords = keywords_of(row.get(3));
+        let messages = tx
+            .query(
+                "SELECT m.uid, m.modseq, m.system_flags, m.keywords, m.received,
+                        b.size, b.vsize, b.email_id, b.thread_id, b.hash
+                 FROM messages m JOIN blobs b ON b.hash = m.blob
+                 WHERE m.mailbox = $1 ORDER BY m.uid",
+                &[&self.id],
+            )
+            .await
+            .map_err(db_error)?;
+        let vanished = tx
+            .query(
+                "SELECT uid, modseq FROM expunged WHERE mailbox = $1 ORDER BY modseq",
+                &[&self.id],
+            )
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        // UIDVALIDITY: the row's id, never given twice.
+        let validity = (self.id as u64 % u64::from(u32::MAX)) as u32 + 1;
+        let mut index = Index::new(MailboxId(jmap as u64), validity, KEYWORD_LIMIT);
+        index.uid_next = uid_next as u32;
+        index.highest_modseq = highest as u64;
+        index.keywords = keywords;
+        index.messages = messages.iter().map(entry_of).collect();
+        index.recent_from = index.uid_next;
+        let vanished = vanished
+            .iter()
+            .map(|r| (r.get::<_, i64>(0) as u32, r.get::<_, i64>(1) as u64))
+            .collect();
+        index.start_logs(vanished, 1);
+        self.synced.store(highest as u64, Ordering::Release);
+        Ok(index)
+    }
+
+    async fn stage(&self, source: Source) -> Result<Staged> {
+        let data = match source {
+            Source::Bytes(b) => b,
+            Source::File(path) => Bytes::from(std::fs::read(path).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    StoreError::NotFound
+                } else {
+                    e.into()
+                }
+            })?),
+            Source::Stored(key) => return self.stage_stored(&key).await,
+        };
+        let hash = Sha256::digest(&data).to_vec();
+        let email_id = EmailId::of_content(&data);
+        let thread_id = ThreadId::of_header(header_of(&data), email_id);
+        let (size, vsize) = (data.len() as u64, crlf_size(&data));
+        let kept_in_db = match &self.blob_dir {
+            Some(dir) => {
+                write_blob(dir, &hex(&hash), &data)?;
+                None
+            }
+            None => Some(&data[..]),
+        };
+        let client = self.db.client().await?;
+        client
+            .execute(
+                "INSERT INTO blobs (hash, size, vsize, email_id, thread_id, data)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (hash) DO NOTHING",
+                &[
+                    &hash,
+                    &(size as i64),
+                    &(vsize as i64),
+                    &(email_id.0 as i64),
+                    &(thread_id.0 as i64),
+                    &kept_in_db,
+                ],
+            )
+            .await
+            .map_err(db_error)?;
+        Ok(Staged {
+            token: hex(&hash).into(),
+            size,
+            vsize,
+            email_id,
+            thread_id,
+        })
+    }
+
+    /// Stages a message the database already holds: no octets are copied.
+    async fn stage_stored(&self, key: &str) -> Result<Staged> {
+        let hash = hash_of_key(key).ok_or(StoreError::NotFound)?;
+        let client = self.db.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT size, vsize, email_id, thread_id FROM blobs WHERE hash = $1",
+                &[&hash],
+            )
+            .await
+            .map_err(db_error)?
+            .ok_or(StoreError::NotFound)?;
+        Ok(Staged {
+            token: hex(&hash).into(),
+            size: row.get::<_, i64>(0) as u64,
+            vsize: row.get::<_, i64>(1) as u64,
+            email_id: EmailId(row.get::<_, i64>(2) as u64),
+            thread_id: ThreadId(row.get::<_, i64>(3) as u64),
+        })
+    }
+
+    async fn commit(&self, batch: Vec<Commit>, table: Vec<Keyword>) -> Result<Vec<Box<str>>> {
+        let mut client = self.db.client().await?;
+        let tx = client.transaction().await.map_err(db_error)?;
+        let stored = lock_mailbox(&tx, self.id, self.synced()).await?;
+        if stored.len() > table.len() {
+            return Err(StoreError::Conflict);
+        }
+        let insert = tx
+            .prepare(
+                "INSERT INTO messages (mailbox, uid, modseq, system_flags, keywords, received, blob)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .await
+            .map_err(db_error)?;
+        let mut keys = Vec::with_capacity(batch.len());
+        let (mut uid_next, mut modseq) = (0u32, 0u64);
+        for c in &batch {
+            let hash = unhex(&c.staged.token).ok_or(StoreError::NotFound)?;
+            tx.execute(
+                &insert,
+                &[
+                    &self.id,
+                    &i64::from(c.uid),
+                    &(c.modseq as i64),
+                    &i16::from(c.flags.system),
+                    &(c.flags.keywords as i64),
+                    &c.received,
+                    &hash,
+                ],
+            )
+            .await
+            .map_err(|e| {
+                if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {
+                    StoreError::NotFound
+                } else {
+                    db_error(e)
+                }
+            })?;
+            keys.push(key_of(c.uid, &c.staged.token));
+            uid_next = uid_next.max(c.uid + 1);
+            modseq = modseq.max(c.modseq);
+        }
+        tx.execute(
+            "UPDATE mailboxes SET uid_next = $2, highest_modseq = $3 WHERE id = $1",
+            &[&self.id, &i64::from(uid_next), &(modseq as i64)],
+        )
+        .await
+        .map_err(db_error)?;
+        self.finish(tx, modseq).await?;
+        Ok(keys)
+    }
+
+    async fn set_flags(&self, updates: Vec<FlagUpdate>) -> Result<Vec<Box<str>>> {
+        let mut client = self.db.client().await?;
+        let tx = client.transaction().await.map_err(db_error)?;
+        lock_mailbox(&tx, self.id, self.synced()).await?;
+        let update = tx
+            .prepare(
+                "UPDATE messages SET system_flags = $3, keywords = $4, modseq = $5
+                 WHERE mailbox = $1 AND uid = $2",
+            )
+            .await
+            .map_err(db_error)?;
+        let mut modseq = 0;
+        for u in &updates {
+            tx.execute(
+                &update,
+                &[
+                    &self.id,
+                    &i64::from(u.uid),
+                    &i16::from(u.flags.system),
+                    &(u.flags.keywords as i64),
+                    &(u.modseq as i64),
+                ],
+            )
+            .await
+            .map_err(db_error)?;
+            modseq = modseq.max(u.modseq);
+        }
+        tx.execute(
+            "UPDATE mailboxes SET highest_modseq = $2 WHERE id = $1",
+            &[&self.id, &(modseq as i64)],
+        )
+        .await
+        .map_err(db_error)?;
+        self.finish(tx, modseq).await?;
+        Ok(updates.into_iter().map(|u| u.key).collect())
+    }
+
+    async fn save_keywords(&self, table: Vec<Keyword>, modseq: u64) -> Result<()> {
+        let mut client = self.db.client().await?;
+        let tx = client.transaction().await.map_err(db_error)?;
+        let stored = lock_mailbox(&tx, self.id, self.synced()).await?;
+        let extends =
+            stored.len() <= table.len() && stored.iter().zip(&table).all(|(s, k)| s == k.as_str());
+        if !extends {
+            return Err(StoreError::Conflict);
+        }
+        let names: Vec<&str> = table.iter().map(Keyword::as_str).collect();
+        tx.execute(
+            "UPDATE mailboxes SET keywords = $2, keywords_modseq = $3, highest_modseq = $3
+             WHERE id = $1",
+            &[&self.id, &names, &(modseq as i64)],
+        )
+        .await
+        .map_err(db_error)?;
+        self.finish(tx, modseq).await
+    }
+
+    async fn expunge(&self, removals: Vec<Removal>) -> Result<()> {
+        let mut client = self.db.client().await?;
+        let tx = client.transaction().await.map_err(db_error)?;
+        lock_mailbox(&tx, self.id, self.synced()).await?;
+        let uids: Vec<i64> = removals.iter().map(|r| i64::from(r.uid)).collect();
+        let modseqs: Vec<i64> = removals.iter().map(|r| r.modseq as i64).collect();
+        let held: Vec<Vec<u8>> = tx
+            .query(
+                "DELETE FROM messages WHERE mailbox = $1 AND uid = ANY($2) RETURNING blob",
+                &[&self.id, &uids],
+            )
+            .await
+            .map_err(db_error)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        tx.execute(
+            "INSERT INTO expunged (mailbox, uid, modseq)
+             SELECT $1, u, m FROM unnest($2::bigint[], $3::bigint[]) AS x(u, m)
+             ON CONFLICT (mailbox, uid) DO UPDATE SET modseq = EXCLUDED.modseq",
+            &[&self.id, &uids, &modseqs],
+        )
+        .await
+        .map_err(db_error)?;
+        let modseq = removals.iter().map(|r| r.modseq).max().unwrap_or(0);
+        tx.execute(
+            "UPDATE mailboxes SET highest_modseq = $2 WHERE id = $1",
+            &[&self.id, &(modseq as i64)],
+        )
+        .await
+        .map_err(db_error)?;
+        self.finish(tx, modseq).await?;
+        collect_garbage(&self.db, self.blob_dir.as_deref(), held).await;
+        Ok(())
+    }
+
+    async fn read(&self, key: &str) -> Result<Bytes> {
+        let hash = hash_of_key(key).ok_or(StoreError::NotFound)?;
+        let client = self.db.client().await?;
+        let row = client
+            .query_opt("SELECT data FROM blobs WHERE hash = $1", &[&hash])
+            .await
+            .map_err(db_error)?
+            .ok_or(StoreError::NotFound)?;
+        match (row.get::<_, Option<Vec<u8>>>(0), &self.blob_dir) {
+            (Some(data), _) => Ok(Bytes::from(data)),
+            (None, Some(dir)) => Ok(Bytes::from(std::fs::read(blob_path(dir, &hex(&hash)))?)),
+            (None, None) => Err(StoreError::Io(std::io::Error::other(
+                "the message is in a blob directory this server is not given",
+            ))),
+        }
+    }
+
+    /// What other servers changed since this folder last read the mailbox,
+    /// with the UIDs and mod-sequences they gave.
+    async fn rescan(
+        &self,
+        known: Vec<(u32, Box<str>)>,
+        keywords: Vec<Keyword>,
+    ) -> Result<(Findings, Counters)> {
+        let mut client = self.db.client().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(db_error)?;
+        let row = tx
+            .query_opt(
+                "SELECT uid_next, highest_modseq, keywords, keywords_modseq FROM mailboxes
+                 WHERE id = $1",
+                &[&self.id],
+            )
+            .await
+            .map_err(db_error)?
+            .ok_or(StoreError::NotFound)?;
+        let counters = Counters {
+            uid_next: row.get::<_, i64>(0) as u32,
+            modseq: row.get::<_, i64>(1) as u64,
+        };
+        let synced = self.synced() as i64;
+        let mut found = Findings::default();
+        let stored = keywords_of(row.get(2));
+        if stored.len() > keywords.len() && stored[..keywords.len()] == keywords[..] {
+            found.keywords = Some((stored, row.get::<_, i64>(3) as u64));
+        }
+        if counters.modseq as i64 != synced {
+            let known: HashSet<u32> = known.into_iter().map(|(uid, _)| uid).collect();
+            let changed = tx
+                .query(
+                    "SELECT m.uid, m.modseq, m.system_flags, m.keywords, m.received,
+                            b.size, b.vsize, b.email_id, b.thread_id, b.hash
+                     FROM messages m JOIN blobs b ON b.hash = m.blob
+                     WHERE m.mailbox = $1 AND m.modseq > $2 ORDER BY m.modseq",
+                    &[&self.id, &synced],
+                )
+                .await
+                .map_err(db_error)?;
+            for row in &changed {
+                let entry = entry_of(row);
+                if known.contains(&entry.uid) {
+                    found
+                        .flags
+                        .push((entry.uid, entry.flags, entry.modseq, entry.key));
+                } else {
+                    found.added.push(entry);
+                }
+            }
+            let gone = tx
+                .query(
+                    "SELECT uid, modseq FROM expunged WHERE mailbox = $1 AND modseq > $2",
+                    &[&self.id, &synced],
+                )
+                .await
+                .map_err(db_error)?;
+            for row in &gone {
+                let uid = row.get::<_, i64>(0) as u32;
+                if known.contains(&uid) {
+                    found.removed.push((uid, row.get::<_, i64>(1) as u64));
+                }
+            }
+        }
+        tx.commit().await.map_err(db_error)?;
+        self.synced.store(counters.modseq, Ordering::Release);
+        Ok((found, counters))
+    }
+}
+
+fn keywords_of(names: Vec<String>) -> Vec<Keyword> {
+    names.iter().filter_map(|n| Keyword::new(n).ok()).collect()
+}
+
+/// A message row (with its blob's columns) as an index entry.
+fn entry_of(row: &tokio_postgres::Row) -> Entry {
+    let uid = row.get::<_, i64>(0) as u32;
+    let hash: Vec<u8> = row.get(9);
+    Entry {
+        uid,
+        modseq: row.get::<_, i64>(1) as u64,
+        flags: Flags {
+            system: row.get::<_, i16>(2) as u8,
+            keywords: row.get::<_, i64>(3) as u64,
+        },
+        received: row.get(4),
+        size: row.get::<_, i64>(5) as u64,
+        vsize: row.get::<_, i64>(6) as u64,
+        email_id: EmailId(row.get::<_, i64>(7) as u64),
+        thread_id: ThreadId(row.get::<_, i64>(8) as u64),
+        key: key_of(uid, &hex(&hash)),
+    }
+}
+
+/// Writes octets into the blob directory once (a file there is never
+/// changed: its name is its content's hash), synced before it counts.
+fn write_blob(dir: &Path, hash: &str, data: &[u8]) -> Result<()> {
+    let path = blob_path(dir, hash);
+    if path.exists() {
+        return Ok(());
+    }
+    let parent = path.parent().unwrap_or(dir);
+    std::fs::create_dir_all(parent)?;
+    let mut suffix = [0u8; 8];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut suffix);
+    let tmp = parent.join(format!(".{}.{}", &hash[2..], hex(&suffix)));
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(data)?;
+    file.sync_data()?;
+    std::fs::rename(&tmp, &path)?;
+    std::fs::File::open(parent)?.sync_all()?;
+    Ok(())
+}
+
+impl MailboxStorage for PgFolder {
+    fn load(&self) -> BoxFuture<'_, Result<Index>> {
+        Box::pin(PgFolder::load(self))
+    }
+
+    fn stage(&self, source: Source, _received: Option<i64>) -> BoxFuture<'_, Result<Staged>> {
+        Box::pin(PgFolder::stage(self, source))
+    }
+
+    fn discard(&self, staged: Vec<Staged>) -> BoxFuture<'_, ()> {
+        let hashes = staged.iter().filter_map(|s| unhex(&s.token)).collect();
+        Box::pin(collect_garbage(&self.db, self.blob_dir.as_deref(), hashes))
+    }
+
+    fn commit(
+        &self,
+        batch: Vec<Commit>,
+        keywords: Vec<Keyword>,
+    ) -> BoxFuture<'_, Result<Vec<Box<str>>>> {
+        Box::pin(PgFolder::commit(self, batch, keywords))
+    }
+
+    fn set_flags(
+        &self,
+        updates: Vec<FlagUpdate>,
+        _keywords: Vec<Keyword>,
+    ) -> BoxFuture<'_, Result<Vec<Box<str>>>> {
+        Box::pin(PgFolder::set_flags(self, updates))
+    }
+
+    fn save_keywords(&self, keywords: Vec<Keyword>, modseq: u64) -> BoxFuture<'_, Result<()>> {
+        Box::pin(PgFolder::save_keywords(self, keywords, modseq))
+    }
+
+    fn expunge(&self, removals: Vec<Removal>) -> BoxFuture<'_, Result<()>> {
+        Box::pin(PgFolder::expunge(self, removals))
+    }
+
+    fn read(&self, key: Box<str>) -> BoxFuture<'_, Result<Bytes>> {
+        Box::pin(async move { PgFolder::read(self, &key).await })
+    }
+
+    fn source(&self, key: &str) -> Source {
+        Source::Stored(key.into())
+    }
+
+    fn rescan(
+        &self,
+        known: Vec<(u32, Box<str>)>,
+        keywords: Vec<Keyword>,
+        _counters: Counters,
+    ) -> BoxFuture<'_, Result<(Findings, Counters)>> {
+        Box::pin(PgFolder::rescan(self, known, keywords))
+    }
+
+    fn relocate(&self, _name: &str) {}
+
+    fn watch(&self, wake: Wake) -> Option<Box<dyn WatchGuard>> {
+        let guard = self.db.watch(self.id, self.token, wake);
+        Some(Box::new(guard))
+    }
+
+    fn close(&self, _index: &Index) {}
+}
