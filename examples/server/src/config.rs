@@ -52,6 +52,34 @@ pub struct Settings {
     pub mta_sts: MtaSts,
     /// TLS reports (RFC 8460) about our deliveries, to the domains that ask.
     pub tls_reports: TlsReports,
+    /// Where mail, the queue, users and keys are kept (`[store]`).
+    pub store: StoreSettings,
+}
+
+/// Where mail is kept (`[store]`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSettings {
+    /// `maildir` (the default: everything under the data directory) or
+    /// `postgres` (mail, the queue, users, login failures and DKIM keys in
+    /// PostgreSQL, shared by every server given the same `url`).
+    pub backend: StoreBackend,
+    /// The database, `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`.
+    pub url: Option<String>,
+    /// Keep message octets as files in this directory (shared storage
+    /// every server mounts) instead of in the database.
+    pub blob_dir: Option<PathBuf>,
+}
+
+/// The kinds of store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    /// Maildirs under the data directory, used by this server alone.
+    #[default]
+    Maildir,
+    /// PostgreSQL, shared by several servers.
+    Postgres,
 }
 
 /// Certificate management (`[tls]`).
@@ -262,6 +290,10 @@ pub struct Queue {
     pub mta_sts_port: u16,
     /// Apply DANE (RFC 7672); only with a trusted validating resolver.
     pub dane: bool,
+    /// With a PostgreSQL store: seconds a server holds a message it is
+    /// delivering before another may take it (renewed while it works), so
+    /// a crashed server's deliveries are taken over after this long.
+    pub lease_secs: u64,
 }
 
 /// Session limits.
@@ -336,6 +368,7 @@ impl Default for Settings {
             mta_sts: MtaSts::default(),
             tls_reports: TlsReports::default(),
             tls: Tls::default(),
+            store: StoreSettings::default(),
         }
     }
 }
@@ -371,6 +404,7 @@ impl Default for Queue {
             mta_sts_ca: None,
             mta_sts_port: 443,
             dane: false,
+            lease_secs: 60,
         }
     }
 }
@@ -534,6 +568,10 @@ impl Settings {
         };
         match flag {
             "--data" => self.data = args.value(flag)?.into(),
+            "--store-url" => {
+                self.store.backend = StoreBackend::Postgres;
+                self.store.url = Some(args.value(flag)?);
+            }
             "--hostname" => self.hostname = args.value(flag)?,
             "--domain" => {
                 let d = DomainName::try_from(args.value(flag)?)
@@ -646,6 +684,18 @@ impl Settings {
         }
         if self.queue.workers == 0 {
             return Err("queue.workers: at least 1".into());
+        }
+        if self.queue.lease_secs < 3 {
+            return Err("queue.lease_secs: at least 3".into());
+        }
+        match (self.store.backend, &self.store.url) {
+            (StoreBackend::Postgres, None) => {
+                return Err("store.url: the postgres backend needs the database's URL".into());
+            }
+            (StoreBackend::Maildir, Some(_)) => {
+                return Err("store.url is for backend = \"postgres\"".into());
+            }
+            _ => {}
         }
         if let Some(score) = self.filter.spam_reject_score
             && self.filter.spamd.is_none()

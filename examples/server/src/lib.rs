@@ -11,7 +11,8 @@
 //! reports about the relay's TLS sessions; [`acme`] obtains certificates
 //! (RFC 8555); [`control`] and [`admin`] are the admin commands' socket and
 //! what they change (users, reloads); [`metrics`] counts for Prometheus.
-//! Mail itself lives in `sansmail-store`, shared by every service.
+//! Mail itself lives in `sansmail-store`, shared by every service; with a
+//! PostgreSQL store, [`shared`] keeps what several instances share.
 
 pub mod accounts;
 pub mod acme;
@@ -33,6 +34,7 @@ pub mod queue;
 pub mod relay;
 pub mod sender_auth;
 pub mod server;
+pub mod shared;
 pub mod smtp;
 pub mod tls;
 pub mod tls_reports;

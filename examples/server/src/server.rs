@@ -177,6 +177,11 @@ pub async fn run(base: Settings, reread: Option<Reread>) -> Result<(), String> {
     #[cfg(unix)]
     std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .map_err(|e| format!("{}: {e}", data.display()))?;
+    // A shared store's database first: users and keys may come from it.
+    let database = crate::shared::connect(&base).await?;
+    if let Some(db) = &database {
+        crate::shared::check(db).await?;
+    }
     let settings = with_managed_users(base.clone())?;
     let acme_settings = settings.tls.acme.clone();
     // A certificate ACME issued before is used from the start.
@@ -207,10 +212,22 @@ pub async fn run(base: Settings, reread: Option<Reread>) -> Result<(), String> {
         max_penalty: Duration::from_secs(limits.auth_penalty_max_secs),
     });
     let directory = Arc::new(Directory::new(&settings, guard.clone()));
-    let maildir =
-        Maildir::open(&data.join("mail"), &settings.hostname).map_err(|e| e.to_string())?;
+    let backend: Box<dyn sansmail_store::backend::Backend> = match &database {
+        Some(db) => Box::new(
+            sansmail_store::Postgres::open(
+                db.clone(),
+                settings.store.blob_dir.as_deref(),
+                &data.join("spool"),
+            )
+            .await
+            .map_err(|e| format!("store: {e}"))?,
+        ),
+        None => Box::new(
+            Maildir::open(&data.join("mail"), &settings.hostname).map_err(|e| e.to_string())?,
+        ),
+    };
     let quota = (limits.quota_mb > 0).then(|| limits.quota_mb * 1024 * 1024);
-    let store = Arc::new(Store::new(Box::new(maildir), quota));
+    let store = Arc::new(Store::new(backend, quota));
     let mailboxes = Arc::new(Local::new(store.clone()));
     let queue = Arc::new(Queue::open(&data.join("queue")).map_err(|e| e.to_string())?);
     // Whom MTA-STS policy servers, MX hosts under it and report servers must prove to be.

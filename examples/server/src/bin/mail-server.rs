@@ -17,6 +17,8 @@ const USAGE: &str = "usage: mail-server [--config FILE] [overrides...]
        mail-server mta-sts-record [--config FILE] [--hostname NAME]
                                               (the DNS records that publish the [mta_sts] policy)
        mail-server check-config [FILE]        (reads FILE, its certificate and keys; says what is wrong)
+       mail-server migrate [--config FILE] [--store-url URL]
+                                              (makes or upgrades the PostgreSQL store's tables)
        mail-server token USER | token revoke USER [--config FILE] [--data DIR]
                                               (a JMAP API token for USER, printed once; or
                                               remove all of USER's; kept as digests in DATA)
@@ -40,6 +42,7 @@ user whose password is printed at first start.
 
   --config FILE          a TOML file; every key is shown in examples/mail-server.toml
   --data DIR             data directory (default ./mail-data)
+  --store-url URL        keep mail, the queue, users and keys in PostgreSQL (postgres://...)
   --hostname NAME        the server's name (default localhost)
   --domain D             a local domain; repeatable (default localhost)
   --user NAME:PASSWORD   a user with a plain password; repeatable (for tests)
@@ -89,6 +92,7 @@ fn main() {
         Some("mta-sts-record") => return mta_sts_record(raw.collect()),
         Some("check-config") => return check_config(raw.collect()),
         Some("token") => return token(raw.collect()),
+        Some("migrate") => return migrate(raw.collect()),
         Some(kind @ ("queue" | "user" | "reload" | "cert")) => {
             return admin_command(kind, raw.collect());
         }
@@ -355,6 +359,10 @@ fn subcommand_settings(
             }
             "--data" => settings.data = args.value(&arg).unwrap_or_else(|e| usage(&e.0)).into(),
             "--hostname" => settings.hostname = args.value(&arg).unwrap_or_else(|e| usage(&e.0)),
+            "--store-url" => {
+                settings.store.backend = sansmail_server::config::StoreBackend::Postgres;
+                settings.store.url = Some(args.value(&arg).unwrap_or_else(|e| usage(&e.0)));
+            }
             flag => match other(flag, &mut args) {
                 Ok(true) => {}
                 Ok(false) => usage(&format!("unknown argument {flag:?}")),
@@ -363,6 +371,22 @@ fn subcommand_settings(
         }
     }
     settings
+}
+
+/// Makes or upgrades the tables of the PostgreSQL store the settings name.
+fn migrate(words: Vec<String>) {
+    let settings = subcommand_settings("migrate", words, |_, _| Ok(false));
+    let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| args::exit_error(e));
+    let done = runtime.block_on(async {
+        let db = sansmail_server::shared::connect(&settings).await?.ok_or(
+            "migrate: the store is not PostgreSQL (set [store] backend and url, or --store-url)",
+        )?;
+        sansmail_server::shared::migrate(&db).await
+    });
+    match done {
+        Ok(said) => println!("{said}"),
+        Err(e) => args::exit_error(e),
+    }
 }
 
 /// Prints the TLSA record of the certificate the server uses (from its key).

@@ -48,7 +48,11 @@ pub struct Database {
     watchers: Mutex<HashMap<i64, Vec<(u64, Wake)>>>,
     next_watcher: std::sync::atomic::AtomicU64,
     folders_changed: Mutex<Option<FoldersChanged>>,
+    handlers: Mutex<HashMap<String, Vec<Notice>>>,
 }
+
+/// Called with what another server announced under a kind of notice.
+pub type Notice = Arc<dyn Fn(&str) + Send + Sync>;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -84,10 +88,36 @@ impl Database {
             watchers: Mutex::new(HashMap::new()),
             next_watcher: 1.into(),
             folders_changed: Mutex::new(None),
+            handlers: Mutex::new(HashMap::new()),
         });
         drop(db.client().await?);
         tokio::spawn(listen(Arc::downgrade(&db), config));
         Ok(db)
+    }
+
+    /// Names this server among those sharing the database.
+    pub fn instance(&self) -> String {
+        format!("{:x}", self.instance)
+    }
+
+    /// Calls `handler` with what other servers [`announce`](Self::announce)
+    /// under `kind` (a word; `m` and `f` are the store's).
+    pub fn on_notice(&self, kind: &str, handler: Notice) {
+        lock(&self.handlers)
+            .entry(kind.to_owned())
+            .or_default()
+            .push(handler);
+    }
+
+    /// Tells the other servers `what` under `kind` (with `NOTIFY`).
+    pub async fn announce(&self, kind: &str, what: &str) -> Result<()> {
+        let payload = format!("{kind} {:x} {what}", self.instance);
+        self.client()
+            .await?
+            .execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])
+            .await
+            .map_err(db_error)?;
+        Ok(())
     }
 
     /// A pooled connection.
@@ -179,7 +209,12 @@ impl Database {
                     changed(what);
                 }
             }
-            _ => {}
+            other => {
+                let handlers = lock(&self.handlers).get(other).cloned().unwrap_or_default();
+                for handler in handlers {
+                    handler(what);
+                }
+            }
         }
     }
 }
