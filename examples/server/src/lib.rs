@@ -31,6 +31,7 @@ pub mod local;
 pub mod metrics;
 pub mod pop3;
 pub mod queue;
+pub mod queue_db;
 pub mod relay;
 pub mod sender_auth;
 pub mod server;

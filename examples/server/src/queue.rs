@@ -3,7 +3,8 @@
 //! recipient's state). Both are synced to disk, the envelope last (written
 //! under a temporary name and renamed), before the message is acknowledged;
 //! a message without its envelope was never acknowledged and is removed at
-//! start.
+//! start. With a PostgreSQL store the queue is a table shared by every
+//! instance instead ([`crate::queue_db`]).
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -14,6 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+
+use crate::queue_db::DbQueue;
 
 /// A recipient's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +91,8 @@ pub struct Queue {
     /// Queue id → its schedule, for every message in the queue. The hold
     /// flag here is the truth: every save writes it.
     entries: Mutex<HashMap<String, Entry>>,
+    /// The shared queue, when the store is PostgreSQL (the files are unused).
+    db: Option<DbQueue>,
 }
 
 /// Seconds since the Unix epoch.
@@ -97,18 +102,22 @@ pub fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// A new queue id: time, process and a counter, in hex; unique on this host.
+/// A new queue id: time, process, a counter and a random word, in hex;
+/// unique on this host, and among the instances sharing a queue.
 pub fn new_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let t = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
+    let mut random = [0u8; 4];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut random);
     format!(
-        "{:x}{:05x}{:x}{:x}",
+        "{:x}{:05x}{:x}{:x}{:08x}",
         t.as_secs(),
         t.subsec_micros(),
         std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        u32::from_le_bytes(random)
     )
 }
 
@@ -158,7 +167,41 @@ impl Queue {
         Ok(Queue {
             dir: dir.to_owned(),
             entries: Mutex::new(due),
+            db: None,
         })
+    }
+
+    /// The queue shared by every instance in the database.
+    pub fn shared(db: DbQueue) -> Queue {
+        Queue {
+            dir: PathBuf::new(),
+            entries: Mutex::new(HashMap::new()),
+            db: Some(db),
+        }
+    }
+
+    /// How long a lease on a message lasts, for a shared queue (a worker
+    /// renews it at a third of that while it delivers).
+    pub fn lease(&self) -> Option<std::time::Duration> {
+        self.db
+            .as_ref()
+            .map(|db| std::time::Duration::from_secs(db.lease_secs()))
+    }
+
+    /// Extends this instance's lease on `id` (shared queue; blocking).
+    pub fn renew(&self, id: &str) -> io::Result<()> {
+        match &self.db {
+            Some(db) => db.renew(id),
+            None => Ok(()),
+        }
+    }
+
+    /// Gives the lease on `id` back after an attempt (shared queue; blocking).
+    pub fn release(&self, id: &str) -> io::Result<()> {
+        match &self.db {
+            Some(db) => db.release(id),
+            None => Ok(()),
+        }
     }
 
     fn read_envelope(path: &Path) -> io::Result<Envelope> {
@@ -180,6 +223,9 @@ impl Queue {
         message: &[u8],
         require_tls: bool,
     ) -> io::Result<()> {
+        if let Some(db) = &self.db {
+            return db.enqueue(id, from, recipients, message, require_tls);
+        }
         let msg = self.message_path(id);
         let mut file = File::options().write(true).create_new(true).open(&msg)?;
         file.write_all(message)?;
@@ -214,6 +260,9 @@ impl Queue {
     /// directory) and schedules it, keeping the hold the queue knows of.
     /// Blocking.
     pub fn save(&self, envelope: &Envelope) -> io::Result<()> {
+        if let Some(db) = &self.db {
+            return db.save(envelope);
+        }
         let mut entries = self.lock_entries();
         let held = entries.get(&envelope.id).is_some_and(|e| e.held);
         let mut envelope = envelope.clone();
@@ -237,6 +286,9 @@ impl Queue {
 
     /// Every queued message's envelope, oldest first. Blocking.
     pub fn list(&self) -> Vec<Envelope> {
+        if let Some(db) = &self.db {
+            return db.list();
+        }
         let ids: Vec<String> = self.lock_entries().keys().cloned().collect();
         let mut envelopes: Vec<Envelope> = ids
             .iter()
@@ -249,6 +301,9 @@ impl Queue {
     /// Holds or releases `id`: a held message is kept but not delivered.
     /// Blocking.
     pub fn set_held(&self, id: &str, held: bool) -> io::Result<()> {
+        if let Some(db) = &self.db {
+            return db.set_held(id, held);
+        }
         self.known(id)?;
         self.lock_entries()
             .entry(id.to_owned())
@@ -259,6 +314,9 @@ impl Queue {
 
     /// Makes `id` due now (unless held). Blocking.
     pub fn retry_now(&self, id: &str) -> io::Result<()> {
+        if let Some(db) = &self.db {
+            return db.retry_now(id);
+        }
         self.known(id)?;
         let (mut envelope, _) = self.load(id)?;
         envelope.next_attempt = now();
@@ -267,6 +325,9 @@ impl Queue {
 
     /// The ids of every message not on hold.
     pub fn unheld(&self) -> Vec<String> {
+        if let Some(db) = &self.db {
+            return db.unheld();
+        }
         let entries = self.lock_entries();
         entries
             .iter()
@@ -287,6 +348,9 @@ impl Queue {
 
     /// The number of messages and the age of the oldest at `now`.
     pub fn size_and_oldest(&self, now: u64) -> (usize, u64) {
+        if let Some(db) = &self.db {
+            return db.size_and_oldest(now);
+        }
         let entries = self.lock_entries();
         let oldest = entries.values().map(|e| e.created).min();
         (entries.len(), oldest.map_or(0, |c| now.saturating_sub(c)))
@@ -294,6 +358,9 @@ impl Queue {
 
     /// Reads the envelope and message of `id`. Blocking.
     pub fn load(&self, id: &str) -> io::Result<(Envelope, Vec<u8>)> {
+        if let Some(db) = &self.db {
+            return db.load(id);
+        }
         let envelope = Self::read_envelope(&self.dir.join(format!("{id}.json")))?;
         let message = fs::read(self.message_path(id))?;
         Ok((envelope, message))
@@ -302,6 +369,9 @@ impl Queue {
     /// Removes `id` once every recipient is settled (or the administrator
     /// deletes it). Blocking.
     pub fn remove(&self, id: &str) -> io::Result<()> {
+        if let Some(db) = &self.db {
+            return db.remove(id);
+        }
         self.known(id)?;
         self.lock_entries().remove(id);
         fs::remove_file(self.dir.join(format!("{id}.json")))?;
@@ -309,9 +379,18 @@ impl Queue {
         sync_dir(&self.dir)
     }
 
-    /// The ids due at `now` (not counting `busy` or held ones), and when
-    /// the next of the others falls due.
-    pub fn due(&self, now: u64, busy: &dyn Fn(&str) -> bool) -> (Vec<String>, Option<u64>) {
+    /// Up to `limit` ids due at `now` (not counting `busy` or held ones),
+    /// and when the next of the others falls due. A shared queue leases
+    /// them to this instance (blocking).
+    pub fn due(
+        &self,
+        now: u64,
+        busy: &dyn Fn(&str) -> bool,
+        limit: usize,
+    ) -> io::Result<(Vec<String>, Option<u64>)> {
+        if let Some(db) = &self.db {
+            return db.due(now, limit);
+        }
         let due = self.lock_entries();
         let mut ready: Vec<(u64, String)> = Vec::new();
         let mut next: Option<u64> = None;
@@ -327,11 +406,19 @@ impl Queue {
             }
         }
         ready.sort();
-        (ready.into_iter().map(|(_, id)| id).collect(), next)
+        if ready.len() > limit {
+            let first_left = ready[limit].0;
+            next = Some(next.map_or(first_left, |n| n.min(first_left)));
+            ready.truncate(limit);
+        }
+        Ok((ready.into_iter().map(|(_, id)| id).collect(), next))
     }
 
     /// How many messages are queued.
     pub fn len(&self) -> usize {
+        if let Some(db) = &self.db {
+            return db.len();
+        }
         self.lock_entries().len()
     }
 
@@ -381,9 +468,9 @@ mod tests {
         assert_eq!(env.from, "a@example.com");
         assert_eq!(env.pending().count(), 1);
         assert_eq!(msg, b"Subject: x\r\n\r\nhi\r\n");
-        let (ready, _) = queue.due(now(), &|_| false);
+        let (ready, _) = queue.due(now(), &|_| false, usize::MAX).unwrap();
         assert_eq!(ready, vec![id.clone()]);
-        let (ready, _) = queue.due(now(), &|i| i == id);
+        let (ready, _) = queue.due(now(), &|i| i == id, usize::MAX).unwrap();
         assert!(ready.is_empty(), "busy ids are not handed out twice");
         queue.remove(&id).unwrap();
         assert!(queue.is_empty());
@@ -404,11 +491,14 @@ mod tests {
         env.next_attempt = now() + 100;
         env.attempts = 1;
         queue.save(&env).unwrap();
-        let (ready, next) = queue.due(now(), &|_| false);
+        let (ready, next) = queue.due(now(), &|_| false, usize::MAX).unwrap();
         assert!(ready.is_empty());
         assert_eq!(next, Some(env.next_attempt));
         let reopened = Queue::open(&dir).unwrap();
-        assert_eq!(reopened.due(now() + 100, &|_| false).0, vec![id]);
+        assert_eq!(
+            reopened.due(now() + 100, &|_| false, usize::MAX).unwrap().0,
+            vec![id]
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -424,15 +514,24 @@ mod tests {
         queue.set_held(&id, true).unwrap();
         // A delivery attempt under way when the hold came saves its copy.
         queue.save(&envelope).unwrap();
-        let (ready, next) = queue.due(now() + 1000, &|_| false);
+        let (ready, next) = queue.due(now() + 1000, &|_| false, usize::MAX).unwrap();
         assert!(ready.is_empty() && next.is_none(), "held: never due");
         assert!(queue.unheld().is_empty());
         let reopened = Queue::open(&dir).unwrap();
         assert!(reopened.load(&id).unwrap().0.held);
-        assert!(reopened.due(now() + 1000, &|_| false).0.is_empty());
+        assert!(
+            reopened
+                .due(now() + 1000, &|_| false, usize::MAX)
+                .unwrap()
+                .0
+                .is_empty()
+        );
         reopened.set_held(&id, false).unwrap();
         reopened.retry_now(&id).unwrap();
-        assert_eq!(reopened.due(now(), &|_| false).0, vec![id.clone()]);
+        assert_eq!(
+            reopened.due(now(), &|_| false, usize::MAX).unwrap().0,
+            vec![id.clone()]
+        );
         assert_eq!(reopened.list().len(), 1);
         assert_eq!(reopened.size_and_oldest(now()).0, 1);
         let missing = reopened.set_held("nope", true).unwrap_err();

@@ -83,7 +83,23 @@ impl Relay {
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let workers = Arc::new(Semaphore::new(self.settings.workers));
         loop {
-            let (ready, next) = self.queue.due(now(), &|id| self.is_busy(id));
+            // No more than the free workers: a shared queue leases what it
+            // hands out, and a lease must not run out while it waits here.
+            let free = workers.available_permits();
+            let relay = self.clone();
+            let taken = tokio::task::spawn_blocking(move || {
+                relay.queue.due(now(), &|id| relay.is_busy(id), free)
+            })
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r);
+            let (ready, next) = match taken {
+                Ok(taken) => taken,
+                Err(e) => {
+                    warn!(error = %e, "cannot read the queue");
+                    (Vec::new(), Some(now() + 5))
+                }
+            };
             for id in ready {
                 let Ok(permit) = workers.clone().acquire_owned().await else {
                     return;
@@ -92,7 +108,13 @@ impl Relay {
                 let relay = self.clone();
                 tokio::spawn(async move {
                     let started = std::time::Instant::now();
+                    let renewing = relay.keep_leased(&id);
                     relay.attempt(&id).await;
+                    if let Some(renewing) = renewing {
+                        renewing.abort();
+                        let (queue, owned) = (relay.queue.clone(), id.clone());
+                        let _ = tokio::task::spawn_blocking(move || queue.release(&owned)).await;
+                    }
                     crate::metrics::observe_delivery(started.elapsed());
                     relay.set_busy(&id, false);
                     drop(permit);
@@ -110,6 +132,23 @@ impl Relay {
         }
         // Let attempts under way record their outcomes.
         let _ = workers.acquire_many(self.settings.workers as u32).await;
+    }
+
+    /// For a shared queue: renews the lease on `id` at a third of its
+    /// length until aborted, so no other instance takes the message while
+    /// this one delivers it.
+    fn keep_leased(self: &Arc<Self>, id: &str) -> Option<tokio::task::JoinHandle<()>> {
+        let every = self.queue.lease()? / 3;
+        let (queue, id) = (self.queue.clone(), id.to_owned());
+        Some(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let (queue, id) = (queue.clone(), id.clone());
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || queue.renew(&id)).await {
+                    warn!(error = %e, "cannot renew a delivery lease");
+                }
+            }
+        }))
     }
 
     /// One delivery attempt of queued message `id`.

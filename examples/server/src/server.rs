@@ -229,7 +229,13 @@ pub async fn run(base: Settings, reread: Option<Reread>) -> Result<(), String> {
     let quota = (limits.quota_mb > 0).then(|| limits.quota_mb * 1024 * 1024);
     let store = Arc::new(Store::new(backend, quota));
     let mailboxes = Arc::new(Local::new(store.clone()));
-    let queue = Arc::new(Queue::open(&data.join("queue")).map_err(|e| e.to_string())?);
+    let queue = Arc::new(match &database {
+        Some(db) => Queue::shared(crate::queue_db::DbQueue::new(
+            db.clone(),
+            settings.queue.lease_secs,
+        )),
+        None => Queue::open(&data.join("queue")).map_err(|e| e.to_string())?,
+    });
     // Whom MTA-STS policy servers, MX hosts under it and report servers must prove to be.
     let trust = match &settings.queue.mta_sts_ca {
         Some(path) => {
@@ -269,6 +275,18 @@ pub async fn run(base: Settings, reread: Option<Reread>) -> Result<(), String> {
         settings.queue.clone(),
         settings.hostname.clone(),
     );
+    if let Some(db) = &database {
+        // Another instance queued a message: any free worker here may take it.
+        let weak = Arc::downgrade(&relay);
+        db.on_notice(
+            "q",
+            Arc::new(move |_| {
+                if let Some(relay) = weak.upgrade() {
+                    relay.wake.notify_one();
+                }
+            }),
+        );
+    }
     let keys = crate::dkim_keys::load(&settings)?;
     let context = Arc::new(Context {
         hostname: settings.hostname.clone(),

@@ -102,3 +102,124 @@ print(f"{{took:.3f}}")
     let took = a.python(&script);
     eprintln!("IDLE on B saw A's delivery after {} s", took.trim());
 }
+
+/// A slow mail exchanger: it waits `delay` seconds before its greeting,
+/// then takes every message, writing each one it acknowledged to `out`
+/// (named by Message-ID; a second copy of one is a second file).
+const SLOW_MX: &str = r#"
+import os, socket, socketserver, threading, time, uuid
+out, delay = os.environ["OUT"], float(os.environ["DELAY"])
+class Session(socketserver.StreamRequestHandler):
+    def handle(self):
+        time.sleep(delay)
+        w = lambda s: self.wfile.write(s.encode() + b"\r\n")
+        w("220 slow.remote.test ESMTP")
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return
+            verb = line[:4].upper()
+            if verb in (b"EHLO", b"HELO"):
+                w("250 slow.remote.test")
+            elif verb == b"DATA":
+                w("354 go on")
+                data = b""
+                while (l := self.rfile.readline()) not in (b".\r\n", b""):
+                    data += l[1:] if l.startswith(b".") else l
+                mid = [h for h in data.split(b"\r\n") if h.lower().startswith(b"message-id:")][0]
+                name = mid.split(b"<")[1].split(b">")[0].decode() + "." + uuid.uuid4().hex
+                open(os.path.join(out, name), "wb").write(data)
+                w("250 2.0.0 taken")
+            elif verb == b"QUIT":
+                w("221 bye")
+                return
+            else:
+                w("250 ok")
+class Server(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+Server(("127.0.0.1", int(os.environ["PORT"])), Session).serve_forever()
+"#;
+
+#[test]
+fn a_killed_instances_queued_messages_are_delivered_by_the_other_exactly_once() {
+    use sansmail_test_support::{Daemon, Nsd, TempDir, free_port, require, wait_for_port};
+    let cluster = Postgres::start();
+    migrate(&cluster.url());
+    let mx_port = free_port();
+    let received = TempDir::new("slow-mx");
+    let _mx = Daemon {
+        child: Command::new(require("python3"))
+            .args(["-c", SLOW_MX])
+            .env("OUT", received.path())
+            .env("DELAY", "3")
+            .env("PORT", mx_port.to_string())
+            .spawn()
+            .unwrap(),
+        name: "slow mx".into(),
+    };
+    wait_for_port(mx_port, "the slow MX");
+    let dns = Nsd::start(
+        "remote.test",
+        "$ORIGIN remote.test.\n$TTL 300\n\
+         @ IN SOA ns.remote.test. admin.remote.test. 1 3600 600 86400 300\n\
+         @ IN NS ns\nns IN A 127.0.0.1\n@ IN MX 10 mx\nmx IN A 127.0.0.1\n",
+    );
+    let config = TempDir::new("config");
+    let file = config.path().join("mail-server.toml");
+    std::fs::write(&file, "[queue]\nlease_secs = 4\nretry_secs = [1]\n").unwrap();
+    let url = cluster.url();
+    let (dns_addr, port) = (dns.addr().to_string(), mx_port.to_string());
+    let args = [
+        "--store-url",
+        &url,
+        "--allow-plaintext",
+        "--config",
+        file.to_str().unwrap(),
+        "--dns",
+        &dns_addr,
+        "--remote-smtp-port",
+        &port,
+    ];
+    let mut a = MailServer::start(&args);
+    a.python(
+        r#"
+s = smtplib.SMTP("127.0.0.1", P["SUBMISSION"])
+s.login("alice", "alice-pw")
+for i in range(5):
+    s.sendmail("alice@example.test", ["dave@remote.test"],
+               f"From: alice@example.test\r\nTo: dave@remote.test\r\nMessage-ID: <m{i}@example.test>\r\nSubject: {i}\r\n\r\nbody {i}\r\n")
+s.quit()
+"#,
+    );
+    // A has taken all five and waits for the slow exchanger's greeting.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while cluster.psql("SELECT count(*) FROM queue WHERE leased_by IS NOT NULL") != "5" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "A did not take the messages"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    a.kill();
+    let b = MailServer::start(&args);
+    // B takes them over once A's leases run out, and delivers each once.
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    while cluster.psql("SELECT count(*) FROM queue") != "0" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B did not deliver A's messages:\n{}",
+            b.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mut names: Vec<String> = std::fs::read_dir(received.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .map(|n| n.rsplit_once('.').unwrap().0.to_owned())
+        .collect();
+    names.sort();
+    let expected: Vec<String> = (0..5).map(|i| format!("m{i}@example.test")).collect();
+    assert_eq!(names, expected, "each message exactly once");
+    assert!(b.log().contains("message done"), "{}", b.log());
+}
