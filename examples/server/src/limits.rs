@@ -64,6 +64,8 @@ pub struct Policy {
 
 /// The limits and what each address has used of them.
 pub struct Guard {
+    /// Where failures are also counted when several instances share them.
+    ledger: std::sync::OnceLock<Arc<dyn Ledger>>,
     policy: Policy,
     peers: Mutex<HashMap<IpAddr, Peer>>,
     /// Consecutive failures per (address, user).
@@ -87,6 +89,7 @@ impl Guard {
     /// A guard applying `policy`.
     pub fn new(policy: Policy) -> Arc<Guard> {
         Arc::new(Guard {
+            ledger: std::sync::OnceLock::new(),
             policy,
             peers: Mutex::new(HashMap::new()),
             pairs: Mutex::new(HashMap::new()),
@@ -140,9 +143,34 @@ impl Guard {
         self.update(ip, |p| p.locked_until.is_some())
     }
 
+    /// Counts every login's outcome in `ledger` as well (once; several
+    /// instances then lock an address out together).
+    pub fn share(&self, ledger: Arc<dyn Ledger>) {
+        let _ = self.ledger.set(ledger);
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    /// Locks `ip` out for `remaining` (another instance counted enough
+    /// failures from it).
+    pub fn lock_out(&self, ip: IpAddr, remaining: Duration) {
+        let until = Instant::now() + remaining;
+        self.update(ip, |p| {
+            if p.locked_until.is_none_or(|t| t < until) {
+                p.locked_until = Some(until);
+            }
+        });
+    }
+
     /// Records a login by `user` from `ip`; after a failure, returns how
     /// long to wait before answering.
     pub fn record_login(&self, ip: IpAddr, user: &str, ok: bool) -> Duration {
+        if let Some(ledger) = self.ledger.get() {
+            ledger.record(ip, ok);
+        }
         let key = (ip, user.to_owned());
         let mut pairs = self.pairs.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
@@ -176,6 +204,15 @@ impl Guard {
         let doubling = FIRST_PENALTY.saturating_mul(1 << (failures - 1).min(10));
         doubling.min(policy.max_penalty)
     }
+}
+
+/// Login outcomes counted beyond this process (several instances sharing
+/// one count per address); it calls [`Guard::lock_out`] on every instance
+/// when an address reaches the limit.
+pub trait Ledger: Send + Sync {
+    /// Counts one login from `ip`: a failure, or a success (which starts
+    /// the count again). Must not block.
+    fn record(&self, ip: IpAddr, ok: bool);
 }
 
 #[cfg(test)]

@@ -182,7 +182,8 @@ pub async fn run(base: Settings, reread: Option<Reread>) -> Result<(), String> {
     if let Some(db) = &database {
         crate::shared::check(db).await?;
     }
-    let settings = with_managed_users(base.clone())?;
+    let managed = crate::admin::ManagedUsers::of(&base, database.as_ref());
+    let settings = with_managed_users(base.clone(), &managed)?;
     let acme_settings = settings.tls.acme.clone();
     // A certificate ACME issued before is used from the start.
     let certificates = Certificates::new(tls_identity(&settings)?).map_err(|e| e.to_string())?;
@@ -211,6 +212,9 @@ pub async fn run(base: Settings, reread: Option<Reread>) -> Result<(), String> {
         lockout: Duration::from_secs(limits.auth_lockout_secs),
         max_penalty: Duration::from_secs(limits.auth_penalty_max_secs),
     });
+    if let Some(db) = &database {
+        crate::shared::FailureLedger::share(db, &guard).await?;
+    }
     let directory = Arc::new(Directory::new(&settings, guard.clone()));
     let backend: Box<dyn sansmail_store::backend::Backend> = match &database {
         Some(db) => Box::new(
@@ -287,7 +291,11 @@ pub async fn run(base: Settings, reread: Option<Reread>) -> Result<(), String> {
             }),
         );
     }
-    let keys = crate::dkim_keys::load(&settings)?;
+    let shared_keys = match &database {
+        Some(db) => crate::dkim_keys::stored(db).await?,
+        None => Vec::new(),
+    };
+    let keys = crate::dkim_keys::load(&settings, shared_keys)?;
     let context = Arc::new(Context {
         hostname: settings.hostname.clone(),
         directory: directory.clone(),
@@ -443,9 +451,27 @@ pub async fn run(base: Settings, reread: Option<Reread>) -> Result<(), String> {
             Box::new(move || Ok(first.clone()))
         }),
         base,
+        managed,
         directory.clone(),
         certificates.clone(),
     );
+    if let Some(db) = &database {
+        // Another instance added, changed or removed a user.
+        let weak = Arc::downgrade(&reloader);
+        db.on_notice(
+            "u",
+            Arc::new(move |_| {
+                if let Some(reloader) = weak.upgrade() {
+                    // Off the notice thread: reading the users blocks.
+                    tokio::task::spawn_blocking(move || {
+                        if let Err(e) = reloader.users_changed() {
+                            warn!(error = %e, "cannot read the users again");
+                        }
+                    });
+                }
+            }),
+        );
+    }
     let control_task = control::serve(
         &data,
         Arc::new(control::Handles {

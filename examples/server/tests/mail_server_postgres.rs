@@ -223,3 +223,126 @@ s.quit()
     assert_eq!(names, expected, "each message exactly once");
     assert!(b.log().contains("message done"), "{}", b.log());
 }
+
+#[test]
+fn users_lockouts_and_dkim_keys_are_shared_by_every_instance() {
+    use sansmail_test_support::TempDir;
+    let cluster = Postgres::start();
+    let url = cluster.url();
+    migrate(&url);
+    // A DKIM key made in the database before the instances start.
+    let made = run(
+        Command::new(bin("mail-server")).args([
+            "dkim-keygen",
+            "example.test",
+            "--ed25519",
+            "--store-url",
+            &url,
+        ]),
+        b"",
+        Duration::from_secs(60),
+    );
+    let printed = String::from_utf8_lossy(&made.stdout).into_owned();
+    assert!(made.status.success(), "{printed}");
+    let record = printed.lines().last().unwrap().to_owned();
+    assert!(record.starts_with("v=DKIM1; k=ed25519; p="), "{printed}");
+    assert_eq!(
+        cluster.psql("SELECT domain, selector FROM dkim_keys"),
+        "example.test|s1"
+    );
+
+    let config = TempDir::new("config");
+    let file = config.path().join("mail-server.toml");
+    std::fs::write(
+        &file,
+        "[limits]\nmax_auth_failures = 3\nauth_penalty_max_secs = 0\n",
+    )
+    .unwrap();
+    let (a, b) = two_instances(&cluster, &["--config", file.to_str().unwrap()]);
+
+    // A user added through A's admin command logs in on B.
+    let added = run(
+        Command::new(bin("mail-server"))
+            .args(["user", "add", "carol", "--data"])
+            .arg(a.data()),
+        b"carol-pw\n",
+        Duration::from_secs(30),
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    b.python(
+        r#"
+deadline = time.monotonic() + 2
+while True:
+    try:
+        m = imaplib.IMAP4("127.0.0.1", P["IMAP"])
+        m.login("carol", "carol-pw")
+        break
+    except imaplib.IMAP4.error:
+        assert time.monotonic() < deadline, "carol cannot log in on B"
+        time.sleep(0.1)
+m.logout()
+"#,
+    );
+
+    // Mail submitted through B is signed with the database's key.
+    let signature = b.python(&format!(
+        r#"
+import dkim
+s = smtplib.SMTP("127.0.0.1", P["SUBMISSION"])
+s.login("bob", "bob-pw")
+s.sendmail("bob@example.test", ["alice@example.test"],
+           "From: bob@example.test\r\nTo: alice@example.test\r\nSubject: signed\r\nMessage-ID: <s@example.test>\r\n\r\nsigned\r\n")
+s.quit()
+m = imaplib.IMAP4("127.0.0.1", P["IMAP"])
+m.login("alice", "alice-pw")
+m.select("INBOX")
+deadline = time.monotonic() + 5
+while True:
+    typ, data = m.search(None, "HEADER", "Message-ID", "s@example.test")
+    if data[0] or time.monotonic() > deadline:
+        break
+    time.sleep(0.1)
+    m.noop()
+typ, msg = m.fetch(data[0].split()[0], "(BODY.PEEK[])")
+raw = msg[0][1]
+record = """{record}""".encode()
+assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: record), raw
+print([l for l in raw.split(b"\r\n") if l.startswith(b"DKIM-Signature")][0].decode())
+"#
+    ));
+    assert!(signature.contains("d=example.test; s=s1"), "{signature}");
+
+    // Three failed logins on A lock the address out on B too.
+    let locked = b.python(&format!(
+        r#"
+for user in ["x1", "x2", "x3"]:
+    a = imaplib.IMAP4("127.0.0.1", {a_imap})
+    try:
+        a.login(user, "wrong")
+        raise AssertionError("a wrong password was taken")
+    except imaplib.IMAP4.error:
+        pass
+deadline = time.monotonic() + 2
+while True:
+    try:
+        m = imaplib.IMAP4("127.0.0.1", P["IMAP"])
+        m.login("alice", "alice-pw")
+        m.logout()
+        assert time.monotonic() < deadline, "B still takes logins from the address"
+        time.sleep(0.1)
+    except (imaplib.IMAP4.error, ConnectionError, EOFError) as e:
+        print(e)
+        break
+"#,
+        a_imap = a.ports.imap
+    ));
+    assert!(!locked.trim().is_empty());
+    assert_eq!(
+        cluster.psql("SELECT failures, locked_until IS NOT NULL FROM login_failures"),
+        "3|t"
+    );
+}

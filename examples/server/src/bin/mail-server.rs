@@ -8,7 +8,7 @@ use sansmail_server::{config::Settings, server, users};
 
 const USAGE: &str = "usage: mail-server [--config FILE] [overrides...]
        mail-server hash-password [PASSWORD]   (reads it from standard input when not given)
-       mail-server dkim-keygen DOMAIN [--selector S] [--ed25519] [--data DIR]
+       mail-server dkim-keygen DOMAIN [--selector S] [--ed25519] [--data DIR | --store-url URL]
                                               (a DKIM key in DATA/dkim/DOMAIN/S.pem, signing
                                               DOMAIN's mail at the next start; prints its TXT record)
        mail-server dkim-record KEY.pem        (the TXT record that publishes a DKIM key)
@@ -253,7 +253,8 @@ fn check_config(words: Vec<String>) {
     {
         problem(format!("tls.acme.ca: {}: {e}", ca.display()));
     }
-    let keys = sansmail_server::dkim_keys::load(&settings).unwrap_or_else(|e| problem(e));
+    let keys =
+        sansmail_server::dkim_keys::load(&settings, Vec::new()).unwrap_or_else(|e| problem(e));
     let managed = server_reread::managed_users(&settings.data).unwrap_or_else(|e| problem(e));
     let l = &settings.listen;
     let listeners: Vec<String> = [
@@ -306,32 +307,44 @@ fn dkim_record(path: Option<String>) {
 
 /// Makes a DKIM key under the data directory and prints what to publish.
 fn dkim_keygen(words: Vec<String>) {
-    let usage =
-        |why: &str| -> ! { args::exit_usage(&UsageError(format!("dkim-keygen: {why}")), USAGE) };
-    let mut args = Args::from_vec(words);
     let (mut domain, mut selector, mut ed25519) = (None, "s1".to_owned(), false);
-    let mut data = Settings::default().data;
-    while let Some(arg) = args.next_arg() {
-        match arg.as_str() {
-            "--selector" => selector = args.value(&arg).unwrap_or_else(|e| usage(&e.0)),
+    let settings = subcommand_settings("dkim-keygen", words, |flag, args| {
+        match flag {
+            "--selector" => selector = args.value(flag)?,
             "--ed25519" => ed25519 = true,
-            "--data" => data = args.value(&arg).unwrap_or_else(|e| usage(&e.0)).into(),
-            "--config" => {
-                let file = args.value(&arg).unwrap_or_else(|e| usage(&e.0));
-                data = Settings::from_file(file.as_ref())
-                    .unwrap_or_else(|e| args::exit_error(e))
-                    .data;
-            }
             d if domain.is_none() && !d.starts_with('-') => domain = Some(d.to_owned()),
-            other => usage(&format!("unknown argument {other:?}")),
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    });
     let Some(domain) = domain else {
-        usage("a domain is needed")
+        args::exit_usage(&UsageError("dkim-keygen: a domain is needed".into()), USAGE)
     };
-    match sansmail_server::dkim_keys::generate(&data, &domain, &selector, ed25519) {
-        Ok((path, record)) => {
-            println!("key: {}", path.display());
+    let made = match settings.store.backend {
+        sansmail_server::config::StoreBackend::Postgres => {
+            let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| args::exit_error(e));
+            runtime.block_on(async {
+                let db = sansmail_server::shared::connect(&settings)
+                    .await?
+                    .ok_or("no database")?;
+                sansmail_server::shared::check(&db).await?;
+                let record =
+                    sansmail_server::dkim_keys::generate_shared(&db, &domain, &selector, ed25519)
+                        .await?;
+                Ok::<_, String>((
+                    "the database (every instance uses it from its next start)".to_owned(),
+                    record,
+                ))
+            })
+        }
+        sansmail_server::config::StoreBackend::Maildir => {
+            sansmail_server::dkim_keys::generate(&settings.data, &domain, &selector, ed25519)
+                .map(|(path, record)| (path.display().to_string(), record))
+        }
+    };
+    match made {
+        Ok((place, record)) => {
+            println!("key: {place}");
             println!("publish this TXT record at {selector}._domainkey.{domain}:");
             println!("{record}");
         }
