@@ -346,3 +346,128 @@ while True:
         "3|t"
     );
 }
+
+#[test]
+fn a_database_restarted_under_load_gives_temporary_failures_and_loses_nothing_acknowledged() {
+    let cluster = Postgres::start();
+    migrate(&cluster.url());
+    let (a, b) = two_instances(&cluster, &[]);
+    // Senders on both instances run throughout; each message acknowledged
+    // with 250 is written down, and every refusal must be temporary.
+    let load = format!(
+        r#"
+import threading
+stop = False
+acked, refused, errors = [], [], []
+def smtp_load(port, tag):
+    n = 0
+    while not stop:
+        n += 1
+        mid = f"{{tag}}{{n}}@load.test"
+        try:
+            s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+            s.sendmail("load@remote.test", ["alice@example.test"],
+                       f"From: load@remote.test\r\nTo: alice@example.test\r\nMessage-ID: <{{mid}}>\r\n\r\nload\r\n")
+            acked.append(mid)
+            s.quit()
+        except smtplib.SMTPResponseException as e:
+            (refused if 400 <= e.smtp_code < 500 else errors).append((mid, e.smtp_code))
+        except smtplib.SMTPRecipientsRefused as e:
+            code = list(e.recipients.values())[0][0]
+            (refused if 400 <= code < 500 else errors).append((mid, code))
+        time.sleep(0.02)
+# Writes (APPEND) and reads of message octets (RETR) need the database.
+m = imaplib.IMAP4("127.0.0.1", {b_imap})
+m.login("bob", "bob-pw")
+m.append("INBOX", None, None, b"Subject: first\r\n\r\nfirst\r\n")
+m.logout()
+def imap_probe(port):
+    seen = []
+    m = imaplib.IMAP4("127.0.0.1", port, timeout=30)
+    m.login("bob", "bob-pw")
+    while not stop:
+        typ, data = m.append("INBOX", None, None, b"Subject: probe\r\n\r\nprobe\r\n")
+        if typ == "NO":
+            assert b"[UNAVAILABLE]" in data[0], data
+        seen.append(typ)
+        time.sleep(0.05)
+    m.logout()
+    probes.append(seen)
+def pop3_probe(port):
+    seen = []
+    while not stop:
+        p = poplib.POP3("127.0.0.1", port, timeout=30)
+        p.user("bob")
+        p.pass_("bob-pw")
+        try:
+            p.retr(1)
+            seen.append("+OK")
+        except poplib.error_proto as e:
+            assert str(e).startswith("b'-ERR"), e
+            seen.append("-ERR")
+        p.quit()
+        time.sleep(0.05)
+    probes.append(seen)
+probes = []
+threads = [threading.Thread(target=smtp_load, args=({a_smtp}, "a")),
+           threading.Thread(target=smtp_load, args=({b_smtp}, "b")),
+           threading.Thread(target=imap_probe, args=({b_imap},)),
+           threading.Thread(target=pop3_probe, args=({a_pop3},))]
+for t in threads: t.start()
+open(os.environ["WORK"] + "/started", "w").close()
+while not os.path.exists(os.environ["WORK"] + "/stop"):
+    time.sleep(0.05)
+stop = True
+for t in threads: t.join()
+assert not errors, errors
+print(" ".join(acked))
+print(len(refused))
+print(" ".join(",".join(p) for p in probes))
+"#,
+        a_smtp = a.ports.smtp,
+        b_smtp = b.ports.smtp,
+        b_imap = b.ports.imap,
+        a_pop3 = a.ports.pop3,
+    );
+    let child = sansmail_test_support::python_background(&a, &load);
+    let work = a.dir.path().to_owned();
+    sansmail_test_support::wait_for_file(&work.join("started"), "the load");
+    std::thread::sleep(Duration::from_secs(1));
+    cluster.stop();
+    std::thread::sleep(Duration::from_secs(3));
+    cluster.start_server();
+    // Let both instances serve again before the load stops.
+    std::thread::sleep(Duration::from_secs(4));
+    std::fs::write(work.join("stop"), b"").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lines = stdout.lines();
+    let acked: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    let refused: usize = lines.next().unwrap().parse().unwrap();
+    let probes = lines.next().unwrap();
+    assert!(refused > 0, "the outage refused nothing: {stdout}");
+    assert!(
+        probes.contains("NO") && probes.contains("-ERR"),
+        "IMAP and POP3 saw no temporary failure: {probes}"
+    );
+    for probe in probes.split(' ') {
+        assert!(
+            probe.ends_with("OK") || probe.ends_with("+OK"),
+            "not serving again after the restart: {probe}"
+        );
+    }
+    // Every acknowledged message is in the mailbox, and each once.
+    let stored = cluster.psql(
+        "SELECT count(*) FROM messages m JOIN mailboxes f ON f.id = m.mailbox
+         JOIN accounts a ON a.id = f.account WHERE a.name = 'alice' AND f.name = 'INBOX'",
+    );
+    assert_eq!(stored, acked.len().to_string(), "{stdout}");
+    let tail_a = acked.iter().filter(|m| m.starts_with('a')).count();
+    let tail_b = acked.len() - tail_a;
+    assert!(tail_a > 0 && tail_b > 0);
+}
