@@ -50,6 +50,10 @@ command -v systemd-analyze >/dev/null || missing+=(systemd)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 /usr/bin/python3 -c 'import selenium' 2>/dev/null || missing+=(python3-selenium)
+# PostgreSQL's server: the tests make private clusters (initdb, pg_ctl) for
+# the shared store; psql reads what the store wrote.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v psql >/dev/null || missing+=(postgresql-client)
 # Dovecot's imaptest (compliance and stress) is built against dovecot-dev.
 [ -f /usr/include/dovecot/config.h ] || missing+=(dovecot-dev)
 command -v autoreconf >/dev/null || missing+=(autoconf automake)

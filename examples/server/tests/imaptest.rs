@@ -150,3 +150,93 @@ fn mail_server_takes_the_stress_run_without_an_error() {
     );
     assert!(commands > 1000, "the stress did run:\n{out}");
 }
+
+/// Two mail-server instances on one PostgreSQL database: imaptest's
+/// compliance groups against the first while the second takes deliveries.
+#[test]
+fn mail_server_on_postgres_passes_every_compliance_group_while_another_instance_delivers() {
+    let cluster = Postgres::start();
+    cluster.migrate_for_mail_server();
+    let url = cluster.url();
+    let args = ["--allow-plaintext", "--store-url", &url];
+    let a = MailServer::start(&args);
+    let b = MailServer::start(&args);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let delivering = {
+        let (stop, port) = (stop.clone(), b.ports.smtp);
+        std::thread::spawn(move || {
+            let mut sent = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let message = format!(
+                    "From: x@remote.test\r\nTo: alice@example.test\r\nSubject: load {sent}\r\n\r\nload\r\n"
+                );
+                let done = run(
+                    Command::new(require("swaks")).args([
+                        "--server",
+                        &format!("127.0.0.1:{port}"),
+                        "--from",
+                        "x@remote.test",
+                        "--to",
+                        "bob@example.test",
+                        "--data",
+                        "-",
+                        "--silent",
+                        "2",
+                    ]),
+                    message.as_bytes(),
+                    Duration::from_secs(30),
+                );
+                assert!(done.status.success(), "a delivery through B failed");
+                sent += 1;
+            }
+            sent
+        })
+    };
+    let out = compliance(a.ports.imap, "alice", "alice-pw");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sent = delivering.join().unwrap();
+    assert_compliant(&out);
+    assert!(sent > 0);
+    assert_eq!(
+        cluster.psql(
+            "SELECT count(*) FROM messages m JOIN mailboxes f ON f.id = m.mailbox \
+             JOIN accounts u ON u.id = f.account WHERE u.name = 'bob'"
+        ),
+        sent.to_string()
+    );
+}
+
+/// The stress run against two instances on one database at once, the same
+/// five users on both: every mailbox is changed through both instances.
+#[test]
+fn mail_server_on_postgres_takes_the_stress_run_on_two_instances_at_once() {
+    let cluster = Postgres::start();
+    cluster.migrate_for_mail_server();
+    let url = cluster.url();
+    let config = TempDir::new("config");
+    let file = config.path().join("many.toml");
+    std::fs::write(&file, "[limits]\nmax_connections_per_ip = 1000\n").unwrap();
+    let file = file.display().to_string();
+    let mut args = vec!["--allow-plaintext", "--store-url", &url, "--config", &file];
+    for user in STRESS_USERS {
+        args.extend(["--user", user]);
+    }
+    let a = MailServer::start(&args);
+    let b = MailServer::start(&args);
+    let on_b = {
+        let port = b.ports.imap;
+        std::thread::spawn(move || stress(port, 20))
+    };
+    let (commands_a, errors_a, out_a) = stress(a.ports.imap, 20);
+    let (commands_b, errors_b, out_b) = on_b.join().unwrap();
+    for (errors, out) in [(errors_a, &out_a), (errors_b, &out_b)] {
+        assert!(
+            errors.is_empty(),
+            "{} error lines:\n{}\n{out}",
+            errors.len(),
+            errors.join("\n")
+        );
+    }
+    assert!(commands_a > 1000 && commands_b > 1000, "{out_a}\n{out_b}");
+    eprintln!("two instances: {commands_a} + {commands_b} commands in 20 s");
+}

@@ -8,21 +8,6 @@ use std::time::Duration;
 
 use sansmail_test_support::{MailServer, Postgres, bin, run};
 
-/// Makes the tables with `mail-server migrate`; returns what it printed.
-fn migrate(url: &str) -> String {
-    let out = run(
-        Command::new(bin("mail-server")).args(["migrate", "--store-url", url]),
-        b"",
-        Duration::from_secs(60),
-    );
-    assert!(
-        out.status.success(),
-        "migrate failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// Two instances sharing `cluster`, each with `extra` arguments.
 fn two_instances(cluster: &Postgres, extra: &[&str]) -> (MailServer, MailServer) {
     let url = cluster.url();
@@ -35,11 +20,11 @@ fn two_instances(cluster: &Postgres, extra: &[&str]) -> (MailServer, MailServer)
 fn mail_delivered_through_one_instance_reaches_an_idle_session_on_the_other_within_a_second() {
     let cluster = Postgres::start();
     assert_eq!(
-        migrate(&cluster.url()),
+        cluster.migrate_for_mail_server(),
         "store: version 0 -> 1\nserver: version 0 -> 1\n"
     );
     assert_eq!(
-        migrate(&cluster.url()),
+        cluster.migrate_for_mail_server(),
         "store: version 1, current\nserver: version 1, current\n"
     );
     let (a, b) = two_instances(&cluster, &[]);
@@ -145,7 +130,7 @@ Server(("127.0.0.1", int(os.environ["PORT"])), Session).serve_forever()
 fn a_killed_instances_queued_messages_are_delivered_by_the_other_exactly_once() {
     use sansmail_test_support::{Daemon, Nsd, TempDir, free_port, require, wait_for_port};
     let cluster = Postgres::start();
-    migrate(&cluster.url());
+    cluster.migrate_for_mail_server();
     let mx_port = free_port();
     let received = TempDir::new("slow-mx");
     let _mx = Daemon {
@@ -229,7 +214,7 @@ fn users_lockouts_and_dkim_keys_are_shared_by_every_instance() {
     use sansmail_test_support::TempDir;
     let cluster = Postgres::start();
     let url = cluster.url();
-    migrate(&url);
+    cluster.migrate_for_mail_server();
     // A DKIM key made in the database before the instances start.
     let made = run(
         Command::new(bin("mail-server")).args([
@@ -350,7 +335,7 @@ while True:
 #[test]
 fn a_database_restarted_under_load_gives_temporary_failures_and_loses_nothing_acknowledged() {
     let cluster = Postgres::start();
-    migrate(&cluster.url());
+    cluster.migrate_for_mail_server();
     let (a, b) = two_instances(&cluster, &[]);
     // Senders on both instances run throughout; each message acknowledged
     // with 250 is written down, and every refusal must be temporary.

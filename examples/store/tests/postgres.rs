@@ -253,10 +253,23 @@ async fn folders_made_renamed_and_deleted_on_one_server_are_seen_by_the_other() 
         assert!(Instant::now() < deadline, "B did not learn of the delete");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // The copy in INBOX keeps the octets; expunging it frees them.
+    // The copy in INBOX keeps the octets; once it is expunged too, they
+    // go (after the grace period that protects octets being written).
+    let sweeper = Postgres::open(database(&cluster).await, Some(blobs.path()), spool_a.path())
+        .await
+        .unwrap();
+    cluster.psql("UPDATE blobs SET touched = 0");
+    assert_eq!(sweeper.collect_garbage().await, 0);
     assert_eq!(cluster.psql("SELECT count(*) FROM blobs"), "1");
     let uids: Vec<u32> = inbox.index().messages.iter().map(|m| m.uid).collect();
     inbox.expunge(&uids).await.unwrap();
+    assert_eq!(
+        cluster.psql("SELECT count(*) FROM blobs"),
+        "1",
+        "within the grace period"
+    );
+    cluster.psql("UPDATE blobs SET touched = 0");
+    assert_eq!(sweeper.collect_garbage().await, 1);
     assert_eq!(cluster.psql("SELECT count(*) FROM blobs"), "0");
     assert_eq!(walk(blobs.path()), 0);
 }

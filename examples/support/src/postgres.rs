@@ -170,6 +170,21 @@ impl Postgres {
         format!("postgres://{}@127.0.0.1:{}/postgres", self.user, self.port)
     }
 
+    /// Makes mail-server's tables (`mail-server migrate`); returns what it said.
+    pub fn migrate_for_mail_server(&self) -> String {
+        let out = run(
+            Command::new(crate::bin("mail-server")).args(["migrate", "--store-url", &self.url()]),
+            b"",
+            Duration::from_secs(60),
+        );
+        assert!(
+            out.status.success(),
+            "mail-server migrate failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Runs SQL with psql; returns what it printed (unaligned, tuples only).
     pub fn psql(&self, sql: &str) -> String {
         let out = run(

@@ -137,21 +137,10 @@ impl AccountStorage for PgAccount {
                 return Err(StoreError::NotFound);
             };
             let id: i64 = row.get(0);
-            let held: Vec<Vec<u8>> = tx
-                .query(
-                    "SELECT DISTINCT blob FROM messages WHERE mailbox = $1",
-                    &[&id],
-                )
-                .await
-                .map_err(db_error)?
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
             notify(&tx, &self.db.mailbox_notice(id)).await?;
             notify(&tx, &self.db.folders_notice(&self.user)).await?;
             tx.commit().await.map_err(db_error)?;
             self.db.wake_local(id, 0);
-            collect_garbage(&self.db, self.blob_dir.as_deref(), held).await;
             Ok(())
         })
     }
@@ -262,28 +251,91 @@ async fn notify(tx: &Transaction<'_>, payload: &str) -> Result<()> {
     Ok(())
 }
 
-/// Removes the octets among `hashes` that no message refers to any more.
-async fn collect_garbage(db: &Database, blob_dir: Option<&Path>, hashes: Vec<Vec<u8>>) {
-    if hashes.is_empty() {
-        return;
-    }
-    let Ok(client) = db.client().await else {
-        return;
-    };
-    let gone = client
-        .query(
-            "DELETE FROM blobs b WHERE b.hash = ANY($1)
-             AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob = b.hash)
-             RETURNING hash",
-            &[&hashes],
-        )
-        .await;
-    if let (Ok(rows), Some(dir)) = (gone, blob_dir) {
-        for row in rows {
-            let hash: Vec<u8> = row.get(0);
-            let _ = std::fs::remove_file(blob_path(dir, &hex(&hash)));
+/// Seconds octets nothing refers to are kept after they were last staged,
+/// so that a message being written is never collected under its writer.
+pub(super) const GARBAGE_GRACE: i64 = 3600;
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Takes the lock that keeps a blob's row and file consistent while one
+/// transaction writes or removes them (the first 8 octets of its hash).
+async fn lock_blob(tx: &Transaction<'_>, hash: &[u8]) -> Result<()> {
+    let key = i64::from_be_bytes(hash[..8].try_into().unwrap_or_default());
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&key])
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+/// Removes the octets among `hashes` that no message refers to and that
+/// were not staged within the grace period; returns how many went.
+pub(super) async fn collect_garbage(
+    db: &Database,
+    blob_dir: Option<&Path>,
+    hashes: Vec<Vec<u8>>,
+) -> usize {
+    let mut gone = 0;
+    for hash in hashes {
+        match collect_one(db, blob_dir, &hash).await {
+            Ok(true) => gone += 1,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot remove unused message octets");
+                break;
+            }
         }
     }
+    gone
+}
+
+async fn collect_one(db: &Database, blob_dir: Option<&Path>, hash: &[u8]) -> Result<bool> {
+    if hash.len() < 8 {
+        return Ok(false);
+    }
+    let mut client = db.client().await?;
+    let tx = client.transaction().await.map_err(db_error)?;
+    lock_blob(&tx, hash).await?;
+    let deleted = tx
+        .execute(
+            "DELETE FROM blobs b WHERE b.hash = $1 AND b.touched < $2
+             AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob = b.hash)",
+            &[&hash, &(unix_now() - GARBAGE_GRACE)],
+        )
+        .await
+        .map_err(db_error)?;
+    if deleted == 0 {
+        return Ok(false);
+    }
+    // Under the lock, before the commit: a failed commit leaves a row
+    // without its file, which nothing refers to and the next stage rewrites.
+    if let Some(dir) = blob_dir {
+        match std::fs::remove_file(blob_path(dir, &hex(hash))) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    tx.commit().await.map_err(db_error)?;
+    Ok(true)
+}
+
+/// Every blob nothing refers to, past the grace period (up to `limit`).
+pub(super) async fn unreferenced(db: &Database, limit: i64) -> Result<Vec<Vec<u8>>> {
+    let rows = db
+        .client()
+        .await?
+        .query(
+            "SELECT hash FROM blobs b WHERE b.touched < $1
+             AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob = b.hash) LIMIT $2",
+            &[&(unix_now() - GARBAGE_GRACE), &limit],
+        )
+        .await
+        .map_err(db_error)?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -428,6 +480,9 @@ impl PgFolder {
         let email_id = EmailId::of_content(&data);
         let thread_id = ThreadId::of_header(header_of(&data), email_id);
         let (size, vsize) = (data.len() as u64, crlf_size(&data));
+        let mut client = self.db.client().await?;
+        let tx = client.transaction().await.map_err(db_error)?;
+        lock_blob(&tx, &hash).await?;
         let kept_in_db = match &self.blob_dir {
             Some(dir) => {
                 write_blob(dir, &hex(&hash), &data)?;
@@ -435,22 +490,23 @@ impl PgFolder {
             }
             None => Some(&data[..]),
         };
-        let client = self.db.client().await?;
-        client
-            .execute(
-                "INSERT INTO blobs (hash, size, vsize, email_id, thread_id, data)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (hash) DO NOTHING",
-                &[
-                    &hash,
-                    &(size as i64),
-                    &(vsize as i64),
-                    &(email_id.0 as i64),
-                    &(thread_id.0 as i64),
-                    &kept_in_db,
-                ],
-            )
-            .await
-            .map_err(db_error)?;
+        tx.execute(
+            "INSERT INTO blobs (hash, size, vsize, email_id, thread_id, touched, data)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (hash) DO UPDATE SET touched = EXCLUDED.touched",
+            &[
+                &hash,
+                &(size as i64),
+                &(vsize as i64),
+                &(email_id.0 as i64),
+                &(thread_id.0 as i64),
+                &unix_now(),
+                &kept_in_db,
+            ],
+        )
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
         Ok(Staged {
             token: hex(&hash).into(),
             size,
@@ -466,8 +522,9 @@ impl PgFolder {
         let client = self.db.client().await?;
         let row = client
             .query_opt(
-                "SELECT size, vsize, email_id, thread_id FROM blobs WHERE hash = $1",
-                &[&hash],
+                "UPDATE blobs SET touched = $2 WHERE hash = $1
+                 RETURNING size, vsize, email_id, thread_id",
+                &[&hash, &unix_now()],
             )
             .await
             .map_err(db_error)?
@@ -596,16 +653,12 @@ impl PgFolder {
         lock_mailbox(&tx, self.id, self.synced()).await?;
         let uids: Vec<i64> = removals.iter().map(|r| i64::from(r.uid)).collect();
         let modseqs: Vec<i64> = removals.iter().map(|r| r.modseq as i64).collect();
-        let held: Vec<Vec<u8>> = tx
-            .query(
-                "DELETE FROM messages WHERE mailbox = $1 AND uid = ANY($2) RETURNING blob",
-                &[&self.id, &uids],
-            )
-            .await
-            .map_err(db_error)?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        tx.execute(
+            "DELETE FROM messages WHERE mailbox = $1 AND uid = ANY($2)",
+            &[&self.id, &uids],
+        )
+        .await
+        .map_err(db_error)?;
         tx.execute(
             "INSERT INTO expunged (mailbox, uid, modseq)
              SELECT $1, u, m FROM unnest($2::bigint[], $3::bigint[]) AS x(u, m)
@@ -621,9 +674,7 @@ impl PgFolder {
         )
         .await
         .map_err(db_error)?;
-        self.finish(tx, modseq).await?;
-        collect_garbage(&self.db, self.blob_dir.as_deref(), held).await;
-        Ok(())
+        self.finish(tx, modseq).await
     }
 
     async fn read(&self, key: &str) -> Result<Bytes> {
@@ -772,9 +823,9 @@ impl MailboxStorage for PgFolder {
         Box::pin(PgFolder::stage(self, source))
     }
 
-    fn discard(&self, staged: Vec<Staged>) -> BoxFuture<'_, ()> {
-        let hashes = staged.iter().filter_map(|s| unhex(&s.token)).collect();
-        Box::pin(collect_garbage(&self.db, self.blob_dir.as_deref(), hashes))
+    fn discard(&self, _staged: Vec<Staged>) -> BoxFuture<'_, ()> {
+        // Octets staged for nothing are collected after the grace period.
+        Box::pin(async {})
     }
 
     fn commit(

@@ -315,11 +315,45 @@ impl Postgres {
         if let Some(dir) = blob_dir {
             std::fs::create_dir_all(dir)?;
         }
-        Ok(Postgres {
+        let store = Postgres {
             db,
             blob_dir: blob_dir.map(Path::to_path_buf),
             spool: spool.to_path_buf(),
-        })
+        };
+        let (db, dir) = (Arc::downgrade(&store.db), store.blob_dir.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(GARBAGE_EVERY).await;
+                let Some(db) = db.upgrade() else { return };
+                collect(&db, dir.as_deref()).await;
+            }
+        });
+        Ok(store)
+    }
+
+    /// Removes the message octets nothing refers to any more (expunged
+    /// an hour or more after they were written); returns how many. Runs
+    /// by itself every ten minutes.
+    pub async fn collect_garbage(&self) -> usize {
+        collect(&self.db, self.blob_dir.as_deref()).await
+    }
+}
+
+/// How often unused octets are looked for.
+const GARBAGE_EVERY: Duration = Duration::from_secs(600);
+
+async fn collect(db: &Database, blob_dir: Option<&Path>) -> usize {
+    let mut gone = 0;
+    loop {
+        let Ok(batch) = folder::unreferenced(db, 1000).await else {
+            return gone;
+        };
+        let found = batch.len();
+        let removed = folder::collect_garbage(db, blob_dir, batch).await;
+        gone += removed;
+        if found < 1000 || removed == 0 {
+            return gone;
+        }
     }
 }
 

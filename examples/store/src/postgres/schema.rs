@@ -46,13 +46,15 @@ CREATE TABLE mailboxes (
     UNIQUE (account, name)
 );
 -- Message octets by content (SHA-256): copies share one row. `data` is
--- NULL when the octets are in the blob directory.
+-- NULL when the octets are in the blob directory. `touched` is when they
+-- were last staged: octets nothing refers to are removed an hour after.
 CREATE TABLE blobs (
     hash bytea PRIMARY KEY,
     size bigint NOT NULL,
     vsize bigint NOT NULL,
     email_id bigint NOT NULL,
     thread_id bigint NOT NULL,
+    touched bigint NOT NULL,
     data bytea
 );
 CREATE TABLE messages (
