@@ -12,7 +12,8 @@
 //! (RFC 8555); [`control`] and [`admin`] are the admin commands' socket and
 //! what they change (users, reloads); [`metrics`] counts for Prometheus.
 //! Mail itself lives in `sansmail-store`, shared by every service; with a
-//! PostgreSQL store, [`shared`] keeps what several instances share.
+//! PostgreSQL store, [`shared`] keeps what several instances share
+//! ([`queue_db`] the queue, [`failures_db`] login failures).
 
 pub mod accounts;
 pub mod acme;
@@ -22,6 +23,7 @@ pub mod control;
 pub mod dane;
 pub mod dkim_keys;
 pub mod dsn;
+pub mod failures_db;
 pub mod filter;
 pub mod imap;
 pub mod jmap_http;

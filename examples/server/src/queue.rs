@@ -417,7 +417,7 @@ impl Queue {
     /// How many messages are queued.
     pub fn len(&self) -> usize {
         if let Some(db) = &self.db {
-            return db.len();
+            return db.count();
         }
         self.lock_entries().len()
     }

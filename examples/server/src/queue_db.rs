@@ -311,7 +311,7 @@ impl DbQueue {
     }
 
     /// How many messages are queued.
-    pub fn len(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.size_and_oldest(now()).0
     }
 

@@ -213,7 +213,7 @@ pub async fn run(base: Settings, reread: Option<Reread>) -> Result<(), String> {
         max_penalty: Duration::from_secs(limits.auth_penalty_max_secs),
     });
     if let Some(db) = &database {
-        crate::shared::FailureLedger::share(db, &guard).await?;
+        crate::failures_db::FailureLedger::share(db, &guard).await?;
     }
     let directory = Arc::new(Directory::new(&settings, guard.clone()));
     let backend: Box<dyn sansmail_store::backend::Backend> = match &database {
