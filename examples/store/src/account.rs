@@ -340,7 +340,9 @@ impl Account {
 
     /// Octets used by every message.
     pub async fn usage(&self) -> Result<u64> {
-        if let Some(used) = self.usage.get() {
+        if let Some(used) = self.usage.get()
+            && !self.storage.usage_changes_elsewhere()
+        {
             return Ok(used);
         }
         let used = self.storage.usage().await?;

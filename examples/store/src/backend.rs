@@ -217,6 +217,11 @@ pub trait AccountStorage: Send + Sync {
     fn mailbox(&self, name: &str) -> BoxFuture<'_, Result<Box<dyn MailboxStorage>>>;
     /// Octets used by every message of every folder.
     fn usage(&self) -> BoxFuture<'_, Result<u64>>;
+    /// True when other servers change the usage too (a shared store): it
+    /// is then read again for every check instead of counted here.
+    fn usage_changes_elsewhere(&self) -> bool {
+        false
+    }
 }
 
 /// A store's accounts.

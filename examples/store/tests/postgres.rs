@@ -354,3 +354,55 @@ async fn a_schema_older_than_the_binary_and_an_unreachable_database_are_clear_er
     let error = Database::connect(&nobody).await.unwrap_err().to_string();
     assert!(error.contains("database:"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quota_counts_what_every_server_stored() {
+    let cluster = Cluster::start();
+    let (spool_a, spool_b) = (TempDir::new("spool-a"), TempDir::new("spool-b"));
+    let open = |spool: &TempDir| {
+        let spool = spool.path().to_owned();
+        let url = cluster.url();
+        async move {
+            let db = Database::connect(&url).await.unwrap();
+            db.migrate(&STORE).await.unwrap();
+            let backend = Postgres::open(db, None, &spool).await.unwrap();
+            Store::new(Box::new(backend), Some(200))
+        }
+    };
+    let a = open(&spool_a).await;
+    let b = open(&spool_b).await;
+    let alice_a = a.account("alice").await.unwrap();
+    let alice_b = b.account("alice").await.unwrap();
+    // B reads the usage first, then A stores most of the quota.
+    assert_eq!(alice_b.usage().await.unwrap(), 0);
+    let big = NewMessage::bytes(vec![b'x'; 150]);
+    alice_a
+        .deliver("INBOX", big.source, FlagSet::new())
+        .await
+        .unwrap();
+    assert_eq!(alice_b.usage().await.unwrap(), 150);
+    let more = NewMessage::bytes(vec![b'y'; 100]);
+    let refused = alice_b
+        .deliver("INBOX", more.source.clone(), FlagSet::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, StoreError::OverQuota), "{refused}");
+    // An expunge on A frees the room for B.
+    let inbox_a = alice_a.open("INBOX").await.unwrap();
+    let uids: Vec<u32> = inbox_a.index().messages.iter().map(|m| m.uid).collect();
+    inbox_a.expunge(&uids).await.unwrap();
+    alice_b
+        .deliver("INBOX", more.source, FlagSet::new())
+        .await
+        .unwrap();
+    assert_eq!(alice_a.usage().await.unwrap(), 100);
+    // Deleting a folder gives its octets back.
+    alice_a.create("Old").await.unwrap();
+    let old = alice_a.open("Old").await.unwrap();
+    old.append(vec![NewMessage::bytes(vec![b'z'; 50])])
+        .await
+        .unwrap();
+    assert_eq!(alice_b.usage().await.unwrap(), 150);
+    alice_b.delete("Old").await.unwrap();
+    assert_eq!(alice_a.usage().await.unwrap(), 100);
+}

@@ -126,6 +126,16 @@ impl AccountStorage for PgAccount {
         Box::pin(async move {
             let mut client = self.db.client().await?;
             let tx = client.transaction().await.map_err(db_error)?;
+            tx.execute(
+                "UPDATE accounts SET used = used - (
+                   SELECT coalesce(sum(b.size), 0)::bigint FROM messages m
+                   JOIN mailboxes f ON f.id = m.mailbox JOIN blobs b ON b.hash = m.blob
+                   WHERE f.account = $1 AND f.name = $2)
+                 WHERE id = $1",
+                &[&self.id, &name],
+            )
+            .await
+            .map_err(db_error)?;
             let gone = tx
                 .query_opt(
                     "DELETE FROM mailboxes WHERE account = $1 AND name = $2 RETURNING id",
@@ -222,17 +232,16 @@ impl AccountStorage for PgAccount {
         Box::pin(async move {
             let client = self.db.client().await?;
             let used: i64 = client
-                .query_one(
-                    "SELECT coalesce(sum(b.size), 0)::bigint FROM messages m
-                     JOIN mailboxes f ON f.id = m.mailbox JOIN blobs b ON b.hash = m.blob
-                     WHERE f.account = $1",
-                    &[&self.id],
-                )
+                .query_one("SELECT used FROM accounts WHERE id = $1", &[&self.id])
                 .await
                 .map_err(db_error)?
                 .get(0);
-            Ok(used as u64)
+            Ok(used.max(0) as u64)
         })
+    }
+
+    fn usage_changes_elsewhere(&self) -> bool {
+        true
     }
 }
 
@@ -364,6 +373,18 @@ fn key_of(uid: u32, hash: &str) -> Box<str> {
 
 fn hash_of_key(key: &str) -> Option<Vec<u8>> {
     unhex(key.split_once('.').map_or(key, |(_, h)| h))
+}
+
+/// Counts `octets` more (or fewer) against the account of mailbox `id`.
+async fn add_usage(tx: &Transaction<'_>, id: i64, octets: i64) -> Result<()> {
+    tx.execute(
+        "UPDATE accounts SET used = used + $2
+         WHERE id = (SELECT account FROM mailboxes WHERE id = $1)",
+        &[&id, &octets],
+    )
+    .await
+    .map_err(db_error)?;
+    Ok(())
 }
 
 /// One folder's messages.
@@ -586,6 +607,8 @@ impl PgFolder {
         )
         .await
         .map_err(db_error)?;
+        let added: u64 = batch.iter().map(|c| c.staged.size).sum();
+        add_usage(&tx, self.id, added as i64).await?;
         self.finish(tx, modseq).await?;
         Ok(keys)
     }
@@ -653,12 +676,18 @@ impl PgFolder {
         lock_mailbox(&tx, self.id, self.synced()).await?;
         let uids: Vec<i64> = removals.iter().map(|r| i64::from(r.uid)).collect();
         let modseqs: Vec<i64> = removals.iter().map(|r| r.modseq as i64).collect();
-        tx.execute(
-            "DELETE FROM messages WHERE mailbox = $1 AND uid = ANY($2)",
-            &[&self.id, &uids],
-        )
-        .await
-        .map_err(db_error)?;
+        let freed: i64 = tx
+            .query(
+                "DELETE FROM messages m USING blobs b
+                 WHERE m.mailbox = $1 AND m.uid = ANY($2) AND b.hash = m.blob RETURNING b.size",
+                &[&self.id, &uids],
+            )
+            .await
+            .map_err(db_error)?
+            .iter()
+            .map(|r| r.get::<_, i64>(0))
+            .sum();
+        add_usage(&tx, self.id, -freed).await?;
         tx.execute(
             "INSERT INTO expunged (mailbox, uid, modseq)
              SELECT $1, u, m FROM unnest($2::bigint[], $3::bigint[]) AS x(u, m)

@@ -29,10 +29,13 @@ impl Schema {
 pub const STORE: Schema = Schema {
     component: "store",
     migrations: &[r#"
+-- `used`: octets of every message in the account's folders (the quota's
+-- count, kept by every write so that each server reads it current).
 CREATE TABLE accounts (
     id bigserial PRIMARY KEY,
     name text NOT NULL UNIQUE,
-    subscriptions text[] NOT NULL DEFAULT '{}'
+    subscriptions text[] NOT NULL DEFAULT '{}',
+    used bigint NOT NULL DEFAULT 0
 );
 CREATE TABLE mailboxes (
     id bigserial PRIMARY KEY,
