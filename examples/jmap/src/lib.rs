@@ -28,6 +28,7 @@ mod email;
 mod mailboxes;
 mod query;
 pub mod request;
+pub mod settings;
 pub mod vacation;
 mod view;
 
@@ -122,7 +123,7 @@ pub struct Jmap {
     history: changes::History,
     queries: query::QueryHistory,
     /// Where per-user settings (the vacation response) are kept.
-    settings: Option<std::path::PathBuf>,
+    settings: Option<Arc<dyn settings::Settings>>,
     /// The last view of each user's account.
     views: std::sync::Mutex<std::collections::HashMap<String, Arc<CachedView>>>,
 }
@@ -200,8 +201,14 @@ impl Jmap {
 
     /// Keeps per-user settings (the VacationResponse) under `dir`, and
     /// offers the vacation response capability.
-    pub fn with_settings_dir(mut self, dir: std::path::PathBuf) -> Jmap {
-        self.settings = Some(dir);
+    pub fn with_settings_dir(self, dir: std::path::PathBuf) -> Jmap {
+        self.with_settings(Arc::new(settings::SettingsDir(dir)))
+    }
+
+    /// Keeps per-user settings (the VacationResponse) in `settings`, and
+    /// offers the vacation response capability.
+    pub fn with_settings(mut self, settings: Arc<dyn settings::Settings>) -> Jmap {
+        self.settings = Some(settings);
         self
     }
 
@@ -444,8 +451,10 @@ impl Jmap {
                     "unknownMethod",
                     "this server keeps no vacation response",
                 )),
-                Some(dir) if name.ends_with("/get") => vacation::get(dir, user, &args),
-                Some(dir) => vacation::set(dir, user, &args),
+                Some(settings) if name.ends_with("/get") => {
+                    vacation::get(settings.as_ref(), user, &args)
+                }
+                Some(settings) => vacation::set(settings.as_ref(), user, &args),
             },
             _ => Err(MethodError::new(
                 "unknownMethod",

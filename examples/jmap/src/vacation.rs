@@ -1,14 +1,13 @@
 //! VacationResponse (RFC 8621 §8): the one automatic reply of an account,
-//! kept as a JSON file per user in the host's settings directory;
+//! kept as JSON under the name `vacation` in the host's [`Settings`];
 //! [`active_reply`] tells the host's delivery whether to answer now.
-
-use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::create::object as argument;
-use crate::{MethodError, MethodResult, account_id};
+use crate::settings::Settings;
+use crate::{MethodError, MethodResult};
 
 /// The properties a VacationResponse has besides its id.
 const PROPERTIES: &[&str] = &[
@@ -20,15 +19,13 @@ const PROPERTIES: &[&str] = &[
     "htmlBody",
 ];
 
-fn path(dir: &Path, user: &str) -> PathBuf {
-    dir.join("vacation")
-        .join(format!("{}.json", account_id(user)))
-}
+/// The settings name it is kept under.
+const NAME: &str = "vacation";
 
 /// `user`'s VacationResponse object (disabled when never set).
-pub fn load(dir: &Path, user: &str) -> Value {
-    let stored: Option<Value> = std::fs::read(path(dir, user))
-        .ok()
+pub fn load(settings: &dyn Settings, user: &str) -> Value {
+    let stored: Option<Value> = settings
+        .load(user, NAME)
         .and_then(|bytes| serde_json::from_slice(&bytes).ok());
     let mut object = json!({
         "id": "singleton", "isEnabled": false, "fromDate": null, "toDate": null,
@@ -44,12 +41,8 @@ pub fn load(dir: &Path, user: &str) -> Value {
     object
 }
 
-fn save(dir: &Path, user: &str, object: &Value) -> std::io::Result<()> {
-    let file = path(dir, user);
-    std::fs::create_dir_all(file.parent().unwrap_or(dir))?;
-    let temporary = file.with_extension("tmp");
-    std::fs::write(&temporary, serde_json::to_vec(object)?)?;
-    std::fs::rename(temporary, file)
+fn save(settings: &dyn Settings, user: &str, object: &Value) -> std::io::Result<()> {
+    settings.save(user, NAME, &serde_json::to_vec(object)?)
 }
 
 /// The state of a VacationResponse: a digest of its content.
@@ -62,11 +55,11 @@ fn state(object: &Value) -> String {
 /// epoch): (subject, text body, HTML body), or `None` when it is off or
 /// `now` is outside its dates.
 pub fn active_reply(
-    dir: &Path,
+    settings: &dyn Settings,
     user: &str,
     now: i64,
 ) -> Option<(Option<String>, String, Option<String>)> {
-    let object = load(dir, user);
+    let object = load(settings, user);
     if object["isEnabled"] != Value::Bool(true) {
         return None;
     }
@@ -111,8 +104,8 @@ fn is_utc_date(text: &str) -> bool {
 }
 
 /// VacationResponse/get.
-pub(crate) fn get(dir: &Path, user: &str, args: &Map<String, Value>) -> MethodResult {
-    let object = load(dir, user);
+pub(crate) fn get(settings: &dyn Settings, user: &str, args: &Map<String, Value>) -> MethodResult {
+    let object = load(settings, user);
     let wanted = match args.get("ids") {
         None | Some(Value::Null) => true,
         Some(Value::Array(ids)) => ids.iter().any(|i| i == "singleton"),
@@ -135,8 +128,8 @@ pub(crate) fn get(dir: &Path, user: &str, args: &Map<String, Value>) -> MethodRe
 
 /// VacationResponse/set: `update` of the singleton (create and destroy
 /// are `singleton` errors).
-pub(crate) fn set(dir: &Path, user: &str, args: &Map<String, Value>) -> MethodResult {
-    let mut object = load(dir, user);
+pub(crate) fn set(settings: &dyn Settings, user: &str, args: &Map<String, Value>) -> MethodResult {
+    let mut object = load(settings, user);
     let old_state = state(&object);
     if let Some(expected) = args.get("ifInState").and_then(Value::as_str)
         && expected != old_state
@@ -190,7 +183,7 @@ pub(crate) fn set(dir: &Path, user: &str, args: &Map<String, Value>) -> MethodRe
             );
             continue;
         }
-        if let Err(e) = save(dir, user, &next) {
+        if let Err(e) = save(settings, user, &next) {
             return Err(MethodError::new("serverFail", e.to_string()));
         }
         object = next;
@@ -228,7 +221,8 @@ mod tests {
 
     #[test]
     fn set_then_get_and_the_dates_bound_the_reply() {
-        let dir = std::env::temp_dir().join(format!("sansmail-vacation-{}", std::process::id()));
+        let root = std::env::temp_dir().join(format!("sansmail-vacation-{}", std::process::id()));
+        let dir = crate::settings::SettingsDir(root.clone());
         let args: Map<String, Value> = serde_json::from_value(json!({"update": {"singleton": {
             "isEnabled": true, "fromDate": "2026-12-20T00:00:00Z", "toDate": "2027-01-04T00:00:00Z",
             "subject": "Away", "textBody": "Back in January."}}}))
@@ -256,6 +250,6 @@ mod tests {
             "invalidProperties"
         );
         assert_eq!(result["notDestroyed"]["singleton"]["type"], "singleton");
-        let _ = std::fs::remove_dir_all(dir);
+        let _ = std::fs::remove_dir_all(root);
     }
 }

@@ -59,8 +59,8 @@ pub struct JmapHttp {
     pub passwords: Arc<dyn Passwords>,
     /// Failed logins and lockouts, shared with the other services.
     pub guard: Arc<crate::limits::Guard>,
-    /// The data directory (API tokens).
-    pub data: std::path::PathBuf,
+    /// The API tokens.
+    pub tokens: crate::tokens::Tokens,
     /// The webmail's logged-in sessions (cookie and CSRF token).
     pub sessions: crate::webmail::Sessions,
 }
@@ -138,7 +138,10 @@ impl JmapHttp {
         if self.guard.is_locked_out(peer.ip()) {
             return None;
         }
-        let user = crate::tokens::user_of(&self.data, token)
+        let user = self
+            .tokens
+            .user_of(token)
+            .await
             .filter(|u| self.passwords.account_of(u).is_some());
         match user {
             Some(user) => {

@@ -296,6 +296,7 @@ pub async fn run(base: Settings, reread: Option<Reread>) -> Result<(), String> {
         None => Vec::new(),
     };
     let keys = crate::dkim_keys::load(&settings, shared_keys)?;
+    let user_settings = crate::shared::user_settings(&settings, database.as_ref());
     let context = Arc::new(Context {
         hostname: settings.hostname.clone(),
         directory: directory.clone(),
@@ -310,7 +311,7 @@ pub async fn run(base: Settings, reread: Option<Reread>) -> Result<(), String> {
             settings.queue.dns.into_iter().collect(),
             &settings.hostname,
         ),
-        data: data.clone(),
+        settings: user_settings.clone(),
     });
 
     let smtp_config = sansmail_smtp::server::Config {
@@ -390,10 +391,10 @@ pub async fn run(base: Settings, reread: Option<Reread>) -> Result<(), String> {
             settings.domains.iter().rev().map(|d| d.0.clone()).collect(),
         )
         .with_submit(submitter)
-        .with_settings_dir(data.clone()),
+        .with_settings(user_settings.clone()),
         passwords: directory.clone(),
         guard: guard.clone(),
-        data: data.clone(),
+        tokens: crate::tokens::Tokens::of(&data, database.as_ref()),
         sessions: Default::default(),
     });
     let web = Service::Web(Arc::new(

@@ -1,7 +1,7 @@
 //! What several mail-server instances share through PostgreSQL besides the
 //! mail (`[store] backend = "postgres"`): the outbound queue, the users
-//! managed with `mail-server user`, login failures and lockouts, and DKIM
-//! keys. Their tables are the `server` component of the schema, made and
+//! managed with `mail-server user`, login failures and lockouts, DKIM
+//! keys, JMAP API tokens and users' settings (the vacation response). Their tables are the `server` component of the schema, made and
 //! upgraded by `mail-server migrate` with the store's.
 
 use std::future::Future;
@@ -40,6 +40,18 @@ CREATE TABLE login_failures (
     failures integer NOT NULL,
     window_start bigint NOT NULL,
     locked_until bigint
+);
+-- Per-user settings (the JMAP vacation response, whom it answered).
+CREATE TABLE user_settings (
+    user_name text NOT NULL,
+    name text NOT NULL,
+    value bytea NOT NULL,
+    PRIMARY KEY (user_name, name)
+);
+-- JMAP API tokens (`mail-server token`): SHA-256 digests only.
+CREATE TABLE api_tokens (
+    digest text PRIMARY KEY,
+    user_name text NOT NULL
 );
 -- DKIM signing keys made with `mail-server dkim-keygen`.
 CREATE TABLE dkim_keys (
@@ -132,5 +144,57 @@ mod tests {
             shown_url("host=db user=mail password=secret"),
             "host=db user=mail password=***"
         );
+    }
+}
+
+/// Users' settings (the JMAP vacation response and whom it answered) in
+/// the `user_settings` table, the same on every instance.
+pub struct DbSettings(pub Arc<Database>);
+
+impl sansmail_jmap::settings::Settings for DbSettings {
+    fn load(&self, user: &str, name: &str) -> Option<Vec<u8>> {
+        block(async {
+            let row = self
+                .0
+                .client()
+                .await
+                .ok()?
+                .query_opt(
+                    "SELECT value FROM user_settings WHERE user_name = $1 AND name = $2",
+                    &[&user, &name],
+                )
+                .await
+                .ok()??;
+            Some(row.get(0))
+        })
+    }
+
+    fn save(&self, user: &str, name: &str, value: &[u8]) -> std::io::Result<()> {
+        block(async {
+            self.0
+                .client()
+                .await
+                .map_err(std::io::Error::other)?
+                .execute(
+                    "INSERT INTO user_settings (user_name, name, value) VALUES ($1, $2, $3)
+                     ON CONFLICT (user_name, name) DO UPDATE SET value = EXCLUDED.value",
+                    &[&user, &name, &value],
+                )
+                .await
+                .map_err(std::io::Error::other)?;
+            Ok(())
+        })
+    }
+}
+
+/// Where `settings` keep users' settings: the database when the store is
+/// PostgreSQL, the data directory otherwise.
+pub fn user_settings(
+    settings: &Settings,
+    db: Option<&Arc<Database>>,
+) -> Arc<dyn sansmail_jmap::settings::Settings> {
+    match db {
+        Some(db) => Arc::new(DbSettings(db.clone())),
+        None => Arc::new(sansmail_jmap::settings::SettingsDir(settings.data.clone())),
     }
 }

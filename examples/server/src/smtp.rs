@@ -51,8 +51,8 @@ pub struct Context {
     pub arc: Vec<sansmail_auth::arc::ArcSealer>,
     /// Sender authentication of inbound mail.
     pub sender_auth: Checker,
-    /// The data directory (users' vacation responses).
-    pub data: PathBuf,
+    /// Users' settings (vacation responses and whom they answered).
+    pub settings: Arc<dyn sansmail_jmap::settings::Settings>,
 }
 
 /// One SMTP listener's service.
@@ -563,7 +563,7 @@ impl Connection<'_> {
         let delivery = Delivery {
             mailboxes: context.mailboxes.clone(),
             queue: context.queue.clone(),
-            data: context.data.clone(),
+            settings: context.settings.clone(),
             local: std::mem::take(&mut tx.local),
             remote: std::mem::take(&mut tx.remote),
             id: tx.id.clone(),
@@ -846,7 +846,7 @@ impl Submitter {
         let delivery = Delivery {
             mailboxes: context.mailboxes.clone(),
             queue: context.queue.clone(),
-            data: context.data.clone(),
+            settings: context.settings.clone(),
             local,
             remote,
             id: id.clone(),
@@ -907,8 +907,8 @@ struct Delivery {
     folder: Folder,
     /// Relay it with REQUIRETLS.
     require_tls: bool,
-    /// The data directory (vacation responses).
-    data: PathBuf,
+    /// Users' settings (vacation responses).
+    settings: Arc<dyn sansmail_jmap::settings::Settings>,
 }
 
 /// How much of a message is read for a vacation reply (its header).
@@ -926,7 +926,7 @@ impl Delivery {
             Folder::Inbox => self
                 .local
                 .iter()
-                .filter(|(_, owner)| crate::vacation::is_away(&self.data, owner, now))
+                .filter(|(_, owner)| crate::vacation::is_away(self.settings.as_ref(), owner, now))
                 .cloned()
                 .collect(),
             _ => Vec::new(),
@@ -947,12 +947,14 @@ impl Delivery {
                 head
             }
         };
-        let (data, queue, from) = (self.data.clone(), self.queue.clone(), self.from.clone());
+        let (settings, queue, from) =
+            (self.settings.clone(), self.queue.clone(), self.from.clone());
         self.store_copies().await?;
         let mut replies = 0;
         for (address, owner) in away {
-            replies += crate::vacation::answer(&data, &queue, &owner, &address, &from, &head).await
-                as usize;
+            replies +=
+                crate::vacation::answer(settings.as_ref(), &queue, &owner, &address, &from, &head)
+                    .await as usize;
         }
         Ok(replies)
     }

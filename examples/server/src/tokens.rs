@@ -1,14 +1,17 @@
 //! API tokens for JMAP's bearer authentication: `mail-server token USER`
 //! issues one (printed once), `mail-server token revoke USER` removes
 //! all of a user's. Only SHA-256 digests are kept, in `DATA/tokens.json`
-//! (digest → user, mode 0600), read at each use so issuing and revoking
-//! need no restart.
+//! (digest → user, mode 0600), or in the `api_tokens` table with a
+//! PostgreSQL store (then every instance takes them), read at each use so
+//! issuing and revoking need no restart.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use base64::Engine as _;
+use sansmail_store::Database;
 use sha2::{Digest, Sha256};
 
 /// The file of token digests in the data directory.
@@ -69,6 +72,78 @@ pub fn revoke(data: &Path, user: &str) -> Result<usize, String> {
 /// The user `token` was issued to, when it is a current token.
 pub fn user_of(data: &Path, token: &str) -> Option<String> {
     read(data).ok()?.remove(&digest(token))
+}
+
+/// Where the token digests are kept.
+#[derive(Clone)]
+pub enum Tokens {
+    /// `DATA/tokens.json`.
+    File(PathBuf),
+    /// The `api_tokens` table, shared by every instance.
+    Database(Arc<Database>),
+}
+
+impl Tokens {
+    /// The database's table with a PostgreSQL store, the file otherwise.
+    pub fn of(data: &Path, db: Option<&Arc<Database>>) -> Tokens {
+        match db {
+            Some(db) => Tokens::Database(db.clone()),
+            None => Tokens::File(data.to_path_buf()),
+        }
+    }
+
+    /// The user `token` was issued to, when it is a current token.
+    pub async fn user_of(&self, token: &str) -> Option<String> {
+        match self {
+            Tokens::File(data) => user_of(data, token),
+            Tokens::Database(db) => db
+                .client()
+                .await
+                .ok()?
+                .query_opt(
+                    "SELECT user_name FROM api_tokens WHERE digest = $1",
+                    &[&digest(token)],
+                )
+                .await
+                .ok()?
+                .map(|row| row.get(0)),
+        }
+    }
+
+    /// A new token for `user`; only its digest is kept.
+    pub async fn issue(&self, user: &str) -> Result<String, String> {
+        match self {
+            Tokens::File(data) => issue(data, user),
+            Tokens::Database(db) => {
+                let token = format!("smt_{}", random());
+                db.client()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .execute(
+                        "INSERT INTO api_tokens (digest, user_name) VALUES ($1, $2)",
+                        &[&digest(&token), &user],
+                    )
+                    .await
+                    .map_err(|e| format!("api_tokens: {e}"))?;
+                Ok(token)
+            }
+        }
+    }
+
+    /// Removes every token of `user`; returns how many there were.
+    pub async fn revoke(&self, user: &str) -> Result<usize, String> {
+        match self {
+            Tokens::File(data) => revoke(data, user),
+            Tokens::Database(db) => db
+                .client()
+                .await
+                .map_err(|e| e.to_string())?
+                .execute("DELETE FROM api_tokens WHERE user_name = $1", &[&user])
+                .await
+                .map(|n| n as usize)
+                .map_err(|e| format!("api_tokens: {e}")),
+        }
+    }
 }
 
 #[cfg(test)]

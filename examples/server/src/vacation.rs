@@ -6,8 +6,9 @@
 //! the queue.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
+
+use sansmail_jmap::settings::Settings;
 
 use sansmail_mime::builder::{Entity, MessageBuilder};
 use sansmail_mime::{DateTime, Mailbox, Message};
@@ -18,6 +19,9 @@ use crate::queue::Queue;
 /// How long one sender gets no second reply, seconds (RFC 3834 §2: "a
 /// period of several days"; Sieve's default, 7 days).
 const QUIET_PERIOD: i64 = 7 * 86_400;
+
+/// The settings name of the senders answered lately (address → when).
+const REPLIED: &str = "vacation.replied";
 
 /// Why a message gets no reply, or `None` when it may get one.
 fn reason_not_to_reply(from: &str, own: &str, message: &Message<'_>) -> Option<&'static str> {
@@ -56,15 +60,15 @@ fn reason_not_to_reply(from: &str, own: &str, message: &Message<'_>) -> Option<&
 }
 
 /// True when `owner`'s vacation response is on at `now` (seconds).
-pub fn is_away(data: &Path, owner: &str, now: i64) -> bool {
-    sansmail_jmap::vacation::active_reply(data, owner, now).is_some()
+pub fn is_away(settings: &dyn Settings, owner: &str, now: i64) -> bool {
+    sansmail_jmap::vacation::active_reply(settings, owner, now).is_some()
 }
 
 /// Answers a message delivered to `owner` at `address`, when their
 /// vacation response is on and the rules allow; `head` is the start of the
 /// message (its header). Returns whether a reply was queued.
 pub async fn answer(
-    data: &Path,
+    settings: &dyn Settings,
     queue: &Arc<Queue>,
     owner: &str,
     address: &str,
@@ -72,7 +76,7 @@ pub async fn answer(
     head: &[u8],
 ) -> bool {
     let now = crate::queue::now() as i64;
-    let Some((subject, text, html)) = sansmail_jmap::vacation::active_reply(data, owner, now)
+    let Some((subject, text, html)) = sansmail_jmap::vacation::active_reply(settings, owner, now)
     else {
         return false;
     };
@@ -82,11 +86,8 @@ pub async fn answer(
         return false;
     }
     // Once per sender in the quiet period.
-    let record = data
-        .join("vacation")
-        .join(format!("{}.replied.json", sansmail_jmap::account_id(owner)));
-    let mut replied: HashMap<String, i64> = std::fs::read(&record)
-        .ok()
+    let mut replied: HashMap<String, i64> = settings
+        .load(owner, REPLIED)
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     replied.retain(|_, at| now - *at < QUIET_PERIOD);
@@ -132,9 +133,10 @@ pub async fn answer(
     match queued {
         Ok(Ok(())) => {
             replied.insert(key, now);
-            if let Ok(json) = serde_json::to_vec(&replied) {
-                let _ = std::fs::create_dir_all(record.parent().unwrap_or(data));
-                let _ = std::fs::write(&record, json);
+            if let Ok(json) = serde_json::to_vec(&replied)
+                && let Err(e) = settings.save(owner, REPLIED, &json)
+            {
+                warn!(user = owner, error = %e, "cannot record a vacation reply");
             }
             info!(user = owner, to = from, queue_id = %id, "vacation reply queued");
             true

@@ -210,7 +210,7 @@ s.quit()
 }
 
 #[test]
-fn users_lockouts_and_dkim_keys_are_shared_by_every_instance() {
+fn users_tokens_vacations_lockouts_and_dkim_keys_are_shared_by_every_instance() {
     use sansmail_test_support::TempDir;
     let cluster = Postgres::start();
     let url = cluster.url();
@@ -300,6 +300,62 @@ print([l for l in raw.split(b"\r\n") if l.startswith(b"DKIM-Signature")][0].deco
 "#
     ));
     assert!(signature.contains("d=example.test; s=s1"), "{signature}");
+
+    // A JMAP API token issued in the database works on both instances,
+    // and a vacation response set through A answers mail delivered by B.
+    let issued = run(
+        Command::new(bin("mail-server")).args(["token", "carol", "--store-url", &url]),
+        b"",
+        Duration::from_secs(30),
+    );
+    assert!(
+        issued.status.success(),
+        "{}",
+        String::from_utf8_lossy(&issued.stderr)
+    );
+    let token = String::from_utf8_lossy(&issued.stdout).trim().to_owned();
+    b.python(&format!(
+        r#"
+import json, urllib.request
+insecure = ssl._create_unverified_context()
+def jmap(port, body=None):
+    url = f"https://127.0.0.1:{{port}}/jmap/" + ("api" if body else "session")
+    request = urllib.request.Request(url, data=json.dumps(body).encode() if body else None,
+        headers={{"Authorization": "Bearer {token}", "Content-Type": "application/json"}})
+    return json.load(urllib.request.urlopen(request, context=insecure))
+for port in ({a_https}, {b_https}):
+    session = jmap(port)
+    assert session["username"] == "carol", session
+account = session["primaryAccounts"]["urn:ietf:params:jmap:mail"]
+done = jmap({a_https}, {{"using": ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:vacationresponse"],
+    "methodCalls": [["VacationResponse/set", {{"accountId": account,
+        "update": {{"singleton": {{"isEnabled": True, "subject": "Away", "textBody": "Back soon."}}}}}}, "0"]]}})
+assert done["methodResponses"][0][1]["updated"] == {{"singleton": None}}, done
+got = jmap({b_https}, {{"using": ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:vacationresponse"],
+    "methodCalls": [["VacationResponse/get", {{"accountId": account}}, "0"]]}})
+assert got["methodResponses"][0][1]["list"][0]["subject"] == "Away", got
+s = smtplib.SMTP("127.0.0.1", P["SMTP"])
+s.sendmail("erin@remote.test", ["carol@example.test"],
+           "From: erin@remote.test\r\nTo: carol@example.test\r\nSubject: hello\r\nMessage-ID: <v@remote.test>\r\n\r\nhi\r\n")
+s.quit()
+"#,
+        a_https = a.ports.https,
+        b_https = b.ports.https,
+    ));
+    // B answered with the vacation reply A's JMAP set (the reply then
+    // goes through the shared queue).
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !b
+        .log()
+        .contains("vacation reply queued user=\"carol\" to=\"erin@remote.test\"")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no vacation reply:\n{}",
+            b.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     // Three failed logins on A lock the address out on B too.
     let locked = b.python(&format!(

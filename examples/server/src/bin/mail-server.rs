@@ -19,7 +19,7 @@ const USAGE: &str = "usage: mail-server [--config FILE] [overrides...]
        mail-server check-config [FILE]        (reads FILE, its certificate and keys; says what is wrong)
        mail-server migrate [--config FILE] [--store-url URL]
                                               (makes or upgrades the PostgreSQL store's tables)
-       mail-server token USER | token revoke USER [--config FILE] [--data DIR]
+       mail-server token USER | token revoke USER [--config FILE] [--data DIR | --store-url URL]
                                               (a JMAP API token for USER, printed once; or
                                               remove all of USER's; kept as digests in DATA)
 
@@ -191,37 +191,49 @@ fn token(words: Vec<String>) {
         positional.push(word.to_owned());
         Ok(true)
     });
-    let data = &settings.data;
-    match positional
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["revoke", user] => match sansmail_server::tokens::revoke(data, user) {
-            Ok(n) => println!("{n} token(s) of {user} revoked"),
-            Err(e) => args::exit_error(e),
-        },
-        [user] => {
-            let known = settings.users.keys().any(|u| u.0 == *user)
-                || server_reread::managed_users(data)
-                    .unwrap_or_else(|e| args::exit_error(e))
-                    .contains_key(*user);
-            if !known {
-                args::exit_error(format!("no user {user} in the configuration or users.json"));
-            }
-            match sansmail_server::tokens::issue(data, user) {
-                Ok(token) => {
-                    println!("{token}");
-                    eprintln!("(printed only now; use it as `Authorization: Bearer TOKEN`)");
-                }
-                Err(e) => args::exit_error(e),
-            }
+    let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| args::exit_error(e));
+    let done = runtime.block_on(async {
+        let db = sansmail_server::shared::connect(&settings).await?;
+        if let Some(db) = &db {
+            sansmail_server::shared::check(db).await?;
         }
-        _ => args::exit_usage(
-            &UsageError("token takes USER, or revoke USER".into()),
-            USAGE,
-        ),
+        let tokens = sansmail_server::tokens::Tokens::of(&settings.data, db.as_ref());
+        match positional
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["revoke", user] => {
+                let n = tokens.revoke(user).await?;
+                Ok(format!("{n} token(s) of {user} revoked"))
+            }
+            [user] => {
+                let managed = server_reread::ManagedUsers::of(&settings, db.as_ref());
+                // Reading the users blocks: off the runtime's threads.
+                let users = tokio::task::spawn_blocking(move || managed.read())
+                    .await
+                    .map_err(|e| e.to_string())??;
+                let known =
+                    settings.users.keys().any(|u| u.0 == *user) || users.contains_key(*user);
+                if !known {
+                    return Err(format!(
+                        "no user {user} in the configuration or the managed users"
+                    ));
+                }
+                let token = tokens.issue(user).await?;
+                eprintln!("(printed only now; use it as `Authorization: Bearer TOKEN`)");
+                Ok(token)
+            }
+            _ => args::exit_usage(
+                &UsageError("token takes USER, or revoke USER".into()),
+                USAGE,
+            ),
+        }
+    });
+    match done {
+        Ok(said) => println!("{said}"),
+        Err(e) => args::exit_error(e),
     }
 }
 
