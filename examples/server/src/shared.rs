@@ -126,27 +126,6 @@ pub async fn migrate(db: &Database) -> Result<String, String> {
     Ok(said.join("\n"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_are_not_shown() {
-        assert_eq!(
-            shown_url("postgres://mail:secret@db:5432/mail"),
-            "postgres://mail:***@db:5432/mail"
-        );
-        assert_eq!(
-            shown_url("postgres://mail@db/mail"),
-            "postgres://mail@db/mail"
-        );
-        assert_eq!(
-            shown_url("host=db user=mail password=secret"),
-            "host=db user=mail password=***"
-        );
-    }
-}
-
 /// Users' settings (the JMAP vacation response and whom it answered) in
 /// the `user_settings` table, the same on every instance.
 pub struct DbSettings(pub Arc<Database>);
@@ -196,5 +175,26 @@ pub fn user_settings(
     match db {
         Some(db) => Arc::new(DbSettings(db.clone())),
         None => Arc::new(sansmail_jmap::settings::SettingsDir(settings.data.clone())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_not_shown() {
+        assert_eq!(
+            shown_url("postgres://mail:secret@db:5432/mail"),
+            "postgres://mail:***@db:5432/mail"
+        );
+        assert_eq!(
+            shown_url("postgres://mail@db/mail"),
+            "postgres://mail@db/mail"
+        );
+        assert_eq!(
+            shown_url("host=db user=mail password=secret"),
+            "host=db user=mail password=***"
+        );
     }
 }
