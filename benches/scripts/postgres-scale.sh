@@ -76,26 +76,51 @@ stop_instances() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; done
   pids=()
 }
-# smtp-source to each port at once (MESSAGES split between them); prints
-# messages per second once every one is in the database.
+# CPU seconds used so far by the cluster (its postmaster, its live
+# backends, and those that ended) and by the mail-server instances.
+ticks() { awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+cpu_now() {
+  local postmaster pg=0 ms=0 hz
+  hz=$(getconf CLK_TCK)
+  postmaster=$(head -1 "$work/pg/data/postmaster.pid")
+  pg=$(ticks "$postmaster")
+  for child in $(pgrep -P "$postmaster"); do pg=$((pg + $(ticks "$child"))); done
+  for pid in "${pids[@]}"; do ms=$((ms + $(ticks "$pid"))); done
+  echo "$(echo "$pg / $hz" | bc -l) $(echo "$ms / $hz" | bc -l)"
+}
+# Prints where the CPU went since $1 (a cpu_now reading) over $2 seconds.
+cpu_since() {
+  local pg0 ms0 pg1 ms1
+  read -r pg0 ms0 <<<"$1"
+  read -r pg1 ms1 < <(cpu_now)
+  printf 'PostgreSQL %.0f%%, mail-server %.0f%% of the 2 cores' \
+    "$(echo "($pg1 - $pg0) * 50 / $2" | bc -l)" "$(echo "($ms1 - $ms0) * 50 / $2" | bc -l)"
+}
+# smtp-source to each PORT:RECIPIENT at once (MESSAGES split between
+# them); prints messages per second once every one is in the database,
+# and where the CPU went.
 deliver() {
-  local each=$((messages / $#)) start end before
+  local each=$((messages / $#)) start end before cpu
   before=$(count)
+  cpu=$(cpu_now)
   start=$(date +%s.%N)
   local senders=()
-  for port in "$@"; do
-    /usr/sbin/smtp-source -s "$sessions" -l 2048 -m "$each" -f load@example.org -t bob@example.test \
-      "127.0.0.1:$port" &
+  for target in "$@"; do
+    /usr/sbin/smtp-source -s "$sessions" -l 2048 -m "$each" -f load@example.org -t "${target#*:}" \
+      "127.0.0.1:${target%%:*}" &
     senders+=($!)
   done
   for pid in "${senders[@]}"; do wait "$pid"; done
   while [ "$(count)" -lt $((before + each * $#)) ]; do sleep 0.05; done
   end=$(date +%s.%N)
-  echo "$each * $# / ($end - $start)" | bc -l | xargs printf '%.0f'
+  printf '%.0f messages/s (%s)' "$(echo "$each * $# / ($end - $start)" | bc -l)" \
+    "$(cpu_since "$cpu" "$(echo "$end - $start" | bc -l)")"
 }
-# imaptest against each port at once; prints total commands per second and errors.
+# imaptest against each port at once; prints total commands per second,
+# error lines and where the CPU went.
 stress() {
-  local i=0 runs=()
+  local i=0 runs=() cpu
+  cpu=$(cpu_now)
   for port in "$@"; do
     "$imaptest" host=127.0.0.1 port="$port" user=u%d users=5 pass=pw mbox="$work/stress.mbox" \
       clients="$clients" secs="$secs" >"$work/stress-$i.out" 2>&1 &
@@ -110,26 +135,28 @@ stress() {
     total=$((total + t))
     errors=$((errors + $(grep -c 'Error' "$work/stress-$j.out" || true)))
   done
-  echo "$((total / secs)) $errors"
+  echo "$((total / secs)) commands/s ($errors error lines; $(cpu_since "$cpu" "$secs"))"
 }
 
 fresh_db one
 start_instance a
-one_smtp=$(deliver "$smtp_port")
-read -r one_imap one_errors < <(stress "$imap_port")
+one_smtp=$(deliver "$smtp_port:bob@example.test")
+one_imap=$(stress "$imap_port")
 stop_instances
 
 fresh_db two
 start_instance a
 a_smtp=$smtp_port a_imap=$imap_port
 start_instance b
-two_smtp=$(deliver "$a_smtp" "$smtp_port")
-read -r two_imap two_errors < <(stress "$a_imap" "$imap_port")
+two_same=$(deliver "$a_smtp:bob@example.test" "$smtp_port:bob@example.test")
+two_apart=$(deliver "$a_smtp:u1@example.test" "$smtp_port:u2@example.test")
+two_imap=$(stress "$a_imap" "$imap_port")
 stop_instances
 
 echo "SMTP delivery (smtp-source, $messages x 2 KB, $sessions sessions per instance):"
-echo "  one instance:  $one_smtp messages/s"
-echo "  two instances: $two_smtp messages/s"
-echo "IMAP stress (imaptest, 5 users, $clients clients per instance, $secs s):"
-echo "  one instance:  $one_imap commands/s ($one_errors error lines)"
-echo "  two instances: $two_imap commands/s ($two_errors error lines)"
+echo "  one instance:                        $one_smtp"
+echo "  two instances, into one mailbox:     $two_same"
+echo "  two instances, into two mailboxes:   $two_apart"
+echo "IMAP stress (imaptest, 5 users, $clients clients per instance, $secs s; two: the same users on both):"
+echo "  one instance:  $one_imap"
+echo "  two instances: $two_imap"

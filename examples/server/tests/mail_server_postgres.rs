@@ -512,3 +512,54 @@ print(" ".join(",".join(p) for p in probes))
     let tail_b = acked.len() - tail_a;
     assert!(tail_a > 0 && tail_b > 0);
 }
+
+#[test]
+fn an_unreachable_database_or_an_old_schema_stops_the_server_with_a_clear_error() {
+    use sansmail_test_support::free_port;
+    let start = |url: &str| {
+        let out = run(
+            Command::new(bin("mail-server")).args([
+                "--store-url",
+                url,
+                "--data",
+                &std::env::temp_dir()
+                    .join(format!("sansmail-pg-start-{}", std::process::id()))
+                    .display()
+                    .to_string(),
+                "--smtp",
+                "off",
+                "--submission",
+                "off",
+                "--submissions",
+                "off",
+                "--imap",
+                "off",
+                "--imaps",
+                "off",
+                "--pop3",
+                "off",
+                "--pop3s",
+                "off",
+                "--https",
+                "off",
+            ]),
+            b"",
+            Duration::from_secs(60),
+        );
+        assert!(!out.status.success(), "mail-server started");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let nowhere = format!("postgres://mail:secret@127.0.0.1:{}/mail", free_port());
+    let said = start(&nowhere);
+    assert!(
+        said.contains("store: cannot use the database at postgres://mail:***@127.0.0.1:"),
+        "{said}"
+    );
+    assert!(!said.contains("secret"), "the password is shown: {said}");
+    let cluster = Postgres::start();
+    let said = start(&cluster.url());
+    assert!(
+        said.contains("schema is version 0, this binary needs 1: run `mail-server migrate`"),
+        "{said}"
+    );
+}
