@@ -794,6 +794,19 @@ impl PgFolder {
             }
         }
         tx.commit().await.map_err(db_error)?;
+        // Keywords are announced before any change that may use them: the
+        // table's last growth may come after a message took its first new
+        // keyword (several growths read at once).
+        let earliest = found
+            .added
+            .iter()
+            .map(|e| e.modseq)
+            .chain(found.flags.iter().map(|f| f.2))
+            .chain(found.removed.iter().map(|r| r.1))
+            .min();
+        if let (Some((_, modseq)), Some(earliest)) = (&mut found.keywords, earliest) {
+            *modseq = (*modseq).min(earliest);
+        }
         self.synced.store(counters.modseq, Ordering::Release);
         Ok((found, counters))
     }
