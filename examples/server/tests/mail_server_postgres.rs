@@ -563,3 +563,46 @@ fn an_unreachable_database_or_an_old_schema_stops_the_server_with_a_clear_error(
         "{said}"
     );
 }
+
+#[test]
+fn jmap_push_on_one_instance_tells_of_a_delivery_through_the_other_within_a_second() {
+    let cluster = Postgres::start();
+    cluster.migrate_for_mail_server();
+    let (a, b) = two_instances(&cluster, &[]);
+    let took = b.python(&format!(
+        r#"
+import base64, http.client, json
+insecure = ssl._create_unverified_context()
+push = http.client.HTTPSConnection("127.0.0.1", {b_https}, context=insecure, timeout=10)
+auth = base64.b64encode(b"alice:alice-pw").decode()
+push.request("GET", "/jmap/eventsource?types=*&closeafter=no&ping=0",
+             headers={{"Authorization": "Basic " + auth, "Accept": "text/event-stream"}})
+events = push.getresponse()
+assert events.status == 200, events.status
+def next_state():
+    while True:
+        line = events.fp.readline()
+        assert line, "the event stream ended"
+        if line.startswith(b"data: "):
+            return json.loads(line[6:])
+first = next_state()
+s = smtplib.SMTP("127.0.0.1", {a_smtp})
+s.sendmail("dave@remote.test", ["alice@example.test"],
+           "From: dave@remote.test\r\nTo: alice@example.test\r\nSubject: push\r\n\r\nhi\r\n")
+accepted = time.monotonic()
+s.quit()
+second = next_state()
+took = time.monotonic() - accepted
+account = next(iter(first["changed"]))
+assert first["changed"][account]["Email"] != second["changed"][account]["Email"], (first, second)
+assert took < 1.0, took
+print(f"{{took:.3f}}")
+"#,
+        b_https = b.ports.https,
+        a_smtp = a.ports.smtp,
+    ));
+    eprintln!(
+        "JMAP push on B told of A's delivery after {} s",
+        took.trim()
+    );
+}
