@@ -53,15 +53,18 @@ impl FailureLedger {
         Ok(())
     }
 
-    async fn count(&self, ip: IpAddr, ok: bool) -> Result<(), String> {
+    /// Counts one login from `ip` made at `at_ms` (milliseconds since the
+    /// epoch): a success clears only failures older than itself, however
+    /// late it reaches the database.
+    async fn count(&self, ip: IpAddr, ok: bool, at_ms: i64) -> Result<(), String> {
         let client = self.db.client().await.map_err(|e| e.to_string())?;
         let (now, key) = (now() as i64, ip.to_string());
         if ok {
             client
                 .execute(
-                    "DELETE FROM login_failures WHERE ip = $1
+                    "DELETE FROM login_failures WHERE ip = $1 AND last_failure_ms < $3
                      AND (locked_until IS NULL OR locked_until <= $2)",
-                    &[&key, &now],
+                    &[&key, &now, &at_ms],
                 )
                 .await
                 .map_err(|e| e.to_string())?;
@@ -70,8 +73,10 @@ impl FailureLedger {
         // A new count when the hour's window or a lockout is over.
         let row = client
             .query_one(
-                "INSERT INTO login_failures (ip, failures, window_start) VALUES ($1, 1, $2)
+                "INSERT INTO login_failures (ip, failures, window_start, last_failure_ms)
+                 VALUES ($1, 1, $2, $3)
                  ON CONFLICT (ip) DO UPDATE SET
+                   last_failure_ms = greatest(login_failures.last_failure_ms, $3),
                    failures = CASE WHEN login_failures.window_start <= $2 - 3600
                                     OR login_failures.locked_until <= $2
                                THEN 1 ELSE login_failures.failures + 1 END,
@@ -81,7 +86,7 @@ impl FailureLedger {
                    locked_until = CASE WHEN login_failures.locked_until > $2
                                    THEN login_failures.locked_until END
                  RETURNING failures, locked_until",
-                &[&key, &now],
+                &[&key, &now, &at_ms],
             )
             .await
             .map_err(|e| e.to_string())?;
@@ -129,8 +134,11 @@ impl Ledger for FailureLedger {
             db: self.db.clone(),
             guard: self.guard.clone(),
         };
+        let at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
         runtime.spawn(async move {
-            if let Err(e) = ledger.count(ip, ok).await {
+            if let Err(e) = ledger.count(ip, ok, at_ms).await {
                 tracing::warn!(%ip, error = %e, "cannot count a login in the database");
             }
         });

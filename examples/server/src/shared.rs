@@ -39,6 +39,7 @@ CREATE TABLE login_failures (
     ip text PRIMARY KEY,
     failures integer NOT NULL,
     window_start bigint NOT NULL,
+    last_failure_ms bigint NOT NULL,
     locked_until bigint
 );
 -- Per-user settings (the JMAP vacation response, whom it answered).

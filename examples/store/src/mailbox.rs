@@ -30,18 +30,10 @@ use crate::index::{Entry, Index};
 const CONFLICT_RETRIES: usize = 16;
 
 /// Runs `$write` (which uses `$counters`) until it is not refused for a
-/// [`StoreError::Conflict`]: after each refusal, and a random pause that
-/// grows with the tries (so two servers writing in a loop do not keep
-/// colliding), the other server's changes are read first, so the next try
-/// starts from what the storage holds.
-/// A random pause of up to 2^tries milliseconds (at most 256).
-fn conflict_pause(tries: usize) -> Duration {
-    let mut bytes = [0u8; 4];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
-    let ceiling = 1u32 << tries.min(8);
-    Duration::from_micros(u64::from(u32::from_le_bytes(bytes) % (ceiling * 1000)))
-}
-
+/// [`StoreError::Conflict`]: after each refusal the other server's changes
+/// are read first, so the next try starts from what the storage holds (a
+/// backend may keep the mailbox locked between the two, as PostgreSQL's
+/// does, so that the next try cannot be refused).
 macro_rules! retrying {
     ($mailbox:expr, $counters:expr, $write:expr) => {{
         let mut tries = 0;
@@ -49,7 +41,6 @@ macro_rules! retrying {
             match $write {
                 Err(StoreError::Conflict) if tries < CONFLICT_RETRIES => {
                     tries += 1;
-                    tokio::time::sleep(conflict_pause(tries)).await;
                     if let Err(e) = $mailbox.rescan_locked($counters).await {
                         break Err(e);
                     }

@@ -1,15 +1,15 @@
 //! One account's folders and one folder's messages in PostgreSQL.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use deadpool_postgres::Transaction;
 use sha2::{Digest, Sha256};
 use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, GenericClient};
 
 use super::{Database, db_error};
 use crate::account::DELIMITER;
@@ -22,6 +22,10 @@ use crate::flags::{Flags, Keyword};
 use crate::ids::{EmailId, MailboxId, ThreadId, header_of};
 use crate::index::{Entry, Index};
 use crate::maildir::names::crlf_size;
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Bits of [`Flags::keywords`]: a mailbox keeps up to 64 keywords.
 const KEYWORD_LIMIT: usize = 64;
@@ -126,6 +130,13 @@ impl AccountStorage for PgAccount {
         Box::pin(async move {
             let mut client = self.db.client().await?;
             let tx = client.transaction().await.map_err(db_error)?;
+            // The mailbox row first, as every write locks it before the account's.
+            tx.execute(
+                "SELECT id FROM mailboxes WHERE account = $1 AND name = $2 FOR UPDATE",
+                &[&self.id, &name],
+            )
+            .await
+            .map_err(db_error)?;
             tx.execute(
                 "UPDATE accounts SET used = used - (
                    SELECT coalesce(sum(b.size), 0)::bigint FROM messages m
@@ -147,8 +158,8 @@ impl AccountStorage for PgAccount {
                 return Err(StoreError::NotFound);
             };
             let id: i64 = row.get(0);
-            notify(&tx, &self.db.mailbox_notice(id)).await?;
-            notify(&tx, &self.db.folders_notice(&self.user)).await?;
+            notify(&*tx, &self.db.mailbox_notice(id)).await?;
+            notify(&*tx, &self.db.folders_notice(&self.user)).await?;
             tx.commit().await.map_err(db_error)?;
             self.db.wake_local(id, 0);
             Ok(())
@@ -224,6 +235,8 @@ impl AccountStorage for PgAccount {
                 id: row.get(0),
                 synced: AtomicU64::new(0),
                 token,
+                pending: Default::default(),
+                held: Default::default(),
             }) as Box<dyn MailboxStorage>)
         })
     }
@@ -253,7 +266,7 @@ fn unique_as_exists(e: tokio_postgres::Error) -> StoreError {
     }
 }
 
-async fn notify(tx: &Transaction<'_>, payload: &str) -> Result<()> {
+async fn notify(tx: &impl GenericClient, payload: &str) -> Result<()> {
     tx.execute("SELECT pg_notify($1, $2)", &[&super::CHANNEL, &payload])
         .await
         .map_err(db_error)?;
@@ -272,7 +285,7 @@ fn unix_now() -> i64 {
 
 /// Takes the lock that keeps a blob's row and file consistent while one
 /// transaction writes or removes them (the first 8 octets of its hash).
-async fn lock_blob(tx: &Transaction<'_>, hash: &[u8]) -> Result<()> {
+async fn lock_blob(tx: &impl GenericClient, hash: &[u8]) -> Result<()> {
     let key = i64::from_be_bytes(hash[..8].try_into().unwrap_or_default());
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&key])
         .await
@@ -307,7 +320,7 @@ async fn collect_one(db: &Database, blob_dir: Option<&Path>, hash: &[u8]) -> Res
     }
     let mut client = db.client().await?;
     let tx = client.transaction().await.map_err(db_error)?;
-    lock_blob(&tx, hash).await?;
+    lock_blob(&*tx, hash).await?;
     let deleted = tx
         .execute(
             "DELETE FROM blobs b WHERE b.hash = $1 AND b.touched < $2
@@ -376,7 +389,7 @@ fn hash_of_key(key: &str) -> Option<Vec<u8>> {
 }
 
 /// Counts `octets` more (or fewer) against the account of mailbox `id`.
-async fn add_usage(tx: &Transaction<'_>, id: i64, octets: i64) -> Result<()> {
+async fn add_usage(tx: &impl GenericClient, id: i64, octets: i64) -> Result<()> {
     tx.execute(
         "UPDATE accounts SET used = used + $2
          WHERE id = (SELECT account FROM mailboxes WHERE id = $1)",
@@ -397,24 +410,77 @@ struct PgFolder {
     synced: AtomicU64,
     /// Names this folder's own wake-ups (it is not woken by its own writes).
     token: u64,
+    /// Octets staged and not yet committed or discarded, by token: they
+    /// reach the database in the commit's own transaction.
+    pending: std::sync::Mutex<HashMap<Box<str>, Pending>>,
+    /// The transaction of the last write refused for a conflict.
+    held: Arc<std::sync::Mutex<Held>>,
 }
 
-/// The mailbox row, locked for a write; `Conflict` when another server
-/// wrote since this folder last read it.
-async fn lock_mailbox(tx: &Transaction<'_>, id: i64, synced: u64) -> Result<Vec<String>> {
-    let row = tx
-        .query_opt(
-            "SELECT highest_modseq, keywords FROM mailboxes WHERE id = $1 FOR UPDATE",
-            &[&id],
-        )
-        .await
-        .map_err(db_error)?
-        .ok_or(StoreError::NotFound)?;
-    let highest: i64 = row.get(0);
-    if highest as u64 != synced {
-        return Err(StoreError::Conflict);
+/// A staged message's octets and what the database keeps beside them.
+struct Pending {
+    data: Bytes,
+    email_id: EmailId,
+    thread_id: ThreadId,
+    vsize: u64,
+    /// How many staged messages have these octets.
+    staged: usize,
+}
+
+/// A write transaction on a pooled connection. Dropped before
+/// [`commit`](WriteTx::commit), its connection is closed, which rolls the
+/// transaction back (a connection is never pooled inside a transaction).
+struct WriteTx {
+    client: Option<deadpool_postgres::Object>,
+}
+
+impl WriteTx {
+    async fn begin(db: &Database) -> Result<WriteTx> {
+        let client = db.client().await?;
+        client.batch_execute("BEGIN").await.map_err(db_error)?;
+        Ok(WriteTx {
+            client: Some(client),
+        })
     }
-    Ok(row.get(1))
+
+    fn client(&self) -> &Client {
+        self.client
+            .as_deref()
+            .expect("a write transaction's connection")
+    }
+
+    async fn commit(mut self) -> Result<()> {
+        let client = self
+            .client
+            .take()
+            .expect("a write transaction's connection");
+        let done = client.batch_execute("COMMIT").await.map_err(db_error);
+        if done.is_err() {
+            drop(deadpool_postgres::Object::take(client));
+        }
+        done
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            drop(deadpool_postgres::Object::take(client));
+        }
+    }
+}
+
+/// How long a write refused for a conflict keeps the mailbox locked for
+/// its retry before giving the lock up.
+const HOLD: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A refused write's transaction, kept (with the mailbox row locked) so
+/// that the rescan and the retry run while no other server can write: a
+/// write is refused at most once, however busy the mailbox.
+#[derive(Default)]
+struct Held {
+    tx: Option<(u64, WriteTx)>,
+    next: u64,
 }
 
 impl PgFolder {
@@ -422,10 +488,56 @@ impl PgFolder {
         self.synced.load(Ordering::Acquire)
     }
 
+    /// A write transaction with the mailbox row locked (the one kept from
+    /// a refused write, if any), and the stored keyword table; `Conflict`
+    /// (keeping the transaction) when another server wrote since this
+    /// folder last read the mailbox.
+    async fn begin_write(&self) -> Result<(WriteTx, Vec<String>)> {
+        let kept = lock(&self.held).tx.take();
+        let tx = match kept {
+            Some((_, tx)) => tx,
+            None => WriteTx::begin(&self.db).await?,
+        };
+        let row = tx
+            .client()
+            .query_opt(
+                "SELECT highest_modseq, keywords FROM mailboxes WHERE id = $1 FOR UPDATE",
+                &[&self.id],
+            )
+            .await
+            .map_err(db_error)?
+            .ok_or(StoreError::NotFound)?;
+        let highest: i64 = row.get(0);
+        if highest as u64 != self.synced() {
+            return Err(self.hold(tx));
+        }
+        Ok((tx, row.get(1)))
+    }
+
+    /// Keeps a refused write's transaction for the retry; gives it up
+    /// after [`HOLD`] if no retry came.
+    fn hold(&self, tx: WriteTx) -> StoreError {
+        let mut held = lock(&self.held);
+        held.next += 1;
+        let mine = held.next;
+        held.tx = Some((mine, tx));
+        let weak = Arc::downgrade(&self.held);
+        tokio::spawn(async move {
+            tokio::time::sleep(HOLD).await;
+            if let Some(held) = weak.upgrade() {
+                let mut held = lock(&held);
+                if held.tx.as_ref().is_some_and(|(id, _)| *id == mine) {
+                    held.tx = None;
+                }
+            }
+        });
+        StoreError::Conflict
+    }
+
     /// Commits `tx` after announcing the change, then records `modseq` as read.
-    async fn finish(&self, tx: Transaction<'_>, modseq: u64) -> Result<()> {
-        notify(&tx, &self.db.mailbox_notice(self.id)).await?;
-        tx.commit().await.map_err(db_error)?;
+    async fn finish(&self, tx: WriteTx, modseq: u64) -> Result<()> {
+        notify(tx.client(), &self.db.mailbox_notice(self.id)).await?;
+        tx.commit().await?;
         self.synced.store(modseq, Ordering::Release);
         self.db.wake_local(self.id, self.token);
         Ok(())
@@ -501,40 +613,87 @@ impl PgFolder {
         let email_id = EmailId::of_content(&data);
         let thread_id = ThreadId::of_header(header_of(&data), email_id);
         let (size, vsize) = (data.len() as u64, crlf_size(&data));
-        let mut client = self.db.client().await?;
-        let tx = client.transaction().await.map_err(db_error)?;
-        lock_blob(&tx, &hash).await?;
-        let kept_in_db = match &self.blob_dir {
-            Some(dir) => {
-                write_blob(dir, &hex(&hash), &data)?;
-                None
-            }
-            None => Some(&data[..]),
-        };
-        tx.execute(
-            "INSERT INTO blobs (hash, size, vsize, email_id, thread_id, touched, data)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (hash) DO UPDATE SET touched = EXCLUDED.touched",
-            &[
-                &hash,
-                &(size as i64),
-                &(vsize as i64),
-                &(email_id.0 as i64),
-                &(thread_id.0 as i64),
-                &unix_now(),
-                &kept_in_db,
-            ],
-        )
-        .await
-        .map_err(db_error)?;
-        tx.commit().await.map_err(db_error)?;
+        let token: Box<str> = hex(&hash).into();
+        lock(&self.pending)
+            .entry(token.clone())
+            .or_insert(Pending {
+                data,
+                email_id,
+                thread_id,
+                vsize,
+                staged: 0,
+            })
+            .staged += 1;
         Ok(Staged {
-            token: hex(&hash).into(),
+            token,
             size,
             vsize,
             email_id,
             thread_id,
         })
+    }
+
+    /// Forgets staged octets (committed, or given up).
+    fn unstage<'a>(&self, tokens: impl Iterator<Item = &'a str>) {
+        let mut pending = lock(&self.pending);
+        for token in tokens {
+            if let Some(p) = pending.get_mut(token) {
+                p.staged -= 1;
+                if p.staged == 0 {
+                    pending.remove(token);
+                }
+            }
+        }
+    }
+
+    /// Writes the batch's staged octets in the commit's transaction, each
+    /// under its blob lock (taken in hash order), touched so that no sweep
+    /// takes them while messages come to refer to them.
+    async fn store_pending(&self, tx: &Client, batch: &[Commit]) -> Result<()> {
+        let mut tokens: Vec<&str> = batch.iter().map(|c| &*c.staged.token).collect();
+        tokens.sort_unstable();
+        tokens.dedup();
+        let upsert = tx
+            .prepare(
+                "INSERT INTO blobs (hash, size, vsize, email_id, thread_id, touched, data)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (hash) DO UPDATE SET touched = EXCLUDED.touched",
+            )
+            .await
+            .map_err(db_error)?;
+        for token in tokens {
+            let found = lock(&self.pending)
+                .get(token)
+                .map(|p| (p.data.clone(), p.email_id, p.thread_id, p.vsize));
+            // A copy's octets are already there (staged with their key).
+            let Some((data, email_id, thread_id, vsize)) = found else {
+                continue;
+            };
+            let hash = unhex(token).ok_or(StoreError::NotFound)?;
+            lock_blob(tx, &hash).await?;
+            let kept_in_db = match &self.blob_dir {
+                Some(dir) => {
+                    write_blob(dir, token, &data)?;
+                    None
+                }
+                None => Some(&data[..]),
+            };
+            tx.execute(
+                &upsert,
+                &[
+                    &hash,
+                    &(data.len() as i64),
+                    &(vsize as i64),
+                    &(email_id.0 as i64),
+                    &(thread_id.0 as i64),
+                    &unix_now(),
+                    &kept_in_db,
+                ],
+            )
+            .await
+            .map_err(db_error)?;
+        }
+        Ok(())
     }
 
     /// Stages a message the database already holds: no octets are copied.
@@ -560,13 +719,13 @@ impl PgFolder {
     }
 
     async fn commit(&self, batch: Vec<Commit>, table: Vec<Keyword>) -> Result<Vec<Box<str>>> {
-        let mut client = self.db.client().await?;
-        let tx = client.transaction().await.map_err(db_error)?;
-        let stored = lock_mailbox(&tx, self.id, self.synced()).await?;
+        let (tx, stored) = self.begin_write().await?;
         if stored.len() > table.len() {
-            return Err(StoreError::Conflict);
+            return Err(self.hold(tx));
         }
+        self.store_pending(tx.client(), &batch).await?;
         let insert = tx
+            .client()
             .prepare(
                 "INSERT INTO messages (mailbox, uid, modseq, system_flags, keywords, received, blob)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -577,47 +736,49 @@ impl PgFolder {
         let (mut uid_next, mut modseq) = (0u32, 0u64);
         for c in &batch {
             let hash = unhex(&c.staged.token).ok_or(StoreError::NotFound)?;
-            tx.execute(
-                &insert,
-                &[
-                    &self.id,
-                    &i64::from(c.uid),
-                    &(c.modseq as i64),
-                    &i16::from(c.flags.system),
-                    &(c.flags.keywords as i64),
-                    &c.received,
-                    &hash,
-                ],
-            )
-            .await
-            .map_err(|e| {
-                if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {
-                    StoreError::NotFound
-                } else {
-                    db_error(e)
-                }
-            })?;
+            tx.client()
+                .execute(
+                    &insert,
+                    &[
+                        &self.id,
+                        &i64::from(c.uid),
+                        &(c.modseq as i64),
+                        &i16::from(c.flags.system),
+                        &(c.flags.keywords as i64),
+                        &c.received,
+                        &hash,
+                    ],
+                )
+                .await
+                .map_err(|e| {
+                    if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {
+                        StoreError::NotFound
+                    } else {
+                        db_error(e)
+                    }
+                })?;
             keys.push(key_of(c.uid, &c.staged.token));
             uid_next = uid_next.max(c.uid + 1);
             modseq = modseq.max(c.modseq);
         }
-        tx.execute(
-            "UPDATE mailboxes SET uid_next = $2, highest_modseq = $3 WHERE id = $1",
-            &[&self.id, &i64::from(uid_next), &(modseq as i64)],
-        )
-        .await
-        .map_err(db_error)?;
+        tx.client()
+            .execute(
+                "UPDATE mailboxes SET uid_next = $2, highest_modseq = $3 WHERE id = $1",
+                &[&self.id, &i64::from(uid_next), &(modseq as i64)],
+            )
+            .await
+            .map_err(db_error)?;
         let added: u64 = batch.iter().map(|c| c.staged.size).sum();
-        add_usage(&tx, self.id, added as i64).await?;
+        add_usage(tx.client(), self.id, added as i64).await?;
         self.finish(tx, modseq).await?;
+        self.unstage(batch.iter().map(|c| &*c.staged.token));
         Ok(keys)
     }
 
     async fn set_flags(&self, updates: Vec<FlagUpdate>) -> Result<Vec<Box<str>>> {
-        let mut client = self.db.client().await?;
-        let tx = client.transaction().await.map_err(db_error)?;
-        lock_mailbox(&tx, self.id, self.synced()).await?;
+        let (tx, _) = self.begin_write().await?;
         let update = tx
+            .client()
             .prepare(
                 "UPDATE messages SET system_flags = $3, keywords = $4, modseq = $5
                  WHERE mailbox = $1 AND uid = $2",
@@ -626,57 +787,57 @@ impl PgFolder {
             .map_err(db_error)?;
         let mut modseq = 0;
         for u in &updates {
-            tx.execute(
-                &update,
-                &[
-                    &self.id,
-                    &i64::from(u.uid),
-                    &i16::from(u.flags.system),
-                    &(u.flags.keywords as i64),
-                    &(u.modseq as i64),
-                ],
+            tx.client()
+                .execute(
+                    &update,
+                    &[
+                        &self.id,
+                        &i64::from(u.uid),
+                        &i16::from(u.flags.system),
+                        &(u.flags.keywords as i64),
+                        &(u.modseq as i64),
+                    ],
+                )
+                .await
+                .map_err(db_error)?;
+            modseq = modseq.max(u.modseq);
+        }
+        tx.client()
+            .execute(
+                "UPDATE mailboxes SET highest_modseq = $2 WHERE id = $1",
+                &[&self.id, &(modseq as i64)],
             )
             .await
             .map_err(db_error)?;
-            modseq = modseq.max(u.modseq);
-        }
-        tx.execute(
-            "UPDATE mailboxes SET highest_modseq = $2 WHERE id = $1",
-            &[&self.id, &(modseq as i64)],
-        )
-        .await
-        .map_err(db_error)?;
         self.finish(tx, modseq).await?;
         Ok(updates.into_iter().map(|u| u.key).collect())
     }
 
     async fn save_keywords(&self, table: Vec<Keyword>, modseq: u64) -> Result<()> {
-        let mut client = self.db.client().await?;
-        let tx = client.transaction().await.map_err(db_error)?;
-        let stored = lock_mailbox(&tx, self.id, self.synced()).await?;
+        let (tx, stored) = self.begin_write().await?;
         let extends =
             stored.len() <= table.len() && stored.iter().zip(&table).all(|(s, k)| s == k.as_str());
         if !extends {
-            return Err(StoreError::Conflict);
+            return Err(self.hold(tx));
         }
         let names: Vec<&str> = table.iter().map(Keyword::as_str).collect();
-        tx.execute(
-            "UPDATE mailboxes SET keywords = $2, keywords_modseq = $3, highest_modseq = $3
+        tx.client()
+            .execute(
+                "UPDATE mailboxes SET keywords = $2, keywords_modseq = $3, highest_modseq = $3
              WHERE id = $1",
-            &[&self.id, &names, &(modseq as i64)],
-        )
-        .await
-        .map_err(db_error)?;
+                &[&self.id, &names, &(modseq as i64)],
+            )
+            .await
+            .map_err(db_error)?;
         self.finish(tx, modseq).await
     }
 
     async fn expunge(&self, removals: Vec<Removal>) -> Result<()> {
-        let mut client = self.db.client().await?;
-        let tx = client.transaction().await.map_err(db_error)?;
-        lock_mailbox(&tx, self.id, self.synced()).await?;
+        let (tx, _) = self.begin_write().await?;
         let uids: Vec<i64> = removals.iter().map(|r| i64::from(r.uid)).collect();
         let modseqs: Vec<i64> = removals.iter().map(|r| r.modseq as i64).collect();
         let freed: i64 = tx
+            .client()
             .query(
                 "DELETE FROM messages m USING blobs b
                  WHERE m.mailbox = $1 AND m.uid = ANY($2) AND b.hash = m.blob RETURNING b.size",
@@ -687,22 +848,24 @@ impl PgFolder {
             .iter()
             .map(|r| r.get::<_, i64>(0))
             .sum();
-        add_usage(&tx, self.id, -freed).await?;
-        tx.execute(
-            "INSERT INTO expunged (mailbox, uid, modseq)
+        add_usage(tx.client(), self.id, -freed).await?;
+        tx.client()
+            .execute(
+                "INSERT INTO expunged (mailbox, uid, modseq)
              SELECT $1, u, m FROM unnest($2::bigint[], $3::bigint[]) AS x(u, m)
              ON CONFLICT (mailbox, uid) DO UPDATE SET modseq = EXCLUDED.modseq",
-            &[&self.id, &uids, &modseqs],
-        )
-        .await
-        .map_err(db_error)?;
+                &[&self.id, &uids, &modseqs],
+            )
+            .await
+            .map_err(db_error)?;
         let modseq = removals.iter().map(|r| r.modseq).max().unwrap_or(0);
-        tx.execute(
-            "UPDATE mailboxes SET highest_modseq = $2 WHERE id = $1",
-            &[&self.id, &(modseq as i64)],
-        )
-        .await
-        .map_err(db_error)?;
+        tx.client()
+            .execute(
+                "UPDATE mailboxes SET highest_modseq = $2 WHERE id = $1",
+                &[&self.id, &(modseq as i64)],
+            )
+            .await
+            .map_err(db_error)?;
         self.finish(tx, modseq).await
     }
 
@@ -730,6 +893,14 @@ impl PgFolder {
         known: Vec<(u32, Box<str>)>,
         keywords: Vec<Keyword>,
     ) -> Result<(Findings, Counters)> {
+        // After a refused write, read in its transaction: the mailbox stays
+        // locked until the retry, so nothing can change in between.
+        let kept = lock(&self.held).tx.take();
+        if let Some((id, tx)) = kept {
+            let read = self.read_changes(tx.client(), known, keywords).await?;
+            lock(&self.held).tx = Some((id, tx));
+            return Ok(read);
+        }
         let mut client = self.db.client().await?;
         let tx = client
             .build_transaction()
@@ -738,6 +909,19 @@ impl PgFolder {
             .start()
             .await
             .map_err(db_error)?;
+        let read = self.read_changes(&*tx, known, keywords).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(read)
+    }
+
+    /// The changes since this folder last read the mailbox, as of one
+    /// snapshot (or under the mailbox's lock).
+    async fn read_changes(
+        &self,
+        tx: &impl GenericClient,
+        known: Vec<(u32, Box<str>)>,
+        keywords: Vec<Keyword>,
+    ) -> Result<(Findings, Counters)> {
         let row = tx
             .query_opt(
                 "SELECT uid_next, highest_modseq, keywords, keywords_modseq FROM mailboxes
@@ -793,7 +977,6 @@ impl PgFolder {
                 }
             }
         }
-        tx.commit().await.map_err(db_error)?;
         // Keywords are announced before any change that may use them: the
         // table's last growth may come after a message took its first new
         // keyword (several growths read at once).
@@ -865,8 +1048,9 @@ impl MailboxStorage for PgFolder {
         Box::pin(PgFolder::stage(self, source))
     }
 
-    fn discard(&self, _staged: Vec<Staged>) -> BoxFuture<'_, ()> {
-        // Octets staged for nothing are collected after the grace period.
+    fn discard(&self, staged: Vec<Staged>) -> BoxFuture<'_, ()> {
+        // Staged octets are written only by the commit: nothing to undo.
+        self.unstage(staged.iter().map(|s| &*s.token));
         Box::pin(async {})
     }
 
