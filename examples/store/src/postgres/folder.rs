@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
+use deadpool_postgres::GenericClient;
 use sha2::{Digest, Sha256};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, GenericClient};
+use tokio_postgres::types::ToSql;
 
 use super::{Database, db_error};
 use crate::account::DELIMITER;
@@ -26,6 +27,48 @@ use crate::maildir::names::crlf_size;
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// Statements through the connection's cache of prepared statements: one
+/// used again costs one round trip instead of two.
+trait Cached: GenericClient {
+    async fn exec(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> std::result::Result<u64, tokio_postgres::Error> {
+        let statement = self.prepare_cached(sql).await?;
+        self.execute(&statement, params).await
+    }
+
+    async fn rows(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> std::result::Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
+        let statement = self.prepare_cached(sql).await?;
+        self.query(&statement, params).await
+    }
+
+    async fn one(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> std::result::Result<tokio_postgres::Row, tokio_postgres::Error> {
+        let statement = self.prepare_cached(sql).await?;
+        self.query_one(&statement, params).await
+    }
+
+    async fn opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> std::result::Result<Option<tokio_postgres::Row>, tokio_postgres::Error> {
+        let statement = self.prepare_cached(sql).await?;
+        self.query_opt(&statement, params).await
+    }
+}
+
+impl<T: GenericClient> Cached for T {}
 
 /// Bits of [`Flags::keywords`]: a mailbox keeps up to 64 keywords.
 const KEYWORD_LIMIT: usize = 64;
@@ -47,7 +90,7 @@ impl PgAccount {
     ) -> Result<PgAccount> {
         let client = db.client().await?;
         let id: i64 = client
-            .query_one(
+            .one(
                 "INSERT INTO accounts (name) VALUES ($1)
                  ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
                 &[&user],
@@ -68,9 +111,9 @@ impl PgAccount {
         Ok(account)
     }
 
-    async fn make(&self, name: &str, client: &tokio_postgres::Client) -> Result<()> {
+    async fn make(&self, name: &str, client: &impl GenericClient) -> Result<()> {
         let made = client
-            .query_opt(
+            .opt(
                 "INSERT INTO mailboxes (account, name, jmap_id) VALUES ($1, $2, 0)
                  ON CONFLICT (account, name) DO NOTHING RETURNING id",
                 &[&self.id, &name],
@@ -83,7 +126,7 @@ impl PgAccount {
         let id: i64 = row.get(0);
         let jmap = MailboxId::made(&self.user, name, id as u64).0 as i64;
         client
-            .execute(
+            .exec(
                 "UPDATE mailboxes SET jmap_id = $2 WHERE id = $1",
                 &[&id, &jmap],
             )
@@ -92,10 +135,10 @@ impl PgAccount {
         Ok(())
     }
 
-    async fn folders_changed(&self, client: &tokio_postgres::Client) {
+    async fn folders_changed(&self, client: &impl GenericClient) {
         let notice = self.db.folders_notice(&self.user);
         let _ = client
-            .execute("SELECT pg_notify($1, $2)", &[&super::CHANNEL, &notice])
+            .exec("SELECT pg_notify($1, $2)", &[&super::CHANNEL, &notice])
             .await;
     }
 }
@@ -105,7 +148,7 @@ impl AccountStorage for PgAccount {
         Box::pin(async move {
             let client = self.db.client().await?;
             let rows = client
-                .query(
+                .rows(
                     "SELECT name FROM mailboxes WHERE account = $1 ORDER BY name",
                     &[&self.id],
                 )
@@ -131,13 +174,13 @@ impl AccountStorage for PgAccount {
             let mut client = self.db.client().await?;
             let tx = client.transaction().await.map_err(db_error)?;
             // The mailbox row first, as every write locks it before the account's.
-            tx.execute(
+            tx.exec(
                 "SELECT id FROM mailboxes WHERE account = $1 AND name = $2 FOR UPDATE",
                 &[&self.id, &name],
             )
             .await
             .map_err(db_error)?;
-            tx.execute(
+            tx.exec(
                 "UPDATE accounts SET used = used - (
                    SELECT coalesce(sum(b.size), 0)::bigint FROM messages m
                    JOIN mailboxes f ON f.id = m.mailbox JOIN blobs b ON b.hash = m.blob
@@ -148,7 +191,7 @@ impl AccountStorage for PgAccount {
             .await
             .map_err(db_error)?;
             let gone = tx
-                .query_opt(
+                .opt(
                     "DELETE FROM mailboxes WHERE account = $1 AND name = $2 RETURNING id",
                     &[&self.id, &name],
                 )
@@ -158,8 +201,8 @@ impl AccountStorage for PgAccount {
                 return Err(StoreError::NotFound);
             };
             let id: i64 = row.get(0);
-            notify(&*tx, &self.db.mailbox_notice(id)).await?;
-            notify(&*tx, &self.db.folders_notice(&self.user)).await?;
+            notify(&tx, &self.db.mailbox_notice(id)).await?;
+            notify(&tx, &self.db.folders_notice(&self.user)).await?;
             tx.commit().await.map_err(db_error)?;
             self.db.wake_local(id, 0);
             Ok(())
@@ -172,7 +215,7 @@ impl AccountStorage for PgAccount {
             let client = self.db.client().await?;
             let below = format!("{from}{DELIMITER}");
             let moved = client
-                .execute(
+                .exec(
                     "UPDATE mailboxes SET name = $3 || substr(name, length($2) + 1)
                      WHERE account = $1 AND (name = $2 OR starts_with(name, $4))",
                     &[&self.id, &from, &to, &below],
@@ -191,7 +234,7 @@ impl AccountStorage for PgAccount {
         Box::pin(async move {
             let client = self.db.client().await?;
             let row = client
-                .query_one(
+                .one(
                     "SELECT subscriptions FROM accounts WHERE id = $1",
                     &[&self.id],
                 )
@@ -205,7 +248,7 @@ impl AccountStorage for PgAccount {
         Box::pin(async move {
             let client = self.db.client().await?;
             client
-                .execute(
+                .exec(
                     "UPDATE accounts SET subscriptions = $2 WHERE id = $1",
                     &[&self.id, &names],
                 )
@@ -221,7 +264,7 @@ impl AccountStorage for PgAccount {
         Box::pin(async move {
             let client = self.db.client().await?;
             let row = client
-                .query_opt(
+                .opt(
                     "SELECT id FROM mailboxes WHERE account = $1 AND name = $2",
                     &[&self.id, &name],
                 )
@@ -245,7 +288,7 @@ impl AccountStorage for PgAccount {
         Box::pin(async move {
             let client = self.db.client().await?;
             let used: i64 = client
-                .query_one("SELECT used FROM accounts WHERE id = $1", &[&self.id])
+                .one("SELECT used FROM accounts WHERE id = $1", &[&self.id])
                 .await
                 .map_err(db_error)?
                 .get(0);
@@ -267,7 +310,7 @@ fn unique_as_exists(e: tokio_postgres::Error) -> StoreError {
 }
 
 async fn notify(tx: &impl GenericClient, payload: &str) -> Result<()> {
-    tx.execute("SELECT pg_notify($1, $2)", &[&super::CHANNEL, &payload])
+    tx.exec("SELECT pg_notify($1, $2)", &[&super::CHANNEL, &payload])
         .await
         .map_err(db_error)?;
     Ok(())
@@ -287,7 +330,7 @@ fn unix_now() -> i64 {
 /// transaction writes or removes them (the first 8 octets of its hash).
 async fn lock_blob(tx: &impl GenericClient, hash: &[u8]) -> Result<()> {
     let key = i64::from_be_bytes(hash[..8].try_into().unwrap_or_default());
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&key])
+    tx.exec("SELECT pg_advisory_xact_lock($1)", &[&key])
         .await
         .map_err(db_error)?;
     Ok(())
@@ -320,9 +363,9 @@ async fn collect_one(db: &Database, blob_dir: Option<&Path>, hash: &[u8]) -> Res
     }
     let mut client = db.client().await?;
     let tx = client.transaction().await.map_err(db_error)?;
-    lock_blob(&*tx, hash).await?;
+    lock_blob(&tx, hash).await?;
     let deleted = tx
-        .execute(
+        .exec(
             "DELETE FROM blobs b WHERE b.hash = $1 AND b.touched < $2
              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob = b.hash)",
             &[&hash, &(unix_now() - GARBAGE_GRACE)],
@@ -350,7 +393,7 @@ pub(super) async fn unreferenced(db: &Database, limit: i64) -> Result<Vec<Vec<u8
     let rows = db
         .client()
         .await?
-        .query(
+        .rows(
             "SELECT hash FROM blobs b WHERE b.touched < $1
              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob = b.hash) LIMIT $2",
             &[&(unix_now() - GARBAGE_GRACE), &limit],
@@ -390,7 +433,7 @@ fn hash_of_key(key: &str) -> Option<Vec<u8>> {
 
 /// Counts `octets` more (or fewer) against the account of mailbox `id`.
 async fn add_usage(tx: &impl GenericClient, id: i64, octets: i64) -> Result<()> {
-    tx.execute(
+    tx.exec(
         "UPDATE accounts SET used = used + $2
          WHERE id = (SELECT account FROM mailboxes WHERE id = $1)",
         &[&id, &octets],
@@ -443,9 +486,9 @@ impl WriteTx {
         })
     }
 
-    fn client(&self) -> &Client {
+    fn client(&self) -> &deadpool_postgres::Object {
         self.client
-            .as_deref()
+            .as_ref()
             .expect("a write transaction's connection")
     }
 
@@ -500,7 +543,7 @@ impl PgFolder {
         };
         let row = tx
             .client()
-            .query_opt(
+            .opt(
                 "SELECT highest_modseq, keywords FROM mailboxes WHERE id = $1 FOR UPDATE",
                 &[&self.id],
             )
@@ -553,7 +596,7 @@ impl PgFolder {
             .await
             .map_err(db_error)?;
         let row = tx
-            .query_opt(
+            .opt(
                 "SELECT jmap_id, uid_next, highest_modseq, keywords FROM mailboxes WHERE id = $1",
                 &[&self.id],
             )
@@ -563,7 +606,7 @@ impl PgFolder {
         let (jmap, uid_next, highest): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
         let keywords = keywords_of(row.get(3));
         let messages = tx
-            .query(
+            .rows(
                 "SELECT m.uid, m.modseq, m.system_flags, m.keywords, m.received,
                         b.size, b.vsize, b.email_id, b.thread_id, b.hash
                  FROM messages m JOIN blobs b ON b.hash = m.blob
@@ -573,7 +616,7 @@ impl PgFolder {
             .await
             .map_err(db_error)?;
         let vanished = tx
-            .query(
+            .rows(
                 "SELECT uid, modseq FROM expunged WHERE mailbox = $1 ORDER BY modseq",
                 &[&self.id],
             )
@@ -649,12 +692,12 @@ impl PgFolder {
     /// Writes the batch's staged octets in the commit's transaction, each
     /// under its blob lock (taken in hash order), touched so that no sweep
     /// takes them while messages come to refer to them.
-    async fn store_pending(&self, tx: &Client, batch: &[Commit]) -> Result<()> {
+    async fn store_pending(&self, tx: &impl GenericClient, batch: &[Commit]) -> Result<()> {
         let mut tokens: Vec<&str> = batch.iter().map(|c| &*c.staged.token).collect();
         tokens.sort_unstable();
         tokens.dedup();
         let upsert = tx
-            .prepare(
+            .prepare_cached(
                 "INSERT INTO blobs (hash, size, vsize, email_id, thread_id, touched, data)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)
                  ON CONFLICT (hash) DO UPDATE SET touched = EXCLUDED.touched",
@@ -701,7 +744,7 @@ impl PgFolder {
         let hash = hash_of_key(key).ok_or(StoreError::NotFound)?;
         let client = self.db.client().await?;
         let row = client
-            .query_opt(
+            .opt(
                 "UPDATE blobs SET touched = $2 WHERE hash = $1
                  RETURNING size, vsize, email_id, thread_id",
                 &[&hash, &unix_now()],
@@ -726,7 +769,7 @@ impl PgFolder {
         self.store_pending(tx.client(), &batch).await?;
         let insert = tx
             .client()
-            .prepare(
+            .prepare_cached(
                 "INSERT INTO messages (mailbox, uid, modseq, system_flags, keywords, received, blob)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
@@ -762,7 +805,7 @@ impl PgFolder {
             modseq = modseq.max(c.modseq);
         }
         tx.client()
-            .execute(
+            .exec(
                 "UPDATE mailboxes SET uid_next = $2, highest_modseq = $3 WHERE id = $1",
                 &[&self.id, &i64::from(uid_next), &(modseq as i64)],
             )
@@ -779,7 +822,7 @@ impl PgFolder {
         let (tx, _) = self.begin_write().await?;
         let update = tx
             .client()
-            .prepare(
+            .prepare_cached(
                 "UPDATE messages SET system_flags = $3, keywords = $4, modseq = $5
                  WHERE mailbox = $1 AND uid = $2",
             )
@@ -803,7 +846,7 @@ impl PgFolder {
             modseq = modseq.max(u.modseq);
         }
         tx.client()
-            .execute(
+            .exec(
                 "UPDATE mailboxes SET highest_modseq = $2 WHERE id = $1",
                 &[&self.id, &(modseq as i64)],
             )
@@ -822,7 +865,7 @@ impl PgFolder {
         }
         let names: Vec<&str> = table.iter().map(Keyword::as_str).collect();
         tx.client()
-            .execute(
+            .exec(
                 "UPDATE mailboxes SET keywords = $2, keywords_modseq = $3, highest_modseq = $3
              WHERE id = $1",
                 &[&self.id, &names, &(modseq as i64)],
@@ -838,7 +881,7 @@ impl PgFolder {
         let modseqs: Vec<i64> = removals.iter().map(|r| r.modseq as i64).collect();
         let freed: i64 = tx
             .client()
-            .query(
+            .rows(
                 "DELETE FROM messages m USING blobs b
                  WHERE m.mailbox = $1 AND m.uid = ANY($2) AND b.hash = m.blob RETURNING b.size",
                 &[&self.id, &uids],
@@ -850,7 +893,7 @@ impl PgFolder {
             .sum();
         add_usage(tx.client(), self.id, -freed).await?;
         tx.client()
-            .execute(
+            .exec(
                 "INSERT INTO expunged (mailbox, uid, modseq)
              SELECT $1, u, m FROM unnest($2::bigint[], $3::bigint[]) AS x(u, m)
              ON CONFLICT (mailbox, uid) DO UPDATE SET modseq = EXCLUDED.modseq",
@@ -860,7 +903,7 @@ impl PgFolder {
             .map_err(db_error)?;
         let modseq = removals.iter().map(|r| r.modseq).max().unwrap_or(0);
         tx.client()
-            .execute(
+            .exec(
                 "UPDATE mailboxes SET highest_modseq = $2 WHERE id = $1",
                 &[&self.id, &(modseq as i64)],
             )
@@ -873,7 +916,7 @@ impl PgFolder {
         let hash = hash_of_key(key).ok_or(StoreError::NotFound)?;
         let client = self.db.client().await?;
         let row = client
-            .query_opt("SELECT data FROM blobs WHERE hash = $1", &[&hash])
+            .opt("SELECT data FROM blobs WHERE hash = $1", &[&hash])
             .await
             .map_err(db_error)?
             .ok_or(StoreError::NotFound)?;
@@ -909,7 +952,7 @@ impl PgFolder {
             .start()
             .await
             .map_err(db_error)?;
-        let read = self.read_changes(&*tx, known, keywords).await?;
+        let read = self.read_changes(&tx, known, keywords).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(read)
     }
@@ -923,7 +966,7 @@ impl PgFolder {
         keywords: Vec<Keyword>,
     ) -> Result<(Findings, Counters)> {
         let row = tx
-            .query_opt(
+            .opt(
                 "SELECT uid_next, highest_modseq, keywords, keywords_modseq FROM mailboxes
                  WHERE id = $1",
                 &[&self.id],
@@ -944,7 +987,7 @@ impl PgFolder {
         if counters.modseq as i64 != synced {
             let known: HashSet<u32> = known.into_iter().map(|(uid, _)| uid).collect();
             let changed = tx
-                .query(
+                .rows(
                     "SELECT m.uid, m.modseq, m.system_flags, m.keywords, m.received,
                             b.size, b.vsize, b.email_id, b.thread_id, b.hash
                      FROM messages m JOIN blobs b ON b.hash = m.blob
@@ -964,7 +1007,7 @@ impl PgFolder {
                 }
             }
             let gone = tx
-                .query(
+                .rows(
                     "SELECT uid, modseq FROM expunged WHERE mailbox = $1 AND modseq > $2",
                     &[&self.id, &synced],
                 )
