@@ -68,6 +68,34 @@ pub struct Envelope {
 }
 
 impl Envelope {
+    /// A message queued at `now` for `recipients`, due at once.
+    pub fn new(
+        id: &str,
+        from: &str,
+        recipients: &[String],
+        now: u64,
+        require_tls: bool,
+    ) -> Envelope {
+        Envelope {
+            id: id.to_owned(),
+            from: from.to_owned(),
+            recipients: recipients
+                .iter()
+                .map(|address| Recipient {
+                    address: address.clone(),
+                    state: State::Pending,
+                    reply: String::new(),
+                    reported: false,
+                })
+                .collect(),
+            created: now,
+            attempts: 0,
+            next_attempt: now,
+            require_tls,
+            held: false,
+        }
+    }
+
     /// The recipients still to deliver.
     pub fn pending(&self) -> impl Iterator<Item = &Recipient> {
         self.recipients.iter().filter(|r| r.state == State::Pending)
@@ -230,25 +258,7 @@ impl Queue {
         let mut file = File::options().write(true).create_new(true).open(&msg)?;
         file.write_all(message)?;
         file.sync_all()?;
-        let now = now();
-        let envelope = Envelope {
-            id: id.to_owned(),
-            from: from.to_owned(),
-            recipients: recipients
-                .iter()
-                .map(|address| Recipient {
-                    address: address.clone(),
-                    state: State::Pending,
-                    reply: String::new(),
-                    reported: false,
-                })
-                .collect(),
-            created: now,
-            attempts: 0,
-            next_attempt: now,
-            require_tls,
-            held: false,
-        };
+        let envelope = Envelope::new(id, from, recipients, now(), require_tls);
         if let Err(e) = self.save(&envelope) {
             let _ = fs::remove_file(&msg);
             return Err(e);

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use sansmail_store::Database;
 
-use crate::queue::{Envelope, Recipient, State, now};
+use crate::queue::{Envelope, now};
 use crate::shared::block;
 
 /// The queue's rows.
@@ -57,24 +57,7 @@ impl DbQueue {
         require_tls: bool,
     ) -> io::Result<()> {
         let now = now();
-        let envelope = Envelope {
-            id: id.to_owned(),
-            from: from.to_owned(),
-            recipients: recipients
-                .iter()
-                .map(|address| Recipient {
-                    address: address.clone(),
-                    state: State::Pending,
-                    reply: String::new(),
-                    reported: false,
-                })
-                .collect(),
-            created: now,
-            attempts: 0,
-            next_attempt: now,
-            require_tls,
-            held: false,
-        };
+        let envelope = Envelope::new(id, from, recipients, now, require_tls);
         let json = serde_json::to_string(&envelope).map_err(io::Error::other)?;
         block(async {
             self.client()

@@ -68,6 +68,23 @@ pub struct Commit {
     pub received: i64,
 }
 
+impl Commit {
+    /// The index entry of the committed message, whose key is `key`.
+    pub fn entry(&self, key: Box<str>) -> Entry {
+        Entry {
+            uid: self.uid,
+            flags: self.flags,
+            modseq: self.modseq,
+            size: self.staged.size,
+            vsize: self.staged.vsize,
+            received: self.received,
+            email_id: self.staged.email_id,
+            thread_id: self.staged.thread_id,
+            key,
+        }
+    }
+}
+
 /// A flag change to make durable.
 #[derive(Clone, Debug)]
 pub struct FlagUpdate {

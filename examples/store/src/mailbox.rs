@@ -521,17 +521,7 @@ impl Mailbox {
             let mut index = self.index_mut();
             for (c, key) in commits.iter().zip(keys) {
                 self.usage.add(c.staged.size);
-                index.add(Entry {
-                    uid: c.uid,
-                    flags: c.flags,
-                    modseq: c.modseq,
-                    size: c.staged.size,
-                    vsize: c.staged.vsize,
-                    received: c.received,
-                    email_id: c.staged.email_id,
-                    thread_id: c.staged.thread_id,
-                    key,
-                });
+                index.add(c.entry(key));
             }
             index.uid_validity
         };

@@ -645,17 +645,7 @@ impl Folder {
                 }
                 return Err(e.into());
             }
-            lines.push_str(&journal::added(&Entry {
-                uid: c.uid,
-                flags: c.flags,
-                modseq: c.modseq,
-                size: c.staged.size,
-                vsize: c.staged.vsize,
-                received: c.received,
-                email_id: c.staged.email_id,
-                thread_id: c.staged.thread_id,
-                key: key.clone().into(),
-            }));
+            lines.push_str(&journal::added(&c.entry(key.clone().into())));
             counters.uid_next = counters.uid_next.max(c.uid + 1);
             counters.modseq = counters.modseq.max(c.modseq);
             keys.push(key.into());
