@@ -120,9 +120,20 @@ def row(subject):
     return f"//div[contains(@class,'row')][.//span[@class='row-subject' and text()={json.dumps(subject)}]]"
 
 
+def texts(by, what):
+    """The texts of the elements found, read again if a redraw (new mail,
+    a push) replaced them between finding and reading."""
+    for _ in range(50):
+        try:
+            return [e.text for e in driver.find_elements(by, what)]
+        except StaleElementReferenceException:
+            time.sleep(0.1)
+    raise AssertionError(f"{what} kept being redrawn")
+
+
 def unread_count(role):
-    counts = driver.find_elements(By.CSS_SELECTOR, f".folder[data-role='{role}'] .unread-count")
-    return counts[0].text if counts else "0"
+    counts = texts(By.CSS_SELECTOR, f".folder[data-role='{role}'] .unread-count")
+    return counts[0] if counts else "0"
 
 
 # ---- HTTP-level checks: headers, cookie attributes, CSRF ----
@@ -277,10 +288,10 @@ try:
     search.send_keys("noon")
     search.submit()
     wait_for(EC.presence_of_element_located((By.XPATH, row("Re: Lunch plans"))), "search results")
-    subjects = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".row .row-subject")]
+    subjects = texts(By.CSS_SELECTOR, ".row .row-subject")
     # One row per thread: the lunch thread (the message and its reply), newest first.
     assert subjects == ["Re: Lunch plans"], subjects
-    assert "(2)" in driver.find_element(By.XPATH, row("Re: Lunch plans")).text
+    assert "(2)" in texts(By.XPATH, row("Re: Lunch plans"))[0]
     seen["search"] = subjects
     shot("06-search")
 
@@ -294,7 +305,8 @@ try:
     click(By.CSS_SELECTOR, ".folder[data-role='inbox']")
     wait_for(EC.presence_of_element_located((By.XPATH, row("Bulk 54"))), "the newest of the bulk")
     wait_for(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".row")) == 50, "one page of 50")
-    assert "(6 more)" in driver.find_element(By.ID, "older").text, driver.find_element(By.ID, "older").text
+    older = texts(By.ID, "older")
+    assert older and "(6 more)" in older[0], older
     click(By.ID, "older")
     wait_for(EC.presence_of_element_located((By.XPATH, row("Lunch plans"))), "the older page")
     assert len(driver.find_elements(By.CSS_SELECTOR, ".row")) == 56
