@@ -406,3 +406,37 @@ async fn the_quota_counts_what_every_server_stored() {
     alice_b.delete("Old").await.unwrap();
     assert_eq!(alice_a.usage().await.unwrap(), 100);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_expunges_are_pruned_and_the_floor_says_how_far_back_the_rest_reaches() {
+    let cluster = Cluster::start();
+    let spool = TempDir::new("spool");
+    let a = server(&cluster, &spool, None).await;
+    let inbox = a.account("dan").await.unwrap().open("INBOX").await.unwrap();
+    let messages: Vec<NewMessage> = (0..5).map(|i| message(&format!("m{i}"))).collect();
+    let appended = inbox.append(messages).await.unwrap();
+    let before = inbox.index().highest_modseq;
+    for uid in &appended.uids {
+        inbox.expunge(&[*uid]).await.unwrap();
+    }
+    let pruner = Postgres::open(database(&cluster).await, None, spool.path())
+        .await
+        .unwrap();
+    assert_eq!(pruner.prune_expunged(2).await.unwrap(), 3);
+    assert_eq!(cluster.psql("SELECT count(*) FROM expunged"), "2");
+    // A server reading the mailbox now knows the last two expunges, and
+    // that it cannot list those before them.
+    let spool_b = TempDir::new("spool-b");
+    let b = server(&cluster, &spool_b, None).await;
+    let fresh = b.account("dan").await.unwrap().open("INBOX").await.unwrap();
+    {
+        let index = fresh.index();
+        assert_eq!(index.vanished_since(before), None, "pruned: a full resync");
+        let floor = before + 3;
+        assert_eq!(
+            index.vanished_since(floor),
+            Some(appended.uids[3..].to_vec())
+        );
+    }
+    assert_eq!(pruner.prune_expunged(2).await.unwrap(), 0);
+}

@@ -388,6 +388,51 @@ async fn collect_one(db: &Database, blob_dir: Option<&Path>, hash: &[u8]) -> Res
     Ok(true)
 }
 
+/// Keeps the newest `keep` expunges of each mailbox (QRESYNC's memory);
+/// older ones go, and the mailbox's floor records how far back the rest
+/// reaches. Returns how many went.
+pub(super) async fn prune_expunged(db: &Database, keep: i64) -> Result<u64> {
+    let client = db.client().await?;
+    let crowded = client
+        .rows(
+            "SELECT mailbox FROM expunged GROUP BY mailbox HAVING count(*) > $1",
+            &[&keep],
+        )
+        .await
+        .map_err(db_error)?;
+    let mut gone = 0;
+    for row in crowded {
+        let mailbox: i64 = row.get(0);
+        let Some(cutoff) = client
+            .opt(
+                "SELECT modseq FROM expunged WHERE mailbox = $1
+                 ORDER BY modseq DESC OFFSET $2 LIMIT 1",
+                &[&mailbox, &keep],
+            )
+            .await
+            .map_err(db_error)?
+        else {
+            continue;
+        };
+        let cutoff: i64 = cutoff.get(0);
+        client
+            .exec(
+                "UPDATE mailboxes SET vanished_floor = greatest(vanished_floor, $2) WHERE id = $1",
+                &[&mailbox, &cutoff],
+            )
+            .await
+            .map_err(db_error)?;
+        gone += client
+            .exec(
+                "DELETE FROM expunged WHERE mailbox = $1 AND modseq <= $2",
+                &[&mailbox, &cutoff],
+            )
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(gone)
+}
+
 /// Every blob nothing refers to, past the grace period (up to `limit`).
 pub(super) async fn unreferenced(db: &Database, limit: i64) -> Result<Vec<Vec<u8>>> {
     let rows = db
@@ -597,7 +642,8 @@ impl PgFolder {
             .map_err(db_error)?;
         let row = tx
             .opt(
-                "SELECT jmap_id, uid_next, highest_modseq, keywords FROM mailboxes WHERE id = $1",
+                "SELECT jmap_id, uid_next, highest_modseq, keywords, vanished_floor
+                 FROM mailboxes WHERE id = $1",
                 &[&self.id],
             )
             .await
@@ -605,6 +651,7 @@ impl PgFolder {
             .ok_or(StoreError::NotFound)?;
         let (jmap, uid_next, highest): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
         let keywords = keywords_of(row.get(3));
+        let floor = row.get::<_, i64>(4) as u64;
         let messages = tx
             .rows(
                 "SELECT m.uid, m.modseq, m.system_flags, m.keywords, m.received,
@@ -635,7 +682,7 @@ impl PgFolder {
             .iter()
             .map(|r| (r.get::<_, i64>(0) as u32, r.get::<_, i64>(1) as u64))
             .collect();
-        index.start_logs(vanished, 1);
+        index.start_logs(vanished, floor);
         self.synced.store(highest as u64, Ordering::Release);
         Ok(index)
     }
@@ -967,8 +1014,8 @@ impl PgFolder {
     ) -> Result<(Findings, Counters)> {
         let row = tx
             .opt(
-                "SELECT uid_next, highest_modseq, keywords, keywords_modseq FROM mailboxes
-                 WHERE id = $1",
+                "SELECT uid_next, highest_modseq, keywords, keywords_modseq, vanished_floor
+                 FROM mailboxes WHERE id = $1",
                 &[&self.id],
             )
             .await
@@ -1006,18 +1053,35 @@ impl PgFolder {
                     found.added.push(entry);
                 }
             }
-            let gone = tx
-                .rows(
-                    "SELECT uid, modseq FROM expunged WHERE mailbox = $1 AND modseq > $2",
-                    &[&self.id, &synced],
-                )
-                .await
-                .map_err(db_error)?;
-            for row in &gone {
-                let uid = row.get::<_, i64>(0) as u32;
-                if known.contains(&uid) {
-                    found.removed.push((uid, row.get::<_, i64>(1) as u64));
+            if synced >= row.get::<_, i64>(4) {
+                let gone = tx
+                    .rows(
+                        "SELECT uid, modseq FROM expunged WHERE mailbox = $1 AND modseq > $2",
+                        &[&self.id, &synced],
+                    )
+                    .await
+                    .map_err(db_error)?;
+                for row in &gone {
+                    let uid = row.get::<_, i64>(0) as u32;
+                    if known.contains(&uid) {
+                        found.removed.push((uid, row.get::<_, i64>(1) as u64));
+                    }
                 }
+            } else {
+                // So far behind that the expunges it missed were pruned:
+                // whatever it knows that is no longer there is gone.
+                let present: HashSet<u32> = tx
+                    .rows("SELECT uid FROM messages WHERE mailbox = $1", &[&self.id])
+                    .await
+                    .map_err(db_error)?
+                    .iter()
+                    .map(|r| r.get::<_, i64>(0) as u32)
+                    .collect();
+                let mut missing: Vec<u32> = known.difference(&present).copied().collect();
+                missing.sort_unstable();
+                found
+                    .removed
+                    .extend(missing.into_iter().map(|uid| (uid, counters.modseq)));
             }
         }
         // Keywords are announced before any change that may use them: the

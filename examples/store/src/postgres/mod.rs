@@ -326,6 +326,10 @@ impl Postgres {
                 tokio::time::sleep(GARBAGE_EVERY).await;
                 let Some(db) = db.upgrade() else { return };
                 collect(&db, dir.as_deref()).await;
+                let keep = crate::index::VANISHED_CAPACITY as i64;
+                if let Err(e) = folder::prune_expunged(&db, keep).await {
+                    tracing::warn!(error = %e, "cannot prune old expunges");
+                }
             }
         });
         Ok(store)
@@ -336,6 +340,13 @@ impl Postgres {
     /// by itself every ten minutes.
     pub async fn collect_garbage(&self) -> usize {
         collect(&self.db, self.blob_dir.as_deref()).await
+    }
+
+    /// Keeps each mailbox's newest `keep` expunges (the sweep keeps
+    /// [`VANISHED_CAPACITY`](crate::index::VANISHED_CAPACITY), as many as
+    /// an index remembers); returns how many older ones went.
+    pub async fn prune_expunged(&self, keep: usize) -> Result<u64> {
+        folder::prune_expunged(&self.db, keep as i64).await
     }
 }
 

@@ -46,6 +46,8 @@ CREATE TABLE mailboxes (
     highest_modseq bigint NOT NULL DEFAULT 1,
     keywords text[] NOT NULL DEFAULT '{}',
     keywords_modseq bigint NOT NULL DEFAULT 1,
+    -- Every expunge after this mod-sequence is still in `expunged`.
+    vanished_floor bigint NOT NULL DEFAULT 1,
     UNIQUE (account, name)
 );
 -- Message octets by content (SHA-256): copies share one row. `data` is
