@@ -9,6 +9,7 @@
 use std::io;
 use std::sync::Arc;
 
+use deadpool_postgres::tokio_postgres::types::ToSql;
 use sansmail_store::Database;
 
 use crate::queue::{Envelope, now};
@@ -126,31 +127,22 @@ impl DbQueue {
 
     /// Holds or releases a message.
     pub fn set_held(&self, id: &str, held: bool) -> io::Result<()> {
-        self.update(id, "UPDATE queue SET held = $2 WHERE id = $1", held)
+        self.update(id, "UPDATE queue SET held = $2 WHERE id = $1", &held)
     }
 
     /// Makes a message due now.
     pub fn retry_now(&self, id: &str) -> io::Result<()> {
-        block(async {
-            let changed = self
-                .client()
-                .await?
-                .execute(
-                    "UPDATE queue SET next_attempt = $2 WHERE id = $1",
-                    &[&id, &(now() as i64)],
-                )
-                .await
-                .map_err(db_error)?;
-            found(id, changed)
-        })
+        let now = now() as i64;
+        self.update(id, "UPDATE queue SET next_attempt = $2 WHERE id = $1", &now)
     }
 
-    fn update(&self, id: &str, sql: &str, held: bool) -> io::Result<()> {
+    /// Sets one column of `id`'s row to `value` (`$2` in `sql`).
+    fn update(&self, id: &str, sql: &str, value: &(dyn ToSql + Sync)) -> io::Result<()> {
         block(async {
             let changed = self
                 .client()
                 .await?
-                .execute(sql, &[&id, &held])
+                .execute(sql, &[&id, value])
                 .await
                 .map_err(db_error)?;
             found(id, changed)
@@ -220,8 +212,23 @@ impl DbQueue {
                 )
                 .await
                 .map_err(db_error)?;
+            if changed == 0 && self.exists(id).await? {
+                return Err(io::Error::other(format!(
+                    "{id} is being delivered by another instance; hold it, or try again when its attempt ends"
+                )));
+            }
             found(id, changed)
         })
+    }
+
+    async fn exists(&self, id: &str) -> io::Result<bool> {
+        Ok(self
+            .client()
+            .await?
+            .query_opt("SELECT 1 FROM queue WHERE id = $1", &[&id])
+            .await
+            .map_err(db_error)?
+            .is_some())
     }
 
     /// Leases up to `limit` due messages to this instance; returns their

@@ -606,3 +606,120 @@ print(f"{{took:.3f}}")
         took.trim()
     );
 }
+
+#[test]
+fn migrations_run_at_once_wait_for_each_other_and_the_queue_is_one_for_every_instance() {
+    use sansmail_test_support::free_port;
+    let cluster = Postgres::start();
+    // Two migrations at once: one makes the tables, the other waits and
+    // finds them current.
+    let url = cluster.url();
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                run(
+                    Command::new(bin("mail-server")).args(["migrate", "--store-url", &url]),
+                    b"",
+                    Duration::from_secs(60),
+                )
+            })
+        })
+        .collect();
+    let said: Vec<String> = runs
+        .into_iter()
+        .map(|r| {
+            let out = r.join().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        })
+        .collect();
+    // Each component is made by exactly one of them.
+    let all = said.concat();
+    for component in ["store", "server"] {
+        assert_eq!(
+            all.matches(&format!("{component}: version 0 -> 1\n"))
+                .count(),
+            1,
+            "{all}"
+        );
+        assert_eq!(
+            all.matches(&format!("{component}: version 1, current\n"))
+                .count(),
+            1,
+            "{all}"
+        );
+    }
+    // A message for a domain no resolver answers for stays queued.
+    let nowhere = format!("127.0.0.1:{}", free_port());
+    let (a, b) = two_instances(&cluster, &["--dns", &nowhere]);
+    a.python(
+        r#"
+s = smtplib.SMTP("127.0.0.1", P["SUBMISSION"])
+s.login("alice", "alice-pw")
+s.sendmail("alice@example.test", ["erin@remote.test"], "From: alice@example.test\r\nSubject: stays\r\n\r\nqueued\r\n")
+s.quit()
+"#,
+    );
+    let admin = |server: &MailServer, args: &[&str]| {
+        let out = run(
+            Command::new(bin("mail-server"))
+                .args(args)
+                .arg("--data")
+                .arg(server.data()),
+            b"",
+            Duration::from_secs(30),
+        );
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let id = cluster.psql("SELECT id FROM queue");
+    assert!(!id.is_empty());
+    // B lists and holds what A queued.
+    let (ok, listed) = admin(&b, &["queue", "list"]);
+    assert!(ok && listed.contains(&id), "{listed}");
+    assert!(admin(&b, &["queue", "hold", &id]).0);
+    assert_eq!(cluster.psql("SELECT held FROM queue"), "t");
+    // Once the attempt under way (on whichever instance took it) is over,
+    // the hold keeps it from being taken again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while cluster.psql("SELECT leased_by IS NULL FROM queue") != "t" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the attempt did not end"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // While a third instance holds its lease, no one deletes it.
+    cluster.psql("UPDATE queue SET leased_by = 'elsewhere', lease_until = 9999999999");
+    let (ok, said) = admin(&b, &["queue", "delete", &id]);
+    assert!(
+        !ok && said.contains("is being delivered by another instance"),
+        "{said}"
+    );
+    cluster.psql("UPDATE queue SET leased_by = NULL, lease_until = NULL");
+    let (ok, said) = admin(&a, &["queue", "delete", &id]);
+    assert!(ok, "{said}");
+    assert_eq!(cluster.psql("SELECT count(*) FROM queue"), "0");
+    // And B's user list shows the database's users beside the file's.
+    let added = run(
+        Command::new(bin("mail-server"))
+            .args(["user", "add", "frank", "--data"])
+            .arg(a.data()),
+        b"frank-pw\n",
+        Duration::from_secs(30),
+    );
+    assert!(added.status.success());
+    let (ok, users) = admin(&b, &["user", "list"]);
+    assert!(
+        ok && users.contains("frank") && users.contains("alice"),
+        "{users}"
+    );
+}
