@@ -35,7 +35,7 @@ pub fn check(data: &[u8]) {
         assert!(part.body_range.end <= data.len());
         // Fields lie inside their header, in order, and name what they hold.
         let mut at = part.header_range.start;
-        for field in &part.header.fields {
+        for field in part.header.fields() {
             assert!(at <= field.range.start && field.range.start < field.range.end);
             assert!(field.range.end <= part.header_range.end);
             at = field.range.end;

@@ -52,13 +52,25 @@ impl<'a> Field<'a> {
             .unwrap_or(v.len());
         let v = strip_eol(&v[start..]);
         // The usual value, UTF-8 without encoded words: unfolded straight
-        // into the text, one copy.
-        let has_word = memchr::memchr_iter(b'=', v).any(|i| v.get(i + 1) == Some(&b'?'));
-        if !has_word && let Ok(value) = simdutf8::basic::from_utf8(v) {
-            let mut breaks = memchr::memchr2_iter(b'\r', b'\n', v);
-            let Some(first) = breaks.next() else {
+        // into the text, one copy. One scan finds both words and breaks.
+        let mut first_break = None;
+        let mut has_word = false;
+        for i in memchr::memchr3_iter(b'=', b'\r', b'\n', v) {
+            if v[i] != b'=' {
+                first_break = first_break.or(Some(i));
+            } else if v.get(i + 1) == Some(&b'?') {
+                has_word = true;
+                break;
+            }
+        }
+        if !has_word
+            && let Some(value) =
+                crate::wide::ascii_str(v).or_else(|| simdutf8::basic::from_utf8(v).ok())
+        {
+            let Some(first) = first_break else {
                 return Cow::Borrowed(value);
             };
+            let breaks = memchr::memchr2_iter(b'\r', b'\n', &v[first + 1..]).map(|i| i + first + 1);
             let mut text = String::with_capacity(value.len());
             text.push_str(&value[..first]);
             let mut from = first + 1;
@@ -97,12 +109,56 @@ fn unfold(v: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
-/// The fields of one header block, in order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The fields of one header block, in order. Each field is kept as three
+/// offsets into the block (12 octets, not a [`Field`]'s 48); [`Header::fields`]
+/// and [`Header::get`] give them out as borrowed [`Field`] views.
+#[derive(Clone, Default)]
 pub struct Header<'a> {
-    /// Every field, in the order written.
-    pub fields: Vec<Field<'a>>,
+    /// The octets the offsets point into.
+    block: &'a [u8],
+    /// Where `block` starts in the input the ranges of the fields refer to.
+    at: usize,
+    /// The fields, in the order written.
+    spots: Vec<Spot>,
 }
+
+/// Where one field lies in its block: name at `start`, final line break
+/// ending at `end`; the colon `colon` octets after `start` and the name
+/// (trailing blanks trimmed) `name_len` long. A name or colon further out
+/// than 16 bits holds `u16::MAX` and is found again from the line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Spot {
+    start: u32,
+    end: u32,
+    colon: u16,
+    name_len: u16,
+}
+
+impl Spot {
+    /// The spot of a field whose line starts at `start` (in the block).
+    fn new(start: u32, colon: usize, name_len: usize, end: u32) -> Spot {
+        Spot {
+            start,
+            end,
+            colon: u16::try_from(colon).unwrap_or(u16::MAX),
+            name_len: u16::try_from(name_len).unwrap_or(u16::MAX),
+        }
+    }
+}
+
+impl std::fmt::Debug for Header<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.fields()).finish()
+    }
+}
+
+impl PartialEq for Header<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.fields().eq(other.fields())
+    }
+}
+
+impl Eq for Header<'_> {}
 
 impl<'a> Header<'a> {
     /// The header block at the start of `message`, read as
@@ -120,14 +176,87 @@ impl<'a> Header<'a> {
         (parsed.header, parsed.body_start)
     }
 
+    /// How many fields there are.
+    pub fn len(&self) -> usize {
+        self.spots.len()
+    }
+
+    /// True when the block has no field.
+    pub fn is_empty(&self) -> bool {
+        self.spots.is_empty()
+    }
+
+    /// Every field, in the order written.
+    pub fn fields(&self) -> impl DoubleEndedIterator<Item = Field<'a>> + ExactSizeIterator + '_ {
+        self.spots.iter().map(|s| self.view(s))
+    }
+
+    /// The field at `index` (0 is the topmost).
+    pub fn field(&self, index: usize) -> Option<Field<'a>> {
+        self.spots.get(index).map(|s| self.view(s))
+    }
+
     /// The first field named `name`.
-    pub fn get(&self, name: &str) -> Option<&Field<'a>> {
-        self.fields.iter().find(|f| f.is(name))
+    pub fn get(&self, name: &str) -> Option<Field<'a>> {
+        self.get_all(name).next()
+    }
+
+    /// Every field named `name`, in order.
+    pub fn get_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = Field<'a>> + 's {
+        let name = name.as_bytes();
+        // Most names differ in length: compared first, from the spot alone.
+        self.spots
+            .iter()
+            .filter(move |s| {
+                (s.name_len == u16::MAX || usize::from(s.name_len) == name.len())
+                    && self.name(s).eq_ignore_ascii_case(name)
+            })
+            .map(|s| self.view(s))
+    }
+
+    /// Where the colon of the field at `spot` is, in the block.
+    #[inline]
+    fn colon(&self, spot: &Spot) -> usize {
+        let start = spot.start as usize;
+        if spot.colon < u16::MAX {
+            return start + usize::from(spot.colon);
+        }
+        let line = &self.block[start..spot.end as usize];
+        start + memchr::memchr(b':', line).unwrap_or(line.len())
+    }
+
+    /// The name of the field at `spot`.
+    #[inline]
+    fn name(&self, spot: &Spot) -> &'a [u8] {
+        let block = self.block;
+        let start = spot.start as usize;
+        if spot.name_len < u16::MAX {
+            return &block[start..start + usize::from(spot.name_len)];
+        }
+        trim_end_wsp(&block[start..self.colon(spot)])
+    }
+
+    /// The field at `spot` as a borrowed view.
+    #[inline]
+    fn view(&self, spot: &Spot) -> Field<'a> {
+        let block = self.block;
+        let (start, end) = (spot.start as usize, spot.end as usize);
+        Field {
+            name: self.name(spot),
+            raw_value: strip_eol(&block[(self.colon(spot) + 1).min(end)..end]),
+            range: self.at + start..self.at + end,
+        }
+    }
+
+    /// The same fields, with ranges counted from `at` octets further on
+    /// (for a block held apart from the input it was cut from).
+    pub(crate) fn shift(&mut self, by: usize) {
+        self.at += by;
     }
 
     /// The unstructured text of the first field `name` (see [`Field::text`]).
     pub fn text(&self, name: &str) -> Option<Cow<'a, str>> {
-        self.get(name).map(Field::text)
+        self.get(name).map(|f| f.text())
     }
 
     /// The address list of the first field `name` (From, To, Cc, Bcc, Reply-To, Sender, ...).
@@ -155,9 +284,13 @@ impl<'a> Header<'a> {
 
     /// Every Received field, newest (topmost) first.
     pub fn received(&self) -> Vec<crate::received::Received> {
-        self.get_all("received")
-            .map(|f| crate::received::parse_received(f.raw_value))
-            .collect()
+        // Counted first: the list is allocated once, at its size.
+        let mut all = Vec::with_capacity(self.get_all("received").count());
+        all.extend(
+            self.get_all("received")
+                .map(|f| crate::received::parse_received(f.raw_value)),
+        );
+        all
     }
 
     /// The URLs of an RFC 2369 field (List-Unsubscribe, List-Post, ...).
@@ -170,11 +303,6 @@ impl<'a> Header<'a> {
     /// The `List-Id` (RFC 2919).
     pub fn list_id(&self) -> Option<crate::list::ListId> {
         crate::list::parse_list_id(self.get("list-id")?.raw_value)
-    }
-
-    /// Every field named `name`, in order.
-    pub fn get_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Field<'a>> + 's {
-        self.fields.iter().filter(move |f| f.is(name))
     }
 }
 
@@ -284,8 +412,11 @@ pub(crate) fn parse<'a>(
     max_len: usize,
     defects: &mut Vec<Defect>,
 ) -> Parsed<'a> {
-    let mut fields: Vec<Field<'a>> = Vec::with_capacity(16);
-    let mut value_start = start;
+    // Offsets within the block are kept as u32: no block may be longer.
+    let max_len = max_len.min(u32::MAX as usize / 2);
+    let block = &input[start..end];
+    let offset = |at: usize| (at - start) as u32;
+    let mut spots = SpotList::default();
     let mut pos = start;
     let mut first = true;
     let mut defect = |kind, offset| defects.push(Defect { kind, offset });
@@ -300,12 +431,9 @@ pub(crate) fn parse<'a>(
         first = false;
         match kind {
             // The blank line: the body follows it.
-            LineKind::Blank => return finish(fields, line_end),
-            LineKind::Continuation => match fields.last_mut() {
-                Some(field) => {
-                    field.raw_value = strip_eol(&input[value_start..line_end]);
-                    field.range.end = line_end;
-                }
+            LineKind::Blank => return finish(block, start, spots, line_end),
+            LineKind::Continuation => match spots.last_mut() {
+                Some(spot) => spot.end = offset(line_end),
                 None => defect(DefectKind::FirstHeaderLineIsContinuation, pos),
             },
             LineKind::MboxFrom => {}
@@ -317,27 +445,78 @@ pub(crate) fn parse<'a>(
                 if bad_name {
                     defect(DefectKind::InvalidHeaderName, pos);
                 }
-                value_start = pos + colon + 1;
-                fields.push(Field {
-                    name: trim_end_wsp(&content[..colon]),
-                    raw_value: strip_eol(&input[value_start..line_end]),
-                    range: pos..line_end,
-                });
+                let name_len = trim_end_wsp(&content[..colon]).len();
+                spots.push(Spot::new(offset(pos), colon, name_len, offset(line_end)));
             }
         }
         pos = line_end;
     }
-    finish(fields, pos)
+    finish(block, start, spots, pos)
 }
 
-/// The parsed block, its field list no larger than it needs to be.
-fn finish(mut fields: Vec<Field<'_>>, body_start: usize) -> Parsed<'_> {
-    if fields.capacity() - fields.len() > fields.len() / 4 {
-        fields.shrink_to_fit();
-    }
+/// The parsed block, its field list exactly as large as it needs to be.
+fn finish(block: &[u8], at: usize, spots: SpotList, body_start: usize) -> Parsed<'_> {
     Parsed {
-        header: Header { fields },
+        header: Header {
+            block,
+            at,
+            spots: spots.into_vec(),
+        },
         body_start,
+    }
+}
+
+/// Fields as they are found: the first ones on the stack, so the list
+/// handed out is allocated once at its final size.
+struct SpotList {
+    head: [Spot; SpotList::HEAD],
+    len: usize,
+    /// Every field, once there are more than `head` holds.
+    spill: Vec<Spot>,
+}
+
+impl Default for SpotList {
+    fn default() -> Self {
+        let none = Spot::new(0, 0, 0, 0);
+        SpotList {
+            head: [none; SpotList::HEAD],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+}
+
+impl SpotList {
+    /// Enough for most header blocks.
+    const HEAD: usize = 48;
+
+    fn push(&mut self, spot: Spot) {
+        if self.len < Self::HEAD {
+            self.head[self.len] = spot;
+        } else {
+            if self.spill.is_empty() {
+                self.spill.reserve(2 * Self::HEAD);
+                self.spill.extend_from_slice(&self.head);
+            }
+            self.spill.push(spot);
+        }
+        self.len += 1;
+    }
+
+    fn last_mut(&mut self) -> Option<&mut Spot> {
+        if self.len > Self::HEAD {
+            self.spill.last_mut()
+        } else {
+            self.len.checked_sub(1).map(|i| &mut self.head[i])
+        }
+    }
+
+    fn into_vec(self) -> Vec<Spot> {
+        if self.len > Self::HEAD {
+            self.spill
+        } else {
+            self.head[..self.len].to_vec()
+        }
     }
 }
 

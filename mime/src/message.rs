@@ -131,8 +131,8 @@ const SINGLETONS: &[&str] = &[
 ];
 
 fn header_defects(part: &Part<'_>, is_message: bool, out: &mut Vec<Defect>) {
-    let fields = &part.header.fields;
-    for (i, field) in fields.iter().enumerate() {
+    let header = &part.header;
+    for (i, field) in header.fields().enumerate() {
         let offset = field.range.start;
         if !field.raw_value.is_ascii() && std::str::from_utf8(field.raw_value).is_err() {
             out.push(Defect {
@@ -150,8 +150,9 @@ fn header_defects(part: &Part<'_>, is_message: bool, out: &mut Vec<Defect>) {
         }
         if is_message
             && SINGLETONS.iter().any(|name| field.is(name))
-            && fields[..i]
-                .iter()
+            && header
+                .fields()
+                .take(i)
                 .any(|f| f.name.eq_ignore_ascii_case(field.name))
         {
             out.push(Defect {
@@ -241,6 +242,19 @@ impl<'a> Message<'a> {
     /// The body of `part` with its transfer encoding removed; borrowed for
     /// 7bit, 8bit, binary and unknown encodings.
     pub fn decoded_body(&self, part: &Part<'a>) -> (Cow<'a, [u8]>, DecodeFlaws) {
+        let (mut body, flaws) = self.decoded_body_with_room(part);
+        // Decoders reserve for the worst case; give back what is far beyond it.
+        if let Cow::Owned(out) = &mut body
+            && out.capacity() - out.len() > out.len() / 8
+        {
+            out.shrink_to_fit();
+        }
+        (body, flaws)
+    }
+
+    /// [`Message::decoded_body`] with the room the decoder reserved kept
+    /// (for text converted to UTF-8 in place).
+    fn decoded_body_with_room(&self, part: &Part<'a>) -> (Cow<'a, [u8]>, DecodeFlaws) {
         let raw = self.slice(&part.body_range);
         let mut out = Vec::new();
         let flaws = match part.transfer_encoding() {
@@ -255,17 +269,13 @@ impl<'a> Message<'a> {
             }
             _ => return (Cow::Borrowed(raw), DecodeFlaws::default()),
         };
-        // Decoders reserve for the worst case; give back what is far beyond it.
-        if out.capacity() - out.len() > out.len() / 8 {
-            out.shrink_to_fit();
-        }
         (Cow::Owned(out), flaws)
     }
 
     /// The body of a text part decoded to UTF-8 in its charset.
     pub fn body_text(&self, part: &Part<'a>) -> DecodedText<'a> {
         let charset = part.content_type.param("charset");
-        match self.decoded_body(part).0 {
+        match self.decoded_body_with_room(part).0 {
             Cow::Borrowed(bytes) => decode_text(bytes, charset),
             Cow::Owned(bytes) => crate::charset::decode_text_owned(bytes, charset),
         }
@@ -859,6 +869,21 @@ mod typed_tests {
     use super::*;
 
     #[test]
+    fn field_names_and_colons_past_16_bits_are_still_read() {
+        let long = "X".repeat(70_000);
+        let far = format!("Far{}", " ".repeat(70_000));
+        let raw = format!("{long}: v\r\n{far}: w\r\nSubject: s\r\n\r\nbody");
+        let (h, body) = Header::parse_top(raw.as_bytes());
+        assert_eq!(&raw.as_bytes()[body..], b"body");
+        assert_eq!(h.len(), 3);
+        let first = h.field(0).unwrap();
+        assert_eq!((first.name.len(), first.raw_value), (70_000, &b" v"[..]));
+        assert_eq!(h.get(&long).unwrap().range, 0..70_005);
+        assert_eq!(h.get("far").unwrap().raw_value, b" w");
+        assert_eq!(h.text("subject").as_deref(), Some("s"));
+    }
+
+    #[test]
     fn header_fields_are_typed() {
         let m = Message::parse(
             b"Received: from a.test ([192.0.2.1]) by b.test with ESMTP id X1; Tue, 1 Jul 2003 10:52:37 +0200\r\n\
@@ -906,7 +931,7 @@ mod limit_tests {
         // The field that would cross the limit starts the body.
         assert!(defect.offset <= 4096 && defect.offset > 4096 - 100);
         assert_eq!(m.subject().as_deref(), Some("kept"));
-        assert!(m.root.header.fields.len() < 200);
+        assert!(m.root.header.len() < 200);
         assert_eq!(m.root.body_range.start, defect.offset);
     }
 
@@ -918,7 +943,7 @@ mod limit_tests {
         let m = Message::parse(&raw);
         assert_eq!(m.defects[0].kind, DefectKind::HeaderTooLong);
         assert_eq!(m.defects[0].offset, 15);
-        assert_eq!(m.root.header.fields.len(), 1);
+        assert_eq!(m.root.header.len(), 1);
         assert_eq!(m.root.body_range, 15..raw.len());
     }
 }

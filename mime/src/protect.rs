@@ -91,7 +91,7 @@ pub fn split(raw: &[u8]) -> Split {
     let (header, body_start) = Header::parse_top(&raw);
     let mut envelope = Vec::new();
     let mut content = Vec::new();
-    for field in &header.fields {
+    for field in header.fields() {
         let bytes = &raw[field.range.clone()];
         let is_content = field.name.len() >= 8 && field.name[..8].eq_ignore_ascii_case(b"content-");
         if is_content {

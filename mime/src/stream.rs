@@ -373,9 +373,7 @@ impl StreamParser {
         );
         let body_start = start + parsed.body_start;
         let mut header = parsed.header;
-        for field in &mut header.fields {
-            field.range = field.range.start + start..field.range.end + start;
-        }
+        header.shift(start);
         for mut defect in defects {
             defect.offset += start;
             sink(Event::Defect(defect));
@@ -964,6 +962,11 @@ pub(crate) fn parse_whole(raw: &[u8], limits: Limits) -> crate::Message<'_> {
                     None => Body::Leaf,
                 },
                 PartKind::Multipart { preamble, epilogue } => Body::Multipart {
+                    parts: {
+                        // The list grew by doubling; it keeps only what it holds.
+                        children.shrink_to_fit();
+                        children
+                    },
                     boundary: part
                         .content_type
                         .params
@@ -971,7 +974,6 @@ pub(crate) fn parse_whole(raw: &[u8], limits: Limits) -> crate::Message<'_> {
                         .find(|p| p.name == "boundary")
                         .map(|p| p.value.clone())
                         .unwrap_or_default(),
-                    parts: children,
                     preamble,
                     epilogue,
                 },

@@ -25,6 +25,16 @@ pub(crate) fn decode_blocks(input: &[u8], out: &mut Vec<u8>) -> usize {
     0
 }
 
+/// `bytes` as text when they are ASCII: a word-at-a-time check, cheaper
+/// than UTF-8 validation on the short values headers hold.
+pub(crate) fn ascii_str(bytes: &[u8]) -> Option<&str> {
+    if !bytes.is_ascii() {
+        return None;
+    }
+    // SAFETY: ASCII is valid UTF-8.
+    Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+}
+
 /// `bytes` as a `String` when they are UTF-8, else the bytes back.
 pub(crate) fn utf8_string(bytes: Vec<u8>) -> Result<String, Vec<u8>> {
     if simdutf8::basic::from_utf8(&bytes).is_err() {

@@ -156,7 +156,7 @@ proptest! {
         let (header, body) = sansmail_mime::Header::parse_top(&raw);
         prop_assert_eq!(body, whole.root.body_range.start);
         let names = |h: &sansmail_mime::Header<'_>| -> Vec<(Vec<u8>, std::ops::Range<usize>)> {
-            h.fields.iter().map(|f| (f.name.to_vec(), f.range.clone())).collect()
+            h.fields().map(|f| (f.name.to_vec(), f.range)).collect()
         };
         prop_assert_eq!(names(&header), names(&whole.root.header));
     }

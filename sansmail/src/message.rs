@@ -73,7 +73,7 @@ impl Outgoing {
         add_missing_fields(&mut body, &from, has("Date"), has("Message-ID"));
         // Leave the Bcc fields out; everything else goes as it came.
         let mut at = 0;
-        for field in header.fields.iter().filter(|f| f.is("Bcc")) {
+        for field in header.get_all("Bcc") {
             body.extend_from_slice(&raw[at..field.range.start]);
             at = field.range.end;
         }

@@ -65,8 +65,7 @@ pub(crate) fn split_as_prepended(message: &[u8]) -> Result<(Vec<FieldAt<'_>>, us
     let whole = [TOP, message].concat();
     let (header, body) = sansmail_mime::Header::parse_top(&whole);
     let fields = header
-        .fields
-        .iter()
+        .fields()
         .filter(|f| f.range.start >= TOP.len())
         .map(|f| {
             let range = f.range.start - TOP.len()..f.range.end - TOP.len();
@@ -88,10 +87,6 @@ pub(crate) fn split_as_prepended(message: &[u8]) -> Result<(Vec<FieldAt<'_>>, us
 /// The header fields of `message` and where the body starts.
 pub(crate) fn split_message(message: &[u8]) -> (Vec<FieldAt<'_>>, usize) {
     let (header, body) = sansmail_mime::Header::parse_top(message);
-    let fields = header
-        .fields
-        .iter()
-        .map(|f| (f.name, f.range.clone()))
-        .collect();
+    let fields = header.fields().map(|f| (f.name, f.range)).collect();
     (fields, body)
 }

@@ -354,9 +354,7 @@ pub fn strip_forged_results(message: &[u8], authserv_id: &str) -> Option<Vec<u8>
     let forged: Vec<std::ops::Range<usize>> = parsed
         .root
         .header
-        .fields
-        .iter()
-        .filter(|f| f.name.eq_ignore_ascii_case(b"authentication-results"))
+        .get_all("authentication-results")
         .filter(|f| {
             let value = String::from_utf8_lossy(&message[f.range.clone()]);
             let value = value.split_once(':').map_or("", |(_, v)| v);

@@ -257,7 +257,7 @@ fn eval(key: &SearchKey, ctx: &SearchContext<'_, '_>) -> bool {
         SearchKey::Body(s) => body_has(ctx, s),
         SearchKey::Text(s) => {
             let fallback = ctx.message.header_fallback();
-            ctx.message.root.header.fields.iter().any(|f| {
+            ctx.message.root.header.fields().any(|f| {
                 contains(&String::from_utf8_lossy(f.name), s) || contains(&f.text_with(fallback), s)
             }) || body_has(ctx, s)
         }

@@ -44,7 +44,7 @@ fn message_of<'p, 'a>(part: &'p Part<'a>, top: bool) -> Option<&'p Part<'a>> {
 /// `names`, in their order, with the blank line that ends a header.
 fn header_fields(raw: &[u8], part: &Part<'_>, names: &[Str], not: bool) -> Vec<u8> {
     let mut out = Vec::new();
-    for field in &part.header.fields {
+    for field in part.header.fields() {
         let listed = names.iter().any(|n| field.name.eq_ignore_ascii_case(n));
         if listed != not {
             out.extend_from_slice(&raw[field.range.clone()]);
@@ -130,10 +130,8 @@ pub fn binary_to_base64(raw: &[u8]) -> Option<Vec<u8>> {
         if matches!(part.body, Body::Leaf) && binary {
             let cte = part
                 .header
-                .fields
-                .iter()
-                .find(|f| f.name.eq_ignore_ascii_case(b"content-transfer-encoding"))
-                .map(|f| f.range.clone());
+                .get("content-transfer-encoding")
+                .map(|f| f.range);
             convert.push((part.header_range.clone(), part.body_range.clone(), cte));
         }
     });
