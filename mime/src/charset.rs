@@ -132,8 +132,13 @@ pub(crate) fn decode_text_owned(bytes: Vec<u8>, label: Option<&[u8]>) -> Decoded
     let (text, malformed) = match as_utf8(&bytes, encoding) {
         Some(text) => (text.to_owned(), false),
         None => {
-            let (text, malformed) = decode_other(&bytes, encoding);
-            (text.into_owned(), malformed)
+            let encoding = encoding.unwrap_or(WINDOWS_1252);
+            if encoding.is_single_byte() {
+                single_byte_in_place(bytes, encoding)
+            } else {
+                let (text, malformed) = decode_other(&bytes, Some(encoding));
+                (text.into_owned(), malformed)
+            }
         }
     };
     DecodedText {
@@ -177,12 +182,131 @@ fn decode_other<'a>(bytes: &'a [u8], encoding: Option<&'static Encoding>) -> (Co
     } else {
         bytes
     };
-    encoding.decode_without_bom_handling(bytes)
+    let (text, malformed) = decode_sized(bytes, encoding);
+    (Cow::Owned(text), malformed)
+}
+
+/// `bytes` decoded into a string of exactly the size it needs (decoders
+/// otherwise reserve for the worst case, three times the input or more).
+fn decode_sized(bytes: &[u8], encoding: &'static Encoding) -> (String, bool) {
+    let size = if encoding.is_single_byte() {
+        let table = single_byte_table(encoding);
+        bytes.len() + extra_octets(bytes, &table)
+    } else if encoding == encoding_rs::ISO_2022_JP
+        || encoding == encoding_rs::UTF_16BE
+        || encoding == encoding_rs::UTF_16LE
+    {
+        // Octets that are ASCII may still become three-octet characters:
+        // measured by a first decoding into a small buffer.
+        decoded_len(bytes, encoding)
+    } else {
+        // In the other multi-octet charsets a character of n octets, at
+        // least one of them non-ASCII, needs at most n + 2 in UTF-8; a
+        // replacement character needs three for its one non-ASCII octet.
+        bytes.len() + 2 * bytes.iter().filter(|&&b| b >= 0x80).count()
+    };
+    let mut decoder = encoding.new_decoder_without_bom_handling();
+    let mut text = String::with_capacity(size);
+    let (result, mut read, mut malformed) = decoder.decode_to_string(bytes, &mut text, true);
+    if result == encoding_rs::CoderResult::InputEmpty {
+        return (text, malformed);
+    }
+    // Decoders stop while the space left is below their worst case for
+    // one character: the last characters go through a small buffer.
+    let mut scratch = [0u8; 256];
+    loop {
+        let (result, used, written, replaced) =
+            decoder.decode_to_utf8(&bytes[read..], &mut scratch, true);
+        read += used;
+        malformed |= replaced;
+        // The decoder writes whole characters only.
+        text.push_str(std::str::from_utf8(&scratch[..written]).unwrap_or_default());
+        if result == encoding_rs::CoderResult::InputEmpty {
+            return (text, malformed);
+        }
+    }
+}
+
+/// How long `bytes` are in UTF-8, decoded from `encoding`.
+fn decoded_len(bytes: &[u8], encoding: &'static Encoding) -> usize {
+    let mut decoder = encoding.new_decoder_without_bom_handling();
+    let mut scratch = [0u8; 1024];
+    let (mut read, mut len) = (0, 0);
+    loop {
+        let (result, used, written, _) = decoder.decode_to_utf8(&bytes[read..], &mut scratch, true);
+        read += used;
+        len += written;
+        if result == encoding_rs::CoderResult::InputEmpty {
+            return len;
+        }
+    }
+}
+
+/// What each octet from 0x80 up reads as in a single-byte `encoding`
+/// (U+FFFD where it maps to nothing).
+fn single_byte_table(encoding: &'static Encoding) -> [char; 128] {
+    let mut high = [0u8; 128];
+    for (i, b) in high.iter_mut().enumerate() {
+        *b = 0x80 + i as u8;
+    }
+    let mut table = [char::REPLACEMENT_CHARACTER; 128];
+    let (decoded, _) = encoding.decode_without_bom_handling(&high);
+    for (slot, c) in table.iter_mut().zip(decoded.chars()) {
+        *slot = c;
+    }
+    table
+}
+
+/// The octets `bytes` gain in UTF-8 through `table`.
+fn extra_octets(bytes: &[u8], table: &[char; 128]) -> usize {
+    bytes
+        .iter()
+        .filter(|&&b| b >= 0x80)
+        .map(|&b| table[usize::from(b - 0x80)].len_utf8() - 1)
+        .sum()
+}
+
+/// `bytes` in a single-byte `encoding` converted to UTF-8 in their own
+/// buffer, from the end backwards (each octet becomes one character of one
+/// to three octets), so no second buffer is needed.
+fn single_byte_in_place(mut bytes: Vec<u8>, encoding: &'static Encoding) -> (String, bool) {
+    let table = single_byte_table(encoding);
+    let old_len = bytes.len();
+    let new_len = old_len + extra_octets(&bytes, &table);
+    let mut malformed = false;
+    bytes.resize(new_len, 0);
+    // Invariant: `write` >= `read`, so what is still to be read is intact.
+    let (mut read, mut write) = (old_len, new_len);
+    while read > 0 {
+        let run = bytes[..read]
+            .iter()
+            .rposition(|&b| b >= 0x80)
+            .map_or(0, |i| i + 1);
+        write -= read - run;
+        bytes.copy_within(run..read, write);
+        if run == 0 {
+            break;
+        }
+        let c = table[usize::from(bytes[run - 1] - 0x80)];
+        malformed |= c == char::REPLACEMENT_CHARACTER;
+        let mut utf8 = [0u8; 4];
+        let utf8 = c.encode_utf8(&mut utf8).as_bytes();
+        write -= utf8.len();
+        bytes[write..write + utf8.len()].copy_from_slice(utf8);
+        read = run - 1;
+    }
+    match crate::wide::utf8_string(bytes) {
+        Ok(text) => (text, malformed),
+        Err(bytes) => (String::from_utf8_lossy(&bytes).into_owned(), true),
+    }
 }
 
 /// `bytes` as text, invalid UTF-8 replaced: like `String::from_utf8_lossy`,
 /// with the fast validation for the usual case of valid input.
 pub(crate) fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    if let Some(text) = crate::wide::ascii_str(bytes) {
+        return Cow::Borrowed(text);
+    }
     match simdutf8::basic::from_utf8(bytes) {
         Ok(text) => Cow::Borrowed(text),
         Err(_) => String::from_utf8_lossy(bytes),
@@ -214,6 +338,46 @@ mod tests {
             );
         }
         assert!(encoding_for(b"x-no-such").is_none());
+    }
+
+    proptest::proptest! {
+        /// The sized and in-place conversions read every charset as
+        /// `encoding_rs` does, replacement characters included.
+        #[test]
+        fn sized_and_in_place_decoding_match_encoding_rs(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            which in 0usize..10,
+        ) {
+            let encoding = [
+                WINDOWS_1252,
+                encoding_rs::ISO_8859_2,
+                encoding_rs::ISO_8859_8,
+                encoding_rs::KOI8_R,
+                encoding_rs::WINDOWS_874,
+                encoding_rs::SHIFT_JIS,
+                encoding_rs::GBK,
+                encoding_rs::ISO_2022_JP,
+                encoding_rs::UTF_16LE,
+                UTF_8,
+            ][which];
+            let (want, want_malformed) = encoding.decode_without_bom_handling(&bytes);
+            let (sized, malformed) = decode_sized(&bytes, encoding);
+            proptest::prop_assert_eq!(sized.as_str(), want.as_ref());
+            // Exact where it is measured; within the bound elsewhere.
+            let measured = encoding.is_single_byte()
+                || [encoding_rs::ISO_2022_JP, encoding_rs::UTF_16LE].contains(&encoding);
+            if measured {
+                proptest::prop_assert_eq!(sized.len(), sized.capacity());
+            } else {
+                proptest::prop_assert!(sized.capacity() <= 3 * bytes.len().max(1));
+            }
+            proptest::prop_assert_eq!(malformed, want_malformed);
+            if encoding.is_single_byte() {
+                let (in_place, malformed) = single_byte_in_place(bytes.clone(), encoding);
+                proptest::prop_assert_eq!(in_place.as_str(), want.as_ref());
+                proptest::prop_assert_eq!(malformed, want_malformed);
+            }
+        }
     }
 
     #[test]

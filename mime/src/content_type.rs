@@ -222,6 +222,10 @@ struct RawParam<'a> {
 }
 
 fn parse_params(mut rest: &[u8]) -> Vec<Param<'_>> {
+    if trim(rest).is_empty() {
+        return Vec::new();
+    }
+    // At most one parameter per `;` and one more: allocated once.
     let mut raw: Vec<RawParam<'_>> = Vec::new();
     while !trim(rest).is_empty() {
         let (one, tail) = split_first_param(rest);

@@ -285,6 +285,8 @@ pub fn decode_quoted_printable(input: &[u8], out: &mut Vec<u8>) -> DecodeFlaws {
     let mut flaws = DecodeFlaws::default();
     let start = out.len();
     // Decoding never lengthens: write into a zeroed tail, cut it at the end.
+    // (The room an escape leaves lets text in a single-byte charset become
+    // UTF-8 in the same buffer: see `charset`.)
     out.resize(start + input.len(), 0);
     let buf = &mut out[start..];
     let mut w = 0;
