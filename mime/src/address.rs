@@ -148,18 +148,30 @@ const ENDS_ATOM: [bool; 256] = {
     table
 };
 
-fn tokens<'a>(v: &'a [u8], out: &mut Vec<Spaced<'a>>) {
-    let mut i = 0;
-    let mut gap = false;
-    while i < v.len() {
-        let b = v[i];
-        let before = out.len();
-        match b {
-            b' ' | b'\t' | b'\r' | b'\n' => {
-                i += 1;
-                gap = true;
-                continue;
-            }
+/// The tokens of an address list, read one at a time (so a long list
+/// never holds more than one address's tokens).
+struct Tokens<'a> {
+    v: &'a [u8],
+    i: usize,
+    /// Whitespace came since the last token.
+    gap: bool,
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = Spaced<'a>;
+
+    fn next(&mut self) -> Option<Spaced<'a>> {
+        let v = self.v;
+        let mut i = self.i;
+        while i < v.len() && matches!(v[i], b' ' | b'\t' | b'\r' | b'\n') {
+            i += 1;
+            self.gap = true;
+        }
+        if i >= v.len() {
+            self.i = i;
+            return None;
+        }
+        let token = match v[i] {
             b'"' => {
                 let mut word = Vec::new();
                 i += 1;
@@ -173,10 +185,7 @@ fn tokens<'a>(v: &'a [u8], out: &mut Vec<Spaced<'a>>) {
                     i += 1;
                 }
                 i += 1;
-                out.push((
-                    Token::Quoted(decode_header_text(&word).text.into_owned()),
-                    gap,
-                ));
+                Token::Quoted(decode_header_text(&word).text.into_owned())
             }
             b'(' => {
                 let mut depth = 0;
@@ -208,29 +217,28 @@ fn tokens<'a>(v: &'a [u8], out: &mut Vec<Spaced<'a>>) {
                 let text = decode_header_text(crate::header::trim(&text))
                     .text
                     .into_owned();
-                out.push((Token::Comment(text), gap));
+                Token::Comment(text)
             }
             b'<' => {
                 let end = memchr::memchr(b'>', &v[i..]).map_or(v.len(), |e| i + e);
-                out.push((Token::Angle(angle_address(&v[i + 1..end])), gap));
+                let address = angle_address(&v[i + 1..end]);
                 i = end + 1;
+                Token::Angle(address)
             }
-            b',' | b':' | b';' | b'@' | b'>' => {
-                out.push((Token::Special(b), gap));
+            b @ (b',' | b':' | b';' | b'@' | b'>') => {
                 i += 1;
+                Token::Special(b)
             }
             _ => {
                 let start = i;
                 while i < v.len() && !ENDS_ATOM[v[i] as usize] {
                     i += 1;
                 }
-                let atom = crate::charset::lossy(&v[start..i]);
-                out.push((Token::Atom(atom), gap));
+                Token::Atom(crate::charset::lossy(&v[start..i]))
             }
-        }
-        if out.len() > before {
-            gap = false;
-        }
+        };
+        self.i = i;
+        Some((token, std::mem::replace(&mut self.gap, false)))
     }
 }
 
@@ -324,7 +332,7 @@ fn phrase(parts: &[Spaced]) -> String {
 }
 
 /// Collects one mailbox from the tokens between separators.
-fn mailbox(parts: &[Spaced]) -> Option<Mailbox> {
+fn mailbox(parts: &mut [Spaced]) -> Option<Mailbox> {
     let comment = parts.iter().find_map(|(t, _)| match t {
         Token::Comment(c) if !c.is_empty() => Some(c.as_str()),
         _ => None,
@@ -332,23 +340,24 @@ fn mailbox(parts: &[Spaced]) -> Option<Mailbox> {
     let angle = parts.iter().position(|(t, _)| matches!(t, Token::Angle(_)));
     match angle {
         Some(at) => {
-            let Token::Angle(address) = &parts[at].0 else {
-                return None;
-            };
             let mut name = phrase(&parts[..at]);
             if name.is_empty() {
                 name = phrase(&parts[at + 1..]);
             }
+            let name = (!name.is_empty())
+                .then_some(name)
+                .or_else(|| comment.map(str::to_owned));
+            let Token::Angle(address) = &mut parts[at].0 else {
+                return None;
+            };
             Some(Mailbox {
-                name: (!name.is_empty())
-                    .then_some(name)
-                    .or_else(|| comment.map(str::to_owned)),
-                address: address.clone(),
+                name,
+                address: std::mem::take(address),
             })
         }
         None => {
             let mut bare = String::new();
-            for (t, _) in parts {
+            for (t, _) in parts.iter() {
                 match t {
                     Token::Atom(a) => bare.push_str(a),
                     Token::Quoted(a) => bare.push_str(a),
@@ -373,12 +382,16 @@ pub fn parse_addresses(value: &[u8]) -> AddressList {
 
 /// [`parse_addresses`] with another limit.
 pub fn parse_addresses_with(value: &[u8], max: usize) -> AddressList {
-    let mut toks = Vec::new();
-    tokens(value, &mut toks);
+    let mut tokens = Tokens {
+        v: value,
+        i: 0,
+        gap: false,
+    };
     let mut list = AddressList::default();
     let mut count = 0;
     let mut group: Option<(String, Vec<Mailbox>)> = None;
-    let mut start = 0;
+    // The tokens since the last separator: one address at a time.
+    let mut current: Vec<Spaced<'_>> = Vec::new();
     let mut push =
         |list: &mut AddressList, group: &mut Option<(String, Vec<Mailbox>)>, m: Mailbox| {
             if count >= max {
@@ -391,35 +404,34 @@ pub fn parse_addresses_with(value: &[u8], max: usize) -> AddressList {
                 None => list.addresses.push(Address::Mailbox(m)),
             }
         };
-    let mut i = 0;
-    while i <= toks.len() {
-        let separator = toks.get(i).map(|(t, _)| t);
-        match separator {
+    loop {
+        let next = tokens.next();
+        let last = next.is_none();
+        match next.as_ref().map(|(t, _)| t) {
             None | Some(Token::Special(b',')) => {
-                if let Some(m) = mailbox(&toks[start..i]) {
+                if let Some(m) = mailbox(&mut current) {
                     push(&mut list, &mut group, m);
                 }
-                start = i + 1;
+                current.clear();
             }
             Some(Token::Special(b':')) if group.is_none() => {
-                group = Some((phrase(&toks[start..i]), Vec::new()));
-                start = i + 1;
+                group = Some((phrase(&current), Vec::new()));
+                current.clear();
             }
             Some(Token::Special(b';')) => {
-                if let Some(m) = mailbox(&toks[start..i]) {
+                if let Some(m) = mailbox(&mut current) {
                     push(&mut list, &mut group, m);
                 }
                 if let Some((name, members)) = group.take() {
                     list.addresses.push(Address::Group { name, members });
                 }
-                start = i + 1;
+                current.clear();
             }
-            _ => {}
+            _ => current.extend(next),
         }
-        if list.truncated {
+        if list.truncated || last {
             break;
         }
-        i += 1;
     }
     if let Some((name, members)) = group.take() {
         list.addresses.push(Address::Group { name, members });
