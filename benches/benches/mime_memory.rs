@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use peak_alloc::PeakAlloc;
-use sansmail_benches::tier;
+use sansmail_benches::{tier, typed_field};
 use sansmail_mime::stream::StreamParser;
 use sansmail_mime::{Body, Message};
 
@@ -25,21 +25,6 @@ fn peak_of<T>(work: impl FnOnce() -> T) -> (usize, T) {
 /// The part tree alone.
 fn ours_structure(raw: &[u8]) -> usize {
     Message::parse(raw).leaves().len()
-}
-
-/// The header fields the decoded benchmark reads as something other than
-/// text (as `benches/mime.rs` does): the structure's own, From, To, Date.
-fn typed_field(name: &[u8]) -> bool {
-    [
-        "content-type",
-        "content-disposition",
-        "content-id",
-        "from",
-        "to",
-        "date",
-    ]
-    .iter()
-    .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
 }
 
 /// The decoded benchmark's work (`benches/mime.rs`): every header field of

@@ -308,3 +308,18 @@ pub mod smtp_inputs {
         body
     }
 }
+
+/// The header fields each parser reads as something other than text: the
+/// structure's own (Content-*), From and To as addresses, Date as a date.
+pub fn typed_field(name: &[u8]) -> bool {
+    [
+        "content-type",
+        "content-disposition",
+        "content-id",
+        "from",
+        "to",
+        "date",
+    ]
+    .iter()
+    .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
+}

@@ -2,22 +2,8 @@
 //! criterion benchmark (`mime.rs`) and the callgrind helper
 //! (`examples/mime_profile.rs`).
 
+use sansmail_benches::typed_field;
 use sansmail_mime::{Body, Message};
-
-/// The header fields each parser reads as something other than text: the
-/// structure's own (Content-*), From and To as addresses, Date as a date.
-pub(crate) fn typed_field(name: &[u8]) -> bool {
-    [
-        "content-type",
-        "content-disposition",
-        "content-id",
-        "from",
-        "to",
-        "date",
-    ]
-    .iter()
-    .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
-}
 
 /// Decoded, the same work in every parser: every header field of every
 /// part (enclosed messages followed) decoded as text, From and To as
