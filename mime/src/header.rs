@@ -109,9 +109,10 @@ fn unfold(v: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
-/// The fields of one header block, in order. Each field is kept as three
-/// offsets into the block (12 octets, not a [`Field`]'s 48); [`Header::fields`]
-/// and [`Header::get`] give them out as borrowed [`Field`] views.
+/// The fields of one header block, in order. Each field is kept as its
+/// place in the block (12 octets: start, end, colon and name length, not a
+/// [`Field`]'s 48); [`Header::fields`] and [`Header::get`] give them out as
+/// borrowed [`Field`] views.
 #[derive(Clone, Default)]
 pub struct Header<'a> {
     /// The octets the offsets point into.
