@@ -163,7 +163,7 @@ fn first_pair(b: &[u8], pred: impl Fn(u8, u8) -> u8) -> Option<usize> {
     scan_pairs(b, pred)
 }
 
-/// The one unsafe spot of the workspace (DESIGN.md §8: a measured hot path).
+/// This crate's one unsafe spot (DESIGN.md §8: a measured hot path).
 /// Dot transparency is the inner loop of every DATA body and RETR
 /// response; the same scan compiled for AVX2 runs about twice as fast as
 /// the SSE2 baseline Rust targets by default.

@@ -166,7 +166,7 @@ fn decode_plain(input: &[u8]) -> Option<(usize, Reply)> {
     }
     let code = ReplyCode::new(code).ok()?;
     // Every span starts and ends at an ASCII byte, so at a character boundary.
-    let all = std::str::from_utf8(&input[..pos]).ok()?;
+    let all = crate::ascii::as_str(&input[..pos])?;
     let span = |&(a, b): &(u32, u32)| all.get(a as usize..b as usize);
     let text = if lines == 1 {
         CompactString::from(span(&spans[0])?)

@@ -92,6 +92,20 @@ impl EnhancedStatus {
 
     /// Parses `c.s.d` at the start of `text`, returning it and the length it took.
     pub(crate) fn parse_prefix(text: &[u8]) -> Option<(Self, usize)> {
+        // The usual form, one digit each (`2.0.0`), without the loop.
+        if let [
+            c @ b'0'..=b'9',
+            b'.',
+            s @ b'0'..=b'9',
+            b'.',
+            d @ b'0'..=b'9',
+            rest @ ..,
+        ] = text
+            && matches!(rest.first(), None | Some(b' '))
+        {
+            let status = EnhancedStatus::new(c - b'0', u16::from(s - b'0'), u16::from(d - b'0'));
+            return Some((status.ok()?, 5));
+        }
         let mut parts = [0u16; 3];
         let mut i = 0;
         for (n, part) in parts.iter_mut().enumerate() {
