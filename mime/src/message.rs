@@ -17,7 +17,8 @@ pub struct Limits {
     pub max_depth: usize,
     /// Most parts in the whole message. Default 10 000.
     pub max_parts: usize,
-    /// Longest header block in octets. Default 1 MiB.
+    /// Longest header block in octets. Default 1 MiB; at most 2 GiB
+    /// (fields are kept as 32-bit offsets into their block).
     pub max_header_len: usize,
 }
 
