@@ -20,6 +20,9 @@ const S = {
   csrf: null, user: null, accountId: null,
   mailboxes: [], current: null, search: "",
   threadCounts: {}, openThread: null, threadSignature: null, shown: 50, events: null, compose: null, uploads: [],
+  // Numbers each redraw; an answer that arrives after a newer redraw began is dropped, so a slow
+  // refresh started for an old search or folder never paints over the current one.
+  turn: 0,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -126,14 +129,17 @@ function listen() {
 // ---- folders and the message list ----
 
 async function refresh() {
+  const turn = ++S.turn;
   try {
     const [got] = await jmap([["Mailbox/get", { accountId: S.accountId }, "m"]]);
+    if (turn !== S.turn) return;
     S.mailboxes = got.list.sort((a, b) => a.sortOrder - b.sortOrder || a.name.localeCompare(b.name));
     if (!S.current || !S.mailboxes.some((m) => m.id === S.current)) {
       S.current = (mailbox("inbox") || S.mailboxes[0]).id;
     }
     drawFolders();
-    await drawList();
+    await drawList(turn);
+    if (turn !== S.turn) return;
     if (S.openThread) await openThread(S.openThread, false);
   } catch (e) { status(e.message); }
 }
@@ -151,7 +157,7 @@ function drawFolders() {
   }
 }
 
-async function drawList() {
+async function drawList(turn = ++S.turn) {
   const filter = S.search ? { text: S.search } : { inMailbox: S.current };
   const [query, got, threads] = await jmap([
     ["Email/query", { accountId: S.accountId, filter, sort: [{ property: "receivedAt", isAscending: false }],
@@ -160,6 +166,7 @@ async function drawList() {
       properties: LIST_PROPERTIES }, "g"],
     ["Thread/get", { accountId: S.accountId, "#ids": { resultOf: "g", name: "Email/get", path: "/list/*/threadId" } }, "t"],
   ]);
+  if (turn !== S.turn) return;
   S.threadCounts = Object.fromEntries(threads.list.map((t) => [t.id, t.emailIds.length]));
   const byId = Object.fromEntries(got.list.map((e) => [e.id, e]));
   const list = $("list");
