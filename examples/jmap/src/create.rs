@@ -461,7 +461,7 @@ pub(crate) async fn import(
     }
     Ok(json!({
         "oldState": old_state,
-        "newState": view.session_state(),
+        "newState": view.live_state(),
         "created": created,
         "notCreated": not_created,
     }))

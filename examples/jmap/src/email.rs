@@ -784,7 +784,7 @@ pub(crate) async fn set(
     }
     Ok(json!({
         "oldState": old_state,
-        "newState": view.session_state(),
+        "newState": view.live_state(),
         "created": created,
         "updated": updated,
         "destroyed": destroyed,

@@ -91,20 +91,7 @@ struct CachedView {
     view: Arc<AccountView>,
     /// The account's folder-list generation when it was made.
     generation: u64,
-    /// Each mailbox's (UIDVALIDITY, highest mod-sequence, messages).
-    marks: Vec<(u32, u64, usize)>,
     at: std::time::Instant,
-}
-
-/// What tells a mailbox changed: its UIDVALIDITY, highest mod-sequence and
-/// number of messages.
-fn mark(mailbox: &sansmail_store::Mailbox) -> (u32, u64, usize) {
-    let index = mailbox.index();
-    (
-        index.uid_validity,
-        index.highest_modseq,
-        index.messages.len(),
-    )
 }
 
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -490,11 +477,9 @@ impl Jmap {
         }
         let view = Arc::new(AccountView::load(&self.store, user).await.map_err(fail)?);
         self.history.record(user, &view);
-        let marks = view.mailboxes.iter().map(|m| mark(&m.mailbox)).collect();
         let cached = Arc::new(CachedView {
             view: view.clone(),
             generation,
-            marks,
             at: std::time::Instant::now(),
         });
         lock(&self.views).insert(user.to_owned(), cached);
@@ -504,11 +489,14 @@ impl Jmap {
     /// True when every mailbox of a cached view is still the account's
     /// open one, at the mark it had.
     async fn unchanged(&self, cached: &CachedView) -> bool {
-        for (m, was) in cached.view.mailboxes.iter().zip(&cached.marks) {
+        for (m, was) in cached.view.mailboxes.iter().zip(&cached.view.marks) {
             let Ok(open) = cached.view.account.open(&m.name).await else {
                 return false;
             };
-            if !Arc::ptr_eq(&open, &m.mailbox) || open.is_deleted() || mark(&open) != *was {
+            if !Arc::ptr_eq(&open, &m.mailbox)
+                || open.is_deleted()
+                || view::mark(&open.index()) != *was
+            {
                 return false;
             }
         }
@@ -531,26 +519,17 @@ impl Jmap {
         }))
     }
 
-    /// Waits until anything in `user`'s account changes (a delivery, a
-    /// flag, an expunge, by any session or program).
-    pub async fn changed(&self, user: &str) -> Result<(), MethodError> {
+    /// A watch on everything in `user`'s account (a delivery, a flag, an
+    /// expunge, by any session or program). Take it *before* reading the
+    /// state it guards: a change made between the two then still wakes it.
+    pub async fn watch(&self, user: &str) -> Result<Changes, MethodError> {
         let view = self.load(user).await?;
-        let mut feeds: Vec<_> = view
+        let feeds = view
             .mailboxes
             .iter()
             .map(|m| m.mailbox.subscribe())
             .collect();
-        let mut waits: Vec<_> = feeds.iter_mut().map(|f| Box::pin(f.changed())).collect();
-        std::future::poll_fn(|cx| {
-            for wait in waits.iter_mut() {
-                if wait.as_mut().poll(cx).is_ready() {
-                    return std::task::Poll::Ready(());
-                }
-            }
-            std::task::Poll::Pending
-        })
-        .await;
-        Ok(())
+        Ok(Changes { feeds })
     }
 
     /// The content of blob `blob_id` of `user`'s account (a message, or a
@@ -561,6 +540,33 @@ impl Jmap {
         }
         let view = self.load(user).await.ok()?;
         email::blob(&view, blob_id).await
+    }
+}
+
+/// A watch on one account's mailboxes, from [`Jmap::watch`].
+pub struct Changes {
+    feeds: Vec<tokio::sync::watch::Receiver<u64>>,
+}
+
+impl Changes {
+    /// Waits until a mailbox changes after the watch was taken or last
+    /// woke; cancel-safe, so it can sit in a `select!` loop. Never returns
+    /// for an account without mailboxes.
+    pub async fn wait(&mut self) {
+        let mut waits: Vec<_> = self
+            .feeds
+            .iter_mut()
+            .map(|f| Box::pin(f.changed()))
+            .collect();
+        std::future::poll_fn(|cx| {
+            for wait in waits.iter_mut() {
+                if wait.as_mut().poll(cx).is_ready() {
+                    return std::task::Poll::Ready(());
+                }
+            }
+            std::task::Poll::Pending
+        })
+        .await;
     }
 }
 

@@ -81,6 +81,22 @@ pub(crate) struct AccountView {
     /// Its emails, newest first.
     pub emails: Vec<EmailView>,
     by_id: HashMap<EmailId, usize>,
+    /// Each folder's index as it was read: UIDVALIDITY, highest
+    /// mod-sequence and message count, taken under the same read lock as
+    /// the emails, so the view's state never runs ahead of its content.
+    pub marks: Vec<Mark>,
+}
+
+/// What tells one read of a folder's index from another.
+pub(crate) type Mark = (u32, u64, usize);
+
+/// The mark of a folder's `index`.
+pub(crate) fn mark(index: &sansmail_store::Index) -> Mark {
+    (
+        index.uid_validity,
+        index.highest_modseq,
+        index.messages.len(),
+    )
 }
 
 impl AccountView {
@@ -113,8 +129,10 @@ impl AccountView {
         }
         let mut emails: Vec<EmailView> = Vec::new();
         let mut by_id: HashMap<EmailId, usize> = HashMap::new();
+        let mut marks = Vec::with_capacity(mailboxes.len());
         for (position, view) in mailboxes.iter().enumerate() {
             let index = view.mailbox.index();
+            marks.push(mark(&index));
             for entry in &index.messages {
                 if entry.flags.system & SystemFlag::Deleted.bit() != 0 {
                     continue;
@@ -147,6 +165,7 @@ impl AccountView {
             mailboxes,
             emails,
             by_id,
+            marks,
         })
     }
 
@@ -161,20 +180,20 @@ impl AccountView {
         self.mailboxes.iter().position(|m| m.id.to_string() == id)
     }
 
-    /// A state string that changes with any change to any folder.
+    /// The state of this view: it changes with any change to any folder.
     pub(crate) fn session_state(&self) -> String {
-        let mut digest = Sha256::new();
-        for m in &self.mailboxes {
-            let index = m.mailbox.index();
-            digest.update(m.name.as_bytes());
-            digest.update(index.uid_validity.to_be_bytes());
-            digest.update(index.highest_modseq.to_be_bytes());
-            digest.update(index.messages.len().to_be_bytes());
-        }
-        digest.finalize()[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        state_of(
+            self.mailboxes
+                .iter()
+                .zip(&self.marks)
+                .map(|(m, mark)| (m, *mark)),
+        )
+    }
+
+    /// The account's state now, with changes made since the view was read
+    /// (the `newState` after a set).
+    pub(crate) fn live_state(&self) -> String {
+        state_of(self.mailboxes.iter().map(|m| (m, mark(&m.mailbox.index()))))
     }
 
     /// What `/changes` compares: a fingerprint of each email (its
@@ -231,5 +250,53 @@ impl AccountView {
             Some((parent, last)) => (last, Some(parent)),
             None => (name, None),
         }
+    }
+}
+
+/// A state string from each folder's name and mark.
+fn state_of<'a>(folders: impl Iterator<Item = (&'a MailboxView, Mark)>) -> String {
+    let mut digest = Sha256::new();
+    for (m, (uid_validity, highest_modseq, messages)) in folders {
+        digest.update(m.name.as_bytes());
+        digest.update(uid_validity.to_be_bytes());
+        digest.update(highest_modseq.to_be_bytes());
+        digest.update(messages.to_be_bytes());
+    }
+    digest.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sansmail_store::{Maildir, NewMessage};
+
+    /// A view's state names what the view holds: a delivery after it was
+    /// read changes the live state, not the view's, so the cache and the
+    /// change history never file old content under a new state.
+    #[tokio::test]
+    async fn the_state_is_the_content_read() {
+        let dir = std::env::temp_dir().join(format!("jmap-view-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::new(Box::new(Maildir::open(&dir, "test.host").unwrap()), None);
+        let view = AccountView::load(&store, "alice").await.unwrap();
+        let read = view.session_state();
+        assert_eq!(read, view.live_state());
+        let inbox = view.mailboxes.iter().find(|m| m.name == "INBOX").unwrap();
+        inbox
+            .mailbox
+            .append(vec![NewMessage::bytes(b"Subject: new\r\n\r\nx\r\n".to_vec())])
+            .await
+            .unwrap();
+        assert_eq!(view.session_state(), read, "the view still holds no email");
+        assert!(view.emails.is_empty());
+        assert_ne!(view.live_state(), read);
+        let again = AccountView::load(&store, "alice").await.unwrap();
+        assert_eq!(again.emails.len(), 1);
+        assert_eq!(again.session_state(), view.live_state());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -346,11 +346,15 @@ impl JmapHttp {
         use futures_util::{SinkExt as _, StreamExt as _};
         use tokio_tungstenite::tungstenite::Message;
         let mut push: Option<(Option<Vec<String>>, Option<Value>)> = None;
+        let mut changes = None;
         loop {
-            // With push on, the StateChange not yet sent, if any.
+            // With push on, the StateChange not yet sent, if any; the watch
+            // is taken first, so a change while it is read is not lost.
             if let Some((types, last)) = &mut push
+                && let Ok(watch) = self.jmap.watch(user).await
                 && let Ok(change) = self.jmap.state_change(user).await
             {
+                changes = Some(watch);
                 let change = filter_types(change, types.as_deref());
                 if last.as_ref() != Some(&change) {
                     let text = serde_json::to_string(&change).unwrap_or_default();
@@ -362,7 +366,7 @@ impl JmapHttp {
             }
             let message = tokio::select! {
                 message = socket.next() => message,
-                _ = self.jmap.changed(user), if push.is_some() => continue,
+                _ = async { changes.as_mut()?.wait().await; Some(()) }, if changes.is_some() => continue,
                 _ = tokio::time::sleep(Duration::from_secs(60)) => {
                     if socket.send(Message::Ping(Bytes::new())).await.is_err() {
                         return;
@@ -465,6 +469,11 @@ impl JmapHttp {
         tokio::spawn(async move {
             let mut last = None;
             loop {
+                // The watch is taken before the state is read, so a change
+                // between the two is not lost.
+                let Ok(mut changes) = this.jmap.watch(&user).await else {
+                    break;
+                };
                 let Ok(change) = this.jmap.state_change(&user).await else {
                     break;
                 };
@@ -480,7 +489,7 @@ impl JmapHttp {
                 }
                 let ping_after = ping.unwrap_or(Duration::from_secs(86_400));
                 tokio::select! {
-                    _ = this.jmap.changed(&user) => {}
+                    _ = changes.wait() => {}
                     _ = tokio::time::sleep(ping_after) => {
                         if let Some(every) = ping {
                             let event = format!("event: ping\ndata: {{\"interval\":{}}}\n\n", every.as_secs());
