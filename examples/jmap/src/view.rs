@@ -288,7 +288,9 @@ mod tests {
         let inbox = view.mailboxes.iter().find(|m| m.name == "INBOX").unwrap();
         inbox
             .mailbox
-            .append(vec![NewMessage::bytes(b"Subject: new\r\n\r\nx\r\n".to_vec())])
+            .append(vec![NewMessage::bytes(
+                b"Subject: new\r\n\r\nx\r\n".to_vec(),
+            )])
             .await
             .unwrap();
         assert_eq!(view.session_state(), read, "the view still holds no email");
