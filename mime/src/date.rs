@@ -147,8 +147,11 @@ fn canonical(v: &[u8]) -> Option<Fields> {
     }
     let day = p.number(1, 2)? as u8;
     p.space()?;
-    let name = p.v.get(p.at..p.at + 3)?.to_ascii_lowercase();
-    let month = MONTHS.iter().position(|m| m.as_bytes() == name)? as u8 + 1;
+    let name = p.v.get(p.at..p.at + 3)?;
+    let month = MONTHS
+        .iter()
+        .position(|m| m.as_bytes().eq_ignore_ascii_case(name))? as u8
+        + 1;
     p.at += 3;
     p.space()?;
     let year = p.number(4, 4)? as i32;

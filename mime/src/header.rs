@@ -350,6 +350,7 @@ pub(crate) enum LineKind {
 }
 
 /// Classifies a header line's `content` (line break removed).
+#[inline(always)]
 pub(crate) fn classify_line(content: &[u8], first: bool) -> LineKind {
     if content.is_empty() {
         return LineKind::Blank;
@@ -361,10 +362,7 @@ pub(crate) fn classify_line(content: &[u8], first: bool) -> LineKind {
         return LineKind::MboxFrom;
     }
     // The usual name: visible ASCII up to the colon.
-    let plain = content
-        .iter()
-        .position(|&b| !NAME_OCTET[b as usize])
-        .unwrap_or(content.len());
+    let plain = crate::wide::name_len(content);
     if plain > 0 && content.get(plain) == Some(&b':') {
         return LineKind::Field {
             colon: plain,
@@ -394,17 +392,6 @@ pub(crate) fn classify_line(content: &[u8], first: bool) -> LineKind {
     }
     LineKind::NotAField
 }
-
-/// True for the octets of a field name (RFC 5322 §3.6.8: visible ASCII but the colon).
-const NAME_OCTET: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 33;
-    while b <= 126 {
-        table[b] = b != b':' as usize;
-        b += 1;
-    }
-    table
-};
 
 /// True when a line whose content ends at `content_end` takes a header
 /// block that starts at `start` past `max_len` octets.

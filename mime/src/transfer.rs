@@ -23,15 +23,25 @@ pub enum TransferEncoding {
 impl TransferEncoding {
     /// Reads a field value; case and surrounding whitespace do not matter.
     pub fn parse(value: &[u8]) -> Self {
-        let v = crate::charset::lossy(crate::header::trim(value)).to_ascii_lowercase();
-        match v.as_str() {
-            "" | "7bit" => TransferEncoding::SevenBit,
-            "8bit" => TransferEncoding::EightBit,
-            "binary" => TransferEncoding::Binary,
-            "quoted-printable" => TransferEncoding::QuotedPrintable,
-            "base64" => TransferEncoding::Base64,
-            "x-uuencode" | "uuencode" | "uue" | "x-uue" => TransferEncoding::UuEncode,
-            _ => TransferEncoding::Other(v),
+        let v = crate::header::trim(value);
+        let is = |name: &str| v.eq_ignore_ascii_case(name.as_bytes());
+        if v.is_empty() || is("7bit") {
+            TransferEncoding::SevenBit
+        } else if is("quoted-printable") {
+            TransferEncoding::QuotedPrintable
+        } else if is("base64") {
+            TransferEncoding::Base64
+        } else if is("8bit") {
+            TransferEncoding::EightBit
+        } else if is("binary") {
+            TransferEncoding::Binary
+        } else if ["x-uuencode", "uuencode", "uue", "x-uue"]
+            .into_iter()
+            .any(is)
+        {
+            TransferEncoding::UuEncode
+        } else {
+            TransferEncoding::Other(crate::charset::lossy(v).to_ascii_lowercase())
         }
     }
 

@@ -109,6 +109,57 @@ pub(crate) fn newline_mask(block: &[u8; 64]) -> u64 {
     }
 }
 
+/// The length of the field name that starts `line`: the octets before the
+/// first one that is not visible ASCII or is the colon (RFC 5322 §3.6.8),
+/// 16 octets at a time.
+#[inline]
+pub(crate) fn name_len(line: &[u8]) -> usize {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_loadu_si128,
+            _mm_movemask_epi8, _mm_set1_epi8,
+        };
+        let stops = |part: &[u8; 16]| {
+            // SAFETY: SSE2 is enabled for this build (the cfg above), the
+            // one requirement of these intrinsics; `part` holds the 16
+            // readable octets an unaligned 128-bit load reads.
+            unsafe {
+                let v = _mm_loadu_si128(part.as_ptr().cast::<__m128i>());
+                // Signed: octets from 128 up are negative, so not above 32.
+                let visible = _mm_andnot_si128(
+                    _mm_cmpgt_epi8(v, _mm_set1_epi8(126)),
+                    _mm_cmpgt_epi8(v, _mm_set1_epi8(32)),
+                );
+                let colon = _mm_cmpeq_epi8(v, _mm_set1_epi8(b':' as i8));
+                !_mm_movemask_epi8(_mm_andnot_si128(colon, visible)) as u16
+            }
+        };
+        let mut at = 0;
+        loop {
+            let stop = match line.get(at..at + 16) {
+                Some(part) => stops(part.try_into().unwrap_or(&[0; 16])),
+                None => {
+                    // Zero padding stops the name at the line's end.
+                    let mut padded = [0u8; 16];
+                    padded[..line.len() - at].copy_from_slice(&line[at..]);
+                    stops(&padded)
+                }
+            };
+            if stop != 0 {
+                return (at + stop.trailing_zeros() as usize).min(line.len());
+            }
+            at += 16;
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    {
+        line.iter()
+            .position(|&b| !(33..=126).contains(&b) || b == b':')
+            .unwrap_or(line.len())
+    }
+}
+
 /// `bytes` as a `String` when they are UTF-8, else the bytes back.
 pub(crate) fn utf8_string(bytes: Vec<u8>) -> Result<String, Vec<u8>> {
     if simdutf8::basic::from_utf8(&bytes).is_err() {
@@ -288,7 +339,7 @@ mod avx2 {
 
 #[cfg(test)]
 mod tests {
-    use super::{decode_blocks, newline_mask, plain_ascii, utf8_string};
+    use super::{decode_blocks, name_len, newline_mask, plain_ascii, utf8_string};
     use proptest::prelude::*;
 
     /// Octets drawn mostly from the ones the scans look for.
@@ -311,6 +362,19 @@ mod tests {
         fn plain_ascii_is_ascii_without_breaks_or_equals(v in octets(80)) {
             let plain = v.iter().all(|&b| b.is_ascii() && !matches!(b, b'=' | b'\r' | b'\n'));
             prop_assert_eq!(plain_ascii(&v), plain.then(|| std::str::from_utf8(&v).unwrap()));
+        }
+
+        #[test]
+        fn name_len_stops_at_the_first_octet_a_name_cannot_hold(
+            mut v in octets(40),
+            name in "[!-9;-~]{0,40}",
+        ) {
+            v.splice(0..0, name.bytes());
+            let expected = v
+                .iter()
+                .position(|&b| !(33..=126).contains(&b) || b == b':')
+                .unwrap_or(v.len());
+            prop_assert_eq!(name_len(&v), expected);
         }
 
         #[test]
