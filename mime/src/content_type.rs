@@ -189,7 +189,7 @@ fn token(t: &[u8]) -> Option<Cow<'_, str>> {
         return None;
     }
     // Token octets are ASCII, so this never fails.
-    let text = std::str::from_utf8(t).ok()?;
+    let text = crate::wide::ascii_str(t)?;
     Some(if t.iter().any(u8::is_ascii_uppercase) {
         Cow::Owned(text.to_ascii_lowercase())
     } else {
