@@ -1,0 +1,91 @@
+//! The command and reply benchmarks' work timed in alternation, one pass
+//! per parser at a time, so that a slow spell of a shared machine falls on
+//! both: `smtp_alternate (commands|replies) ROUNDS` prints each parser's
+//! fastest and median pass and the ratio. (Criterion, in `benches/smtp.rs`,
+//! is the measurement of record; this reads a noisy machine.)
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use sansmail_smtp::codec::Command;
+use sansmail_smtp::types::Reply;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let what = args.get(1).map_or("replies", String::as_str);
+    let rounds: usize = args.get(2).map_or(200, |r| r.parse().expect("a number of rounds"));
+    let (input, mut ours, theirs): (Vec<u8>, Box<dyn FnMut(&[u8]) -> usize>, fn(&[u8]) -> usize) =
+        match what {
+            "commands" => {
+                let mut buf = BytesMut::new();
+                (
+                    sansmail_benches::smtp_inputs::commands(10_000),
+                    Box::new(move |input: &[u8]| {
+                        buf.extend_from_slice(input);
+                        let mut n = 0;
+                        while !buf.is_empty() {
+                            black_box(Command::decode_buf(&mut buf, 4096).expect("valid input"));
+                            n += 1;
+                        }
+                        n
+                    }),
+                    |input| {
+                        let mut it = input.iter();
+                        let mut n = 0;
+                        while it.len() > 0 {
+                            black_box(stalwart_smtp_proto::Request::parse(&mut it).expect("valid"));
+                            n += 1;
+                        }
+                        n
+                    },
+                )
+            }
+            _ => (
+                sansmail_benches::smtp_inputs::replies(5_000),
+                Box::new(|input: &[u8]| {
+                    let mut rest = input;
+                    let mut n = 0;
+                    while !rest.is_empty() {
+                        let (r, reply) = Reply::decode(rest).expect("valid input");
+                        black_box(reply);
+                        rest = r;
+                        n += 1;
+                    }
+                    n
+                }),
+                |input| {
+                    let mut it = input.iter();
+                    let mut rx = stalwart_smtp_proto::response::parser::ResponseReceiver::default();
+                    let mut n = 0;
+                    while it.len() > 0 {
+                        black_box(rx.parse(&mut it).expect("valid input"));
+                        rx.reset();
+                        n += 1;
+                    }
+                    n
+                },
+            ),
+        };
+    assert_eq!(ours(&input), theirs(&input));
+    let (mut a, mut b): (Vec<Duration>, Vec<Duration>) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let start = Instant::now();
+        black_box(ours(black_box(&input)));
+        a.push(start.elapsed());
+        let start = Instant::now();
+        black_box(theirs(black_box(&input)));
+        b.push(start.elapsed());
+    }
+    a.sort();
+    b.sort();
+    let (fa, ma, fb, mb) = (a[0], a[a.len() / 2], b[0], b[b.len() / 2]);
+    println!(
+        "{what}: sansmail fastest {:?} median {:?}; smtp-proto fastest {:?} median {:?}; ratio fastest {:.2}x median {:.2}x",
+        fa,
+        ma,
+        fb,
+        mb,
+        fb.as_secs_f64() / fa.as_secs_f64(),
+        mb.as_secs_f64() / ma.as_secs_f64()
+    );
+}
