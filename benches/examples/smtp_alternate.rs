@@ -13,7 +13,9 @@ use sansmail_smtp::types::Reply;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let what = args.get(1).map_or("replies", String::as_str);
-    let rounds: usize = args.get(2).map_or(200, |r| r.parse().expect("a number of rounds"));
+    let rounds: usize = args
+        .get(2)
+        .map_or(200, |r| r.parse().expect("a number of rounds"));
     let (input, mut ours, theirs): (Vec<u8>, Box<dyn FnMut(&[u8]) -> usize>, fn(&[u8]) -> usize) =
         match what {
             "commands" => {

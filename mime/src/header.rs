@@ -58,23 +58,13 @@ impl<'a> Field<'a> {
         {
             return Cow::Borrowed(plain);
         }
-        // UTF-8 without encoded words: unfolded straight
-        // into the text, one copy. One scan finds both words and breaks.
-        let mut first_break = None;
-        let mut has_word = false;
-        for i in memchr::memchr3_iter(b'=', b'\r', b'\n', v) {
-            if v[i] != b'=' {
-                first_break = first_break.or(Some(i));
-            } else if v.get(i + 1) == Some(&b'?') {
-                has_word = true;
-                break;
-            }
-        }
-        if !has_word
-            && let Some(value) =
-                crate::wide::ascii_str(v).or_else(|| simdutf8::basic::from_utf8(v).ok())
+        // UTF-8 without encoded words: unfolded straight into the text,
+        // one copy. One scan finds words, breaks and other octets.
+        let scan = crate::wide::scan_value(v);
+        if !scan.has_word
+            && let Some(value) = scan.ascii.or_else(|| simdutf8::basic::from_utf8(v).ok())
         {
-            let Some(first) = first_break else {
+            let Some(first) = scan.first_break else {
                 return Cow::Borrowed(value);
             };
             let breaks = memchr::memchr2_iter(b'\r', b'\n', &v[first + 1..]).map(|i| i + first + 1);

@@ -160,6 +160,96 @@ pub(crate) fn name_len(line: &[u8]) -> usize {
     }
 }
 
+/// What a header value holds, for [`scan_value`].
+pub(crate) struct ValueScan<'a> {
+    /// The value as text when it is all ASCII.
+    pub ascii: Option<&'a str>,
+    /// Where its first CR or LF is (a folded value has one).
+    pub first_break: Option<usize>,
+    /// True when `=?` appears: it may hold encoded words.
+    pub has_word: bool,
+}
+
+/// Reads a header value 16 octets at a time (SSE2) for what
+/// [`Field::text`](crate::header::Field::text) needs to know: whether it
+/// is ASCII, where it first breaks, and whether `=?` appears.
+pub(crate) fn scan_value(v: &[u8]) -> ValueScan<'_> {
+    let mut first_break = None;
+    let mut has_word = false;
+    let mut high = false;
+    let mut at = 0;
+    // Each step looks at 16 octets and the one after them (for `=?`).
+    let mut padded = [0u8; 32];
+    while at < v.len() {
+        let window: &[u8] = match v.get(at..at + 17) {
+            Some(window) => window,
+            None => {
+                let rest = &v[at..];
+                padded[..rest.len()].copy_from_slice(rest);
+                padded[rest.len()..].fill(0);
+                &padded[..17]
+            }
+        };
+        let (breaks, words, top) = marks16(window);
+        if breaks != 0 && first_break.is_none() {
+            first_break = Some(at + breaks.trailing_zeros() as usize);
+        }
+        has_word |= words != 0;
+        high |= top != 0;
+        if has_word {
+            break;
+        }
+        at += 16;
+    }
+    ValueScan {
+        // SAFETY: every octet of `v` was looked at and none had its top
+        // bit set (the loop runs to the end unless a word stops it, and
+        // then `ascii` is not wanted), so `v` is ASCII, which is UTF-8.
+        ascii: (!high && !has_word).then(|| unsafe { std::str::from_utf8_unchecked(v) }),
+        first_break,
+        has_word,
+    }
+}
+
+/// For the first 16 octets of `w` (which holds 17): the masks of CR or
+/// LF, of `=` followed by `?`, and of octets with the top bit set.
+#[inline]
+fn marks16(w: &[u8]) -> (u32, u32, u32) {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8,
+            _mm_or_si128, _mm_set1_epi8,
+        };
+        assert!(w.len() >= 17);
+        // SAFETY: SSE2 is enabled for this build (the cfg above), the one
+        // requirement of these intrinsics; both loads read 16 octets
+        // inside `w`, which holds 17 (checked above).
+        unsafe {
+            let here = _mm_loadu_si128(w.as_ptr().cast::<__m128i>());
+            let next = _mm_loadu_si128(w.as_ptr().add(1).cast::<__m128i>());
+            let is = |x: __m128i, b: u8| _mm_cmpeq_epi8(x, _mm_set1_epi8(b as i8));
+            let breaks = _mm_or_si128(is(here, b'\r'), is(here, b'\n'));
+            let words = _mm_and_si128(is(here, b'='), is(next, b'?'));
+            (
+                _mm_movemask_epi8(breaks) as u32,
+                _mm_movemask_epi8(words) as u32,
+                _mm_movemask_epi8(here) as u32,
+            )
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    {
+        let (mut breaks, mut words, mut top) = (0, 0, 0);
+        for i in 0..16 {
+            breaks |= u32::from(w[i] == b'\r' || w[i] == b'\n') << i;
+            words |= u32::from(w[i] == b'=' && w[i + 1] == b'?') << i;
+            top |= u32::from(w[i] >= 0x80) << i;
+        }
+        (breaks, words, top)
+    }
+}
+
 /// `bytes` as a `String` when they are UTF-8, else the bytes back.
 pub(crate) fn utf8_string(bytes: Vec<u8>) -> Result<String, Vec<u8>> {
     if simdutf8::basic::from_utf8(&bytes).is_err() {
@@ -339,7 +429,7 @@ mod avx2 {
 
 #[cfg(test)]
 mod tests {
-    use super::{decode_blocks, name_len, newline_mask, plain_ascii, utf8_string};
+    use super::{decode_blocks, name_len, newline_mask, plain_ascii, scan_value, utf8_string};
     use proptest::prelude::*;
 
     /// Octets drawn mostly from the ones the scans look for.
@@ -375,6 +465,23 @@ mod tests {
                 .position(|&b| !(33..=126).contains(&b) || b == b':')
                 .unwrap_or(v.len());
             prop_assert_eq!(name_len(&v), expected);
+        }
+
+        #[test]
+        fn scan_value_finds_breaks_words_and_other_octets(
+            v in proptest::collection::vec(
+                prop_oneof![4 => b'a'..=b'z', 1 => Just(b'='), 1 => Just(b'?'), 1 => Just(b'\r'),
+                    1 => Just(b'\n'), 1 => any::<u8>()],
+                0..100,
+            )
+        ) {
+            let scan = scan_value(&v);
+            let has_word = v.windows(2).any(|w| w == b"=?");
+            prop_assert_eq!(scan.has_word, has_word);
+            if !has_word {
+                prop_assert_eq!(scan.first_break, v.iter().position(|&b| b == b'\r' || b == b'\n'));
+                prop_assert_eq!(scan.ascii, v.is_ascii().then(|| std::str::from_utf8(&v).unwrap()));
+            }
         }
 
         #[test]
