@@ -31,7 +31,7 @@ use mail_auth::{
 };
 use sansmail_auth::dkim::{DkimResult, DkimSigner, DkimVerifier, SigningKey, Step};
 use sansmail_auth::dns::{Answer, QueryKind, Record};
-use sansmail_auth::spf::{self, SpfCheck};
+use sansmail_auth::spf;
 use sansmail_benches::tier;
 
 /// A test RSA-2048 key (made for this benchmark; signs nothing else).
@@ -39,7 +39,9 @@ const RSA_PEM: &str = include_str!("auth-rsa.pem");
 /// A test Ed25519 key.
 const ED25519_PEM: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINYDwA+8XDw40J7KpNNSOstONYGSaZ5vPWor3UzWXWWW\n-----END PRIVATE KEY-----\n";
 
-const NOW: u64 = 1_790_000_000;
+#[path = "work/spf.rs"]
+mod spf_work;
+use spf_work::{NOW, SPF_CASES, Zone, ours_spf, spf_zone, txt};
 
 /// An in-memory cache for mail-auth, filled before timing.
 struct MapCache<K, V>(Mutex<HashMap<K, V>>);
@@ -98,18 +100,7 @@ fn set<T>(records: Vec<T>) -> RecordSet<T> {
     }
 }
 
-/// The zone both read: name → records.
-struct Zone(HashMap<(String, QueryKind), Answer>);
-
 impl Zone {
-    fn answer(&self, name: &str, kind: QueryKind) -> Answer {
-        // A scan of a few records: no key to allocate for the lookup.
-        self.0
-            .iter()
-            .find(|((n, k), _)| *k == kind && n == name)
-            .map_or(Answer::NxDomain, |(_, a)| a.clone())
-    }
-
     /// The same records in mail-auth's cache (keys end with a dot there).
     fn caches(&self) -> Caches {
         let caches = Caches::default();
@@ -207,29 +198,6 @@ fn theirs_dkim(
         .collect()
 }
 
-/// Our SPF check; `records` holds the records parsed before, as
-/// mail-auth's TXT cache holds its parsed records.
-fn ours_spf(
-    ip: IpAddr,
-    sender: &str,
-    zone: &Zone,
-    records: &Arc<spf::RecordCache>,
-) -> spf::SpfResult {
-    let mut check = SpfCheck::mail_from(ip, sender, "mx.example.net")
-        .with_receiver("mx.receiver.example")
-        .at_time(NOW)
-        .with_cache(records.clone());
-    loop {
-        match check.poll() {
-            spf::Step::Lookup(q) => {
-                let a = zone.answer(&q.name, q.kind);
-                check.answer(q, a);
-            }
-            spf::Step::Done(outcome) => return outcome.result,
-        }
-    }
-}
-
 fn theirs_spf(
     rt: &tokio::runtime::Runtime,
     auth: &MessageAuthenticator,
@@ -248,58 +216,6 @@ fn theirs_spf(
         .to_string()
         .to_ascii_lowercase()
 }
-
-fn txt(name: &str, text: &str) -> ((String, QueryKind), Answer) {
-    (
-        (name.to_owned(), QueryKind::Txt),
-        Answer::Records(vec![Record::Txt(text.as_bytes().to_vec())]),
-    )
-}
-
-/// The SPF zone: includes, a redirect, `a`, `mx` and `ip4`/`ip6` ranges.
-fn spf_zone() -> Vec<((String, QueryKind), Answer)> {
-    let a = |name: &str, ip: [u8; 4]| {
-        (
-            (name.to_owned(), QueryKind::A),
-            Answer::Records(vec![Record::A(Ipv4Addr::from(ip))]),
-        )
-    };
-    vec![
-        txt(
-            "example.com",
-            "v=spf1 ip4:192.0.2.0/24 include:_spf.provider.example include:_spf2.provider.example a mx ~all",
-        ),
-        txt(
-            "_spf.provider.example",
-            "v=spf1 ip4:198.51.100.0/24 ip6:2001:db8::/32 -all",
-        ),
-        txt("_spf2.provider.example", "v=spf1 ip4:203.0.113.0/25 -all"),
-        a("example.com", [192, 0, 2, 80]),
-        (
-            ("example.com".to_owned(), QueryKind::Mx),
-            Answer::Records(vec![Record::Mx {
-                preference: 10,
-                exchange: "mail.example.com".into(),
-            }]),
-        ),
-        a("mail.example.com", [203, 0, 113, 200]),
-        txt("redirected.example", "v=spf1 redirect=example.com"),
-        txt("strict.example", "v=spf1 ip4:192.0.2.1 -all"),
-    ]
-}
-
-/// (client address, sender) of each SPF evaluation.
-const SPF_CASES: &[(&str, &str)] = &[
-    ("192.0.2.7", "ann@example.com"),
-    ("198.51.100.9", "ann@example.com"),
-    ("2001:db8::9", "ann@example.com"),
-    ("203.0.113.200", "ann@example.com"),
-    ("203.0.113.5", "ann@example.com"),
-    ("233.252.0.1", "ann@example.com"),
-    ("198.51.100.9", "bob@redirected.example"),
-    ("192.0.2.1", "carol@strict.example"),
-    ("192.0.2.2", "carol@strict.example"),
-];
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -10,64 +10,66 @@ use bytes::BytesMut;
 use sansmail_smtp::codec::Command;
 use sansmail_smtp::types::Reply;
 
+/// One pass of a parser over the input, giving how many items it read.
+type Pass = Box<dyn FnMut(&[u8]) -> usize>;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let what = args.get(1).map_or("replies", String::as_str);
     let rounds: usize = args
         .get(2)
         .map_or(200, |r| r.parse().expect("a number of rounds"));
-    let (input, mut ours, theirs): (Vec<u8>, Box<dyn FnMut(&[u8]) -> usize>, fn(&[u8]) -> usize) =
-        match what {
-            "commands" => {
-                let mut buf = BytesMut::new();
-                (
-                    sansmail_benches::smtp_inputs::commands(10_000),
-                    Box::new(move |input: &[u8]| {
-                        buf.extend_from_slice(input);
-                        let mut n = 0;
-                        while !buf.is_empty() {
-                            black_box(Command::decode_buf(&mut buf, 4096).expect("valid input"));
-                            n += 1;
-                        }
-                        n
-                    }),
-                    |input| {
-                        let mut it = input.iter();
-                        let mut n = 0;
-                        while it.len() > 0 {
-                            black_box(stalwart_smtp_proto::Request::parse(&mut it).expect("valid"));
-                            n += 1;
-                        }
-                        n
-                    },
-                )
-            }
-            _ => (
-                sansmail_benches::smtp_inputs::replies(5_000),
-                Box::new(|input: &[u8]| {
-                    let mut rest = input;
+    let (input, mut ours, theirs): (Vec<u8>, Pass, fn(&[u8]) -> usize) = match what {
+        "commands" => {
+            let mut buf = BytesMut::new();
+            (
+                sansmail_benches::smtp_inputs::commands(10_000),
+                Box::new(move |input: &[u8]| {
+                    buf.extend_from_slice(input);
                     let mut n = 0;
-                    while !rest.is_empty() {
-                        let (r, reply) = Reply::decode(rest).expect("valid input");
-                        black_box(reply);
-                        rest = r;
+                    while !buf.is_empty() {
+                        black_box(Command::decode_buf(&mut buf, 4096).expect("valid input"));
                         n += 1;
                     }
                     n
                 }),
                 |input| {
                     let mut it = input.iter();
-                    let mut rx = stalwart_smtp_proto::response::parser::ResponseReceiver::default();
                     let mut n = 0;
                     while it.len() > 0 {
-                        black_box(rx.parse(&mut it).expect("valid input"));
-                        rx.reset();
+                        black_box(stalwart_smtp_proto::Request::parse(&mut it).expect("valid"));
                         n += 1;
                     }
                     n
                 },
-            ),
-        };
+            )
+        }
+        _ => (
+            sansmail_benches::smtp_inputs::replies(5_000),
+            Box::new(|input: &[u8]| {
+                let mut rest = input;
+                let mut n = 0;
+                while !rest.is_empty() {
+                    let (r, reply) = Reply::decode(rest).expect("valid input");
+                    black_box(reply);
+                    rest = r;
+                    n += 1;
+                }
+                n
+            }),
+            |input| {
+                let mut it = input.iter();
+                let mut rx = stalwart_smtp_proto::response::parser::ResponseReceiver::default();
+                let mut n = 0;
+                while it.len() > 0 {
+                    black_box(rx.parse(&mut it).expect("valid input"));
+                    rx.reset();
+                    n += 1;
+                }
+                n
+            },
+        ),
+    };
     assert_eq!(ours(&input), theirs(&input));
     let (mut a, mut b): (Vec<Duration>, Vec<Duration>) = (Vec::new(), Vec::new());
     for _ in 0..rounds {

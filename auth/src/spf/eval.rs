@@ -226,21 +226,20 @@ impl SpfCheck {
             voids: 0,
         };
         let outcome = run.check_host(self.domain(), 0);
-        let domain = self.domain().to_owned();
         self.parsed = parsed;
         self.settled = settled;
         match outcome {
             Ok((result, explanation)) => Step::Done(SpfOutcome {
                 result,
                 explanation,
-                domain,
+                domain: self.domain().to_owned(),
                 problem: None,
             }),
             Err(Stop::Need(q)) => Step::Lookup(q),
             Err(Stop::Error(result, problem)) => Step::Done(SpfOutcome {
                 result,
                 explanation: None,
-                domain,
+                domain: self.domain().to_owned(),
                 problem: Some(problem),
             }),
         }
@@ -340,24 +339,23 @@ impl<'c> Run<'c> {
 
     /// The records of `kind` at `name`: `None` when the name does not
     /// exist; a stop with temperror when the lookup failed.
-    fn records(&self, name: &str, kind: QueryKind) -> Flow<Option<Vec<&'c Rr>>> {
-        match self.answered(name, kind)? {
-            None => Ok(None),
-            Some(r) => Ok(Some(
-                r.iter()
-                    .filter(|r| {
-                        matches!(
-                            (r, kind),
-                            (Rr::Txt(_), QueryKind::Txt)
-                                | (Rr::A(_), QueryKind::A)
-                                | (Rr::Aaaa(_), QueryKind::Aaaa)
-                                | (Rr::Mx { .. }, QueryKind::Mx)
-                                | (Rr::Ptr(_), QueryKind::Ptr)
-                        )
-                    })
-                    .collect(),
-            )),
-        }
+    fn records(
+        &self,
+        name: &str,
+        kind: QueryKind,
+    ) -> Flow<Option<impl Iterator<Item = &'c Rr> + Clone + 'c>> {
+        Ok(self.answered(name, kind)?.map(move |r| {
+            r.iter().filter(move |r| {
+                matches!(
+                    (r, kind),
+                    (Rr::Txt(_), QueryKind::Txt)
+                        | (Rr::A(_), QueryKind::A)
+                        | (Rr::Aaaa(_), QueryKind::Aaaa)
+                        | (Rr::Mx { .. }, QueryKind::Mx)
+                        | (Rr::Ptr(_), QueryKind::Ptr)
+                )
+            })
+        }))
     }
 
     /// The records answered for `name` (of any type): `None` when the
@@ -376,17 +374,14 @@ impl<'c> Run<'c> {
         let Some(txt) = self.records(domain, QueryKind::Txt)? else {
             return Ok(None);
         };
-        let spf: Vec<&[u8]> = txt
-            .iter()
-            .filter_map(|r| match r {
-                Rr::Txt(t) if Record::is_spf(t) => Some(t.as_slice()),
-                _ => None,
-            })
-            .collect();
-        let text = match spf.as_slice() {
-            [] => return Ok(None),
-            [one] => *one,
-            _ => return perm(format!("{domain} has more than one SPF record")),
+        let mut spf = txt.filter_map(|r| match r {
+            Rr::Txt(t) if Record::is_spf(t) => Some(t.as_slice()),
+            _ => None,
+        });
+        let text = match (spf.next(), spf.next()) {
+            (None, _) => return Ok(None),
+            (Some(one), None) => one,
+            (Some(_), Some(_)) => return perm(format!("{domain} has more than one SPF record")),
         };
         let Ok(text) = std::str::from_utf8(text) else {
             return perm(format!("{domain}: the SPF record is not text"));
@@ -524,15 +519,21 @@ impl<'c> Run<'c> {
             Mechanism::Mx(target, cidr) => {
                 self.count_lookup()?;
                 let target = self.target(target.as_ref(), domain)?;
-                let mx = self.records(&target, QueryKind::Mx)?.unwrap_or_default();
-                if mx.is_empty() {
+                let Some(mx) = self.records(&target, QueryKind::Mx)? else {
                     self.count_void()?;
                     return Ok(false);
+                };
+                match mx.clone().count() {
+                    0 => {
+                        self.count_void()?;
+                        return Ok(false);
+                    }
+                    n if n > MAX_NAMES => {
+                        return perm(format!("{target} has more than 10 MX records"));
+                    }
+                    _ => {}
                 }
-                if mx.len() > MAX_NAMES {
-                    return perm(format!("{target} has more than 10 MX records"));
-                }
-                for r in &mx {
+                for r in mx {
                     let Rr::Mx { exchange, .. } = r else { continue };
                     let mut addresses = self.addresses(exchange, false)?;
                     if addresses.any(|a| self.in_cidr(&a, cidr.v4, cidr.v6)) {
@@ -552,11 +553,13 @@ impl<'c> Run<'c> {
             Mechanism::Exists(target) => {
                 self.count_lookup()?;
                 let target = self.target(Some(target), domain)?;
-                let found = self.records(&target, QueryKind::A)?.unwrap_or_default();
-                if found.is_empty() {
+                let found = self
+                    .records(&target, QueryKind::A)?
+                    .is_some_and(|mut a| a.next().is_some());
+                if !found {
                     self.count_void()?;
                 }
-                Ok(!found.is_empty())
+                Ok(found)
             }
         }
     }
@@ -630,13 +633,14 @@ impl<'c> Run<'c> {
             }
         };
         let names = match self.records(&reverse, QueryKind::Ptr) {
-            Ok(found) => found.unwrap_or_default(),
+            Ok(Some(found)) => found,
+            Ok(None) => return Ok(Vec::new()),
             // A failed PTR lookup makes the mechanism not match (RFC 7208 §5.5).
             Err(Stop::Error(..)) => return Ok(Vec::new()),
             Err(need) => return Err(need),
         };
         let mut validated = Vec::new();
-        for r in names.iter().take(MAX_NAMES) {
+        for r in names.take(MAX_NAMES) {
             let Rr::Ptr(name) = r else { continue };
             match self.addresses(name, false) {
                 Ok(a) if a.clone().any(|a| a == self.check.ip) => validated.push(normal(name)),
@@ -719,12 +723,12 @@ impl<'c> Run<'c> {
         if !valid_domain(&target) {
             return Ok(None);
         }
-        let txt = match self.records(&target, QueryKind::Txt) {
+        let mut txt = match self.records(&target, QueryKind::Txt) {
             Ok(Some(t)) => t,
             Ok(None) | Err(Stop::Error(..)) => return Ok(None),
             Err(need) => return Err(need),
         };
-        let [Rr::Txt(text)] = txt.as_slice() else {
+        let (Some(Rr::Txt(text)), None) = (txt.next(), txt.next()) else {
             return Ok(None);
         };
         let Ok(text) = std::str::from_utf8(text) else {
