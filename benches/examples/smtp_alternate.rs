@@ -13,13 +13,16 @@ use sansmail_smtp::types::Reply;
 /// One pass of a parser over the input, giving how many items it read.
 type Pass = Box<dyn FnMut(&[u8]) -> usize>;
 
+/// The input, our pass and smtp-proto's.
+type Work = (Vec<u8>, Pass, fn(&[u8]) -> usize);
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let what = args.get(1).map_or("replies", String::as_str);
     let rounds: usize = args
         .get(2)
         .map_or(200, |r| r.parse().expect("a number of rounds"));
-    let (input, mut ours, theirs): (Vec<u8>, Pass, fn(&[u8]) -> usize) = match what {
+    let (input, mut ours, theirs): Work = match what {
         "commands" => {
             let mut buf = BytesMut::new();
             (
