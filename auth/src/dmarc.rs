@@ -532,7 +532,7 @@ mod tests {
                     let answer = if records.is_empty() {
                         Answer::NxDomain
                     } else {
-                        Answer::Records(records)
+                        Answer::records(records)
                     };
                     check.answer(q, answer);
                 }

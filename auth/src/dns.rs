@@ -57,10 +57,20 @@ pub enum Record {
 /// asked (CNAMEs already followed) are ignored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Answer {
-    /// The records found; empty when the name exists without any of the type.
-    Records(Vec<Record>),
+    /// The records found; empty when the name exists without any of the
+    /// type. Shared, so a resolver's cache hands out an answer without
+    /// copying it.
+    Records(std::sync::Arc<[Record]>),
     /// The name does not exist (NXDOMAIN).
     NxDomain,
     /// No answer this time: a timeout or a server failure.
     TempFail,
+}
+
+impl Answer {
+    /// The records found, from a `Vec` or anything else that becomes a
+    /// shared slice.
+    pub fn records(records: impl Into<std::sync::Arc<[Record]>>) -> Answer {
+        Answer::Records(records.into())
+    }
 }

@@ -57,7 +57,7 @@ impl Resolver {
             QueryKind::Ptr => RecordType::PTR,
         };
         match records(&question.name, rtype, self.config.clone()).await {
-            Ok(found) => Answer::Records(found.iter().filter_map(record).collect()),
+            Ok(found) => Answer::records(found.iter().filter_map(record).collect::<Vec<_>>()),
             Err(ResolveError::Lookup(MxError::NxDomain { .. })) => Answer::NxDomain,
             // A name no server could hold (an empty label, over 255 octets) does not exist.
             Err(ResolveError::Input(InputError::NotAHostname { .. } | InputError::TooLong)) => {

@@ -17,7 +17,7 @@
 //!         Step::Lookup(q) => {
 //!             // A real caller asks its resolver; here the zone is one record.
 //!             let answer = match (q.name.as_str(), q.kind) {
-//!                 ("example.org", QueryKind::Txt) => Answer::Records(vec![Record::Txt(b"v=spf1 ip4:192.0.2.0/24 -all".to_vec())]),
+//!                 ("example.org", QueryKind::Txt) => Answer::records(vec![Record::Txt(b"v=spf1 ip4:192.0.2.0/24 -all".to_vec())]),
 //!                 _ => Answer::NxDomain,
 //!             };
 //!             check.answer(q, answer);

@@ -23,7 +23,7 @@ fn sealer(domain: &str, pem: &str) -> (ArcSealer, (String, Answer)) {
     let sealer = ArcSealer::new(DkimSigner::new(domain, "arc", key));
     let entry = (
         format!("arc._domainkey.{domain}"),
-        Answer::Records(vec![Record::Txt(record.into_bytes())]),
+        Answer::records(vec![Record::Txt(record.into_bytes())]),
     );
     (sealer, entry)
 }
@@ -140,7 +140,7 @@ fn chains_of_one_and_two_sets_verify_and_any_change_breaks_them() {
     let mut revoked = zone.clone();
     revoked.insert(
         "arc._domainkey.list.example".into(),
-        Answer::Records(vec![Record::Txt(b"v=DKIM1; k=ed25519; p=".to_vec())]),
+        Answer::records(vec![Record::Txt(b"v=DKIM1; k=ed25519; p=".to_vec())]),
     );
     assert_eq!(verify(&twice, &revoked).result, ArcResult::Fail);
 }

@@ -33,7 +33,7 @@ fn verify(message: &[u8], zone: &HashMap<String, Answer>) -> (Vec<SignatureResul
 fn zone_for(key: &SigningKey) -> HashMap<String, Answer> {
     HashMap::from([(
         "sel._domainkey.example.com".to_owned(),
-        Answer::Records(vec![Record::Txt(key.public_key_record().into_bytes())]),
+        Answer::records(vec![Record::Txt(key.public_key_record().into_bytes())]),
     )])
 }
 
@@ -94,13 +94,13 @@ fn key_problems_give_the_results_rfc_6376_names() {
     assert_eq!(with(Answer::TempFail), DkimResult::TempError);
     assert_eq!(with(Answer::NxDomain), DkimResult::PermError);
     assert_eq!(
-        with(Answer::Records(vec![Record::Txt(
+        with(Answer::records(vec![Record::Txt(
             b"v=DKIM1; k=rsa; p=".to_vec()
         )])),
         DkimResult::Fail
     );
     assert_eq!(
-        with(Answer::Records(vec![Record::Txt(
+        with(Answer::records(vec![Record::Txt(
             b"v=DKIM1; k=ed25519; p=AAAA".to_vec()
         )])),
         DkimResult::PermError
@@ -112,7 +112,7 @@ fn key_problems_give_the_results_rfc_6376_names() {
         let text = record.replace("v=DKIM1; ", &format!("v=DKIM1; {extra}; "));
         let zone = HashMap::from([(
             "sel._domainkey.example.com".to_owned(),
-            Answer::Records(vec![Record::Txt(text.into_bytes())]),
+            Answer::records(vec![Record::Txt(text.into_bytes())]),
         )]);
         verify(&message, &zone).0.remove(0)
     };
@@ -123,14 +123,14 @@ fn key_problems_give_the_results_rfc_6376_names() {
     let testing = flagged("t=y");
     assert_eq!((testing.result, testing.testing), (DkimResult::Pass, true));
     // Two records, or a version other than DKIM1, are no key.
-    let two = Answer::Records(vec![
+    let two = Answer::records(vec![
         Record::Txt(record.clone().into_bytes()),
         Record::Txt(record.clone().into_bytes()),
     ]);
     assert_eq!(with(two), DkimResult::PermError);
     let v2 = record.replace("v=DKIM1", "v=DKIM2");
     assert_eq!(
-        with(Answer::Records(vec![Record::Txt(v2.into_bytes())])),
+        with(Answer::records(vec![Record::Txt(v2.into_bytes())])),
         DkimResult::PermError
     );
     // A 1024-bit key is still a key (RFC 8301): the signature is just wrong for it.
@@ -153,7 +153,7 @@ fn key_problems_give_the_results_rfc_6376_names() {
     let b64: String = String::from_utf8(b64).unwrap().split_whitespace().collect();
     let record = format!("v=DKIM1; k=rsa; p={b64}");
     assert_eq!(
-        with(Answer::Records(vec![Record::Txt(record.into_bytes())])),
+        with(Answer::records(vec![Record::Txt(record.into_bytes())])),
         DkimResult::Fail
     );
 }
@@ -215,7 +215,7 @@ sys.stdout.write(sig.decode() + message.decode())
     let theirs = theirs.replace("\r\n", "\n").replace('\n', "\r\n");
     let zone = HashMap::from([(
         "sel._domainkey.example.com".to_owned(),
-        Answer::Records(vec![Record::Txt(record.into_bytes())]),
+        Answer::records(vec![Record::Txt(record.into_bytes())]),
     )]);
     let (results, _) = verify(theirs.as_bytes(), &zone);
     assert_eq!(results[0].result, DkimResult::Pass, "{results:?}\n{theirs}");
@@ -484,7 +484,7 @@ fn expired_signatures_and_subdomain_identities_are_judged_as_rfc_6376_says() {
     assert_eq!(results[0].result, DkimResult::Pass, "{results:?}");
     let strict = HashMap::from([(
         "sel._domainkey.example.com".to_owned(),
-        Answer::Records(vec![Record::Txt(format!("{record}; t=s").into_bytes())]),
+        Answer::records(vec![Record::Txt(format!("{record}; t=s").into_bytes())]),
     )]);
     let (results, _) = verify(with_i.as_bytes(), &strict);
     assert_eq!(results[0].result, DkimResult::PermError, "{results:?}");

@@ -183,7 +183,7 @@ fn answers_come_from_dns_as_records_nxdomain_or_temporary_failure() {
     // A key record of several character-strings comes back joined.
     assert_eq!(
         ask("sel._domainkey.auth.test", QueryKind::Txt),
-        Answer::Records(vec![Record::Txt(record.into_bytes())])
+        Answer::records(vec![Record::Txt(record.into_bytes())])
     );
     // The long SPF record does not fit in UDP: the answer came over TCP.
     let Answer::Records(long) = ask("long.auth.test", QueryKind::Txt) else {
@@ -195,7 +195,7 @@ fn answers_come_from_dns_as_records_nxdomain_or_temporary_failure() {
     assert!(long.len() > 1000 && long.ends_with(b"-all"));
     assert_eq!(
         ask("auth.test", QueryKind::Mx),
-        Answer::Records(vec![Record::Mx {
+        Answer::records(vec![Record::Mx {
             preference: 10,
             exchange: "mail.auth.test".into()
         }])
@@ -207,11 +207,11 @@ fn answers_come_from_dns_as_records_nxdomain_or_temporary_failure() {
     );
     assert_eq!(
         ask("mail.auth.test", QueryKind::Aaaa),
-        Answer::Records(vec![Record::Aaaa("2001:db8::50".parse().unwrap())])
+        Answer::records(vec![Record::Aaaa("2001:db8::50".parse().unwrap())])
     );
     assert_eq!(
         ask("nospf.auth.test", QueryKind::A),
-        Answer::Records(vec![])
+        Answer::records(vec![])
     );
     assert_eq!(ask("missing.auth.test", QueryKind::Txt), Answer::NxDomain);
     // A server that never answers: a temporary failure, and SPF says temperror.

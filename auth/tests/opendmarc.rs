@@ -63,7 +63,7 @@ fn ours(from: &str, spf: Option<&str>, dkim: Option<&str>) -> (DmarcResult, Poli
                     .iter()
                     .find(|(n, _)| *n == q.name)
                     .map_or(Answer::NxDomain, |(_, r)| {
-                        Answer::Records(vec![Record::Txt(r.as_bytes().to_vec())])
+                        Answer::records(vec![Record::Txt(r.as_bytes().to_vec())])
                     });
                 check.answer(q, answer);
             }

@@ -177,11 +177,11 @@ proptest! {
                         Answer::TempFail
                     } else {
                         match q.kind {
-                            QueryKind::Txt => Answer::Records(vec![Rr::Txt(records[asked % records.len()].clone().into_bytes())]),
-                            QueryKind::A => Answer::Records(vec![Rr::A("192.0.2.1".parse().unwrap())]),
+                            QueryKind::Txt => Answer::records(vec![Rr::Txt(records[asked % records.len()].clone().into_bytes())]),
+                            QueryKind::A => Answer::records(vec![Rr::A("192.0.2.1".parse().unwrap())]),
                             QueryKind::Aaaa => Answer::NxDomain,
-                            QueryKind::Mx => Answer::Records((0..12).map(|i| Rr::Mx { preference: i, exchange: format!("mx{i}.a.example") }).collect()),
-                            QueryKind::Ptr => Answer::Records((0..12).map(|i| Rr::Ptr(format!("h{i}.a.example"))).collect()),
+                            QueryKind::Mx => Answer::records((0..12).map(|i| Rr::Mx { preference: i, exchange: format!("mx{i}.a.example") }).collect::<Vec<_>>()),
+                            QueryKind::Ptr => Answer::records((0..12).map(|i| Rr::Ptr(format!("h{i}.a.example"))).collect::<Vec<_>>()),
                         }
                     };
                     check.answer(q, answer);

@@ -107,13 +107,13 @@ fn lookup(zone: &serde_json::Map<String, Value>, q: &Question, follow: bool) -> 
                 kind: q.kind,
             };
             match lookup(zone, &target, false) {
-                Answer::Records(r) => found.extend(r),
+                Answer::Records(r) => found.extend(r.iter().cloned()),
                 Answer::TempFail => return Answer::TempFail,
                 Answer::NxDomain => {}
             }
         }
     }
-    Answer::Records(found)
+    Answer::records(found)
 }
 
 #[test]

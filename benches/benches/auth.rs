@@ -151,7 +151,7 @@ impl Zone {
                 ),
                 QueryKind::Mx => {
                     let mut by_pref: Vec<MX> = Vec::new();
-                    for r in records {
+                    for r in records.iter() {
                         if let Record::Mx {
                             preference,
                             exchange,

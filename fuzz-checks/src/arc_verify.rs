@@ -19,7 +19,7 @@ fn verify(message: &[u8], record: &[u8]) -> sansmail_auth::arc::ArcOutcome {
             Step::Lookup(q) => {
                 asked += 1;
                 assert!(asked <= MAX_INSTANCES + 1, "more lookups than sets");
-                verifier.answer(q, Answer::Records(vec![Record::Txt(record.to_vec())]));
+                verifier.answer(q, Answer::records(vec![Record::Txt(record.to_vec())]));
             }
             Step::Done(outcome) => {
                 assert!(outcome.instances <= MAX_INSTANCES);

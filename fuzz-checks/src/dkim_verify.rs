@@ -24,7 +24,7 @@ pub fn check(data: &[u8]) {
             Step::Lookup(q) => {
                 asked += 1;
                 assert!(asked <= MAX_SIGNATURES, "more lookups than signatures");
-                verifier.answer(q, Answer::Records(vec![Record::Txt(record.to_vec())]));
+                verifier.answer(q, Answer::records(vec![Record::Txt(record.to_vec())]));
             }
             Step::Done(results) => {
                 assert!(results.len() <= MAX_SIGNATURES);

@@ -33,7 +33,7 @@ pub fn check(data: &[u8]) {
                 let answer = if records.is_empty() {
                     Answer::NxDomain
                 } else {
-                    Answer::Records(records.clone())
+                    Answer::records(records.clone())
                 };
                 check.answer(q, answer);
             }

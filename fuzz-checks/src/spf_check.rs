@@ -35,9 +35,9 @@ pub fn check(data: &[u8]) {
                     _ if fail => Answer::TempFail,
                     QueryKind::Txt => {
                         txt += 1;
-                        Answer::Records(vec![Record::Txt(records[txt % records.len()].to_vec())])
+                        Answer::records(vec![Record::Txt(records[txt % records.len()].to_vec())])
                     }
-                    QueryKind::A => Answer::Records(vec![Record::A([192, 0, 2, 1].into())]),
+                    QueryKind::A => Answer::records(vec![Record::A([192, 0, 2, 1].into())]),
                     QueryKind::Aaaa => Answer::NxDomain,
                     QueryKind::Mx => Answer::Records(
                         (0..11)

@@ -51,7 +51,7 @@ pub(crate) fn ours_spf(
 pub(crate) fn txt(name: &str, text: &str) -> ((String, QueryKind), Answer) {
     (
         (name.to_owned(), QueryKind::Txt),
-        Answer::Records(vec![Record::Txt(text.as_bytes().to_vec())]),
+        Answer::records(vec![Record::Txt(text.as_bytes().to_vec())]),
     )
 }
 
@@ -60,7 +60,7 @@ pub(crate) fn spf_zone() -> Vec<((String, QueryKind), Answer)> {
     let a = |name: &str, ip: [u8; 4]| {
         (
             (name.to_owned(), QueryKind::A),
-            Answer::Records(vec![Record::A(Ipv4Addr::from(ip))]),
+            Answer::records(vec![Record::A(Ipv4Addr::from(ip))]),
         )
     };
     vec![
@@ -76,7 +76,7 @@ pub(crate) fn spf_zone() -> Vec<((String, QueryKind), Answer)> {
         a("example.com", [192, 0, 2, 80]),
         (
             ("example.com".to_owned(), QueryKind::Mx),
-            Answer::Records(vec![Record::Mx {
+            Answer::records(vec![Record::Mx {
                 preference: 10,
                 exchange: "mail.example.com".into(),
             }]),

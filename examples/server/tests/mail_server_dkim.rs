@@ -91,7 +91,7 @@ s.quit()
     // sansmail-auth's verifier.
     let zone = HashMap::from([(
         "s1._domainkey.example.test".to_owned(),
-        Answer::Records(vec![Record::Txt(record.into_bytes())]),
+        Answer::records(vec![Record::Txt(record.into_bytes())]),
     )]);
     let mut v = DkimVerifier::new(delivered.as_bytes(), 1_800_000_000);
     let results = loop {

@@ -90,7 +90,7 @@ s.quit()
             Step::Lookup(q) => {
                 let a = match q.name.as_str() {
                     "s1._domainkey.example.test" => {
-                        Answer::Records(vec![Record::Txt(record.clone().into_bytes())])
+                        Answer::records(vec![Record::Txt(record.clone().into_bytes())])
                     }
                     _ => Answer::NxDomain,
                 };
