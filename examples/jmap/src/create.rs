@@ -381,7 +381,7 @@ pub(crate) async fn create_email(
 }
 
 /// `2026-12-03T07:00:00Z` (or with an offset) as seconds since the epoch.
-fn parse_utc(text: &str) -> Option<i64> {
+pub(crate) fn parse_utc(text: &str) -> Option<i64> {
     let b = text.as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[10] != b'T' {
         return None;

@@ -1,7 +1,7 @@
 //! Email/get, Email/query, Email/set and Thread/get (RFC 8621 §3, §4), and
 //! blobs (a message, or a part of one).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use serde_json::{Map, Value, json};
 
@@ -179,7 +179,7 @@ pub(crate) fn strip_tags(html: &str) -> String {
     out
 }
 
-async fn content(view: &AccountView, email: &EmailView) -> Option<bytes::Bytes> {
+pub(crate) async fn content(view: &AccountView, email: &EmailView) -> Option<bytes::Bytes> {
     let (position, uid) = *email.places.first()?;
     view.mailboxes[position].mailbox.content(uid).await.ok()
 }
@@ -385,195 +385,6 @@ pub(crate) fn thread_get(
         list.push(json!({"id": id, "emailIds": email_ids}));
     }
     Ok(json!({"state": view.session_state(), "list": list, "notFound": not_found}))
-}
-
-/// Whether `email` (whose content is read only when a condition needs
-/// it) passes `filter` (a FilterCondition or FilterOperator).
-async fn matches(
-    view: &AccountView,
-    email: &EmailView,
-    filter: &Value,
-    raw: &mut Option<Option<bytes::Bytes>>,
-) -> Result<bool, MethodError> {
-    let Some(filter) = filter.as_object() else {
-        return Err(MethodError::new(
-            "unsupportedFilter",
-            "a filter is an object",
-        ));
-    };
-    if let Some(operator) = filter.get("operator").and_then(Value::as_str) {
-        let conditions = filter
-            .get("conditions")
-            .and_then(Value::as_array)
-            .ok_or_else(|| MethodError::new("unsupportedFilter", "an operator needs conditions"))?;
-        let mut results = Vec::new();
-        for condition in conditions {
-            results.push(Box::pin(matches(view, email, condition, raw)).await?);
-        }
-        return match operator {
-            "AND" => Ok(results.iter().all(|r| *r)),
-            "OR" => Ok(results.iter().any(|r| *r)),
-            "NOT" => Ok(!results.iter().any(|r| *r)),
-            other => Err(MethodError::new(
-                "unsupportedFilter",
-                format!("unknown operator {other}"),
-            )),
-        };
-    }
-    for (key, wanted) in filter {
-        let text = || wanted.as_str().map(str::to_lowercase).unwrap_or_default();
-        let ok = match key.as_str() {
-            "inMailbox" => email
-                .places
-                .iter()
-                .any(|(p, _)| Some(view.mailboxes[*p].id.to_string().as_str()) == wanted.as_str()),
-            "inMailboxOtherThan" => {
-                let not: HashSet<&str> = wanted
-                    .as_array()
-                    .map(|a| a.iter().filter_map(Value::as_str).collect())
-                    .unwrap_or_default();
-                email
-                    .places
-                    .iter()
-                    .any(|(p, _)| !not.contains(view.mailboxes[*p].id.to_string().as_str()))
-            }
-            "hasKeyword" => email.jmap_keywords().contains(&text()),
-            "notKeyword" => !email.jmap_keywords().contains(&text()),
-            "minSize" => wanted.as_u64().is_some_and(|n| email.size >= n),
-            "maxSize" => wanted.as_u64().is_some_and(|n| email.size < n),
-            "before" => wanted
-                .as_str()
-                .is_some_and(|d| utc(email.received).as_str() < d),
-            "after" => wanted
-                .as_str()
-                .is_some_and(|d| utc(email.received).as_str() >= d),
-            "from" | "to" | "cc" | "bcc" | "subject" | "text" | "body" | "hasAttachment" => {
-                if raw.is_none() {
-                    *raw = Some(content(view, email).await);
-                }
-                let Some(Some(bytes)) = raw.as_ref() else {
-                    return Ok(false);
-                };
-                let message = Message::parse(bytes);
-                let needle = text();
-                let header_has = |field: &str| {
-                    message
-                        .root
-                        .header
-                        .text(field)
-                        .is_some_and(|v| v.to_lowercase().contains(&needle))
-                };
-                let body_has = || {
-                    let view = message.body_view();
-                    view.text_body.iter().any(|(_, part)| {
-                        message
-                            .body_text(part)
-                            .text
-                            .to_lowercase()
-                            .contains(&needle)
-                    })
-                };
-                match key.as_str() {
-                    "hasAttachment" => {
-                        let has = !message.body_view().attachments.is_empty();
-                        Some(has) == wanted.as_bool()
-                    }
-                    "subject" => header_has("subject"),
-                    "body" => body_has(),
-                    "text" => {
-                        ["from", "to", "cc", "bcc", "subject"]
-                            .iter()
-                            .any(|f| header_has(f))
-                            || body_has()
-                    }
-                    field => header_has(field),
-                }
-            }
-            other => {
-                return Err(MethodError::new(
-                    "unsupportedFilter",
-                    format!("the filter {other} is not supported"),
-                ));
-            }
-        };
-        if !ok {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
-/// The whole result of an Email/query: the standard filters (mailbox,
-/// keywords, size, dates, from/to/cc/bcc/subject/body/text) and operators,
-/// sorted by receivedAt, size or subject, one email per thread with
-/// collapseThreads.
-pub(crate) async fn results(
-    view: &AccountView,
-    args: &Map<String, Value>,
-) -> Result<Vec<String>, MethodError> {
-    let mut found: Vec<&EmailView> = Vec::new();
-    for email in &view.emails {
-        let keep = match args.get("filter") {
-            None | Some(Value::Null) => true,
-            Some(filter) => matches(view, email, filter, &mut None).await?,
-        };
-        if keep {
-            found.push(email);
-        }
-    }
-    if let Some(sort) = args.get("sort").and_then(Value::as_array) {
-        let mut subjects: BTreeMap<String, String> = BTreeMap::new();
-        for comparator in sort.iter().rev() {
-            let property = comparator
-                .get("property")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let ascending = comparator
-                .get("isAscending")
-                .and_then(Value::as_bool)
-                .unwrap_or(true);
-            // Ties keep arrival order (mailbox, then UID), whichever way.
-            let order = |a: &&EmailView, b: &&EmailView, primary: std::cmp::Ordering| {
-                let ordering = primary.then(a.places[0].cmp(&b.places[0]));
-                if ascending {
-                    ordering
-                } else {
-                    ordering.reverse()
-                }
-            };
-            match property {
-                "receivedAt" => found.sort_by(|a, b| order(a, b, a.received.cmp(&b.received))),
-                "size" => found.sort_by(|a, b| order(a, b, a.size.cmp(&b.size))),
-                "subject" => {
-                    for e in &found {
-                        if !subjects.contains_key(&e.id.to_string())
-                            && let Some(raw) = content(view, e).await
-                        {
-                            let subject = Message::parse(&raw).subject().unwrap_or_default();
-                            subjects.insert(e.id.to_string(), subject.to_lowercase());
-                        }
-                    }
-                    found.sort_by(|a, b| {
-                        let primary = subjects
-                            .get(&a.id.to_string())
-                            .cmp(&subjects.get(&b.id.to_string()));
-                        order(a, b, primary)
-                    });
-                }
-                other => {
-                    return Err(MethodError::new(
-                        "unsupportedSort",
-                        format!("sorting by {other} is not supported"),
-                    ));
-                }
-            }
-        }
-    }
-    if args.get("collapseThreads").and_then(Value::as_bool) == Some(true) {
-        let mut seen = HashSet::new();
-        found.retain(|e| seen.insert(e.thread));
-    }
-    Ok(found.iter().map(|e| e.id.to_string()).collect())
 }
 
 /// The flags a JMAP keyword stands for.

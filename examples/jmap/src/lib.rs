@@ -2,11 +2,12 @@
 //! protocol: the session resource, requests with result references,
 //! method and request errors, `/changes` and `/queryChanges`, blob upload
 //! and download, push state) and RFC 8621 (mail: Mailbox get/query/set,
-//! Thread, Email get/query/set/import/parse, SearchSnippet, Identity,
-//! EmailSubmission through the host's submission path, VacationResponse;
-//! Email/copy answers that no account is shared). JSON in, JSON out: the
-//! HTTP server, the authentication and the transport (HTTP, EventSource,
-//! WebSocket as RFC 8887 frames it) are the caller's.
+//! Thread, Email get/query/set/import/parse (query with every standard
+//! filter and sort), SearchSnippet, Identity, EmailSubmission through the
+//! host's submission path, VacationResponse; Email/copy answers that no
+//! account is shared). JSON in, JSON out: the HTTP server, the
+//! authentication and the transport (HTTP, EventSource, WebSocket as RFC
+//! 8887 frames it) are the caller's.
 //!
 //! ```no_run
 //! # async fn demo(store: std::sync::Arc<sansmail_store::Store>) {
@@ -25,6 +26,7 @@
 mod changes;
 mod create;
 mod email;
+mod email_query;
 mod mailboxes;
 mod query;
 pub mod request;
@@ -264,7 +266,7 @@ impl Jmap {
                             "maxMailboxDepth": 10,
                             "maxSizeMailboxName": 200,
                             "maxSizeAttachmentsPerEmail": 50_000_000,
-                            "emailQuerySortOptions": ["receivedAt", "size", "subject"],
+                            "emailQuerySortOptions": email_query::SORT_OPTIONS,
                             "mayCreateTopLevelMailbox": true,
                         },
                         SUBMISSION: {"maxDelayedSend": 0, "submissionExtensions": {}},
@@ -404,11 +406,11 @@ impl Jmap {
             "Thread/get" => email::thread_get(v, &args, &self.limits),
             "Email/get" => email::get(v, &args, &self.limits).await,
             "Email/query" => {
-                let ids = email::results(v, &args).await?;
+                let ids = email_query::results(v, &args).await?;
                 query::window(&self.queries, user, name, &args, ids)
             }
             "Email/queryChanges" => {
-                let ids = email::results(v, &args).await?;
+                let ids = email_query::results(v, &args).await?;
                 query::changes(&self.queries, user, "Email/query", &args, ids)
             }
             "Email/set" => {

@@ -47,7 +47,24 @@ impl EmailView {
     /// The JMAP keywords: system flags as `$seen` and the like, then the
     /// mailbox keywords (lowercased, as JMAP keywords are).
     pub(crate) fn jmap_keywords(&self) -> Vec<String> {
-        let mut out: Vec<String> = SystemFlag::ALL
+        let mut out: Vec<String> = self.system_keywords().map(str::to_owned).collect();
+        out.extend(self.keywords.iter().map(|k| k.to_ascii_lowercase()));
+        out
+    }
+
+    /// Whether the email has the JMAP `keyword` (compared without case).
+    pub(crate) fn has_keyword(&self, keyword: &str) -> bool {
+        self.system_keywords()
+            .any(|k| k.eq_ignore_ascii_case(keyword))
+            || self
+                .keywords
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(keyword))
+    }
+
+    /// The system flags set, as JMAP keywords (`\Deleted` has none).
+    fn system_keywords(&self) -> impl Iterator<Item = &'static str> + '_ {
+        SystemFlag::ALL
             .into_iter()
             .filter(|f| self.system & f.bit() != 0)
             .filter_map(|f| match f {
@@ -57,10 +74,6 @@ impl EmailView {
                 SystemFlag::Draft => Some("$draft"),
                 SystemFlag::Deleted => None,
             })
-            .map(str::to_owned)
-            .collect();
-        out.extend(self.keywords.iter().map(|k| k.to_ascii_lowercase()));
-        out
     }
 }
 

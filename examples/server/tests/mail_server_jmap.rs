@@ -174,6 +174,16 @@ done = client.request(EmailSet(update={
 assert set(done.updated) == {report.id, reply.id}, done
 unread = client.request(EmailQuery(filter=EmailQueryFilterCondition(not_keyword="$seen"))).ids
 assert unread == [reply.id], unread
+# A thread counts as flagged when one of its emails is; sorted by sender.
+results = client.request([
+    EmailQuery(filter=EmailQueryFilterCondition(some_in_thread_have_keyword="$flagged"),
+               sort=[Comparator(property="from"), Comparator(property="receivedAt")]),
+    EmailQuery(filter=EmailQueryFilterCondition(all_in_thread_have_keyword="$flagged")),
+    EmailQuery(filter=EmailQueryFilterCondition(header=["In-Reply-To"])),
+])
+assert results[0].response.ids == [report.id, reply.id], results[0]
+assert results[1].response.ids == [], results[1]
+assert results[2].response.ids == [reply.id], results[2]
 m = imaplib.IMAP4_SSL("localhost", int(os.environ["IMAPS"]), ssl_context=ssl.create_default_context(cafile=os.environ["REQUESTS_CA_BUNDLE"]))
 m.login("alice", "alice-pw")
 m.select("INBOX")
