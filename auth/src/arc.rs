@@ -114,7 +114,7 @@ fn instance(value: &[u8], kind: usize) -> Option<usize> {
         n.trim().to_owned()
     } else {
         let tags = tag_list(value)?;
-        let (_, r) = tags.iter().find(|(t, _)| t == "i")?;
+        let (_, r) = tags.iter().find(|(t, _)| *t == "i")?;
         compact(&value[r.clone()])
     };
     let n: usize = text.parse().ok()?;
@@ -165,10 +165,10 @@ fn seal_tags(raw: &[u8]) -> Option<(HashMap<String, String>, std::ops::Range<usi
     let colon = raw.iter().position(|&b| b == b':')?;
     let value = &raw[colon + 1..];
     let tags = tag_list(value)?;
-    let b = tags.iter().find(|(t, _)| t == "b")?.1.clone();
+    let b = tags.iter().find(|(t, _)| *t == "b")?.1.clone();
     let map = tags
         .iter()
-        .map(|(t, r)| (t.clone(), compact(&value[r.clone()])))
+        .map(|(t, r)| (t.to_string(), compact(&value[r.clone()])))
         .collect();
     Some((map, b, colon + 1))
 }

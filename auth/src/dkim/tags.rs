@@ -4,8 +4,8 @@ use std::ops::Range;
 
 /// The tags of a list: names and value ranges in `text` (whitespace
 /// around values excluded). `None` when a tag is malformed or repeated.
-pub(crate) fn tag_list(text: &[u8]) -> Option<Vec<(String, Range<usize>)>> {
-    let mut tags: Vec<(String, Range<usize>)> = Vec::new();
+pub(crate) fn tag_list(text: &[u8]) -> Option<Vec<(&str, Range<usize>)>> {
+    let mut tags: Vec<(&str, Range<usize>)> = Vec::with_capacity(12);
     let mut at = 0;
     while at < text.len() {
         let end = text[at..]
@@ -18,10 +18,12 @@ pub(crate) fn tag_list(text: &[u8]) -> Option<Vec<(String, Range<usize>)>> {
             continue;
         }
         let eq = item.iter().position(|&b| b == b'=')?;
-        let name = String::from_utf8(trim(&item[..eq]).to_vec()).ok()?;
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        let name = trim(&item[..eq]);
+        if name.is_empty() || !name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') {
             return None;
         }
+        // Letters, digits and `_` only: always UTF-8.
+        let name = std::str::from_utf8(name).ok()?;
         if tags.iter().any(|(n, _)| *n == name) {
             return None;
         }
@@ -49,8 +51,15 @@ fn trim(v: &[u8]) -> &[u8] {
 
 /// A value without any whitespace (base64 of `b=` and `bh=`, folded `h=`).
 pub(crate) fn compact(v: &[u8]) -> String {
-    v.iter()
-        .filter(|b| !b.is_ascii_whitespace())
-        .map(|&b| b as char)
-        .collect()
+    without_whitespace(v).map(char::from).collect()
+}
+
+/// The octets of `v` that are not whitespace.
+pub(crate) fn without_whitespace(v: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    v.iter().copied().filter(|b| !b.is_ascii_whitespace())
+}
+
+/// True when `v` without its whitespace is `want`.
+pub(crate) fn is(v: &[u8], want: &str) -> bool {
+    without_whitespace(v).eq(want.bytes())
 }

@@ -9,7 +9,7 @@ use aws_lc_rs::signature::{
 use sansmail_mime::transfer::decode_base64;
 
 use super::canon::{self, Canon};
-use super::tags::{compact, tag_list};
+use super::tags::{compact, is, tag_list, without_whitespace};
 use super::{Algorithm, FieldAt, split_message};
 use crate::dns::{Answer, QueryKind, Question, Record};
 
@@ -206,19 +206,19 @@ pub(crate) fn read_signature(
     };
     let get = |n: &str| {
         tags.iter()
-            .find(|(t, _)| t == n)
+            .find(|(t, _)| *t == n)
             .map(|(_, r)| &value[r.clone()])
     };
-    let text = |n: &str| get(n).map(|v| String::from_utf8_lossy(v).into_owned());
+    let text = |n: &str| get(n).map(String::from_utf8_lossy);
     let domain = text("d").unwrap_or_default().to_ascii_lowercase();
-    let selector = text("s").unwrap_or_default();
-    if kind == Kind::Dkim && text("v").as_deref() != Some("1") {
+    let selector = text("s").unwrap_or_default().into_owned();
+    if kind == Kind::Dkim && get("v") != Some(b"1") {
         return perm("v= is not 1", &domain, &selector);
     }
-    let algorithm = match text("a").as_deref() {
-        Some("rsa-sha256") => Algorithm::RsaSha256,
-        Some("ed25519-sha256") => Algorithm::Ed25519Sha256,
-        Some("rsa-sha1") => {
+    let algorithm = match get("a") {
+        Some(b"rsa-sha256") => Algorithm::RsaSha256,
+        Some(b"ed25519-sha256") => Algorithm::Ed25519Sha256,
+        Some(b"rsa-sha1") => {
             return perm(
                 "rsa-sha1 is no longer accepted (RFC 8301)",
                 &domain,
@@ -233,19 +233,20 @@ pub(crate) fn read_signature(
     if domain.is_empty() || selector.is_empty() {
         return perm("d= or s= missing", &domain, &selector);
     }
-    let header_b: String = compact(b).chars().take(8).collect();
-    let signed: Vec<String> = compact(h).split(':').map(str::to_ascii_lowercase).collect();
-    if !signed.iter().any(|n| n == "from") {
+    let header_b: String = without_whitespace(b).take(8).map(char::from).collect();
+    let h = compact(h);
+    let signed = || h.split(':');
+    if !signed().any(|n| n.eq_ignore_ascii_case("from")) {
         return perm("From is not signed", &domain, &selector);
     }
-    if kind == Kind::ArcMessage && signed.iter().any(|n| n == "arc-seal") {
+    if kind == Kind::ArcMessage && signed().any(|n| n.eq_ignore_ascii_case("arc-seal")) {
         return perm("an ARC-Seal is signed", &domain, &selector);
     }
     let identity_domain = match text("i").filter(|_| kind == Kind::Dkim) {
         Some(i) => {
             let d = i
                 .rsplit_once('@')
-                .map_or(i.as_str(), |(_, d)| d)
+                .map_or(&*i, |(_, d)| d)
                 .to_ascii_lowercase();
             if d != domain && !d.ends_with(&format!(".{domain}")) {
                 return perm("i= is outside d=", &domain, &selector);
@@ -254,11 +255,11 @@ pub(crate) fn read_signature(
         }
         None => None,
     };
-    let (header_canon, body_canon) = match text("c").as_deref().unwrap_or("simple") {
-        "simple" | "simple/simple" => (Canon::Simple, Canon::Simple),
-        "relaxed" | "relaxed/simple" => (Canon::Relaxed, Canon::Simple),
-        "simple/relaxed" => (Canon::Simple, Canon::Relaxed),
-        "relaxed/relaxed" => (Canon::Relaxed, Canon::Relaxed),
+    let (header_canon, body_canon) = match get("c").unwrap_or(b"simple") {
+        b"simple" | b"simple/simple" => (Canon::Simple, Canon::Simple),
+        b"relaxed" | b"relaxed/simple" => (Canon::Relaxed, Canon::Simple),
+        b"simple/relaxed" => (Canon::Simple, Canon::Relaxed),
+        b"relaxed/relaxed" => (Canon::Relaxed, Canon::Relaxed),
         _ => return perm("unknown canonicalization", &domain, &selector),
     };
     let limit = match text("l") {
@@ -291,15 +292,17 @@ pub(crate) fn read_signature(
         };
         body_hashes.insert(key, hash);
     }
+    // The base64 decoder skips the folding whitespace itself.
     let mut expected_bh = Vec::new();
-    decode_base64(compact(bh).as_bytes(), &mut expected_bh);
+    decode_base64(bh, &mut expected_bh);
     let body_ok = body_hashes
         .get(&key)
         .is_some_and(|h| !h.is_empty() && *h == expected_bh);
     // The signed header fields, each from the bottom up, then this field without b=.
-    let mut data = Vec::new();
+    let header_len = message.len() - body.len();
+    let mut data = Vec::with_capacity(header_len);
     let mut used = vec![false; fields.len()];
-    for name in &signed {
+    for name in signed() {
         if let Some(i) = (0..fields.len())
             .rev()
             .find(|&i| !used[i] && fields[i].0.eq_ignore_ascii_case(name.as_bytes()))
@@ -310,7 +313,7 @@ pub(crate) fn read_signature(
     }
     let b_range = tags
         .iter()
-        .find(|(t, _)| t == "b")
+        .find(|(t, _)| *t == "b")
         .map(|(_, r)| r.clone())
         .unwrap_or(0..0);
     let start = range.start + colon + 1;
@@ -326,7 +329,7 @@ pub(crate) fn read_signature(
     };
     data.truncate(kept.max(before));
     let mut signature = Vec::new();
-    decode_base64(compact(b).as_bytes(), &mut signature);
+    decode_base64(b, &mut signature);
     Ok(Pending {
         algorithm,
         domain,
@@ -352,33 +355,32 @@ pub(crate) fn judge(p: &Pending, answer: &Answer) -> SignatureResult {
         Answer::NxDomain => return r(DkimResult::PermError, "no key record"),
         Answer::Records(records) => records,
     };
-    let texts: Vec<&[u8]> = records
-        .iter()
-        .filter_map(|rec| match rec {
-            Record::Txt(t) => Some(t.as_slice()),
-            _ => None,
-        })
-        .collect();
-    let [text] = texts.as_slice() else {
+    let mut texts = records.iter().filter_map(|rec| match rec {
+        Record::Txt(t) => Some(t.as_slice()),
+        _ => None,
+    });
+    let (Some(text), None) = (texts.next(), texts.next()) else {
         return r(DkimResult::PermError, "not exactly one key record");
     };
     let Some(tags) = tag_list(text) else {
         return r(DkimResult::PermError, "malformed key record");
     };
-    let get = |n: &str| {
+    // Values as they lie (the base64 decoder skips whitespace), and
+    // without their whitespace where they are lists.
+    let raw = |n: &str| {
         tags.iter()
-            .find(|(t, _)| t == n)
-            .map(|(_, rg)| compact(&text[rg.clone()]))
+            .find(|(t, _)| *t == n)
+            .map(|(_, rg)| &text[rg.clone()])
     };
-    if get("v").is_some_and(|v| v != "DKIM1") {
+    let get = |n: &str| raw(n).map(compact);
+    if raw("v").is_some_and(|v| !is(v, "DKIM1")) {
         return r(DkimResult::PermError, "key record version is not DKIM1");
     }
-    let kind = get("k").unwrap_or_else(|| "rsa".to_owned());
     let expected = match p.algorithm {
         Algorithm::RsaSha256 => "rsa",
         Algorithm::Ed25519Sha256 => "ed25519",
     };
-    if kind != expected {
+    if !raw("k").map_or(expected == "rsa", |k| is(k, expected)) {
         return r(
             DkimResult::PermError,
             "key type does not match the algorithm",
@@ -397,14 +399,14 @@ pub(crate) fn judge(p: &Pending, answer: &Answer) -> SignatureResult {
     {
         return r(DkimResult::PermError, "key forbids subdomains in i=");
     }
-    let Some(key_b64) = get("p") else {
+    let Some(key_b64) = raw("p") else {
         return r(DkimResult::PermError, "key record has no p=");
     };
-    if key_b64.is_empty() {
+    if without_whitespace(key_b64).next().is_none() {
         return r(DkimResult::Fail, "key revoked");
     }
     let mut key = Vec::new();
-    decode_base64(key_b64.as_bytes(), &mut key);
+    decode_base64(key_b64, &mut key);
     if !p.body_ok {
         return with_testing(r(DkimResult::Fail, "body hash did not verify"), testing);
     }
