@@ -1,5 +1,7 @@
 //! Canonicalization (RFC 6376 §3.4): the bytes a signature covers.
 
+use std::borrow::Cow;
+
 /// `simple` or `relaxed`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Canon {
@@ -46,12 +48,57 @@ pub(crate) fn header(raw: &[u8], canon: Canon, out: &mut Vec<u8>) {
 
 /// The body canonicalized: lines end in CRLF (a bare LF ends one too),
 /// empty lines at the end are dropped, and relaxed also drops trailing
-/// whitespace and folds each run of it to one space.
-pub(crate) fn body(raw: &[u8], canon: Canon) -> Vec<u8> {
+/// whitespace and folds each run of it to one space. Borrowed when that
+/// leaves the body as it is but for its end, as it mostly does.
+pub(crate) fn body(raw: &[u8], canon: Canon) -> Cow<'_, [u8]> {
+    match unchanged_len(raw, canon) {
+        Some(len) => Cow::Borrowed(&raw[..len]),
+        None => Cow::Owned(rewritten(raw, canon)),
+    }
+}
+
+/// How much of `raw` is its canonical body, when that is all it takes:
+/// every line ends in CRLF and, for relaxed, no line holds a tab, a run of
+/// spaces or a space at its end. `None` when lines must be rewritten.
+fn unchanged_len(raw: &[u8], canon: Canon) -> Option<usize> {
+    if !raw.ends_with(b"\r\n")
+        || memchr::memchr_iter(b'\n', raw).any(|i| i == 0 || raw[i - 1] != b'\r')
+    {
+        return None;
+    }
+    if canon == Canon::Relaxed
+        && (memchr::memchr(b'\t', raw).is_some()
+            || memchr::memmem::find(raw, b"  ").is_some()
+            || memchr::memmem::find(raw, b" \r\n").is_some())
+    {
+        return None;
+    }
+    // The empty lines at the end go: all of them but the line break
+    // before them.
+    let mut len = raw.len();
+    while raw[..len].ends_with(b"\r\n\r\n") {
+        len -= 2;
+    }
+    // Nothing but empty lines: simple keeps one line break, relaxed none.
+    if len == 2 && canon == Canon::Relaxed {
+        len = 0;
+    }
+    Some(len)
+}
+
+/// [`body`] written line by line.
+fn rewritten(raw: &[u8], canon: Canon) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len() + 2);
     let mut empty_run = 0usize;
     let mut rest = raw;
+    // Where the next tab and the next two spaces are, searched for again
+    // only once passed (not once per line).
+    let (mut tab, mut spaces) = match canon {
+        Canon::Relaxed => (memchr::memchr(b'\t', raw), memchr::memmem::find(raw, b"  ")),
+        Canon::Simple => (None, None),
+    };
     while !rest.is_empty() {
+        let start = raw.len() - rest.len();
         let (line, next) = match memchr::memchr(b'\n', rest) {
             Some(i) => (&rest[..i], &rest[i + 1..]),
             None => (rest, &rest[rest.len()..]),
@@ -76,9 +123,16 @@ pub(crate) fn body(raw: &[u8], canon: Canon) -> Vec<u8> {
             out.extend_from_slice(b"\r\n");
         }
         empty_run = 0;
-        let folded = canon == Canon::Relaxed
-            && (memchr::memchr(b'\t', line).is_some()
-                || memchr::memmem::find(line, b"  ").is_some());
+        let folded = canon == Canon::Relaxed && {
+            if tab.is_some_and(|t| t < start) {
+                tab = memchr::memchr(b'\t', &raw[start..]).map(|t| start + t);
+            }
+            if spaces.is_some_and(|t| t < start) {
+                spaces = memchr::memmem::find(&raw[start..], b"  ").map(|t| start + t);
+            }
+            let end = start + line.len();
+            tab.is_some_and(|t| t < end) || spaces.is_some_and(|t| t + 1 < end)
+        };
         if folded {
             let mut in_space = false;
             for &b in line {
@@ -146,11 +200,21 @@ mod tests {
     }
 
     proptest! {
+        /// Bodies of whole CRLF lines, most of them already canonical.
+        #[test]
+        fn a_body_of_crlf_lines_matches_the_rules(lines in proptest::collection::vec(
+            proptest::collection::vec(prop::sample::select(vec![b'a', b'a', b'a', b' ', b'\t', b'\r']), 0..6), 0..8)) {
+            let raw: Vec<u8> = lines.iter().flat_map(|l| [&l[..], b"\r\n"].concat()).collect();
+            for canon in [Canon::Simple, Canon::Relaxed] {
+                prop_assert_eq!(&body(&raw, canon)[..], &reference(&raw, canon)[..]);
+            }
+        }
+
         #[test]
         fn body_matches_the_rules(raw in proptest::collection::vec(
             prop::sample::select(vec![b'a', b' ', b'\t', b'\r', b'\n', b'.']), 0..64)) {
             for canon in [Canon::Simple, Canon::Relaxed] {
-                prop_assert_eq!(body(&raw, canon), reference(&raw, canon));
+                prop_assert_eq!(&body(&raw, canon)[..], &reference(&raw, canon)[..]);
             }
         }
     }
@@ -167,9 +231,14 @@ mod tests {
         assert_eq!(relaxed, b"a:X\r\nb:Y Z\r\n");
         assert_eq!(simple, b"A: X\r\nB : Y\t\r\n\tZ  \r\n");
         let raw = b" C \r\nD \t E\r\n\r\n\r\n";
-        assert_eq!(body(raw, Canon::Relaxed), b" C\r\nD E\r\n");
-        assert_eq!(body(raw, Canon::Simple), b" C \r\nD \t E\r\n");
-        assert_eq!(body(b"", Canon::Simple), b"\r\n");
-        assert_eq!(body(b"\r\n\r\n", Canon::Relaxed), b"");
+        assert_eq!(&body(raw, Canon::Relaxed)[..], b" C\r\nD E\r\n");
+        assert_eq!(&body(raw, Canon::Simple)[..], b" C \r\nD \t E\r\n");
+        assert_eq!(&body(b"", Canon::Simple)[..], b"\r\n");
+        assert_eq!(&body(b"\r\n\r\n", Canon::Relaxed)[..], b"");
+        assert_eq!(&body(b"\r\n\r\n", Canon::Simple)[..], b"\r\n");
+        assert!(matches!(
+            body(b"a b\r\n\r\n", Canon::Relaxed),
+            Cow::Borrowed(b"a b\r\n")
+        ));
     }
 }
