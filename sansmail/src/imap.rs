@@ -106,6 +106,10 @@ pub struct ImapClient {
     driver: Driver<Session, TcpStream>,
     server: String,
     selected: Option<FolderState>,
+    /// The selected folder's message count when the last FETCH was sent:
+    /// a message announced while it ran may be missing from its answer,
+    /// so [`wait_for_arrival`](Self::wait_for_arrival) counts from here.
+    fetched_at: Option<u32>,
     broken: bool,
 }
 
@@ -135,6 +139,7 @@ impl ImapClient {
             driver: Driver::with_stream(session, stream, tls),
             server: endpoint.server(),
             selected: None,
+            fetched_at: None,
             broken: false,
         };
         loop {
@@ -180,6 +185,7 @@ impl ImapClient {
             params: SelectParams::default(),
         };
         self.selected = None;
+        self.fetched_at = None;
         let mut state = FolderState {
             exists: 0,
             uid_validity: 0,
@@ -280,6 +286,7 @@ impl ImapClient {
             vanished: false,
         };
         let mut messages = Vec::new();
+        self.fetched_at = self.selected.map(|s| s.exists);
         for response in self.run(fetch, "FETCH").await? {
             let Untagged::Fetch { items, .. } = response else {
                 continue;
@@ -378,9 +385,19 @@ impl ImapClient {
 
     /// Waits until the selected folder gets new messages or `max` passes;
     /// true when something arrived. Uses IDLE (RFC 2177), or NOOP every
-    /// 30 seconds on servers without it.
+    /// 30 seconds on servers without it. A message the server announced
+    /// while the last fetch ran counts as arrived (that fetch's answer may
+    /// lack it), so fetching, then waiting when nothing came, misses none.
     pub async fn wait_for_arrival(&mut self, max: Duration) -> Result<bool, Error> {
-        let before = self.selected.map_or(0, |s| s.exists);
+        // Arrivals announced during the last FETCH count as new: its answer
+        // may not hold them.
+        let before = self
+            .selected
+            .map_or(0, |s| s.exists)
+            .min(self.fetched_at.take().unwrap_or(u32::MAX));
+        if self.selected.map_or(0, |s| s.exists) > before {
+            return Ok(true);
+        }
         let until = now() + max;
         if !self.has(&Capability::Idle) {
             loop {
