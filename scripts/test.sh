@@ -89,8 +89,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # A python3 other than Debian's (pyenv) does not see python3-yaml: pip, then.
 python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q pyyaml
-# dkimpy, Python's DKIM library, checks our signatures and signs for us to check.
-python3 -c "import dkim, authres" 2>/dev/null || python3 -m pip install -q dkimpy authres
+# dkimpy, Python's DKIM library, checks our signatures and signs for us to
+# check; it verifies Ed25519 only with PyNaCl there (without, it says "fail").
+python3 -c "import dkim, authres, nacl" 2>/dev/null || python3 -m pip install -q dkimpy authres pynacl
 # jmapc, a Python JMAP client library, is the JMAP peer.
 python3 -c "import jmapc" 2>/dev/null || python3 -m pip install -q jmapc
 # websockets, Python's WebSocket library, is the JMAP-over-WebSocket peer.
