@@ -4,7 +4,6 @@
 //! instead of waiting in IDLE for a later arrival. The server is our own
 //! IMAP server session, scripted to answer that way.
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -13,13 +12,12 @@ use bytes::Bytes;
 use sansmail::{Endpoint, Watcher};
 use sansmail_common::driver::{Driver, Step, Tls, now};
 use sansmail_imap::mailbox::Change;
-use sansmail_imap::server::{self as imap, SelectInfo};
+use sansmail_imap::server as imap;
 use sansmail_imap::types::{CommandBody, FetchValue, Section, StatusKind};
 use tokio::net::TcpListener;
 
-fn nz(n: u32) -> NonZeroU32 {
-    NonZeroU32::new(n).expect("not zero")
-}
+mod scripted;
+use scripted::{inbox, nz};
 
 /// An INBOX holding UID 1. The first fetch announces UID 2 (`* 2 EXISTS`)
 /// and answers with nothing new; later fetches give UID 2. Counts the
@@ -76,23 +74,6 @@ async fn racing_server() -> (u16, Arc<AtomicUsize>) {
         }
     });
     (port, idles)
-}
-
-fn inbox() -> SelectInfo {
-    SelectInfo {
-        uid_validity: nz(7),
-        uid_next: nz(2),
-        uids: vec![nz(1)],
-        flags: vec![],
-        permanent_flags: vec![],
-        highest_modseq: None,
-        recent: 0,
-        first_unseen: None,
-        read_only: false,
-        changed: vec![],
-        vanished: None,
-        mailbox_id: None,
-    }
 }
 
 #[tokio::test]

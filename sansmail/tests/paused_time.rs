@@ -3,25 +3,23 @@
 //! reconnecting. The servers are our own server sessions in the same
 //! runtime, so the clock only jumps when both sides wait.
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use sansmail::{Endpoint, ImapClient, Pop3Client, Watcher};
 use sansmail_common::driver::{Driver, Step, Tls, now};
-use sansmail_imap::server::{self as imap, SelectInfo};
+use sansmail_imap::server as imap;
 use sansmail_imap::types::{CommandBody, StatusKind};
 use sansmail_pop3::server::{self as pop3, MessageInfo};
 use sansmail_pop3::types::UniqueId;
 use tokio::net::TcpListener;
 
+mod scripted;
+use scripted::inbox;
+
 /// The reply timeout the clients get.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
-
-fn nz(n: u32) -> NonZeroU32 {
-    NonZeroU32::new(n).expect("not zero")
-}
 
 /// What an IMAP server saw.
 #[derive(Default)]
@@ -79,23 +77,6 @@ async fn imap_server() -> (u16, Arc<Seen>) {
         }
     });
     (port, seen)
-}
-
-fn inbox() -> SelectInfo {
-    SelectInfo {
-        uid_validity: nz(7),
-        uid_next: nz(2),
-        uids: vec![nz(1)],
-        flags: vec![],
-        permanent_flags: vec![],
-        highest_modseq: None,
-        recent: 0,
-        first_unseen: None,
-        read_only: false,
-        changed: vec![],
-        vanished: None,
-        mailbox_id: None,
-    }
 }
 
 /// Serves POP3 on a loopback port: a maildrop of one 3-octet message.
