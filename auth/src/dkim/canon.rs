@@ -24,25 +24,38 @@ pub(crate) fn header(raw: &[u8], canon: Canon, out: &mut Vec<u8>) {
                 .map_or(0, |e| e + 1);
             out.extend(name[..name_end].iter().map(u8::to_ascii_lowercase));
             out.push(b':');
-            let value = raw.get(colon + 1..).unwrap_or_default();
-            let mut pending_space = false;
-            let mut started = false;
-            for &b in value {
-                match b {
-                    b'\r' | b'\n' => {}
-                    b' ' | b'\t' => pending_space = started,
-                    _ => {
-                        if pending_space {
-                            out.push(b' ');
-                        }
-                        pending_space = false;
-                        started = true;
-                        out.push(b);
-                    }
-                }
-            }
+            relaxed_value(raw.get(colon + 1..).unwrap_or_default(), out);
             out.extend_from_slice(b"\r\n");
         }
+    }
+}
+
+/// A header value, relaxed: line breaks removed, each run of spaces and
+/// tabs one space, none at either end. Runs of other octets are copied
+/// whole.
+fn relaxed_value(value: &[u8], out: &mut Vec<u8>) {
+    let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let mut rest = value;
+    let mut pending_space = false;
+    let mut started = false;
+    while !rest.is_empty() {
+        let text = rest.iter().position(is_space).unwrap_or(rest.len());
+        if text > 0 {
+            if pending_space {
+                out.push(b' ');
+            }
+            out.extend_from_slice(&rest[..text]);
+            pending_space = false;
+            started = true;
+            rest = &rest[text..];
+        }
+        let space = rest.iter().position(|b| !is_space(b)).unwrap_or(rest.len());
+        // Line breaks alone join what they separate; a space or tab among
+        // them makes one space.
+        if rest[..space].iter().any(|&b| b == b' ' || b == b'\t') {
+            pending_space = started;
+        }
+        rest = &rest[space..];
     }
 }
 
@@ -199,7 +212,36 @@ mod tests {
         out
     }
 
+    /// RFC 6376 §3.4.2 octet by octet: what a relaxed header value must be.
+    fn relaxed_reference(value: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let (mut pending_space, mut started) = (false, false);
+        for &b in value {
+            match b {
+                b'\r' | b'\n' => {}
+                b' ' | b'\t' => pending_space = started,
+                _ => {
+                    if pending_space {
+                        out.push(b' ');
+                    }
+                    pending_space = false;
+                    started = true;
+                    out.push(b);
+                }
+            }
+        }
+        out
+    }
+
     proptest! {
+        #[test]
+        fn a_relaxed_header_value_matches_the_rules(value in proptest::collection::vec(
+            prop::sample::select(vec![b'a', b'b', b' ', b'\t', b'\r', b'\n', b':']), 0..48)) {
+            let mut out = Vec::new();
+            relaxed_value(&value, &mut out);
+            prop_assert_eq!(out, relaxed_reference(&value));
+        }
+
         /// Bodies of whole CRLF lines, most of them already canonical.
         #[test]
         fn a_body_of_crlf_lines_matches_the_rules(lines in proptest::collection::vec(
