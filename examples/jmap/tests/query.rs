@@ -1,21 +1,13 @@
 //! Email/query's standard filters and sorts (RFC 8621 §4.4) over a real
 //! maildir: each one selects or orders a known set of messages.
 
-use std::path::PathBuf;
-use std::sync::Arc;
-
 use serde_json::{Value, json};
 
 use sansmail_jmap::{Jmap, Limits, account_id};
-use sansmail_store::{FlagSet, Keyword, Maildir, NewMessage, Store, SystemFlag};
+use sansmail_store::{FlagSet, Keyword, NewMessage, SystemFlag};
 
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::{TempDir, alices_inbox, maildir_store};
 
 /// One message of the account.
 struct Sample {
@@ -69,21 +61,8 @@ struct Account {
 
 impl Account {
     async fn new(test: &str) -> Account {
-        let dir = std::env::temp_dir().join(format!("jmap-query-{test}-{}", std::process::id()));
-        let dir = TempDir(dir);
-        let _ = std::fs::remove_dir_all(&dir.0);
-        std::fs::create_dir_all(&dir.0).unwrap();
-        let store = Arc::new(Store::new(
-            Box::new(Maildir::open(&dir.0, "test.host").unwrap()),
-            None,
-        ));
-        let inbox = store
-            .account("alice")
-            .await
-            .unwrap()
-            .open("INBOX")
-            .await
-            .unwrap();
+        let (dir, store) = maildir_store(&format!("query-{test}"));
+        let inbox = alices_inbox(&store).await;
         for sample in MESSAGES {
             let mut flags = FlagSet::new();
             if let Some(flag) = sample.flag {
