@@ -61,6 +61,8 @@ pub(crate) async fn results(
 struct Query<'v> {
     view: &'v AccountView,
     threads: HashMap<ThreadId, Vec<&'v EmailView>>,
+    /// Each mailbox's id as text, by position (filters name them so).
+    mailbox_ids: Vec<String>,
 }
 
 /// A sort property, with the keyword it asks about.
@@ -136,7 +138,12 @@ impl<'v> Query<'v> {
         for email in &view.emails {
             threads.entry(email.thread).or_default().push(email);
         }
-        Query { view, threads }
+        let mailbox_ids = view.mailboxes.iter().map(|m| m.id.to_string()).collect();
+        Query {
+            view,
+            threads,
+            mailbox_ids,
+        }
     }
 
     /// Whether all, and whether some, of the emails in `email`'s thread
@@ -225,7 +232,7 @@ impl<'v> Query<'v> {
                 email
                     .places
                     .iter()
-                    .any(|(p, _)| view.mailboxes[*p].id.to_string() == wanted)
+                    .any(|(p, _)| self.mailbox_ids[*p] == wanted)
             }
             "inMailboxOtherThan" => {
                 let not: HashSet<&str> = wanted
@@ -237,7 +244,7 @@ impl<'v> Query<'v> {
                 email
                     .places
                     .iter()
-                    .any(|(p, _)| !not.contains(view.mailboxes[*p].id.to_string().as_str()))
+                    .any(|(p, _)| !not.contains(self.mailbox_ids[*p].as_str()))
             }
             "hasKeyword" => email.has_keyword(string()?),
             "notKeyword" => !email.has_keyword(string()?),
