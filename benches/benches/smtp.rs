@@ -37,12 +37,10 @@ enum Said {
     Auth(&'static str, Option<Vec<u8>>),
 }
 
-fn ours_said(c: &Command) -> Said {
+fn ours_said<S: AsRef<str> + std::fmt::Debug>(c: &Command<S>) -> Said {
     use sansmail_smtp::types::{BodyType, DsnReturn, MailParameter, RcptParameter};
     use stalwart_smtp_proto as st;
-    let text = |t: &Option<sansmail_smtp::types::Text>| {
-        t.as_ref().map_or(String::new(), |t| t.to_string())
-    };
+    let text = |t: &Option<S>| t.as_ref().map_or(String::new(), |t| t.as_ref().to_owned());
     match c {
         Command::Ehlo(h) => Said::Hello("EHLO", h.to_string()),
         Command::Helo(h) => Said::Hello("HELO", h.to_string()),
@@ -58,7 +56,7 @@ fn ours_said(c: &Command) -> Said {
                     MailParameter::SmtpUtf8 => flags |= st::MAIL_SMTPUTF8,
                     MailParameter::Ret(DsnReturn::Full) => flags |= st::MAIL_RET_FULL,
                     MailParameter::Ret(DsnReturn::Headers) => flags |= st::MAIL_RET_HDRS,
-                    MailParameter::EnvId(id) => env_id = Some(id.to_string()),
+                    MailParameter::EnvId(id) => env_id = Some(id.as_ref().to_owned()),
                     other => panic!("not in the input: {other:?}"),
                 }
             }
@@ -86,7 +84,9 @@ fn ours_said(c: &Command) -> Said {
                             0
                         } | if n.delay { st::RCPT_NOTIFY_DELAY } else { 0 }
                     }
-                    RcptParameter::Orcpt { address, .. } => orcpt = Some(address.to_string()),
+                    RcptParameter::Orcpt { address, .. } => {
+                        orcpt = Some(address.as_ref().to_owned())
+                    }
                     other => panic!("not in the input: {other:?}"),
                 }
             }
@@ -101,8 +101,8 @@ fn ours_said(c: &Command) -> Said {
         Command::StartTls => Said::Bare("STARTTLS"),
         Command::Noop(t) => Said::Text("NOOP", text(t)),
         Command::Help(t) => Said::Text("HELP", text(t)),
-        Command::Vrfy(t) => Said::Text("VRFY", t.to_string()),
-        Command::Expn(t) => Said::Text("EXPN", t.to_string()),
+        Command::Vrfy(t) => Said::Text("VRFY", t.as_ref().to_owned()),
+        Command::Expn(t) => Said::Text("EXPN", t.as_ref().to_owned()),
         Command::Bdat { size, last } => Said::Bdat(*size, *last),
         Command::Auth {
             mechanism,
@@ -172,7 +172,8 @@ fn stalwart_said(r: &stalwart_smtp_proto::Request<std::borrow::Cow<'_, str>>) ->
     }
 }
 
-/// Both parsers read every command of `input` to the same values.
+/// Both parsers read every command of `input` to the same values, and
+/// so does our borrowed form.
 fn assert_same_commands(input: &[u8]) {
     let mut ours = Vec::new();
     let mut rest = input;
@@ -181,6 +182,14 @@ fn assert_same_commands(input: &[u8]) {
         ours.push(ours_said(&cmd));
         rest = r;
     }
+    let mut borrowed = Vec::new();
+    let mut rest = input;
+    while !rest.is_empty() {
+        let (r, cmd) = Command::decode_borrowed(rest, 4096).expect("valid input");
+        borrowed.push(ours_said(&cmd));
+        rest = r;
+    }
+    assert_eq!(ours, borrowed, "the borrowed form reads differently");
     let mut theirs = Vec::new();
     let mut it = input.iter();
     while it.len() > 0 {
@@ -208,6 +217,19 @@ fn ours_parse_buf(buf: &mut BytesMut, input: &[u8]) -> usize {
     n
 }
 
+/// The borrowed form, like smtp-proto's: values are parts of the input.
+fn ours_parse_borrowed(input: &[u8]) -> usize {
+    let mut rest = input;
+    let mut n = 0;
+    while !rest.is_empty() {
+        let (r, cmd) = Command::decode_borrowed(rest, 4096).expect("valid input");
+        black_box(&cmd);
+        rest = r;
+        n += 1;
+    }
+    n
+}
+
 fn stalwart_parse_all(input: &[u8]) -> usize {
     let mut it = input.iter();
     let mut n = 0;
@@ -226,8 +248,12 @@ fn command_parsing(c: &mut Criterion) {
     group.throughput(Throughput::Elements(10_000));
     let mut buf = BytesMut::with_capacity(input.len());
     assert_eq!(ours_parse_buf(&mut buf, &input), 10_000);
+    assert_eq!(ours_parse_borrowed(&input), 10_000);
     group.bench_function("sansmail/10k_commands", |b| {
         b.iter(|| ours_parse_buf(&mut buf, black_box(&input)))
+    });
+    group.bench_function("sansmail-borrowed/10k_commands", |b| {
+        b.iter(|| ours_parse_borrowed(black_box(&input)))
     });
     group.bench_function("stalwart/10k_commands", |b| {
         b.iter(|| stalwart_parse_all(black_box(&input)))

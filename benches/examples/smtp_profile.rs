@@ -1,5 +1,5 @@
 //! Runs one parser over the benchmark inputs many times, for callgrind:
-//! `smtp_profile (ours|theirs) (commands|replies) [rounds]`.
+//! `smtp_profile (ours|borrowed|theirs) (commands|replies) [rounds]`.
 use std::hint::black_box;
 
 use bytes::BytesMut;
@@ -18,6 +18,18 @@ fn main() {
                 buf.extend_from_slice(&input);
                 while !buf.is_empty() {
                     black_box(Command::decode_buf(&mut buf, 4096).unwrap());
+                    n += 1;
+                }
+            }
+        }
+        ("borrowed", "commands") => {
+            let input = sansmail_benches::smtp_inputs::commands(10_000);
+            for _ in 0..rounds {
+                let mut rest = &input[..];
+                while !rest.is_empty() {
+                    let (r, cmd) = Command::decode_borrowed(rest, 4096).unwrap();
+                    black_box(cmd);
+                    rest = r;
                     n += 1;
                 }
             }
@@ -56,7 +68,7 @@ fn main() {
                 }
             }
         }
-        _ => panic!("usage: smtp_profile (ours|theirs) (commands|replies) [rounds]"),
+        _ => panic!("usage: smtp_profile (ours|borrowed|theirs) (commands|replies) [rounds]"),
     }
     println!("{n}");
 }

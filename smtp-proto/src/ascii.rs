@@ -5,6 +5,8 @@
 //! (The short values of a command gain nothing from it: measured.)
 #![allow(unsafe_code)]
 
+use sansmail_common::line::{Line, frame_line};
+
 /// `bytes` as text: checked as ASCII first, as UTF-8 only when that fails.
 #[inline]
 pub(crate) fn as_str(bytes: &[u8]) -> Option<&str> {
@@ -13,6 +15,122 @@ pub(crate) fn as_str(bytes: &[u8]) -> Option<&str> {
         return Some(unsafe { std::str::from_utf8_unchecked(bytes) });
     }
     std::str::from_utf8(bytes).ok()
+}
+
+/// A received line, checked for ASCII once so that its parts can be
+/// taken as `str` without a check of their own.
+pub(crate) struct CheckedLine<'a> {
+    bytes: &'a [u8],
+    ascii: bool,
+}
+
+impl<'a> CheckedLine<'a> {
+    /// Checks `bytes` for ASCII.
+    #[inline]
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        CheckedLine {
+            bytes,
+            ascii: is_ascii(bytes),
+        }
+    }
+
+    /// The first CRLF line of `buf` (at most `max` octets with its CRLF)
+    /// and its length with CRLF, found and checked for ASCII in one pass;
+    /// any other case (no line end yet, a bare CR or LF, too long) is
+    /// left to [`frame_line`], which names it.
+    #[inline]
+    pub(crate) fn frame(buf: &'a [u8], max: usize) -> Result<(Self, usize), Line> {
+        let window = &buf[..buf.len().min(max)];
+        let (end, ascii) = first_line_end(window);
+        match end {
+            Some(p) if window[p] == b'\r' && p + 2 <= max && buf.get(p + 1) == Some(&b'\n') => {
+                Ok((
+                    CheckedLine {
+                        bytes: &buf[..p],
+                        ascii,
+                    },
+                    p + 2,
+                ))
+            }
+            _ => Err(frame_line(buf, max)),
+        }
+    }
+
+    /// The line's octets.
+    pub(crate) fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// `sub` as text, if it is UTF-8: unchecked when it lies inside an
+    /// ASCII line, checked otherwise.
+    #[inline]
+    pub(crate) fn str_of(&self, sub: &'a [u8]) -> Option<&'a str> {
+        let start = self.bytes.as_ptr() as usize;
+        let at = sub.as_ptr() as usize;
+        let inside = at >= start && at + sub.len() <= start + self.bytes.len();
+        if self.ascii && inside {
+            // SAFETY: `sub` lies inside `bytes`, which are all ASCII, and
+            // ASCII is valid UTF-8.
+            return Some(unsafe { std::str::from_utf8_unchecked(sub) });
+        }
+        std::str::from_utf8(sub).ok()
+    }
+}
+
+/// [`frame_line`], with a whole CRLF line (the usual case) found by
+/// [`CheckedLine::frame`]'s one pass.
+#[inline]
+pub(crate) fn frame(buf: &[u8], max: usize) -> Line {
+    match CheckedLine::frame(buf, max) {
+        Ok((line, total)) => Line::Complete {
+            len: line.bytes.len(),
+            total,
+        },
+        Err(other) => other,
+    }
+}
+
+/// Where the first CR or LF of `window` is, and whether every octet
+/// before it is ASCII: sixteen octets at a time with SSE2 (part of every
+/// x86-64 CPU), the rest one by one.
+#[inline]
+fn first_line_end(window: &[u8]) -> (Option<usize>, bool) {
+    let mut i = 0;
+    let mut high = 0;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of the x86-64 baseline, and each load reads
+        // the 16 octets at `i`, which the loop condition keeps in `window`.
+        unsafe {
+            let (cr, lf) = (_mm_set1_epi8(b'\r' as i8), _mm_set1_epi8(b'\n' as i8));
+            while i + 16 <= window.len() {
+                let chunk = _mm_loadu_si128(window.as_ptr().add(i).cast::<__m128i>());
+                let ends = _mm_movemask_epi8(_mm_or_si128(
+                    _mm_cmpeq_epi8(chunk, cr),
+                    _mm_cmpeq_epi8(chunk, lf),
+                ));
+                let tops = _mm_movemask_epi8(chunk);
+                if ends != 0 {
+                    let at = ends.trailing_zeros();
+                    let before = tops & ((1 << at) - 1);
+                    return (Some(i + at as usize), high | before == 0);
+                }
+                high |= tops;
+                i += 16;
+            }
+        }
+    }
+    for (k, &b) in window[i..].iter().enumerate() {
+        if b == b'\r' || b == b'\n' {
+            return (Some(i + k), high == 0);
+        }
+        high |= i32::from(b >= 0x80);
+    }
+    (None, high == 0)
 }
 
 /// True when every octet is below 128: the top bits of all the words
@@ -36,6 +154,20 @@ fn is_ascii(bytes: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn parts_of_a_line_are_checked_unless_it_is_ascii() {
+        let ascii = b"MAIL FROM:<a@b>";
+        let line = super::CheckedLine::new(ascii);
+        assert_eq!(line.str_of(&ascii[11..14]), Some("a@b"));
+        // A slice from elsewhere is checked, not trusted.
+        let other = [0xff_u8, b'a'];
+        assert_eq!(line.str_of(&other), None);
+        let utf8 = "RCPT TO:<j\u{f6}rg@b>".as_bytes();
+        let line = super::CheckedLine::new(utf8);
+        assert_eq!(line.str_of(&utf8[9..14]), Some("j\u{f6}rg"));
+        assert_eq!(line.str_of(&utf8[9..11]), None);
+    }
+
     proptest::proptest! {
         /// Whatever the bytes, the answer is `str::from_utf8`'s.
         #[test]

@@ -167,6 +167,62 @@ fn command() -> impl Strategy<Value = Command> {
     ]
 }
 
+/// Lines that start like commands and go on with the octets that matter
+/// to them: brackets, `@`, dots, quotes, `=`, spaces, UTF-8, invalid
+/// UTF-8, NUL, CR and LF (longer than 16 octets, so the vector scan runs).
+fn command_like_line() -> impl Strategy<Value = Vec<u8>> {
+    let verb = prop::sample::select(vec![
+        "MAIL FROM:",
+        "mail from: ",
+        "RCPT TO:",
+        "EHLO ",
+        "HELO ",
+        "LHLO ",
+        "NOOP ",
+        "VRFY ",
+        "EXPN ",
+        "HELP ",
+        "AUTH PLAIN ",
+        "BDAT ",
+        "DATA",
+        "QUIT",
+        "STARTTLS",
+        "",
+    ]);
+    let piece = prop::sample::select(vec![
+        &b"<"[..],
+        b">",
+        b"@",
+        b".",
+        b"\"",
+        b"\\",
+        b"=",
+        b"+2B",
+        b" ",
+        b"SIZE=10",
+        b" NOTIFY=NEVER",
+        b" ORCPT=rfc822;a+40b",
+        b"[192.0.2.1]",
+        b"[IPv6:::1]",
+        b"alice",
+        b"example.com",
+        b"-",
+        "j\u{f6}rg".as_bytes(),
+        b"\xff",
+        b"\0",
+        b"\r",
+        b"\n",
+        b"Postmaster",
+        b"LAST",
+        b"dGVzdA==",
+    ]);
+    (verb, prop::collection::vec(piece, 0..12)).prop_map(|(verb, pieces)| {
+        let mut line = verb.as_bytes().to_vec();
+        pieces.iter().for_each(|p| line.extend_from_slice(p));
+        line
+    })
+}
+
 fn reply() -> impl Strategy<Value = Reply> {
     (
         2u16..=5,
@@ -191,7 +247,37 @@ proptest! {
         let wire = cmd.to_bytes();
         let (rest, parsed) = Command::decode(&wire).unwrap();
         prop_assert!(rest.is_empty());
-        prop_assert_eq!(parsed, cmd);
+        prop_assert_eq!(&parsed, &cmd);
+        // The borrowed form reads the same command, its mailbox a part of the wire.
+        let (rest, borrowed) = Command::decode_borrowed(&wire, 4096).unwrap();
+        prop_assert!(rest.is_empty());
+        prop_assert_eq!(borrowed.to_bytes(), wire.clone());
+        if let Command::Rcpt { to: ForwardPath::Mailbox(m), .. } = &borrowed {
+            let local = m.local_part.as_str().as_bytes().as_ptr() as usize;
+            let wire_at = wire.as_ptr() as usize;
+            prop_assert!((wire_at..wire_at + wire.len()).contains(&local));
+        }
+    }
+
+    /// Whatever the line, the owned and the borrowed parsers agree: the
+    /// same command (written back alike) or the same error.
+    #[test]
+    fn borrowed_and_owned_parsers_read_any_line_alike(line in command_like_line()) {
+        let owned = Command::parse_line(&line).map(|c| c.to_bytes());
+        let borrowed = Command::parse_borrowed(&line).map(|c| c.to_bytes());
+        prop_assert_eq!(owned, borrowed);
+    }
+
+    /// The same for whole buffers: framing (CRLF, bare CR or LF, the line
+    /// limit, an unfinished line) and what is left after the line.
+    #[test]
+    fn borrowed_and_owned_decoders_frame_any_buffer_alike(
+        buf in prop::collection::vec(command_like_line(), 1..3).prop_map(|lines| lines.join(&b"\r\n"[..])),
+        max in 4usize..80,
+    ) {
+        let owned = Command::decode_with_limit(&buf, max).map(|(rest, c)| (rest.len(), c.to_bytes()));
+        let borrowed = Command::decode_borrowed(&buf, max).map(|(rest, c)| (rest.len(), c.to_bytes()));
+        prop_assert_eq!(format!("{owned:?}"), format!("{borrowed:?}"));
     }
 
     #[test]

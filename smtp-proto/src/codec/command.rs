@@ -2,37 +2,43 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use std::borrow::Cow;
+
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
-use super::{DEFAULT_MAX_LINE, DecodeError, Line, SyntaxError, frame_line};
+use super::{DEFAULT_MAX_LINE, DecodeError, Line, SyntaxError};
+use crate::ascii::CheckedLine;
 use crate::types::{
-    ForwardPath, Host, KEYWORD, MailParameter, Mechanism, Path, RcptParameter, ReversePath, Secret,
-    Source, Text, VALUE, parse_host, read_path,
+    Borrowed, ForwardPath, Host, KEYWORD, MailParameter, Mechanism, Path, RcptParameter,
+    ReversePath, Secret, Source, Store, Text, VALUE, from_wire_mail, from_wire_rcpt, parse_host,
+    read_path,
 };
 
-/// One command line, parsed.
+/// One command line, parsed. `S` holds the text of its values: [`Text`]
+/// sharing the receive buffer (what the sessions use), or `Cow<str>`
+/// borrowed from the line ([`BorrowedCommand`], nothing copied or counted).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Command {
+pub enum Command<S = Text> {
     /// `EHLO host`
-    Ehlo(Host),
+    Ehlo(Host<S>),
     /// `HELO host`
-    Helo(Host),
+    Helo(Host<S>),
     /// `LHLO host` (LMTP, RFC 2033)
-    Lhlo(Host),
+    Lhlo(Host<S>),
     /// `MAIL FROM:<path> [params]`
     Mail {
         /// The reverse path.
-        from: ReversePath,
+        from: ReversePath<S>,
         /// ESMTP parameters, in order.
-        params: Vec<MailParameter>,
+        params: Vec<MailParameter<S>>,
     },
     /// `RCPT TO:<path> [params]`
     Rcpt {
         /// The forward path.
-        to: ForwardPath,
+        to: ForwardPath<S>,
         /// ESMTP parameters, in order.
-        params: Vec<RcptParameter>,
+        params: Vec<RcptParameter<S>>,
     },
     /// `DATA`
     Data,
@@ -46,15 +52,15 @@ pub enum Command {
     /// `RSET`
     Rset,
     /// `NOOP [string]`
-    Noop(Option<Text>),
+    Noop(Option<S>),
     /// `QUIT`
     Quit,
     /// `VRFY string`
-    Vrfy(Text),
+    Vrfy(S),
     /// `EXPN string`
-    Expn(Text),
+    Expn(S),
     /// `HELP [string]`
-    Help(Option<Text>),
+    Help(Option<S>),
     /// `STARTTLS` (RFC 3207)
     StartTls,
     /// `AUTH mechanism [initial-response]` (RFC 4954)
@@ -80,16 +86,14 @@ impl Command {
         input: &[u8],
         max_line: usize,
     ) -> Result<(&[u8], Command), DecodeError> {
-        match frame_line(input, max_line) {
-            Line::Complete { len, total } => {
-                match Self::parse_source(&Source::borrowed(&input[..len])) {
-                    Ok(cmd) => Ok((&input[total..], cmd)),
-                    Err(error) => Err(DecodeError::Failed {
-                        error,
-                        consumed: total,
-                    }),
-                }
-            }
+        match crate::ascii::frame(input, max_line) {
+            Line::Complete { len, total } => match parse_source(&Source::borrowed(&input[..len])) {
+                Ok(cmd) => Ok((&input[total..], cmd)),
+                Err(error) => Err(DecodeError::Failed {
+                    error,
+                    consumed: total,
+                }),
+            },
             other => Err(framing_error(other)),
         }
     }
@@ -100,12 +104,12 @@ impl Command {
     /// [`DecodeError::Failed`] the bad line has been removed (except an
     /// over-long one, `consumed == 0`).
     pub fn decode_buf(buf: &mut BytesMut, max_line: usize) -> Result<Command, DecodeError> {
-        match frame_line(buf, max_line) {
+        match crate::ascii::frame(buf, max_line) {
             // A line that can hold no text value (DATA, RSET, QUIT, BDAT,
             // AUTH, a bare NOOP...) is parsed where it lies; one that can is
             // split off so its values share the buffer.
             Line::Complete { len, total } if !may_hold_text(&buf[..len]) => {
-                let parsed = Self::parse_source(&Source::borrowed(&buf[..len]));
+                let parsed = parse_source(&Source::borrowed(&buf[..len]));
                 buf.advance(total);
                 parsed.map_err(|error| DecodeError::Failed {
                     error,
@@ -130,72 +134,105 @@ impl Command {
 
     /// Parses one command line given without its CRLF (see [`Command::decode`] for copies).
     pub fn parse_line(line: &[u8]) -> Result<Command, SyntaxError> {
-        Self::parse_source(&Source::borrowed(line))
+        parse_source(&Source::borrowed(line))
     }
 
     /// Parses one command line given without its CRLF; text in the command shares `line`.
     pub fn parse(line: &Bytes) -> Result<Command, SyntaxError> {
-        Self::parse_source(&Source::shared(line))
+        parse_source(&Source::shared(line))
     }
+}
 
-    /// One pass over the line: the verb, then each argument read and
-    /// checked as the cursor moves (lookup tables for the character
-    /// classes). No field accepts a NUL, so a line holding one never
-    /// parses; the NUL is looked for only then, to name it as the reason.
-    fn parse_source(line: &Source<'_>) -> Result<Command, SyntaxError> {
-        Self::parse_fields(line).map_err(|error| {
-            if memchr::memchr(0, line.bytes()).is_some() {
-                SyntaxError::Nul
-            } else {
-                error
-            }
-        })
-    }
+/// A command whose values borrow from the line it was read from.
+pub type BorrowedCommand<'a> = Command<Cow<'a, str>>;
 
-    /// [`Command::parse`] but for naming a NUL.
-    fn parse_fields(line: &Source<'_>) -> Result<Command, SyntaxError> {
-        let bytes = line.bytes();
-        let (verb, args) = match find(bytes, b' ') {
-            Some(sp) => (&bytes[..sp], Some(&bytes[sp + 1..])),
-            None => (bytes, None),
-        };
-        if verb.len() > 8 {
-            return Err(SyntaxError::UnknownCommand);
-        }
-        // The verb as one word, letters uppercased by clearing bit 5 (only
-        // `a`-`z` and `A`-`Z` give a letter that way), matched with its
-        // length (so a NUL or space is never taken for the padding) in one switch.
-        let mut padded = [0u8; 8];
-        padded[..verb.len()].copy_from_slice(verb);
-        let verb = (
-            verb.len(),
-            u64::from_le_bytes(padded) & 0xdfdf_dfdf_dfdf_dfdf,
-        );
-        let no_args = |cmd: Command| match args {
-            None => Ok(cmd),
-            Some(_) => Err(SyntaxError::Arguments("no arguments allowed")),
-        };
-        let text = |arg: &[u8]| text_arg(line, arg);
-        match verb {
-            MAIL => parse_mail(line, args.unwrap_or_default()),
-            RCPT => parse_rcpt(line, args.unwrap_or_default()),
-            EHLO => Ok(Command::Ehlo(hello_host(line, args)?)),
-            HELO => Ok(Command::Helo(hello_host(line, args)?)),
-            LHLO => Ok(Command::Lhlo(hello_host(line, args)?)),
-            DATA => no_args(Command::Data),
-            RSET => no_args(Command::Rset),
-            QUIT => no_args(Command::Quit),
-            STARTTLS => no_args(Command::StartTls),
-            NOOP => Ok(Command::Noop(args.map(text).transpose()?)),
-            HELP => Ok(Command::Help(args.map(text).transpose()?)),
-            VRFY => Ok(Command::Vrfy(text(required(args)?)?)),
-            EXPN => Ok(Command::Expn(text(required(args)?)?)),
-            BDAT => parse_bdat(required(args)?),
-            AUTH => parse_auth(required(args)?),
-            _ => Err(SyntaxError::UnknownCommand),
+impl<'a> Command<Cow<'a, str>> {
+    /// Parses the first command line of `input`, allowing `max_line` octets
+    /// with CRLF, and returns the rest of `input` with it. The command's
+    /// values borrow from `input`: nothing is copied, counted or allocated
+    /// except a parameter list and a decoded xtext or AUTH response. It
+    /// accepts exactly the lines [`Command::decode`] accepts.
+    pub fn decode_borrowed(
+        input: &'a [u8],
+        max_line: usize,
+    ) -> Result<(&'a [u8], Self), DecodeError> {
+        match CheckedLine::frame(input, max_line) {
+            Ok((line, total)) => match parse_source(&Borrowed::checked(line)) {
+                Ok(cmd) => Ok((&input[total..], cmd)),
+                Err(error) => Err(DecodeError::Failed {
+                    error,
+                    consumed: total,
+                }),
+            },
+            Err(other) => Err(framing_error(other)),
         }
     }
 
+    /// Parses one command line given without its CRLF; values borrow from it.
+    pub fn parse_borrowed(line: &'a [u8]) -> Result<Self, SyntaxError> {
+        parse_source(&Borrowed::new(line))
+    }
+}
+
+/// One pass over the line: the verb, then each argument read and
+/// checked as the cursor moves (lookup tables for the character
+/// classes). No field accepts a NUL, so a line holding one never
+/// parses; the NUL is looked for only then, to name it as the reason.
+fn parse_source<'a, L: Store<'a>>(line: &L) -> Result<Command<L::Str>, SyntaxError> {
+    parse_fields(line).map_err(|error| {
+        if memchr::memchr(0, line.bytes()).is_some() {
+            SyntaxError::Nul
+        } else {
+            error
+        }
+    })
+}
+
+/// [`parse_source`] but for naming a NUL.
+fn parse_fields<'a, L: Store<'a>>(line: &L) -> Result<Command<L::Str>, SyntaxError> {
+    let bytes = line.bytes();
+    let (verb, args) = match find(bytes, b' ') {
+        Some(sp) => (&bytes[..sp], Some(&bytes[sp + 1..])),
+        None => (bytes, None),
+    };
+    if verb.len() > 8 {
+        return Err(SyntaxError::UnknownCommand);
+    }
+    // The verb as one word, letters uppercased by clearing bit 5 (only
+    // `a`-`z` and `A`-`Z` give a letter that way), matched with its
+    // length (so a NUL or space is never taken for the padding) in one switch.
+    let mut padded = [0u8; 8];
+    padded[..verb.len()].copy_from_slice(verb);
+    let verb = (
+        verb.len(),
+        u64::from_le_bytes(padded) & 0xdfdf_dfdf_dfdf_dfdf,
+    );
+    let no_args = |cmd: Command<L::Str>| match args {
+        None => Ok(cmd),
+        Some(_) => Err(SyntaxError::Arguments("no arguments allowed")),
+    };
+    let text = |arg: &'a [u8]| text_arg(line, arg);
+    match verb {
+        MAIL => parse_mail(line, args.unwrap_or_default()),
+        RCPT => parse_rcpt(line, args.unwrap_or_default()),
+        EHLO => Ok(Command::Ehlo(hello_host(line, args)?)),
+        HELO => Ok(Command::Helo(hello_host(line, args)?)),
+        LHLO => Ok(Command::Lhlo(hello_host(line, args)?)),
+        DATA => no_args(Command::Data),
+        RSET => no_args(Command::Rset),
+        QUIT => no_args(Command::Quit),
+        STARTTLS => no_args(Command::StartTls),
+        NOOP => Ok(Command::Noop(args.map(text).transpose()?)),
+        HELP => Ok(Command::Help(args.map(text).transpose()?)),
+        VRFY => Ok(Command::Vrfy(text(required(args)?)?)),
+        EXPN => Ok(Command::Expn(text(required(args)?)?)),
+        BDAT => parse_bdat(required(args)?),
+        AUTH => parse_auth(required(args)?),
+        _ => Err(SyntaxError::UnknownCommand),
+    }
+}
+
+impl<S: AsRef<str>> Command<S> {
     /// Appends the command line with its CRLF.
     pub fn write(&self, out: &mut impl BufMut) {
         let line = match self {
@@ -217,12 +254,12 @@ impl Command {
             Command::Bdat { size, last: false } => format!("BDAT {size}"),
             Command::Rset => "RSET".into(),
             Command::Noop(None) => "NOOP".into(),
-            Command::Noop(Some(s)) => format!("NOOP {s}"),
+            Command::Noop(Some(s)) => format!("NOOP {}", s.as_ref()),
             Command::Quit => "QUIT".into(),
-            Command::Vrfy(s) => format!("VRFY {s}"),
-            Command::Expn(s) => format!("EXPN {s}"),
+            Command::Vrfy(s) => format!("VRFY {}", s.as_ref()),
+            Command::Expn(s) => format!("EXPN {}", s.as_ref()),
             Command::Help(None) => "HELP".into(),
-            Command::Help(Some(s)) => format!("HELP {s}"),
+            Command::Help(Some(s)) => format!("HELP {}", s.as_ref()),
             Command::StartTls => "STARTTLS".into(),
             Command::Auth {
                 mechanism,
@@ -321,15 +358,21 @@ fn required(args: Option<&[u8]>) -> Result<&[u8], SyntaxError> {
 }
 
 /// Free text (VRFY, EXPN, NOOP, HELP): printable UTF-8.
-fn text_arg(line: &Source<'_>, arg: &[u8]) -> Result<Text, SyntaxError> {
-    let text = Text::slice_of(line, arg).ok_or(SyntaxError::Arguments("invalid UTF-8"))?;
-    if text.is_empty() || text.chars().any(char::is_control) {
+fn text_arg<'a, L: Store<'a>>(line: &L, arg: &'a [u8]) -> Result<L::Str, SyntaxError> {
+    let text = line
+        .text(arg)
+        .ok_or(SyntaxError::Arguments("invalid UTF-8"))?;
+    let str = text.as_ref();
+    if str.is_empty() || str.chars().any(char::is_control) {
         return Err(SyntaxError::Arguments("invalid text"));
     }
     Ok(text)
 }
 
-fn hello_host(line: &Source<'_>, args: Option<&[u8]>) -> Result<Host, SyntaxError> {
+fn hello_host<'a, L: Store<'a>>(
+    line: &L,
+    args: Option<&'a [u8]>,
+) -> Result<Host<L::Str>, SyntaxError> {
     parse_host(line, required(args)?)
         .map_err(|_| SyntaxError::Arguments("invalid domain or address literal"))
 }
@@ -349,9 +392,9 @@ fn strip_keyword<'a>(args: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
 /// Calls `each` with every `keyword[=value]` in `rest` (what follows a
 /// path), which must be empty or start with a space. One pass checks the
 /// separators and the keyword and value characters together.
-fn each_param(
-    rest: &[u8],
-    mut each: impl FnMut(&[u8], Option<&[u8]>) -> Result<(), SyntaxError>,
+fn each_param<'a>(
+    rest: &'a [u8],
+    mut each: impl FnMut(&'a [u8], Option<&'a [u8]>) -> Result<(), SyntaxError>,
 ) -> Result<(), SyntaxError> {
     if rest.is_empty() {
         return Ok(());
@@ -402,7 +445,7 @@ fn bad_param(keyword: &[u8]) -> SyntaxError {
     SyntaxError::Parameter(String::from_utf8_lossy(keyword).into_owned())
 }
 
-fn parse_mail(line: &Source<'_>, args: &[u8]) -> Result<Command, SyntaxError> {
+fn parse_mail<'a, L: Store<'a>>(line: &L, args: &'a [u8]) -> Result<Command<L::Str>, SyntaxError> {
     let rest =
         strip_keyword(args, b"FROM:").ok_or(SyntaxError::Arguments("expected FROM:<path>"))?;
     let (from, rest) = match read_path(line, rest) {
@@ -412,13 +455,13 @@ fn parse_mail(line: &Source<'_>, args: &[u8]) -> Result<Command, SyntaxError> {
     };
     let mut params = Vec::new();
     each_param(rest, |k, v| {
-        params.push(MailParameter::from_wire(line, k, v).map_err(|_| bad_param(k))?);
+        params.push(from_wire_mail(line, k, v).map_err(|_| bad_param(k))?);
         Ok(())
     })?;
     Ok(Command::Mail { from, params })
 }
 
-fn parse_rcpt(line: &Source<'_>, args: &[u8]) -> Result<Command, SyntaxError> {
+fn parse_rcpt<'a, L: Store<'a>>(line: &L, args: &'a [u8]) -> Result<Command<L::Str>, SyntaxError> {
     let rest = strip_keyword(args, b"TO:").ok_or(SyntaxError::Arguments("expected TO:<path>"))?;
     let (to, rest) = match read_path(line, rest) {
         Ok((Path::Postmaster, rest)) => (ForwardPath::Postmaster, rest),
@@ -427,13 +470,13 @@ fn parse_rcpt(line: &Source<'_>, args: &[u8]) -> Result<Command, SyntaxError> {
     };
     let mut params = Vec::new();
     each_param(rest, |k, v| {
-        params.push(RcptParameter::from_wire(line, k, v).map_err(|_| bad_param(k))?);
+        params.push(from_wire_rcpt(line, k, v).map_err(|_| bad_param(k))?);
         Ok(())
     })?;
     Ok(Command::Rcpt { to, params })
 }
 
-fn parse_bdat(args: &[u8]) -> Result<Command, SyntaxError> {
+fn parse_bdat<S>(args: &[u8]) -> Result<Command<S>, SyntaxError> {
     let bad = SyntaxError::Arguments("expected BDAT size [LAST]");
     let (size, last) = match find(args, b' ') {
         None => (args, false),
@@ -447,7 +490,7 @@ fn parse_bdat(args: &[u8]) -> Result<Command, SyntaxError> {
     Ok(Command::Bdat { size, last })
 }
 
-fn parse_auth(args: &[u8]) -> Result<Command, SyntaxError> {
+fn parse_auth<S>(args: &[u8]) -> Result<Command<S>, SyntaxError> {
     let (mech, ir) = match find(args, b' ') {
         None => (args, None),
         Some(sp) => (&args[..sp], Some(&args[sp + 1..])),

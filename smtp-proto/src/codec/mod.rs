@@ -7,9 +7,9 @@
 mod command;
 mod reply;
 
-pub use command::Command;
+pub use command::{BorrowedCommand, Command};
 
-pub(crate) use sansmail_common::line::{Line, frame_line};
+pub(crate) use sansmail_common::line::Line;
 
 use crate::types::Reply;
 

@@ -4,8 +4,8 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::chars::{ATEXT, LDH, LOCAL_OR_DOT};
-use super::{InvalidInput, Source, Text};
+use super::chars::{ATEXT, LDH};
+use super::{InvalidInput, Source, Store, Text};
 
 /// Longest local part RFC 5321 §4.5.3.1.1 allows, in octets.
 pub const MAX_LOCAL_PART: usize = 64;
@@ -13,9 +13,10 @@ pub const MAX_LOCAL_PART: usize = 64;
 pub const MAX_DOMAIN: usize = 255;
 
 /// A domain name: dot-separated labels of letters, digits and hyphens, or
-/// U-labels (non-ASCII UTF-8) for SMTPUTF8.
+/// U-labels (non-ASCII UTF-8) for SMTPUTF8. `S` holds the text: [`Text`]
+/// when owned, `Cow<str>` when borrowed from the line it was parsed from.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Domain(Text);
+pub struct Domain<S = Text>(S);
 
 impl Domain {
     /// Validates `name` as an RFC 5321 `Domain` (U-labels allowed).
@@ -26,30 +27,32 @@ impl Domain {
             Err(InvalidInput::Domain)
         }
     }
+}
 
+impl<S: AsRef<str>> Domain<S> {
     /// The name as written.
     pub fn as_str(&self) -> &str {
-        self.0.as_str()
+        self.0.as_ref()
     }
 
     /// True when every label is ASCII (no SMTPUTF8 needed).
     pub fn is_ascii(&self) -> bool {
-        self.0.is_ascii()
+        self.as_str().is_ascii()
     }
 
     /// True when `other` names the same domain (ASCII case-insensitive).
     pub fn eq_ignore_case(&self, other: &str) -> bool {
-        self.0.eq_ignore_ascii_case(other)
+        self.as_str().eq_ignore_ascii_case(other)
     }
 }
 
-impl fmt::Display for Domain {
+impl<S: AsRef<str>> fmt::Display for Domain<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.as_str())
+        f.write_str(self.as_str())
     }
 }
 
-impl fmt::Debug for Domain {
+impl<S: fmt::Debug> fmt::Debug for Domain<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Domain({:?})", self.0)
     }
@@ -92,25 +95,25 @@ fn is_label(label: &[u8]) -> bool {
 /// The right-hand side of a mailbox, or the argument of EHLO: a domain or an
 /// address literal (RFC 5321 §4.1.3).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Host {
+pub enum Host<S = Text> {
     /// A domain name.
-    Domain(Domain),
+    Domain(Domain<S>),
     /// `[192.0.2.1]`
     Ipv4(Ipv4Addr),
     /// `[IPv6:2001:db8::1]`
     Ipv6(Ipv6Addr),
     /// `[tag:content]`, a general address literal with a standardized tag
     /// (boxed: rare, and it would double the size of every host).
-    General(Box<GeneralLiteral>),
+    General(Box<GeneralLiteral<S>>),
 }
 
 /// A general address literal `[tag:content]` (RFC 5321 §4.1.3).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct GeneralLiteral {
+pub struct GeneralLiteral<S = Text> {
     /// The tag, letters, digits and hyphens.
-    pub tag: Text,
+    pub tag: S,
     /// The content, printable ASCII other than `[`, `\` and `]`.
-    pub content: Text,
+    pub content: S,
 }
 
 impl Host {
@@ -118,7 +121,9 @@ impl Host {
     pub fn parse(text: &str) -> Result<Self, InvalidInput> {
         parse_host(&Source::borrowed(text.as_bytes()), text.as_bytes())
     }
+}
 
+impl<S: AsRef<str>> Host<S> {
     /// True when written in ASCII only.
     pub fn is_ascii(&self) -> bool {
         match self {
@@ -129,10 +134,13 @@ impl Host {
 }
 
 /// Parses `text`, a part of `line`, as a domain or address literal.
-pub(crate) fn parse_host(line: &Source<'_>, text: &[u8]) -> Result<Host, InvalidInput> {
+pub(crate) fn parse_host<'a, L: Store<'a>>(
+    line: &L,
+    text: &'a [u8],
+) -> Result<Host<L::Str>, InvalidInput> {
     let Some(inner) = text.strip_prefix(b"[") else {
         return if is_domain(text) {
-            Text::slice_of(line, text)
+            line.text(text)
                 .map(|t| Host::Domain(Domain(t)))
                 .ok_or(InvalidInput::Domain)
         } else {
@@ -159,11 +167,7 @@ pub(crate) fn parse_host(line: &Source<'_>, text: &[u8]) -> Result<Host, Invalid
         && content
             .iter()
             .all(|&b| (33..=126).contains(&b) && !matches!(b, b'[' | b'\\' | b']'));
-    match (
-        tag_ok && content_ok,
-        Text::slice_of(line, tag),
-        Text::slice_of(line, content),
-    ) {
+    match (tag_ok && content_ok, line.text(tag), line.text(content)) {
         (true, Some(tag), Some(content)) => {
             Ok(Host::General(Box::new(GeneralLiteral { tag, content })))
         }
@@ -177,13 +181,15 @@ fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> 
         .then(|| &text[prefix.len()..])
 }
 
-impl fmt::Display for Host {
+impl<S: AsRef<str>> fmt::Display for Host<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Host::Domain(d) => f.write_str(d.as_str()),
             Host::Ipv4(a) => write!(f, "[{a}]"),
             Host::Ipv6(a) => write!(f, "[IPv6:{a}]"),
-            Host::General(literal) => write!(f, "[{}:{}]", literal.tag, literal.content),
+            Host::General(literal) => {
+                write!(f, "[{}:{}]", literal.tag.as_ref(), literal.content.as_ref())
+            }
         }
     }
 }
@@ -191,7 +197,7 @@ impl fmt::Display for Host {
 /// The part of a mailbox before the `@`, kept exactly as written (a
 /// dot-string, or a quoted string with its quotes and escapes).
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct LocalPart(Text);
+pub struct LocalPart<S = Text>(S);
 
 impl LocalPart {
     /// Validates `raw` as a wire-form `Local-part` (dot-string or quoted string).
@@ -220,16 +226,19 @@ impl LocalPart {
         raw.push('"');
         Self::parse(&raw)
     }
+}
 
+impl<S: AsRef<str>> LocalPart<S> {
     /// The wire form, quotes included.
     pub fn as_str(&self) -> &str {
-        self.0.as_str()
+        self.0.as_ref()
     }
 
     /// The text the local part stands for: quotes and escapes removed.
     pub fn text(&self) -> std::borrow::Cow<'_, str> {
-        let Some(inner) = self.0.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else {
-            return std::borrow::Cow::Borrowed(self.0.as_str());
+        let raw = self.as_str();
+        let Some(inner) = raw.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else {
+            return std::borrow::Cow::Borrowed(raw);
         };
         let mut out = String::with_capacity(inner.len());
         let mut escaped = false;
@@ -246,11 +255,11 @@ impl LocalPart {
 
     /// True when written in ASCII only.
     pub fn is_ascii(&self) -> bool {
-        self.0.is_ascii()
+        self.as_str().is_ascii()
     }
 }
 
-impl fmt::Debug for LocalPart {
+impl<S: fmt::Debug> fmt::Debug for LocalPart<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "LocalPart({:?})", self.0)
     }
@@ -298,11 +307,11 @@ fn is_local_part(s: &[u8]) -> bool {
 
 /// A mailbox, `local-part@host`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Mailbox {
+pub struct Mailbox<S = Text> {
     /// Before the `@`.
-    pub local_part: LocalPart,
+    pub local_part: LocalPart<S>,
     /// After the `@`.
-    pub host: Host,
+    pub host: Host<S>,
 }
 
 impl Mailbox {
@@ -310,7 +319,9 @@ impl Mailbox {
     pub fn parse(text: &str) -> Result<Self, InvalidInput> {
         parse_mailbox(&Source::borrowed(text.as_bytes()), text.as_bytes())
     }
+}
 
+impl<S: AsRef<str>> Mailbox<S> {
     /// True when no SMTPUTF8 is needed to send this mailbox.
     pub fn is_ascii(&self) -> bool {
         self.local_part.is_ascii() && self.host.is_ascii()
@@ -318,7 +329,10 @@ impl Mailbox {
 }
 
 /// Parses `text`, a part of `line`, as `local@host`.
-pub(crate) fn parse_mailbox(line: &Source<'_>, text: &[u8]) -> Result<Mailbox, InvalidInput> {
+pub(crate) fn parse_mailbox<'a, L: Store<'a>>(
+    line: &L,
+    text: &'a [u8],
+) -> Result<Mailbox<L::Str>, InvalidInput> {
     // The host never contains '@' or '"', so the last '@' separates them.
     let at = text
         .iter()
@@ -328,14 +342,14 @@ pub(crate) fn parse_mailbox(line: &Source<'_>, text: &[u8]) -> Result<Mailbox, I
     if !is_local_part(local) {
         return Err(InvalidInput::LocalPart);
     }
-    let local_part = Text::slice_of(line, local).ok_or(InvalidInput::LocalPart)?;
+    let local_part = line.text(local).ok_or(InvalidInput::LocalPart)?;
     Ok(Mailbox {
         local_part: LocalPart(local_part),
         host: parse_host(line, host)?,
     })
 }
 
-impl fmt::Display for Mailbox {
+impl<S: AsRef<str>> fmt::Display for Mailbox<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}@{}", self.local_part.as_str(), self.host)
     }
@@ -344,16 +358,16 @@ impl fmt::Display for Mailbox {
 /// The argument of MAIL FROM: a mailbox, or the null path `<>` used for
 /// delivery status notifications.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum ReversePath {
+pub enum ReversePath<S = Text> {
     /// `<>`
     Null,
     /// `<mailbox>`
-    Mailbox(Mailbox),
+    Mailbox(Mailbox<S>),
 }
 
-impl ReversePath {
+impl<S> ReversePath<S> {
     /// The mailbox, unless this is the null path.
-    pub fn mailbox(&self) -> Option<&Mailbox> {
+    pub fn mailbox(&self) -> Option<&Mailbox<S>> {
         match self {
             ReversePath::Null => None,
             ReversePath::Mailbox(m) => Some(m),
@@ -361,7 +375,7 @@ impl ReversePath {
     }
 }
 
-impl fmt::Display for ReversePath {
+impl<S: AsRef<str>> fmt::Display for ReversePath<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ReversePath::Null => f.write_str("<>"),
@@ -373,16 +387,16 @@ impl fmt::Display for ReversePath {
 /// The argument of RCPT TO: a mailbox, or the bare `<Postmaster>` every
 /// server must accept (RFC 5321 §4.5.1).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum ForwardPath {
+pub enum ForwardPath<S = Text> {
     /// `<Postmaster>` with no domain.
     Postmaster,
     /// `<mailbox>`
-    Mailbox(Mailbox),
+    Mailbox(Mailbox<S>),
 }
 
-impl ForwardPath {
+impl<S: AsRef<str>> ForwardPath<S> {
     /// The mailbox, unless this is the bare postmaster.
-    pub fn mailbox(&self) -> Option<&Mailbox> {
+    pub fn mailbox(&self) -> Option<&Mailbox<S>> {
         match self {
             ForwardPath::Postmaster => None,
             ForwardPath::Mailbox(m) => Some(m),
@@ -395,7 +409,7 @@ impl ForwardPath {
     }
 }
 
-impl fmt::Display for ForwardPath {
+impl<S: AsRef<str>> fmt::Display for ForwardPath<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ForwardPath::Postmaster => f.write_str("<Postmaster>"),
@@ -457,13 +471,13 @@ fn is_bracketed_literal(hop: &[u8]) -> bool {
 
 /// What a path held: `<>`, `<Postmaster>` or a mailbox.
 #[derive(Debug)]
-pub(crate) enum Path {
+pub(crate) enum Path<S> {
     /// `<>`
     Null,
     /// `<Postmaster>`, in any case.
     Postmaster,
     /// `<local@host>`
-    Mailbox(Mailbox),
+    Mailbox(Mailbox<S>),
 }
 
 /// Reads `<path>` at the front of `input` (a part of `line`) and returns it
@@ -475,21 +489,29 @@ pub(crate) enum Path {
 /// quoted local part, a source route, an address literal or anything
 /// malformed goes the general way ([`split_path`] and [`parse_mailbox`]),
 /// which accepts exactly what this pass accepts and names every error.
-pub(crate) fn read_path<'a>(
-    line: &Source<'_>,
+pub(crate) fn read_path<'a, L: Store<'a>>(
+    line: &L,
     input: &'a [u8],
-) -> Result<(Path, &'a [u8]), InvalidInput> {
+) -> Result<(Path<L::Str>, &'a [u8]), InvalidInput> {
     if let Some(inner) = input.strip_prefix(b"<") {
-        // The local part: atext and dots (checked for placement below).
-        let i = inner
-            .iter()
-            .position(|&b| !LOCAL_OR_DOT[usize::from(b)])
-            .unwrap_or(inner.len());
+        // The local part: atext and dots, each dot checked as it is passed
+        // (the start counts as a dot, so a leading dot is one after another).
+        let (mut i, mut after_dot, mut dots_apart) = (0, true, true);
+        for &b in inner {
+            if ATEXT[usize::from(b)] {
+                after_dot = false;
+            } else if b == b'.' {
+                dots_apart &= !after_dot;
+                after_dot = true;
+            } else {
+                break;
+            }
+            i += 1;
+        }
         if i == 0 && inner.first() == Some(&b'>') {
             return Ok((Path::Null, &inner[1..]));
         }
-        let local = &inner[..i];
-        if i > 0 && i <= MAX_LOCAL_PART && dots_apart(local) && inner.get(i) == Some(&b'@') {
+        if i > 0 && i <= MAX_LOCAL_PART && dots_apart && !after_dot && inner.get(i) == Some(&b'@') {
             // The domain: LDH octets and dots, then its labels checked.
             let start = i + 1;
             let (mut j, mut label, mut labels_ok) = (start, start, true);
@@ -505,8 +527,8 @@ pub(crate) fn read_path<'a>(
             labels_ok &= label_ok(&inner[label..j]);
             let closed = inner.get(j) == Some(&b'>');
             if closed && labels_ok && j - start <= MAX_DOMAIN {
-                let local = Text::slice_of(line, &inner[..i]);
-                let domain = Text::slice_of(line, &inner[start..j]);
+                let local = line.text(&inner[..i]);
+                let domain = line.text(&inner[start..j]);
                 if let (Some(local), Some(domain)) = (local, domain) {
                     let mailbox = Mailbox {
                         local_part: LocalPart(local),
@@ -520,20 +542,6 @@ pub(crate) fn read_path<'a>(
     read_path_generally(line, input)
 }
 
-/// True for a dot-string's dots: none first or last, none next to another.
-fn dots_apart(s: &[u8]) -> bool {
-    // The start counts as a dot, so a leading dot is one next to another.
-    let mut after_dot = true;
-    for &b in s {
-        let dot = b == b'.';
-        if dot && after_dot {
-            return false;
-        }
-        after_dot = dot;
-    }
-    !after_dot
-}
-
 /// True for an LDH label of 1 to 63 octets with no hyphen at either end.
 #[inline]
 fn label_ok(label: &[u8]) -> bool {
@@ -545,10 +553,10 @@ fn label_ok(label: &[u8]) -> bool {
 }
 
 /// [`read_path`] the general way: any path RFC 5321 allows, every error named.
-fn read_path_generally<'a>(
-    line: &Source<'_>,
+fn read_path_generally<'a, L: Store<'a>>(
+    line: &L,
     input: &'a [u8],
-) -> Result<(Path, &'a [u8]), InvalidInput> {
+) -> Result<(Path<L::Str>, &'a [u8]), InvalidInput> {
     let (inner, rest) = split_path(input)?;
     let path = if inner.is_empty() {
         Path::Null

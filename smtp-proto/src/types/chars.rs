@@ -54,13 +54,6 @@ pub(crate) static LDH: [bool; 256] = table(
     true,
 );
 
-/// What a dot-string local part may hold: `atext` and dots.
-pub(crate) static LOCAL_OR_DOT: [bool; 256] = {
-    let mut t = ATEXT;
-    t[b'.' as usize] = true;
-    t
-};
-
 /// `esmtp-keyword` characters: letters, digits and hyphens.
 pub(crate) static KEYWORD: [bool; 256] = table(
     &[(b'0', b'9'), (b'A', b'Z'), (b'a', b'z'), (b'-', b'-')],

@@ -18,10 +18,11 @@ pub use params::{
     BodyType, ByMode, DsnReturn, MailParameter, Notify, RcptParameter, RrvsAction, xtext_decode,
     xtext_encode,
 };
+pub(crate) use params::{from_wire_mail, from_wire_rcpt};
 pub use reply::{EnhancedStatus, Reply, ReplyCode};
 pub use sansmail_common::Secret;
-pub(crate) use text::Source;
 pub use text::Text;
+pub(crate) use text::{Borrowed, Source, Store};
 
 /// A value that failed validation; says which kind of value it was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::chars::{KEYWORD, XCHAR, all_in};
-use super::{InvalidInput, Source, Text};
+use super::{InvalidInput, Source, Store, Text};
 
 /// The BODY parameter (RFC 6152, RFC 3030).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -68,10 +68,10 @@ pub enum RrvsAction {
     Continue,
 }
 
-/// A parameter of the MAIL command.
+/// A parameter of the MAIL command (`S` holds its text, as in [`Domain`](super::Domain)).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum MailParameter {
+pub enum MailParameter<S = Text> {
     /// `SIZE=n` (RFC 1870): the sender's estimate of the message size.
     Size(u64),
     /// `BODY=` (RFC 6152, RFC 3030).
@@ -81,9 +81,9 @@ pub enum MailParameter {
     /// `RET=` (RFC 3461).
     Ret(DsnReturn),
     /// `ENVID=` (RFC 3461), xtext-decoded.
-    EnvId(Text),
+    EnvId(S),
     /// `AUTH=` (RFC 4954 §5): the authenticated submitter, `None` for `<>`; xtext-decoded.
-    Auth(Option<Text>),
+    Auth(Option<S>),
     /// `MT-PRIORITY=` (RFC 6710), −9 to 9.
     MtPriority(i8),
     /// `REQUIRETLS` (RFC 8689).
@@ -100,42 +100,42 @@ pub enum MailParameter {
     /// `HOLDFOR=n` (RFC 4865): seconds to hold before delivery.
     HoldFor(u64),
     /// `HOLDUNTIL=` (RFC 4865): an RFC 3339 date-time, kept as written.
-    HoldUntil(Text),
+    HoldUntil(S),
     /// A parameter this crate has no type for, kept as received.
     Unknown {
         /// The keyword, as written.
-        keyword: Text,
+        keyword: S,
         /// The value after `=`, if any.
-        value: Option<Text>,
+        value: Option<S>,
     },
 }
 
-/// A parameter of the RCPT command.
+/// A parameter of the RCPT command (`S` holds its text, as in [`Domain`](super::Domain)).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum RcptParameter {
+pub enum RcptParameter<S = Text> {
     /// `NOTIFY=` (RFC 3461).
     Notify(Notify),
     /// `ORCPT=type;address` (RFC 3461), the address xtext-decoded.
     Orcpt {
         /// The address type, usually `rfc822` or `utf-8`.
-        addr_type: Text,
+        addr_type: S,
         /// The original recipient.
-        address: Text,
+        address: S,
     },
     /// `RRVS=date-time[;action]` (RFC 7293).
     Rrvs {
         /// The RFC 3339 date-time, kept as written.
-        time: Text,
+        time: S,
         /// What to do on mismatch; `None` leaves the server's default.
         action: Option<RrvsAction>,
     },
     /// A parameter this crate has no type for, kept as received.
     Unknown {
         /// The keyword, as written.
-        keyword: Text,
+        keyword: S,
         /// The value after `=`, if any.
-        value: Option<Text>,
+        value: Option<S>,
     },
 }
 
@@ -204,21 +204,21 @@ fn signed(v: &[u8], max_digits: usize) -> Result<i64, InvalidInput> {
     Ok(if negative { -n } else { n })
 }
 
-/// xtext as [`Text`]: a slice of the line when it has no `+HH` escapes.
-fn xtext(line: &Source<'_>, raw: &[u8]) -> Result<Text, InvalidInput> {
+/// xtext as text: a part of the line when it has no `+HH` escapes.
+fn xtext<'a, L: Store<'a>>(line: &L, raw: &'a [u8]) -> Result<L::Str, InvalidInput> {
     for &b in raw {
         if b == b'+' {
-            return xtext_decode(raw).map(Text::from);
+            return xtext_decode(raw).map(|decoded| line.owned(decoded));
         }
         if !XCHAR[usize::from(b)] {
             return Err(InvalidInput::Xtext);
         }
     }
-    Text::slice_of(line, raw).ok_or(InvalidInput::Xtext)
+    line.text(raw).ok_or(InvalidInput::Xtext)
 }
 
-fn text(line: &Source<'_>, v: &[u8]) -> Result<Text, InvalidInput> {
-    Text::slice_of(line, v).ok_or(InvalidInput::Parameter)
+fn text<'a, L: Store<'a>>(line: &L, v: &'a [u8]) -> Result<L::Str, InvalidInput> {
+    line.text(v).ok_or(InvalidInput::Parameter)
 }
 
 /// Splits `keyword[=value]` text into a line and its parts, for the `&str` constructors.
@@ -238,99 +238,101 @@ impl MailParameter {
     pub fn parse(keyword: &str, value: Option<&str>) -> Result<Self, InvalidInput> {
         let (raw, k_end, v_at) = owned_line(keyword, value);
         let line = Source::borrowed(&raw);
-        Self::from_wire(&line, &raw[..k_end], v_at.map(|at| &raw[at..]))
+        from_wire_mail(&line, &raw[..k_end], v_at.map(|at| &raw[at..]))
     }
+}
 
-    /// Parses a parameter whose keyword and value are parts of `line`.
-    pub(crate) fn from_wire(
-        line: &Source<'_>,
-        k: &[u8],
-        value: Option<&[u8]>,
-    ) -> Result<Self, InvalidInput> {
-        let need = || value.ok_or(InvalidInput::Parameter);
-        let flag = |p: MailParameter| {
-            if value.is_some() {
-                Err(InvalidInput::Parameter)
-            } else {
-                Ok(p)
-            }
-        };
-        let is = |name: &[u8]| k.eq_ignore_ascii_case(name);
-        if is(b"SIZE") {
-            Ok(MailParameter::Size(number(need()?, 20)?))
-        } else if is(b"BODY") {
-            let v = need()?;
-            if v.eq_ignore_ascii_case(b"8BITMIME") {
-                Ok(MailParameter::Body(BodyType::EightBitMime))
-            } else if v.eq_ignore_ascii_case(b"7BIT") {
-                Ok(MailParameter::Body(BodyType::SevenBit))
-            } else if v.eq_ignore_ascii_case(b"BINARYMIME") {
-                Ok(MailParameter::Body(BodyType::BinaryMime))
-            } else {
-                Err(InvalidInput::Parameter)
-            }
-        } else if is(b"SMTPUTF8") {
-            flag(MailParameter::SmtpUtf8)
-        } else if is(b"REQUIRETLS") {
-            flag(MailParameter::RequireTls)
-        } else if is(b"RET") {
-            let v = need()?;
-            if v.eq_ignore_ascii_case(b"FULL") {
-                Ok(MailParameter::Ret(DsnReturn::Full))
-            } else if v.eq_ignore_ascii_case(b"HDRS") {
-                Ok(MailParameter::Ret(DsnReturn::Headers))
-            } else {
-                Err(InvalidInput::Parameter)
-            }
-        } else if is(b"ENVID") {
-            let id = xtext(line, need()?)?;
-            if id.is_empty() || id.len() > 100 {
-                return Err(InvalidInput::Parameter);
-            }
-            Ok(MailParameter::EnvId(id))
-        } else if is(b"AUTH") {
-            match need()? {
-                b"<>" => Ok(MailParameter::Auth(None)),
-                v => Ok(MailParameter::Auth(Some(xtext(line, v)?))),
-            }
-        } else if is(b"MT-PRIORITY") {
-            let n = signed(need()?, 1)?;
-            Ok(MailParameter::MtPriority(n as i8))
-        } else if is(b"BY") {
-            let v = need()?;
-            let semi = v
-                .iter()
-                .position(|&b| b == b';')
-                .ok_or(InvalidInput::Parameter)?;
-            let seconds = signed(&v[..semi], 9)?;
-            let mode = &v[semi + 1..];
-            let (mode, trace) = match mode {
-                [m] => (*m, false),
-                [m, t] if t.eq_ignore_ascii_case(&b'T') => (*m, true),
-                _ => return Err(InvalidInput::Parameter),
-            };
-            let mode = match mode.to_ascii_uppercase() {
-                b'N' => ByMode::Notify,
-                b'R' => ByMode::Return,
-                _ => return Err(InvalidInput::Parameter),
-            };
-            Ok(MailParameter::By {
-                seconds,
-                mode,
-                trace,
-            })
-        } else if is(b"HOLDFOR") {
-            Ok(MailParameter::HoldFor(number(need()?, 20)?))
-        } else if is(b"HOLDUNTIL") {
-            Ok(MailParameter::HoldUntil(text(line, need()?)?))
+/// Parses a MAIL parameter whose keyword and value are parts of `line`.
+pub(crate) fn from_wire_mail<'a, L: Store<'a>>(
+    line: &L,
+    k: &'a [u8],
+    value: Option<&'a [u8]>,
+) -> Result<MailParameter<L::Str>, InvalidInput> {
+    let need = || value.ok_or(InvalidInput::Parameter);
+    let flag = |p: MailParameter<L::Str>| {
+        if value.is_some() {
+            Err(InvalidInput::Parameter)
         } else {
-            Ok(MailParameter::Unknown {
-                keyword: text(line, k)?,
-                value: value.map(|v| text(line, v)).transpose()?,
-            })
+            Ok(p)
         }
+    };
+    let is = |name: &[u8]| k.eq_ignore_ascii_case(name);
+    if is(b"SIZE") {
+        Ok(MailParameter::Size(number(need()?, 20)?))
+    } else if is(b"BODY") {
+        let v = need()?;
+        if v.eq_ignore_ascii_case(b"8BITMIME") {
+            Ok(MailParameter::Body(BodyType::EightBitMime))
+        } else if v.eq_ignore_ascii_case(b"7BIT") {
+            Ok(MailParameter::Body(BodyType::SevenBit))
+        } else if v.eq_ignore_ascii_case(b"BINARYMIME") {
+            Ok(MailParameter::Body(BodyType::BinaryMime))
+        } else {
+            Err(InvalidInput::Parameter)
+        }
+    } else if is(b"SMTPUTF8") {
+        flag(MailParameter::SmtpUtf8)
+    } else if is(b"REQUIRETLS") {
+        flag(MailParameter::RequireTls)
+    } else if is(b"RET") {
+        let v = need()?;
+        if v.eq_ignore_ascii_case(b"FULL") {
+            Ok(MailParameter::Ret(DsnReturn::Full))
+        } else if v.eq_ignore_ascii_case(b"HDRS") {
+            Ok(MailParameter::Ret(DsnReturn::Headers))
+        } else {
+            Err(InvalidInput::Parameter)
+        }
+    } else if is(b"ENVID") {
+        let id = xtext(line, need()?)?;
+        if id.as_ref().is_empty() || id.as_ref().len() > 100 {
+            return Err(InvalidInput::Parameter);
+        }
+        Ok(MailParameter::EnvId(id))
+    } else if is(b"AUTH") {
+        match need()? {
+            b"<>" => Ok(MailParameter::Auth(None)),
+            v => Ok(MailParameter::Auth(Some(xtext(line, v)?))),
+        }
+    } else if is(b"MT-PRIORITY") {
+        let n = signed(need()?, 1)?;
+        Ok(MailParameter::MtPriority(n as i8))
+    } else if is(b"BY") {
+        let v = need()?;
+        let semi = v
+            .iter()
+            .position(|&b| b == b';')
+            .ok_or(InvalidInput::Parameter)?;
+        let seconds = signed(&v[..semi], 9)?;
+        let mode = &v[semi + 1..];
+        let (mode, trace) = match mode {
+            [m] => (*m, false),
+            [m, t] if t.eq_ignore_ascii_case(&b'T') => (*m, true),
+            _ => return Err(InvalidInput::Parameter),
+        };
+        let mode = match mode.to_ascii_uppercase() {
+            b'N' => ByMode::Notify,
+            b'R' => ByMode::Return,
+            _ => return Err(InvalidInput::Parameter),
+        };
+        Ok(MailParameter::By {
+            seconds,
+            mode,
+            trace,
+        })
+    } else if is(b"HOLDFOR") {
+        Ok(MailParameter::HoldFor(number(need()?, 20)?))
+    } else if is(b"HOLDUNTIL") {
+        Ok(MailParameter::HoldUntil(text(line, need()?)?))
+    } else {
+        Ok(MailParameter::Unknown {
+            keyword: text(line, k)?,
+            value: value.map(|v| text(line, v)).transpose()?,
+        })
     }
+}
 
+impl<S: AsRef<str>> MailParameter<S> {
     /// Appends ` KEYWORD[=value]` in canonical form.
     pub fn write(&self, out: &mut String) {
         out.push(' ');
@@ -352,13 +354,13 @@ impl MailParameter {
             MailParameter::Ret(DsnReturn::Headers) => write!(out, "RET=HDRS"),
             MailParameter::EnvId(id) => {
                 out.push_str("ENVID=");
-                xtext_encode(id, out);
+                xtext_encode(id.as_ref(), out);
                 Ok(())
             }
             MailParameter::Auth(None) => write!(out, "AUTH=<>"),
             MailParameter::Auth(Some(who)) => {
                 out.push_str("AUTH=");
-                xtext_encode(who, out);
+                xtext_encode(who.as_ref(), out);
                 Ok(())
             }
             MailParameter::MtPriority(n) => write!(out, "MT-PRIORITY={n}"),
@@ -373,12 +375,12 @@ impl MailParameter {
                 if *trace { "T" } else { "" }
             ),
             MailParameter::HoldFor(n) => write!(out, "HOLDFOR={n}"),
-            MailParameter::HoldUntil(t) => write!(out, "HOLDUNTIL={t}"),
+            MailParameter::HoldUntil(t) => write!(out, "HOLDUNTIL={}", t.as_ref()),
             MailParameter::Unknown { keyword, value } => {
-                out.push_str(keyword);
+                out.push_str(keyword.as_ref());
                 if let Some(v) = value {
                     out.push('=');
-                    out.push_str(v);
+                    out.push_str(v.as_ref());
                 }
                 Ok(())
             }
@@ -391,76 +393,78 @@ impl RcptParameter {
     pub fn parse(keyword: &str, value: Option<&str>) -> Result<Self, InvalidInput> {
         let (raw, k_end, v_at) = owned_line(keyword, value);
         let line = Source::borrowed(&raw);
-        Self::from_wire(&line, &raw[..k_end], v_at.map(|at| &raw[at..]))
+        from_wire_rcpt(&line, &raw[..k_end], v_at.map(|at| &raw[at..]))
     }
+}
 
-    /// Parses a parameter whose keyword and value are parts of `line`.
-    pub(crate) fn from_wire(
-        line: &Source<'_>,
-        k: &[u8],
-        value: Option<&[u8]>,
-    ) -> Result<Self, InvalidInput> {
-        let need = || value.ok_or(InvalidInput::Parameter);
-        if k.eq_ignore_ascii_case(b"NOTIFY") {
-            let v = need()?;
-            if v.eq_ignore_ascii_case(b"NEVER") {
-                return Ok(RcptParameter::Notify(Notify::NEVER));
-            }
-            let mut n = Notify::default();
-            for item in v.split(|&b| b == b',') {
-                let flag = if item.eq_ignore_ascii_case(b"SUCCESS") {
-                    &mut n.success
-                } else if item.eq_ignore_ascii_case(b"FAILURE") {
-                    &mut n.failure
-                } else if item.eq_ignore_ascii_case(b"DELAY") {
-                    &mut n.delay
-                } else {
-                    return Err(InvalidInput::Parameter);
-                };
-                if std::mem::replace(flag, true) {
-                    return Err(InvalidInput::Parameter);
-                }
-            }
-            Ok(RcptParameter::Notify(n))
-        } else if k.eq_ignore_ascii_case(b"ORCPT") {
-            let v = need()?;
-            let semi = v
-                .iter()
-                .position(|&b| b == b';')
-                .ok_or(InvalidInput::Parameter)?;
-            let (addr_type, address) = (&v[..semi], &v[semi + 1..]);
-            if !is_keyword(addr_type) || address.is_empty() {
-                return Err(InvalidInput::Parameter);
-            }
-            Ok(RcptParameter::Orcpt {
-                addr_type: text(line, addr_type)?,
-                address: xtext(line, address)?,
-            })
-        } else if k.eq_ignore_ascii_case(b"RRVS") {
-            let v = need()?;
-            let (time, action) = match v.iter().position(|&b| b == b';') {
-                None => (v, None),
-                Some(semi) => match &v[semi + 1..] {
-                    b"R" | b"r" => (&v[..semi], Some(RrvsAction::Reject)),
-                    b"C" | b"c" => (&v[..semi], Some(RrvsAction::Continue)),
-                    _ => return Err(InvalidInput::Parameter),
-                },
-            };
-            if time.is_empty() {
-                return Err(InvalidInput::Parameter);
-            }
-            Ok(RcptParameter::Rrvs {
-                time: text(line, time)?,
-                action,
-            })
-        } else {
-            Ok(RcptParameter::Unknown {
-                keyword: text(line, k)?,
-                value: value.map(|v| text(line, v)).transpose()?,
-            })
+/// Parses a RCPT parameter whose keyword and value are parts of `line`.
+pub(crate) fn from_wire_rcpt<'a, L: Store<'a>>(
+    line: &L,
+    k: &'a [u8],
+    value: Option<&'a [u8]>,
+) -> Result<RcptParameter<L::Str>, InvalidInput> {
+    let need = || value.ok_or(InvalidInput::Parameter);
+    if k.eq_ignore_ascii_case(b"NOTIFY") {
+        let v = need()?;
+        if v.eq_ignore_ascii_case(b"NEVER") {
+            return Ok(RcptParameter::Notify(Notify::NEVER));
         }
+        let mut n = Notify::default();
+        for item in v.split(|&b| b == b',') {
+            let flag = if item.eq_ignore_ascii_case(b"SUCCESS") {
+                &mut n.success
+            } else if item.eq_ignore_ascii_case(b"FAILURE") {
+                &mut n.failure
+            } else if item.eq_ignore_ascii_case(b"DELAY") {
+                &mut n.delay
+            } else {
+                return Err(InvalidInput::Parameter);
+            };
+            if std::mem::replace(flag, true) {
+                return Err(InvalidInput::Parameter);
+            }
+        }
+        Ok(RcptParameter::Notify(n))
+    } else if k.eq_ignore_ascii_case(b"ORCPT") {
+        let v = need()?;
+        let semi = v
+            .iter()
+            .position(|&b| b == b';')
+            .ok_or(InvalidInput::Parameter)?;
+        let (addr_type, address) = (&v[..semi], &v[semi + 1..]);
+        if !is_keyword(addr_type) || address.is_empty() {
+            return Err(InvalidInput::Parameter);
+        }
+        Ok(RcptParameter::Orcpt {
+            addr_type: text(line, addr_type)?,
+            address: xtext(line, address)?,
+        })
+    } else if k.eq_ignore_ascii_case(b"RRVS") {
+        let v = need()?;
+        let (time, action) = match v.iter().position(|&b| b == b';') {
+            None => (v, None),
+            Some(semi) => match &v[semi + 1..] {
+                b"R" | b"r" => (&v[..semi], Some(RrvsAction::Reject)),
+                b"C" | b"c" => (&v[..semi], Some(RrvsAction::Continue)),
+                _ => return Err(InvalidInput::Parameter),
+            },
+        };
+        if time.is_empty() {
+            return Err(InvalidInput::Parameter);
+        }
+        Ok(RcptParameter::Rrvs {
+            time: text(line, time)?,
+            action,
+        })
+    } else {
+        Ok(RcptParameter::Unknown {
+            keyword: text(line, k)?,
+            value: value.map(|v| text(line, v)).transpose()?,
+        })
     }
+}
 
+impl<S: AsRef<str>> RcptParameter<S> {
     /// Appends ` KEYWORD[=value]` in canonical form.
     pub fn write(&self, out: &mut String) {
         out.push(' ');
@@ -482,13 +486,13 @@ impl RcptParameter {
             }
             RcptParameter::Orcpt { addr_type, address } => {
                 out.push_str("ORCPT=");
-                out.push_str(addr_type.as_str());
+                out.push_str(addr_type.as_ref());
                 out.push(';');
-                xtext_encode(address, out);
+                xtext_encode(address.as_ref(), out);
             }
             RcptParameter::Rrvs { time, action } => {
                 out.push_str("RRVS=");
-                out.push_str(time);
+                out.push_str(time.as_ref());
                 match action {
                     Some(RrvsAction::Reject) => out.push_str(";R"),
                     Some(RrvsAction::Continue) => out.push_str(";C"),
@@ -496,10 +500,10 @@ impl RcptParameter {
                 }
             }
             RcptParameter::Unknown { keyword, value } => {
-                out.push_str(keyword);
+                out.push_str(keyword.as_ref());
                 if let Some(v) = value {
                     out.push('=');
-                    out.push_str(v);
+                    out.push_str(v.as_ref());
                 }
             }
         }

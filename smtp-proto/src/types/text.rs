@@ -1,5 +1,6 @@
 //! Text received on the wire, kept without copying.
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::fmt;
 use std::ops::Deref;
@@ -25,6 +26,71 @@ impl Text {
         let start = source.offset_of(sub);
         let shared = source.buffer().slice(start..start + sub.len());
         ByteString::try_from(shared).ok().map(Text)
+    }
+}
+
+/// Where a parser takes the text of its values from: a received line
+/// whose parts become [`Text`] ([`Source`]) or borrowed `str`s
+/// ([`Borrowed`]). The parsers are written once over this trait, so the
+/// owned and the borrowed forms of a command accept exactly the same lines.
+pub(crate) trait Store<'a> {
+    /// The text type of the values made.
+    type Str: AsRef<str>;
+    /// The line's octets.
+    fn bytes(&self) -> &'a [u8];
+    /// The part `sub` of the line (which must lie inside it), if it is UTF-8.
+    fn text(&self, sub: &'a [u8]) -> Option<Self::Str>;
+    /// Text that is not a part of the line (a decoded xtext).
+    fn owned(&self, text: String) -> Self::Str;
+}
+
+impl<'a> Store<'a> for Source<'a> {
+    type Str = Text;
+
+    fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    fn text(&self, sub: &'a [u8]) -> Option<Text> {
+        Text::slice_of(self, sub)
+    }
+
+    fn owned(&self, text: String) -> Text {
+        Text::from(text)
+    }
+}
+
+/// A line whose values borrow from it as `Cow<str>`: nothing is copied
+/// or counted. The line is checked for ASCII once, so most values need
+/// no UTF-8 check of their own.
+pub(crate) struct Borrowed<'a>(crate::ascii::CheckedLine<'a>);
+
+impl<'a> Borrowed<'a> {
+    /// Values will borrow from `line`.
+    pub(crate) fn new(line: &'a [u8]) -> Self {
+        Borrowed(crate::ascii::CheckedLine::new(line))
+    }
+
+    /// Values will borrow from `line`, already checked.
+    pub(crate) fn checked(line: crate::ascii::CheckedLine<'a>) -> Self {
+        Borrowed(line)
+    }
+}
+
+impl<'a> Store<'a> for Borrowed<'a> {
+    type Str = Cow<'a, str>;
+
+    fn bytes(&self) -> &'a [u8] {
+        self.0.bytes()
+    }
+
+    #[inline]
+    fn text(&self, sub: &'a [u8]) -> Option<Cow<'a, str>> {
+        self.0.str_of(sub).map(Cow::Borrowed)
+    }
+
+    fn owned(&self, text: String) -> Cow<'a, str> {
+        Cow::Owned(text)
     }
 }
 
@@ -56,11 +122,6 @@ impl<'a> Source<'a> {
             bytes: line,
             buffer: Buffer::Copied(OnceCell::new()),
         }
-    }
-
-    /// The line's octets.
-    pub(crate) fn bytes(&self) -> &'a [u8] {
-        self.bytes
     }
 
     fn buffer(&self) -> &Bytes {
