@@ -1,4 +1,5 @@
-//! Command decoding on arbitrary bytes, and decode → write → decode round-trips.
+//! Command decoding on arbitrary bytes, decode → write → decode round-trips,
+//! and the borrowed form reading every input as the owned form does.
 
 use sansmail_smtp::codec::{Command, DecodeError};
 
@@ -6,7 +7,20 @@ use sansmail_smtp::codec::{Command, DecodeError};
 pub fn check(data: &[u8]) {
     let mut input = data;
     while !input.is_empty() {
-        match Command::decode(input) {
+        let borrowed = Command::decode_borrowed(input, 512)
+            .map(|(rest, command)| (rest.len(), command.to_bytes()));
+        let owned = Command::decode_with_limit(input, 512);
+        assert_eq!(
+            format!("{borrowed:?}"),
+            format!(
+                "{:?}",
+                owned
+                    .as_ref()
+                    .map(|(rest, command)| (rest.len(), command.to_bytes()))
+            ),
+            "the borrowed form reads the input differently"
+        );
+        match owned {
             Ok((rest, command)) => {
                 let wire = command.to_bytes();
                 let (left, again) = Command::decode(&wire).expect("a written command parses");
