@@ -133,6 +133,64 @@ fn first_line_end(window: &[u8]) -> (Option<usize>, bool) {
     (None, high == 0)
 }
 
+/// The index of the first octet below 0x20 or DEL (0x7f) in `b`: sixteen
+/// octets at a time with SSE2 on x86-64, eight at a time elsewhere (in
+/// each 64-bit word, `x - 0x20` borrows into the top bit of every octet
+/// below 0x20 that had it clear, and `x ^ 0x7f` is zero exactly for DEL),
+/// the rest one by one.
+#[inline]
+pub(crate) fn first_control(b: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8,
+            _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of the x86-64 baseline, and each load reads
+        // the 16 octets at `at`, which the loop condition keeps in `b`.
+        unsafe {
+            let (space, del, minus_one) =
+                (_mm_set1_epi8(0x20), _mm_set1_epi8(0x7f), _mm_set1_epi8(-1));
+            while at + 16 <= b.len() {
+                let chunk = _mm_loadu_si128(b.as_ptr().add(at).cast::<__m128i>());
+                // Signed compares: octets from 0x80 up are negative, so
+                // "below 0x20" also needs "not negative".
+                let control = _mm_and_si128(
+                    _mm_cmplt_epi8(chunk, space),
+                    _mm_cmpgt_epi8(chunk, minus_one),
+                );
+                let flagged = _mm_movemask_epi8(_mm_or_si128(control, _mm_cmpeq_epi8(chunk, del)));
+                if flagged != 0 {
+                    return Some(at + flagged.trailing_zeros() as usize);
+                }
+                at += 16;
+            }
+        }
+    }
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const TOPS: u64 = 0x8080_8080_8080_8080;
+    let rest = &b[at..];
+    let mut chunks = rest.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let below_space = x.wrapping_sub(ONES * 0x20) & !x & TOPS;
+        let del = (x ^ (ONES * 0x7f)).wrapping_sub(ONES) & !(x ^ (ONES * 0x7f)) & TOPS;
+        let flagged = below_space | del;
+        if flagged != 0 {
+            return Some(at + (flagged.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b < 0x20 || b == 0x7f)
+        .map(|p| at + p)
+}
+
 /// True when every octet is below 128: the top bits of all the words
 /// OR-ed together, with no exit before the end (a reply is short, and a
 /// loop that always runs to its end is one the CPU predicts), the last
@@ -169,6 +227,27 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Whatever the bytes, the first control octet found is the first one there is.
+        #[test]
+        fn first_control_agrees_with_a_plain_search(bytes in proptest::collection::vec(
+            proptest::prop_oneof![8 => 0x20u8..0x7f, 1 => proptest::prelude::any::<u8>()], 0..80)
+        ) {
+            proptest::prop_assert_eq!(
+                super::first_control(&bytes),
+                bytes.iter().position(|&b| b < 0x20 || b == 0x7f)
+            );
+        }
+
+        /// The same for the line end and the ASCII check before it.
+        #[test]
+        fn first_line_end_agrees_with_a_plain_search(bytes in proptest::collection::vec(
+            proptest::prop_oneof![8 => 0x20u8..0x7f, 1 => proptest::prelude::any::<u8>()], 0..80)
+        ) {
+            let end = bytes.iter().position(|&b| b == b'\r' || b == b'\n');
+            let ascii = bytes[..end.unwrap_or(bytes.len())].is_ascii();
+            proptest::prop_assert_eq!(super::first_line_end(&bytes), (end, ascii));
+        }
+
         /// Whatever the bytes, the answer is `str::from_utf8`'s.
         #[test]
         fn agrees_with_from_utf8(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80)) {

@@ -3,6 +3,7 @@
 use compact_str::CompactString;
 
 use super::{DEFAULT_MAX_REPLY, DecodeError, SyntaxError};
+use crate::ascii::first_control;
 use crate::types::{EnhancedStatus, Reply, ReplyCode};
 
 impl Reply {
@@ -193,34 +194,6 @@ fn strip_status(body: &[u8], status: Option<EnhancedStatus>) -> &[u8] {
         return &body[(len + 1).min(body.len())..];
     }
     body
-}
-
-/// The index of the first byte below 0x20 or 0x7f (DEL) in `b`, eight
-/// bytes at a time: in each 64-bit word, `x - 0x20` borrows into the top
-/// bit of every byte below 0x20 that had it clear, and `x ^ 0x7f` is zero
-/// exactly for DEL; the lowest flagged byte is exact.
-fn first_control(b: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const TOPS: u64 = 0x8080_8080_8080_8080;
-    let mut chunks = b.chunks_exact(8);
-    let mut at = 0;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        let below_space = x.wrapping_sub(ONES * 0x20) & !x & TOPS;
-        let del = (x ^ (ONES * 0x7f)).wrapping_sub(ONES) & !(x ^ (ONES * 0x7f)) & TOPS;
-        let flagged = below_space | del;
-        if flagged != 0 {
-            return Some(at + (flagged.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b < 0x20 || b == 0x7f)
-        .map(|p| at + p)
 }
 
 /// Appends a line's text: printable ASCII and tabs as they are (checked

@@ -183,12 +183,17 @@ pub fn xtext_encode(text: &str, out: &mut String) {
 
 /// Decimal digits, at most `max_digits`, without sign.
 fn number(v: &[u8], max_digits: usize) -> Result<u64, InvalidInput> {
-    if v.is_empty() || v.len() > max_digits || !v.iter().all(u8::is_ascii_digit) {
+    if v.is_empty() || v.len() > max_digits {
         return Err(InvalidInput::Parameter);
     }
+    // One pass: each octet checked as a digit as it is added in.
     v.iter()
-        .try_fold(0u64, |n, d| {
-            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        .try_fold(0u64, |n, &d| {
+            let digit = d.wrapping_sub(b'0');
+            if digit > 9 {
+                return None;
+            }
+            n.checked_mul(10)?.checked_add(u64::from(digit))
         })
         .ok_or(InvalidInput::Parameter)
 }
