@@ -1,6 +1,6 @@
 //! The command and reply benchmarks' work timed in alternation, one pass
 //! per parser at a time, so that a slow spell of a shared machine falls on
-//! both: `smtp_alternate (commands|replies) ROUNDS` prints each parser's
+//! both: `smtp_alternate (commands|borrowed|replies) ROUNDS` prints each parser's
 //! fastest and median pass and the ratio. (Criterion, in `benches/smtp.rs`,
 //! is the measurement of record; this reads a noisy machine.)
 use std::hint::black_box;
@@ -47,6 +47,29 @@ fn main() {
                 },
             )
         }
+        "borrowed" => (
+            sansmail_benches::smtp_inputs::commands(10_000),
+            Box::new(|input: &[u8]| {
+                let mut rest = input;
+                let mut n = 0;
+                while !rest.is_empty() {
+                    let (r, cmd) = Command::decode_borrowed(rest, 4096).expect("valid input");
+                    black_box(cmd);
+                    rest = r;
+                    n += 1;
+                }
+                n
+            }),
+            |input| {
+                let mut it = input.iter();
+                let mut n = 0;
+                while it.len() > 0 {
+                    black_box(stalwart_smtp_proto::Request::parse(&mut it).expect("valid"));
+                    n += 1;
+                }
+                n
+            },
+        ),
         _ => (
             sansmail_benches::smtp_inputs::replies(5_000),
             Box::new(|input: &[u8]| {
