@@ -6,6 +6,12 @@
 //! `handle_timeout`, `tls_started`) and gives [`Output`]s back from
 //! `poll_output`; drain it after every input. See [`server`] and [`client`]
 //! for runnable driving loops.
+//!
+//! The codec reads a command line in two forms from one parser:
+//! [`codec::Command`], whose values share the receive buffer and outlive
+//! it (what the sessions hand out), and [`codec::BorrowedCommand`], whose
+//! values borrow from the line, for a server loop of its own that needs
+//! nothing copied or counted.
 #![deny(unsafe_code)] // one allowed module: ascii, see there
 #![deny(missing_docs)]
 

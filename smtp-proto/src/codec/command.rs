@@ -191,22 +191,9 @@ fn parse_source<'a, L: Store<'a>>(line: &L) -> Result<Command<L::Str>, SyntaxErr
 /// [`parse_source`] but for naming a NUL.
 fn parse_fields<'a, L: Store<'a>>(line: &L) -> Result<Command<L::Str>, SyntaxError> {
     let bytes = line.bytes();
-    let (verb, args) = match find(bytes, b' ') {
-        Some(sp) => (&bytes[..sp], Some(&bytes[sp + 1..])),
-        None => (bytes, None),
-    };
-    if verb.len() > 8 {
+    let Some((verb, args)) = read_verb(bytes) else {
         return Err(SyntaxError::UnknownCommand);
-    }
-    // The verb as one word, letters uppercased by clearing bit 5 (only
-    // `a`-`z` and `A`-`Z` give a letter that way), matched with its
-    // length (so a NUL or space is never taken for the padding) in one switch.
-    let mut padded = [0u8; 8];
-    padded[..verb.len()].copy_from_slice(verb);
-    let verb = (
-        verb.len(),
-        u64::from_le_bytes(padded) & 0xdfdf_dfdf_dfdf_dfdf,
-    );
+    };
     let no_args = |cmd: Command<L::Str>| match args {
         None => Ok(cmd),
         Some(_) => Err(SyntaxError::Arguments("no arguments allowed")),
@@ -286,9 +273,48 @@ impl<S: AsRef<str>> Command<S> {
     }
 }
 
+/// The verb of a command line as one word with its length (see [`verb`]),
+/// and the arguments after its space; `None` for a verb over eight octets.
+/// The first eight octets are read as one word and the space found in it
+/// (no copy through memory: a narrow store read back wide stalls the CPU).
+#[inline]
+fn read_verb(bytes: &[u8]) -> Option<(Verb, Option<&[u8]>)> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let word = match bytes.first_chunk::<8>() {
+        Some(head) => u64::from_le_bytes(*head),
+        None => bytes
+            .iter()
+            .enumerate()
+            .fold(0, |word, (i, &b)| word | u64::from(b) << (8 * i)),
+    };
+    // Octets equal to a space become zero; the lowest flagged one is exact.
+    let spaces = word ^ (ONES * u64::from(b' '));
+    let flagged = spaces.wrapping_sub(ONES) & !spaces & (ONES << 7);
+    let len = if flagged != 0 {
+        (flagged.trailing_zeros() / 8) as usize
+    } else if bytes.len() <= 8 || bytes[8] == b' ' {
+        bytes.len().min(8)
+    } else {
+        return None;
+    };
+    let args = (len < bytes.len()).then(|| &bytes[len + 1..]);
+    let kept = if len == 8 {
+        u64::MAX
+    } else {
+        (1 << (8 * len)) - 1
+    };
+    // Letters uppercased by clearing bit 5 (only `a`-`z` and `A`-`Z` give
+    // a letter that way), matched with the length, so that a NUL is never
+    // taken for the padding.
+    Some(((len, word & kept & 0xdfdf_dfdf_dfdf_dfdf), args))
+}
+
 /// A verb as [`Command::parse`] compares it: its length, and up to eight
 /// uppercase letters in one word.
-const fn verb(name: &[u8]) -> (usize, u64) {
+type Verb = (usize, u64);
+
+/// [`Verb`] for a verb's name.
+const fn verb(name: &[u8]) -> Verb {
     let mut padded = [0u8; 8];
     let mut i = 0;
     while i < name.len() {
@@ -298,21 +324,21 @@ const fn verb(name: &[u8]) -> (usize, u64) {
     (name.len(), u64::from_le_bytes(padded))
 }
 
-const MAIL: (usize, u64) = verb(b"MAIL");
-const RCPT: (usize, u64) = verb(b"RCPT");
-const EHLO: (usize, u64) = verb(b"EHLO");
-const HELO: (usize, u64) = verb(b"HELO");
-const LHLO: (usize, u64) = verb(b"LHLO");
-const DATA: (usize, u64) = verb(b"DATA");
-const RSET: (usize, u64) = verb(b"RSET");
-const QUIT: (usize, u64) = verb(b"QUIT");
-const STARTTLS: (usize, u64) = verb(b"STARTTLS");
-const NOOP: (usize, u64) = verb(b"NOOP");
-const HELP: (usize, u64) = verb(b"HELP");
-const VRFY: (usize, u64) = verb(b"VRFY");
-const EXPN: (usize, u64) = verb(b"EXPN");
-const BDAT: (usize, u64) = verb(b"BDAT");
-const AUTH: (usize, u64) = verb(b"AUTH");
+const MAIL: Verb = verb(b"MAIL");
+const RCPT: Verb = verb(b"RCPT");
+const EHLO: Verb = verb(b"EHLO");
+const HELO: Verb = verb(b"HELO");
+const LHLO: Verb = verb(b"LHLO");
+const DATA: Verb = verb(b"DATA");
+const RSET: Verb = verb(b"RSET");
+const QUIT: Verb = verb(b"QUIT");
+const STARTTLS: Verb = verb(b"STARTTLS");
+const NOOP: Verb = verb(b"NOOP");
+const HELP: Verb = verb(b"HELP");
+const VRFY: Verb = verb(b"VRFY");
+const EXPN: Verb = verb(b"EXPN");
+const BDAT: Verb = verb(b"BDAT");
+const AUTH: Verb = verb(b"AUTH");
 
 /// False for a line whose command holds no text value: one not starting
 /// with a verb that takes an address, a host or free text, or one of
@@ -527,6 +553,28 @@ mod tests {
 
     fn parse(s: &str) -> Result<Command, SyntaxError> {
         Command::parse_line(s.as_bytes())
+    }
+
+    #[test]
+    fn verbs_are_read_from_the_first_eight_octets() {
+        assert_eq!(read_verb(b"STARTTLS"), Some((STARTTLS, None)));
+        assert_eq!(read_verb(b"starttls x"), Some((STARTTLS, Some(&b"x"[..]))));
+        assert_eq!(read_verb(b"STARTTLSX"), None);
+        assert_eq!(read_verb(b"STARTTLSX "), None);
+        assert_eq!(read_verb(b"quit"), Some((QUIT, None)));
+        assert_eq!(read_verb(b"QUIT "), Some((QUIT, Some(&b""[..]))));
+        assert_eq!(
+            read_verb(b"Mail FROM:<a@b>"),
+            Some((MAIL, Some(&b"FROM:<a@b>"[..])))
+        );
+        assert_eq!(read_verb(b""), Some(((0, 0), None)));
+        // A NUL is not a padding octet: "DATA\0" is five octets long.
+        assert_ne!(read_verb(b"DATA\0").map(|(v, _)| v), Some(DATA));
+        assert!(matches!(
+            parse("STARTTLSX"),
+            Err(SyntaxError::UnknownCommand)
+        ));
+        assert!(matches!(parse(""), Err(SyntaxError::UnknownCommand)));
     }
 
     #[test]
