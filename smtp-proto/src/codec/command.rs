@@ -87,13 +87,16 @@ impl Command {
         max_line: usize,
     ) -> Result<(&[u8], Command), DecodeError> {
         match crate::ascii::frame(input, max_line) {
-            Line::Complete { len, total } => match parse_source(&Source::borrowed(&input[..len])) {
-                Ok(cmd) => Ok((&input[total..], cmd)),
-                Err(error) => Err(DecodeError::Failed {
-                    error,
-                    consumed: total,
-                }),
-            },
+            Line::Complete { len, total } => match bare_command(&input[..len]) {
+                Some(cmd) => Ok((&input[total..], cmd)),
+                None => {
+                    parse_source(&Source::borrowed(&input[..len])).map(|cmd| (&input[total..], cmd))
+                }
+            }
+            .map_err(|error| DecodeError::Failed {
+                error,
+                consumed: total,
+            }),
             other => Err(framing_error(other)),
         }
     }
@@ -109,7 +112,10 @@ impl Command {
             // AUTH, a bare NOOP...) is parsed where it lies; one that can is
             // split off so its values share the buffer.
             Line::Complete { len, total } if !may_hold_text(&buf[..len]) => {
-                let parsed = parse_source(&Source::borrowed(&buf[..len]));
+                let parsed = match bare_command(&buf[..len]) {
+                    Some(cmd) => Ok(cmd),
+                    None => parse_source(&Source::borrowed(&buf[..len])),
+                };
                 buf.advance(total);
                 parsed.map_err(|error| DecodeError::Failed {
                     error,
@@ -157,12 +163,15 @@ impl<'a> Command<Cow<'a, str>> {
         max_line: usize,
     ) -> Result<(&'a [u8], Self), DecodeError> {
         match CheckedLine::frame(input, max_line) {
-            Ok((line, total)) => match parse_source(&Borrowed::checked(line)) {
-                Ok(cmd) => Ok((&input[total..], cmd)),
-                Err(error) => Err(DecodeError::Failed {
-                    error,
-                    consumed: total,
-                }),
+            Ok((line, total)) => match bare_command(line.bytes()) {
+                Some(cmd) => Ok((&input[total..], cmd)),
+                None => match parse_source(&Borrowed::checked(line)) {
+                    Ok(cmd) => Ok((&input[total..], cmd)),
+                    Err(error) => Err(DecodeError::Failed {
+                        error,
+                        consumed: total,
+                    }),
+                },
             },
             Err(other) => Err(framing_error(other)),
         }
@@ -307,6 +316,30 @@ fn read_verb(bytes: &[u8]) -> Option<(Verb, Option<&[u8]>)> {
     // a letter that way), matched with the length, so that a NUL is never
     // taken for the padding.
     Some(((len, word & kept & 0xdfdf_dfdf_dfdf_dfdf), args))
+}
+
+/// A line that is one of the verbs that stand alone (DATA, RSET, QUIT,
+/// NOOP, HELP, STARTTLS), read as one word: the commonest lines, answered
+/// before the general parser and built where the caller wants them.
+#[inline]
+fn bare_command<S>(line: &[u8]) -> Option<Command<S>> {
+    const UPPER: u64 = 0xdfdf_dfdf_dfdf_dfdf;
+    let verb = match line.first_chunk::<8>() {
+        Some(word) if line.len() == 8 => (8, u64::from_le_bytes(*word) & UPPER),
+        _ => match line.first_chunk::<4>() {
+            Some(word) if line.len() == 4 => (4, u64::from(u32::from_le_bytes(*word)) & UPPER),
+            _ => return None,
+        },
+    };
+    Some(match verb {
+        DATA => Command::Data,
+        RSET => Command::Rset,
+        QUIT => Command::Quit,
+        NOOP => Command::Noop(None),
+        HELP => Command::Help(None),
+        STARTTLS => Command::StartTls,
+        _ => return None,
+    })
 }
 
 /// A verb as [`Command::parse`] compares it: its length, and up to eight
