@@ -7,6 +7,9 @@
 //! values from the input as smtp-proto's `Request<Cow<str>>` does.
 #![allow(missing_docs)] // criterion_group! makes an undocumented function
 
+#[path = "../shared/smtp_passes.rs"]
+mod smtp_passes;
+
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -220,30 +223,6 @@ fn ours_parse_buf(buf: &mut BytesMut, input: &[u8]) -> usize {
     n
 }
 
-/// The borrowed form, like smtp-proto's: values are parts of the input.
-fn ours_parse_borrowed(input: &[u8]) -> usize {
-    let mut rest = input;
-    let mut n = 0;
-    while !rest.is_empty() {
-        let (r, cmd) = Command::decode_borrowed(rest, 4096).expect("valid input");
-        black_box(&cmd);
-        rest = r;
-        n += 1;
-    }
-    n
-}
-
-fn stalwart_parse_all(input: &[u8]) -> usize {
-    let mut it = input.iter();
-    let mut n = 0;
-    while it.len() > 0 {
-        let req = stalwart_smtp_proto::Request::parse(&mut it).expect("valid input");
-        black_box(&req);
-        n += 1;
-    }
-    n
-}
-
 fn command_parsing(c: &mut Criterion) {
     let input = sansmail_benches::smtp_inputs::commands(10_000);
     assert_same_commands(&input);
@@ -251,15 +230,15 @@ fn command_parsing(c: &mut Criterion) {
     group.throughput(Throughput::Elements(10_000));
     let mut buf = BytesMut::with_capacity(input.len());
     assert_eq!(ours_parse_buf(&mut buf, &input), 10_000);
-    assert_eq!(ours_parse_borrowed(&input), 10_000);
+    assert_eq!(smtp_passes::borrowed_commands(&input), 10_000);
     group.bench_function("sansmail/10k_commands", |b| {
         b.iter(|| ours_parse_buf(&mut buf, black_box(&input)))
     });
     group.bench_function("sansmail-borrowed/10k_commands", |b| {
-        b.iter(|| ours_parse_borrowed(black_box(&input)))
+        b.iter(|| smtp_passes::borrowed_commands(black_box(&input)))
     });
     group.bench_function("stalwart/10k_commands", |b| {
-        b.iter(|| stalwart_parse_all(black_box(&input)))
+        b.iter(|| smtp_passes::stalwart_commands(black_box(&input)))
     });
     group.finish();
 }

@@ -3,6 +3,9 @@
 //! both: `smtp_alternate (commands|borrowed|replies) ROUNDS` prints each parser's
 //! fastest and median pass and the ratio. (Criterion, in `benches/smtp.rs`,
 //! is the measurement of record; this reads a noisy machine.)
+#[path = "../shared/smtp_passes.rs"]
+mod smtp_passes;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -36,39 +39,13 @@ fn main() {
                     }
                     n
                 }),
-                |input| {
-                    let mut it = input.iter();
-                    let mut n = 0;
-                    while it.len() > 0 {
-                        black_box(stalwart_smtp_proto::Request::parse(&mut it).expect("valid"));
-                        n += 1;
-                    }
-                    n
-                },
+                smtp_passes::stalwart_commands,
             )
         }
         "borrowed" => (
             sansmail_benches::smtp_inputs::commands(10_000),
-            Box::new(|input: &[u8]| {
-                let mut rest = input;
-                let mut n = 0;
-                while !rest.is_empty() {
-                    let (r, cmd) = Command::decode_borrowed(rest, 4096).expect("valid input");
-                    black_box(cmd);
-                    rest = r;
-                    n += 1;
-                }
-                n
-            }),
-            |input| {
-                let mut it = input.iter();
-                let mut n = 0;
-                while it.len() > 0 {
-                    black_box(stalwart_smtp_proto::Request::parse(&mut it).expect("valid"));
-                    n += 1;
-                }
-                n
-            },
+            Box::new(smtp_passes::borrowed_commands),
+            smtp_passes::stalwart_commands,
         ),
         _ => (
             sansmail_benches::smtp_inputs::replies(5_000),

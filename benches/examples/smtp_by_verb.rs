@@ -6,29 +6,10 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use sansmail_smtp::codec::Command;
+#[path = "../shared/smtp_passes.rs"]
+mod smtp_passes;
 
-fn ours(input: &[u8]) -> usize {
-    let mut rest = input;
-    let mut n = 0;
-    while !rest.is_empty() {
-        let (r, cmd) = Command::decode_borrowed(rest, 4096).expect("valid input");
-        black_box(cmd);
-        rest = r;
-        n += 1;
-    }
-    n
-}
-
-fn theirs(input: &[u8]) -> usize {
-    let mut it = input.iter();
-    let mut n = 0;
-    while it.len() > 0 {
-        black_box(stalwart_smtp_proto::Request::parse(&mut it).expect("valid input"));
-        n += 1;
-    }
-    n
-}
+use smtp_passes::{borrowed_commands as ours, stalwart_commands as theirs};
 
 const VERBS: [&str; 4] = ["MAIL", "RCPT", "EHLO", "DATA"];
 
