@@ -355,6 +355,18 @@ mod tests {
             proptest::prop_assert_eq!(super::domain_run(&bytes), expected);
         }
 
+        /// Framing by the one-pass scan gives what the shared framing gives.
+        #[test]
+        fn frame_agrees_with_frame_line(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![8 => 0x20u8..0x7f, 2 => proptest::sample::select(b"\r\n".to_vec()), 1 => proptest::prelude::any::<u8>()],
+                0..80,
+            ),
+            max in 0usize..90,
+        ) {
+            proptest::prop_assert_eq!(super::frame(&bytes, max), super::frame_line(&bytes, max));
+        }
+
         /// The same for the line end and the ASCII check before it.
         #[test]
         fn first_line_end_agrees_with_a_plain_search(bytes in proptest::collection::vec(

@@ -589,6 +589,61 @@ mod tests {
     }
 
     #[test]
+    fn borrowed_commands_share_the_input_and_its_limits() {
+        let input = b"RCPT TO:<j\xc3\xb6rg@example.com> NOTIFY=NEVER\r\nDATA\r\n";
+        let (rest, cmd) = Command::decode_borrowed(input, 512).unwrap();
+        assert_eq!(rest, b"DATA\r\n");
+        let Command::Rcpt {
+            to: ForwardPath::Mailbox(m),
+            params,
+        } = &cmd
+        else {
+            panic!("{cmd:?}");
+        };
+        assert_eq!(m.local_part.as_str(), "j\u{f6}rg");
+        assert!(matches!(m.local_part.text(), Cow::Borrowed(_)));
+        assert_eq!(
+            params,
+            &[RcptParameter::Notify(crate::types::Notify::NEVER)]
+        );
+        // An escaped xtext is the one value that cannot borrow.
+        let (_, cmd) = Command::decode_borrowed(b"MAIL FROM:<> ENVID=a+2Bb\r\n", 512).unwrap();
+        assert!(matches!(&cmd, Command::Mail { params, .. }
+            if matches!(&params[..], [MailParameter::EnvId(Cow::Owned(id))] if id == "a+b")));
+        // The line limit, a bare line ending and an unfinished line.
+        let long = [&b"NOOP "[..], &[b'x'; 600], b"\r\n"].concat();
+        assert!(matches!(
+            Command::decode_borrowed(&long, 512),
+            Err(DecodeError::Failed {
+                error: SyntaxError::LineTooLong,
+                consumed: 0
+            })
+        ));
+        assert!(matches!(
+            Command::decode_borrowed(b"NOOP\nQUIT\r\n", 512),
+            Err(DecodeError::Failed {
+                error: SyntaxError::BareLineEnding,
+                consumed: 5
+            })
+        ));
+        assert!(matches!(
+            Command::decode_borrowed(b"MAIL FROM:<a@b", 512),
+            Err(DecodeError::Incomplete)
+        ));
+        // A bad command is named and its line consumed, the next one intact.
+        let input = b"MAIL FROM:<a..b@example.com>\r\nQUIT\r\n";
+        let Err(DecodeError::Failed { error, consumed }) = Command::decode_borrowed(input, 512)
+        else {
+            panic!("accepted");
+        };
+        assert_eq!(error, SyntaxError::SenderAddress);
+        assert_eq!(
+            Command::decode_borrowed(&input[consumed..], 512).unwrap().1,
+            Command::Quit
+        );
+    }
+
+    #[test]
     fn verbs_are_read_from_the_first_eight_octets() {
         assert_eq!(read_verb(b"STARTTLS"), Some((STARTTLS, None)));
         assert_eq!(read_verb(b"starttls x"), Some((STARTTLS, Some(&b"x"[..]))));
