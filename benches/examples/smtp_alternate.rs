@@ -1,6 +1,6 @@
 //! The command and reply benchmarks' work timed in alternation, one pass
 //! per parser at a time, so that a slow spell of a shared machine falls on
-//! both: `smtp_alternate (commands|borrowed|replies) ROUNDS` prints each parser's
+//! both: `smtp_alternate (commands|borrowed|replies|data) ROUNDS` prints each parser's
 //! fastest and median pass and the ratio. (Criterion, in `benches/smtp.rs`,
 //! is the measurement of record; this reads a noisy machine.)
 #[path = "../shared/smtp_passes.rs"]
@@ -25,6 +25,9 @@ fn main() {
     let rounds: usize = args
         .get(2)
         .map_or(200, |r| r.parse().expect("a number of rounds"));
+    if what == "data" {
+        return time_data(rounds);
+    }
     let (input, mut ours, theirs): Work = match what {
         "commands" => {
             let mut buf = BytesMut::new();
@@ -83,6 +86,50 @@ fn main() {
         black_box(theirs(black_box(&input)));
         b.push(start.elapsed());
     }
+    report(what, a, b);
+}
+
+/// The DATA benchmark's one-buffer case: the body already in the receive
+/// buffer (the copy into it made before the clock starts), unstuffed in
+/// place; smtp-proto unstuffs it into its output buffer.
+fn time_data(rounds: usize) {
+    use sansmail_smtp::data::{DataStep, DotUnstuffer};
+    let body = sansmail_benches::smtp_inputs::data_body(1 << 20);
+    let mut out = Vec::new();
+    let theirs = |out: &mut Vec<u8>| {
+        let mut rx = stalwart_smtp_proto::request::receiver::DataReceiver::new();
+        out.clear();
+        rx.ingest(&mut body.iter(), out);
+        out.len()
+    };
+    let ours = |mut buf: BytesMut| {
+        let mut dec = DotUnstuffer::new();
+        let mut total = 0;
+        loop {
+            match dec.decode(&mut buf) {
+                DataStep::Chunk(c) => total += black_box(c).len(),
+                DataStep::End => return (total, buf),
+                _ => panic!("bad input"),
+            }
+        }
+    };
+    assert_eq!(ours(BytesMut::from(&body[..])).0, theirs(&mut out));
+    let (mut a, mut b): (Vec<Duration>, Vec<Duration>) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let buf = BytesMut::from(&body[..]);
+        let start = Instant::now();
+        let emptied = black_box(ours(buf));
+        a.push(start.elapsed());
+        drop(emptied);
+        let start = Instant::now();
+        black_box(theirs(&mut out));
+        b.push(start.elapsed());
+    }
+    report("data", a, b);
+}
+
+/// Prints each parser's fastest and median pass and their ratios.
+fn report(what: &str, mut a: Vec<Duration>, mut b: Vec<Duration>) {
     a.sort();
     b.sort();
     let (fa, ma, fb, mb) = (a[0], a[a.len() / 2], b[0], b[b.len() / 2]);

@@ -77,12 +77,12 @@ def comparisons(groups):
                 match = [o for o in ours if o[1] and (o[1] in peer[1] or peer[1] in o[1])]
             if not match and len(ours) == 1:
                 match = ours
-            if not match:
-                continue
-            o = match[0]
-            paired.add(o[3])
-            operation = o[1] or peer[1]
-            rows.append((group, operation, o[0], o[2], peer[0], peer[2]))
+            # Every form of ours that does the peer's work gets its row
+            # (the owned and the borrowed SMTP commands, for one).
+            for o in match:
+                paired.add(o[3])
+                operation = o[1] or peer[1]
+                rows.append((group, operation, o[0], o[2], peer[0], peer[2]))
         for o in ours:
             if o[3] not in paired:
                 alone.append((group, o[1], o[0], o[2]))
