@@ -326,22 +326,6 @@ fn ours_unstuff(reads: &[&[u8]], buf: &mut BytesMut, mut each: impl FnMut(&[u8])
     }
 }
 
-/// The body already in the receive buffer (as one socket read left it):
-/// only the unstuffing is timed. The emptied buffer is given back, so
-/// freeing it is not timed (smtp-proto's output buffer is reused, never
-/// freed, in its run).
-fn ours_unstuff_in_place(mut buf: BytesMut) -> (usize, BytesMut) {
-    let mut dec = DotUnstuffer::new();
-    let mut total = 0;
-    loop {
-        match dec.decode(&mut buf) {
-            DataStep::Chunk(c) => total += black_box(c).len(),
-            DataStep::End => return (total, buf),
-            DataStep::NeedMore | DataStep::BareLineEnding => panic!("bad input"),
-        }
-    }
-}
-
 /// smtp-proto copies the unstuffed body into `out` (its only way to give it).
 fn stalwart_unstuff(reads: &[&[u8]], out: &mut Vec<u8>) -> usize {
     let mut rx = stalwart_smtp_proto::request::receiver::DataReceiver::new();
@@ -368,7 +352,7 @@ fn data_unstuffing(c: &mut Criterion) {
         assert!(buf.is_empty());
     }
     assert_eq!(
-        ours_unstuff_in_place(BytesMut::from(&body[..])).0,
+        smtp_passes::unstuff_in_place(BytesMut::from(&body[..])).0,
         theirs.len()
     );
     let mut group = c.benchmark_group("data_unstuff_1MiB");
@@ -376,7 +360,7 @@ fn data_unstuffing(c: &mut Criterion) {
     group.bench_function("sansmail/one_buffer", |b| {
         b.iter_batched(
             || BytesMut::from(&body[..]),
-            ours_unstuff_in_place,
+            smtp_passes::unstuff_in_place,
             BatchSize::LargeInput,
         )
     });

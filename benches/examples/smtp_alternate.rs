@@ -93,7 +93,6 @@ fn main() {
 /// buffer (the copy into it made before the clock starts), unstuffed in
 /// place; smtp-proto unstuffs it into its output buffer.
 fn time_data(rounds: usize) {
-    use sansmail_smtp::data::{DataStep, DotUnstuffer};
     let body = sansmail_benches::smtp_inputs::data_body(1 << 20);
     let mut out = Vec::new();
     let theirs = |out: &mut Vec<u8>| {
@@ -102,17 +101,7 @@ fn time_data(rounds: usize) {
         rx.ingest(&mut body.iter(), out);
         out.len()
     };
-    let ours = |mut buf: BytesMut| {
-        let mut dec = DotUnstuffer::new();
-        let mut total = 0;
-        loop {
-            match dec.decode(&mut buf) {
-                DataStep::Chunk(c) => total += black_box(c).len(),
-                DataStep::End => return (total, buf),
-                _ => panic!("bad input"),
-            }
-        }
-    };
+    let ours = smtp_passes::unstuff_in_place;
     assert_eq!(ours(BytesMut::from(&body[..])).0, theirs(&mut out));
     let (mut a, mut b): (Vec<Duration>, Vec<Duration>) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
