@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::chars::{KEYWORD, XCHAR, all_in};
+use super::chars::{Folded, KEYWORD, VALUE, XCHAR, all_in, fold, folded};
 use super::{InvalidInput, Source, Store, Text};
 
 /// The BODY parameter (RFC 6152, RFC 3030).
@@ -226,8 +226,17 @@ fn text<'a, L: Store<'a>>(line: &L, v: &'a [u8]) -> Result<L::Str, InvalidInput>
     line.text(v).ok_or(InvalidInput::Parameter)
 }
 
-/// Splits `keyword[=value]` text into a line and its parts, for the `&str` constructors.
-fn owned_line(keyword: &str, value: Option<&str>) -> (Vec<u8>, usize, Option<usize>) {
+/// Joins `keyword[=value]` into a line and gives where its parts are,
+/// for the `&str` constructors; the keyword and value must be made of
+/// the characters a command line allows them.
+fn owned_line(
+    keyword: &str,
+    value: Option<&str>,
+) -> Result<(Vec<u8>, usize, Option<usize>), InvalidInput> {
+    let value_ok = value.is_none_or(|v| !v.is_empty() && all_in(&VALUE, v.as_bytes()));
+    if !is_keyword(keyword.as_bytes()) || !value_ok {
+        return Err(InvalidInput::Parameter);
+    }
     let mut raw = keyword.as_bytes().to_vec();
     let value_at = value.map(|v| {
         raw.push(b'=');
@@ -235,13 +244,13 @@ fn owned_line(keyword: &str, value: Option<&str>) -> (Vec<u8>, usize, Option<usi
         raw.extend_from_slice(v.as_bytes());
         at
     });
-    (raw, keyword.len(), value_at)
+    Ok((raw, keyword.len(), value_at))
 }
 
 impl MailParameter {
     /// Parses `keyword[=value]` (the keyword is case-insensitive).
     pub fn parse(keyword: &str, value: Option<&str>) -> Result<Self, InvalidInput> {
-        let (raw, k_end, v_at) = owned_line(keyword, value);
+        let (raw, k_end, v_at) = owned_line(keyword, value)?;
         let line = Source::borrowed(&raw);
         from_wire_mail(&line, &raw[..k_end], v_at.map(|at| &raw[at..]))
     }
@@ -261,79 +270,85 @@ pub(crate) fn from_wire_mail<'a, L: Store<'a>>(
             Ok(p)
         }
     };
-    let is = |name: &[u8]| k.eq_ignore_ascii_case(name);
-    if is(b"SIZE") {
-        Ok(MailParameter::Size(number(need()?, 20)?))
-    } else if is(b"BODY") {
-        let v = need()?;
-        if v.eq_ignore_ascii_case(b"8BITMIME") {
-            Ok(MailParameter::Body(BodyType::EightBitMime))
-        } else if v.eq_ignore_ascii_case(b"7BIT") {
-            Ok(MailParameter::Body(BodyType::SevenBit))
-        } else if v.eq_ignore_ascii_case(b"BINARYMIME") {
-            Ok(MailParameter::Body(BodyType::BinaryMime))
-        } else {
-            Err(InvalidInput::Parameter)
+    const SIZE: Folded = fold(b"SIZE");
+    const BODY: Folded = fold(b"BODY");
+    const SMTPUTF8: Folded = fold(b"SMTPUTF8");
+    const RET: Folded = fold(b"RET");
+    const ENVID: Folded = fold(b"ENVID");
+    const AUTH: Folded = fold(b"AUTH");
+    const BY: Folded = fold(b"BY");
+    const HOLDFOR: Folded = fold(b"HOLDFOR");
+    const EIGHT_BIT_MIME: Folded = fold(b"8BITMIME");
+    const SEVEN_BIT: Folded = fold(b"7BIT");
+    const FULL: Folded = fold(b"FULL");
+    const HDRS: Folded = fold(b"HDRS");
+    // Names of eight octets or fewer are one comparison each; longer ones are compared as text.
+    match folded(k) {
+        Some(SIZE) => Ok(MailParameter::Size(number(need()?, 20)?)),
+        Some(BODY) => {
+            let v = need()?;
+            match folded(v) {
+                Some(EIGHT_BIT_MIME) => Ok(MailParameter::Body(BodyType::EightBitMime)),
+                Some(SEVEN_BIT) => Ok(MailParameter::Body(BodyType::SevenBit)),
+                _ if v.eq_ignore_ascii_case(b"BINARYMIME") => {
+                    Ok(MailParameter::Body(BodyType::BinaryMime))
+                }
+                _ => Err(InvalidInput::Parameter),
+            }
         }
-    } else if is(b"SMTPUTF8") {
-        flag(MailParameter::SmtpUtf8)
-    } else if is(b"REQUIRETLS") {
-        flag(MailParameter::RequireTls)
-    } else if is(b"RET") {
-        let v = need()?;
-        if v.eq_ignore_ascii_case(b"FULL") {
-            Ok(MailParameter::Ret(DsnReturn::Full))
-        } else if v.eq_ignore_ascii_case(b"HDRS") {
-            Ok(MailParameter::Ret(DsnReturn::Headers))
-        } else {
-            Err(InvalidInput::Parameter)
+        Some(SMTPUTF8) => flag(MailParameter::SmtpUtf8),
+        Some(RET) => match folded(need()?) {
+            Some(FULL) => Ok(MailParameter::Ret(DsnReturn::Full)),
+            Some(HDRS) => Ok(MailParameter::Ret(DsnReturn::Headers)),
+            _ => Err(InvalidInput::Parameter),
+        },
+        Some(ENVID) => {
+            let id = xtext(line, need()?)?;
+            if id.as_ref().is_empty() || id.as_ref().len() > 100 {
+                return Err(InvalidInput::Parameter);
+            }
+            Ok(MailParameter::EnvId(id))
         }
-    } else if is(b"ENVID") {
-        let id = xtext(line, need()?)?;
-        if id.as_ref().is_empty() || id.as_ref().len() > 100 {
-            return Err(InvalidInput::Parameter);
-        }
-        Ok(MailParameter::EnvId(id))
-    } else if is(b"AUTH") {
-        match need()? {
+        Some(AUTH) => match need()? {
             b"<>" => Ok(MailParameter::Auth(None)),
             v => Ok(MailParameter::Auth(Some(xtext(line, v)?))),
+        },
+        Some(BY) => {
+            let v = need()?;
+            let semi = v
+                .iter()
+                .position(|&b| b == b';')
+                .ok_or(InvalidInput::Parameter)?;
+            let seconds = signed(&v[..semi], 9)?;
+            let (mode, trace) = match &v[semi + 1..] {
+                [m] => (*m, false),
+                [m, t] if t.eq_ignore_ascii_case(&b'T') => (*m, true),
+                _ => return Err(InvalidInput::Parameter),
+            };
+            let mode = match mode.to_ascii_uppercase() {
+                b'N' => ByMode::Notify,
+                b'R' => ByMode::Return,
+                _ => return Err(InvalidInput::Parameter),
+            };
+            Ok(MailParameter::By {
+                seconds,
+                mode,
+                trace,
+            })
         }
-    } else if is(b"MT-PRIORITY") {
-        let n = signed(need()?, 1)?;
-        Ok(MailParameter::MtPriority(n as i8))
-    } else if is(b"BY") {
-        let v = need()?;
-        let semi = v
-            .iter()
-            .position(|&b| b == b';')
-            .ok_or(InvalidInput::Parameter)?;
-        let seconds = signed(&v[..semi], 9)?;
-        let mode = &v[semi + 1..];
-        let (mode, trace) = match mode {
-            [m] => (*m, false),
-            [m, t] if t.eq_ignore_ascii_case(&b'T') => (*m, true),
-            _ => return Err(InvalidInput::Parameter),
-        };
-        let mode = match mode.to_ascii_uppercase() {
-            b'N' => ByMode::Notify,
-            b'R' => ByMode::Return,
-            _ => return Err(InvalidInput::Parameter),
-        };
-        Ok(MailParameter::By {
-            seconds,
-            mode,
-            trace,
-        })
-    } else if is(b"HOLDFOR") {
-        Ok(MailParameter::HoldFor(number(need()?, 20)?))
-    } else if is(b"HOLDUNTIL") {
-        Ok(MailParameter::HoldUntil(text(line, need()?)?))
-    } else {
-        Ok(MailParameter::Unknown {
+        Some(HOLDFOR) => Ok(MailParameter::HoldFor(number(need()?, 20)?)),
+        None if k.eq_ignore_ascii_case(b"REQUIRETLS") => flag(MailParameter::RequireTls),
+        None if k.eq_ignore_ascii_case(b"MT-PRIORITY") => {
+            let n = signed(need()?, 1)?;
+            Ok(MailParameter::MtPriority(n as i8))
+        }
+        None if k.eq_ignore_ascii_case(b"HOLDUNTIL") => {
+            Ok(MailParameter::HoldUntil(text(line, need()?)?))
+        }
+        _ => Ok(MailParameter::Unknown {
             keyword: text(line, k)?,
             value: value.map(|v| text(line, v)).transpose()?,
-        })
+        }),
     }
 }
 
@@ -396,7 +411,7 @@ impl<S: AsRef<str>> MailParameter<S> {
 impl RcptParameter {
     /// Parses `keyword[=value]` (the keyword is case-insensitive).
     pub fn parse(keyword: &str, value: Option<&str>) -> Result<Self, InvalidInput> {
-        let (raw, k_end, v_at) = owned_line(keyword, value);
+        let (raw, k_end, v_at) = owned_line(keyword, value)?;
         let line = Source::borrowed(&raw);
         from_wire_rcpt(&line, &raw[..k_end], v_at.map(|at| &raw[at..]))
     }
@@ -408,29 +423,34 @@ pub(crate) fn from_wire_rcpt<'a, L: Store<'a>>(
     k: &'a [u8],
     value: Option<&'a [u8]>,
 ) -> Result<RcptParameter<L::Str>, InvalidInput> {
+    const NOTIFY: Folded = fold(b"NOTIFY");
+    const ORCPT: Folded = fold(b"ORCPT");
+    const RRVS: Folded = fold(b"RRVS");
+    const NEVER: Folded = fold(b"NEVER");
+    const SUCCESS: Folded = fold(b"SUCCESS");
+    const FAILURE: Folded = fold(b"FAILURE");
+    const DELAY: Folded = fold(b"DELAY");
     let need = || value.ok_or(InvalidInput::Parameter);
-    if k.eq_ignore_ascii_case(b"NOTIFY") {
+    let name = folded(k);
+    if name == Some(NOTIFY) {
         let v = need()?;
-        if v.eq_ignore_ascii_case(b"NEVER") {
+        if folded(v) == Some(NEVER) {
             return Ok(RcptParameter::Notify(Notify::NEVER));
         }
         let mut n = Notify::default();
         for item in v.split(|&b| b == b',') {
-            let flag = if item.eq_ignore_ascii_case(b"SUCCESS") {
-                &mut n.success
-            } else if item.eq_ignore_ascii_case(b"FAILURE") {
-                &mut n.failure
-            } else if item.eq_ignore_ascii_case(b"DELAY") {
-                &mut n.delay
-            } else {
-                return Err(InvalidInput::Parameter);
+            let flag = match folded(item) {
+                Some(SUCCESS) => &mut n.success,
+                Some(FAILURE) => &mut n.failure,
+                Some(DELAY) => &mut n.delay,
+                _ => return Err(InvalidInput::Parameter),
             };
             if std::mem::replace(flag, true) {
                 return Err(InvalidInput::Parameter);
             }
         }
         Ok(RcptParameter::Notify(n))
-    } else if k.eq_ignore_ascii_case(b"ORCPT") {
+    } else if name == Some(ORCPT) {
         let v = need()?;
         let semi = v
             .iter()
@@ -444,7 +464,7 @@ pub(crate) fn from_wire_rcpt<'a, L: Store<'a>>(
             addr_type: text(line, addr_type)?,
             address: xtext(line, address)?,
         })
-    } else if k.eq_ignore_ascii_case(b"RRVS") {
+    } else if name == Some(RRVS) {
         let v = need()?;
         let (time, action) = match v.iter().position(|&b| b == b';') {
             None => (v, None),
