@@ -16,7 +16,7 @@ use std::time::Instant;
 use bytes::BytesMut;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use sansmail_smtp::Output;
-use sansmail_smtp::codec::Command;
+use sansmail_smtp::codec::{BorrowedReply, Command};
 use sansmail_smtp::data::{DataStep, DotUnstuffer};
 use sansmail_smtp::server::{Config, Event, Session};
 use sansmail_smtp::types::Reply;
@@ -244,15 +244,18 @@ fn command_parsing(c: &mut Criterion) {
 }
 
 /// Both parsers read every reply of `input` to the same code, enhanced
-/// status and text (lines joined by LF, as smtp-proto gives them).
+/// status and text (lines joined by LF, as smtp-proto gives them), and so
+/// does our borrowed form.
 fn assert_same_replies(input: &[u8]) {
-    let mut rest = input;
+    let (mut rest, mut borrowed_rest) = (input, input);
     let mut it = input.iter();
     let mut receiver = stalwart_smtp_proto::response::parser::ResponseReceiver::default();
     let mut n = 0;
     while !rest.is_empty() {
         let (r, ours) = Reply::decode(rest).expect("valid input");
         rest = r;
+        let (r, borrowed) = BorrowedReply::decode(borrowed_rest, 64 * 1024).expect("valid input");
+        borrowed_rest = r;
         let theirs = receiver.parse(&mut it).expect("valid input");
         receiver.reset();
         let status = ours.status().map_or([0, 0, 0], |s| {
@@ -263,47 +266,33 @@ fn assert_same_replies(input: &[u8]) {
             (theirs.code, theirs.esc, theirs.message.as_str()),
             "reply {n} read differently"
         );
+        assert_eq!(
+            (borrowed.code(), borrowed.status(), borrowed.text()),
+            (ours.code(), ours.status(), ours.joined_text().into()),
+            "reply {n} read differently by the borrowed form"
+        );
         n += 1;
     }
     assert_eq!(it.len(), 0);
-}
-
-fn ours_replies(input: &[u8]) -> usize {
-    let mut rest = input;
-    let mut n = 0;
-    while !rest.is_empty() {
-        let (r, reply) = Reply::decode(rest).expect("valid input");
-        black_box(&reply);
-        rest = r;
-        n += 1;
-    }
-    n
-}
-
-fn stalwart_replies(input: &[u8]) -> usize {
-    let mut it = input.iter();
-    let mut receiver = stalwart_smtp_proto::response::parser::ResponseReceiver::default();
-    let mut n = 0;
-    while it.len() > 0 {
-        let reply = receiver.parse(&mut it).expect("valid input");
-        black_box(&reply);
-        receiver.reset();
-        n += 1;
-    }
-    n
+    assert!(borrowed_rest.is_empty());
 }
 
 fn reply_parsing(c: &mut Criterion) {
     let input = sansmail_benches::smtp_inputs::replies(5_000);
     assert_same_replies(&input);
-    assert_eq!(ours_replies(&input), stalwart_replies(&input));
+    let n = smtp_passes::stalwart_replies(&input);
+    assert_eq!(smtp_passes::owned_replies(&input), n);
+    assert_eq!(smtp_passes::borrowed_replies(&input), n);
     let mut group = c.benchmark_group("reply_parse");
     group.throughput(Throughput::Elements(5_000));
     group.bench_function("sansmail/5k_replies", |b| {
-        b.iter(|| ours_replies(black_box(&input)))
+        b.iter(|| smtp_passes::owned_replies(black_box(&input)))
+    });
+    group.bench_function("sansmail-borrowed/5k_replies", |b| {
+        b.iter(|| smtp_passes::borrowed_replies(black_box(&input)))
     });
     group.bench_function("stalwart/5k_replies", |b| {
-        b.iter(|| stalwart_replies(black_box(&input)))
+        b.iter(|| smtp_passes::stalwart_replies(black_box(&input)))
     });
     group.finish();
 }

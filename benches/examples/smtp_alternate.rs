@@ -1,6 +1,6 @@
 //! The command and reply benchmarks' work timed in alternation, one pass
 //! per parser at a time, so that a slow spell of a shared machine falls on
-//! both: `smtp_alternate (commands|borrowed|replies|data) ROUNDS` prints each parser's
+//! both: `smtp_alternate (commands|borrowed|replies|borrowed-replies|data) ROUNDS` prints each parser's
 //! fastest and median pass and the ratio. (Criterion, in `benches/smtp.rs`,
 //! is the measurement of record; this reads a noisy machine.)
 #[path = "../shared/smtp_passes.rs"]
@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use sansmail_smtp::codec::Command;
-use sansmail_smtp::types::Reply;
 
 /// One pass of a parser over the input, giving how many items it read.
 type Pass = Box<dyn FnMut(&[u8]) -> usize>;
@@ -50,30 +49,15 @@ fn main() {
             Box::new(smtp_passes::borrowed_commands),
             smtp_passes::stalwart_commands,
         ),
+        "borrowed-replies" => (
+            sansmail_benches::smtp_inputs::replies(5_000),
+            Box::new(smtp_passes::borrowed_replies),
+            smtp_passes::stalwart_replies,
+        ),
         _ => (
             sansmail_benches::smtp_inputs::replies(5_000),
-            Box::new(|input: &[u8]| {
-                let mut rest = input;
-                let mut n = 0;
-                while !rest.is_empty() {
-                    let (r, reply) = Reply::decode(rest).expect("valid input");
-                    black_box(reply);
-                    rest = r;
-                    n += 1;
-                }
-                n
-            }),
-            |input| {
-                let mut it = input.iter();
-                let mut rx = stalwart_smtp_proto::response::parser::ResponseReceiver::default();
-                let mut n = 0;
-                while it.len() > 0 {
-                    black_box(rx.parse(&mut it).expect("valid input"));
-                    rx.reset();
-                    n += 1;
-                }
-                n
-            },
+            Box::new(smtp_passes::owned_replies),
+            smtp_passes::stalwart_replies,
         ),
     };
     assert_eq!(ours(&input), theirs(&input));

@@ -1,13 +1,14 @@
-//! One pass of each parser over a buffer of command lines or a DATA
-//! body, shared by the benchmark and the timing examples so that they time
+//! One pass of each parser over a buffer of command lines, of replies
+//! or a DATA body, shared by the benchmark and the timing examples so that they time
 //! the same work (the benchmark crate's library has no dependencies to
 //! hold it).
 
 use std::hint::black_box;
 
 use bytes::BytesMut;
-use sansmail_smtp::codec::Command;
+use sansmail_smtp::codec::{BorrowedReply, Command};
 use sansmail_smtp::data::{DataStep, DotUnstuffer};
+use sansmail_smtp::types::Reply;
 
 /// Our borrowed form over every command of `input`; how many it read.
 pub(crate) fn borrowed_commands(input: &[u8]) -> usize {
@@ -28,6 +29,45 @@ pub(crate) fn stalwart_commands(input: &[u8]) -> usize {
     let mut n = 0;
     while it.len() > 0 {
         black_box(stalwart_smtp_proto::Request::parse(&mut it).expect("valid input"));
+        n += 1;
+    }
+    n
+}
+
+/// Our owned replies over every reply of `input`; how many it read.
+pub(crate) fn owned_replies(input: &[u8]) -> usize {
+    let mut rest = input;
+    let mut n = 0;
+    while !rest.is_empty() {
+        let (r, reply) = Reply::decode(rest).expect("valid input");
+        black_box(reply);
+        rest = r;
+        n += 1;
+    }
+    n
+}
+
+/// Our borrowed replies over every reply of `input`; how many it read.
+pub(crate) fn borrowed_replies(input: &[u8]) -> usize {
+    let mut rest = input;
+    let mut n = 0;
+    while !rest.is_empty() {
+        let (r, reply) = BorrowedReply::decode(rest, 64 * 1024).expect("valid input");
+        black_box(reply);
+        rest = r;
+        n += 1;
+    }
+    n
+}
+
+/// smtp-proto over every reply of `input`; how many it read.
+pub(crate) fn stalwart_replies(input: &[u8]) -> usize {
+    let mut it = input.iter();
+    let mut receiver = stalwart_smtp_proto::response::parser::ResponseReceiver::default();
+    let mut n = 0;
+    while it.len() > 0 {
+        black_box(receiver.parse(&mut it).expect("valid input"));
+        receiver.reset();
         n += 1;
     }
     n

@@ -11,7 +11,10 @@
 //! [`codec::Command`], whose values share the receive buffer and outlive
 //! it (what the sessions hand out), and [`codec::BorrowedCommand`], whose
 //! values borrow from the line, for a server loop of its own that needs
-//! nothing copied or counted.
+//! nothing copied or counted. Replies likewise: [`types::Reply`] owns its
+//! text, and [`codec::BorrowedReply`] reads a reply of any number of
+//! lines without a copy, cutting the texts from the received lines when
+//! asked for.
 #![deny(unsafe_code)] // one allowed module: ascii, see there
 #![deny(missing_docs)]
 

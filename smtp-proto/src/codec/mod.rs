@@ -8,6 +8,7 @@ mod command;
 mod reply;
 
 pub use command::{BorrowedCommand, Command};
+pub use reply::BorrowedReply;
 
 pub(crate) use sansmail_common::line::Line;
 

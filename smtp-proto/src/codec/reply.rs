@@ -1,5 +1,7 @@
 //! Reply decoding: single and multi-line replies (RFC 5321 §4.2.1).
 
+use std::borrow::Cow;
+
 use compact_str::CompactString;
 
 use super::{DEFAULT_MAX_REPLY, DecodeError, SyntaxError};
@@ -109,16 +111,51 @@ const PLAIN_LINES: usize = 16;
 /// A complete reply of at most [`PLAIN_LINES`] lines of printable text
 /// (tabs and UTF-8 allowed) in `input`, and the bytes it took; `None` when
 /// the reply is anything else. The lines are checked in one pass that
-/// notes where each text lies; then the reply's bytes are checked as
-/// UTF-8 once and the texts copied into the reply's string.
+/// notes where each text lies ([`scan_plain`]); then the texts are copied
+/// into the reply's string.
 #[inline]
 fn decode_plain(input: &[u8]) -> Option<(usize, Reply)> {
     let mut spans = [(0u32, 0u32); PLAIN_LINES];
     let mut lines = 0;
     let mut text_len = 0;
+    let (pos, code, status) = scan_plain(input, |start, end| {
+        *spans.get_mut(lines)? = (u32::try_from(start).ok()?, u32::try_from(end).ok()?);
+        text_len += end - start + usize::from(lines > 0);
+        lines += 1;
+        Some(())
+    })?;
+    // Every span starts and ends at an ASCII byte, so at a character boundary.
+    let all = crate::ascii::as_str(&input[..pos])?;
+    let span = |&(a, b): &(u32, u32)| all.get(a as usize..b as usize);
+    let text = if lines == 1 {
+        CompactString::from(span(&spans[0])?)
+    } else {
+        let mut text = String::with_capacity(text_len);
+        for (i, s) in spans[..lines].iter().enumerate() {
+            if i > 0 {
+                text.push('\n');
+            }
+            text.push_str(span(s)?);
+        }
+        CompactString::from(text)
+    };
+    Some((pos, Reply::from_checked(code, status, text)))
+}
+
+/// One pass over a complete reply of printable lines at the front of
+/// `input`: calls `each` with where each line's text starts and ends
+/// (code, separator and a repeated status left out) and gives the
+/// octets the reply took, its code and status. `None` when the reply is
+/// anything else, or when `each` says so. The octets are not yet
+/// checked as UTF-8.
+#[inline(always)]
+fn scan_plain(
+    input: &[u8],
+    mut each: impl FnMut(usize, usize) -> Option<()>,
+) -> Option<(usize, ReplyCode, Option<EnhancedStatus>)> {
     let mut pos = 0;
     let mut status: Option<EnhancedStatus> = None;
-    let mut code = 0;
+    let mut code = None;
     loop {
         let line = &input[pos..];
         // The line ends at its first control character, which must be the CR of CRLF.
@@ -140,48 +177,139 @@ fn decode_plain(input: &[u8]) -> Option<(usize, Reply)> {
             b'-' => (true, 4),
             _ => return None,
         };
-        if lines == 0 {
-            code = n;
-            // The status, taken off the first line here and off the others below.
-            if let Some((s, len)) = EnhancedStatus::parse_prefix(&line[start..end])
-                && u16::from(s.class()) == n / 100
-            {
-                status = Some(s);
-                start = (start + len + 1).min(end);
+        match code {
+            None => {
+                code = Some(n);
+                // The status, taken off the first line here and off the others below.
+                if let Some((s, len)) = EnhancedStatus::parse_prefix(&line[start..end])
+                    && u16::from(s.class()) == n / 100
+                {
+                    status = Some(s);
+                    start = (start + len + 1).min(end);
+                }
             }
-        } else if n != code || lines == PLAIN_LINES {
-            return None;
-        } else {
-            start = end - strip_status(&line[start..end], status).len();
+            Some(first) if first != n => return None,
+            Some(_) => start = end - strip_status(&line[start..end], status).len(),
         }
-        spans[lines] = (
-            u32::try_from(pos + start).ok()?,
-            u32::try_from(pos + end).ok()?,
-        );
-        text_len += end - start + usize::from(lines > 0);
-        lines += 1;
+        each(pos + start, pos + end)?;
         pos += end + 2;
         if !more {
             break;
         }
     }
-    let code = ReplyCode::new(code).ok()?;
-    // Every span starts and ends at an ASCII byte, so at a character boundary.
-    let all = crate::ascii::as_str(&input[..pos])?;
-    let span = |&(a, b): &(u32, u32)| all.get(a as usize..b as usize);
-    let text = if lines == 1 {
-        CompactString::from(span(&spans[0])?)
-    } else {
-        let mut text = String::with_capacity(text_len);
-        for (i, s) in spans[..lines].iter().enumerate() {
-            if i > 0 {
-                text.push('\n');
+    Some((pos, ReplyCode::new(code?).ok()?, status))
+}
+
+/// A reply whose text borrows from the input it was read from: decoding
+/// copies and allocates nothing for a reply of printable lines (the usual
+/// case), however many lines it has; the texts are cut from the received
+/// lines when asked for. A reply with control characters or invalid UTF-8
+/// is read as [`Reply::decode`] reads it and kept as that [`Reply`].
+/// It accepts exactly the replies [`Reply::decode`] accepts, with the same
+/// code, status and lines.
+#[derive(Clone, Debug)]
+pub struct BorrowedReply<'a>(Form<'a>);
+
+#[derive(Clone, Debug)]
+enum Form<'a> {
+    /// Printable lines, as received.
+    Lines {
+        code: ReplyCode,
+        status: Option<EnhancedStatus>,
+        /// The reply's lines, CRLFs included.
+        raw: &'a str,
+        /// Where the first line's text starts in `raw`.
+        first: usize,
+    },
+    /// A reply read the general way.
+    Owned(Reply),
+}
+
+impl<'a> BorrowedReply<'a> {
+    /// Parses the first complete reply of `input`, all lines together at
+    /// most `max` octets, and returns the rest of `input` with it.
+    pub fn decode(input: &'a [u8], max: usize) -> Result<(&'a [u8], Self), DecodeError> {
+        let head = &input[..input.len().min(max)];
+        let mut first = 0;
+        let plain = scan_plain(head, |start, _| {
+            if first == 0 {
+                first = start;
             }
-            text.push_str(span(s)?);
+            Some(())
+        });
+        if let Some((pos, code, status)) = plain
+            && let Some(raw) = crate::ascii::as_str(&input[..pos])
+        {
+            let form = Form::Lines {
+                code,
+                status,
+                raw,
+                first,
+            };
+            return Ok((&input[pos..], BorrowedReply(form)));
         }
-        CompactString::from(text)
-    };
-    Some((pos, Reply::from_checked(code, status, text)))
+        let (rest, reply) = decode_lines(input, max)?;
+        Ok((rest, BorrowedReply(Form::Owned(reply))))
+    }
+
+    /// The reply code.
+    pub fn code(&self) -> ReplyCode {
+        match &self.0 {
+            Form::Lines { code, .. } => *code,
+            Form::Owned(reply) => reply.code(),
+        }
+    }
+
+    /// The enhanced status code, when the server sent one.
+    pub fn status(&self) -> Option<EnhancedStatus> {
+        match &self.0 {
+            Form::Lines { status, .. } => *status,
+            Form::Owned(reply) => reply.status(),
+        }
+    }
+
+    /// The text lines, without code or status (at least one, maybe empty).
+    pub fn lines(&self) -> impl Iterator<Item = &str> + '_ {
+        let (raw, first, status, owned) = match &self.0 {
+            Form::Lines {
+                raw, first, status, ..
+            } => (*raw, *first, *status, None),
+            Form::Owned(reply) => ("", 0, None, Some(reply.lines())),
+        };
+        let received = raw
+            .split_terminator("\r\n")
+            .enumerate()
+            .map(move |(i, line)| {
+                if i == 0 {
+                    return &line[first..];
+                }
+                let body = line.get(4..).unwrap_or_default();
+                // What is left after a repeated status starts after an ASCII octet.
+                &body[body.len() - strip_status(body.as_bytes(), status).len()..]
+            });
+        received.chain(owned.into_iter().flatten())
+    }
+
+    /// All the text: the lines joined by LF, borrowed when there is one line.
+    pub fn text(&self) -> Cow<'_, str> {
+        match &self.0 {
+            Form::Lines { raw, first, .. } if raw.len() - 2 == raw.find('\r').unwrap_or(0) => {
+                Cow::Borrowed(&raw[*first..raw.len() - 2])
+            }
+            Form::Owned(reply) => Cow::Borrowed(reply.joined_text()),
+            Form::Lines { .. } => Cow::Owned(self.lines().collect::<Vec<_>>().join("\n")),
+        }
+    }
+
+    /// The reply with its text copied out.
+    pub fn to_reply(&self) -> Reply {
+        match &self.0 {
+            Form::Owned(reply) => reply.clone(),
+            Form::Lines { .. } => {
+                Reply::from_checked(self.code(), self.status(), CompactString::from(self.text()))
+            }
+        }
+    }
 }
 
 /// A line's text without the enhanced status, when it repeats the reply's.
@@ -332,7 +460,81 @@ mod tests {
                 proptest::prop_assert_eq!(rest, &wire[consumed..]);
                 proptest::prop_assert_eq!(general, plain);
             }
+            // The borrowed form reads every input as the owned one does,
+            // errors included, at any limit.
+            for max in [DEFAULT_MAX_REPLY, wire.len(), wire.len() / 2] {
+                let owned = Reply::decode_with_limit(&wire, max);
+                let borrowed = BorrowedReply::decode(&wire, max);
+                proptest::prop_assert_eq!(
+                    borrowed.as_ref().map(|(rest, b)| (*rest, b.to_reply())).map_err(Clone::clone),
+                    owned.clone()
+                );
+                if let (Ok((_, b)), Ok((_, o))) = (borrowed, owned) {
+                    proptest::prop_assert!(b.lines().eq(o.lines()));
+                    proptest::prop_assert_eq!(b.text(), o.joined_text());
+                    proptest::prop_assert_eq!((b.code(), b.status()), (o.code(), o.status()));
+                }
+            }
         }
+    }
+
+    #[test]
+    fn borrowed_replies_cut_their_texts_from_the_input() {
+        let input = b"250-mx.example.com Hello\r\n250-2.0.0 SIZE 1000\r\n250 PIPELINING\r\nrest";
+        let (rest, reply) = BorrowedReply::decode(input, DEFAULT_MAX_REPLY).unwrap();
+        assert_eq!(rest, b"rest");
+        assert!(
+            reply
+                .lines()
+                .eq(["mx.example.com Hello", "2.0.0 SIZE 1000", "PIPELINING"])
+        );
+        let first = reply.lines().next().unwrap();
+        assert_eq!(first.as_ptr(), input[4..].as_ptr());
+        assert_eq!(
+            reply.text(),
+            "mx.example.com Hello\n2.0.0 SIZE 1000\nPIPELINING"
+        );
+        // One line: the text itself is borrowed, the repeated status left out.
+        let input = b"550 5.1.1 <a@example.com>: Recipient address rejected\r\n";
+        let (_, reply) = BorrowedReply::decode(input, DEFAULT_MAX_REPLY).unwrap();
+        assert_eq!(reply.status(), Some(EnhancedStatus::new(5, 1, 1).unwrap()));
+        assert!(matches!(
+            reply.text(),
+            Cow::Borrowed("<a@example.com>: Recipient address rejected")
+        ));
+        let input = b"550-5.7.1 a\r\n550-5.7.1\r\n550 5.7.1 b\r\n";
+        let (_, reply) = BorrowedReply::decode(input, DEFAULT_MAX_REPLY).unwrap();
+        assert!(reply.lines().eq(["a", "", "b"]));
+        // More lines than the owned form's one-pass path takes: still borrowed.
+        let mut long = Vec::new();
+        for i in 0..40 {
+            long.extend_from_slice(format!("250-line {i}\r\n").as_bytes());
+        }
+        long.extend_from_slice(b"250 end\r\n");
+        let (_, reply) = BorrowedReply::decode(&long, DEFAULT_MAX_REPLY).unwrap();
+        assert!(matches!(reply.0, Form::Lines { .. }));
+        assert_eq!(reply.lines().count(), 41);
+        assert_eq!(reply.to_reply(), Reply::decode(&long).unwrap().1);
+        // Control characters and invalid UTF-8 are read the general way.
+        let (_, reply) = BorrowedReply::decode(b"250 a\x01b \xff\r\n", DEFAULT_MAX_REPLY).unwrap();
+        assert!(
+            reply.lines().eq(["a?b \u{fffd}"]),
+            "{:?}",
+            reply.lines().collect::<Vec<_>>()
+        );
+        // Errors as the owned form gives them.
+        assert_eq!(
+            BorrowedReply::decode(b"250-a\r\n25", DEFAULT_MAX_REPLY).unwrap_err(),
+            DecodeError::Incomplete
+        );
+        assert_eq!(
+            BorrowedReply::decode(b"250-a\r\n251 b\r\n", DEFAULT_MAX_REPLY).unwrap_err(),
+            Reply::decode(b"250-a\r\n251 b\r\n").unwrap_err()
+        );
+        assert_eq!(
+            BorrowedReply::decode(b"250 aaaaaaaa", 5).unwrap_err(),
+            Reply::decode_with_limit(b"250 aaaaaaaa", 5).unwrap_err()
+        );
     }
 
     #[test]
