@@ -11,7 +11,7 @@ use crate::ascii::CheckedLine;
 use crate::types::{
     Borrowed, ForwardPath, Host, KEYWORD, MailParameter, Mechanism, Path, RcptParameter,
     ReversePath, Secret, Source, Store, Text, VALUE, from_wire_mail, from_wire_rcpt, parse_host,
-    read_path,
+    read_dot_mailbox, read_path,
 };
 
 /// One command line, parsed. `S` holds the text of its values: [`Text`]
@@ -77,11 +77,13 @@ impl Command {
     /// The first value taken (an address, a parameter) copies the line
     /// once and every value shares that copy; a command without values
     /// copies nothing ([`Command::decode_buf`] shares the receive buffer).
+    #[inline]
     pub fn decode(input: &[u8]) -> Result<(&[u8], Command), DecodeError> {
         Self::decode_with_limit(input, DEFAULT_MAX_LINE)
     }
 
     /// Parses the first command line of `input`, allowing `max_line` octets with CRLF.
+    #[inline]
     pub fn decode_with_limit(
         input: &[u8],
         max_line: usize,
@@ -158,6 +160,7 @@ impl<'a> Command<Cow<'a, str>> {
     /// values borrow from `input`: nothing is copied, counted or allocated
     /// except a parameter list and a decoded xtext or AUTH response. It
     /// accepts exactly the lines [`Command::decode`] accepts.
+    #[inline]
     pub fn decode_borrowed(
         input: &'a [u8],
         max_line: usize,
@@ -188,6 +191,9 @@ impl<'a> Command<Cow<'a, str>> {
 /// classes). No field accepts a NUL, so a line holding one never
 /// parses; the NUL is looked for only then, to name it as the reason.
 fn parse_source<'a, L: Store<'a>>(line: &L) -> Result<Command<L::Str>, SyntaxError> {
+    if let Some(cmd) = envelope(line) {
+        return Ok(cmd);
+    }
     parse_fields(line).map_err(|error| {
         if memchr::memchr(0, line.bytes()).is_some() {
             SyntaxError::Nul
@@ -195,6 +201,44 @@ fn parse_source<'a, L: Store<'a>>(line: &L) -> Result<Command<L::Str>, SyntaxErr
             error
         }
     })
+}
+
+/// `MAIL FROM:<local@domain>` and `RCPT TO:<local@domain>`, with
+/// parameters or without, in any case: the commonest lines, read straight
+/// into their command (the verb and keyword matched as one word, the path
+/// by [`read_dot_mailbox`]). `None` for any other line and on any error:
+/// [`parse_fields`] then reads the line, and names the error.
+#[inline(always)]
+fn envelope<'a, L: Store<'a>>(line: &L) -> Option<Command<L::Str>> {
+    // Bit 5 is cleared on the letters only, so that only letters match letters.
+    const RCPT_LETTERS: u64 = u64::from_le_bytes([0xdf, 0xdf, 0xdf, 0xdf, 0xff, 0xdf, 0xdf, 0xff]);
+    const MAIL_LETTERS: u64 = u64::from_le_bytes([0xdf, 0xdf, 0xdf, 0xdf, 0xff, 0xdf, 0xdf, 0xdf]);
+    const RCPT_TO: u64 = u64::from_le_bytes(*b"RCPT TO:");
+    const MAIL_FRO: u64 = u64::from_le_bytes(*b"MAIL FRO");
+    let bytes = line.bytes();
+    let head = u64::from_le_bytes(*bytes.first_chunk::<8>()?);
+    if head & RCPT_LETTERS == RCPT_TO && bytes.get(8) == Some(&b'<') {
+        let (mailbox, rest) = read_dot_mailbox(line, &bytes[9..])?;
+        let to = ForwardPath::Mailbox(mailbox);
+        let params = match rest.is_empty() {
+            true => Vec::new(),
+            false => rcpt_params(line, rest).ok()?,
+        };
+        return Some(Command::Rcpt { to, params });
+    }
+    if head & MAIL_LETTERS == MAIL_FRO
+        && let Some(&[m, b':', b'<']) = bytes.get(8..11)
+        && m & 0xdf == b'M'
+    {
+        let (mailbox, rest) = read_dot_mailbox(line, &bytes[11..])?;
+        let from = ReversePath::Mailbox(mailbox);
+        let params = match rest.is_empty() {
+            true => Vec::new(),
+            false => mail_params(line, rest).ok()?,
+        };
+        return Some(Command::Mail { from, params });
+    }
+    None
 }
 
 /// [`parse_source`] but for naming a NUL.
@@ -512,12 +556,22 @@ fn parse_mail<'a, L: Store<'a>>(line: &L, args: &'a [u8]) -> Result<Command<L::S
         Ok((Path::Mailbox(m), rest)) => (ReversePath::Mailbox(m), rest),
         Ok((Path::Postmaster, _)) | Err(_) => return Err(SyntaxError::SenderAddress),
     };
+    let params = mail_params(line, rest)?;
+    Ok(Command::Mail { from, params })
+}
+
+/// The parameters after a MAIL path (`rest` empty or starting with a space).
+#[inline]
+fn mail_params<'a, L: Store<'a>>(
+    line: &L,
+    rest: &'a [u8],
+) -> Result<Vec<MailParameter<L::Str>>, SyntaxError> {
     let mut params = Vec::new();
     each_param(rest, |k, v| {
         params.push(from_wire_mail(line, k, v).map_err(|_| bad_param(k))?);
         Ok(())
     })?;
-    Ok(Command::Mail { from, params })
+    Ok(params)
 }
 
 fn parse_rcpt<'a, L: Store<'a>>(line: &L, args: &'a [u8]) -> Result<Command<L::Str>, SyntaxError> {
@@ -527,12 +581,22 @@ fn parse_rcpt<'a, L: Store<'a>>(line: &L, args: &'a [u8]) -> Result<Command<L::S
         Ok((Path::Mailbox(m), rest)) => (ForwardPath::Mailbox(m), rest),
         Ok((Path::Null, _)) | Err(_) => return Err(SyntaxError::RecipientAddress),
     };
+    let params = rcpt_params(line, rest)?;
+    Ok(Command::Rcpt { to, params })
+}
+
+/// The parameters after a RCPT path (`rest` empty or starting with a space).
+#[inline]
+fn rcpt_params<'a, L: Store<'a>>(
+    line: &L,
+    rest: &'a [u8],
+) -> Result<Vec<RcptParameter<L::Str>>, SyntaxError> {
     let mut params = Vec::new();
     each_param(rest, |k, v| {
         params.push(from_wire_rcpt(line, k, v).map_err(|_| bad_param(k))?);
         Ok(())
     })?;
-    Ok(Command::Rcpt { to, params })
+    Ok(params)
 }
 
 fn parse_bdat<S>(args: &[u8]) -> Result<Command<S>, SyntaxError> {
@@ -847,5 +911,62 @@ mod tests {
         );
         let (rest, cmd) = Command::decode(b"RSET\r\nQUIT\r\n").unwrap();
         assert_eq!((rest, cmd), (&b"QUIT\r\n"[..], Command::Rset));
+    }
+
+    proptest::proptest! {
+        /// Whatever the envelope fast path reads, the general parser reads
+        /// to the same command; and it reads the usual lines.
+        #[test]
+        fn the_envelope_path_agrees_with_the_general_one(
+            verb in proptest::sample::select(vec![
+                "RCPT TO:", "rcpt to:", "Rcpt To:", "MAIL FROM:", "mail from:", "MAIL FROM: ",
+                "RCPT\0TO:", "RCPT TO;", "MAIL FROMM:", "RCPT TO", "RCPT  TO:", "MAIL FR\x0fM:",
+            ]),
+            local in proptest::collection::vec(proptest::sample::select(vec![
+                "a", "Z9", ".", "+", "-", "\"", "é", "@", ">", " ", "\0", "x.y", "Postmaster",
+            ]), 0..5),
+            domain in proptest::collection::vec(proptest::sample::select(vec![
+                "example", ".", "com", "-", "[192.0.2.1]", "a-b", "x", "\0", "é", "sub.domain.example.org",
+            ]), 0..5),
+            close in proptest::sample::select(vec![">", "", ">>", "> "]),
+            params in proptest::collection::vec(proptest::sample::select(vec![
+                " SIZE=100", " BODY=8BITMIME", " NOTIFY=NEVER", " ORCPT=rfc822;a+2Bb@x.example",
+                " SMTPUTF8", " X-Y=z", " =", " SIZE=x", "  ", " \0",
+            ]), 0..3),
+        ) {
+            let line = format!("{verb}<{}@{}{close}{}", local.concat(), domain.concat(), params.concat());
+            let bytes = line.as_bytes();
+            let general = parse_fields(&Borrowed::new(bytes));
+            if let Some(fast) = envelope(&Borrowed::new(bytes)) {
+                proptest::prop_assert_eq!(Ok(fast), general);
+            }
+            if let Some(fast) = envelope(&Source::borrowed(bytes)) {
+                proptest::prop_assert_eq!(Ok(fast), parse_fields(&Source::borrowed(bytes)));
+            }
+        }
+    }
+
+    #[test]
+    fn the_envelope_path_reads_the_usual_lines() {
+        for line in [
+            &b"RCPT TO:<bob@example.org>"[..],
+            b"rcpt to:<first.last+tag@mail.example.co.uk> NOTIFY=NEVER",
+            b"MAIL FROM:<alice@example.com> SIZE=1000 BODY=8BITMIME",
+            b"mail from:<a@sub.domain.example.com>",
+        ] {
+            let fast = envelope(&Borrowed::new(line));
+            assert!(fast.is_some(), "{line:?}");
+            assert_eq!(fast.map(Ok), Some(parse_fields(&Borrowed::new(line))));
+        }
+        // Left to the general parser, which names the error or reads the rest.
+        for line in [
+            &b"RCPT TO:<Postmaster>"[..],
+            b"MAIL FROM:<>",
+            b"MAIL FROM: <a@b.example>",
+            b"RCPT TO:<a@b.example> NOTIFY=x",
+            b"RCPT TO:<\"q\"@b.example>",
+        ] {
+            assert!(envelope(&Borrowed::new(line)).is_none(), "{line:?}");
+        }
     }
 }

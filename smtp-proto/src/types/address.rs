@@ -481,57 +481,70 @@ pub(crate) enum Path<S> {
 }
 
 /// Reads `<path>` at the front of `input` (a part of `line`) and returns it
-/// with the rest of the input after `>`.
-///
-/// The usual path, `<dot-string@domain>`, is read in one pass: the local
-/// part checked against `atext` and the dot rules, the domain against
-/// letters-digits-hyphens and the label rules, as the cursor moves; a
-/// quoted local part, a source route, an address literal or anything
-/// malformed goes the general way ([`split_path`] and [`parse_mailbox`]),
-/// which accepts exactly what this pass accepts and names every error.
+/// with the rest of the input after `>`: the usual path by
+/// [`read_dot_mailbox`]; a quoted local part, a source route, an address
+/// literal or anything malformed the general way ([`split_path`] and
+/// [`parse_mailbox`]), which accepts exactly what the one pass accepts
+/// and names every error.
 pub(crate) fn read_path<'a, L: Store<'a>>(
     line: &L,
     input: &'a [u8],
 ) -> Result<(Path<L::Str>, &'a [u8]), InvalidInput> {
     if let Some(inner) = input.strip_prefix(b"<") {
-        // The local part: atext and dots, each dot checked as it is passed
-        // (the start counts as a dot, so a leading dot is one after another).
-        let (mut i, mut after_dot, mut dots_apart) = (0, true, true);
-        for &b in inner {
-            if ATEXT[usize::from(b)] {
-                after_dot = false;
-            } else if b == b'.' {
-                dots_apart &= !after_dot;
-                after_dot = true;
-            } else {
-                break;
-            }
-            i += 1;
-        }
-        if i == 0 && inner.first() == Some(&b'>') {
+        if inner.first() == Some(&b'>') {
             return Ok((Path::Null, &inner[1..]));
         }
-        if i > 0 && i <= MAX_LOCAL_PART && dots_apart && !after_dot && inner.get(i) == Some(&b'@') {
-            // The domain: LDH octets and dots, its labels checked on bit
-            // masks (a domain of 64 octets or more goes the general way).
-            let start = i + 1;
-            let (len, labels_ok) = crate::ascii::domain_run(&inner[start..]).unwrap_or((0, false));
-            let j = start + len;
-            let closed = inner.get(j) == Some(&b'>');
-            if closed && labels_ok {
-                let local = line.text(&inner[..i]);
-                let domain = line.text(&inner[start..j]);
-                if let (Some(local), Some(domain)) = (local, domain) {
-                    let mailbox = Mailbox {
-                        local_part: LocalPart(local),
-                        host: Host::Domain(Domain(domain)),
-                    };
-                    return Ok((Path::Mailbox(mailbox), &inner[j + 1..]));
-                }
-            }
+        if let Some((mailbox, rest)) = read_dot_mailbox(line, inner) {
+            return Ok((Path::Mailbox(mailbox), rest));
         }
     }
     read_path_generally(line, input)
+}
+
+/// The usual path after its `<`: `dot-string@domain>`, read in one pass
+/// (the local part checked against `atext` and the dot rules as the
+/// cursor moves, the domain as letters-digits-hyphens with its label
+/// rules on bit masks), with the rest of the input after `>`. `None` for
+/// anything else, which [`read_path`] reads the general way.
+#[inline(always)]
+pub(crate) fn read_dot_mailbox<'a, L: Store<'a>>(
+    line: &L,
+    inner: &'a [u8],
+) -> Option<(Mailbox<L::Str>, &'a [u8])> {
+    // The local part: atext and dots, each dot checked as it is passed
+    // (the start counts as a dot, so a leading dot is one after another).
+    let (mut i, mut after_dot, mut dots_apart) = (0, true, true);
+    for &b in inner {
+        if ATEXT[usize::from(b)] {
+            after_dot = false;
+        } else if b == b'.' {
+            dots_apart &= !after_dot;
+            after_dot = true;
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    if i == 0 || i > MAX_LOCAL_PART || !dots_apart || after_dot || inner.get(i) != Some(&b'@') {
+        return None;
+    }
+    // The domain: LDH octets and dots, its labels checked on bit masks (a
+    // domain of 64 octets or more, or in a line under 16, goes the general way).
+    let start = i + 1;
+    let bytes = line.bytes();
+    // Where the domain starts in the line (`inner` is a part of it).
+    let at = (inner.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize) + start;
+    debug_assert!(at <= bytes.len(), "not a part of the line");
+    let (len, labels_ok) = crate::ascii::domain_run(bytes, at)?;
+    let j = start + len;
+    if !labels_ok || inner.get(j) != Some(&b'>') {
+        return None;
+    }
+    let mailbox = Mailbox {
+        local_part: LocalPart(line.text(&inner[..i])?),
+        host: Host::Domain(Domain(line.text(&inner[start..j])?)),
+    };
+    Some((mailbox, &inner[j + 1..]))
 }
 
 /// [`read_path`] the general way: any path RFC 5321 allows, every error named.
@@ -624,7 +637,8 @@ mod tests {
             Ok((Path::Null, b""))
         ));
         assert!(split_path(b"<unterminated").is_err());
-        assert!(read_path(&line, b"<unterminated@example.com").is_err());
+        let open = Bytes::from_static(b"<unterminated@example.com");
+        assert!(read_path(&Source::shared(&open), &open).is_err());
     }
 
     proptest::proptest! {

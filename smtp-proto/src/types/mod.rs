@@ -11,7 +11,7 @@ pub use address::{
     Domain, ForwardPath, GeneralLiteral, Host, LocalPart, MAX_DOMAIN, MAX_LOCAL_PART, Mailbox,
     ReversePath,
 };
-pub(crate) use address::{Path, parse_host, read_path};
+pub(crate) use address::{Path, parse_host, read_dot_mailbox, read_path};
 pub(crate) use chars::{KEYWORD, VALUE};
 pub use extension::{Capabilities, Extension, Mechanism};
 pub use params::{
