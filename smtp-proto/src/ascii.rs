@@ -224,7 +224,8 @@ pub(crate) fn domain_run(line: &[u8], start: usize) -> Option<(usize, bool)> {
                 false => (line.len() - 16, pos - (line.len() - 16)),
             };
             // Octets past the line's end shift in as zeros: not in the run.
-            let [ok, dot, hyphen] = classify_domain(&line[from..from + 16]).map(|m| u64::from(m) >> shift);
+            let [ok, dot, hyphen] =
+                classify_domain(&line[from..from + 16]).map(|m| u64::from(m) >> shift);
             run |= ok << at;
             dots |= dot << at;
             hyphens |= hyphen << at;

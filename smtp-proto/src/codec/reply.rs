@@ -10,6 +10,7 @@ use crate::types::{EnhancedStatus, Reply, ReplyCode};
 
 impl Reply {
     /// Parses the first complete reply of `input` (at most [`DEFAULT_MAX_REPLY`] octets).
+    #[inline]
     pub fn decode(input: &[u8]) -> Result<(&[u8], Reply), DecodeError> {
         Self::decode_with_limit(input, DEFAULT_MAX_REPLY)
     }
@@ -22,6 +23,7 @@ impl Reply {
     /// (control characters, invalid UTF-8, many lines, incomplete or bad
     /// input) is read line by line here: invalid UTF-8 and control
     /// characters become `?`, and every error gets its precise reason.
+    #[inline]
     pub fn decode_with_limit(input: &[u8], max: usize) -> Result<(&[u8], Reply), DecodeError> {
         if let Some((consumed, reply)) = decode_plain(&input[..input.len().min(max)]) {
             return Ok((&input[consumed..], reply));
@@ -228,6 +230,7 @@ enum Form<'a> {
 impl<'a> BorrowedReply<'a> {
     /// Parses the first complete reply of `input`, all lines together at
     /// most `max` octets, and returns the rest of `input` with it.
+    #[inline]
     pub fn decode(input: &'a [u8], max: usize) -> Result<(&'a [u8], Self), DecodeError> {
         let head = &input[..input.len().min(max)];
         let mut first = 0;
