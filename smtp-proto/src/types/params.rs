@@ -601,4 +601,23 @@ mod tests {
             }
         );
     }
+
+    proptest::proptest! {
+        /// Numbers read as the standard library reads unsigned decimals,
+        /// up to the digit limit and the 64-bit range.
+        #[test]
+        fn numbers_read_as_std_reads_them(
+            digits in proptest::collection::vec(
+                proptest::prop_oneof![9 => b'0'..=b'9', 1 => proptest::prelude::any::<u8>()],
+                0..23,
+            ),
+            max in 1..21usize,
+        ) {
+            let expected = std::str::from_utf8(&digits)
+                .ok()
+                .filter(|s| !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|s| s.parse::<u64>().ok());
+            proptest::prop_assert_eq!(number(&digits, max).ok(), expected);
+        }
+    }
 }
