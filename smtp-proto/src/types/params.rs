@@ -257,6 +257,7 @@ impl MailParameter {
 }
 
 /// Parses a MAIL parameter whose keyword and value are parts of `line`.
+#[inline]
 pub(crate) fn from_wire_mail<'a, L: Store<'a>>(
     line: &L,
     k: &'a [u8],
@@ -418,6 +419,7 @@ impl RcptParameter {
 }
 
 /// Parses a RCPT parameter whose keyword and value are parts of `line`.
+#[inline]
 pub(crate) fn from_wire_rcpt<'a, L: Store<'a>>(
     line: &L,
     k: &'a [u8],
