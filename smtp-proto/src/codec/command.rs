@@ -222,7 +222,7 @@ fn envelope<'a, L: Store<'a>>(line: &L) -> Option<Command<L::Str>> {
         let to = ForwardPath::Mailbox(mailbox);
         let params = match rest.is_empty() {
             true => Vec::new(),
-            false => rcpt_params(line, rest).ok()?,
+            false => params(line, rest, from_wire_rcpt).ok()?,
         };
         return Some(Command::Rcpt { to, params });
     }
@@ -234,7 +234,7 @@ fn envelope<'a, L: Store<'a>>(line: &L) -> Option<Command<L::Str>> {
         let from = ReversePath::Mailbox(mailbox);
         let params = match rest.is_empty() {
             true => Vec::new(),
-            false => mail_params(line, rest).ok()?,
+            false => params(line, rest, from_wire_mail).ok()?,
         };
         return Some(Command::Mail { from, params });
     }
@@ -556,19 +556,21 @@ fn parse_mail<'a, L: Store<'a>>(line: &L, args: &'a [u8]) -> Result<Command<L::S
         Ok((Path::Mailbox(m), rest)) => (ReversePath::Mailbox(m), rest),
         Ok((Path::Postmaster, _)) | Err(_) => return Err(SyntaxError::SenderAddress),
     };
-    let params = mail_params(line, rest)?;
+    let params = params(line, rest, from_wire_mail)?;
     Ok(Command::Mail { from, params })
 }
 
-/// The parameters after a MAIL path (`rest` empty or starting with a space).
+/// The parameters after a path (`rest` empty or starting with a space),
+/// each read by `read` (MAIL's or RCPT's reader).
 #[inline]
-fn mail_params<'a, L: Store<'a>>(
+fn params<'a, L: Store<'a>, P>(
     line: &L,
     rest: &'a [u8],
-) -> Result<Vec<MailParameter<L::Str>>, SyntaxError> {
+    read: impl Fn(&L, &'a [u8], Option<&'a [u8]>) -> Result<P, crate::types::InvalidInput>,
+) -> Result<Vec<P>, SyntaxError> {
     let mut params = Vec::new();
     each_param(rest, |k, v| {
-        params.push(from_wire_mail(line, k, v).map_err(|_| bad_param(k))?);
+        params.push(read(line, k, v).map_err(|_| bad_param(k))?);
         Ok(())
     })?;
     Ok(params)
@@ -581,22 +583,8 @@ fn parse_rcpt<'a, L: Store<'a>>(line: &L, args: &'a [u8]) -> Result<Command<L::S
         Ok((Path::Mailbox(m), rest)) => (ForwardPath::Mailbox(m), rest),
         Ok((Path::Null, _)) | Err(_) => return Err(SyntaxError::RecipientAddress),
     };
-    let params = rcpt_params(line, rest)?;
+    let params = params(line, rest, from_wire_rcpt)?;
     Ok(Command::Rcpt { to, params })
-}
-
-/// The parameters after a RCPT path (`rest` empty or starting with a space).
-#[inline]
-fn rcpt_params<'a, L: Store<'a>>(
-    line: &L,
-    rest: &'a [u8],
-) -> Result<Vec<RcptParameter<L::Str>>, SyntaxError> {
-    let mut params = Vec::new();
-    each_param(rest, |k, v| {
-        params.push(from_wire_rcpt(line, k, v).map_err(|_| bad_param(k))?);
-        Ok(())
-    })?;
-    Ok(params)
 }
 
 fn parse_bdat<S>(args: &[u8]) -> Result<Command<S>, SyntaxError> {
