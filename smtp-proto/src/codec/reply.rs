@@ -209,6 +209,19 @@ fn scan_plain(
 /// is read as [`Reply::decode`] reads it and kept as that [`Reply`].
 /// It accepts exactly the replies [`Reply::decode`] accepts, with the same
 /// code, status and lines.
+///
+/// ```
+/// use sansmail_smtp::codec::BorrowedReply;
+///
+/// let input = b"250-mx.example.com Hello\r\n250-SIZE 10240000\r\n250 PIPELINING\r\n";
+/// let (rest, reply) = BorrowedReply::decode(input, 64 * 1024).unwrap();
+/// assert!(rest.is_empty());
+/// assert_eq!(reply.code().get(), 250);
+/// assert!(reply.lines().eq(["mx.example.com Hello", "SIZE 10240000", "PIPELINING"]));
+/// // Kept past the input's life: copy the text out.
+/// let owned = reply.to_reply();
+/// assert_eq!(owned.first_line(), "mx.example.com Hello");
+/// ```
 #[derive(Clone, Debug)]
 pub struct BorrowedReply<'a>(Form<'a>);
 

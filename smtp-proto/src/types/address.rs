@@ -139,7 +139,15 @@ pub(crate) fn parse_host<'a, L: Store<'a>>(
     text: &'a [u8],
 ) -> Result<Host<L::Str>, InvalidInput> {
     let Some(inner) = text.strip_prefix(b"[") else {
-        return if is_domain(text) {
+        // A name under 64 octets is classed sixteen octets at a time, in
+        // the line (`text` is a part of it); a longer one octet by octet.
+        let bytes = line.bytes();
+        let at = (text.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize);
+        let domain = match crate::ascii::domain_run(bytes, at) {
+            Some((len, labels_ok)) if len == text.len() => labels_ok,
+            _ => is_domain(text),
+        };
+        return if domain {
             line.text(text)
                 .map(|t| Host::Domain(Domain(t)))
                 .ok_or(InvalidInput::Domain)
@@ -639,6 +647,29 @@ mod tests {
         assert!(split_path(b"<unterminated").is_err());
         let open = Bytes::from_static(b"<unterminated@example.com");
         assert!(read_path(&Source::shared(&open), &open).is_err());
+    }
+
+    proptest::proptest! {
+        /// A host name classed in the line is accepted exactly when the
+        /// octet-by-octet check accepts it, wherever it starts.
+        #[test]
+        fn host_names_classed_in_the_line_read_as_octet_by_octet(
+            prefix in 0..30usize,
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "a", "Z9", ".", "-", "_", "é", " ", "\0", "x-y", "example", "com", "-a", "a-",
+                    "abcdefghijklmnopqrstuvwxyz0123456789",
+                ]),
+                0..8,
+            ),
+        ) {
+            let text = parts.concat();
+            let line = format!("{}{text}", "E".repeat(prefix));
+            let bytes = Bytes::from(line.into_bytes());
+            let host = &bytes[prefix..];
+            let read = parse_host(&Source::shared(&bytes), host).is_ok();
+            proptest::prop_assert_eq!(read, is_domain(host) && std::str::from_utf8(host).is_ok());
+        }
     }
 
     proptest::proptest! {
