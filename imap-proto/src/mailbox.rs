@@ -44,11 +44,14 @@ pub enum Change {
         /// Its UID.
         uid: NonZeroU32,
     },
-    /// The number of messages with `\Recent` changed (IMAP4rev1): the
-    /// client is told with `RECENT` after any new `EXISTS`.
+    /// The messages with `\Recent` changed (IMAP4rev1). From then on the
+    /// view tells the client with `RECENT`, after any new `EXISTS`, how
+    /// many of them it knows whenever that number changes: a message not
+    /// announced yet counts once it is, an expunged one stops counting,
+    /// so the count never passes `EXISTS`.
     Recent {
-        /// How many there are now.
-        count: u32,
+        /// Every message `\Recent` for the session now.
+        uids: Vec<NonZeroU32>,
     },
     /// The flags defined in the mailbox changed (a new keyword): the
     /// client is told with `FLAGS` and `PERMANENTFLAGS` before any message
@@ -89,6 +92,11 @@ pub struct SelectedMailbox {
     /// session's, delivered after this session's own) is not sent, so the
     /// client is never taken back to older flags.
     told: HashMap<NonZeroU32, u64>,
+    /// The messages `\Recent` for this session (ascending), once the
+    /// application has said which they are.
+    recent: Option<Vec<NonZeroU32>>,
+    /// The `RECENT` count the client was last told.
+    recent_told: u32,
 }
 
 impl SelectedMailbox {
@@ -105,7 +113,15 @@ impl SelectedMailbox {
             read_only: false,
             highest_modseq: 0,
             told: HashMap::new(),
+            recent: None,
+            recent_told: 0,
         }
+    }
+
+    /// The client was just told `count` with `RECENT` (in the SELECT
+    /// answer); the view reports the count again only when it changes.
+    pub fn recent_reported(&mut self, count: u32) {
+        self.recent_told = count;
     }
 
     /// Starts mod-sequence tracking at the mailbox's HIGHESTMODSEQ.
@@ -356,12 +372,10 @@ impl SelectedMailbox {
                         }
                     }
                 }
-                Change::Recent { count } => {
-                    if grew {
-                        out.push(Untagged::Exists(self.exists()));
-                        grew = false;
-                    }
-                    out.push(Untagged::Recent(count));
+                Change::Recent { mut uids } => {
+                    uids.sort_unstable();
+                    uids.dedup();
+                    self.recent = Some(uids);
                 }
                 Change::Defined { flags, permanent } => {
                     if grew {
@@ -406,6 +420,14 @@ impl SelectedMailbox {
         Self::flush_vanished(&mut vanished, out);
         if grew {
             out.push(Untagged::Exists(self.exists()));
+        }
+        if let Some(recent) = &self.recent {
+            let known = recent.iter().filter(|u| self.uids.binary_search(u).is_ok());
+            let count = known.count() as u32;
+            if count != self.recent_told {
+                self.recent_told = count;
+                out.push(Untagged::Recent(count));
+            }
         }
     }
 
@@ -602,5 +624,36 @@ mod tests {
                 }
             ]
         );
+    }
+
+    #[test]
+    fn recent_counts_only_messages_the_client_knows() {
+        let mut v = view(&[1, 2]);
+        v.recent_reported(1);
+        // UID 3 is recent but not announced yet (it arrived after the
+        // refresh that listed it), UID 2 already was.
+        v.push(Change::Recent {
+            uids: vec![nz(3), nz(2)],
+        });
+        let mut out = Vec::new();
+        v.flush(true, &mut out);
+        assert!(out.is_empty(), "the count the client knows is still 1");
+        v.push(Change::Added { uid: nz(3) });
+        v.flush(true, &mut out);
+        assert_eq!(out, vec![Untagged::Exists(3), Untagged::Recent(2)]);
+        // A UID below one already shown is never announced, so never counted.
+        out.clear();
+        v.push(Change::Recent {
+            uids: vec![nz(2), nz(3), nz(4)],
+        });
+        v.push(Change::Added { uid: nz(5) });
+        v.push(Change::Added { uid: nz(4) });
+        v.flush(true, &mut out);
+        assert_eq!(out, vec![Untagged::Exists(4)]);
+        // An expunged recent message stops counting.
+        out.clear();
+        v.push(Change::Expunged { uid: nz(2) });
+        v.flush(true, &mut out);
+        assert_eq!(out, vec![Untagged::Expunge(nz(2)), Untagged::Recent(1)]);
     }
 }

@@ -401,6 +401,7 @@ impl Session {
         self.write_untagged(&Untagged::Exists(view.exists()));
         if rev1 {
             self.write_untagged(&Untagged::Recent(info.recent));
+            view.recent_reported(info.recent);
         }
         self.untagged_status(
             StatusKind::Ok,

@@ -341,7 +341,11 @@ impl Handler<'_> {
     }
 
     /// Messages no session saw yet become `\Recent` here (read-write
-    /// only); an IMAP4rev1 client is told the new count.
+    /// only); an IMAP4rev1 client is told how many of its messages are.
+    /// The view counts only the messages it has announced, so a message
+    /// it has not shown yet (it arrived after this refresh read the
+    /// index, or below a UID already shown) never makes RECENT pass
+    /// EXISTS.
     fn claim_recent(&mut self, session: &mut Session) {
         let Some(sel) = self.selected.as_mut() else {
             return;
@@ -350,17 +354,18 @@ impl Handler<'_> {
             return;
         }
         let claimed = sel.mailbox.claim_recent();
-        if claimed.is_empty() {
-            return;
-        }
-        sel.recent.extend(claimed);
+        let before = sel.recent.len();
+        sel.recent.extend(&claimed);
         sel.recent.sort_unstable();
         sel.recent.dedup();
+        // Expunged messages are no longer `\Recent`.
         let index = sel.mailbox.index();
         sel.recent.retain(|uid| index.get(*uid).is_some());
-        if !session.is_enabled(&Capability::Imap4rev2) {
-            let count = sel.recent.len() as u32;
-            session.mailbox_changed(ViewChange::Recent { count });
+        drop(index);
+        let changed = !claimed.is_empty() || sel.recent.len() != before;
+        if changed && !session.is_enabled(&Capability::Imap4rev2) {
+            let uids = sel.recent.iter().map(|&uid| nz(uid)).collect();
+            session.mailbox_changed(ViewChange::Recent { uids });
         }
     }
 
