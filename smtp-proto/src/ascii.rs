@@ -208,7 +208,7 @@ pub(crate) fn first_control(b: &[u8]) -> Option<usize> {
 /// so nothing is copied. `None` when the run reaches 64 octets or the
 /// line is shorter than 16 (or on other CPUs): the caller then reads it
 /// octet by octet.
-#[inline]
+#[inline(always)]
 pub(crate) fn domain_run(line: &[u8], start: usize) -> Option<(usize, bool)> {
     #[cfg(target_arch = "x86_64")]
     {

@@ -568,7 +568,11 @@ fn params<'a, L: Store<'a>, P>(
     rest: &'a [u8],
     read: impl Fn(&L, &'a [u8], Option<&'a [u8]>) -> Result<P, crate::types::InvalidInput>,
 ) -> Result<Vec<P>, SyntaxError> {
-    let mut params = Vec::new();
+    if rest.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Room for the usual few at once: growing from empty costs more.
+    let mut params = Vec::with_capacity(4);
     each_param(rest, |k, v| {
         params.push(read(line, k, v).map_err(|_| bad_param(k))?);
         Ok(())

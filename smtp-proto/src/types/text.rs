@@ -84,7 +84,7 @@ impl<'a> Store<'a> for Borrowed<'a> {
         self.0.bytes()
     }
 
-    #[inline]
+    #[inline(always)]
     fn text(&self, sub: &'a [u8]) -> Option<Cow<'a, str>> {
         self.0.str_of(sub).map(Cow::Borrowed)
     }
