@@ -28,18 +28,18 @@ impl Mechanism {
         if !valid {
             return None;
         }
-        let known = [
-            ("PLAIN", Mechanism::Plain),
-            ("LOGIN", Mechanism::Login),
-            ("XOAUTH2", Mechanism::XOAuth2),
-            ("OAUTHBEARER", Mechanism::OAuthBearer),
-        ];
-        Some(
-            known
-                .into_iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map_or_else(|| Mechanism::Other(name.to_ascii_uppercase()), |(_, m)| m),
-        )
+        let is = |known: &str| name.eq_ignore_ascii_case(known);
+        Some(if is("PLAIN") {
+            Mechanism::Plain
+        } else if is("LOGIN") {
+            Mechanism::Login
+        } else if is("XOAUTH2") {
+            Mechanism::XOAuth2
+        } else if is("OAUTHBEARER") {
+            Mechanism::OAuthBearer
+        } else {
+            Mechanism::Other(name.to_ascii_uppercase())
+        })
     }
 
     /// The name as written on the wire.
