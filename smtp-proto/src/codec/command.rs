@@ -220,6 +220,8 @@ fn envelope<'a, L: Store<'a>>(line: &L) -> Option<Command<L::Str>> {
     if head & RCPT_LETTERS == RCPT_TO && bytes.get(8) == Some(&b'<') {
         let (mailbox, rest) = read_dot_mailbox(line, &bytes[9..])?;
         let to = ForwardPath::Mailbox(mailbox);
+        // Checked here too: most RCPTs have no parameters, and this saves
+        // the call (callgrind: 700 -> 669 instructions a RCPT).
         let params = match rest.is_empty() {
             true => Vec::new(),
             false => params(line, rest, from_wire_rcpt).ok()?,
