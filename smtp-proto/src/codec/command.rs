@@ -74,9 +74,8 @@ pub enum Command<S = Text> {
 
 impl Command {
     /// Parses the first command line of `input` (at most [`DEFAULT_MAX_LINE`] octets).
-    /// The first value taken (an address, a parameter) copies the line
-    /// once and every value shares that copy; a command without values
-    /// copies nothing ([`Command::decode_buf`] shares the receive buffer).
+    /// Values of up to 22 octets are copied inline, longer ones one by one
+    /// ([`Command::parse`] shares the line instead).
     #[inline]
     pub fn decode(input: &[u8]) -> Result<(&[u8], Command), DecodeError> {
         Self::decode_with_limit(input, DEFAULT_MAX_LINE)
@@ -88,56 +87,35 @@ impl Command {
         input: &[u8],
         max_line: usize,
     ) -> Result<(&[u8], Command), DecodeError> {
-        match crate::ascii::frame(input, max_line) {
-            Line::Complete { len, total } => match bare_command(&input[..len]) {
-                Some(cmd) => Ok((&input[total..], cmd)),
-                None => {
-                    parse_source(&Source::borrowed(&input[..len])).map(|cmd| (&input[total..], cmd))
-                }
-            }
-            .map_err(|error| DecodeError::Failed {
-                error,
-                consumed: total,
-            }),
-            other => Err(framing_error(other)),
+        match CheckedLine::frame(input, max_line) {
+            Ok((line, total)) => match read_checked(line) {
+                Ok(cmd) => Ok((&input[total..], cmd)),
+                Err(error) => Err(DecodeError::Failed {
+                    error,
+                    consumed: total,
+                }),
+            },
+            Err(other) => Err(framing_error(other)),
         }
     }
 
-    /// Takes the first command line off `buf` and parses it without copying:
-    /// the command's text shares the buffer (a line that can hold none is
-    /// read in place, with no reference to the buffer kept). On
+    /// Takes the first command line off `buf` and parses it where it lies,
+    /// its values made as [`Command::decode`] makes them (no reference to
+    /// `buf` is kept, so the buffer is never pinned by a command). On
     /// [`DecodeError::Failed`] the bad line has been removed (except an
     /// over-long one, `consumed == 0`).
+    #[inline]
     pub fn decode_buf(buf: &mut BytesMut, max_line: usize) -> Result<Command, DecodeError> {
-        match crate::ascii::frame(buf, max_line) {
-            // A line that can hold no text value (DATA, RSET, QUIT, BDAT,
-            // AUTH, a bare NOOP...) is parsed where it lies; one that can is
-            // split off so its values share the buffer.
-            Line::Complete { len, total } if !may_hold_text(&buf[..len]) => {
-                let parsed = match bare_command(&buf[..len]) {
-                    Some(cmd) => Ok(cmd),
-                    None => parse_source(&Source::borrowed(&buf[..len])),
-                };
-                buf.advance(total);
-                parsed.map_err(|error| DecodeError::Failed {
-                    error,
-                    consumed: total,
-                })
-            }
-            Line::Complete { len, total } => {
-                let mut line = buf.split_to(total);
-                line.truncate(len);
-                Self::parse(&line.freeze()).map_err(|error| DecodeError::Failed {
-                    error,
-                    consumed: total,
-                })
-            }
-            Line::Bare { total } => {
-                let _ = buf.split_to(total);
-                Err(framing_error(Line::Bare { total }))
-            }
-            other => Err(framing_error(other)),
-        }
+        let (parsed, total) = match CheckedLine::frame(buf, max_line) {
+            Ok((line, total)) => (read_checked(line), total),
+            Err(Line::Bare { total }) => (Err(SyntaxError::BareLineEnding), total),
+            Err(other) => return Err(framing_error(other)),
+        };
+        buf.advance(total);
+        parsed.map_err(|error| DecodeError::Failed {
+            error,
+            consumed: total,
+        })
     }
 
     /// Parses one command line given without its CRLF (see [`Command::decode`] for copies).
@@ -148,6 +126,15 @@ impl Command {
     /// Parses one command line given without its CRLF; text in the command shares `line`.
     pub fn parse(line: &Bytes) -> Result<Command, SyntaxError> {
         parse_source(&Source::shared(line))
+    }
+}
+
+/// A framed line, parsed into owned values.
+#[inline(always)]
+fn read_checked(line: CheckedLine<'_>) -> Result<Command, SyntaxError> {
+    match bare_command(line.bytes()) {
+        Some(cmd) => Ok(cmd),
+        None => parse_source(&Source::checked(line)),
     }
 }
 
@@ -190,6 +177,7 @@ impl<'a> Command<Cow<'a, str>> {
 /// checked as the cursor moves (lookup tables for the character
 /// classes). No field accepts a NUL, so a line holding one never
 /// parses; the NUL is looked for only then, to name it as the reason.
+#[inline(always)]
 fn parse_source<'a, L: Store<'a>>(line: &L) -> Result<Command<L::Str>, SyntaxError> {
     if let Some(cmd) = envelope(line) {
         return Ok(cmd);
@@ -418,23 +406,6 @@ const VRFY: Verb = verb(b"VRFY");
 const EXPN: Verb = verb(b"EXPN");
 const BDAT: Verb = verb(b"BDAT");
 const AUTH: Verb = verb(b"AUTH");
-
-/// False for a line whose command holds no text value: one not starting
-/// with a verb that takes an address, a host or free text, or one of
-/// those alone (a value-less line is parsed in place; a wrong guess costs
-/// only a copy of the line).
-fn may_hold_text(line: &[u8]) -> bool {
-    let Some(head) = line.get(..4) else {
-        return false;
-    };
-    let verb = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) & 0xdfdf_dfdf;
-    let takes_text = [
-        *b"MAIL", *b"RCPT", *b"EHLO", *b"HELO", *b"LHLO", *b"VRFY", *b"EXPN", *b"NOOP", *b"HELP",
-    ]
-    .iter()
-    .any(|v| u32::from_le_bytes(*v) == verb);
-    takes_text && line.len() > 4
-}
 
 /// The first `byte` in a short slice (memchr's dispatch costs more than it saves here).
 fn find(s: &[u8], byte: u8) -> Option<usize> {
@@ -890,7 +861,7 @@ mod tests {
     }
 
     #[test]
-    fn decode_buf_reads_in_place_or_shared_alike() {
+    fn decode_buf_reads_each_line_as_parse_does() {
         for line in [
             "DATA",
             "rset",
@@ -906,6 +877,7 @@ mod tests {
             "EHLO a.example",
             "mail from:<a@b.example>",
             "RCPT TO:<Postmaster>",
+            "RCPT TO:<a.local.part.of.thirty.octets@mail.example.com> ORCPT=rfc822;x+2Bb@c",
             "VRFY x",
             "EXPN y",
             "DATA x",

@@ -519,8 +519,37 @@ pub(crate) fn read_dot_mailbox<'a, L: Store<'a>>(
     line: &L,
     inner: &'a [u8],
 ) -> Option<(Mailbox<L::Str>, &'a [u8])> {
-    // The local part: atext and dots, each dot checked as it is passed
-    // (the start counts as a dot, so a leading dot is one after another).
+    let bytes = line.bytes();
+    // Where `inner`, a part of the line, starts in it.
+    let offset = (inner.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize);
+    debug_assert!(offset <= bytes.len(), "not a part of the line");
+    // The local part: atext and dots, classed sixteen octets at a time.
+    let (i, dots_ok) = match crate::ascii::local_run(bytes, offset) {
+        Some(run) => run,
+        None => local_octets(inner),
+    };
+    if !dots_ok || i > MAX_LOCAL_PART || inner.get(i) != Some(&b'@') {
+        return None;
+    }
+    // The domain: LDH octets and dots, its labels checked on bit masks (a
+    // domain of 64 octets or more, or in a line under 16, goes the general way).
+    let start = i + 1;
+    let (len, labels_ok) = crate::ascii::domain_run(bytes, offset + start)?;
+    let j = start + len;
+    if !labels_ok || inner.get(j) != Some(&b'>') {
+        return None;
+    }
+    let mailbox = Mailbox {
+        local_part: LocalPart(line.text(&inner[..i])?),
+        host: Host::Domain(Domain(line.text(&inner[start..j])?)),
+    };
+    Some((mailbox, &inner[j + 1..]))
+}
+
+/// [`crate::ascii::local_run`] octet by octet: the run of `atext` and
+/// dots at the start of `inner`, each dot checked as it is passed (the
+/// start counts as a dot, so a leading dot is one after another).
+fn local_octets(inner: &[u8]) -> (usize, bool) {
     let (mut i, mut after_dot, mut dots_apart) = (0, true, true);
     for &b in inner {
         if ATEXT[usize::from(b)] {
@@ -533,26 +562,7 @@ pub(crate) fn read_dot_mailbox<'a, L: Store<'a>>(
         }
         i += 1;
     }
-    if i == 0 || i > MAX_LOCAL_PART || !dots_apart || after_dot || inner.get(i) != Some(&b'@') {
-        return None;
-    }
-    // The domain: LDH octets and dots, its labels checked on bit masks (a
-    // domain of 64 octets or more, or in a line under 16, goes the general way).
-    let start = i + 1;
-    let bytes = line.bytes();
-    // Where the domain starts in the line (`inner` is a part of it).
-    let at = (inner.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize) + start;
-    debug_assert!(at <= bytes.len(), "not a part of the line");
-    let (len, labels_ok) = crate::ascii::domain_run(bytes, at)?;
-    let j = start + len;
-    if !labels_ok || inner.get(j) != Some(&b'>') {
-        return None;
-    }
-    let mailbox = Mailbox {
-        local_part: LocalPart(line.text(&inner[..i])?),
-        host: Host::Domain(Domain(line.text(&inner[start..j])?)),
-    };
-    Some((mailbox, &inner[j + 1..]))
+    (i, i > 0 && dots_apart && !after_dot)
 }
 
 /// [`read_path`] the general way: any path RFC 5321 allows, every error named.

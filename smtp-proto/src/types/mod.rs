@@ -12,6 +12,8 @@ pub use address::{
     ReversePath,
 };
 pub(crate) use address::{Path, parse_host, read_dot_mailbox, read_path};
+#[cfg(test)]
+pub(crate) use chars::ATEXT;
 pub(crate) use chars::{KEYWORD, VALUE};
 pub use extension::{Capabilities, Extension, Mechanism};
 pub use params::{

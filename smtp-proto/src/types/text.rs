@@ -1,31 +1,76 @@
 //! Text received on the wire, kept without copying.
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
 use std::fmt;
 use std::ops::Deref;
 
 use bytes::Bytes;
 use bytestring::ByteString;
 
-/// Validated UTF-8 that shares the buffer it was received in: parsing a
-/// command slices the line instead of copying each address and parameter.
-/// (Keeping short values inline instead was measured slower: the copy and
-/// the tag cost more than the reference count they save.)
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct Text(ByteString);
+use crate::ascii::{CheckedLine, InlineStr};
+
+/// Validated UTF-8 received on the wire. Up to 22 octets are kept in
+/// place; a longer value shares the buffer its line was received in (or
+/// one copy of the line), so parsing a command copies no long value and
+/// counts no reference for a short one. A `Text` is as large as a `Bytes`.
+#[derive(Clone)]
+pub struct Text(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline(InlineStr),
+    Shared(ByteString),
+}
 
 impl Text {
     /// The text as a string slice.
+    #[inline]
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            Repr::Inline(text) => text.as_str(),
+            Repr::Shared(text) => text,
+        }
     }
 
-    /// The part `sub` of the line `source` (which must lie inside it), if it is UTF-8.
-    pub(crate) fn slice_of(source: &Source<'_>, sub: &[u8]) -> Option<Text> {
-        let start = source.offset_of(sub);
-        let shared = source.buffer().slice(start..start + sub.len());
-        ByteString::try_from(shared).ok().map(Text)
+    /// `text` sharing `buffer`, of which it is the part starting at `start`.
+    fn shared_part(text: &str, buffer: &Bytes, start: usize) -> Text {
+        let shared = buffer.slice(start..start + text.len());
+        // The slice holds the octets of `text`, so it is UTF-8.
+        Text(Repr::Shared(
+            ByteString::try_from(shared).expect("the octets of a str"),
+        ))
+    }
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Text(Repr::Inline(InlineStr::EMPTY))
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text {}
+
+impl PartialOrd for Text {
+    fn partial_cmp(&self, other: &Text) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text {
+    fn cmp(&self, other: &Text) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::hash::Hash for Text {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
     }
 }
 
@@ -48,11 +93,19 @@ impl<'a> Store<'a> for Source<'a> {
     type Str = Text;
 
     fn bytes(&self) -> &'a [u8] {
-        self.bytes
+        self.line.bytes()
     }
 
+    #[inline(always)]
     fn text(&self, sub: &'a [u8]) -> Option<Text> {
-        Text::slice_of(self, sub)
+        let text = self.line.str_of(sub)?;
+        Some(
+            match (InlineStr::within(text, self.line.bytes()), self.buffer) {
+                (Some(inline), _) => Text(Repr::Inline(inline)),
+                (None, Some(buffer)) => Text::shared_part(text, buffer, self.offset_of(sub)),
+                (None, None) => Text(Repr::Shared(ByteString::from(text.to_owned()))),
+            },
+        )
     }
 
     fn owned(&self, text: String) -> Text {
@@ -63,16 +116,16 @@ impl<'a> Store<'a> for Source<'a> {
 /// A line whose values borrow from it as `Cow<str>`: nothing is copied
 /// or counted. The line is checked for ASCII once, so most values need
 /// no UTF-8 check of their own.
-pub(crate) struct Borrowed<'a>(crate::ascii::CheckedLine<'a>);
+pub(crate) struct Borrowed<'a>(CheckedLine<'a>);
 
 impl<'a> Borrowed<'a> {
     /// Values will borrow from `line`.
     pub(crate) fn new(line: &'a [u8]) -> Self {
-        Borrowed(crate::ascii::CheckedLine::new(line))
+        Borrowed(CheckedLine::new(line))
     }
 
     /// Values will borrow from `line`, already checked.
-    pub(crate) fn checked(line: crate::ascii::CheckedLine<'a>) -> Self {
+    pub(crate) fn checked(line: CheckedLine<'a>) -> Self {
         Borrowed(line)
     }
 }
@@ -94,54 +147,39 @@ impl<'a> Store<'a> for Borrowed<'a> {
     }
 }
 
-/// A received line that [`Text`] values are taken from: given as the
-/// buffer it was received in, or as a plain slice that is copied once,
-/// when the first value needs it (a command without values copies nothing).
+/// A received line that [`Text`] values are taken from. Short values are
+/// copied inline; long ones share the buffer the line was received in,
+/// or, for a line given as a plain slice, are copied one by one.
 pub(crate) struct Source<'a> {
-    bytes: &'a [u8],
-    buffer: Buffer<'a>,
-}
-
-enum Buffer<'a> {
-    Given(&'a Bytes),
-    Copied(OnceCell<Bytes>),
+    line: CheckedLine<'a>,
+    buffer: Option<&'a Bytes>,
 }
 
 impl<'a> Source<'a> {
-    /// A line in its own receive buffer: values share it.
+    /// A line in its own receive buffer: long values share it.
     pub(crate) fn shared(line: &'a Bytes) -> Self {
         Source {
-            bytes: line,
-            buffer: Buffer::Given(line),
+            line: CheckedLine::new(line),
+            buffer: Some(line),
         }
     }
 
-    /// A line as a plain slice: copied once if a value needs it.
+    /// A line as a plain slice, already checked: long values are copied.
+    pub(crate) fn checked(line: CheckedLine<'a>) -> Self {
+        Source { line, buffer: None }
+    }
+
+    /// A line as a plain slice: long values are copied.
     pub(crate) fn borrowed(line: &'a [u8]) -> Self {
-        Source {
-            bytes: line,
-            buffer: Buffer::Copied(OnceCell::new()),
-        }
-    }
-
-    fn buffer(&self) -> &Bytes {
-        match &self.buffer {
-            Buffer::Given(line) => line,
-            Buffer::Copied(copy) => copy.get_or_init(|| Bytes::copy_from_slice(self.bytes)),
-        }
+        Self::checked(CheckedLine::new(line))
     }
 
     /// Where `sub`, a part of the line, starts in it.
     fn offset_of(&self, sub: &[u8]) -> usize {
-        if sub.is_empty() {
-            return 0;
-        }
-        let offset = (sub.as_ptr() as usize).wrapping_sub(self.bytes.as_ptr() as usize);
+        let bytes = self.line.bytes();
+        let offset = (sub.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize);
         // Every caller passes a part of the line: a violation is a bug here.
-        assert!(
-            offset + sub.len() <= self.bytes.len(),
-            "not a part of the line"
-        );
+        assert!(offset + sub.len() <= bytes.len(), "not a part of the line");
         offset
     }
 }
@@ -149,32 +187,40 @@ impl<'a> Source<'a> {
 impl Deref for Text {
     type Target = str;
 
+    #[inline]
     fn deref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl AsRef<str> for Text {
+    #[inline]
     fn as_ref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl std::borrow::Borrow<str> for Text {
     fn borrow(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl From<&str> for Text {
     fn from(s: &str) -> Self {
-        Text(ByteString::from(s.to_owned()))
+        match InlineStr::new(s) {
+            Some(inline) => Text(Repr::Inline(inline)),
+            None => Text(Repr::Shared(ByteString::from(s.to_owned()))),
+        }
     }
 }
 
 impl From<String> for Text {
     fn from(s: String) -> Self {
-        Text(ByteString::from(s))
+        match InlineStr::new(&s) {
+            Some(inline) => Text(Repr::Inline(inline)),
+            None => Text(Repr::Shared(ByteString::from(s))),
+        }
     }
 }
 
@@ -192,7 +238,7 @@ impl PartialEq<&str> for Text {
 
 impl fmt::Display for Text {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -206,19 +252,49 @@ impl fmt::Debug for Text {
 mod tests {
     use super::*;
 
+    /// Where a value's text lies.
+    fn text_at(text: &Text) -> *const u8 {
+        text.as_str().as_ptr()
+    }
+
     #[test]
-    fn values_share_the_line_or_one_copy_of_it() {
+    fn short_values_are_inline_and_long_ones_share_the_line_or_are_copied() {
         let line = Bytes::from_static(b"MAIL FROM:<a.rather.long.local.part.here@example.com>");
         let source = Source::shared(&line);
-        let local = Text::slice_of(&source, &line[11..40]).unwrap();
+        let local = source.text(&line[11..40]).unwrap();
         assert_eq!(local, "a.rather.long.local.part.here");
-        assert_eq!(local.0.as_bytes().as_ptr(), line[11..].as_ptr());
-        // A borrowed line is copied once, on the first value taken from it.
-        let borrowed = Source::borrowed(&line);
-        let domain = Text::slice_of(&borrowed, &line[41..52]).unwrap();
-        let again = Text::slice_of(&borrowed, &line[41..52]).unwrap();
+        assert_eq!(text_at(&local), line[11..].as_ptr());
+        let domain = source.text(&line[41..52]).unwrap();
         assert_eq!(domain, "example.com");
-        assert_eq!(domain.0.as_bytes().as_ptr(), again.0.as_bytes().as_ptr());
-        assert!(Text::slice_of(&borrowed, &line[..0]).is_some());
+        assert!(matches!(domain.0, Repr::Inline(_)));
+        // From a plain slice, a long value is a copy of its own.
+        let copied = Source::borrowed(&line);
+        let first = copied.text(&line[11..40]).unwrap();
+        assert_eq!(first, "a.rather.long.local.part.here");
+        assert_ne!(text_at(&first), line[11..].as_ptr());
+        assert_eq!(copied.text(&line[..0]).unwrap(), "");
+    }
+
+    #[test]
+    fn a_text_is_the_size_of_a_shared_buffer() {
+        assert_eq!(std::mem::size_of::<Text>(), std::mem::size_of::<Bytes>());
+    }
+
+    #[test]
+    fn texts_compare_by_their_text_however_kept() {
+        let long = "x".repeat(40);
+        let shared = Text::from(long.as_str());
+        assert!(matches!(shared.0, Repr::Shared(_)));
+        assert_eq!(shared, Text::from(long.clone()));
+        let short = Text::from("abc");
+        assert_eq!(short, Text::from(String::from("abc")));
+        assert!(short < shared);
+        assert_eq!(Text::default(), "");
+        // Hashed as its str, as `Borrow<str>` requires (maps keyed by text).
+        let state = std::collections::hash_map::RandomState::new();
+        use std::hash::BuildHasher;
+        assert_eq!(state.hash_one(&short), state.hash_one("abc"));
+        assert_eq!(state.hash_one(&shared), state.hash_one(long.as_str()));
+        assert_eq!(format!("{short} {short:?}"), "abc \"abc\"");
     }
 }
