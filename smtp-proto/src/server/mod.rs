@@ -47,7 +47,7 @@ pub use config::{Config, Offer};
 pub use event::{AbortReason, AnswerError, Event, HelloKind, Ticket};
 
 use crate::Output;
-use crate::codec::{Command, SyntaxError};
+use crate::codec::{Command, DecodeError, SyntaxError};
 use crate::data::{DataStep, DotUnstuffer};
 use crate::sasl;
 use crate::sasl::server::{Exchange, Failure, Step};
@@ -550,21 +550,32 @@ impl Session {
         }))
     }
 
+    /// Parses the next command where it lies in the receive buffer (its
+    /// values copied out as short texts, with no reference to the buffer).
     fn step_command(&mut self) -> bool {
-        let discarding = self.lines.is_discarding();
-        match self.next_line(self.config.max_line_length) {
-            Some(Ok(line)) => self.handle_command(&line),
-            Some(Err(e)) => self.error(&e.reply()),
-            None => return discarding && !self.input.is_empty(),
+        let max = self.config.max_line_length;
+        if self.lines.is_discarding() {
+            // The rest of an over-long line, reported already, is skipped.
+            let _ = self.lines.next_line(&mut self.input, max);
+            return !self.input.is_empty();
+        }
+        match Command::decode_buf(&mut self.input, max) {
+            Ok(command) => self.handle_command(command),
+            Err(DecodeError::Incomplete) => return false,
+            Err(DecodeError::Failed {
+                error: SyntaxError::LineTooLong,
+                ..
+            }) => {
+                // The line reader reports it again and skips the rest.
+                let _ = self.lines.next_line(&mut self.input, max);
+                self.error(&SyntaxError::LineTooLong.reply());
+            }
+            Err(DecodeError::Failed { error, .. }) => self.error(&error.reply()),
         }
         true
     }
 
-    fn handle_command(&mut self, line: &Bytes) {
-        let command = match Command::parse(line) {
-            Ok(c) => c,
-            Err(e) => return self.error(&e.reply()),
-        };
+    fn handle_command(&mut self, command: Command) {
         let lmtp = self.config.mode == Mode::Lmtp;
         match command {
             Command::Ehlo(client) if !lmtp => self.hello(HelloKind::Ehlo, client),
