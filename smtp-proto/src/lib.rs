@@ -8,8 +8,10 @@
 //! for runnable driving loops.
 //!
 //! The codec reads a command line in two forms from one parser:
-//! [`codec::Command`], whose values share the receive buffer and outlive
-//! it (what the sessions hand out), and [`codec::BorrowedCommand`], whose
+//! [`codec::Command`], whose values outlive the receive buffer (what the
+//! sessions hand out: short values are kept inline, so taking one counts
+//! no reference and pins no buffer; long ones are copied, or share a line
+//! given as `Bytes`), and [`codec::BorrowedCommand`], whose
 //! values borrow from the line, for a server loop of its own that needs
 //! nothing copied or counted. Replies likewise: [`types::Reply`] owns its
 //! text, and [`codec::BorrowedReply`] reads a reply of any number of
