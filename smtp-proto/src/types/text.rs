@@ -1,4 +1,4 @@
-//! Text received on the wire, kept without copying.
+//! Text received on the wire: short values inline, long ones shared or copied.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -10,9 +10,10 @@ use bytestring::ByteString;
 use crate::ascii::{CheckedLine, InlineStr};
 
 /// Validated UTF-8 received on the wire. Up to 22 octets are kept in
-/// place; a longer value shares the buffer its line was received in (or
-/// one copy of the line), so parsing a command copies no long value and
-/// counts no reference for a short one. A `Text` is as large as a `Bytes`.
+/// place, so taking a short value counts no reference and keeps no
+/// buffer alive; a longer one shares the line when that was given as
+/// `Bytes` ([`Command::parse`](crate::codec::Command::parse)) and is
+/// copied otherwise. A `Text` is as large as a `Bytes`.
 #[derive(Clone)]
 pub struct Text(Repr);
 
