@@ -9,9 +9,9 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use super::{DEFAULT_MAX_LINE, DecodeError, Line, SyntaxError};
 use crate::ascii::CheckedLine;
 use crate::types::{
-    Borrowed, ForwardPath, Host, KEYWORD, MailParameter, Mechanism, Path, RcptParameter,
-    ReversePath, Secret, Source, Store, Text, VALUE, from_wire_mail, from_wire_rcpt, parse_host,
-    read_dot_mailbox, read_path,
+    Borrowed, Folded, ForwardPath, Host, KEYWORD, MailParameter, Mechanism, Path, RcptParameter,
+    ReversePath, Secret, Source, Store, Text, VALUE, fold, folded, from_wire_mail, from_wire_rcpt,
+    number, parse_host, read_dot_mailbox, read_path,
 };
 
 /// One command line, parsed. `S` holds the text of its values: [`Text`]
@@ -600,10 +600,8 @@ fn parse_bdat<S>(args: &[u8]) -> Result<Command<S>, SyntaxError> {
         Some(sp) if args[sp + 1..].eq_ignore_ascii_case(b"LAST") => (&args[..sp], true),
         Some(_) => return Err(bad),
     };
-    if size.is_empty() || size.len() > 19 || !size.iter().all(u8::is_ascii_digit) {
-        return Err(bad);
-    }
-    let size = size.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    // Nineteen digits always fit in 64 bits.
+    let size = number(size, 19).map_err(|_| bad)?;
     Ok(Command::Bdat { size, last })
 }
 
@@ -612,9 +610,8 @@ fn parse_auth<S>(args: &[u8]) -> Result<Command<S>, SyntaxError> {
         None => (args, None),
         Some(sp) => (&args[..sp], Some(&args[sp + 1..])),
     };
-    let mechanism = std::str::from_utf8(mech)
-        .ok()
-        .and_then(Mechanism::parse)
+    let mechanism = known_mechanism(mech)
+        .or_else(|| std::str::from_utf8(mech).ok().and_then(Mechanism::parse))
         .ok_or(SyntaxError::Arguments("invalid mechanism name"))?;
     let initial_response = match ir {
         None => None,
@@ -629,12 +626,77 @@ fn parse_auth<S>(args: &[u8]) -> Result<Command<S>, SyntaxError> {
     })
 }
 
-/// Strict base64 (RFC 4954 §4: no whitespace, padding required).
+/// The usual mechanism names matched as one folded word, in any case
+/// (`None` for any other name: [`Mechanism::parse`] reads it). Folding
+/// clears bit 5, which only letters share with their other case, except
+/// that the digit `2` shares it with the control 0x12: that one octet is
+/// compared as it is.
+#[inline]
+fn known_mechanism(name: &[u8]) -> Option<Mechanism> {
+    const PLAIN: Folded = fold(b"PLAIN");
+    const LOGIN: Folded = fold(b"LOGIN");
+    const XOAUTH2: Folded = fold(b"XOAUTH2");
+    match folded(name)? {
+        PLAIN => Some(Mechanism::Plain),
+        LOGIN => Some(Mechanism::Login),
+        XOAUTH2 if name[6] == b'2' => Some(Mechanism::XOAuth2),
+        _ => None,
+    }
+}
+
+/// The value of each base64 character (RFC 4648 §4); 0xff for any other octet.
+static BASE64_VALUES: [u8; 256] = {
+    let mut values = [0xff; 256];
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut i = 0;
+    while i < 64 {
+        values[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    values
+};
+
+/// Strict base64 (RFC 4954 §4: no whitespace, padding required, unused
+/// bits zero), four characters at a time; what the `base64` crate's
+/// standard engine accepts (a property test checks it).
 pub(crate) fn decode_base64(data: &[u8]) -> Option<Vec<u8>> {
-    if data.is_empty() {
+    if data.is_empty() || !data.len().is_multiple_of(4) {
         return None;
     }
-    BASE64.decode(data).ok()
+    let mut out = Vec::with_capacity(data.len() / 4 * 3);
+    let (body, last) = data.split_at(data.len() - 4);
+    let value = |c: u8| {
+        let v = BASE64_VALUES[usize::from(c)];
+        (v != 0xff).then_some(u32::from(v))
+    };
+    let sextets = |q: &[u8]| -> Option<u32> {
+        Some(value(q[0])? << 18 | value(q[1])? << 12 | value(q[2])? << 6 | value(q[3])?)
+    };
+    for quad in body.chunks_exact(4) {
+        let n = sextets(quad)?;
+        out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
+    }
+    match *last {
+        [a, b, b'=', b'='] => {
+            let n = value(a)? << 18 | value(b)? << 12;
+            if n & 0xffff != 0 {
+                return None;
+            }
+            out.push((n >> 16) as u8);
+        }
+        [a, b, c, b'='] => {
+            let n = value(a)? << 18 | value(b)? << 12 | value(c)? << 6;
+            if n & 0xff != 0 {
+                return None;
+            }
+            out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8]);
+        }
+        _ => {
+            let n = sextets(last)?;
+            out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
+        }
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -754,6 +816,21 @@ mod tests {
         );
         assert!(parse("BDAT x").is_err());
         assert!(parse("BDAT 10 NOTLAST").is_err());
+        // Nineteen digits at most (all of them fit in 64 bits), no sign.
+        assert_eq!(
+            parse("BDAT 9999999999999999999").unwrap(),
+            Command::Bdat {
+                size: 9_999_999_999_999_999_999,
+                last: false
+            }
+        );
+        for bad in ["BDAT 10000000000000000000", "BDAT +1", "BDAT 12a4", "BDAT  1"] {
+            assert_eq!(
+                parse(bad),
+                Err(SyntaxError::Arguments("expected BDAT size [LAST]")),
+                "{bad}"
+            );
+        }
         assert_eq!(parse("FOO"), Err(SyntaxError::UnknownCommand));
         assert_eq!(parse("NOOP\0"), Err(SyntaxError::Nul));
     }
@@ -965,7 +1042,51 @@ mod tests {
         }
     }
 
+    #[test]
+    fn xoauth2_with_a_control_octet_is_refused() {
+        assert_eq!(known_mechanism(b"xoauth2"), Some(Mechanism::XOAuth2));
+        assert_eq!(known_mechanism(b"XOAUTH\x12"), None);
+        assert_eq!(
+            parse("AUTH XOAUTH\x12"),
+            Err(SyntaxError::Arguments("invalid mechanism name"))
+        );
+    }
+
     proptest::proptest! {
+        /// Mechanism names matched as folded words are the ones the
+        /// general reader gives, for any octets.
+        #[test]
+        fn known_mechanisms_agree_with_the_general_reader(
+            name in proptest::collection::vec(proptest::prop_oneof![
+                4 => proptest::sample::select(b"PLAINlogInXOAUTH2xoauth".to_vec()),
+                1 => proptest::prelude::any::<u8>(),
+            ], 0..9),
+        ) {
+            if let Some(known) = known_mechanism(&name) {
+                let general = std::str::from_utf8(&name).ok().and_then(Mechanism::parse);
+                proptest::prop_assert_eq!(Some(known), general);
+            }
+        }
+
+        /// Our base64 decoder accepts exactly what the `base64` crate's
+        /// strict standard engine accepts, and gives the same octets.
+        #[test]
+        fn base64_decodes_as_the_base64_crate(
+            data in proptest::collection::vec(proptest::prop_oneof![
+                8 => proptest::sample::select(
+                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".to_vec()),
+                1 => proptest::prelude::Just(b'='),
+                1 => proptest::prelude::any::<u8>(),
+            ], 0..40),
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..30),
+        ) {
+            let expected = if data.is_empty() { None } else { BASE64.decode(&data).ok() };
+            proptest::prop_assert_eq!(decode_base64(&data), expected);
+            let encoded = BASE64.encode(&bytes);
+            let round = if bytes.is_empty() { None } else { Some(bytes.clone()) };
+            proptest::prop_assert_eq!(decode_base64(encoded.as_bytes()), round);
+        }
+
         /// A value's end found eight octets at a time is where the
         /// octet-by-octet class check puts it, for any octets and start.
         #[test]

@@ -14,13 +14,13 @@ pub use address::{
 pub(crate) use address::{Path, parse_host, read_dot_mailbox, read_path};
 #[cfg(test)]
 pub(crate) use chars::ATEXT;
-pub(crate) use chars::{KEYWORD, VALUE};
+pub(crate) use chars::{Folded, KEYWORD, VALUE, fold, folded};
 pub use extension::{Capabilities, Extension, Mechanism};
 pub use params::{
     BodyType, ByMode, DsnReturn, MailParameter, Notify, RcptParameter, RrvsAction, xtext_decode,
     xtext_encode,
 };
-pub(crate) use params::{from_wire_mail, from_wire_rcpt};
+pub(crate) use params::{from_wire_mail, from_wire_rcpt, number};
 pub use reply::{EnhancedStatus, Reply, ReplyCode};
 pub use sansmail_common::Secret;
 pub use text::Text;

@@ -182,7 +182,7 @@ pub fn xtext_encode(text: &str, out: &mut String) {
 }
 
 /// Decimal digits, at most `max_digits`, without sign.
-fn number(v: &[u8], max_digits: usize) -> Result<u64, InvalidInput> {
+pub(crate) fn number(v: &[u8], max_digits: usize) -> Result<u64, InvalidInput> {
     if v.is_empty() || v.len() > max_digits {
         return Err(InvalidInput::Parameter);
     }
