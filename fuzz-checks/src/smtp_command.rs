@@ -1,6 +1,8 @@
 //! Command decoding on arbitrary bytes, decode → write → decode round-trips,
-//! and the borrowed form reading every input as the owned form does.
+//! and every form (borrowed, in a receive buffer, from a shared line)
+//! reading every input as the owned form does.
 
+use bytes::{Bytes, BytesMut};
 use sansmail_smtp::codec::{Command, DecodeError};
 
 /// Runs the check on one input; panics when a property fails.
@@ -20,6 +22,24 @@ pub fn check(data: &[u8]) {
             ),
             "the borrowed form reads the input differently"
         );
+        let mut buf = BytesMut::from(input);
+        match (&owned, Command::decode_buf(&mut buf, 512)) {
+            (Ok((rest, command)), Ok(in_place)) => {
+                assert_eq!(&in_place, command, "decode_buf reads the line differently");
+                assert_eq!(&buf[..], *rest, "decode_buf leaves another rest");
+                let line = &input[..input.len() - rest.len() - 2];
+                let shared = Command::parse(&Bytes::copy_from_slice(line));
+                assert_eq!(
+                    shared.as_ref(),
+                    Ok(command),
+                    "a shared line reads differently"
+                );
+            }
+            (Err(error), Err(in_place)) => {
+                assert_eq!(error, &in_place, "decode_buf fails otherwise")
+            }
+            (owned, in_place) => panic!("decode_buf disagrees: {owned:?} / {in_place:?}"),
+        }
         match owned {
             Ok((rest, command)) => {
                 let wire = command.to_bytes();

@@ -824,7 +824,12 @@ mod tests {
                 last: false
             }
         );
-        for bad in ["BDAT 10000000000000000000", "BDAT +1", "BDAT 12a4", "BDAT  1"] {
+        for bad in [
+            "BDAT 10000000000000000000",
+            "BDAT +1",
+            "BDAT 12a4",
+            "BDAT  1",
+        ] {
             assert_eq!(
                 parse(bad),
                 Err(SyntaxError::Arguments("expected BDAT size [LAST]")),
