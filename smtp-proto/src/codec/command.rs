@@ -977,6 +977,30 @@ mod tests {
     }
 
     #[test]
+    fn decode_buf_keeps_no_part_of_the_buffer() {
+        let line = "RCPT TO:<a.local.part.of.thirty.octets@mail.example.com>\r\n";
+        let mut buf = BytesMut::from(line.as_bytes());
+        let held = buf.as_ptr_range();
+        let Ok(Command::Rcpt {
+            to: ForwardPath::Mailbox(mailbox),
+            ..
+        }) = Command::decode_buf(&mut buf, 512)
+        else {
+            panic!("a recipient");
+        };
+        // The long local part is a copy, the short domain is kept inline.
+        let local = mailbox.local_part.as_str();
+        let domain = mailbox.host.to_string();
+        assert_eq!(local, "a.local.part.of.thirty.octets");
+        assert_eq!(domain, "mail.example.com");
+        assert!(!held.contains(&local.as_ptr()));
+        assert!(buf.is_empty());
+        // Nothing else holds the buffer: it is reused, not reallocated.
+        buf.reserve(line.len());
+        assert_eq!(buf.as_ptr(), held.start);
+    }
+
+    #[test]
     fn decode_reports_framing() {
         assert_eq!(Command::decode(b"NOOP"), Err(DecodeError::Incomplete));
         assert_eq!(
